@@ -1,0 +1,214 @@
+//! `cargo xtask bindgen`: p11-sys from the PKCS#11 headers, and the name tables built from it.
+
+use crate::system::{ensure_package, workspace_root};
+use crate::tables;
+use anyhow::{bail, Context, Result};
+use bindgen::callbacks::{IntKind, ParseCallbacks};
+use std::path::{Path, PathBuf};
+
+/// A bindings file and the clang targets it serves. Every target of one file must
+/// produce the same text: that is how one committed file is shown to fit them all.
+struct Flavour {
+    file: &'static str,
+    targets: &'static [&'static str],
+}
+
+const FLAVOURS: &[Flavour] = &[
+    Flavour {
+        file: "unix.rs",
+        targets: &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"],
+    },
+    Flavour {
+        file: "windows.rs",
+        targets: &["x86_64-pc-windows-msvc"],
+    },
+];
+
+/// Regenerates (or, with `check`, verifies) every generated file of the workspace.
+pub fn generate(headers: Option<PathBuf>, check: bool) -> Result<()> {
+    ensure_libclang()?;
+    let root = workspace_root();
+    let standard = root.join("vendor-headers");
+    let headers = headers.unwrap_or_else(|| standard.clone());
+
+    let mut outputs: Vec<(PathBuf, String)> = Vec::new();
+    let mut standard_unix = None;
+    for flavour in FLAVOURS {
+        let mut text: Option<String> = None;
+        for target in flavour.targets {
+            let fresh = bindings_for(&headers, target)?;
+            match &text {
+                None => text = Some(fresh),
+                Some(first) if *first != fresh => bail!(
+                    "bindings for {target} differ from those for {}: \
+                     {} cannot serve both",
+                    flavour.targets[0],
+                    flavour.file
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(text) = text {
+            if flavour.file == "unix.rs" && headers == standard {
+                standard_unix = Some(text.clone());
+            }
+            outputs.push((root.join("crates/p11-sys/src/bindings").join(flavour.file), text));
+        }
+    }
+    // The name tables of the upper crates always come from the standard headers, so that
+    // they build against any vendor's p11-sys.
+    let standard_unix = match standard_unix {
+        Some(text) => text,
+        None => bindings_for(&standard, FLAVOURS[0].targets[0])?,
+    };
+    let header = std::fs::read_to_string(standard.join("pkcs11t.h"))
+        .context("reading vendor-headers/pkcs11t.h")?;
+    outputs.extend(tables::generate(&root, &standard_unix, &header)?);
+
+    if check {
+        let stale: Vec<String> = outputs
+            .iter()
+            .filter(|(path, text)| std::fs::read_to_string(path).ok().as_deref() != Some(text))
+            .map(|(path, _)| display(&root, path))
+            .collect();
+        if !stale.is_empty() {
+            bail!(
+                "generated files are stale: {}; run `cargo xtask bindgen`",
+                stale.join(", ")
+            );
+        }
+        println!("bindgen --check: {} generated files up to date", outputs.len());
+    } else {
+        for (path, text) in &outputs {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {}", display(&root, path));
+        }
+    }
+    Ok(())
+}
+
+fn display(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+/// bindgen loads libclang at run time; install it when it is not there.
+fn ensure_libclang() -> Result<()> {
+    ensure_package("libclang-dev", "libclang (needed by bindgen)", || {
+        if std::env::var_os("LIBCLANG_PATH").is_some() {
+            return true;
+        }
+        let dirs = ["/usr/lib", "/usr/lib64", "/usr/local/lib"];
+        dirs.iter().any(|dir| has_libclang(Path::new(dir), 2))
+    })
+}
+
+fn has_libclang(dir: &Path, depth: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("libclang") && name.contains(".so") && !name.contains("cpp") {
+            return true;
+        }
+        depth > 0 && path.is_dir() && has_libclang(&path, depth - 1)
+    })
+}
+
+fn bindings_for(headers: &Path, target: &str) -> Result<String> {
+    let wrapper = headers.join("wrapper.h");
+    if !wrapper.is_file() {
+        bail!(
+            "{} not found: the header folder needs a wrapper.h that defines the \
+             platform macros and includes pkcs11.h (copy vendor-headers/wrapper.h)",
+            wrapper.display()
+        );
+    }
+    let bindings = bindgen::Builder::default()
+        .header(wrapper.to_string_lossy())
+        .clang_arg(format!("--target={target}"))
+        .clang_arg(format!("-I{}", headers.display()))
+        .raw_line(
+            "// Generated by `cargo xtask bindgen` from the PKCS#11 headers in vendor-headers/.",
+        )
+        .raw_line("// Do not edit: change the headers or the generator, then run it again.")
+        .allowlist_type("CK_.*")
+        .allowlist_var("CK.*")
+        // `(~0UL)` is evaluated as 64 bits whatever the target; p11-sys writes it by hand.
+        .blocklist_item("CK_UNAVAILABLE_INFORMATION")
+        .use_core()
+        .ctypes_prefix("::core::ffi")
+        .derive_default(true)
+        .formatter(bindgen::Formatter::Prettyplease)
+        .parse_callbacks(Box::new(TypedConstants))
+        .generate()
+        .with_context(|| format!("bindgen failed on {} for {target}", wrapper.display()))?;
+    Ok(bindings.to_string())
+}
+
+/// Gives each `#define`d constant the C type it belongs to (`CKA_*` as `CK_ATTRIBUTE_TYPE`,
+/// ...), rather than bindgen's guess from its literal.
+#[derive(Debug)]
+struct TypedConstants;
+
+impl ParseCallbacks for TypedConstants {
+    fn int_macro(&self, name: &str, _value: i64) -> Option<IntKind> {
+        constant_type(name).map(|name| IntKind::Custom {
+            name,
+            is_signed: false,
+        })
+    }
+}
+
+/// The C type of a constant, by its name. Longer prefixes come first.
+fn constant_type(name: &str) -> Option<&'static str> {
+    const BY_PREFIX: &[(&str, &str)] = &[
+        ("CK_TRUE", "CK_BBOOL"),
+        ("CK_FALSE", "CK_BBOOL"),
+        ("CK_INVALID_HANDLE", "CK_OBJECT_HANDLE"),
+        ("CK_OTP_FORMAT_", "CK_ULONG"),
+        ("CK_OTP_PARAM_", "CK_ULONG"),
+        ("CK_OTP_", "CK_OTP_PARAM_TYPE"),
+        ("CK_CERTIFICATE_CATEGORY_", "CK_CERTIFICATE_CATEGORY"),
+        ("CK_SECURITY_DOMAIN_", "CK_JAVA_MIDP_SECURITY_DOMAIN"),
+        ("CK_SP800_108_DKM_LENGTH_SUM_", "CK_SP800_108_DKM_LENGTH_METHOD"),
+        ("CK_SP800_108_", "CK_PRF_DATA_TYPE"),
+        ("CK_", "CK_ULONG"),
+        ("CKA_", "CK_ATTRIBUTE_TYPE"),
+        ("CKC_", "CK_CERTIFICATE_TYPE"),
+        ("CKD_", "CK_EC_KDF_TYPE"),
+        ("CKF_", "CK_FLAGS"),
+        ("CKG_MGF1_", "CK_RSA_PKCS_MGF_TYPE"),
+        ("CKG_", "CK_GENERATOR_FUNCTION"),
+        ("CKH_HEDGE_", "CK_HEDGE_TYPE"),
+        ("CKH_DETERMINISTIC_", "CK_HEDGE_TYPE"),
+        ("CKH_", "CK_HW_FEATURE_TYPE"),
+        ("CKK_", "CK_KEY_TYPE"),
+        ("CKM_", "CK_MECHANISM_TYPE"),
+        ("CKN_", "CK_NOTIFICATION"),
+        ("CKO_", "CK_OBJECT_CLASS"),
+        ("CKP_PKCS5_PBKD2_", "CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE"),
+        ("CKP_ML_DSA_", "CK_ML_DSA_PARAMETER_SET_TYPE"),
+        ("CKP_SLH_DSA_", "CK_SLH_DSA_PARAMETER_SET_TYPE"),
+        ("CKP_ML_KEM_", "CK_ML_KEM_PARAMETER_SET_TYPE"),
+        ("CKP_", "CK_PROFILE_ID"),
+        ("CKR_", "CK_RV"),
+        ("CKS_LAST_VALIDATION_", "CK_SESSION_VALIDATION_FLAGS_TYPE"),
+        ("CKS_", "CK_STATE"),
+        ("CKT_", "CK_TRUST"),
+        ("CKU_", "CK_USER_TYPE"),
+        ("CKV_AUTHORITY_TYPE_", "CK_VALIDATION_AUTHORITY_TYPE"),
+        ("CKV_TYPE_", "CK_VALIDATION_TYPE"),
+        ("CKZ_DATA_", "CK_RSA_PKCS_OAEP_SOURCE_TYPE"),
+        ("CKZ_SALT_", "CK_PKCS5_PBKDF2_SALT_SOURCE_TYPE"),
+    ];
+    BY_PREFIX
+        .iter()
+        .find(|(prefix, _)| name.starts_with(prefix))
+        .map(|(_, ty)| *ty)
+}

@@ -1,0 +1,72 @@
+//! `cargo xtask`: the project's automation.
+//!
+//! ```text
+//! cargo xtask bindgen [--check] [--headers DIR]   regenerate p11-sys and the name tables
+//! cargo xtask softhsm DIR                         a fresh SoftHSM token under DIR, as export lines
+//! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
+//! cargo xtask demo                                the examples against a fresh token
+//! ```
+
+mod bindings;
+mod run;
+mod system;
+mod tables;
+mod tokens;
+
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  bindgen [--check] [--headers DIR]  regenerate crates/p11-sys (and the name tables) from
+                                     vendor-headers/ or DIR; --check fails when stale
+  softhsm DIR                        install SoftHSM if needed, make a token under DIR,
+                                     print the export lines for it
+  test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test
+  demo                               run every example against a fresh SoftHSM token";
+
+fn main() -> ExitCode {
+    match dispatch(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: Vec<String>) -> Result<()> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["bindgen", rest @ ..] => {
+            let mut check = false;
+            let mut headers = None;
+            let mut rest = rest.iter();
+            while let Some(arg) = rest.next() {
+                match *arg {
+                    "--check" => check = true,
+                    "--headers" => match rest.next() {
+                        Some(dir) => headers = Some(PathBuf::from(dir)),
+                        None => bail!("--headers needs a folder\n\n{USAGE}"),
+                    },
+                    other => bail!("unknown bindgen option {other:?}\n\n{USAGE}"),
+                }
+            }
+            bindings::generate(headers, check)
+        }
+        ["softhsm", dir] => {
+            let token = tokens::softhsm(&PathBuf::from(dir))?;
+            print!("{}", token.export_lines());
+            Ok(())
+        }
+        ["test"] => run::test(),
+        ["demo"] => run::demo(),
+        ["help" | "--help" | "-h"] | [] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("unknown command {:?}\n\n{USAGE}", args.join(" ")),
+    }
+}

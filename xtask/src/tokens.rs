@@ -1,0 +1,129 @@
+//! Throwaway test tokens: SoftHSM (the main one) and NSS's softoken.
+
+use crate::system::{ensure_package, find_library, have_program, run};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The label, user PIN and SO PIN of every token the xtask makes.
+pub const LABEL: &str = "TEST";
+pub const USER_PIN: &str = "1234";
+pub const SO_PIN: &str = "12345678";
+
+/// Environment variables that tell the tests and examples where their token is.
+#[derive(Debug, Default)]
+pub struct TokenEnv {
+    vars: Vec<(String, String)>,
+}
+
+impl TokenEnv {
+    fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.vars.push((name.to_owned(), value.into()));
+    }
+
+    /// Adds every variable of `other`.
+    pub fn extend(&mut self, other: TokenEnv) {
+        self.vars.extend(other.vars);
+    }
+
+    /// The variables, for `Command::envs`.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `export NAME='value'` lines for a shell.
+    pub fn export_lines(&self) -> String {
+        self.vars
+            .iter()
+            .map(|(k, v)| format!("export {k}='{}'\n", v.replace('\'', r"'\''")))
+            .collect()
+    }
+}
+
+/// A fresh SoftHSM token (label `TEST`) in its own configuration under `dir`.
+///
+/// Installs `softhsm2` with apt when it is missing (as root); `PKCS11_MODULE`, when set,
+/// names the SoftHSM library to use instead of looking for it.
+pub fn softhsm(dir: &Path) -> Result<TokenEnv> {
+    ensure_package("softhsm2", "SoftHSMv2 (softhsm2-util)", || {
+        have_program("softhsm2-util")
+    })?;
+    let module = match std::env::var_os("PKCS11_MODULE") {
+        Some(path) => PathBuf::from(path),
+        None => find_library(
+            &[
+                "/usr/lib/softhsm/libsofthsm2.so",
+                "/usr/local/lib/softhsm/libsofthsm2.so",
+                "/usr/lib64/softhsm/libsofthsm2.so",
+            ],
+            "softhsm/libsofthsm2.so",
+        )
+        .context("softhsm2-util is installed, but libsofthsm2.so was not found; set PKCS11_MODULE to its path")?,
+    };
+    let dir = fresh_dir(dir)?;
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens)?;
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )?;
+    run(Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", LABEL])
+        .args(["--pin", USER_PIN, "--so-pin", SO_PIN])
+        .env("SOFTHSM2_CONF", &conf)
+        .stdout(std::process::Stdio::null()))?;
+
+    let mut env = TokenEnv::default();
+    env.set("PKCS11_MODULE", module.to_string_lossy());
+    env.set("PKCS11_TOKEN_LABEL", LABEL);
+    env.set("PKCS11_TOKEN_PIN", USER_PIN);
+    env.set("PKCS11_TOKEN_SO_PIN", SO_PIN);
+    env.set("SOFTHSM2_CONF", conf.to_string_lossy());
+    Ok(env)
+}
+
+/// A fresh NSS softoken database under `dir` (user PIN `1234`), as the variables
+/// `PKCS11_NSS_MODULE`, `PKCS11_NSS_INIT_ARGS` (the `pReserved` string NSS needs) and
+/// `PKCS11_NSS_PIN`.
+pub fn nss(dir: &Path) -> Result<TokenEnv> {
+    ensure_package("libnss3-tools", "NSS's certutil", || have_program("certutil"))?;
+    let find = || find_library(&["/usr/lib64/libsoftokn3.so"], "libsoftokn3.so");
+    ensure_package("libnss3", "NSS's softoken (libsoftokn3.so)", || find().is_some())?;
+    let Some(module) = find() else {
+        bail!("libsoftokn3.so not found after installing libnss3");
+    };
+    let dir = fresh_dir(dir)?;
+    let pin_file = dir.join("pin.txt");
+    std::fs::write(&pin_file, format!("{USER_PIN}\n"))?;
+    run(Command::new("certutil")
+        .arg("-N")
+        .arg("-d")
+        .arg(format!("sql:{}", dir.display()))
+        .arg("-f")
+        .arg(&pin_file))?;
+
+    let mut env = TokenEnv::default();
+    env.set("PKCS11_NSS_MODULE", module.to_string_lossy());
+    env.set(
+        "PKCS11_NSS_INIT_ARGS",
+        format!(
+            "configdir='sql:{}' certPrefix='' keyPrefix='' secmod='secmod.db' flags= dbTokenDescription='{LABEL}'",
+            dir.display()
+        ),
+    );
+    env.set("PKCS11_NSS_PIN", USER_PIN);
+    Ok(env)
+}
+
+/// `dir`, emptied (or made), as an absolute path.
+fn fresh_dir(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(std::fs::canonicalize(dir)?)
+}
