@@ -52,7 +52,10 @@ pub fn generate(headers: Option<PathBuf>, check: bool) -> Result<()> {
             if flavour.file == "unix.rs" && headers == standard {
                 standard_unix = Some(text.clone());
             }
-            outputs.push((root.join("crates/p11-sys/src/bindings").join(flavour.file), text));
+            outputs.push((
+                root.join("crates/p11-sys/src/bindings").join(flavour.file),
+                text,
+            ));
         }
     }
     // The name tables of the upper crates always come from the standard headers, so that
@@ -77,7 +80,10 @@ pub fn generate(headers: Option<PathBuf>, check: bool) -> Result<()> {
                 stale.join(", ")
             );
         }
-        println!("bindgen --check: {} generated files up to date", outputs.len());
+        println!(
+            "bindgen --check: {} generated files up to date",
+            outputs.len()
+        );
     } else {
         for (path, text) in &outputs {
             if let Some(dir) = path.parent() {
@@ -91,7 +97,10 @@ pub fn generate(headers: Option<PathBuf>, check: bool) -> Result<()> {
 }
 
 fn display(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// bindgen loads libclang at run time; install it when it is not there.
@@ -176,7 +185,10 @@ fn constant_type(name: &str) -> Option<&'static str> {
         ("CK_OTP_", "CK_OTP_PARAM_TYPE"),
         ("CK_CERTIFICATE_CATEGORY_", "CK_CERTIFICATE_CATEGORY"),
         ("CK_SECURITY_DOMAIN_", "CK_JAVA_MIDP_SECURITY_DOMAIN"),
-        ("CK_SP800_108_DKM_LENGTH_SUM_", "CK_SP800_108_DKM_LENGTH_METHOD"),
+        (
+            "CK_SP800_108_DKM_LENGTH_SUM_",
+            "CK_SP800_108_DKM_LENGTH_METHOD",
+        ),
         ("CK_SP800_108_", "CK_PRF_DATA_TYPE"),
         ("CK_", "CK_ULONG"),
         ("CKA_", "CK_ATTRIBUTE_TYPE"),
@@ -192,7 +204,10 @@ fn constant_type(name: &str) -> Option<&'static str> {
         ("CKM_", "CK_MECHANISM_TYPE"),
         ("CKN_", "CK_NOTIFICATION"),
         ("CKO_", "CK_OBJECT_CLASS"),
-        ("CKP_PKCS5_PBKD2_", "CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE"),
+        (
+            "CKP_PKCS5_PBKD2_",
+            "CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE",
+        ),
         ("CKP_ML_DSA_", "CK_ML_DSA_PARAMETER_SET_TYPE"),
         ("CKP_SLH_DSA_", "CK_SLH_DSA_PARAMETER_SET_TYPE"),
         ("CKP_ML_KEM_", "CK_ML_KEM_PARAMETER_SET_TYPE"),

@@ -62,7 +62,14 @@ pub fn demo() -> Result<()> {
     for (package, example) in examples(&root)? {
         eprintln!("\n=== {package}: example {example}\n");
         run(cargo()
-            .args(["run", "--quiet", "--package", &package, "--example", &example])
+            .args([
+                "run",
+                "--quiet",
+                "--package",
+                &package,
+                "--example",
+                &example,
+            ])
             .envs(env.vars()))?;
     }
     Ok(())

@@ -28,9 +28,8 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Whether a program is on `PATH`.
 pub fn have_program(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(name).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
 
 fn is_root() -> bool {
@@ -79,9 +78,12 @@ pub fn find_library(candidates: &[&str], multiarch_name: &str) -> Option<PathBuf
         .map(PathBuf::from)
         .find(|p| p.is_file())
         .or_else(|| {
-            std::fs::read_dir("/usr/lib").ok()?.flatten().find_map(|entry| {
-                let path = entry.path().join(multiarch_name);
-                path.is_file().then_some(path)
-            })
+            std::fs::read_dir("/usr/lib")
+                .ok()?
+                .flatten()
+                .find_map(|entry| {
+                    let path = entry.path().join(multiarch_name);
+                    path.is_file().then_some(path)
+                })
         })
 }

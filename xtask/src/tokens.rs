@@ -90,9 +90,13 @@ pub fn softhsm(dir: &Path) -> Result<TokenEnv> {
 /// `PKCS11_NSS_MODULE`, `PKCS11_NSS_INIT_ARGS` (the `pReserved` string NSS needs) and
 /// `PKCS11_NSS_PIN`.
 pub fn nss(dir: &Path) -> Result<TokenEnv> {
-    ensure_package("libnss3-tools", "NSS's certutil", || have_program("certutil"))?;
+    ensure_package("libnss3-tools", "NSS's certutil", || {
+        have_program("certutil")
+    })?;
     let find = || find_library(&["/usr/lib64/libsoftokn3.so"], "libsoftokn3.so");
-    ensure_package("libnss3", "NSS's softoken (libsoftokn3.so)", || find().is_some())?;
+    ensure_package("libnss3", "NSS's softoken (libsoftokn3.so)", || {
+        find().is_some()
+    })?;
     let Some(module) = find() else {
         bail!("libsoftokn3.so not found after installing libnss3");
     };

@@ -1,1 +1,60 @@
+//! The safe core of p11: PKCS#11 (Cryptoki) modules, slots, tokens and sessions.
+//!
+//! Every `unsafe` call into a module lives in this crate, behind safe methods; return
+//! values become one [`Error`] type that names the failing C function.
+//!
+//! ```no_run
+//! use p11_core::{Access, Module, TokenFilter, UserType};
+//!
+//! let module = Module::load(std::env::var("PKCS11_MODULE").unwrap_or_default())?;
+//! let token = module.get_token(&TokenFilter::new().label("TEST"))?;
+//! let session = token.open(Access::ReadOnly)?;
+//! session.login(UserType::USER, "1234")?;
+//! let nonce = session.generate_random(128)?;
+//! assert_eq!(nonce.len(), 16);
+//! # Ok::<(), p11_core::Error>(())
+//! ```
+//!
+//! # Modules
+//! [`Module::load`] opens a module and calls `C_Initialize` with `CKF_OS_LOCKING_OK`;
+//! [`Module::load_with`] takes other [`InitArgs`] (NSS's softoken needs a reserved string).
+//! Loading the same file twice shares one initialisation; different modules load side by
+//! side; `C_Finalize` runs when the last handle goes. PKCS#11 3.x modules are used through
+//! `C_GetInterface`, older ones through `C_GetFunctionList`.
+//!
+//! # Threads
+//! [`Module`], [`Slot`], [`Token`] and [`Session`] are `Send + Sync`. Share a session
+//! between threads by reference (`std::thread::scope`) or in an `Arc`; the module does its
+//! own locking, and login state is kept per token as PKCS#11 defines it.
+//!
+//! # Secrets
+//! PINs are [`Pin`]s: taken as text or bytes, zeroed when dropped, never printed.
+#![deny(missing_docs)]
 
+mod error;
+mod info;
+mod lists;
+mod module;
+mod pin;
+mod random;
+mod session;
+mod slot;
+mod token;
+
+mod generated {
+    pub(crate) mod return_values;
+}
+
+pub use error::{Error, Result, ReturnValue};
+pub use info::{
+    InitFlags, MechanismFlags, SessionFlags, SessionLimit, SlotFlags, TokenFlags, Version,
+};
+pub use module::{InitArgs, LibraryInfo, Module};
+pub use p11_mechanisms::MechanismType;
+pub use pin::Pin;
+pub use session::{Access, Session, SessionInfo, SessionState, UserType};
+pub use slot::{MechanismInfo, Slot, SlotInfo};
+pub use token::{Token, TokenFilter, TokenInfo};
+
+/// The raw bindings, for what this crate does not wrap.
+pub use p11_sys as sys;

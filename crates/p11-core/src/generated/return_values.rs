@@ -399,7 +399,9 @@ impl From<ReturnValue> for CK_RV {
             ReturnValue::TokenWriteProtected => p11_sys::CKR_TOKEN_WRITE_PROTECTED,
             ReturnValue::UnwrappingKeyHandleInvalid => p11_sys::CKR_UNWRAPPING_KEY_HANDLE_INVALID,
             ReturnValue::UnwrappingKeySizeRange => p11_sys::CKR_UNWRAPPING_KEY_SIZE_RANGE,
-            ReturnValue::UnwrappingKeyTypeInconsistent => p11_sys::CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT,
+            ReturnValue::UnwrappingKeyTypeInconsistent => {
+                p11_sys::CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT
+            }
             ReturnValue::UserAlreadyLoggedIn => p11_sys::CKR_USER_ALREADY_LOGGED_IN,
             ReturnValue::UserNotLoggedIn => p11_sys::CKR_USER_NOT_LOGGED_IN,
             ReturnValue::UserPinNotInitialized => p11_sys::CKR_USER_PIN_NOT_INITIALIZED,

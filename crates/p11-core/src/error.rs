@@ -1,0 +1,190 @@
+//! The one error type of p11, and the mapping of return values onto it.
+
+use p11_sys::{CKR_OK, CKR_VENDOR_DEFINED, CK_RV};
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+
+pub use crate::generated::return_values::ReturnValue;
+
+/// What went wrong: in the module (a return value and the function that gave it), or on
+/// this side of the call (loading, a search that found no token, a bad argument).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A module function returned something other than `CKR_OK`.
+    #[error("{function} failed: {rv}")]
+    Module {
+        /// The C function that failed, e.g. `C_Login`.
+        function: &'static str,
+        /// What it returned.
+        rv: ReturnValue,
+    },
+    /// The module file could not be loaded (missing, unreadable, not a shared library).
+    #[error("cannot load PKCS#11 module {}: {reason}", path.display())]
+    Load {
+        /// The path as given.
+        path: PathBuf,
+        /// What the dynamic loader said.
+        reason: String,
+    },
+    /// The file is a shared library but exports no PKCS#11 entry point.
+    #[error(
+        "{} is not a PKCS#11 module: it exports neither C_GetInterface nor C_GetFunctionList",
+        path.display()
+    )]
+    NotAModule {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The module is already loaded in this process with other `C_Initialize` arguments.
+    #[error(
+        "{} is already loaded with other initialisation arguments; \
+         drop every handle to it first, or load it with the same arguments",
+        path.display()
+    )]
+    InitArgsConflict {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The module's function list has no such function (a NULL entry, or a PKCS#11 3.x
+    /// function on an older module).
+    #[error("the module does not provide {0}")]
+    NotSupported(&'static str),
+    /// No token matched a search.
+    #[error("no token matches {0}")]
+    NoSuchToken(String),
+    /// Several tokens matched a search that wanted exactly one.
+    #[error("{count} tokens match {filter}, expected exactly one")]
+    MultipleTokens {
+        /// How many matched.
+        count: usize,
+        /// The search, described.
+        filter: String,
+    },
+    /// A non-blocking wait for a slot event found none.
+    #[error("no slot event is pending")]
+    NoEvent,
+    /// An argument was refused before any call to the module, with the reason.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(Cow<'static, str>),
+    /// The module answered with something PKCS#11 does not allow (a length beyond its
+    /// buffer, an absurd count, ...).
+    #[error("{function} returned an invalid answer: {what}")]
+    InvalidResponse {
+        /// The C function that answered.
+        function: &'static str,
+        /// What was wrong with the answer.
+        what: String,
+    },
+}
+
+/// `Result` with p11's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The module's return value, when the module is what failed.
+    pub fn return_value(&self) -> Option<ReturnValue> {
+        match self {
+            Error::Module { rv, .. } => Some(*rv),
+            _ => None,
+        }
+    }
+
+    /// Whether the module lacks the function or refuses it as unsupported: the answer a
+    /// capability probe looks for.
+    pub fn is_not_supported(&self) -> bool {
+        matches!(
+            self,
+            Error::NotSupported(_)
+                | Error::Module {
+                    rv: ReturnValue::FunctionNotSupported,
+                    ..
+                }
+        )
+    }
+
+    pub(crate) fn invalid_argument(why: impl Into<Cow<'static, str>>) -> Self {
+        Error::InvalidArgument(why.into())
+    }
+
+    pub(crate) fn invalid_response(function: &'static str, what: impl Into<String>) -> Self {
+        Error::InvalidResponse {
+            function,
+            what: what.into(),
+        }
+    }
+}
+
+/// `Ok` for `CKR_OK`, otherwise the error naming `function`.
+pub(crate) fn check(rv: CK_RV, function: &'static str) -> Result<()> {
+    if rv == CKR_OK {
+        Ok(())
+    } else {
+        Err(Error::Module {
+            function,
+            rv: rv.into(),
+        })
+    }
+}
+
+/// The spec name; an unnamed value as `CKR_VENDOR_DEFINED+0x…` or in hex.
+impl fmt::Display for ReturnValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.name(), *self) {
+            (Some(name), _) => f.write_str(name),
+            (None, ReturnValue::Other(raw)) if raw >= CKR_VENDOR_DEFINED => {
+                write!(f, "CKR_VENDOR_DEFINED+{:#x}", raw - CKR_VENDOR_DEFINED)
+            }
+            (None, rv) => write!(f, "{:#x}", CK_RV::from(rv)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_values_round_trip_and_keep_vendor_values() {
+        for raw in [
+            p11_sys::CKR_OK,
+            p11_sys::CKR_PIN_INCORRECT,
+            p11_sys::CKR_OPERATION_CANCEL_FAILED,
+            0xCE53_4351,
+            0x7777,
+        ] {
+            assert_eq!(CK_RV::from(ReturnValue::from(raw)), raw);
+        }
+        assert_eq!(
+            ReturnValue::from(0xCE53_4351),
+            ReturnValue::Other(0xCE53_4351)
+        );
+    }
+
+    #[test]
+    fn module_errors_name_the_function_and_the_code() {
+        let err = check(p11_sys::CKR_PIN_INCORRECT, "C_Login").unwrap_err();
+        assert_eq!(err.to_string(), "C_Login failed: CKR_PIN_INCORRECT");
+        assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect));
+        let vendor = check(0x8000_0042, "C_Initialize").unwrap_err();
+        assert_eq!(
+            vendor.to_string(),
+            "C_Initialize failed: CKR_VENDOR_DEFINED+0x42"
+        );
+        assert!(check(CKR_OK, "C_Finalize").is_ok());
+    }
+
+    #[test]
+    fn not_supported_covers_both_forms() {
+        assert!(Error::NotSupported("C_LoginUser").is_not_supported());
+        assert!(
+            check(p11_sys::CKR_FUNCTION_NOT_SUPPORTED, "C_WaitForSlotEvent")
+                .unwrap_err()
+                .is_not_supported()
+        );
+        assert!(!check(p11_sys::CKR_GENERAL_ERROR, "C_Login")
+            .unwrap_err()
+            .is_not_supported());
+    }
+}

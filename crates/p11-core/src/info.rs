@@ -1,0 +1,268 @@
+//! Small value types shared by the info structures: versions, fixed-width text, flags.
+
+use p11_sys::*;
+use std::fmt;
+
+/// A version as PKCS#11 reports it (`CK_VERSION`): Cryptoki 2.40 is `{ major: 2, minor: 40 }`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version {
+    /// Major version.
+    pub major: u8,
+    /// Minor version.
+    pub minor: u8,
+}
+
+impl From<CK_VERSION> for Version {
+    fn from(v: CK_VERSION) -> Self {
+        Version {
+            major: v.major,
+            minor: v.minor,
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// A space-padded fixed-width field as text: padding (spaces, and NULs some modules use)
+/// trimmed, invalid UTF-8 replaced rather than refused.
+pub(crate) fn padded_text(bytes: &[CK_UTF8CHAR]) -> String {
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != b' ' && *b != 0)
+        .map_or(0, |i| i + 1);
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// A `CK_ULONG` as `u64`: the same type on LP64 targets, 32 bits on Windows.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) const fn widen(value: CK_ULONG) -> u64 {
+    value as u64
+}
+
+/// A count or size that the module may decline to give (`CK_UNAVAILABLE_INFORMATION`).
+pub(crate) fn available(value: CK_ULONG) -> Option<u64> {
+    (value != CK_UNAVAILABLE_INFORMATION).then_some(widen(value))
+}
+
+/// The most sessions a token allows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SessionLimit {
+    /// No practical limit (`CK_EFFECTIVELY_INFINITE`).
+    Unlimited,
+    /// At most this many.
+    AtMost(u64),
+    /// The token does not say (`CK_UNAVAILABLE_INFORMATION`).
+    Unknown,
+}
+
+impl SessionLimit {
+    pub(crate) fn from_raw(value: CK_ULONG) -> Self {
+        match value {
+            CK_EFFECTIVELY_INFINITE => SessionLimit::Unlimited,
+            CK_UNAVAILABLE_INFORMATION => SessionLimit::Unknown,
+            n => SessionLimit::AtMost(widen(n)),
+        }
+    }
+}
+
+bitflags::bitflags! {
+    /// `C_Initialize` flags (`CK_C_INITIALIZE_ARGS.flags`).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct InitFlags: CK_FLAGS {
+        /// The module may not create threads of its own.
+        const LIBRARY_CANT_CREATE_OS_THREADS = CKF_LIBRARY_CANT_CREATE_OS_THREADS;
+        /// The module may use the operating system's locking: it must be thread-safe.
+        const OS_LOCKING_OK = CKF_OS_LOCKING_OK;
+        /// Bits PKCS#11 does not name, kept.
+        const _ = !0;
+    }
+
+    /// What a slot is (`CK_SLOT_INFO.flags`).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct SlotFlags: CK_FLAGS {
+        /// A token is present in the slot.
+        const TOKEN_PRESENT = CKF_TOKEN_PRESENT;
+        /// The reader supports removable devices.
+        const REMOVABLE_DEVICE = CKF_REMOVABLE_DEVICE;
+        /// A hardware slot, as opposed to a software one.
+        const HW_SLOT = CKF_HW_SLOT;
+        /// Bits PKCS#11 does not name, kept.
+        const _ = !0;
+    }
+
+    /// What a token is and can do (`CK_TOKEN_INFO.flags`).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct TokenFlags: CK_FLAGS {
+        /// Has its own random number generator.
+        const RNG = CKF_RNG;
+        /// Write-protected.
+        const WRITE_PROTECTED = CKF_WRITE_PROTECTED;
+        /// A user must log in to use it.
+        const LOGIN_REQUIRED = CKF_LOGIN_REQUIRED;
+        /// The user PIN has been set.
+        const USER_PIN_INITIALIZED = CKF_USER_PIN_INITIALIZED;
+        /// Saving and restoring session state is possible.
+        const RESTORE_KEY_NOT_NEEDED = CKF_RESTORE_KEY_NOT_NEEDED;
+        /// Has its own clock.
+        const CLOCK_ON_TOKEN = CKF_CLOCK_ON_TOKEN;
+        /// Login goes through a protected path (PIN pad) rather than a PIN argument.
+        const PROTECTED_AUTHENTICATION_PATH = CKF_PROTECTED_AUTHENTICATION_PATH;
+        /// Dual-function operations (digest-encrypt, ...) are possible.
+        const DUAL_CRYPTO_OPERATIONS = CKF_DUAL_CRYPTO_OPERATIONS;
+        /// Initialised (`C_InitToken`).
+        const TOKEN_INITIALIZED = CKF_TOKEN_INITIALIZED;
+        /// Supports secondary authentication for private keys (deprecated).
+        const SECONDARY_AUTHENTICATION = CKF_SECONDARY_AUTHENTICATION;
+        /// A wrong user PIN was entered since the last successful login.
+        const USER_PIN_COUNT_LOW = CKF_USER_PIN_COUNT_LOW;
+        /// One more wrong user PIN locks the user PIN.
+        const USER_PIN_FINAL_TRY = CKF_USER_PIN_FINAL_TRY;
+        /// The user PIN is locked.
+        const USER_PIN_LOCKED = CKF_USER_PIN_LOCKED;
+        /// The user PIN must be changed.
+        const USER_PIN_TO_BE_CHANGED = CKF_USER_PIN_TO_BE_CHANGED;
+        /// A wrong SO PIN was entered since the last successful login.
+        const SO_PIN_COUNT_LOW = CKF_SO_PIN_COUNT_LOW;
+        /// One more wrong SO PIN locks the SO PIN.
+        const SO_PIN_FINAL_TRY = CKF_SO_PIN_FINAL_TRY;
+        /// The SO PIN is locked.
+        const SO_PIN_LOCKED = CKF_SO_PIN_LOCKED;
+        /// The SO PIN must be changed.
+        const SO_PIN_TO_BE_CHANGED = CKF_SO_PIN_TO_BE_CHANGED;
+        /// Failed a self-test: in an error state.
+        const ERROR_STATE = CKF_ERROR_STATE;
+        /// Bits PKCS#11 does not name, kept.
+        const _ = !0;
+    }
+
+    /// What a mechanism can do on a token (`CK_MECHANISM_INFO.flags`).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct MechanismFlags: CK_FLAGS {
+        /// Performed by the device itself, not in software.
+        const HW = CKF_HW;
+        /// Message-based encryption (3.0).
+        const MESSAGE_ENCRYPT = CKF_MESSAGE_ENCRYPT;
+        /// Message-based decryption (3.0).
+        const MESSAGE_DECRYPT = CKF_MESSAGE_DECRYPT;
+        /// Message-based signing (3.0).
+        const MESSAGE_SIGN = CKF_MESSAGE_SIGN;
+        /// Message-based verification (3.0).
+        const MESSAGE_VERIFY = CKF_MESSAGE_VERIFY;
+        /// Multi-part message operations (3.0).
+        const MULTI_MESSAGE = CKF_MULTI_MESSAGE;
+        /// Usable in object searches (3.0).
+        const FIND_OBJECTS = CKF_FIND_OBJECTS;
+        /// `C_EncryptInit`.
+        const ENCRYPT = CKF_ENCRYPT;
+        /// `C_DecryptInit`.
+        const DECRYPT = CKF_DECRYPT;
+        /// `C_DigestInit`.
+        const DIGEST = CKF_DIGEST;
+        /// `C_SignInit`.
+        const SIGN = CKF_SIGN;
+        /// `C_SignRecoverInit`.
+        const SIGN_RECOVER = CKF_SIGN_RECOVER;
+        /// `C_VerifyInit`.
+        const VERIFY = CKF_VERIFY;
+        /// `C_VerifyRecoverInit`.
+        const VERIFY_RECOVER = CKF_VERIFY_RECOVER;
+        /// `C_GenerateKey`.
+        const GENERATE = CKF_GENERATE;
+        /// `C_GenerateKeyPair`.
+        const GENERATE_KEY_PAIR = CKF_GENERATE_KEY_PAIR;
+        /// `C_WrapKey`.
+        const WRAP = CKF_WRAP;
+        /// `C_UnwrapKey`.
+        const UNWRAP = CKF_UNWRAP;
+        /// `C_DeriveKey`.
+        const DERIVE = CKF_DERIVE;
+        /// Elliptic curves over prime fields.
+        const EC_F_P = CKF_EC_F_P;
+        /// Elliptic curves over binary fields.
+        const EC_F_2M = CKF_EC_F_2M;
+        /// Domain parameters given explicitly.
+        const EC_ECPARAMETERS = CKF_EC_ECPARAMETERS;
+        /// Domain parameters given as a curve OID.
+        const EC_OID = CKF_EC_OID;
+        /// Points in uncompressed form.
+        const EC_UNCOMPRESS = CKF_EC_UNCOMPRESS;
+        /// Points in compressed form.
+        const EC_COMPRESS = CKF_EC_COMPRESS;
+        /// Curves given by name (3.0).
+        const EC_CURVENAME = CKF_EC_CURVENAME;
+        /// `C_EncapsulateKey` (3.2).
+        const ENCAPSULATE = CKF_ENCAPSULATE;
+        /// `C_DecapsulateKey` (3.2).
+        const DECAPSULATE = CKF_DECAPSULATE;
+        /// Extension flag: more flags follow in a later structure.
+        const EXTENSION = CKF_EXTENSION;
+        /// Bits PKCS#11 does not name, kept.
+        const _ = !0;
+    }
+
+    /// What a session is (`CK_SESSION_INFO.flags`).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct SessionFlags: CK_FLAGS {
+        /// Read/write rather than read-only.
+        const RW_SESSION = CKF_RW_SESSION;
+        /// Always set (kept for compatibility).
+        const SERIAL_SESSION = CKF_SERIAL_SESSION;
+        /// Asynchronous session (3.2).
+        const ASYNC_SESSION = CKF_ASYNC_SESSION;
+        /// Bits PKCS#11 does not name, kept.
+        const _ = !0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_text_trims_padding_and_survives_bad_utf8() {
+        assert_eq!(padded_text(b"SoftHSM      "), "SoftHSM");
+        assert_eq!(padded_text(b"NSS\0\0\0"), "NSS");
+        assert_eq!(padded_text(b"     "), "");
+        assert_eq!(padded_text(b"a b  "), "a b");
+        assert_eq!(padded_text(b"\xff\xfeok "), "\u{fffd}\u{fffd}ok");
+    }
+
+    #[test]
+    fn unknown_flag_bits_are_kept() {
+        let raw = CKF_TOKEN_PRESENT | 0x8000_0000;
+        assert_eq!(SlotFlags::from_bits_retain(raw).bits(), raw);
+        assert!(SlotFlags::from_bits_retain(raw).contains(SlotFlags::TOKEN_PRESENT));
+    }
+
+    #[test]
+    fn session_limits_decode_the_special_values() {
+        assert_eq!(
+            SessionLimit::from_raw(CK_EFFECTIVELY_INFINITE),
+            SessionLimit::Unlimited
+        );
+        assert_eq!(
+            SessionLimit::from_raw(CK_UNAVAILABLE_INFORMATION),
+            SessionLimit::Unknown
+        );
+        assert_eq!(SessionLimit::from_raw(16), SessionLimit::AtMost(16));
+        assert_eq!(available(CK_UNAVAILABLE_INFORMATION), None);
+        assert_eq!(available(7), Some(7));
+    }
+
+    #[test]
+    fn versions_display_as_pkcs11_writes_them() {
+        assert_eq!(
+            Version {
+                major: 2,
+                minor: 40
+            }
+            .to_string(),
+            "2.40"
+        );
+        assert_eq!(Version { major: 3, minor: 2 }.to_string(), "3.2");
+    }
+}

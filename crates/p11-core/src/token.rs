@@ -1,0 +1,295 @@
+//! Tokens: what they are, finding them, and opening sessions on them.
+
+use crate::error::{Error, Result};
+use crate::info::{available, padded_text, widen, SessionLimit, SlotFlags, TokenFlags, Version};
+use crate::module::Module;
+use crate::session::{Access, Session};
+use crate::slot::Slot;
+use crate::{call, MechanismType, ReturnValue};
+use p11_sys::*;
+use std::fmt;
+
+/// A token: the device or software store in a slot that holds keys and objects.
+#[derive(Clone)]
+pub struct Token {
+    slot: Slot,
+    label: String,
+    serial: String,
+}
+
+/// What a token says of itself (`C_GetTokenInfo`). Counts the token declines to give are
+/// `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// The label given at initialisation.
+    pub label: String,
+    /// Who made the token.
+    pub manufacturer_id: String,
+    /// Its model.
+    pub model: String,
+    /// Its serial number, as the text PKCS#11 stores it.
+    pub serial_number: String,
+    /// What it is and its PIN states.
+    pub flags: TokenFlags,
+    /// The most sessions it allows.
+    pub max_session_count: SessionLimit,
+    /// Sessions open on it now (all applications).
+    pub session_count: Option<u64>,
+    /// The most read/write sessions it allows.
+    pub max_rw_session_count: SessionLimit,
+    /// Read/write sessions open on it now.
+    pub rw_session_count: Option<u64>,
+    /// The longest PIN it accepts.
+    pub max_pin_len: u64,
+    /// The shortest PIN it accepts.
+    pub min_pin_len: u64,
+    /// Memory for public objects, in bytes.
+    pub total_public_memory: Option<u64>,
+    /// Free memory for public objects.
+    pub free_public_memory: Option<u64>,
+    /// Memory for private objects, in bytes.
+    pub total_private_memory: Option<u64>,
+    /// Free memory for private objects.
+    pub free_private_memory: Option<u64>,
+    /// Hardware version.
+    pub hardware_version: Version,
+    /// Firmware version.
+    pub firmware_version: Version,
+    /// The token's clock (`YYYYMMDDhhmmssxx`), when it has one.
+    pub utc_time: Option<String>,
+}
+
+fn token_info(slot: &Slot) -> Result<TokenInfo> {
+    let module = slot.module_inner();
+    let mut info = CK_TOKEN_INFO::default();
+    // SAFETY: `info` is a writable CK_TOKEN_INFO.
+    unsafe { call!(module, C_GetTokenInfo(slot.id(), &mut info)) }?;
+    let flags = TokenFlags::from_bits_retain(info.flags);
+    let utc_time = padded_text(&info.utcTime);
+    Ok(TokenInfo {
+        label: padded_text(&info.label),
+        manufacturer_id: padded_text(&info.manufacturerID),
+        model: padded_text(&info.model),
+        serial_number: padded_text(&info.serialNumber),
+        flags,
+        max_session_count: SessionLimit::from_raw(info.ulMaxSessionCount),
+        session_count: available(info.ulSessionCount),
+        max_rw_session_count: SessionLimit::from_raw(info.ulMaxRwSessionCount),
+        rw_session_count: available(info.ulRwSessionCount),
+        max_pin_len: widen(info.ulMaxPinLen),
+        min_pin_len: widen(info.ulMinPinLen),
+        total_public_memory: available(info.ulTotalPublicMemory),
+        free_public_memory: available(info.ulFreePublicMemory),
+        total_private_memory: available(info.ulTotalPrivateMemory),
+        free_private_memory: available(info.ulFreePrivateMemory),
+        hardware_version: info.hardwareVersion.into(),
+        firmware_version: info.firmwareVersion.into(),
+        utc_time: (flags.contains(TokenFlags::CLOCK_ON_TOKEN) && !utc_time.is_empty())
+            .then_some(utc_time),
+    })
+}
+
+impl Token {
+    pub(crate) fn in_slot(slot: Slot) -> Result<Token> {
+        let info = token_info(&slot)?;
+        Ok(Token {
+            slot,
+            label: info.label,
+            serial: info.serial_number,
+        })
+    }
+
+    /// The slot the token is in.
+    pub fn slot(&self) -> &Slot {
+        &self.slot
+    }
+
+    /// The label, as read when this value was made.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The serial number, as read when this value was made.
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// What the token says of itself now (session counts, free memory, PIN flags, ...).
+    pub fn info(&self) -> Result<TokenInfo> {
+        token_info(&self.slot)
+    }
+
+    /// Opens a session on the token. Log in with [`Session::login`].
+    ///
+    /// ```no_run
+    /// use p11_core::{Access, Module, TokenFilter, UserType};
+    ///
+    /// let module = Module::load("/usr/lib/softhsm/libsofthsm2.so")?;
+    /// let token = module.get_token(&TokenFilter::new().label("TEST"))?;
+    /// let session = token.open(Access::ReadWrite)?;
+    /// session.login(UserType::USER, "1234")?;
+    /// # Ok::<(), p11_core::Error>(())
+    /// ```
+    pub fn open(&self, access: Access) -> Result<Session> {
+        Session::open(self.slot.clone(), access)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("label", &self.label)
+            .field("serial", &self.serial)
+            .field("slot", &self.slot.id())
+            .finish()
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+/// Which tokens [`Module::get_tokens`] returns: those matching every criterion set.
+/// The default matches every token present.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    label: Option<String>,
+    serial: Option<String>,
+    token_flags: Option<TokenFlags>,
+    slot_flags: Option<SlotFlags>,
+    mechanisms: Vec<MechanismType>,
+}
+
+impl TokenFilter {
+    /// Matches every token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only the token with this label.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Only the token with this serial number.
+    pub fn serial(mut self, serial: impl Into<String>) -> Self {
+        self.serial = Some(serial.into());
+        self
+    }
+
+    /// Only tokens with all of these flags set.
+    pub fn token_flags(mut self, flags: TokenFlags) -> Self {
+        self.token_flags = Some(flags);
+        self
+    }
+
+    /// Only tokens in slots with all of these flags set.
+    pub fn slot_flags(mut self, flags: SlotFlags) -> Self {
+        self.slot_flags = Some(flags);
+        self
+    }
+
+    /// Only tokens that support every one of these mechanisms.
+    pub fn mechanisms(mut self, mechanisms: impl IntoIterator<Item = MechanismType>) -> Self {
+        self.mechanisms.extend(mechanisms);
+        self
+    }
+
+    fn matches(&self, slot: &Slot, info: &TokenInfo) -> Result<bool> {
+        if self.label.as_ref().is_some_and(|l| *l != info.label)
+            || self
+                .serial
+                .as_ref()
+                .is_some_and(|s| *s != info.serial_number)
+            || self.token_flags.is_some_and(|f| !info.flags.contains(f))
+        {
+            return Ok(false);
+        }
+        if let Some(flags) = self.slot_flags {
+            if !slot.info()?.flags.contains(flags) {
+                return Ok(false);
+            }
+        }
+        if !self.mechanisms.is_empty() {
+            let offered = slot.mechanisms()?;
+            if !self.mechanisms.iter().all(|m| offered.contains(m)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl fmt::Display for TokenFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(label) = &self.label {
+            parts.push(format!("label {label:?}"));
+        }
+        if let Some(serial) = &self.serial {
+            parts.push(format!("serial {serial:?}"));
+        }
+        if let Some(flags) = self.token_flags {
+            parts.push(format!("token flags {flags:?}"));
+        }
+        if let Some(flags) = self.slot_flags {
+            parts.push(format!("slot flags {flags:?}"));
+        }
+        if !self.mechanisms.is_empty() {
+            let names: Vec<String> = self.mechanisms.iter().map(|m| m.to_string()).collect();
+            parts.push(format!("mechanisms {}", names.join(", ")));
+        }
+        if parts.is_empty() {
+            f.write_str("any token")
+        } else {
+            f.write_str(&parts.join(" and "))
+        }
+    }
+}
+
+impl Module {
+    /// The tokens present that match `filter`, in slot order.
+    pub fn get_tokens(&self, filter: &TokenFilter) -> Result<Vec<Token>> {
+        let mut tokens = Vec::new();
+        for slot in self.get_slots(true)? {
+            // A token removed since the slot list was read is simply not there.
+            let info = match token_info(&slot) {
+                Ok(info) => info,
+                Err(e) if is_token_gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            if filter.matches(&slot, &info)? {
+                tokens.push(Token {
+                    slot,
+                    label: info.label,
+                    serial: info.serial_number,
+                });
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// The one token that matches `filter`: [`Error::NoSuchToken`] when none does,
+    /// [`Error::MultipleTokens`] when several do.
+    pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
+        let mut tokens = self.get_tokens(filter)?;
+        match tokens.len() {
+            0 => Err(Error::NoSuchToken(filter.to_string())),
+            1 => Ok(tokens.remove(0)),
+            count => Err(Error::MultipleTokens {
+                count,
+                filter: filter.to_string(),
+            }),
+        }
+    }
+}
+
+fn is_token_gone(e: &Error) -> bool {
+    matches!(
+        e.return_value(),
+        Some(ReturnValue::TokenNotPresent | ReturnValue::TokenNotRecognized)
+    )
+}
