@@ -1,1 +1,10 @@
-fn main() {}
+//! p11-core against real modules: SoftHSM (the token `cargo xtask test` makes) and NSS's
+//! softoken.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod module;
+mod nss;
+mod random;
+mod sessions;
+mod threads;
+mod tokens;

@@ -243,6 +243,13 @@ impl Module {
         &self.inner
     }
 
+    /// The module's 2.40 function list, for calls p11 does not wrap (with
+    /// [`Session::handle`](crate::Session::handle) and [`sys`](crate::sys)). Calling
+    /// through it is `unsafe`: PKCS#11's rules for pointers and handles are yours to keep.
+    pub fn raw_function_list(&self) -> &CK_FUNCTION_LIST {
+        self.inner.function_list()
+    }
+
     /// The path the module was loaded from, as first given.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -283,6 +290,15 @@ impl Module {
         module.initialize().map(|_| ())
     }
 }
+
+/// Two handles are equal when they share one loaded module.
+impl PartialEq for Module {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Module {}
 
 impl fmt::Debug for Module {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -215,7 +215,7 @@ impl fmt::Debug for Slot {
 
 impl PartialEq for Slot {
     fn eq(&self, other: &Self) -> bool {
-        self.id == other.id && self.module.path() == other.module.path()
+        self.id == other.id && self.module == other.module
     }
 }
 

@@ -1,0 +1,137 @@
+use p11_core::{Access, Error, InitArgs, InitFlags, Module, ReturnValue};
+use p11_tests::{exclusive, init_args, shared};
+
+#[test]
+fn loading_the_same_module_twice_shares_one_initialisation() {
+    let f = shared();
+    let again = Module::load_with(&f.env.module, init_args(&f.env)).unwrap();
+    assert_eq!(again, f.module);
+    // Another spelling of the same file is the same module too.
+    let dotted = format!("{}/./{}", parent(&f.env.module), file_name(&f.env.module));
+    assert_eq!(
+        Module::load_with(&dotted, init_args(&f.env)).unwrap(),
+        f.module
+    );
+    drop(again);
+    // The first handle still works: dropping a shared handle did not finalise.
+    assert!(f.module.info().unwrap().cryptoki_version.major >= 2);
+}
+
+#[test]
+fn loading_a_loaded_module_with_other_arguments_is_refused() {
+    let f = shared();
+    let other = InitArgs::new().flags(InitFlags::empty());
+    match Module::load_with(&f.env.module, other) {
+        Err(Error::InitArgsConflict { path }) => assert_eq!(path.to_str(), Some(&*f.env.module)),
+        other => panic!("expected InitArgsConflict, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_file_is_a_load_error() {
+    let err = Module::load("/nonexistent/libnothing.so").unwrap_err();
+    assert!(matches!(err, Error::Load { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("/nonexistent/libnothing.so"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_library_is_a_load_error() {
+    let path = std::env::temp_dir().join(format!("p11-not-a-module-{}.so", std::process::id()));
+    std::fs::write(&path, b"this is text, not ELF").unwrap();
+    let err = Module::load(&path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(err, Error::Load { .. }), "{err:?}");
+}
+
+#[test]
+fn a_library_without_pkcs11_entry_points_is_not_a_module() {
+    // libz is a shared library on every machine that has SoftHSM (which links it).
+    let candidates = [
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        "/lib/aarch64-linux-gnu/libz.so.1",
+        "/usr/lib/x86_64-linux-gnu/libz.so.1",
+        "/usr/lib/aarch64-linux-gnu/libz.so.1",
+        "/usr/lib64/libz.so.1",
+        "/usr/lib/libz.so.1",
+    ];
+    let libz = candidates
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("no libz.so.1 in the usual places");
+    let err = Module::load(libz).unwrap_err();
+    assert!(matches!(err, Error::NotAModule { .. }), "{err:?}");
+    assert!(err
+        .to_string()
+        .contains("neither C_GetInterface nor C_GetFunctionList"));
+}
+
+#[test]
+fn library_info_is_read_and_trimmed() {
+    let f = shared();
+    let info = f.module.info().unwrap();
+    assert!(info.cryptoki_version.major >= 2, "{info:?}");
+    assert!(!info.manufacturer_id.is_empty());
+    assert!(!info.manufacturer_id.ends_with(' '));
+    assert!(!info.library_description.ends_with(' '));
+    assert_eq!(
+        f.module.interface_version().major,
+        info.cryptoki_version.major,
+        "the function list and C_GetInfo disagree"
+    );
+}
+
+#[test]
+fn reinitialize_invalidates_old_sessions_and_their_drop_closes_nothing_new() {
+    let f = exclusive();
+    let old = f.token.open(Access::ReadOnly).unwrap();
+    f.module.reinitialize().unwrap();
+    let err = old.info().unwrap_err();
+    assert_eq!(
+        err.return_value(),
+        Some(ReturnValue::SessionHandleInvalid),
+        "{err}"
+    );
+    // The module reuses handle numbers; dropping the stale session must not close the
+    // new one that may carry the same number.
+    let token = f
+        .module
+        .get_token(&p11_core::TokenFilter::new().label(&*f.env.label))
+        .unwrap();
+    let fresh = token.open(Access::ReadOnly).unwrap();
+    drop(old);
+    assert!(fresh.info().is_ok());
+    assert_eq!(fresh.generate_random(64).unwrap().len(), 8);
+}
+
+#[test]
+fn a_module_without_os_locking_is_serialised_and_still_shared_by_threads() {
+    let f = exclusive();
+    let env = f.env.clone();
+    // Ours was the only handle: the module is finalised and can load with other flags.
+    let _guard = f.into_guard();
+    let module = Module::load_with(&env.module, init_args(&env).flags(InitFlags::empty())).unwrap();
+    let token = module
+        .get_token(&p11_core::TokenFilter::new().label(&*env.label))
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let session = token.open(Access::ReadOnly).unwrap();
+                for _ in 0..50 {
+                    assert_eq!(session.generate_random(256).unwrap().len(), 32);
+                }
+            });
+        }
+    });
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or(".", |(dir, _)| dir)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}

@@ -1,0 +1,82 @@
+//! NSS's softoken: a module that will not initialise without a `pReserved` string.
+
+use p11_core::{Access, InitArgs, Module, ReturnValue, SessionState, TokenFilter, UserType};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// NSS loaded with and without arguments must not overlap: a loaded module refuses a
+/// second load with other arguments.
+static NSS: Mutex<()> = Mutex::new(());
+
+struct Nss {
+    _serial: MutexGuard<'static, ()>,
+    module: String,
+    init_args: String,
+    pin: String,
+}
+
+fn nss() -> Nss {
+    let var = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set: run the tests with `cargo xtask test`"))
+    };
+    Nss {
+        _serial: NSS.lock().unwrap_or_else(PoisonError::into_inner),
+        module: var("PKCS11_NSS_MODULE"),
+        init_args: var("PKCS11_NSS_INIT_ARGS"),
+        pin: var("PKCS11_NSS_PIN"),
+    }
+}
+
+#[test]
+fn nss_needs_its_reserved_string_then_lists_slots_and_logs_in() {
+    let nss = nss();
+    let bare = Module::load(&nss.module).unwrap_err();
+    assert_eq!(
+        bare.return_value(),
+        Some(ReturnValue::ArgumentsBad),
+        "{bare}"
+    );
+
+    let args = InitArgs::new().reserved(&nss.init_args).unwrap();
+    let module = Module::load_with(&nss.module, args).unwrap();
+    assert!(module.info().unwrap().manufacturer_id.contains("Mozilla"));
+    let slots = module.get_slots(true).unwrap();
+    assert_eq!(
+        slots.len(),
+        2,
+        "NSS's crypto services and its key database: {slots:?}"
+    );
+
+    // `dbTokenDescription='TEST'` labels the key database's token.
+    let token = module.get_token(&TokenFilter::new().label("TEST")).unwrap();
+    let session = token.open(Access::ReadOnly).unwrap();
+    let err = session.login(UserType::USER, "wrong").unwrap_err();
+    assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect));
+    session.login(UserType::USER, nss.pin.as_str()).unwrap();
+    assert_eq!(
+        session.info().unwrap().state,
+        SessionState::RO_USER_FUNCTIONS
+    );
+    assert_eq!(session.generate_random(128).unwrap().len(), 16);
+}
+
+#[test]
+fn nss_and_softhsm_are_loaded_side_by_side() {
+    let nss = nss();
+    let softhsm = p11_tests::shared();
+    let args = InitArgs::new().reserved(&nss.init_args).unwrap();
+    let module = Module::load_with(&nss.module, args).unwrap();
+    assert_ne!(module, softhsm.module);
+    assert_ne!(
+        module.info().unwrap().manufacturer_id,
+        softhsm.module.info().unwrap().manufacturer_id
+    );
+    let nss_session = module.get_slots(true).unwrap()[0]
+        .token()
+        .unwrap()
+        .open(Access::ReadOnly)
+        .unwrap();
+    let hsm_session = softhsm.token.open(Access::ReadOnly).unwrap();
+    assert_eq!(nss_session.generate_random(64).unwrap().len(), 8);
+    assert_eq!(hsm_session.generate_random(64).unwrap().len(), 8);
+}

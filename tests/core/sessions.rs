@@ -1,0 +1,212 @@
+use p11_core::{
+    Access, ReturnValue, SessionFlags, SessionState, TokenFilter, TokenFlags, UserType,
+};
+use p11_tests::{exclusive, shared};
+
+#[test]
+fn sessions_open_read_only_or_read_write() {
+    let f = shared();
+    let ro = f.token.open(Access::ReadOnly).unwrap();
+    let info = ro.info().unwrap();
+    assert_eq!(info.slot_id, f.token.slot().id());
+    assert!(!info.flags.contains(SessionFlags::RW_SESSION));
+    assert_eq!(ro.access(), Access::ReadOnly);
+    let rw = f.token.open(Access::ReadWrite).unwrap();
+    assert!(rw.info().unwrap().flags.contains(SessionFlags::RW_SESSION));
+    assert_ne!(ro.handle(), rw.handle());
+}
+
+#[test]
+fn user_login_changes_the_session_state() {
+    let f = shared();
+    let session = f.token.open(Access::ReadWrite).unwrap();
+    session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    assert_eq!(
+        session.info().unwrap().state,
+        SessionState::RW_USER_FUNCTIONS
+    );
+    // Logging in again while logged in (here or in another session) is not an error.
+    session.login(UserType::USER, f.env.pin.as_bytes()).unwrap();
+}
+
+#[test]
+fn a_wrong_pin_is_pin_incorrect() {
+    let f = exclusive();
+    let session = f.token.open(Access::ReadOnly).unwrap();
+    let err = session.login(UserType::USER, "not the pin").unwrap_err();
+    assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect), "{err}");
+    assert_eq!(err.to_string(), "C_Login failed: CKR_PIN_INCORRECT");
+    session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    assert_eq!(
+        session.info().unwrap().state,
+        SessionState::RO_USER_FUNCTIONS
+    );
+}
+
+#[test]
+fn so_login_needs_a_read_write_session() {
+    let f = exclusive();
+    let session = f.token.open(Access::ReadWrite).unwrap();
+    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    assert_eq!(session.info().unwrap().state, SessionState::RW_SO_FUNCTIONS);
+    // While the SO is logged in, the user cannot be.
+    let err = session
+        .login(UserType::USER, f.env.pin.as_str())
+        .unwrap_err();
+    assert_eq!(
+        err.return_value(),
+        Some(ReturnValue::UserAnotherAlreadyLoggedIn)
+    );
+}
+
+#[test]
+fn dropping_one_of_two_logged_in_sessions_keeps_the_other_logged_in() {
+    let f = exclusive();
+    let first = f.token.open(Access::ReadOnly).unwrap();
+    let second = f.token.open(Access::ReadOnly).unwrap();
+    first.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    second.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    drop(first);
+    assert_eq!(
+        second.info().unwrap().state,
+        SessionState::RO_USER_FUNCTIONS
+    );
+    drop(second);
+    let third = f.token.open(Access::ReadOnly).unwrap();
+    assert_eq!(third.info().unwrap().state, SessionState::RO_PUBLIC_SESSION);
+}
+
+#[test]
+fn logout_returns_to_public_state() {
+    let f = exclusive();
+    let session = f.token.open(Access::ReadOnly).unwrap();
+    session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    session.logout().unwrap();
+    assert_eq!(
+        session.info().unwrap().state,
+        SessionState::RO_PUBLIC_SESSION
+    );
+    let err = session.logout().unwrap_err();
+    assert_eq!(err.return_value(), Some(ReturnValue::UserNotLoggedIn));
+}
+
+#[test]
+fn sessions_close_when_dropped() {
+    let f = exclusive();
+    let session = f.token.open(Access::ReadOnly).unwrap();
+    let handle = session.handle();
+    let before = f.token.info().unwrap().session_count;
+    drop(session);
+    match (before, f.token.info().unwrap().session_count) {
+        (Some(before), Some(after)) => assert_eq!(after, before - 1),
+        // SoftHSM does not count sessions: ask the module about the dropped handle.
+        _ => {
+            let mut info = p11_core::sys::CK_SESSION_INFO::default();
+            let get_info = f.module.raw_function_list().C_GetSessionInfo.unwrap();
+            // SAFETY: `info` is writable; the handle is a plain number to the module.
+            let rv = unsafe { get_info(handle, &mut info) };
+            assert_eq!(ReturnValue::from(rv), ReturnValue::SessionHandleInvalid);
+        }
+    }
+}
+
+#[test]
+fn close_all_sessions_closes_them_and_leaves_the_values_inert() {
+    let f = exclusive();
+    let a = f.token.open(Access::ReadOnly).unwrap();
+    let b = f.token.open(Access::ReadWrite).unwrap();
+    f.token.slot().close_all_sessions().unwrap();
+    for s in [&a, &b] {
+        assert_eq!(
+            s.info().unwrap_err().return_value(),
+            Some(ReturnValue::SessionHandleInvalid)
+        );
+    }
+    let fresh = f.token.open(Access::ReadOnly).unwrap();
+    drop((a, b));
+    assert!(
+        fresh.info().is_ok(),
+        "dropping stale sessions closed a new one"
+    );
+}
+
+#[test]
+fn set_pin_changes_the_user_pin_and_back() {
+    let f = exclusive();
+    let session = f.token.open(Access::ReadWrite).unwrap();
+    session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    session.set_pin(f.env.pin.as_str(), "987654").unwrap();
+    session.logout().unwrap();
+    let err = session
+        .login(UserType::USER, f.env.pin.as_str())
+        .unwrap_err();
+    assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect));
+    session.login(UserType::USER, "987654").unwrap();
+    session.set_pin("987654", f.env.pin.as_str()).unwrap();
+    session.logout().unwrap();
+    session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+}
+
+#[test]
+fn init_pin_as_so_sets_the_user_pin() {
+    let f = exclusive();
+    let session = f.token.open(Access::ReadWrite).unwrap();
+    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    session.init_pin("55555555").unwrap();
+    session.logout().unwrap();
+    session.login(UserType::USER, "55555555").unwrap();
+    session.logout().unwrap();
+    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    session.init_pin(f.env.pin.as_str()).unwrap();
+    session.logout().unwrap();
+    session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+}
+
+#[test]
+fn init_token_on_the_free_slot_makes_a_new_token() {
+    let f = exclusive();
+    let free = f
+        .module
+        .get_slots(true)
+        .unwrap()
+        .into_iter()
+        .find(|slot| {
+            slot.token()
+                .and_then(|t| t.info())
+                .is_ok_and(|i| !i.flags.contains(TokenFlags::TOKEN_INITIALIZED))
+        })
+        .expect("SoftHSM lists a free slot");
+    let random = f
+        .token
+        .open(Access::ReadOnly)
+        .unwrap()
+        .generate_random(32)
+        .unwrap();
+    let label = format!(
+        "fresh-{:02x}{:02x}{:02x}{:02x}",
+        random[0], random[1], random[2], random[3]
+    );
+    let too_long = free
+        .init_token(f.env.so_pin.as_str(), &"x".repeat(33))
+        .unwrap_err();
+    assert!(
+        too_long.to_string().contains("at most 32 bytes"),
+        "{too_long}"
+    );
+
+    let token = free.init_token(f.env.so_pin.as_str(), &label).unwrap();
+    assert_eq!(token.label(), label);
+    let info = token.info().unwrap();
+    assert!(info.flags.contains(TokenFlags::TOKEN_INITIALIZED));
+    assert!(!info.flags.contains(TokenFlags::USER_PIN_INITIALIZED));
+    // SoftHSM moves the new token to a slot of its own: find it by its label.
+    let found = f
+        .module
+        .get_token(&TokenFilter::new().label(&*label))
+        .unwrap();
+    let session = found.open(Access::ReadWrite).unwrap();
+    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    session.init_pin("4321").unwrap();
+    session.logout().unwrap();
+    session.login(UserType::USER, "4321").unwrap();
+}

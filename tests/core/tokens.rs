@@ -1,0 +1,174 @@
+use p11_core::{
+    Error, MechanismFlags, MechanismType, ReturnValue, SlotFlags, TokenFilter, TokenFlags,
+};
+use p11_tests::shared;
+
+#[test]
+fn slots_include_the_test_token_and_softhsms_free_slot() {
+    let f = shared();
+    let all = f.module.get_slots(false).unwrap();
+    let present = f.module.get_slots(true).unwrap();
+    assert!(all.len() >= 2, "the test token and the free slot: {all:?}");
+    assert!(present.contains(f.token.slot()));
+    let info = f.token.slot().info().unwrap();
+    assert!(info.flags.contains(SlotFlags::TOKEN_PRESENT));
+    assert!(!info.slot_description.is_empty());
+    // SoftHSM always lists one slot whose token is not initialised yet.
+    let uninitialised = all.iter().filter(|slot| {
+        slot.token()
+            .and_then(|t| t.info())
+            .is_ok_and(|info| !info.flags.contains(TokenFlags::TOKEN_INITIALIZED))
+    });
+    assert!(uninitialised.count() >= 1);
+}
+
+#[test]
+fn token_info_describes_the_test_token() {
+    let f = shared();
+    let info = f.token.info().unwrap();
+    assert_eq!(info.label, f.env.label);
+    assert_eq!(f.token.label(), f.env.label);
+    assert_eq!(f.token.serial(), info.serial_number);
+    assert!(!info.serial_number.is_empty());
+    assert!(info.flags.contains(
+        TokenFlags::TOKEN_INITIALIZED
+            | TokenFlags::USER_PIN_INITIALIZED
+            | TokenFlags::LOGIN_REQUIRED
+    ));
+    assert!(
+        info.min_pin_len >= 1 && info.min_pin_len <= info.max_pin_len,
+        "{info:?}"
+    );
+}
+
+#[test]
+fn get_token_finds_the_token_by_label_serial_flags_and_mechanisms() {
+    let f = shared();
+    let by_label = f
+        .module
+        .get_token(&TokenFilter::new().label(&*f.env.label))
+        .unwrap();
+    assert_eq!(by_label.slot(), f.token.slot());
+    let by_serial = f
+        .module
+        .get_token(&TokenFilter::new().serial(f.token.serial()))
+        .unwrap();
+    assert_eq!(by_serial.slot(), f.token.slot());
+    let by_flags_and_mechanisms = f
+        .module
+        .get_tokens(
+            &TokenFilter::new()
+                .token_flags(TokenFlags::TOKEN_INITIALIZED | TokenFlags::USER_PIN_INITIALIZED)
+                .slot_flags(SlotFlags::TOKEN_PRESENT)
+                .mechanisms([
+                    MechanismType::AES_KEY_GEN,
+                    MechanismType::RSA_PKCS_KEY_PAIR_GEN,
+                    MechanismType::EC_KEY_PAIR_GEN,
+                ]),
+        )
+        .unwrap();
+    assert!(
+        by_flags_and_mechanisms
+            .iter()
+            .any(|t| t.slot() == f.token.slot()),
+        "{by_flags_and_mechanisms:?}"
+    );
+    assert!(by_flags_and_mechanisms.iter().all(|t| t
+        .info()
+        .unwrap()
+        .flags
+        .contains(TokenFlags::TOKEN_INITIALIZED)));
+}
+
+#[test]
+fn a_required_mechanism_the_token_lacks_excludes_it() {
+    let f = shared();
+    // SoftHSM has no SHA-3 digests.
+    let filter = TokenFilter::new()
+        .label(&*f.env.label)
+        .mechanisms([MechanismType::AES_KEY_GEN, MechanismType::SHA3_256]);
+    match f.module.get_token(&filter) {
+        Err(Error::NoSuchToken(described)) => assert!(described.contains("CKM_SHA3_256")),
+        other => panic!("expected NoSuchToken, got {other:?}"),
+    }
+}
+
+#[test]
+fn get_token_reports_no_token_and_several_tokens() {
+    let f = shared();
+    let none = f
+        .module
+        .get_token(&TokenFilter::new().label("no such token here"));
+    assert!(matches!(none, Err(Error::NoSuchToken(_))), "{none:?}");
+    // The test token and SoftHSM's free slot both hold a token.
+    match f.module.get_token(&TokenFilter::new()) {
+        Err(Error::MultipleTokens { count, .. }) => assert!(count >= 2),
+        other => panic!("expected MultipleTokens, got {other:?}"),
+    }
+}
+
+#[test]
+fn mechanism_info_gives_key_sizes_and_flags_for_key_generation() {
+    let f = shared();
+    let slot = f.token.slot();
+    let mechanisms = slot.mechanisms().unwrap();
+    for m in [
+        MechanismType::AES_KEY_GEN,
+        MechanismType::RSA_PKCS_KEY_PAIR_GEN,
+        MechanismType::EC_KEY_PAIR_GEN,
+    ] {
+        assert!(mechanisms.contains(&m), "{m} missing from {mechanisms:?}");
+    }
+    let aes = slot.mechanism_info(MechanismType::AES_KEY_GEN).unwrap();
+    assert!(aes.flags.contains(MechanismFlags::GENERATE));
+    assert!(
+        aes.min_key_size <= 16 && aes.max_key_size >= 32,
+        "AES sizes in bytes: {aes:?}"
+    );
+    let rsa = slot
+        .mechanism_info(MechanismType::RSA_PKCS_KEY_PAIR_GEN)
+        .unwrap();
+    assert!(rsa.flags.contains(MechanismFlags::GENERATE_KEY_PAIR));
+    assert!(
+        rsa.min_key_size <= 1024 && rsa.max_key_size >= 4096,
+        "RSA sizes in bits: {rsa:?}"
+    );
+    let ec = slot.mechanism_info(MechanismType::EC_KEY_PAIR_GEN).unwrap();
+    assert!(ec.flags.contains(MechanismFlags::GENERATE_KEY_PAIR));
+    assert!(
+        ec.min_key_size <= 256 && ec.max_key_size >= 521,
+        "EC sizes in bits: {ec:?}"
+    );
+    assert!(!ec.flags.contains(MechanismFlags::ENCRYPT));
+}
+
+#[test]
+fn mechanism_info_for_an_unsupported_mechanism_is_mechanism_invalid() {
+    let f = shared();
+    let err = f
+        .token
+        .slot()
+        .mechanism_info(MechanismType::new(0x8000_7777))
+        .unwrap_err();
+    assert_eq!(
+        err.return_value(),
+        Some(ReturnValue::MechanismInvalid),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "C_GetMechanismInfo failed: CKR_MECHANISM_INVALID"
+    );
+}
+
+#[test]
+fn a_non_blocking_wait_for_slot_events_returns_at_once() {
+    let f = shared();
+    // SoftHSM does not implement C_WaitForSlotEvent; a module that does has no event
+    // pending here. Either way the call returns without blocking and without a slot.
+    match f.module.wait_for_slot_event(false) {
+        Err(Error::NoEvent) => {}
+        Err(e) if e.is_not_supported() => println!("the module lacks slot events: {e}"),
+        other => panic!("expected NoEvent or not supported, got {other:?}"),
+    }
+}
