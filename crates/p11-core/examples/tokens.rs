@@ -47,9 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             t.model,
             flag_names(t.flags.iter_names())
         );
+        let open = t.session_count.map_or("unknown".into(), |n| n.to_string());
         println!(
-            "  PIN length {}..{}, sessions {:?} open of {:?}",
-            t.min_pin_len, t.max_pin_len, t.session_count, t.max_session_count
+            "  PIN length {}..{}; sessions open: {open}, allowed: {}",
+            t.min_pin_len, t.max_pin_len, t.max_session_count
         );
         let mechanisms = slot.mechanisms()?;
         println!("  {} mechanisms:", mechanisms.len());

@@ -59,6 +59,16 @@ pub enum SessionLimit {
     Unknown,
 }
 
+impl fmt::Display for SessionLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionLimit::Unlimited => f.write_str("unlimited"),
+            SessionLimit::AtMost(n) => write!(f, "at most {n}"),
+            SessionLimit::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
 impl SessionLimit {
     pub(crate) fn from_raw(value: CK_ULONG) -> Self {
         match value {
