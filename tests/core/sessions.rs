@@ -212,3 +212,21 @@ fn init_token_on_the_free_slot_makes_a_new_token() {
     session.logout().unwrap();
     session.login(UserType::USER, "4321").unwrap();
 }
+
+#[test]
+fn a_pkcs11_3_function_on_a_2_40_module_is_not_supported() {
+    let f = shared();
+    if f.module.interface_version().major >= 3 {
+        println!("skipped: the module offers PKCS#11 3.x, C_LoginUser exists");
+        return;
+    }
+    let session = f.token.open(Access::ReadOnly).unwrap();
+    let err = session
+        .login_user(UserType::USER, f.env.pin.as_str(), "user")
+        .unwrap_err();
+    assert!(
+        matches!(err, p11_core::Error::NotSupported("C_LoginUser")),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "the module does not provide C_LoginUser");
+}
