@@ -977,7 +977,7 @@ impl MechanismType {
     pub const VENDOR_DEFINED: Self = Self(p11_sys::CKM_VENDOR_DEFINED);
 }
 
-/// Every standard mechanism name with its value, in header order. Where several
+/// Every standard name with its value, in header order. Where several
 /// names share a value, the canonical one comes first and is the one shown.
 pub(crate) const NAMES: &[(&str, CK_MECHANISM_TYPE)] = &[
     (

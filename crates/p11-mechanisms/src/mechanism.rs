@@ -1,0 +1,247 @@
+//! A mechanism with its parameter: the one place a Rust value becomes a `CK_MECHANISM`.
+
+use crate::params::*;
+use crate::profile::ParameterKind;
+use crate::MechanismType;
+use p11_sys::{CK_MECHANISM, CK_ULONG, CK_VOID_PTR};
+use std::fmt;
+use std::mem::size_of_val;
+use std::ptr;
+
+/// A parameter that does not fit its mechanism.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{mechanism}: {reason}")]
+pub struct ParameterError {
+    /// The mechanism.
+    pub mechanism: MechanismType,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The parameter of a [`Mechanism`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Parameter<'a> {
+    /// None (`pParameter` NULL).
+    None,
+    /// Raw bytes: an IV, or the parameter of a mechanism without a typed one here.
+    Bytes(&'a [u8]),
+    /// A `CK_ULONG` (MAC lengths of `*_MAC_GENERAL`, ...).
+    Ulong(CK_ULONG),
+    /// RSA OAEP.
+    Oaep(OaepParams<'a>),
+    /// RSA PSS.
+    Pss(PssParams),
+    /// AES-GCM.
+    Gcm(GcmParams<'a>),
+    /// AES-CCM.
+    Ccm(CcmParams<'a>),
+    /// AES-CTR.
+    Ctr(CtrParams),
+    /// ECDH (plain and cofactor).
+    Ecdh1(Ecdh1DeriveParams<'a>),
+    /// X9.42 DH.
+    X942Dh1(X942Dh1DeriveParams<'a>),
+    /// EdDSA.
+    Eddsa(EddsaParams<'a>),
+    /// A byte string for derivation.
+    KeyDerivationString(KeyDerivationStringData<'a>),
+    /// `AES_CBC_ENCRYPT_DATA`.
+    AesCbcEncryptData(AesCbcEncryptDataParams<'a>),
+    /// `DES3_CBC_ENCRYPT_DATA`.
+    DesCbcEncryptData(DesCbcEncryptDataParams<'a>),
+    /// HKDF.
+    Hkdf(HkdfParams<'a>),
+    /// PBKDF2.
+    Pbkdf2(Pbkdf2Params<'a>),
+}
+
+/// A mechanism and its parameter, ready for any operation.
+///
+/// ```
+/// use p11_mechanisms::{Mechanism, MechanismType, OaepParams};
+///
+/// let iv = [0u8; 16];
+/// let cbc = Mechanism::with_iv(MechanismType::AES_CBC_PAD, &iv)?;
+/// let oaep = Mechanism::with(MechanismType::RSA_PKCS_OAEP, OaepParams::sha1());
+/// // PSS mechanisms get parameters that follow their hash unless given others.
+/// let pss = Mechanism::new(MechanismType::SHA256_RSA_PKCS_PSS);
+/// assert_eq!(pss.raw().ulParameterLen, 24);
+/// # Ok::<(), p11_mechanisms::ParameterError>(())
+/// ```
+#[derive(Debug)]
+pub struct Mechanism<'a> {
+    ty: MechanismType,
+    parameter: Parameter<'a>,
+}
+
+/// Wraps a typed parameter into [`Parameter`].
+macro_rules! from_params {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl<'a> From<$ty> for Parameter<'a> {
+            fn from(p: $ty) -> Self {
+                Parameter::$variant(p)
+            }
+        }
+    )*};
+}
+
+from_params!(
+    Oaep(OaepParams<'a>),
+    Pss(PssParams),
+    Gcm(GcmParams<'a>),
+    Ccm(CcmParams<'a>),
+    Ctr(CtrParams),
+    Ecdh1(Ecdh1DeriveParams<'a>),
+    X942Dh1(X942Dh1DeriveParams<'a>),
+    Eddsa(EddsaParams<'a>),
+    KeyDerivationString(KeyDerivationStringData<'a>),
+    AesCbcEncryptData(AesCbcEncryptDataParams<'a>),
+    DesCbcEncryptData(DesCbcEncryptDataParams<'a>),
+    Hkdf(HkdfParams<'a>),
+    Pbkdf2(Pbkdf2Params<'a>),
+);
+
+impl<'a> Mechanism<'a> {
+    /// The mechanism with its default parameter: PSS parameters that follow the
+    /// mechanism's hash ([`PssParams::for_mechanism`]), python-pkcs11's SHA-1 OAEP
+    /// parameters for `RSA_PKCS_OAEP`, and no parameter otherwise.
+    pub fn new(ty: MechanismType) -> Self {
+        let parameter = if let Some(pss) = PssParams::for_mechanism(ty) {
+            Parameter::Pss(pss)
+        } else if ty == MechanismType::RSA_PKCS_OAEP {
+            Parameter::Oaep(OaepParams::sha1())
+        } else {
+            Parameter::None
+        };
+        Mechanism { ty, parameter }
+    }
+
+    /// The mechanism with this parameter, typed or raw.
+    pub fn with(ty: MechanismType, parameter: impl Into<Parameter<'a>>) -> Self {
+        Mechanism {
+            ty,
+            parameter: parameter.into(),
+        }
+    }
+
+    /// A block-cipher mode with its IV, whose length must be the cipher's block size
+    /// when the mechanism is one this crate knows.
+    pub fn with_iv(ty: MechanismType, iv: &'a [u8]) -> Result<Self, ParameterError> {
+        if let Some(profile) = ty.profile() {
+            if profile.parameter != ParameterKind::Iv {
+                return Err(ParameterError {
+                    mechanism: ty,
+                    reason: format!("takes {:?}, not an IV", profile.parameter),
+                });
+            }
+            if let Some(block) = profile.block_size {
+                if iv.len() != block {
+                    return Err(ParameterError {
+                        mechanism: ty,
+                        reason: format!("the IV must be {block} bytes, not {}", iv.len()),
+                    });
+                }
+            }
+        }
+        Ok(Mechanism {
+            ty,
+            parameter: Parameter::Bytes(iv),
+        })
+    }
+
+    /// The mechanism type.
+    pub fn mechanism_type(&self) -> MechanismType {
+        self.ty
+    }
+
+    /// The parameter.
+    pub fn parameter(&self) -> &Parameter<'a> {
+        &self.parameter
+    }
+
+    /// The `CK_MECHANISM` for a call. Its pointers point into `self`, so `self` must
+    /// stay borrowed, and unmoved, until the call returns.
+    pub fn raw(&self) -> CK_MECHANISM {
+        fn param<T>(p: &T) -> (CK_VOID_PTR, CK_ULONG) {
+            (p as *const T as CK_VOID_PTR, ulong(size_of_val(p)))
+        }
+        let (pointer, len) = match &self.parameter {
+            Parameter::None => (ptr::null_mut(), 0),
+            Parameter::Bytes([]) => (ptr::null_mut(), 0),
+            Parameter::Bytes(b) => (b.as_ptr() as CK_VOID_PTR, ulong(b.len())),
+            Parameter::Ulong(u) => param(u),
+            Parameter::Oaep(p) => param(p.as_raw()),
+            Parameter::Pss(p) => param(p.as_raw()),
+            Parameter::Gcm(p) => param(p.as_raw()),
+            Parameter::Ccm(p) => param(p.as_raw()),
+            Parameter::Ctr(p) => param(p.as_raw()),
+            Parameter::Ecdh1(p) => param(p.as_raw()),
+            Parameter::X942Dh1(p) => param(p.as_raw()),
+            Parameter::Eddsa(p) => param(p.as_raw()),
+            Parameter::KeyDerivationString(p) => param(p.as_raw()),
+            Parameter::AesCbcEncryptData(p) => param(p.as_raw()),
+            Parameter::DesCbcEncryptData(p) => param(p.as_raw()),
+            Parameter::Hkdf(p) => param(p.as_raw()),
+            Parameter::Pbkdf2(p) => param(p.as_raw()),
+        };
+        CK_MECHANISM {
+            mechanism: self.ty.raw(),
+            pParameter: pointer,
+            ulParameterLen: len,
+        }
+    }
+}
+
+impl From<MechanismType> for Mechanism<'_> {
+    fn from(ty: MechanismType) -> Self {
+        Mechanism::new(ty)
+    }
+}
+
+impl fmt::Display for Mechanism<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.ty, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p11_sys::{CKM_SHA256, CK_RSA_PKCS_PSS_PARAMS};
+
+    #[test]
+    fn an_iv_of_the_wrong_length_is_refused() {
+        let short = [0u8; 8];
+        let err = Mechanism::with_iv(MechanismType::AES_CBC_PAD, &short).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CKM_AES_CBC_PAD: the IV must be 16 bytes, not 8"
+        );
+        assert!(Mechanism::with_iv(MechanismType::DES3_CBC, &short).is_ok());
+        assert!(Mechanism::with_iv(MechanismType::RSA_PKCS_OAEP, &short).is_err());
+        // A mechanism this crate does not describe takes the bytes as given.
+        assert!(Mechanism::with_iv(MechanismType::new(0x8000_0042), &short).is_ok());
+    }
+
+    #[test]
+    fn raw_points_at_the_parameter() {
+        let pss = Mechanism::new(MechanismType::SHA256_RSA_PKCS_PSS);
+        let raw = pss.raw();
+        assert_eq!(raw.mechanism, MechanismType::SHA256_RSA_PKCS_PSS.raw());
+        assert_eq!(
+            raw.ulParameterLen as usize,
+            std::mem::size_of::<CK_RSA_PKCS_PSS_PARAMS>()
+        );
+        // SAFETY: the pointer is to the PSS struct inside `pss`, which is alive.
+        let params = unsafe { &*(raw.pParameter as *const CK_RSA_PKCS_PSS_PARAMS) };
+        assert_eq!(params.hashAlg, CKM_SHA256);
+
+        let iv = [9u8; 16];
+        let cbc = Mechanism::with_iv(MechanismType::AES_CBC, &iv).unwrap();
+        assert_eq!(cbc.raw().pParameter as *const u8, iv.as_ptr());
+        assert_eq!(cbc.raw().ulParameterLen, 16);
+        let none = Mechanism::new(MechanismType::AES_KEY_GEN).raw();
+        assert!(none.pParameter.is_null() && none.ulParameterLen == 0);
+    }
+}
