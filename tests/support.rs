@@ -99,3 +99,58 @@ pub fn shared() -> Fixture<RwLockReadGuard<'static, ()>> {
 pub fn exclusive() -> Fixture<RwLockWriteGuard<'static, ()>> {
     fixture(TOKEN_STATE.write().unwrap_or_else(PoisonError::into_inner))
 }
+
+/// A read/write session on the test token, logged in as the user.
+pub fn user_session<G>(f: &Fixture<G>) -> p11_core::Session {
+    let session = f
+        .token
+        .open(p11_core::Access::ReadWrite)
+        .expect("opening a session");
+    session
+        .login(p11_core::UserType::USER, f.env.pin.as_str())
+        .expect("logging in");
+    session
+}
+
+/// A label no other test (or run) uses, drawn from the token's RNG.
+pub fn unique_label(session: &p11_core::Session, prefix: &str) -> String {
+    let bytes = session.generate_random(64).expect("random bytes");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{hex}")
+}
+
+/// Known values for keys and domain parameters.
+pub mod vectors {
+    /// DER `ECParameters` (named curve OIDs) for `CKA_EC_PARAMS`.
+    pub const P256: &[u8] = &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+    /// secp384r1.
+    pub const P384: &[u8] = &[0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22];
+    /// secp521r1.
+    pub const P521: &[u8] = &[0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x23];
+    /// Ed25519 (id-Ed25519, 1.3.101.112).
+    pub const ED25519: &[u8] = &[0x06, 0x03, 0x2B, 0x65, 0x70];
+
+    /// The 2048-bit MODP group of RFC 3526 (group 14), generator 2. Checked with
+    /// `openssl dhparam -check`, which names it `modp_2048`.
+    pub const RFC3526_2048_PRIME: &str = concat!(
+        "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD1",
+        "29024E088A67CC74020BBEA63B139B22514A08798E3404DD",
+        "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245",
+        "E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED",
+        "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3D",
+        "C2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F",
+        "83655D23DCA3AD961C62F356208552BB9ED529077096966D",
+        "670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B",
+        "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9",
+        "DE2BCBF6955817183995497CEA956AE515D2261898FA0510",
+        "15728E5A8AACAA68FFFFFFFFFFFFFFFF",
+    );
+
+    /// Bytes from hex text (test data only).
+    pub fn hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+}

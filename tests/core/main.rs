@@ -4,6 +4,7 @@
 
 mod module;
 mod nss;
+mod objects;
 mod random;
 mod sessions;
 mod threads;

@@ -138,7 +138,7 @@ fn open_enum(e: &OpenEnum, constants: &[Constant], header: &str) -> String {
         let short = &c.name[e.prefix.len()..];
         let _ = writeln!(
             out,
-            "    #[doc = \"`{0}`\"]\n    pub const {short}: Self = Self(p11_sys::{0});",
+            "    #[doc = \"`{0}`\"]\n    pub const {short}: Self = Self::new(p11_sys::{0});",
             c.name
         );
     }

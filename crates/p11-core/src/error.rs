@@ -62,6 +62,12 @@ pub enum Error {
         /// The search, described.
         filter: String,
     },
+    /// No key matched a search that wanted exactly one.
+    #[error("no key matches {0}")]
+    NoSuchKey(String),
+    /// Several objects matched a search that wanted exactly one.
+    #[error("several objects match {0}, expected exactly one")]
+    MultipleObjects(String),
     /// A non-blocking wait for a slot event found none.
     #[error("no slot event is pending")]
     NoEvent,
@@ -113,6 +119,12 @@ impl Error {
             function,
             what: what.into(),
         }
+    }
+}
+
+impl From<p11_mechanisms::ParameterError> for Error {
+    fn from(e: p11_mechanisms::ParameterError) -> Self {
+        Error::InvalidArgument(e.to_string().into())
     }
 }
 

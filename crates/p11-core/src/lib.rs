@@ -31,30 +31,48 @@
 //! PINs are [`Pin`]s: taken as text or bytes, zeroed when dropped, never printed.
 #![deny(missing_docs)]
 
+mod attribute;
 mod error;
+mod find;
 mod info;
+mod keys;
 mod lists;
 mod module;
+mod object;
 mod pin;
 mod random;
 mod session;
 mod slot;
+mod template;
 mod token;
 
 mod generated {
+    pub(crate) mod attribute_types;
+    pub(crate) mod certificate_types;
+    pub(crate) mod object_classes;
     pub(crate) mod return_values;
 }
 
+pub use attribute::{
+    AttributeKind, AttributeType, AttributeValue, CertificateType, Date, ObjectClass,
+};
 pub use error::{Error, Result, ReturnValue};
+pub use find::FindObjects;
 pub use info::{
     InitFlags, MechanismFlags, SessionFlags, SessionLimit, SlotFlags, TokenFlags, Version,
 };
+pub use keys::DomainParameters;
 pub use module::{InitArgs, LibraryInfo, Module};
-pub use p11_mechanisms::MechanismType;
+pub use object::{Object, ObjectKind};
+pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};
 pub use pin::Pin;
 pub use session::{Access, Session, SessionInfo, SessionState, UserType};
 pub use slot::{MechanismInfo, Slot, SlotInfo};
+pub use template::Template;
 pub use token::{Token, TokenFilter, TokenInfo};
 
+/// Mechanisms, their profiles and typed parameters.
+pub use p11_mechanisms as mechanisms;
 /// The raw bindings, for what this crate does not wrap.
 pub use p11_sys as sys;
+pub use zeroize::Zeroizing;

@@ -9,7 +9,7 @@ use crate::{call, ReturnValue};
 use p11_sys::*;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::MutexGuard;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Whether a session may change the token (create, modify, destroy token objects).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -87,9 +87,16 @@ pub struct SessionInfo {
 /// from several threads; what must not interleave — the steps of one multi-part
 /// operation — is held exclusive by the operation values of later layers.
 ///
-/// Dropping a session logs out (when it logged in and is the last logged-in session p11
-/// has on the token, since PKCS#11 login state is per token) and closes it.
+/// Cheap to clone: clones (and the objects found or made through it) share the one
+/// PKCS#11 session, which closes when the last of them is dropped. Closing logs out first
+/// when this session logged in and is the last logged-in session p11 has on the token
+/// (PKCS#11 login state is per token).
+#[derive(Clone)]
 pub struct Session {
+    inner: Arc<SessionInner>,
+}
+
+struct SessionInner {
     slot: Slot,
     handle: CK_SESSION_HANDLE,
     access: Access,
@@ -98,6 +105,8 @@ pub struct Session {
     epochs: (u64, u64),
     /// Whether this session counts in the slot's logins.
     logged_in: AtomicBool,
+    /// Held by an object search from `C_FindObjectsInit` to `C_FindObjectsFinal`.
+    pub(crate) find_lock: Mutex<()>,
 }
 
 impl Session {
@@ -120,31 +129,41 @@ impl Session {
             (book.epoch, book.slots.entry(slot.id()).or_default().epoch)
         };
         Ok(Session {
-            slot,
-            handle,
-            access,
-            epochs,
-            logged_in: AtomicBool::new(false),
+            inner: Arc::new(SessionInner {
+                slot,
+                handle,
+                access,
+                epochs,
+                logged_in: AtomicBool::new(false),
+                find_lock: Mutex::new(()),
+            }),
         })
     }
 
     pub(crate) fn module_inner(&self) -> &ModuleInner {
-        self.slot.module_inner()
+        self.inner.slot.module_inner()
     }
 
     /// The raw session handle, for calls p11 does not wrap.
     pub fn handle(&self) -> CK_SESSION_HANDLE {
-        self.handle
+        self.inner.handle
     }
 
     /// The slot of the session's token.
     pub fn slot(&self) -> &Slot {
-        &self.slot
+        &self.inner.slot
     }
 
     /// Read-only or read/write.
     pub fn access(&self) -> Access {
-        self.access
+        self.inner.access
+    }
+
+    pub(crate) fn find_lock(&self) -> MutexGuard<'_, ()> {
+        self.inner
+            .find_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The session's state as the module reports it.
@@ -152,7 +171,7 @@ impl Session {
         let module = self.module_inner();
         let mut info = CK_SESSION_INFO::default();
         // SAFETY: `info` is a writable CK_SESSION_INFO.
-        unsafe { call!(module, C_GetSessionInfo(self.handle, &mut info)) }?;
+        unsafe { call!(module, C_GetSessionInfo(self.handle(), &mut info)) }?;
         Ok(SessionInfo {
             slot_id: info.slotID,
             state: SessionState(info.state),
@@ -191,7 +210,7 @@ impl Session {
             call!(
                 module,
                 v3 C_LoginUser(
-                    self.handle,
+                    self.handle(),
                     user.raw(),
                     pin,
                     pin_len,
@@ -208,7 +227,7 @@ impl Session {
         let book = lock_sessions(module);
         // SAFETY: `pin` is NULL with length 0 (protected path) or valid for `len` bytes,
         // only read by the module.
-        let result = unsafe { call!(module, C_Login(self.handle, user.raw(), pin, len)) };
+        let result = unsafe { call!(module, C_Login(self.handle(), user.raw(), pin, len)) };
         self.count_login(user, result, book)
     }
 
@@ -224,8 +243,9 @@ impl Session {
             Err(e) if e.return_value() == Some(ReturnValue::UserAlreadyLoggedIn) => {}
             Err(e) => return Err(e),
         }
-        if user != UserType::CONTEXT_SPECIFIC && !self.logged_in.swap(true, Ordering::SeqCst) {
-            book.slots.entry(self.slot.id()).or_default().logins += 1;
+        if user != UserType::CONTEXT_SPECIFIC && !self.inner.logged_in.swap(true, Ordering::SeqCst)
+        {
+            book.slots.entry(self.slot().id()).or_default().logins += 1;
         }
         Ok(())
     }
@@ -235,11 +255,11 @@ impl Session {
         let module = self.module_inner();
         let mut book = lock_sessions(module);
         // SAFETY: a plain call on a session handle.
-        unsafe { call!(module, C_Logout(self.handle)) }?;
-        if let Some(slot) = book.slots.get_mut(&self.slot.id()) {
+        unsafe { call!(module, C_Logout(self.handle())) }?;
+        if let Some(slot) = book.slots.get_mut(&self.slot().id()) {
             slot.logins = 0;
         }
-        self.logged_in.store(false, Ordering::SeqCst);
+        self.inner.logged_in.store(false, Ordering::SeqCst);
         Ok(())
     }
 
@@ -249,7 +269,7 @@ impl Session {
         let (pin, len) = pin.as_raw()?;
         let module = self.module_inner();
         // SAFETY: the PIN is valid for `len` bytes and only read.
-        unsafe { call!(module, C_InitPIN(self.handle, pin, len)) }
+        unsafe { call!(module, C_InitPIN(self.handle(), pin, len)) }
     }
 
     /// Changes the PIN of whoever is logged in (the user when nobody is), `C_SetPIN`.
@@ -259,11 +279,11 @@ impl Session {
         let (new, new_len) = new.as_raw()?;
         let module = self.module_inner();
         // SAFETY: both PINs are valid for their lengths and only read.
-        unsafe { call!(module, C_SetPIN(self.handle, old, old_len, new, new_len)) }
+        unsafe { call!(module, C_SetPIN(self.handle(), old, old_len, new, new_len)) }
     }
 }
 
-impl Drop for Session {
+impl Drop for SessionInner {
     fn drop(&mut self) {
         let module = self.slot.module_inner();
         let mut book = lock_sessions(module);
@@ -287,9 +307,9 @@ impl Drop for Session {
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("handle", &self.handle)
-            .field("slot", &self.slot.id())
-            .field("access", &self.access)
+            .field("handle", &self.handle())
+            .field("slot", &self.slot().id())
+            .field("access", &self.access())
             .finish()
     }
 }

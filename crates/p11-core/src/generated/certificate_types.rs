@@ -7,13 +7,13 @@ use p11_sys::CK_CERTIFICATE_TYPE;
 #[allow(missing_docs)] // each constant's doc is its spec name
 impl CertificateType {
     #[doc = "`CKC_X_509`"]
-    pub const X_509: Self = Self(p11_sys::CKC_X_509);
+    pub const X_509: Self = Self::new(p11_sys::CKC_X_509);
     #[doc = "`CKC_X_509_ATTR_CERT`"]
-    pub const X_509_ATTR_CERT: Self = Self(p11_sys::CKC_X_509_ATTR_CERT);
+    pub const X_509_ATTR_CERT: Self = Self::new(p11_sys::CKC_X_509_ATTR_CERT);
     #[doc = "`CKC_WTLS`"]
-    pub const WTLS: Self = Self(p11_sys::CKC_WTLS);
+    pub const WTLS: Self = Self::new(p11_sys::CKC_WTLS);
     #[doc = "`CKC_VENDOR_DEFINED`"]
-    pub const VENDOR_DEFINED: Self = Self(p11_sys::CKC_VENDOR_DEFINED);
+    pub const VENDOR_DEFINED: Self = Self::new(p11_sys::CKC_VENDOR_DEFINED);
 }
 
 /// Every standard name with its value, in header order. Where several

@@ -7,31 +7,31 @@ use p11_sys::CK_OBJECT_CLASS;
 #[allow(missing_docs)] // each constant's doc is its spec name
 impl ObjectClass {
     #[doc = "`CKO_DATA`"]
-    pub const DATA: Self = Self(p11_sys::CKO_DATA);
+    pub const DATA: Self = Self::new(p11_sys::CKO_DATA);
     #[doc = "`CKO_CERTIFICATE`"]
-    pub const CERTIFICATE: Self = Self(p11_sys::CKO_CERTIFICATE);
+    pub const CERTIFICATE: Self = Self::new(p11_sys::CKO_CERTIFICATE);
     #[doc = "`CKO_PUBLIC_KEY`"]
-    pub const PUBLIC_KEY: Self = Self(p11_sys::CKO_PUBLIC_KEY);
+    pub const PUBLIC_KEY: Self = Self::new(p11_sys::CKO_PUBLIC_KEY);
     #[doc = "`CKO_PRIVATE_KEY`"]
-    pub const PRIVATE_KEY: Self = Self(p11_sys::CKO_PRIVATE_KEY);
+    pub const PRIVATE_KEY: Self = Self::new(p11_sys::CKO_PRIVATE_KEY);
     #[doc = "`CKO_SECRET_KEY`"]
-    pub const SECRET_KEY: Self = Self(p11_sys::CKO_SECRET_KEY);
+    pub const SECRET_KEY: Self = Self::new(p11_sys::CKO_SECRET_KEY);
     #[doc = "`CKO_HW_FEATURE`"]
-    pub const HW_FEATURE: Self = Self(p11_sys::CKO_HW_FEATURE);
+    pub const HW_FEATURE: Self = Self::new(p11_sys::CKO_HW_FEATURE);
     #[doc = "`CKO_DOMAIN_PARAMETERS`"]
-    pub const DOMAIN_PARAMETERS: Self = Self(p11_sys::CKO_DOMAIN_PARAMETERS);
+    pub const DOMAIN_PARAMETERS: Self = Self::new(p11_sys::CKO_DOMAIN_PARAMETERS);
     #[doc = "`CKO_MECHANISM`"]
-    pub const MECHANISM: Self = Self(p11_sys::CKO_MECHANISM);
+    pub const MECHANISM: Self = Self::new(p11_sys::CKO_MECHANISM);
     #[doc = "`CKO_OTP_KEY`"]
-    pub const OTP_KEY: Self = Self(p11_sys::CKO_OTP_KEY);
+    pub const OTP_KEY: Self = Self::new(p11_sys::CKO_OTP_KEY);
     #[doc = "`CKO_PROFILE`"]
-    pub const PROFILE: Self = Self(p11_sys::CKO_PROFILE);
+    pub const PROFILE: Self = Self::new(p11_sys::CKO_PROFILE);
     #[doc = "`CKO_VALIDATION`"]
-    pub const VALIDATION: Self = Self(p11_sys::CKO_VALIDATION);
+    pub const VALIDATION: Self = Self::new(p11_sys::CKO_VALIDATION);
     #[doc = "`CKO_TRUST`"]
-    pub const TRUST: Self = Self(p11_sys::CKO_TRUST);
+    pub const TRUST: Self = Self::new(p11_sys::CKO_TRUST);
     #[doc = "`CKO_VENDOR_DEFINED`"]
-    pub const VENDOR_DEFINED: Self = Self(p11_sys::CKO_VENDOR_DEFINED);
+    pub const VENDOR_DEFINED: Self = Self::new(p11_sys::CKO_VENDOR_DEFINED);
 }
 
 /// Every standard name with its value, in header order. Where several

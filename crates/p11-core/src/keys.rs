@@ -1,0 +1,290 @@
+//! Key management: generating keys, key pairs and domain parameters; wrapping,
+//! unwrapping and deriving keys.
+
+use crate::attribute::{AttributeKind, AttributeType};
+use crate::error::{Error, Result};
+use crate::object::Object;
+use crate::session::Session;
+use crate::template::{ulong_len, RawTemplate, Template};
+use crate::{call, ReturnValue};
+use p11_mechanisms::{KeyType, Mechanism};
+use p11_sys::*;
+
+/// The largest wrapped key p11 will allocate for.
+const MAX_WRAPPED_LEN: usize = 1 << 20;
+
+impl Session {
+    /// Generates a secret key, or domain parameters, with `mechanism` (`C_GenerateKey`).
+    pub fn generate_key(&self, mechanism: &Mechanism, template: &Template) -> Result<Object> {
+        let raw_mechanism = mechanism.raw();
+        let mut raw = RawTemplate::new(template)?;
+        let mut handle = CK_INVALID_HANDLE;
+        let module = self.module_inner();
+        // SAFETY: the mechanism and template point into values borrowed for the call;
+        // the module only reads them (a GCM-style IV it may write was lent mutably).
+        unsafe {
+            call!(
+                module,
+                C_GenerateKey(
+                    self.handle(),
+                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
+                    raw.as_mut_ptr(),
+                    raw.count(),
+                    &mut handle
+                )
+            )
+        }?;
+        Ok(self.object(handle))
+    }
+
+    /// Generates a key pair (`C_GenerateKeyPair`): `(public, private)`.
+    pub fn generate_keypair(
+        &self,
+        mechanism: &Mechanism,
+        public: &Template,
+        private: &Template,
+    ) -> Result<(Object, Object)> {
+        let raw_mechanism = mechanism.raw();
+        let mut public_raw = RawTemplate::new(public)?;
+        let mut private_raw = RawTemplate::new(private)?;
+        let (mut public_handle, mut private_handle) = (CK_INVALID_HANDLE, CK_INVALID_HANDLE);
+        let module = self.module_inner();
+        // SAFETY: as for C_GenerateKey; both handles are writable.
+        unsafe {
+            call!(
+                module,
+                C_GenerateKeyPair(
+                    self.handle(),
+                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
+                    public_raw.as_mut_ptr(),
+                    public_raw.count(),
+                    private_raw.as_mut_ptr(),
+                    private_raw.count(),
+                    &mut public_handle,
+                    &mut private_handle
+                )
+            )
+        }?;
+        Ok((self.object(public_handle), self.object(private_handle)))
+    }
+
+    /// Wraps (encrypts) `key` with `wrapping_key` (`C_WrapKey`).
+    pub fn wrap_key(
+        &self,
+        mechanism: &Mechanism,
+        wrapping_key: &Object,
+        key: &Object,
+    ) -> Result<Vec<u8>> {
+        let raw_mechanism = mechanism.raw();
+        let module = self.module_inner();
+        let wrap = |buffer: &mut [u8], len: &mut CK_ULONG| {
+            let pointer = if buffer.is_empty() {
+                std::ptr::null_mut()
+            } else {
+                buffer.as_mut_ptr()
+            };
+            // SAFETY: the mechanism is borrowed for the call; `buffer` is NULL (a length
+            // query) or writable for `*len` bytes.
+            unsafe {
+                call!(
+                    module,
+                    C_WrapKey(
+                        self.handle(),
+                        &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
+                        wrapping_key.handle(),
+                        key.handle(),
+                        pointer,
+                        len
+                    )
+                )
+            }
+        };
+        let mut len: CK_ULONG = 0;
+        wrap(&mut [], &mut len)?;
+        loop {
+            let size = usize::try_from(len)
+                .ok()
+                .filter(|size| *size <= MAX_WRAPPED_LEN)
+                .ok_or_else(|| {
+                    Error::invalid_response("C_WrapKey", format!("a wrapped key of {len} bytes"))
+                })?;
+            let mut wrapped = vec![0; size];
+            match wrap(&mut wrapped, &mut len) {
+                Ok(()) => {
+                    let written = usize::try_from(len).unwrap_or(usize::MAX);
+                    if written > size {
+                        return Err(Error::invalid_response(
+                            "C_WrapKey",
+                            format!("{written} bytes written into room for {size}"),
+                        ));
+                    }
+                    wrapped.truncate(written);
+                    return Ok(wrapped);
+                }
+                // The module gave a length too short, and now the one it needs.
+                Err(e)
+                    if e.return_value() == Some(ReturnValue::BufferTooSmall)
+                        && len as usize > size => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Unwraps (decrypts) `wrapped` with `unwrapping_key` into a new key described by
+    /// `template` (`C_UnwrapKey`).
+    pub fn unwrap_key(
+        &self,
+        mechanism: &Mechanism,
+        unwrapping_key: &Object,
+        wrapped: &[u8],
+        template: &Template,
+    ) -> Result<Object> {
+        let raw_mechanism = mechanism.raw();
+        let mut raw = RawTemplate::new(template)?;
+        let wrapped_len = ulong_len(wrapped.len(), "the wrapped key")?;
+        let mut handle = CK_INVALID_HANDLE;
+        let module = self.module_inner();
+        // SAFETY: mechanism, wrapped bytes and template are only read during the call;
+        // `handle` is writable.
+        unsafe {
+            call!(
+                module,
+                C_UnwrapKey(
+                    self.handle(),
+                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
+                    unwrapping_key.handle(),
+                    wrapped.as_ptr() as CK_BYTE_PTR,
+                    wrapped_len,
+                    raw.as_mut_ptr(),
+                    raw.count(),
+                    &mut handle
+                )
+            )
+        }?;
+        Ok(self.object(handle))
+    }
+
+    /// Derives a new key from `base_key` (`C_DeriveKey`).
+    pub fn derive_key(
+        &self,
+        mechanism: &Mechanism,
+        base_key: &Object,
+        template: &Template,
+    ) -> Result<Object> {
+        let raw_mechanism = mechanism.raw();
+        let mut raw = RawTemplate::new(template)?;
+        let mut handle = CK_INVALID_HANDLE;
+        let module = self.module_inner();
+        // SAFETY: as for C_UnwrapKey.
+        unsafe {
+            call!(
+                module,
+                C_DeriveKey(
+                    self.handle(),
+                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
+                    base_key.handle(),
+                    raw.as_mut_ptr(),
+                    raw.count(),
+                    &mut handle
+                )
+            )
+        }?;
+        Ok(self.object(handle))
+    }
+}
+
+/// Domain parameters (DSA, DH, X9.42 DH, EC): kept in the program, never sent to the
+/// token on their own, or stored on it as an object.
+#[derive(Clone, Debug)]
+pub enum DomainParameters {
+    /// Parameters held here: the attributes (`PRIME`, `SUBPRIME`, `BASE`, `EC_PARAMS`, ...)
+    /// that go into a public-key template.
+    Local {
+        /// The key type they are for.
+        key_type: KeyType,
+        /// The parameter attributes.
+        attributes: Template,
+    },
+    /// A `CKO_DOMAIN_PARAMETERS` object on the token.
+    Stored {
+        /// The key type they are for.
+        key_type: KeyType,
+        /// The object.
+        object: Object,
+    },
+}
+
+impl DomainParameters {
+    /// The parameter attributes of each key type.
+    pub fn attribute_types(key_type: KeyType) -> &'static [AttributeType] {
+        match key_type {
+            KeyType::DSA | KeyType::X9_42_DH => &[
+                AttributeType::PRIME,
+                AttributeType::SUBPRIME,
+                AttributeType::BASE,
+            ],
+            KeyType::DH => &[AttributeType::PRIME, AttributeType::BASE],
+            KeyType::EC | KeyType::EC_EDWARDS | KeyType::EC_MONTGOMERY => {
+                &[AttributeType::EC_PARAMS]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The key type they are for.
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            Self::Local { key_type, .. } | Self::Stored { key_type, .. } => *key_type,
+        }
+    }
+
+    /// The parameter attributes (read from the token for stored ones).
+    pub fn attributes(&self) -> Result<Template> {
+        match self {
+            Self::Local { attributes, .. } => Ok(attributes.clone()),
+            Self::Stored { key_type, object } => {
+                let types = Self::attribute_types(*key_type);
+                if types.is_empty() {
+                    return Err(Error::invalid_argument(format!(
+                        "p11 does not know the domain parameters of {key_type}"
+                    )));
+                }
+                let values = object.get_attributes(types)?;
+                types
+                    .iter()
+                    .zip(values)
+                    .map(|(ty, value)| value.map(|v| (*ty, v)))
+                    .collect()
+            }
+        }
+    }
+
+    /// Stores local parameters on the token as a `CKO_DOMAIN_PARAMETERS` object (with the
+    /// extra attributes in `template`, such as `TOKEN` and `LABEL`).
+    pub fn store(&self, session: &Session, template: &Template) -> Result<DomainParameters> {
+        let object_template = Template::new()
+            .with(AttributeType::CLASS, crate::ObjectClass::DOMAIN_PARAMETERS)
+            .with(AttributeType::KEY_TYPE, self.key_type())
+            .merge(&self.attributes()?)
+            .merge(template);
+        Ok(Self::Stored {
+            key_type: self.key_type(),
+            object: session.create_object(&object_template)?,
+        })
+    }
+
+    /// Generates a key pair from these parameters: they are added to the public template.
+    pub fn generate_keypair(
+        &self,
+        session: &Session,
+        mechanism: &Mechanism,
+        public: &Template,
+        private: &Template,
+    ) -> Result<(Object, Object)> {
+        let public = self.attributes()?.merge(public);
+        debug_assert!(public
+            .iter()
+            .all(|(ty, v)| v.fits(ty.kind()) || ty.kind() == AttributeKind::Unknown));
+        session.generate_keypair(mechanism, &public, private)
+    }
+}

@@ -1,0 +1,499 @@
+//! Objects on a token: making, copying, destroying them, and their attributes.
+
+use crate::attribute::CertificateType;
+use crate::attribute::{AttributeKind, AttributeType, AttributeValue, Date, ObjectClass};
+use crate::error::{Error, Result};
+use crate::info::widen;
+use crate::session::Session;
+use crate::template::{RawTemplate, Template};
+use crate::{call, MechanismType, ReturnValue};
+use p11_mechanisms::KeyType;
+use p11_sys::*;
+use std::fmt;
+use std::mem::size_of;
+use zeroize::Zeroizing;
+
+/// The largest attribute value p11 will allocate for. A module claiming more is wrong.
+const MAX_ATTRIBUTE_LEN: usize = 64 << 20;
+
+/// An object on a token: a handle together with the session it belongs to (which stays
+/// open while the object value lives).
+#[derive(Clone)]
+pub struct Object {
+    session: Session,
+    handle: CK_OBJECT_HANDLE,
+}
+
+/// What an object is, by its class.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    /// `CKO_DATA`.
+    Data,
+    /// `CKO_CERTIFICATE`.
+    Certificate,
+    /// `CKO_PUBLIC_KEY`.
+    PublicKey,
+    /// `CKO_PRIVATE_KEY`.
+    PrivateKey,
+    /// `CKO_SECRET_KEY`.
+    SecretKey,
+    /// `CKO_DOMAIN_PARAMETERS`.
+    DomainParameters,
+    /// Any other class (hardware features, mechanisms, profiles, a vendor's).
+    Other(ObjectClass),
+}
+
+impl From<ObjectClass> for ObjectKind {
+    fn from(class: ObjectClass) -> Self {
+        match class {
+            ObjectClass::DATA => Self::Data,
+            ObjectClass::CERTIFICATE => Self::Certificate,
+            ObjectClass::PUBLIC_KEY => Self::PublicKey,
+            ObjectClass::PRIVATE_KEY => Self::PrivateKey,
+            ObjectClass::SECRET_KEY => Self::SecretKey,
+            ObjectClass::DOMAIN_PARAMETERS => Self::DomainParameters,
+            other => Self::Other(other),
+        }
+    }
+}
+
+impl Session {
+    /// Creates an object from `template` (`C_CreateObject`): data, a certificate, an
+    /// imported key, domain parameters.
+    pub fn create_object(&self, template: &Template) -> Result<Object> {
+        let mut raw = RawTemplate::new(template)?;
+        let mut handle = CK_INVALID_HANDLE;
+        let module = self.module_inner();
+        // SAFETY: the template's attributes and values are valid for reading; `handle`
+        // is writable.
+        unsafe {
+            call!(
+                module,
+                C_CreateObject(self.handle(), raw.as_mut_ptr(), raw.count(), &mut handle)
+            )
+        }?;
+        Ok(self.object(handle))
+    }
+
+    /// The object with this handle, on this session (checked by the module when used).
+    pub fn object(&self, handle: CK_OBJECT_HANDLE) -> Object {
+        Object {
+            session: self.clone(),
+            handle,
+        }
+    }
+}
+
+impl Object {
+    /// The object's handle.
+    pub fn handle(&self) -> CK_OBJECT_HANDLE {
+        self.handle
+    }
+
+    /// The session the object is used through.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The object's class.
+    pub fn class(&self) -> Result<ObjectClass> {
+        match self.get_attribute(AttributeType::CLASS)? {
+            AttributeValue::ObjectClass(class) => Ok(class),
+            other => Err(Error::invalid_response(
+                "C_GetAttributeValue",
+                format!("CKA_CLASS read as {other:?}"),
+            )),
+        }
+    }
+
+    /// What the object is.
+    pub fn kind(&self) -> Result<ObjectKind> {
+        self.class().map(ObjectKind::from)
+    }
+
+    /// A copy of the object with `changes` applied (`C_CopyObject`).
+    pub fn copy(&self, changes: &Template) -> Result<Object> {
+        let mut raw = RawTemplate::new(changes)?;
+        let mut handle = CK_INVALID_HANDLE;
+        let module = self.session.module_inner();
+        // SAFETY: as for C_CreateObject.
+        unsafe {
+            call!(
+                module,
+                C_CopyObject(
+                    self.session.handle(),
+                    self.handle,
+                    raw.as_mut_ptr(),
+                    raw.count(),
+                    &mut handle
+                )
+            )
+        }?;
+        Ok(self.session.object(handle))
+    }
+
+    /// Destroys the object on the token (`C_DestroyObject`).
+    pub fn destroy(self) -> Result<()> {
+        let module = self.session.module_inner();
+        // SAFETY: plain handles.
+        unsafe { call!(module, C_DestroyObject(self.session.handle(), self.handle)) }
+    }
+
+    /// The object's size on the token, in bytes (`C_GetObjectSize`).
+    pub fn size(&self) -> Result<u64> {
+        let mut size: CK_ULONG = 0;
+        let module = self.session.module_inner();
+        // SAFETY: `size` is writable.
+        unsafe {
+            call!(
+                module,
+                C_GetObjectSize(self.session.handle(), self.handle, &mut size)
+            )
+        }?;
+        Ok(widen(size))
+    }
+
+    /// Changes attributes (`C_SetAttributeValue`).
+    pub fn set_attributes(&self, changes: &Template) -> Result<()> {
+        let mut raw = RawTemplate::new(changes)?;
+        let module = self.session.module_inner();
+        // SAFETY: as for C_CreateObject.
+        unsafe {
+            call!(
+                module,
+                C_SetAttributeValue(
+                    self.session.handle(),
+                    self.handle,
+                    raw.as_mut_ptr(),
+                    raw.count()
+                )
+            )
+        }
+    }
+
+    /// One attribute. A sensitive or absent attribute is the module's error
+    /// (`CKR_ATTRIBUTE_SENSITIVE`, `CKR_ATTRIBUTE_TYPE_INVALID`).
+    pub fn get_attribute(&self, ty: AttributeType) -> Result<AttributeValue> {
+        let mut values = self.get_attributes(&[ty])?;
+        values.pop().unwrap_or_else(|| {
+            Err(Error::invalid_response(
+                "C_GetAttributeValue",
+                "no value returned",
+            ))
+        })
+    }
+
+    /// Several attributes, read together: one `C_GetAttributeValue` when all have fixed
+    /// sizes, two otherwise. Each comes back on its own: a sensitive, absent or
+    /// unavailable attribute is an error in its place, and does not fail the others.
+    pub fn get_attributes(&self, types: &[AttributeType]) -> Result<Vec<Result<AttributeValue>>> {
+        let mut reads: Vec<Read> = types.iter().map(|ty| Read::new(*ty)).collect();
+        let mut attributes: Vec<CK_ATTRIBUTE> = reads.iter_mut().map(Read::attribute).collect();
+        let first = self.get_raw(&mut attributes)?;
+
+        // Size the values whose length was unknown, and fetch them.
+        let mut pending = Vec::new();
+        for (i, read) in reads.iter_mut().enumerate() {
+            if read.buffer.is_none() && attributes[i].ulValueLen != CK_UNAVAILABLE_INFORMATION {
+                match read.allocate(attributes[i].ulValueLen) {
+                    Ok(()) => pending.push(i),
+                    Err(e) => read.failure = Some(e),
+                }
+            }
+        }
+        let mut second = None;
+        if !pending.is_empty() {
+            let mut subset: Vec<CK_ATTRIBUTE> =
+                pending.iter().map(|i| reads[*i].attribute()).collect();
+            second = Some(self.get_raw(&mut subset)?);
+            // Nested templates: the module has now said each member's type and length.
+            let mut nested_pending = false;
+            for (slot, i) in pending.iter().enumerate() {
+                attributes[*i] = subset[slot];
+                if reads[*i].size_nested()? {
+                    nested_pending = true;
+                }
+            }
+            if nested_pending {
+                let mut subset: Vec<CK_ATTRIBUTE> =
+                    pending.iter().map(|i| reads[*i].attribute()).collect();
+                second = Some(self.get_raw(&mut subset)?);
+                for (slot, i) in pending.iter().enumerate() {
+                    attributes[*i] = subset[slot];
+                }
+            }
+        }
+
+        let unavailable = attributes
+            .iter()
+            .filter(|a| a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+            .count();
+        let rv = second.filter(|rv| *rv != ReturnValue::Ok).unwrap_or(first);
+        let mut values = Vec::with_capacity(reads.len());
+        for (read, attribute) in reads.into_iter().zip(&attributes) {
+            values.push(if let Some(e) = read.failure {
+                Err(e)
+            } else if attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION {
+                // The call's one return value names one of the failures; with several,
+                // ask for this one alone to learn its own.
+                let rv = if unavailable == 1 && rv != ReturnValue::Ok {
+                    rv
+                } else {
+                    self.why_unavailable(read.ty)?
+                };
+                Err(Error::Module {
+                    function: "C_GetAttributeValue",
+                    rv,
+                })
+            } else {
+                read.decode(attribute.ulValueLen)
+            });
+        }
+        Ok(values)
+    }
+
+    /// `C_GetAttributeValue` on `attributes`, accepting the return values that report on
+    /// single attributes.
+    fn get_raw(&self, attributes: &mut [CK_ATTRIBUTE]) -> Result<ReturnValue> {
+        let module = self.session.module_inner();
+        let count = crate::template::ulong_len(attributes.len(), "the attribute list")?;
+        // SAFETY: each attribute's pValue is NULL or points at ulValueLen writable bytes
+        // owned by the caller's `Read`s, alive across the call.
+        let result = unsafe {
+            call!(
+                module,
+                C_GetAttributeValue(
+                    self.session.handle(),
+                    self.handle,
+                    attributes.as_mut_ptr(),
+                    count
+                )
+            )
+        };
+        match result {
+            Ok(()) => Ok(ReturnValue::Ok),
+            Err(Error::Module {
+                rv:
+                    rv @ (ReturnValue::AttributeSensitive
+                    | ReturnValue::AttributeTypeInvalid
+                    | ReturnValue::BufferTooSmall),
+                ..
+            }) => Ok(rv),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn why_unavailable(&self, ty: AttributeType) -> Result<ReturnValue> {
+        let mut probe = [CK_ATTRIBUTE {
+            type_: ty.raw(),
+            pValue: std::ptr::null_mut(),
+            ulValueLen: 0,
+        }];
+        Ok(match self.get_raw(&mut probe)? {
+            ReturnValue::Ok => ReturnValue::AttributeValueInvalid,
+            rv => rv,
+        })
+    }
+}
+
+/// One attribute being read: its buffer, and what went wrong with it, if anything.
+struct Read {
+    ty: AttributeType,
+    kind: AttributeKind,
+    buffer: Option<Buffer>,
+    failure: Option<Error>,
+}
+
+enum Buffer {
+    Bytes(Zeroizing<Vec<u8>>),
+    /// `CK_ULONG`-aligned, for values the module writes as `CK_ULONG`s.
+    Ulongs(Vec<CK_ULONG>),
+    /// A nested template: its attributes, and a buffer for each.
+    Nested(Vec<CK_ATTRIBUTE>, Vec<Read>),
+}
+
+impl Read {
+    /// A read whose buffer is ready when the value's size is fixed.
+    fn new(ty: AttributeType) -> Read {
+        let kind = ty.kind();
+        let buffer = match kind {
+            AttributeKind::Bool => Some(Buffer::Bytes(Zeroizing::new(vec![0; 1]))),
+            AttributeKind::Ulong
+            | AttributeKind::ObjectClass
+            | AttributeKind::KeyType
+            | AttributeKind::CertificateType
+            | AttributeKind::Mechanism => Some(Buffer::Ulongs(vec![0; 1])),
+            _ => None,
+        };
+        Read {
+            ty,
+            kind,
+            buffer,
+            failure: None,
+        }
+    }
+
+    fn attribute(&mut self) -> CK_ATTRIBUTE {
+        let (pointer, len) = match &mut self.buffer {
+            None => (std::ptr::null_mut(), 0),
+            Some(Buffer::Bytes(b)) => (b.as_mut_ptr() as CK_VOID_PTR, b.len()),
+            Some(Buffer::Ulongs(u)) => (
+                u.as_mut_ptr() as CK_VOID_PTR,
+                u.len() * size_of::<CK_ULONG>(),
+            ),
+            Some(Buffer::Nested(n, _)) => (
+                n.as_mut_ptr() as CK_VOID_PTR,
+                n.len() * size_of::<CK_ATTRIBUTE>(),
+            ),
+        };
+        CK_ATTRIBUTE {
+            type_: self.ty.raw(),
+            pValue: pointer,
+            // Buffers are at most MAX_ATTRIBUTE_LEN, which fits any CK_ULONG.
+            ulValueLen: len as CK_ULONG,
+        }
+    }
+
+    /// A buffer for a value of `len` bytes, as the module reported it.
+    fn allocate(&mut self, len: CK_ULONG) -> Result<()> {
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|len| *len <= MAX_ATTRIBUTE_LEN)
+            .ok_or_else(|| {
+                Error::invalid_response(
+                    "C_GetAttributeValue",
+                    format!(
+                        "{} is {len} bytes long, more than p11 will allocate",
+                        self.ty
+                    ),
+                )
+            })?;
+        self.buffer = Some(match self.kind {
+            // A word of spare capacity: some SoftHSM releases write a mechanism list one
+            // element past its end.
+            AttributeKind::Mechanisms => {
+                let words = len.div_ceil(size_of::<CK_ULONG>());
+                let mut buffer = Vec::with_capacity(words + 1);
+                buffer.resize(words, 0);
+                Buffer::Ulongs(buffer)
+            }
+            AttributeKind::Template => {
+                if len % size_of::<CK_ATTRIBUTE>() != 0 {
+                    return Err(Error::invalid_response(
+                        "C_GetAttributeValue",
+                        format!(
+                            "{} is {len} bytes, not a whole number of attributes",
+                            self.ty
+                        ),
+                    ));
+                }
+                let count = len / size_of::<CK_ATTRIBUTE>();
+                Buffer::Nested(vec![CK_ATTRIBUTE::default(); count], Vec::new())
+            }
+            _ => Buffer::Bytes(Zeroizing::new(vec![0; len])),
+        });
+        Ok(())
+    }
+
+    /// After the module filled in a nested template's member types and lengths, gives
+    /// each member a buffer. `true` when another call is needed to fetch them.
+    fn size_nested(&mut self) -> Result<bool> {
+        let Some(Buffer::Nested(attributes, members)) = &mut self.buffer else {
+            return Ok(false);
+        };
+        if !members.is_empty() || attributes.is_empty() {
+            return Ok(false);
+        }
+        for attribute in attributes.iter_mut() {
+            let mut member = Read::new(AttributeType::new(attribute.type_));
+            if member.buffer.is_none() {
+                member.allocate(attribute.ulValueLen)?;
+            }
+            *attribute = member.attribute();
+            members.push(member);
+        }
+        Ok(true)
+    }
+
+    fn decode(self, len: CK_ULONG) -> Result<AttributeValue> {
+        let bad = |what: String| Error::invalid_response("C_GetAttributeValue", what);
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        let ty = self.ty;
+        match self.buffer {
+            None => Err(bad(format!("no buffer was sized for {ty}"))),
+            Some(Buffer::Bytes(bytes)) if len > bytes.len() => Err(bad(format!(
+                "{ty} claims {len} bytes in a buffer of {}",
+                bytes.len()
+            ))),
+            Some(Buffer::Bytes(mut bytes)) => {
+                bytes.truncate(len);
+                Ok(match self.kind {
+                    AttributeKind::Bool if len == 1 => AttributeValue::Bool(bytes[0] != 0),
+                    AttributeKind::Bool => return Err(bad(format!("{ty} is {len} bytes, not 1"))),
+                    AttributeKind::Text => {
+                        AttributeValue::Text(String::from_utf8_lossy(&bytes).into_owned())
+                    }
+                    AttributeKind::Date if len == 0 => AttributeValue::Date(None),
+                    AttributeKind::Date => AttributeValue::Date(Some(
+                        Date::from_bytes(&bytes)
+                            .ok_or_else(|| bad(format!("{ty} is not a YYYYMMDD date")))?,
+                    )),
+                    _ => AttributeValue::Bytes(bytes),
+                })
+            }
+            Some(Buffer::Ulongs(words)) => {
+                let word = size_of::<CK_ULONG>();
+                if len % word != 0 || len > words.len() * word {
+                    return Err(bad(format!("{ty} is {len} bytes, not whole CK_ULONGs")));
+                }
+                let words = &words[..len / word];
+                let one = || match words {
+                    [w] => Ok(*w),
+                    _ => Err(bad(format!("{ty} is {len} bytes, not one CK_ULONG"))),
+                };
+                Ok(match self.kind {
+                    AttributeKind::Ulong => AttributeValue::Ulong(widen(one()?)),
+                    AttributeKind::ObjectClass => {
+                        AttributeValue::ObjectClass(ObjectClass::new(one()?))
+                    }
+                    AttributeKind::KeyType => AttributeValue::KeyType(KeyType::new(one()?)),
+                    AttributeKind::CertificateType => {
+                        AttributeValue::CertificateType(CertificateType::new(one()?))
+                    }
+                    AttributeKind::Mechanism => {
+                        AttributeValue::Mechanism(MechanismType::new(one()?))
+                    }
+                    _ => AttributeValue::Mechanisms(
+                        words.iter().map(|w| MechanismType::new(*w)).collect(),
+                    ),
+                })
+            }
+            Some(Buffer::Nested(attributes, members)) => {
+                let mut template = Template::new();
+                for (member, attribute) in members.into_iter().zip(&attributes) {
+                    let ty = member.ty;
+                    template.set(ty, member.decode(attribute.ulValueLen)?);
+                }
+                Ok(AttributeValue::Template(template))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Object")
+            .field("handle", &self.handle)
+            .field("session", &self.session.handle())
+            .finish()
+    }
+}
+
+/// Two objects are equal when they are the same handle on the same session.
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.handle == other.handle && self.session.handle() == other.session.handle()
+    }
+}
+
+impl Eq for Object {}

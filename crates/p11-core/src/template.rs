@@ -1,0 +1,307 @@
+//! Templates: ordered, typed lists of attributes, and their C encoding.
+
+use crate::attribute::{AttributeType, AttributeValue};
+use crate::error::{Error, Result};
+use p11_sys::*;
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::size_of;
+use std::ptr;
+
+/// An ordered list of attributes for creating, searching, generating or changing
+/// objects.
+///
+/// An entry may also say "leave this to the token" ([`Template::without`]): python-pkcs11's
+/// `DEFAULT`, used to drop an attribute a default template would otherwise set.
+///
+/// ```
+/// use p11_core::{AttributeType as A, KeyType, ObjectClass, Template};
+///
+/// let defaults = Template::new()
+///     .with(A::CLASS, ObjectClass::SECRET_KEY)
+///     .with(A::SENSITIVE, true)
+///     .with(A::EXTRACTABLE, false);
+/// let mine = Template::new().with(A::LABEL, "backup key").without(A::SENSITIVE);
+/// let merged = defaults.merge(&mine);
+/// assert_eq!(merged.get(A::LABEL).and_then(|v| v.as_text()), Some("backup key"));
+/// assert!(merged.get(A::SENSITIVE).is_none());
+/// assert_eq!(merged.len(), 3);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Template {
+    entries: Vec<(AttributeType, Option<AttributeValue>)>,
+}
+
+impl Template {
+    /// An empty template.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With `ty` set to `value`, replacing an earlier entry for `ty` in place.
+    pub fn with(mut self, ty: AttributeType, value: impl Into<AttributeValue>) -> Self {
+        self.set(ty, value);
+        self
+    }
+
+    /// With `ty` left to the token: no value is sent, and merging this template into
+    /// another removes the other's value for `ty`.
+    pub fn without(mut self, ty: AttributeType) -> Self {
+        self.put(ty, None);
+        self
+    }
+
+    /// Sets `ty` to `value`, replacing an earlier entry in place.
+    pub fn set(&mut self, ty: AttributeType, value: impl Into<AttributeValue>) {
+        self.put(ty, Some(value.into()));
+    }
+
+    fn put(&mut self, ty: AttributeType, value: Option<AttributeValue>) {
+        match self.entries.iter_mut().find(|(t, _)| *t == ty) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((ty, value)),
+        }
+    }
+
+    /// This template with `other`'s entries laid over it: `other` wins where both set an
+    /// attribute, and `other`'s [`without`](Self::without) entries remove values.
+    pub fn merge(mut self, other: &Template) -> Self {
+        for (ty, value) in &other.entries {
+            self.put(*ty, value.clone());
+        }
+        self
+    }
+
+    /// The value set for `ty`.
+    pub fn get(&self, ty: AttributeType) -> Option<&AttributeValue> {
+        self.entries
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .and_then(|(_, v)| v.as_ref())
+    }
+
+    /// The attributes with values, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (AttributeType, &AttributeValue)> {
+        self.entries
+            .iter()
+            .filter_map(|(ty, value)| value.as_ref().map(|v| (*ty, v)))
+    }
+
+    /// How many attributes have values.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether no attribute has a value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl FromIterator<(AttributeType, AttributeValue)> for Template {
+    fn from_iter<I: IntoIterator<Item = (AttributeType, AttributeValue)>>(iter: I) -> Self {
+        let mut template = Template::new();
+        for (ty, value) in iter {
+            template.set(ty, value);
+        }
+        template
+    }
+}
+
+/// Secret attributes show as `<redacted>`.
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (ty, value) in &self.entries {
+            match value {
+                Some(_) if ty.is_secret() => map.entry(ty, &"<redacted>"),
+                Some(v) => map.entry(ty, v),
+                None => map.entry(ty, &"<token decides>"),
+            };
+        }
+        map.finish()
+    }
+}
+
+/// A template encoded for a call: `CK_ATTRIBUTE`s pointing into the template's own bytes
+/// and into buffers owned here, all valid while this value and the template live.
+pub(crate) struct RawTemplate<'a> {
+    attributes: Vec<CK_ATTRIBUTE>,
+    _storage: Vec<Storage<'a>>,
+    _template: PhantomData<&'a Template>,
+}
+
+/// Buffers the encoded attributes point into. Boxed, so that they stay put as the
+/// vectors holding them grow. Never read again: they only need to live.
+#[allow(dead_code)]
+enum Storage<'a> {
+    Bool(Box<CK_BBOOL>),
+    Ulongs(Box<[CK_ULONG]>),
+    Date(Box<CK_DATE>),
+    Nested(RawTemplate<'a>),
+}
+
+pub(crate) fn ulong_len(len: usize, what: &str) -> Result<CK_ULONG> {
+    CK_ULONG::try_from(len)
+        .map_err(|_| Error::invalid_argument(format!("{what} is too long ({len} bytes)")))
+}
+
+fn to_ulong(value: u64, ty: AttributeType) -> Result<CK_ULONG> {
+    CK_ULONG::try_from(value)
+        .map_err(|_| Error::invalid_argument(format!("{value} does not fit a CK_ULONG for {ty}")))
+}
+
+impl<'a> RawTemplate<'a> {
+    pub(crate) fn new(template: &'a Template) -> Result<Self> {
+        let mut attributes = Vec::with_capacity(template.len());
+        let mut storage = Vec::new();
+        for (ty, value) in template.iter() {
+            if !value.fits(ty.kind()) {
+                return Err(Error::invalid_argument(format!(
+                    "{ty} takes a {:?} value, not {value:?}",
+                    ty.kind()
+                )));
+            }
+            let (pointer, len): (CK_VOID_PTR, usize) = match value {
+                AttributeValue::Bool(b) => {
+                    let b = Box::new(CK_BBOOL::from(*b));
+                    let p = &*b as *const CK_BBOOL as CK_VOID_PTR;
+                    storage.push(Storage::Bool(b));
+                    (p, size_of::<CK_BBOOL>())
+                }
+                AttributeValue::Ulong(n) => Self::ulongs(&mut storage, vec![to_ulong(*n, ty)?]),
+                AttributeValue::ObjectClass(c) => Self::ulongs(&mut storage, vec![c.raw()]),
+                AttributeValue::KeyType(k) => Self::ulongs(&mut storage, vec![k.raw()]),
+                AttributeValue::CertificateType(c) => Self::ulongs(&mut storage, vec![c.raw()]),
+                AttributeValue::Mechanism(m) => Self::ulongs(&mut storage, vec![m.raw()]),
+                AttributeValue::Mechanisms(ms) => {
+                    Self::ulongs(&mut storage, ms.iter().map(|m| m.raw()).collect())
+                }
+                AttributeValue::Text(t) => (t.as_ptr() as CK_VOID_PTR, t.len()),
+                AttributeValue::Bytes(b) => (b.as_ptr() as CK_VOID_PTR, b.len()),
+                AttributeValue::Date(None) => (ptr::null_mut(), 0),
+                AttributeValue::Date(Some(d)) => {
+                    let d = Box::new(d.to_raw());
+                    let p = &*d as *const CK_DATE as CK_VOID_PTR;
+                    storage.push(Storage::Date(d));
+                    (p, size_of::<CK_DATE>())
+                }
+                AttributeValue::Template(nested) => {
+                    let mut nested = RawTemplate::new(nested)?;
+                    let len = nested.attributes.len() * size_of::<CK_ATTRIBUTE>();
+                    let p = nested.as_mut_ptr() as CK_VOID_PTR;
+                    storage.push(Storage::Nested(nested));
+                    (p, len)
+                }
+            };
+            attributes.push(CK_ATTRIBUTE {
+                type_: ty.raw(),
+                pValue: if len == 0 { ptr::null_mut() } else { pointer },
+                ulValueLen: ulong_len(len, "an attribute value")?,
+            });
+        }
+        Ok(RawTemplate {
+            attributes,
+            _storage: storage,
+            _template: PhantomData,
+        })
+    }
+
+    fn ulongs(storage: &mut Vec<Storage<'a>>, values: Vec<CK_ULONG>) -> (CK_VOID_PTR, usize) {
+        let values = values.into_boxed_slice();
+        let p = values.as_ptr() as CK_VOID_PTR;
+        let len = values.len() * size_of::<CK_ULONG>();
+        storage.push(Storage::Ulongs(values));
+        (p, len)
+    }
+
+    /// The attribute array for the call. The module only reads it (and the values).
+    pub(crate) fn as_mut_ptr(&mut self) -> CK_ATTRIBUTE_PTR {
+        self.attributes.as_mut_ptr()
+    }
+
+    /// The number of attributes.
+    pub(crate) fn count(&self) -> CK_ULONG {
+        // A Vec holds at most isize::MAX bytes, and a CK_ATTRIBUTE takes more than one.
+        self.attributes.len() as CK_ULONG
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Date, ObjectClass};
+    use p11_mechanisms::MechanismType;
+
+    fn bytes_at(attribute: &CK_ATTRIBUTE) -> &[u8] {
+        // SAFETY: the test keeps the RawTemplate alive; pValue points at ulValueLen bytes.
+        unsafe {
+            std::slice::from_raw_parts(attribute.pValue as *const u8, attribute.ulValueLen as usize)
+        }
+    }
+
+    #[test]
+    fn values_are_encoded_as_their_c_types() {
+        let template = Template::new()
+            .with(AttributeType::CLASS, ObjectClass::SECRET_KEY)
+            .with(AttributeType::TOKEN, true)
+            .with(AttributeType::LABEL, "k")
+            .with(AttributeType::VALUE_LEN, 32u64)
+            .with(AttributeType::START_DATE, Date::new(2020, 1, 2).unwrap())
+            .with(
+                AttributeType::ALLOWED_MECHANISMS,
+                vec![MechanismType::AES_CBC, MechanismType::AES_GCM],
+            )
+            .without(AttributeType::SENSITIVE);
+        let raw = RawTemplate::new(&template).unwrap();
+        assert_eq!(raw.count(), 6, "the `without` entry is not sent");
+        let a = &raw.attributes;
+        assert_eq!(bytes_at(&a[0]), CKO_SECRET_KEY.to_ne_bytes());
+        assert_eq!(bytes_at(&a[1]), [CK_TRUE]);
+        assert_eq!(bytes_at(&a[2]), b"k");
+        assert_eq!(bytes_at(&a[3]), (32 as CK_ULONG).to_ne_bytes());
+        assert_eq!(bytes_at(&a[4]), b"20200102");
+        let mut mechanisms = CKM_AES_CBC.to_ne_bytes().to_vec();
+        mechanisms.extend(CKM_AES_GCM.to_ne_bytes());
+        assert_eq!(bytes_at(&a[5]), mechanisms);
+    }
+
+    #[test]
+    fn nested_templates_point_at_their_own_attribute_arrays() {
+        let nested = Template::new().with(AttributeType::EXTRACTABLE, false);
+        let template = Template::new().with(AttributeType::WRAP_TEMPLATE, nested);
+        let raw = RawTemplate::new(&template).unwrap();
+        let outer = &raw.attributes[0];
+        assert_eq!(outer.ulValueLen as usize, size_of::<CK_ATTRIBUTE>());
+        // SAFETY: the outer value is an array of one CK_ATTRIBUTE owned by `raw`.
+        let inner = unsafe { &*(outer.pValue as *const CK_ATTRIBUTE) };
+        assert_eq!(inner.type_, CKA_EXTRACTABLE);
+        assert_eq!(bytes_at(inner), [CK_FALSE]);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_refused() {
+        let template = Template::new().with(AttributeType::CLASS, true);
+        let err = RawTemplate::new(&template).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("CKA_CLASS takes a ObjectClass value"),
+            "{err}"
+        );
+        // A vendor attribute takes what it is given.
+        let vendor = Template::new().with(AttributeType::new(0x8000_1000), true);
+        assert!(RawTemplate::new(&vendor).is_ok());
+    }
+
+    #[test]
+    fn debug_redacts_secret_attributes() {
+        let template = Template::new()
+            .with(AttributeType::VALUE, b"0123456789abcdef")
+            .with(AttributeType::LABEL, "visible");
+        let shown = format!("{template:?}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("visible"),
+            "{shown}"
+        );
+    }
+}
