@@ -2,6 +2,7 @@
 //! softoken.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod keygen;
 mod module;
 mod nss;
 mod objects;
@@ -9,3 +10,4 @@ mod random;
 mod sessions;
 mod threads;
 mod tokens;
+mod wrap_derive;

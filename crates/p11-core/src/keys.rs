@@ -1,7 +1,7 @@
 //! Key management: generating keys, key pairs and domain parameters; wrapping,
 //! unwrapping and deriving keys.
 
-use crate::attribute::{AttributeKind, AttributeType};
+use crate::attribute::AttributeType;
 use crate::error::{Error, Result};
 use crate::object::Object;
 use crate::session::Session;
@@ -35,6 +35,26 @@ impl Session {
             )
         }?;
         Ok(self.object(handle))
+    }
+
+    /// Generates domain parameters for `key_type` with a parameter-generation mechanism
+    /// (`DSA_PARAMETER_GEN`, `DH_PKCS_PARAMETER_GEN`, ...), as an object on the token
+    /// (a session object unless `template` says `TOKEN`). `template` gives the size
+    /// (`PRIME_BITS`).
+    pub fn generate_domain_parameters(
+        &self,
+        key_type: KeyType,
+        mechanism: &Mechanism,
+        template: &Template,
+    ) -> Result<DomainParameters> {
+        let template = Template::new()
+            .with(AttributeType::CLASS, crate::ObjectClass::DOMAIN_PARAMETERS)
+            .with(AttributeType::KEY_TYPE, key_type)
+            .merge(template);
+        Ok(DomainParameters::Stored {
+            key_type,
+            object: self.generate_key(mechanism, &template)?,
+        })
     }
 
     /// Generates a key pair (`C_GenerateKeyPair`): `(public, private)`.
@@ -282,9 +302,6 @@ impl DomainParameters {
         private: &Template,
     ) -> Result<(Object, Object)> {
         let public = self.attributes()?.merge(public);
-        debug_assert!(public
-            .iter()
-            .all(|(ty, v)| v.fits(ty.kind()) || ty.kind() == AttributeKind::Unknown));
         session.generate_keypair(mechanism, &public, private)
     }
 }

@@ -497,3 +497,54 @@ impl PartialEq for Object {
 }
 
 impl Eq for Object {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_length_is_an_error_not_an_allocation() {
+        let mut read = Read::new(AttributeType::VALUE);
+        let err = read.allocate(CK_ULONG::MAX).unwrap_err();
+        assert!(
+            err.to_string().contains("more than p11 will allocate"),
+            "{err}"
+        );
+        let mut nested = Read::new(AttributeType::WRAP_TEMPLATE);
+        assert!(
+            nested.allocate(7).is_err(),
+            "not a whole number of CK_ATTRIBUTEs"
+        );
+    }
+
+    #[test]
+    fn a_length_beyond_the_buffer_is_an_error_not_a_read() {
+        let mut read = Read::new(AttributeType::LABEL);
+        read.allocate(4).unwrap();
+        let err = read.decode(5).unwrap_err();
+        assert!(
+            err.to_string().contains("claims 5 bytes in a buffer of 4"),
+            "{err}"
+        );
+        let boolean = Read::new(AttributeType::TOKEN);
+        assert!(boolean.decode(2).is_err());
+        let ulong = Read::new(AttributeType::VALUE_LEN);
+        assert!(ulong.decode(3).is_err());
+    }
+
+    #[test]
+    fn values_decode_by_their_kind() {
+        let mut read = Read::new(AttributeType::START_DATE);
+        read.allocate(8).unwrap();
+        if let Some(Buffer::Bytes(b)) = &mut read.buffer {
+            b.copy_from_slice(b"20251231");
+        }
+        assert_eq!(
+            read.decode(8).unwrap(),
+            AttributeValue::Date(Date::new(2025, 12, 31))
+        );
+        let mut empty = Read::new(AttributeType::END_DATE);
+        empty.allocate(0).unwrap();
+        assert_eq!(empty.decode(0).unwrap(), AttributeValue::Date(None));
+    }
+}

@@ -1,0 +1,239 @@
+use aes::cipher::{BlockEncrypt, KeyInit};
+use p11_core::mechanisms::{AesCbcEncryptDataParams, Ecdh1DeriveParams, KeyDerivationStringData};
+use p11_core::{AttributeType as A, KeyType, Mechanism, MechanismType as M, ObjectClass, Template};
+use p11_tests::vectors::{hex, P256, RFC3526_2048_PRIME};
+use p11_tests::{shared, user_session};
+
+fn extractable_aes(session: &p11_core::Session, value: Option<&[u8]>) -> p11_core::Object {
+    let template = Template::new()
+        .with(A::SENSITIVE, false)
+        .with(A::EXTRACTABLE, true)
+        .with(A::DERIVE, true);
+    match value {
+        Some(value) => session
+            .create_object(
+                &template
+                    .with(A::CLASS, ObjectClass::SECRET_KEY)
+                    .with(A::KEY_TYPE, KeyType::AES)
+                    .with(A::VALUE, value),
+            )
+            .unwrap(),
+        None => session
+            .generate_key(
+                &Mechanism::new(M::AES_KEY_GEN),
+                &template.with(A::VALUE_LEN, 16u64),
+            )
+            .unwrap(),
+    }
+}
+
+fn unwrapped_aes_template() -> Template {
+    Template::new()
+        .with(A::CLASS, ObjectClass::SECRET_KEY)
+        .with(A::KEY_TYPE, KeyType::AES)
+        .with(A::SENSITIVE, false)
+        .with(A::EXTRACTABLE, true)
+}
+
+fn derived_secret(len: u64) -> Template {
+    Template::new()
+        .with(A::CLASS, ObjectClass::SECRET_KEY)
+        .with(A::KEY_TYPE, KeyType::GENERIC_SECRET)
+        .with(A::VALUE_LEN, len)
+        .with(A::SENSITIVE, false)
+        .with(A::EXTRACTABLE, true)
+}
+
+fn value(object: &p11_core::Object) -> Vec<u8> {
+    object
+        .get_attribute(A::VALUE)
+        .unwrap()
+        .as_bytes()
+        .unwrap()
+        .to_vec()
+}
+
+/// The same key: equal values. (SoftHSM gives unwrapped keys no CKA_CHECK_VALUE.)
+fn assert_same_key(a: &p11_core::Object, b: &p11_core::Object) {
+    assert_eq!(value(a).len(), 16);
+    assert_eq!(value(a), value(b));
+}
+
+#[test]
+fn aes_key_wrap_round_trips_a_key() {
+    let f = shared();
+    let session = user_session(&f);
+    let kek = session
+        .generate_key(
+            &Mechanism::new(M::AES_KEY_GEN),
+            &Template::new()
+                .with(A::VALUE_LEN, 32u64)
+                .with(A::WRAP, true)
+                .with(A::UNWRAP, true),
+        )
+        .unwrap();
+    let key = extractable_aes(&session, None);
+    let wrap = Mechanism::new(M::AES_KEY_WRAP);
+    let wrapped = session.wrap_key(&wrap, &kek, &key).unwrap();
+    assert_eq!(wrapped.len(), 16 + 8, "RFC 3394 adds one 8-byte block");
+    assert_ne!(&wrapped[..16], &value(&key)[..]);
+    let unwrapped = session
+        .unwrap_key(&wrap, &kek, &wrapped, &unwrapped_aes_template())
+        .unwrap();
+    assert_same_key(&key, &unwrapped);
+}
+
+#[test]
+fn rsa_oaep_wraps_and_unwraps_a_key() {
+    let f = shared();
+    let session = user_session(&f);
+    let (public, private) = session
+        .generate_keypair(
+            &Mechanism::new(M::RSA_PKCS_KEY_PAIR_GEN),
+            &Template::new()
+                .with(A::MODULUS_BITS, 2048u64)
+                .with(A::PUBLIC_EXPONENT, [1u8, 0, 1])
+                .with(A::WRAP, true),
+            &Template::new().with(A::UNWRAP, true),
+        )
+        .unwrap();
+    let key = extractable_aes(&session, None);
+    let oaep = Mechanism::new(M::RSA_PKCS_OAEP);
+    let wrapped = session.wrap_key(&oaep, &public, &key).unwrap();
+    assert_eq!(wrapped.len(), 256);
+    let unwrapped = session
+        .unwrap_key(&oaep, &private, &wrapped, &unwrapped_aes_template())
+        .unwrap();
+    assert_same_key(&key, &unwrapped);
+}
+
+#[test]
+fn dh_derivation_gives_both_parties_the_same_secret() {
+    let f = shared();
+    let session = user_session(&f);
+    let parameters = Template::new()
+        .with(A::PRIME, hex(RFC3526_2048_PRIME))
+        .with(A::BASE, vec![2u8]);
+    let pair = || {
+        session
+            .generate_keypair(
+                &Mechanism::new(M::DH_PKCS_KEY_PAIR_GEN),
+                &parameters,
+                &Template::new().with(A::DERIVE, true),
+            )
+            .unwrap()
+    };
+    let (alice_public, alice_private) = pair();
+    let (bob_public, bob_private) = pair();
+    let alice_value = value(&alice_public);
+    let bob_value = value(&bob_public);
+    let alice_secret = session
+        .derive_key(
+            &Mechanism::with(
+                M::DH_PKCS_DERIVE,
+                p11_core::mechanisms::Parameter::Bytes(&bob_value),
+            ),
+            &alice_private,
+            &derived_secret(32),
+        )
+        .unwrap();
+    let bob_secret = session
+        .derive_key(
+            &Mechanism::with(
+                M::DH_PKCS_DERIVE,
+                p11_core::mechanisms::Parameter::Bytes(&alice_value),
+            ),
+            &bob_private,
+            &derived_secret(32),
+        )
+        .unwrap();
+    assert_eq!(value(&alice_secret), value(&bob_secret));
+    assert_eq!(value(&alice_secret).len(), 32);
+}
+
+#[test]
+fn ecdh_with_the_peer_point_raw_and_der_wrapped() {
+    let f = shared();
+    let session = user_session(&f);
+    let pair = || {
+        session
+            .generate_keypair(
+                &Mechanism::new(M::EC_KEY_PAIR_GEN),
+                &Template::new().with(A::EC_PARAMS, P256),
+                &Template::new().with(A::DERIVE, true),
+            )
+            .unwrap()
+    };
+    let (alice_public, alice_private) = pair();
+    let (bob_public, bob_private) = pair();
+    // CKA_EC_POINT is DER: 04 41 || 04 || X || Y. The raw point drops the 2-byte header.
+    let alice_der = value_of(&alice_public, A::EC_POINT);
+    let bob_der = value_of(&bob_public, A::EC_POINT);
+    assert_eq!(&bob_der[..2], [0x04, 0x41]);
+    let (alice_raw, bob_raw) = (&alice_der[2..], &bob_der[2..]);
+
+    let derive = |private: &p11_core::Object, peer: &[u8]| {
+        let mechanism = Mechanism::with(M::ECDH1_DERIVE, Ecdh1DeriveParams::new(peer));
+        value(
+            &session
+                .derive_key(&mechanism, private, &derived_secret(32))
+                .unwrap(),
+        )
+    };
+    let alice_from_raw = derive(&alice_private, bob_raw);
+    let alice_from_der = derive(&alice_private, &bob_der);
+    let bob_from_raw = derive(&bob_private, alice_raw);
+    assert_eq!(alice_from_raw, bob_from_raw);
+    assert_eq!(alice_from_raw, alice_from_der);
+}
+
+fn value_of(object: &p11_core::Object, ty: A) -> Vec<u8> {
+    object
+        .get_attribute(ty)
+        .unwrap()
+        .as_bytes()
+        .unwrap()
+        .to_vec()
+}
+
+fn aes_ecb(key: &[u8], block: &[u8]) -> [u8; 16] {
+    let cipher = aes::Aes128::new_from_slice(key).unwrap();
+    let mut block = aes::Block::clone_from_slice(block);
+    cipher.encrypt_block(&mut block);
+    block.into()
+}
+
+#[test]
+fn aes_ecb_and_cbc_encrypt_data_derive_the_encryption_of_the_data() {
+    let f = shared();
+    let session = user_session(&f);
+    let base_value: Vec<u8> = (0u8..16).collect();
+    let base = extractable_aes(&session, Some(&base_value));
+    let data: Vec<u8> = (100u8..132).collect();
+
+    let ecb = Mechanism::with(
+        M::AES_ECB_ENCRYPT_DATA,
+        KeyDerivationStringData::new(&data[..16]),
+    );
+    let derived = session
+        .derive_key(&ecb, &base, &derived_secret(16))
+        .unwrap();
+    assert_eq!(value(&derived), aes_ecb(&base_value, &data[..16]));
+
+    let iv = [7u8; 16];
+    let cbc = Mechanism::with(
+        M::AES_CBC_ENCRYPT_DATA,
+        AesCbcEncryptDataParams::new(iv, &data),
+    );
+    let derived = session
+        .derive_key(&cbc, &base, &derived_secret(32))
+        .unwrap();
+    let mut expected = Vec::new();
+    let mut chain = iv;
+    for block in data.chunks(16) {
+        let input: Vec<u8> = block.iter().zip(chain).map(|(a, b)| a ^ b).collect();
+        chain = aes_ecb(&base_value, &input);
+        expected.extend(chain);
+    }
+    assert_eq!(value(&derived), expected);
+}
