@@ -3,6 +3,7 @@
 
 use crate::attribute::AttributeType;
 use crate::error::{Error, Result};
+use crate::module::ModuleInner;
 use crate::object::Object;
 use crate::session::Session;
 use crate::template::{ulong_len, RawTemplate, Template};
@@ -13,28 +14,49 @@ use p11_sys::*;
 /// The largest wrapped key p11 will allocate for.
 const MAX_WRAPPED_LEN: usize = 1 << 20;
 
+/// A pointer to a mechanism for a call; modules only read it.
+pub(crate) fn mechanism_ptr(mechanism: &CK_MECHANISM) -> CK_MECHANISM_PTR {
+    mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR
+}
+
 impl Session {
-    /// Generates a secret key, or domain parameters, with `mechanism` (`C_GenerateKey`).
-    pub fn generate_key(&self, mechanism: &Mechanism, template: &Template) -> Result<Object> {
-        let raw_mechanism = mechanism.raw();
+    /// Runs `make`, a call that creates one object from `template`, and returns it.
+    pub(crate) fn new_object(
+        &self,
+        template: &Template,
+        make: impl FnOnce(&ModuleInner, CK_ATTRIBUTE_PTR, CK_ULONG, &mut CK_OBJECT_HANDLE) -> Result<()>,
+    ) -> Result<Object> {
         let mut raw = RawTemplate::new(template)?;
         let mut handle = CK_INVALID_HANDLE;
-        let module = self.module_inner();
-        // SAFETY: the mechanism and template point into values borrowed for the call;
-        // the module only reads them (a GCM-style IV it may write was lent mutably).
-        unsafe {
-            call!(
-                module,
-                C_GenerateKey(
-                    self.handle(),
-                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
-                    raw.as_mut_ptr(),
-                    raw.count(),
-                    &mut handle
-                )
-            )
-        }?;
+        make(
+            self.module_inner(),
+            raw.as_mut_ptr(),
+            raw.count(),
+            &mut handle,
+        )?;
         Ok(self.object(handle))
+    }
+
+    /// Generates a secret key, or domain parameters, with `mechanism` (`C_GenerateKey`).
+    pub fn generate_key(&self, mechanism: &Mechanism, template: &Template) -> Result<Object> {
+        let mechanism = mechanism.raw();
+        self.new_object(template, |module, attributes, count, handle| {
+            // SAFETY: the mechanism and template point into values borrowed for the call
+            // and are only read (a GCM-style IV the module may write was lent mutably);
+            // `handle` is writable.
+            unsafe {
+                call!(
+                    module,
+                    C_GenerateKey(
+                        self.handle(),
+                        mechanism_ptr(&mechanism),
+                        attributes,
+                        count,
+                        handle
+                    )
+                )
+            }
+        })
     }
 
     /// Generates domain parameters for `key_type` with a parameter-generation mechanism
@@ -64,7 +86,7 @@ impl Session {
         public: &Template,
         private: &Template,
     ) -> Result<(Object, Object)> {
-        let raw_mechanism = mechanism.raw();
+        let mechanism = mechanism.raw();
         let mut public_raw = RawTemplate::new(public)?;
         let mut private_raw = RawTemplate::new(private)?;
         let (mut public_handle, mut private_handle) = (CK_INVALID_HANDLE, CK_INVALID_HANDLE);
@@ -75,7 +97,7 @@ impl Session {
                 module,
                 C_GenerateKeyPair(
                     self.handle(),
-                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
+                    mechanism_ptr(&mechanism),
                     public_raw.as_mut_ptr(),
                     public_raw.count(),
                     private_raw.as_mut_ptr(),
@@ -110,7 +132,7 @@ impl Session {
                     module,
                     C_WrapKey(
                         self.handle(),
-                        &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
+                        mechanism_ptr(&raw_mechanism),
                         wrapping_key.handle(),
                         key.handle(),
                         pointer,
@@ -159,29 +181,27 @@ impl Session {
         wrapped: &[u8],
         template: &Template,
     ) -> Result<Object> {
-        let raw_mechanism = mechanism.raw();
-        let mut raw = RawTemplate::new(template)?;
+        let mechanism = mechanism.raw();
         let wrapped_len = ulong_len(wrapped.len(), "the wrapped key")?;
-        let mut handle = CK_INVALID_HANDLE;
-        let module = self.module_inner();
-        // SAFETY: mechanism, wrapped bytes and template are only read during the call;
-        // `handle` is writable.
-        unsafe {
-            call!(
-                module,
-                C_UnwrapKey(
-                    self.handle(),
-                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
-                    unwrapping_key.handle(),
-                    wrapped.as_ptr() as CK_BYTE_PTR,
-                    wrapped_len,
-                    raw.as_mut_ptr(),
-                    raw.count(),
-                    &mut handle
+        self.new_object(template, |module, attributes, count, handle| {
+            // SAFETY: mechanism, wrapped bytes and template are only read during the call;
+            // `handle` is writable.
+            unsafe {
+                call!(
+                    module,
+                    C_UnwrapKey(
+                        self.handle(),
+                        mechanism_ptr(&mechanism),
+                        unwrapping_key.handle(),
+                        wrapped.as_ptr() as CK_BYTE_PTR,
+                        wrapped_len,
+                        attributes,
+                        count,
+                        handle
+                    )
                 )
-            )
-        }?;
-        Ok(self.object(handle))
+            }
+        })
     }
 
     /// Derives a new key from `base_key` (`C_DeriveKey`).
@@ -191,25 +211,23 @@ impl Session {
         base_key: &Object,
         template: &Template,
     ) -> Result<Object> {
-        let raw_mechanism = mechanism.raw();
-        let mut raw = RawTemplate::new(template)?;
-        let mut handle = CK_INVALID_HANDLE;
-        let module = self.module_inner();
-        // SAFETY: as for C_UnwrapKey.
-        unsafe {
-            call!(
-                module,
-                C_DeriveKey(
-                    self.handle(),
-                    &raw_mechanism as *const CK_MECHANISM as CK_MECHANISM_PTR,
-                    base_key.handle(),
-                    raw.as_mut_ptr(),
-                    raw.count(),
-                    &mut handle
+        let mechanism = mechanism.raw();
+        self.new_object(template, |module, attributes, count, handle| {
+            // SAFETY: as for C_UnwrapKey.
+            unsafe {
+                call!(
+                    module,
+                    C_DeriveKey(
+                        self.handle(),
+                        mechanism_ptr(&mechanism),
+                        base_key.handle(),
+                        attributes,
+                        count,
+                        handle
+                    )
                 )
-            )
-        }?;
-        Ok(self.object(handle))
+            }
+        })
     }
 }
 

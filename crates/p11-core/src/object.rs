@@ -61,18 +61,16 @@ impl Session {
     /// Creates an object from `template` (`C_CreateObject`): data, a certificate, an
     /// imported key, domain parameters.
     pub fn create_object(&self, template: &Template) -> Result<Object> {
-        let mut raw = RawTemplate::new(template)?;
-        let mut handle = CK_INVALID_HANDLE;
-        let module = self.module_inner();
-        // SAFETY: the template's attributes and values are valid for reading; `handle`
-        // is writable.
-        unsafe {
-            call!(
-                module,
-                C_CreateObject(self.handle(), raw.as_mut_ptr(), raw.count(), &mut handle)
-            )
-        }?;
-        Ok(self.object(handle))
+        self.new_object(template, |module, attributes, count, handle| {
+            // SAFETY: the template's attributes and values are valid for reading; `handle`
+            // is writable.
+            unsafe {
+                call!(
+                    module,
+                    C_CreateObject(self.handle(), attributes, count, handle)
+                )
+            }
+        })
     }
 
     /// The object with this handle, on this session (checked by the module when used).
@@ -113,23 +111,22 @@ impl Object {
 
     /// A copy of the object with `changes` applied (`C_CopyObject`).
     pub fn copy(&self, changes: &Template) -> Result<Object> {
-        let mut raw = RawTemplate::new(changes)?;
-        let mut handle = CK_INVALID_HANDLE;
-        let module = self.session.module_inner();
-        // SAFETY: as for C_CreateObject.
-        unsafe {
-            call!(
-                module,
-                C_CopyObject(
-                    self.session.handle(),
-                    self.handle,
-                    raw.as_mut_ptr(),
-                    raw.count(),
-                    &mut handle
-                )
-            )
-        }?;
-        Ok(self.session.object(handle))
+        self.session
+            .new_object(changes, |module, attributes, count, handle| {
+                // SAFETY: as for C_CreateObject.
+                unsafe {
+                    call!(
+                        module,
+                        C_CopyObject(
+                            self.session.handle(),
+                            self.handle,
+                            attributes,
+                            count,
+                            handle
+                        )
+                    )
+                }
+            })
     }
 
     /// Destroys the object on the token (`C_DestroyObject`).

@@ -18,16 +18,47 @@ pub struct ParameterError {
     pub reason: String,
 }
 
-/// The parameter of a [`Mechanism`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Parameter<'a> {
-    /// None (`pParameter` NULL).
-    None,
-    /// Raw bytes: an IV, or the parameter of a mechanism without a typed one here.
-    Bytes(&'a [u8]),
-    /// A `CK_ULONG` (MAC lengths of `*_MAC_GENERAL`, ...).
-    Ulong(CK_ULONG),
+/// Declares [`Parameter`]: its raw variants, and one variant per typed parameter struct,
+/// each with a `From` impl and its place in [`Mechanism::raw`].
+macro_rules! parameters {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty)),* $(,)?) => {
+        /// The parameter of a [`Mechanism`].
+        #[derive(Debug)]
+        #[non_exhaustive]
+        pub enum Parameter<'a> {
+            /// None (`pParameter` NULL).
+            None,
+            /// Raw bytes: an IV, or the parameter of a mechanism without a typed one here.
+            Bytes(&'a [u8]),
+            /// A `CK_ULONG` (MAC lengths of `*_MAC_GENERAL`, ...).
+            Ulong(CK_ULONG),
+            $($(#[$doc])* $variant($ty),)*
+        }
+
+        $(impl<'a> From<$ty> for Parameter<'a> {
+            fn from(p: $ty) -> Self {
+                Parameter::$variant(p)
+            }
+        })*
+
+        impl Parameter<'_> {
+            /// Pointer and length of the parameter, pointing into `self`.
+            fn raw(&self) -> (CK_VOID_PTR, CK_ULONG) {
+                fn param<T>(p: &T) -> (CK_VOID_PTR, CK_ULONG) {
+                    (p as *const T as CK_VOID_PTR, ulong(size_of_val(p)))
+                }
+                match self {
+                    Parameter::None | Parameter::Bytes([]) => (ptr::null_mut(), 0),
+                    Parameter::Bytes(b) => (b.as_ptr() as CK_VOID_PTR, ulong(b.len())),
+                    Parameter::Ulong(u) => param(u),
+                    $(Parameter::$variant(p) => param(p.as_raw()),)*
+                }
+            }
+        }
+    };
+}
+
+parameters!(
     /// RSA OAEP.
     Oaep(OaepParams<'a>),
     /// RSA PSS.
@@ -54,7 +85,7 @@ pub enum Parameter<'a> {
     Hkdf(HkdfParams<'a>),
     /// PBKDF2.
     Pbkdf2(Pbkdf2Params<'a>),
-}
+);
 
 /// A mechanism and its parameter, ready for any operation.
 ///
@@ -74,33 +105,6 @@ pub struct Mechanism<'a> {
     ty: MechanismType,
     parameter: Parameter<'a>,
 }
-
-/// Wraps a typed parameter into [`Parameter`].
-macro_rules! from_params {
-    ($($variant:ident($ty:ty)),* $(,)?) => {$(
-        impl<'a> From<$ty> for Parameter<'a> {
-            fn from(p: $ty) -> Self {
-                Parameter::$variant(p)
-            }
-        }
-    )*};
-}
-
-from_params!(
-    Oaep(OaepParams<'a>),
-    Pss(PssParams),
-    Gcm(GcmParams<'a>),
-    Ccm(CcmParams<'a>),
-    Ctr(CtrParams),
-    Ecdh1(Ecdh1DeriveParams<'a>),
-    X942Dh1(X942Dh1DeriveParams<'a>),
-    Eddsa(EddsaParams<'a>),
-    KeyDerivationString(KeyDerivationStringData<'a>),
-    AesCbcEncryptData(AesCbcEncryptDataParams<'a>),
-    DesCbcEncryptData(DesCbcEncryptDataParams<'a>),
-    Hkdf(HkdfParams<'a>),
-    Pbkdf2(Pbkdf2Params<'a>),
-);
 
 impl<'a> Mechanism<'a> {
     /// The mechanism with its default parameter: PSS parameters that follow the
@@ -163,28 +167,7 @@ impl<'a> Mechanism<'a> {
     /// The `CK_MECHANISM` for a call. Its pointers point into `self`, so `self` must
     /// stay borrowed, and unmoved, until the call returns.
     pub fn raw(&self) -> CK_MECHANISM {
-        fn param<T>(p: &T) -> (CK_VOID_PTR, CK_ULONG) {
-            (p as *const T as CK_VOID_PTR, ulong(size_of_val(p)))
-        }
-        let (pointer, len) = match &self.parameter {
-            Parameter::None => (ptr::null_mut(), 0),
-            Parameter::Bytes([]) => (ptr::null_mut(), 0),
-            Parameter::Bytes(b) => (b.as_ptr() as CK_VOID_PTR, ulong(b.len())),
-            Parameter::Ulong(u) => param(u),
-            Parameter::Oaep(p) => param(p.as_raw()),
-            Parameter::Pss(p) => param(p.as_raw()),
-            Parameter::Gcm(p) => param(p.as_raw()),
-            Parameter::Ccm(p) => param(p.as_raw()),
-            Parameter::Ctr(p) => param(p.as_raw()),
-            Parameter::Ecdh1(p) => param(p.as_raw()),
-            Parameter::X942Dh1(p) => param(p.as_raw()),
-            Parameter::Eddsa(p) => param(p.as_raw()),
-            Parameter::KeyDerivationString(p) => param(p.as_raw()),
-            Parameter::AesCbcEncryptData(p) => param(p.as_raw()),
-            Parameter::DesCbcEncryptData(p) => param(p.as_raw()),
-            Parameter::Hkdf(p) => param(p.as_raw()),
-            Parameter::Pbkdf2(p) => param(p.as_raw()),
-        };
+        let (pointer, len) = self.parameter.raw();
         CK_MECHANISM {
             mechanism: self.ty.raw(),
             pParameter: pointer,
