@@ -154,3 +154,30 @@ pub mod vectors {
             .collect()
     }
 }
+
+/// Imports a secret key of `key_type` with this value, usable for every operation.
+pub fn import_secret(
+    session: &p11_core::Session,
+    key_type: p11_core::KeyType,
+    value: &[u8],
+) -> p11_core::Object {
+    use p11_core::{AttributeType as A, ObjectClass, Template};
+    let mut template = Template::new()
+        .with(A::CLASS, ObjectClass::SECRET_KEY)
+        .with(A::KEY_TYPE, key_type)
+        .with(A::VALUE, value)
+        .with(A::SIGN, true)
+        .with(A::VERIFY, true);
+    let mac_only = [
+        p11_core::KeyType::GENERIC_SECRET,
+        p11_core::KeyType::SHA_1_HMAC,
+        p11_core::KeyType::SHA256_HMAC,
+        p11_core::KeyType::SHA512_HMAC,
+    ];
+    if !mac_only.contains(&key_type) {
+        template = template.with(A::ENCRYPT, true).with(A::DECRYPT, true);
+    }
+    session
+        .create_object(&template)
+        .expect("importing a secret key")
+}

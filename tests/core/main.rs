@@ -8,6 +8,7 @@ mod nss;
 mod objects;
 mod random;
 mod sessions;
+mod symmetric;
 mod threads;
 mod tokens;
 mod wrap_derive;

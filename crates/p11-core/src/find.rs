@@ -3,7 +3,7 @@
 use crate::call;
 use crate::error::{Error, Result};
 use crate::object::Object;
-use crate::session::Session;
+use crate::session::{OperationKind, Session};
 use crate::template::{RawTemplate, Template};
 use p11_sys::*;
 use std::fmt;
@@ -30,7 +30,7 @@ impl Session {
     /// Another search on the same session, from another thread, waits until this one is
     /// dropped.
     pub fn find_objects(&self, template: &Template) -> Result<FindObjects<'_>> {
-        let search = self.find_lock();
+        let search = self.lock(OperationKind::Find);
         let mut raw = RawTemplate::new(template)?;
         let module = self.module_inner();
         // SAFETY: the template is valid for reading during the call.

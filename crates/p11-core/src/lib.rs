@@ -32,6 +32,8 @@
 #![deny(missing_docs)]
 
 mod attribute;
+mod crypt;
+mod digest;
 mod error;
 mod find;
 mod info;
@@ -39,9 +41,11 @@ mod keys;
 mod lists;
 mod module;
 mod object;
+mod operation;
 mod pin;
 mod random;
 mod session;
+mod sign;
 mod slot;
 mod template;
 mod token;
@@ -56,6 +60,8 @@ mod generated {
 pub use attribute::{
     AttributeKind, AttributeType, AttributeValue, CertificateType, Date, ObjectClass,
 };
+pub use crypt::{Cipher, CipherChunks, CipherReader, CipherWriter, Direction};
+pub use digest::Digest;
 pub use error::{Error, Result, ReturnValue};
 pub use find::FindObjects;
 pub use info::{
@@ -67,6 +73,7 @@ pub use object::{Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};
 pub use pin::Pin;
 pub use session::{Access, Session, SessionInfo, SessionState, UserType};
+pub use sign::{Signer, Verifier};
 pub use slot::{MechanismInfo, Slot, SlotInfo};
 pub use template::Template;
 pub use token::{Token, TokenFilter, TokenInfo};

@@ -105,8 +105,24 @@ struct SessionInner {
     epochs: (u64, u64),
     /// Whether this session counts in the slot's logins.
     logged_in: AtomicBool,
-    /// Held by an object search from `C_FindObjectsInit` to `C_FindObjectsFinal`.
-    pub(crate) find_lock: Mutex<()>,
+    /// One lock per kind of operation: held from its `*Init` to its end, so that
+    /// threads sharing the session never interleave two operations of one kind.
+    locks: [Mutex<()>; OperationKind::COUNT],
+}
+
+/// The kinds of operation PKCS#11 allows one of at a time per session.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum OperationKind {
+    Find,
+    Encrypt,
+    Decrypt,
+    Sign,
+    Verify,
+    Digest,
+}
+
+impl OperationKind {
+    const COUNT: usize = 6;
 }
 
 impl Session {
@@ -135,7 +151,7 @@ impl Session {
                 access,
                 epochs,
                 logged_in: AtomicBool::new(false),
-                find_lock: Mutex::new(()),
+                locks: Default::default(),
             }),
         })
     }
@@ -159,9 +175,9 @@ impl Session {
         self.inner.access
     }
 
-    pub(crate) fn find_lock(&self) -> MutexGuard<'_, ()> {
-        self.inner
-            .find_lock
+    /// Holds the session's operation of `kind` (see [`OperationKind`]).
+    pub(crate) fn lock(&self, kind: OperationKind) -> MutexGuard<'_, ()> {
+        self.inner.locks[kind as usize]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

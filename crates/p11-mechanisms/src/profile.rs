@@ -282,6 +282,79 @@ impl MechanismType {
     }
 }
 
+/// Output longer than any key here gives: RSA moduli up to 4096 bits. Longer outputs
+/// still work, through one more call.
+const RSA_BOUND: usize = 512;
+
+impl MechanismType {
+    /// An upper bound on the output of `operation` (one of `ENCRYPT`, `DECRYPT`, `SIGN`,
+    /// `DIGEST`, `WRAP`) over `input_len` bytes, when this crate can tell one without
+    /// asking the token; `None` otherwise. A buffer of this size takes the result in one
+    /// call; for RSA, keys beyond 4096 bits need one more.
+    pub fn output_bound(self, operation: Operations, input_len: usize) -> Option<usize> {
+        let block = |b: usize| input_len.checked_add(b - input_len % b);
+        if operation == Operations::DIGEST {
+            return self.digest_len();
+        }
+        if operation == Operations::SIGN {
+            return match self {
+                Self::AES_CMAC => Some(16),
+                Self::DES3_CMAC => Some(8),
+                Self::ECDSA
+                | Self::ECDSA_SHA1
+                | Self::ECDSA_SHA224
+                | Self::ECDSA_SHA256
+                | Self::ECDSA_SHA384
+                | Self::ECDSA_SHA512 => Some(2 * 66),
+                Self::DSA
+                | Self::DSA_SHA1
+                | Self::DSA_SHA224
+                | Self::DSA_SHA256
+                | Self::DSA_SHA384
+                | Self::DSA_SHA512 => Some(2 * 32),
+                Self::EDDSA => Some(114),
+                _ if self.profile().is_some_and(|p| p.key_types == RSA) => Some(RSA_BOUND),
+                _ => self
+                    .digest_len()
+                    .filter(|_| self.profile().is_some_and(|p| p.key_types == HMAC)),
+            };
+        }
+        if operation == Operations::ENCRYPT || operation == Operations::WRAP {
+            return match self {
+                Self::AES_ECB | Self::AES_CBC | Self::AES_CTR | Self::DES3_ECB | Self::DES3_CBC => {
+                    Some(input_len)
+                }
+                Self::AES_CBC_PAD => block(16),
+                Self::DES3_CBC_PAD => block(8),
+                Self::AES_GCM | Self::AES_CCM => input_len.checked_add(16),
+                Self::AES_KEY_WRAP => input_len.checked_add(8),
+                Self::AES_KEY_WRAP_PAD | Self::AES_KEY_WRAP_KWP => input_len.checked_add(15),
+                Self::RSA_PKCS | Self::RSA_PKCS_OAEP | Self::RSA_X_509 => Some(RSA_BOUND),
+                _ => None,
+            };
+        }
+        if operation == Operations::DECRYPT {
+            return match self {
+                Self::AES_ECB
+                | Self::AES_CBC
+                | Self::AES_CBC_PAD
+                | Self::AES_CTR
+                | Self::AES_GCM
+                | Self::AES_CCM
+                | Self::AES_KEY_WRAP
+                | Self::AES_KEY_WRAP_PAD
+                | Self::AES_KEY_WRAP_KWP
+                | Self::DES3_ECB
+                | Self::DES3_CBC
+                | Self::DES3_CBC_PAD => Some(input_len),
+                Self::RSA_PKCS | Self::RSA_PKCS_OAEP | Self::RSA_X_509 => Some(RSA_BOUND),
+                _ => None,
+            };
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +403,33 @@ mod tests {
         ] {
             assert!(m.profile().is_some_and(|p| p.multi_part), "{m}");
         }
+    }
+
+    #[test]
+    fn output_bounds_cover_the_output() {
+        let enc = Operations::ENCRYPT;
+        assert_eq!(MechanismType::AES_CBC_PAD.output_bound(enc, 0), Some(16));
+        assert_eq!(MechanismType::AES_CBC_PAD.output_bound(enc, 16), Some(32));
+        assert_eq!(MechanismType::AES_CBC_PAD.output_bound(enc, 17), Some(32));
+        assert_eq!(MechanismType::AES_GCM.output_bound(enc, 5), Some(21));
+        assert_eq!(
+            MechanismType::SHA256.output_bound(Operations::DIGEST, 1 << 20),
+            Some(32)
+        );
+        assert_eq!(
+            MechanismType::SHA256_HMAC.output_bound(Operations::SIGN, 3),
+            Some(32)
+        );
+        assert_eq!(
+            MechanismType::SHA256_RSA_PKCS.output_bound(Operations::SIGN, 3),
+            Some(512)
+        );
+        assert_eq!(
+            MechanismType::ECDSA.output_bound(Operations::SIGN, 32),
+            Some(132)
+        );
+        assert_eq!(MechanismType::new(0x8000_0001).output_bound(enc, 3), None);
+        assert_eq!(MechanismType::SHA256.output_bound(enc, 3), None);
     }
 
     #[test]
