@@ -2,12 +2,14 @@
 //! softoken.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod asymmetric;
 mod keygen;
 mod module;
 mod nss;
 mod objects;
 mod random;
 mod sessions;
+mod streams;
 mod symmetric;
 mod threads;
 mod tokens;

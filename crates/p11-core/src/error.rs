@@ -68,6 +68,10 @@ pub enum Error {
     /// Several objects matched a search that wanted exactly one.
     #[error("several objects match {0}, expected exactly one")]
     MultipleObjects(String),
+    /// This thread already has an operation going on the session (a search, a stream);
+    /// finish or drop it before starting another. (Other threads wait for it instead.)
+    #[error("this thread already has an operation in progress on the session; finish or drop it before starting a {0} operation")]
+    OperationInProgress(String),
     /// A non-blocking wait for a slot event found none.
     #[error("no slot event is pending")]
     NoEvent,

@@ -3,11 +3,10 @@
 use crate::call;
 use crate::error::{Error, Result};
 use crate::object::Object;
-use crate::session::{OperationKind, Session};
+use crate::session::{OperationGuard, OperationKind, Session};
 use crate::template::{RawTemplate, Template};
 use p11_sys::*;
 use std::fmt;
-use std::sync::MutexGuard;
 
 /// Handles fetched per `C_FindObjects` call.
 const BATCH: usize = 64;
@@ -21,16 +20,16 @@ pub struct FindObjects<'s> {
     next: usize,
     len: usize,
     finished: bool,
-    _search: MutexGuard<'s, ()>,
+    _search: OperationGuard<'s>,
 }
 
 impl Session {
     /// The objects matching `template` (all the session can see, for an empty one).
     ///
-    /// Another search on the same session, from another thread, waits until this one is
-    /// dropped.
+    /// The search holds the session's operation until dropped: another thread's waits,
+    /// and this thread gets [`Error::OperationInProgress`] if it starts one meanwhile.
     pub fn find_objects(&self, template: &Template) -> Result<FindObjects<'_>> {
-        let search = self.lock(OperationKind::Find);
+        let search = self.hold_operation(OperationKind::Find)?;
         let mut raw = RawTemplate::new(template)?;
         let module = self.module_inner();
         // SAFETY: the template is valid for reading during the call.

@@ -3,10 +3,9 @@
 
 use crate::error::{Error, Result};
 use crate::pin::Pin;
-use crate::session::{OperationKind, Session, UserType};
+use crate::session::{OperationGuard, OperationKind, Session, UserType};
 use crate::{call, ReturnValue};
 use p11_sys::*;
-use std::sync::MutexGuard;
 
 /// The most output p11 allocates for one call.
 const MAX_OUTPUT: usize = 1 << 30;
@@ -17,7 +16,7 @@ pub(crate) struct Active<'s> {
     session: &'s Session,
     kind: OperationKind,
     finished: bool,
-    _hold: MutexGuard<'s, ()>,
+    _hold: OperationGuard<'s>,
 }
 
 impl<'s> Active<'s> {
@@ -27,7 +26,7 @@ impl<'s> Active<'s> {
         kind: OperationKind,
         init: impl FnOnce() -> Result<()>,
     ) -> Result<Active<'s>> {
-        let hold = session.lock(kind);
+        let hold = session.hold_operation(kind)?;
         init()?;
         Ok(Active {
             session,

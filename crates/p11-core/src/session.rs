@@ -9,7 +9,8 @@ use crate::{call, ReturnValue};
 use p11_sys::*;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
 
 /// Whether a session may change the token (create, modify, destroy token objects).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -84,8 +85,10 @@ pub struct SessionInfo {
 ///
 /// `Send + Sync`: share it between threads by reference (scoped threads) or in an `Arc`.
 /// PKCS#11 modules initialised with OS locking (the default) accept calls on one session
-/// from several threads; what must not interleave — the steps of one multi-part
-/// operation — is held exclusive by the operation values of later layers.
+/// from several threads. What must not interleave is an operation, from its `*Init` to
+/// its end (a search, an encryption, a stream): each holds the session's operation while
+/// it runs, so that another thread's waits for it, and the same thread starting a second
+/// one gets [`Error::OperationInProgress`](crate::Error::OperationInProgress).
 ///
 /// Cheap to clone: clones (and the objects found or made through it) share the one
 /// PKCS#11 session, which closes when the last of them is dropped. Closing logs out first
@@ -105,12 +108,12 @@ struct SessionInner {
     epochs: (u64, u64),
     /// Whether this session counts in the slot's logins.
     logged_in: AtomicBool,
-    /// One lock per kind of operation: held from its `*Init` to its end, so that
-    /// threads sharing the session never interleave two operations of one kind.
-    locks: [Mutex<()>; OperationKind::COUNT],
+    /// Held by an operation from its `*Init` to its end. One for all kinds: modules
+    /// such as SoftHSM run one operation at a time per session, searches included.
+    operation: OperationLock,
 }
 
-/// The kinds of operation PKCS#11 allows one of at a time per session.
+/// The kinds of operation, each with its own `*Init` and ending.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum OperationKind {
     Find,
@@ -121,8 +124,54 @@ pub(crate) enum OperationKind {
     Digest,
 }
 
-impl OperationKind {
-    const COUNT: usize = 6;
+/// A session's operation, held by one operation value at a time. Another thread waits
+/// for it; the thread that holds it gets an error instead of waiting for itself.
+#[derive(Default)]
+struct OperationLock {
+    holder: Mutex<Option<ThreadId>>,
+    released: Condvar,
+}
+
+/// The session's operation, held; released when dropped.
+pub(crate) struct OperationGuard<'s> {
+    lock: &'s OperationLock,
+}
+
+impl OperationLock {
+    fn acquire(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
+        let me = std::thread::current().id();
+        let mut holder = self.holder.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            match *holder {
+                None => {
+                    *holder = Some(me);
+                    return Ok(OperationGuard { lock: self });
+                }
+                Some(other) if other == me => {
+                    return Err(Error::OperationInProgress(
+                        format!("{kind:?}").to_lowercase(),
+                    ))
+                }
+                Some(_) => {
+                    holder = self
+                        .released
+                        .wait(holder)
+                        .unwrap_or_else(PoisonError::into_inner)
+                }
+            }
+        }
+    }
+}
+
+impl Drop for OperationGuard<'_> {
+    fn drop(&mut self) {
+        *self
+            .lock
+            .holder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+        self.lock.released.notify_one();
+    }
 }
 
 impl Session {
@@ -151,7 +200,7 @@ impl Session {
                 access,
                 epochs,
                 logged_in: AtomicBool::new(false),
-                locks: Default::default(),
+                operation: OperationLock::default(),
             }),
         })
     }
@@ -175,11 +224,10 @@ impl Session {
         self.inner.access
     }
 
-    /// Holds the session's operation of `kind` (see [`OperationKind`]).
-    pub(crate) fn lock(&self, kind: OperationKind) -> MutexGuard<'_, ()> {
-        self.inner.locks[kind as usize]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Takes the session's operation for one of `kind`: waits while another thread
+    /// holds it, fails when this thread does.
+    pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
+        self.inner.operation.acquire(kind)
     }
 
     /// The session's state as the module reports it.

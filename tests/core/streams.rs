@@ -1,0 +1,224 @@
+//! Multi-part operations: streaming equals single-part, undersized buffers, abandoned
+//! operations, and threads sharing a session.
+
+use p11_core::{AttributeType as A, KeyType, Mechanism, MechanismType as M, ReturnValue, Template};
+use p11_tests::{import_secret, shared, user_session};
+use std::io::{Read, Write};
+
+const IV: [u8; 16] = [0x24; 16];
+
+fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[test]
+fn cbc_pad_streamed_equals_single_part_for_every_size() {
+    let f = shared();
+    let session = user_session(&f);
+    let key = import_secret(&session, KeyType::AES, &[0x42; 32]);
+    let cbc_pad = Mechanism::with_iv(M::AES_CBC_PAD, &IV).unwrap();
+    for len in [0, 1, 15, 16, 17, (1 << 20) + 3] {
+        let plain = data(len);
+        let single = session.encrypt(&cbc_pad, &key, &plain).unwrap();
+        assert_eq!(single.len(), len / 16 * 16 + 16);
+
+        // update/finish into caller buffers, in uneven parts.
+        let mut cipher = session.begin_encrypt(&cbc_pad, &key).unwrap();
+        let mut streamed = Vec::new();
+        let mut out = vec![0u8; cipher.update_bound(4099)];
+        for part in plain.chunks(4099) {
+            let n = cipher.update(part, &mut out).unwrap();
+            streamed.extend_from_slice(&out[..n]);
+        }
+        let n = cipher.finish_into(&mut out).unwrap();
+        streamed.extend_from_slice(&out[..n]);
+        assert_eq!(streamed, single, "update/finish, {len} bytes");
+
+        // The chunk iterator, the writer and the reader.
+        let chunks: Vec<Vec<u8>> = session
+            .begin_encrypt(&cbc_pad, &key)
+            .unwrap()
+            .stream(plain.chunks(1000))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(chunks.concat(), single, "stream, {len} bytes");
+        let mut writer = session
+            .begin_encrypt(&cbc_pad, &key)
+            .unwrap()
+            .writer(Vec::new());
+        writer.write_all(&plain).unwrap();
+        assert_eq!(writer.finish().unwrap(), single, "writer, {len} bytes");
+        let mut decrypted = Vec::new();
+        session
+            .begin_decrypt(&cbc_pad, &key)
+            .unwrap()
+            .reader(single.as_slice())
+            .read_to_end(&mut decrypted)
+            .unwrap();
+        assert_eq!(decrypted, plain, "reader, {len} bytes");
+    }
+}
+
+#[test]
+fn an_undersized_output_buffer_can_be_retried() {
+    let f = shared();
+    let session = user_session(&f);
+    let key = import_secret(&session, KeyType::AES, &[0x42; 16]);
+    let ecb = Mechanism::new(M::AES_ECB);
+    let plain = data(64);
+    let expected = session.encrypt(&ecb, &key, &plain).unwrap();
+    let mut cipher = session.begin_encrypt(&ecb, &key).unwrap();
+    let mut small = [0u8; 8];
+    let err = cipher.update(&plain, &mut small).unwrap_err();
+    assert_eq!(
+        err.return_value(),
+        Some(ReturnValue::BufferTooSmall),
+        "{err}"
+    );
+    let mut enough = vec![0u8; 64];
+    let n = cipher.update(&plain, &mut enough).unwrap();
+    assert_eq!(&enough[..n], &expected[..]);
+    assert_eq!(cipher.finish().unwrap(), b"");
+}
+
+#[test]
+fn abandoned_operations_leave_the_session_ready_for_the_next() {
+    let f = shared();
+    let session = user_session(&f);
+    let aes = import_secret(&session, KeyType::AES, &[0x42; 16]);
+    let cbc_pad = Mechanism::with_iv(M::AES_CBC_PAD, &IV).unwrap();
+    let cmac = Mechanism::new(M::AES_CMAC);
+    let sha256 = Mechanism::new(M::SHA256);
+    let ciphertext = session.encrypt(&cbc_pad, &aes, &data(40)).unwrap();
+
+    let mut encrypting = session.begin_encrypt(&cbc_pad, &aes).unwrap();
+    encrypting.update_vec(&data(20)).unwrap();
+    drop(encrypting);
+    assert_eq!(
+        session.encrypt(&cbc_pad, &aes, &data(40)).unwrap(),
+        ciphertext
+    );
+
+    let mut decrypting = session.begin_decrypt(&cbc_pad, &aes).unwrap();
+    decrypting.update_vec(&ciphertext[..17]).unwrap();
+    drop(decrypting);
+    assert_eq!(
+        session.decrypt(&cbc_pad, &aes, &ciphertext).unwrap(),
+        data(40)
+    );
+
+    let mut signing = session.begin_sign(&cmac, &aes).unwrap();
+    signing.update(b"half a message").unwrap();
+    drop(signing);
+    let tag = session.sign(&cmac, &aes, b"whole").unwrap();
+    assert!(session.verify(&cmac, &aes, b"whole", &tag).unwrap());
+
+    let mut verifying = session.begin_verify(&cmac, &aes).unwrap();
+    verifying.update(b"part").unwrap();
+    drop(verifying);
+    assert!(session.verify(&cmac, &aes, b"whole", &tag).unwrap());
+
+    let mut digesting = session.begin_digest(&sha256).unwrap();
+    digesting.update(b"abandoned").unwrap();
+    drop(digesting);
+    assert_eq!(session.digest(&sha256, b"abc").unwrap().len(), 32);
+
+    // An abandoned writer and reader cancel too.
+    let mut writer = session
+        .begin_encrypt(&cbc_pad, &aes)
+        .unwrap()
+        .writer(Vec::new());
+    writer.write_all(&data(100)).unwrap();
+    drop(writer);
+    let mut reader = session
+        .begin_decrypt(&cbc_pad, &aes)
+        .unwrap()
+        .reader(ciphertext.as_slice());
+    let mut first = [0u8; 4];
+    reader.read_exact(&mut first).unwrap();
+    drop(reader);
+    assert_eq!(
+        session.decrypt(&cbc_pad, &aes, &ciphertext).unwrap(),
+        data(40)
+    );
+}
+
+#[test]
+fn truncated_ciphertext_and_wrong_signatures_are_errors_and_false() {
+    let f = shared();
+    let session = user_session(&f);
+    let aes = import_secret(&session, KeyType::AES, &[0x42; 16]);
+    let cbc_pad = Mechanism::with_iv(M::AES_CBC_PAD, &IV).unwrap();
+    let ciphertext = session.encrypt(&cbc_pad, &aes, &data(40)).unwrap();
+    let err = session
+        .decrypt(&cbc_pad, &aes, &ciphertext[..ciphertext.len() - 1])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.return_value(),
+            Some(ReturnValue::EncryptedDataLenRange | ReturnValue::EncryptedDataInvalid)
+        ),
+        "{err}"
+    );
+    let cmac = Mechanism::new(M::AES_CMAC);
+    assert!(!session.verify(&cmac, &aes, b"data", &[0u8; 16]).unwrap());
+    assert!(!session.verify(&cmac, &aes, b"data", &[]).unwrap());
+    let mut verifier = session.begin_verify(&cmac, &aes).unwrap();
+    verifier.update(b"data").unwrap();
+    assert!(!verifier.finish(&[1u8; 16]).unwrap());
+}
+
+#[test]
+fn eight_threads_share_a_session_for_their_own_encryptions() {
+    let f = shared();
+    let session = user_session(&f);
+    let key = session
+        .generate_key(
+            &Mechanism::new(M::AES_KEY_GEN),
+            &Template::new()
+                .with(A::VALUE_LEN, 32u64)
+                .with(A::ENCRYPT, true)
+                .with(A::DECRYPT, true),
+        )
+        .unwrap();
+    std::thread::scope(|s| {
+        for thread in 0..8u8 {
+            let (session, key) = (&session, &key);
+            s.spawn(move || {
+                let iv = [thread; 16];
+                let mechanism = Mechanism::with_iv(M::AES_CBC_PAD, &iv).unwrap();
+                for round in 0..50usize {
+                    let plain: Vec<u8> = (0..round + thread as usize)
+                        .map(|i| i as u8 ^ thread)
+                        .collect();
+                    let encrypted = session.encrypt(&mechanism, key, &plain).unwrap();
+                    assert_eq!(session.decrypt(&mechanism, key, &encrypted).unwrap(), plain);
+                    // A multi-part one too: it holds the session's encryption until done.
+                    let mut cipher = session.begin_encrypt(&mechanism, key).unwrap();
+                    let mut streamed = cipher.update_vec(&plain).unwrap();
+                    streamed.extend(cipher.finish().unwrap());
+                    assert_eq!(streamed, encrypted);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_second_operation_on_the_same_thread_is_an_error_not_a_deadlock() {
+    let f = shared();
+    let session = user_session(&f);
+    let key = import_secret(&session, KeyType::AES, &[0x42; 16]);
+    let ecb = Mechanism::new(M::AES_ECB);
+    let search = session.find_objects(&Template::new()).unwrap();
+    let err = session.encrypt(&ecb, &key, &[0u8; 16]).unwrap_err();
+    assert!(
+        matches!(err, p11_core::Error::OperationInProgress(_)),
+        "{err:?}"
+    );
+    drop(search);
+    let cipher = session.begin_encrypt(&ecb, &key).unwrap();
+    assert!(session.begin_digest(&Mechanism::new(M::SHA256)).is_err());
+    drop(cipher);
+    assert_eq!(session.encrypt(&ecb, &key, &[0u8; 16]).unwrap().len(), 16);
+}
