@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod asymmetric;
+mod dual;
 mod keygen;
 mod module;
 mod nss;

@@ -82,3 +82,18 @@ fn nss_and_softhsm_are_loaded_side_by_side() {
     assert_eq!(nss_session.generate_random(64).unwrap().len(), 8);
     assert_eq!(hsm_session.generate_random(64).unwrap().len(), 8);
 }
+
+#[test]
+fn nss_offers_recovery_and_dual_function_operations() {
+    let nss = nss();
+    let args = InitArgs::new().reserved(&nss.init_args).unwrap();
+    let module = Module::load_with(&nss.module, args).unwrap();
+    let token = module.get_token(&TokenFilter::new().label("TEST")).unwrap();
+    let session = token.open(Access::ReadWrite).unwrap();
+    session.login(UserType::USER, nss.pin.as_str()).unwrap();
+    let tested = crate::dual::recover_and_dual(&session, "NSS");
+    assert!(
+        tested.contains(&"sign/verify recover"),
+        "NSS signs with recovery: {tested:?}"
+    );
+}

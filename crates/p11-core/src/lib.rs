@@ -34,6 +34,7 @@
 mod attribute;
 mod crypt;
 mod digest;
+mod dual;
 mod error;
 mod find;
 mod info;
@@ -62,6 +63,7 @@ pub use attribute::{
 };
 pub use crypt::{Cipher, CipherChunks, CipherReader, CipherWriter, Direction};
 pub use digest::Digest;
+pub use dual::{Dual, DualKind};
 pub use error::{Error, Result, ReturnValue};
 pub use find::FindObjects;
 pub use info::{

@@ -15,6 +15,8 @@ const MAX_OUTPUT: usize = 1 << 30;
 pub(crate) struct Active<'s> {
     session: &'s Session,
     kind: OperationKind,
+    /// A second operation begun with it (dual-function), cancelled with it.
+    also: Option<OperationKind>,
     finished: bool,
     _hold: OperationGuard<'s>,
 }
@@ -31,9 +33,21 @@ impl<'s> Active<'s> {
         Ok(Active {
             session,
             kind,
+            also: None,
             finished: false,
             _hold: hold,
         })
+    }
+
+    /// Also cancels `kind` when dropped unfinished (for dual-function operations).
+    pub(crate) fn also_cancels(mut self, kind: OperationKind) -> Self {
+        self.also = Some(kind);
+        self
+    }
+
+    /// Records that calls which end the operation(s) were made, whatever they returned.
+    pub(crate) fn mark_ended(&mut self) {
+        self.finished = true;
     }
 
     pub(crate) fn session(&self) -> &'s Session {
@@ -69,6 +83,9 @@ impl Drop for Active<'_> {
     fn drop(&mut self) {
         if !self.finished {
             cancel(self.session, self.kind);
+            if let Some(also) = self.also {
+                cancel(self.session, also);
+            }
         }
     }
 }
@@ -76,7 +93,7 @@ impl Drop for Active<'_> {
 /// Ends the session's active operation of `kind`: with `C_SessionCancel` where the module
 /// has PKCS#11 3.0, otherwise by finishing it into a throwaway buffer (or, for verify,
 /// against a throwaway signature), which ends it whatever the outcome.
-fn cancel(session: &Session, kind: OperationKind) {
+pub(crate) fn cancel(session: &Session, kind: OperationKind) {
     let module = session.module_inner();
     let handle = session.handle();
     let flag = match kind {
