@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask bindgen [--check] [--headers DIR]   regenerate p11-sys and the name tables
 //! cargo xtask softhsm DIR                         a fresh SoftHSM token under DIR, as export lines
+//! cargo xtask nss DIR                             a fresh NSS database under DIR, as export lines
 //! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
 //! cargo xtask demo                                the examples against a fresh token
 //! ```
@@ -24,6 +25,7 @@ commands:
                                      vendor-headers/ or DIR; --check fails when stale
   softhsm DIR                        install SoftHSM if needed, make a token under DIR,
                                      print the export lines for it
+  nss DIR                            an NSS softoken database under DIR, as export lines
   test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test
   demo                               run every example against a fresh SoftHSM token";
 
@@ -59,6 +61,10 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         ["softhsm", dir] => {
             let token = tokens::softhsm(&PathBuf::from(dir))?;
             print!("{}", token.export_lines());
+            Ok(())
+        }
+        ["nss", dir] => {
+            print!("{}", tokens::nss(&PathBuf::from(dir))?.export_lines());
             Ok(())
         }
         ["test"] => run::test(),
