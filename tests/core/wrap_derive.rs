@@ -8,6 +8,7 @@ fn extractable_aes(session: &p11_core::Session, value: Option<&[u8]>) -> p11_cor
     let template = Template::new()
         .with(A::SENSITIVE, false)
         .with(A::EXTRACTABLE, true)
+        .with(A::DECRYPT, true)
         .with(A::DERIVE, true);
     match value {
         Some(value) => session
@@ -31,6 +32,7 @@ fn unwrapped_aes_template() -> Template {
     Template::new()
         .with(A::CLASS, ObjectClass::SECRET_KEY)
         .with(A::KEY_TYPE, KeyType::AES)
+        .with(A::ENCRYPT, true)
         .with(A::SENSITIVE, false)
         .with(A::EXTRACTABLE, true)
 }
@@ -53,10 +55,15 @@ fn value(object: &p11_core::Object) -> Vec<u8> {
         .to_vec()
 }
 
-/// The same key: equal values. (SoftHSM gives unwrapped keys no CKA_CHECK_VALUE.)
+/// The same key: equal values, and what one encrypts the other decrypts.
 fn assert_same_key(a: &p11_core::Object, b: &p11_core::Object) {
     assert_eq!(value(a).len(), 16);
     assert_eq!(value(a), value(b));
+    let session = a.session();
+    let iv = [1u8; 16];
+    let cbc = Mechanism::with_iv(M::AES_CBC_PAD, &iv).unwrap();
+    let encrypted = session.encrypt(&cbc, b, b"made by the unwrapped key").unwrap();
+    assert_eq!(session.decrypt(&cbc, a, &encrypted).unwrap(), b"made by the unwrapped key");
 }
 
 #[test]
