@@ -62,8 +62,13 @@ fn assert_same_key(a: &p11_core::Object, b: &p11_core::Object) {
     let session = a.session();
     let iv = [1u8; 16];
     let cbc = Mechanism::with_iv(M::AES_CBC_PAD, &iv).unwrap();
-    let encrypted = session.encrypt(&cbc, b, b"made by the unwrapped key").unwrap();
-    assert_eq!(session.decrypt(&cbc, a, &encrypted).unwrap(), b"made by the unwrapped key");
+    let encrypted = session
+        .encrypt(&cbc, b, b"made by the unwrapped key")
+        .unwrap();
+    assert_eq!(
+        session.decrypt(&cbc, a, &encrypted).unwrap(),
+        b"made by the unwrapped key"
+    );
 }
 
 #[test]

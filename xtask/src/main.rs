@@ -6,6 +6,7 @@
 //! cargo xtask nss DIR                             a fresh NSS database under DIR, as export lines
 //! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
 //! cargo xtask demo                                the examples against a fresh token
+//! cargo xtask bench [ARGS]                        benches against a fresh token, and ratios
 //! ```
 
 mod bindings;
@@ -27,7 +28,9 @@ commands:
                                      print the export lines for it
   nss DIR                            an NSS softoken database under DIR, as export lines
   test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test
-  demo                               run every example against a fresh SoftHSM token";
+  demo                               run every example against a fresh SoftHSM token
+  bench [ARGS]                       p11-core's benches against a fresh SoftHSM token, then
+                                     each path's time over the raw call's (ARGS go to criterion)";
 
 fn main() -> ExitCode {
     match dispatch(std::env::args().skip(1).collect()) {
@@ -69,6 +72,7 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         }
         ["test"] => run::test(),
         ["demo"] => run::demo(),
+        ["bench", rest @ ..] => run::bench(rest),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())

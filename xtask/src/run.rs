@@ -95,3 +95,61 @@ fn examples(root: &Path) -> Result<Vec<(String, String)>> {
     found.sort();
     Ok(found)
 }
+
+/// p11-core's benches against a fresh SoftHSM token, then a table of each p11 path's
+/// time over the raw function-list call's, from criterion's estimates.
+pub fn bench(args: &[&str]) -> Result<()> {
+    let root = workspace_root();
+    let env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
+    run(cargo()
+        .args([
+            "bench",
+            "--package",
+            "p11-core",
+            "--bench",
+            "operations",
+            "--",
+        ])
+        .args(args)
+        .envs(env.vars()))?;
+    println!(
+        "\n{:<52} {:>12} {:>12} {:>8}",
+        "benchmark", "p11", "raw", "p11/raw"
+    );
+    let mut groups: Vec<_> = std::fs::read_dir(root.join("target/criterion"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("p11").is_dir() && p.join("raw").is_dir())
+        .collect();
+    groups.sort();
+    for group in groups {
+        let mean = |side: &str| -> Result<f64> {
+            let text = std::fs::read_to_string(group.join(side).join("new/estimates.json"))?;
+            let json: serde_json::Value = serde_json::from_str(&text)?;
+            json["mean"]["point_estimate"]
+                .as_f64()
+                .context("criterion's estimates.json has no mean")
+        };
+        let (p11, raw) = (mean("p11")?, mean("raw")?);
+        let name = group
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "{name:<52} {:>12} {:>12} {:>8.3}",
+            nanos(p11),
+            nanos(raw),
+            p11 / raw
+        );
+    }
+    Ok(())
+}
+
+fn nanos(ns: f64) -> String {
+    match ns {
+        n if n >= 1e9 => format!("{:.2} s", n / 1e9),
+        n if n >= 1e6 => format!("{:.2} ms", n / 1e6),
+        n if n >= 1e3 => format!("{:.2} µs", n / 1e3),
+        n => format!("{n:.0} ns"),
+    }
+}
