@@ -97,7 +97,7 @@ fn examples(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 /// p11-core's benches against a fresh SoftHSM token, then a table of each p11 path's
-/// time over the raw function-list call's, from criterion's estimates.
+/// time over the raw function-list call's, from criterion's medians.
 pub fn bench(args: &[&str]) -> Result<()> {
     let root = workspace_root();
     let env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
@@ -123,14 +123,14 @@ pub fn bench(args: &[&str]) -> Result<()> {
         .collect();
     groups.sort();
     for group in groups {
-        let mean = |side: &str| -> Result<f64> {
+        let median = |side: &str| -> Result<f64> {
             let text = std::fs::read_to_string(group.join(side).join("new/estimates.json"))?;
             let json: serde_json::Value = serde_json::from_str(&text)?;
-            json["mean"]["point_estimate"]
+            json["median"]["point_estimate"]
                 .as_f64()
-                .context("criterion's estimates.json has no mean")
+                .context("criterion's estimates.json has no median")
         };
-        let (p11, raw) = (mean("p11")?, mean("raw")?);
+        let (p11, raw) = (median("p11")?, median("raw")?);
         let name = group
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

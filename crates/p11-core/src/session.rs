@@ -8,9 +8,8 @@ use crate::slot::Slot;
 use crate::{call, ReturnValue};
 use p11_sys::*;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::ThreadId;
 
 /// Whether a session may change the token (create, modify, destroy token objects).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -126,10 +125,28 @@ pub(crate) enum OperationKind {
 
 /// A session's operation, held by one operation value at a time. Another thread waits
 /// for it; the thread that holds it gets an error instead of waiting for itself.
+///
+/// Uncontended, taking and releasing it costs two mutex round trips and no system call
+/// (a `Condvar` is only signalled when someone waits).
 #[derive(Default)]
 struct OperationLock {
-    holder: Mutex<Option<ThreadId>>,
+    state: Mutex<LockState>,
     released: Condvar,
+}
+
+#[derive(Default)]
+struct LockState {
+    /// The holding thread's token (see [`thread_token`]), 0 when free.
+    holder: u64,
+    waiting: usize,
+}
+
+/// A number for the current thread, unique in the process, never 0. (`ThreadId` has no
+/// stable number, and `thread::current()` costs a reference count.)
+fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local!(static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed));
+    TOKEN.with(|token| *token)
 }
 
 /// The session's operation, held; released when dropped.
@@ -139,38 +156,37 @@ pub(crate) struct OperationGuard<'s> {
 
 impl OperationLock {
     fn acquire(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
-        let me = std::thread::current().id();
-        let mut holder = self.holder.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            match *holder {
-                None => {
-                    *holder = Some(me);
-                    return Ok(OperationGuard { lock: self });
-                }
-                Some(other) if other == me => {
-                    return Err(Error::OperationInProgress(
-                        format!("{kind:?}").to_lowercase(),
-                    ))
-                }
-                Some(_) => {
-                    holder = self
-                        .released
-                        .wait(holder)
-                        .unwrap_or_else(PoisonError::into_inner)
-                }
-            }
+        let me = thread_token();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.holder == me {
+            return Err(Error::OperationInProgress(
+                format!("{kind:?}").to_lowercase(),
+            ));
         }
+        while state.holder != 0 {
+            state.waiting += 1;
+            state = self
+                .released
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
+        }
+        state.holder = me;
+        Ok(OperationGuard { lock: self })
     }
 }
 
 impl Drop for OperationGuard<'_> {
     fn drop(&mut self) {
-        *self
+        let mut state = self
             .lock
-            .holder
+            .state
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
-        self.lock.released.notify_one();
+            .unwrap_or_else(PoisonError::into_inner);
+        state.holder = 0;
+        if state.waiting > 0 {
+            self.lock.released.notify_one();
+        }
     }
 }
 
