@@ -135,3 +135,27 @@ fn parent(path: &str) -> &str {
 fn file_name(path: &str) -> &str {
     path.rsplit_once('/').map_or(path, |(_, name)| name)
 }
+
+#[test]
+fn loading_while_the_last_handle_finalises_waits_for_it() {
+    let f = exclusive();
+    let env = f.env.clone();
+    let _guard = f.into_guard();
+    // Two threads load, use and drop the module over and over: each drop of the last
+    // handle finalises it while the other thread may be loading it again.
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..400 {
+                    let module = Module::load_with(&env.module, init_args(&env)).unwrap();
+                    let token = module
+                        .get_token(&p11_core::TokenFilter::new().label(&*env.label))
+                        .unwrap();
+                    let session = token.open(Access::ReadOnly).unwrap();
+                    assert_eq!(session.generate_random(64).unwrap().len(), 8);
+                    assert!(session.info().is_ok());
+                }
+            });
+        }
+    });
+}

@@ -12,7 +12,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
 /// Calls a module function: `call!(module, C_GetSlotInfo(id, &mut info))` for the 2.40
 /// list, `call!(module, v3 C_SessionCancel(handle, flags))` for the 3.0 list.
@@ -136,6 +136,8 @@ pub(crate) struct ModuleInner {
     serial: Option<Mutex<()>>,
     /// Whether this process's `C_Initialize` was ours to undo with `C_Finalize`.
     owns_initialization: bool,
+    /// The key of its entry in [`LOADED`], once listed there.
+    registered_as: Option<PathBuf>,
     sessions: Mutex<SessionBook>,
     /// Dropped last, after `Drop::drop` has finalised the module.
     _library: libloading::Library,
@@ -175,8 +177,11 @@ unsafe impl Send for ModuleInner {}
 unsafe impl Sync for ModuleInner {}
 
 /// Every module loaded in this process, by path, so that loading a path twice shares one
-/// initialisation. Weak, so that the last `Module` to go finalises.
+/// initialisation. Weak, so that the last `Module` to go finalises; an entry whose module
+/// is gone but still listed is being finalised, and a new load of its path waits for
+/// [`UNLOADED`] rather than initialising it again under the finaliser's feet.
 static LOADED: Mutex<Vec<(PathBuf, Weak<ModuleInner>)>> = Mutex::new(Vec::new());
+static UNLOADED: Condvar = Condvar::new();
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -218,12 +223,14 @@ impl Module {
             given.to_path_buf()
         };
         let mut loaded = lock(&LOADED);
-        loaded.retain(|(_, module)| module.strong_count() > 0);
-        let existing = loaded
-            .iter()
-            .find(|(path, _)| *path == key)
-            .and_then(|(_, module)| module.upgrade());
-        if let Some(inner) = existing {
+        while let Some((_, module)) = loaded.iter().find(|(path, _)| *path == key) {
+            let Some(inner) = module.upgrade() else {
+                // Its last handle is finalising it: wait until that is done.
+                loaded = UNLOADED
+                    .wait(loaded)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
             if inner.init_args == args {
                 return Ok(Module { inner });
             }
@@ -234,7 +241,9 @@ impl Module {
                 path: given.to_path_buf(),
             });
         }
-        let inner = Arc::new(ModuleInner::load(given, args)?);
+        let mut inner = ModuleInner::load(given, args)?;
+        inner.registered_as = Some(key.clone());
+        let inner = Arc::new(inner);
         loaded.push((key, Arc::downgrade(&inner)));
         Ok(Module { inner })
     }
@@ -334,6 +343,7 @@ impl ModuleInner {
             functions,
             serial,
             owns_initialization: false,
+            registered_as: None,
             sessions: Mutex::new(SessionBook::default()),
             _library: library,
         };
@@ -395,15 +405,19 @@ impl ModuleInner {
 
 impl Drop for ModuleInner {
     fn drop(&mut self) {
-        if !self.owns_initialization {
+        // An unlisted module is a failed load, which initialised nothing.
+        let Some(key) = &self.registered_as else {
             return;
+        };
+        // Finalise while listed, so that a new load of this path waits for us.
+        let mut loaded = lock(&LOADED);
+        if self.owns_initialization {
+            // SAFETY: C_Finalize takes a reserved NULL pointer. Nothing is left to use
+            // the module: this was the last handle.
+            let _ = unsafe { call!(self, C_Finalize(ptr::null_mut())) };
         }
-        // Hold the registry so that nobody loads this path again between our C_Finalize
-        // and the library's unloading, which would leave their handle finalised.
-        let _loaded = lock(&LOADED);
-        // SAFETY: C_Finalize takes a reserved NULL pointer. Nothing is left to use the
-        // module: this was the last handle.
-        let _ = unsafe { call!(self, C_Finalize(ptr::null_mut())) };
+        loaded.retain(|(path, module)| path != key || module.strong_count() > 0);
+        UNLOADED.notify_all();
     }
 }
 

@@ -302,6 +302,9 @@ struct Read {
 }
 
 enum Buffer {
+    /// A fixed-size value (a `CK_BBOOL` or a `CK_ULONG`) in place: no allocation. The
+    /// `usize` is the value's size.
+    Word(CK_ULONG, usize),
     Bytes(Zeroizing<Vec<u8>>),
     /// `CK_ULONG`-aligned, for values the module writes as `CK_ULONG`s.
     Ulongs(Vec<CK_ULONG>),
@@ -314,12 +317,12 @@ impl Read {
     fn new(ty: AttributeType) -> Read {
         let kind = ty.kind();
         let buffer = match kind {
-            AttributeKind::Bool => Some(Buffer::Bytes(Zeroizing::new(vec![0; 1]))),
+            AttributeKind::Bool => Some(Buffer::Word(0, size_of::<CK_BBOOL>())),
             AttributeKind::Ulong
             | AttributeKind::ObjectClass
             | AttributeKind::KeyType
             | AttributeKind::CertificateType
-            | AttributeKind::Mechanism => Some(Buffer::Ulongs(vec![0; 1])),
+            | AttributeKind::Mechanism => Some(Buffer::Word(0, size_of::<CK_ULONG>())),
             _ => None,
         };
         Read {
@@ -333,6 +336,7 @@ impl Read {
     fn attribute(&mut self) -> CK_ATTRIBUTE {
         let (pointer, len) = match &mut self.buffer {
             None => (std::ptr::null_mut(), 0),
+            Some(Buffer::Word(word, len)) => (word as *mut CK_ULONG as CK_VOID_PTR, *len),
             Some(Buffer::Bytes(b)) => (b.as_mut_ptr() as CK_VOID_PTR, b.len()),
             Some(Buffer::Ulongs(u)) => (
                 u.as_mut_ptr() as CK_VOID_PTR,
@@ -401,13 +405,18 @@ impl Read {
         if !members.is_empty() || attributes.is_empty() {
             return Ok(false);
         }
-        for attribute in attributes.iter_mut() {
-            let mut member = Read::new(AttributeType::new(attribute.type_));
+        // Every member in place first: the attributes point into them, so the vector
+        // must not move once pointers are taken.
+        members.extend(
+            attributes
+                .iter()
+                .map(|a| Read::new(AttributeType::new(a.type_))),
+        );
+        for (member, attribute) in members.iter_mut().zip(attributes.iter_mut()) {
             if member.buffer.is_none() {
                 member.allocate(attribute.ulValueLen)?;
             }
             *attribute = member.attribute();
-            members.push(member);
         }
         Ok(true)
     }
@@ -418,6 +427,20 @@ impl Read {
         let ty = self.ty;
         match self.buffer {
             None => Err(bad(format!("no buffer was sized for {ty}"))),
+            Some(Buffer::Word(_, size)) if len != size => {
+                Err(bad(format!("{ty} is {len} bytes, not {size}")))
+            }
+            Some(Buffer::Word(word, _)) => Ok(match self.kind {
+                // A CK_BBOOL is the word's first byte in memory.
+                AttributeKind::Bool => AttributeValue::Bool(word.to_ne_bytes()[0] != 0),
+                AttributeKind::ObjectClass => AttributeValue::ObjectClass(ObjectClass::new(word)),
+                AttributeKind::KeyType => AttributeValue::KeyType(KeyType::new(word)),
+                AttributeKind::CertificateType => {
+                    AttributeValue::CertificateType(CertificateType::new(word))
+                }
+                AttributeKind::Mechanism => AttributeValue::Mechanism(MechanismType::new(word)),
+                _ => AttributeValue::Ulong(widen(word)),
+            }),
             Some(Buffer::Bytes(bytes)) if len > bytes.len() => Err(bad(format!(
                 "{ty} claims {len} bytes in a buffer of {}",
                 bytes.len()
@@ -425,11 +448,12 @@ impl Read {
             Some(Buffer::Bytes(mut bytes)) => {
                 bytes.truncate(len);
                 Ok(match self.kind {
-                    AttributeKind::Bool if len == 1 => AttributeValue::Bool(bytes[0] != 0),
-                    AttributeKind::Bool => return Err(bad(format!("{ty} is {len} bytes, not 1"))),
-                    AttributeKind::Text => {
-                        AttributeValue::Text(String::from_utf8_lossy(&bytes).into_owned())
-                    }
+                    AttributeKind::Text => match String::from_utf8(std::mem::take(&mut *bytes)) {
+                        Ok(text) => AttributeValue::Text(text),
+                        Err(e) => {
+                            AttributeValue::Text(String::from_utf8_lossy(e.as_bytes()).into_owned())
+                        }
+                    },
                     AttributeKind::Date if len == 0 => AttributeValue::Date(None),
                     AttributeKind::Date => AttributeValue::Date(Some(
                         Date::from_bytes(&bytes)
@@ -443,27 +467,12 @@ impl Read {
                 if len % word != 0 || len > words.len() * word {
                     return Err(bad(format!("{ty} is {len} bytes, not whole CK_ULONGs")));
                 }
-                let words = &words[..len / word];
-                let one = || match words {
-                    [w] => Ok(*w),
-                    _ => Err(bad(format!("{ty} is {len} bytes, not one CK_ULONG"))),
-                };
-                Ok(match self.kind {
-                    AttributeKind::Ulong => AttributeValue::Ulong(widen(one()?)),
-                    AttributeKind::ObjectClass => {
-                        AttributeValue::ObjectClass(ObjectClass::new(one()?))
-                    }
-                    AttributeKind::KeyType => AttributeValue::KeyType(KeyType::new(one()?)),
-                    AttributeKind::CertificateType => {
-                        AttributeValue::CertificateType(CertificateType::new(one()?))
-                    }
-                    AttributeKind::Mechanism => {
-                        AttributeValue::Mechanism(MechanismType::new(one()?))
-                    }
-                    _ => AttributeValue::Mechanisms(
-                        words.iter().map(|w| MechanismType::new(*w)).collect(),
-                    ),
-                })
+                Ok(AttributeValue::Mechanisms(
+                    words[..len / word]
+                        .iter()
+                        .map(|w| MechanismType::new(*w))
+                        .collect(),
+                ))
             }
             Some(Buffer::Nested(attributes, members)) => {
                 let mut template = Template::new();

@@ -8,7 +8,7 @@ use crate::slot::Slot;
 use crate::{call, ReturnValue};
 use p11_sys::*;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 /// Whether a session may change the token (create, modify, destroy token objects).
@@ -126,19 +126,15 @@ pub(crate) enum OperationKind {
 /// A session's operation, held by one operation value at a time. Another thread waits
 /// for it; the thread that holds it gets an error instead of waiting for itself.
 ///
-/// Uncontended, taking and releasing it costs two mutex round trips and no system call
-/// (a `Condvar` is only signalled when someone waits).
+/// Uncontended, taking and releasing it is one atomic exchange each; the mutex and
+/// condition variable serve only threads that wait.
 #[derive(Default)]
 struct OperationLock {
-    state: Mutex<LockState>,
-    released: Condvar,
-}
-
-#[derive(Default)]
-struct LockState {
     /// The holding thread's token (see [`thread_token`]), 0 when free.
-    holder: u64,
-    waiting: usize,
+    holder: AtomicU64,
+    waiting: AtomicUsize,
+    parked: Mutex<()>,
+    released: Condvar,
 }
 
 /// A number for the current thread, unique in the process, never 0. (`ThreadId` has no
@@ -157,35 +153,46 @@ pub(crate) struct OperationGuard<'s> {
 impl OperationLock {
     fn acquire(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
         let me = thread_token();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.holder == me {
-            return Err(Error::OperationInProgress(
-                format!("{kind:?}").to_lowercase(),
-            ));
+        loop {
+            match self
+                .holder
+                .compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return Ok(OperationGuard { lock: self }),
+                Err(holder) if holder == me => {
+                    return Err(Error::OperationInProgress(
+                        format!("{kind:?}").to_lowercase(),
+                    ))
+                }
+                Err(_) => {
+                    let parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+                    self.waiting.fetch_add(1, Ordering::SeqCst);
+                    // Checked after announcing the wait: a release either sees the waiter
+                    // and signals, or happened before this check.
+                    if self.holder.load(Ordering::SeqCst) != 0 {
+                        drop(
+                            self.released
+                                .wait(parked)
+                                .unwrap_or_else(PoisonError::into_inner),
+                        );
+                    }
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
         }
-        while state.holder != 0 {
-            state.waiting += 1;
-            state = self
-                .released
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-            state.waiting -= 1;
-        }
-        state.holder = me;
-        Ok(OperationGuard { lock: self })
     }
 }
 
 impl Drop for OperationGuard<'_> {
     fn drop(&mut self) {
-        let mut state = self
-            .lock
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        state.holder = 0;
-        if state.waiting > 0 {
-            self.lock.released.notify_one();
+        self.lock.holder.store(0, Ordering::SeqCst);
+        if self.lock.waiting.load(Ordering::SeqCst) > 0 {
+            let _parked = self
+                .lock
+                .parked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.lock.released.notify_all();
         }
     }
 }
