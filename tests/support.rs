@@ -181,3 +181,39 @@ pub fn import_secret(
         .create_object(&template)
         .expect("importing a secret key")
 }
+
+/// An RSA key pair of `bits` (exponent 65537), with the extra attributes given.
+pub fn rsa_pair(
+    session: &p11_core::Session,
+    bits: u64,
+    public: p11_core::Template,
+    private: p11_core::Template,
+) -> (p11_core::Object, p11_core::Object) {
+    use p11_core::{AttributeType as A, Mechanism, MechanismType as M, Template};
+    let public = Template::new()
+        .with(A::MODULUS_BITS, bits)
+        .with(A::PUBLIC_EXPONENT, [1u8, 0, 1])
+        .merge(&public);
+    session
+        .generate_keypair(&Mechanism::new(M::RSA_PKCS_KEY_PAIR_GEN), &public, &private)
+        .expect("generating an RSA key pair")
+}
+
+/// An EC (or, with Edwards parameters, EdDSA) key pair on the curve `params` names.
+pub fn ec_pair(
+    session: &p11_core::Session,
+    params: &[u8],
+    public: p11_core::Template,
+    private: p11_core::Template,
+) -> (p11_core::Object, p11_core::Object) {
+    use p11_core::{AttributeType as A, Mechanism, MechanismType as M, Template};
+    let mechanism = if params == vectors::ED25519 {
+        M::EC_EDWARDS_KEY_PAIR_GEN
+    } else {
+        M::EC_KEY_PAIR_GEN
+    };
+    let public = Template::new().with(A::EC_PARAMS, params).merge(&public);
+    session
+        .generate_keypair(&Mechanism::new(mechanism), &public, &private)
+        .expect("generating an EC key pair")
+}

@@ -8,17 +8,12 @@ use p11_tests::vectors::{ED25519, P256, P384, P521};
 use p11_tests::{shared, user_session};
 
 fn rsa_pair(session: &Session, bits: u64) -> (Object, Object) {
-    session
-        .generate_keypair(
-            &Mechanism::new(M::RSA_PKCS_KEY_PAIR_GEN),
-            &Template::new()
-                .with(A::MODULUS_BITS, bits)
-                .with(A::PUBLIC_EXPONENT, [1u8, 0, 1])
-                .with(A::ENCRYPT, true)
-                .with(A::VERIFY, true),
-            &Template::new().with(A::DECRYPT, true).with(A::SIGN, true),
-        )
-        .unwrap()
+    p11_tests::rsa_pair(
+        session,
+        bits,
+        Template::new().with(A::ENCRYPT, true).with(A::VERIFY, true),
+        Template::new().with(A::DECRYPT, true).with(A::SIGN, true),
+    )
 }
 
 fn assert_signs(session: &Session, mechanism: &Mechanism, pair: &(Object, Object), data: &[u8]) {
@@ -223,15 +218,12 @@ fn ecdsa_on_p256_p384_p521() {
     let f = shared();
     let session = user_session(&f);
     for (curve, half) in [(P256, 32), (P384, 48), (P521, 66)] {
-        let pair = session
-            .generate_keypair(
-                &Mechanism::new(M::EC_KEY_PAIR_GEN),
-                &Template::new()
-                    .with(A::EC_PARAMS, curve)
-                    .with(A::VERIFY, true),
-                &Template::new().with(A::SIGN, true),
-            )
-            .unwrap();
+        let pair = p11_tests::ec_pair(
+            &session,
+            curve,
+            Template::new().with(A::VERIFY, true),
+            Template::new().with(A::SIGN, true),
+        );
         let digest = session
             .digest(&Mechanism::new(M::SHA256), b"message")
             .unwrap();
@@ -247,15 +239,12 @@ fn ecdsa_on_p256_p384_p521() {
 fn ed25519_signatures() {
     let f = shared();
     let session = user_session(&f);
-    let pair = session
-        .generate_keypair(
-            &Mechanism::new(M::EC_EDWARDS_KEY_PAIR_GEN),
-            &Template::new()
-                .with(A::EC_PARAMS, ED25519)
-                .with(A::VERIFY, true),
-            &Template::new().with(A::SIGN, true),
-        )
-        .unwrap();
+    let pair = p11_tests::ec_pair(
+        &session,
+        ED25519,
+        Template::new().with(A::VERIFY, true),
+        Template::new().with(A::SIGN, true),
+    );
     let eddsa = Mechanism::new(M::EDDSA);
     assert_signs(&session, &eddsa, &pair, b"message");
     let signature = session.sign(&eddsa, &pair.1, b"message").unwrap();
@@ -271,17 +260,14 @@ fn ed25519_signatures() {
 fn always_authenticate_keys_sign_with_their_pin() {
     let f = shared();
     let session = user_session(&f);
-    let (public, private) = session
-        .generate_keypair(
-            &Mechanism::new(M::RSA_PKCS_KEY_PAIR_GEN),
-            &Template::new()
-                .with(A::MODULUS_BITS, 1024u64)
-                .with(A::VERIFY, true),
-            &Template::new()
-                .with(A::SIGN, true)
-                .with(A::ALWAYS_AUTHENTICATE, true),
-        )
-        .unwrap();
+    let (public, private) = p11_tests::rsa_pair(
+        &session,
+        1024,
+        Template::new().with(A::VERIFY, true),
+        Template::new()
+            .with(A::SIGN, true)
+            .with(A::ALWAYS_AUTHENTICATE, true),
+    );
     let mechanism = Mechanism::new(M::SHA256_RSA_PKCS);
     let signature = session
         .sign_with_pin(&mechanism, &private, b"data", f.env.pin.as_str())

@@ -12,16 +12,12 @@ fn unsupported(e: &Error) -> bool {
 /// Runs on any logged-in read/write session; returns what it could test.
 pub fn recover_and_dual(session: &Session, module: &str) -> Vec<&'static str> {
     let mut tested = Vec::new();
-    let (public, private) = session
-        .generate_keypair(
-            &Mechanism::new(M::RSA_PKCS_KEY_PAIR_GEN),
-            &Template::new()
-                .with(A::MODULUS_BITS, 1024u64)
-                .with(A::PUBLIC_EXPONENT, [1u8, 0, 1])
-                .with(A::VERIFY_RECOVER, true),
-            &Template::new().with(A::SIGN_RECOVER, true),
-        )
-        .unwrap();
+    let (public, private) = p11_tests::rsa_pair(
+        session,
+        1024,
+        Template::new().with(A::VERIFY_RECOVER, true),
+        Template::new().with(A::SIGN_RECOVER, true),
+    );
     let pkcs1 = Mechanism::new(M::RSA_PKCS);
     match session.sign_recover(&pkcs1, &private, b"recover me") {
         Ok(signature) => {

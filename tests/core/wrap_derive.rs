@@ -99,16 +99,12 @@ fn aes_key_wrap_round_trips_a_key() {
 fn rsa_oaep_wraps_and_unwraps_a_key() {
     let f = shared();
     let session = user_session(&f);
-    let (public, private) = session
-        .generate_keypair(
-            &Mechanism::new(M::RSA_PKCS_KEY_PAIR_GEN),
-            &Template::new()
-                .with(A::MODULUS_BITS, 2048u64)
-                .with(A::PUBLIC_EXPONENT, [1u8, 0, 1])
-                .with(A::WRAP, true),
-            &Template::new().with(A::UNWRAP, true),
-        )
-        .unwrap();
+    let (public, private) = p11_tests::rsa_pair(
+        &session,
+        2048,
+        Template::new().with(A::WRAP, true),
+        Template::new().with(A::UNWRAP, true),
+    );
     let key = extractable_aes(&session, None);
     let oaep = Mechanism::new(M::RSA_PKCS_OAEP);
     let wrapped = session.wrap_key(&oaep, &public, &key).unwrap();
@@ -168,13 +164,12 @@ fn ecdh_with_the_peer_point_raw_and_der_wrapped() {
     let f = shared();
     let session = user_session(&f);
     let pair = || {
-        session
-            .generate_keypair(
-                &Mechanism::new(M::EC_KEY_PAIR_GEN),
-                &Template::new().with(A::EC_PARAMS, P256),
-                &Template::new().with(A::DERIVE, true),
-            )
-            .unwrap()
+        p11_tests::ec_pair(
+            &session,
+            P256,
+            Template::new(),
+            Template::new().with(A::DERIVE, true),
+        )
     };
     let (alice_public, alice_private) = pair();
     let (bob_public, bob_private) = pair();

@@ -4,11 +4,10 @@ use crate::call;
 use crate::error::Result;
 use crate::keys::mechanism_ptr;
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, Active};
+use crate::operation::{input, output_into, output_vec, write_by_update, Active};
 use crate::session::{OperationKind, Session};
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
-use std::io;
 
 impl Session {
     /// The digest of `data` in one call (`C_DigestInit`, `C_Digest`).
@@ -92,17 +91,6 @@ impl Digest<'_> {
     }
 }
 
-impl io::Write for Digest<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.update(data).map_err(io::Error::other)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl fmt::Debug for Digest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Digest")
@@ -110,3 +98,5 @@ impl fmt::Debug for Digest<'_> {
             .finish()
     }
 }
+
+write_by_update!(Digest);

@@ -124,6 +124,24 @@ pub(crate) fn cancel(session: &Session, kind: OperationKind) {
     let _ = zeroize::Zeroizing::new(output_vec("cancel", Some(64), finish).unwrap_or_default());
 }
 
+/// `io::Write` for an operation that takes data with `update`, so that `io::copy`
+/// feeds it a whole reader.
+macro_rules! write_by_update {
+    ($($ty:ident),*) => {$(
+        impl std::io::Write for $ty<'_> {
+            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+                self.update(data).map_err(std::io::Error::other)?;
+                Ok(data.len())
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    )*};
+}
+pub(crate) use write_by_update;
+
 /// Runs `call(buffer, &mut len)`, a PKCS#11 function that writes variable output, into a
 /// new vector: one call into `bound` bytes when the caller knows an upper bound,
 /// otherwise a length query first. A module that answers `CKR_BUFFER_TOO_SMALL` gets the

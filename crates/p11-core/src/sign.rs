@@ -4,13 +4,12 @@ use crate::call;
 use crate::error::Result;
 use crate::keys::mechanism_ptr;
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, Active};
+use crate::operation::{input, output_into, output_vec, write_by_update, Active};
 use crate::pin::Pin;
 use crate::session::{OperationKind, Session};
 use crate::ReturnValue;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
-use std::io;
 
 /// `Ok(false)` for the return values that mean "this signature is not right".
 fn verdict(result: Result<()>) -> Result<bool> {
@@ -174,17 +173,6 @@ impl Signer<'_> {
     }
 }
 
-impl io::Write for Signer<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.update(data).map_err(io::Error::other)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl fmt::Debug for Signer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
@@ -222,19 +210,10 @@ impl Verifier<'_> {
     }
 }
 
-impl io::Write for Verifier<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.update(data).map_err(io::Error::other)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl fmt::Debug for Verifier<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Verifier")
     }
 }
+
+write_by_update!(Signer, Verifier);
