@@ -1,0 +1,256 @@
+//! Elliptic curves: the RFC 3279/5480 `ECParameters` CHOICE, named curves, points,
+//! ECDSA signatures, and SEC 1 / RFC 5915 `ECPrivateKey`.
+
+use crate::dsa::DssSigValue;
+use crate::error::{decode, encode, Asn1Error, Result};
+use crate::integer::{join_halves, split_halves};
+use rasn::prelude::*;
+use rasn::types::Oid;
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// A named curve: its names, OID, and the byte length of its order (the half-length of
+/// an `r || s` signature) and of a coordinate.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NamedCurve {
+    /// The curve's names; the first is the one this crate uses.
+    pub names: &'static [&'static str],
+    /// Its object identifier's arcs.
+    pub oid: &'static [u32],
+    /// Bytes of the group order (signature halves).
+    pub order_len: usize,
+    /// Bytes of a field element (point coordinates; the whole key for Edwards and
+    /// Montgomery curves).
+    pub field_len: usize,
+}
+
+impl NamedCurve {
+    /// The curve's main name.
+    pub fn name(&self) -> &'static str {
+        self.names[0]
+    }
+
+    /// Its OID.
+    pub fn object_identifier(&self) -> ObjectIdentifier {
+        ObjectIdentifier::new_unchecked(std::borrow::Cow::Borrowed(self.oid))
+    }
+
+    /// Whether it is an Edwards or Montgomery curve (keys and points are raw strings).
+    pub fn is_edwards_or_montgomery(&self) -> bool {
+        self.oid.starts_with(&[1, 3, 101])
+    }
+}
+
+macro_rules! curves {
+    ($([$($name:literal),+] => [$($arc:literal),+], $order:literal, $field:literal;)*) => {
+        /// The named curves this crate knows.
+        pub static CURVES: &[NamedCurve] = &[
+            $(NamedCurve { names: &[$($name),+], oid: &[$($arc),+], order_len: $order, field_len: $field },)*
+        ];
+    };
+}
+
+curves! {
+    ["secp192r1", "prime192v1", "P-192"] => [1, 2, 840, 10045, 3, 1, 1], 24, 24;
+    ["secp224r1", "P-224"] => [1, 3, 132, 0, 33], 28, 28;
+    ["secp256r1", "prime256v1", "P-256"] => [1, 2, 840, 10045, 3, 1, 7], 32, 32;
+    ["secp384r1", "P-384"] => [1, 3, 132, 0, 34], 48, 48;
+    ["secp521r1", "P-521"] => [1, 3, 132, 0, 35], 66, 66;
+    ["secp256k1"] => [1, 3, 132, 0, 10], 32, 32;
+    ["brainpoolP160r1"] => [1, 3, 36, 3, 3, 2, 8, 1, 1, 1], 20, 20;
+    ["brainpoolP192r1"] => [1, 3, 36, 3, 3, 2, 8, 1, 1, 3], 24, 24;
+    ["brainpoolP224r1"] => [1, 3, 36, 3, 3, 2, 8, 1, 1, 5], 28, 28;
+    ["brainpoolP256r1"] => [1, 3, 36, 3, 3, 2, 8, 1, 1, 7], 32, 32;
+    ["brainpoolP320r1"] => [1, 3, 36, 3, 3, 2, 8, 1, 1, 9], 40, 40;
+    ["brainpoolP384r1"] => [1, 3, 36, 3, 3, 2, 8, 1, 1, 11], 48, 48;
+    ["brainpoolP512r1"] => [1, 3, 36, 3, 3, 2, 8, 1, 1, 13], 64, 64;
+    ["Ed25519", "edwards25519"] => [1, 3, 101, 112], 32, 32;
+    ["Ed448", "edwards448"] => [1, 3, 101, 113], 57, 57;
+    ["X25519", "curve25519"] => [1, 3, 101, 110], 32, 32;
+    ["X448", "curve448"] => [1, 3, 101, 111], 56, 56;
+}
+
+/// The named curve with this name (any of its names, case-insensitive).
+pub fn curve_by_name(name: &str) -> Result<&'static NamedCurve> {
+    CURVES
+        .iter()
+        .find(|c| c.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        .ok_or_else(|| Asn1Error::UnknownCurve(name.to_owned()))
+}
+
+/// The named curve with this OID.
+pub fn curve_by_oid(oid: &Oid) -> Result<&'static NamedCurve> {
+    CURVES
+        .iter()
+        .find(|c| c.oid == &**oid)
+        .ok_or_else(|| Asn1Error::UnknownOid {
+            what: "curve",
+            oid: dotted(oid),
+        })
+}
+
+pub(crate) fn dotted(oid: &Oid) -> String {
+    oid.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// RFC 3279 `ECParameters` (`CKA_EC_PARAMS`): a CHOICE.
+#[derive(Clone, PartialEq, Eq)]
+pub enum EcParameters {
+    /// `namedCurve OBJECT IDENTIFIER`: the common case.
+    NamedCurve(ObjectIdentifier),
+    /// `implicitCA NULL`: the parameters are known from elsewhere.
+    ImplicitlyCa,
+    /// `specifiedCurve`: explicit parameters, kept as their DER (a SEQUENCE).
+    Specified(Vec<u8>),
+}
+
+impl fmt::Debug for EcParameters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NamedCurve(oid) => match curve_by_oid(oid) {
+                Ok(curve) => write!(f, "NamedCurve({})", curve.name()),
+                Err(_) => write!(f, "NamedCurve({})", dotted(oid)),
+            },
+            Self::ImplicitlyCa => f.write_str("ImplicitlyCa"),
+            Self::Specified(der) => write!(f, "Specified(<{} bytes>)", der.len()),
+        }
+    }
+}
+
+impl EcParameters {
+    /// The named curve called `name` (python-pkcs11's `encode_named_curve_parameters`
+    /// takes the DER of this).
+    pub fn named(name: &str) -> Result<Self> {
+        Ok(Self::NamedCurve(curve_by_name(name)?.object_identifier()))
+    }
+
+    /// The named curve these parameters name.
+    pub fn curve(&self) -> Result<&'static NamedCurve> {
+        match self {
+            Self::NamedCurve(oid) => curve_by_oid(oid),
+            _ => Err(Asn1Error::UnknownCurve("(not a named curve)".into())),
+        }
+    }
+
+    /// DER, as `CKA_EC_PARAMS` holds it.
+    pub fn to_der(&self) -> Result<Vec<u8>> {
+        match self {
+            Self::NamedCurve(oid) => encode("ECParameters", oid),
+            Self::ImplicitlyCa => encode("ECParameters", &()),
+            Self::Specified(der) => {
+                // Check that it is one DER SEQUENCE before passing it on.
+                decode::<SequenceOf<Any>>("specifiedCurve", der)?;
+                Ok(der.clone())
+            }
+        }
+    }
+
+    /// From DER: a named-curve OID, NULL, or an explicit SEQUENCE.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        match der.first() {
+            Some(0x06) => Ok(Self::NamedCurve(decode("ECParameters", der)?)),
+            Some(0x05) => decode::<()>("ECParameters", der).map(|()| Self::ImplicitlyCa),
+            Some(0x30) => {
+                decode::<SequenceOf<Any>>("specifiedCurve", der)?;
+                Ok(Self::Specified(der.to_vec()))
+            }
+            _ => Err(Asn1Error::Der {
+                what: "ECParameters",
+                reason: "neither an OBJECT IDENTIFIER, NULL nor a SEQUENCE".into(),
+            }),
+        }
+    }
+}
+
+/// The DER of a named curve's parameters, by name (python-pkcs11's
+/// `encode_named_curve_parameters`).
+pub fn encode_named_curve_parameters(name: &str) -> Result<Vec<u8>> {
+    EcParameters::named(name)?.to_der()
+}
+
+/// A raw point (`04 || X || Y`, or an Edwards/Montgomery string) as the DER OCTET STRING
+/// `CKA_EC_POINT` holds.
+pub fn encode_ec_point(raw: &[u8]) -> Result<Vec<u8>> {
+    encode("ECPoint", &OctetString::from_slice(raw))
+}
+
+/// The raw point inside a DER OCTET STRING.
+pub fn decode_ec_point(der: &[u8]) -> Result<Vec<u8>> {
+    Ok(decode::<OctetString>("ECPoint", der)?.to_vec())
+}
+
+/// A PKCS #11 ECDSA signature (`r || s`) as DER `ECDSA-Sig-Value` (python-pkcs11's
+/// `encode_ecdsa_signature`).
+pub fn encode_ecdsa_signature(raw: &[u8]) -> Result<Vec<u8>> {
+    let (r, s) = split_halves("an ECDSA signature", raw)?;
+    encode("ECDSA-Sig-Value", &DssSigValue { r, s })
+}
+
+/// A DER `ECDSA-Sig-Value` as PKCS #11's `r || s`, each half the curve's order length
+/// (leading zeros kept) (python-pkcs11's `decode_ecdsa_signature`).
+pub fn decode_ecdsa_signature(der: &[u8], curve: &NamedCurve) -> Result<Vec<u8>> {
+    let sig: DssSigValue = decode("ECDSA-Sig-Value", der)?;
+    join_halves(&sig.r, &sig.s, curve.order_len)
+}
+
+/// An EC private key (SEC 1 / RFC 5915 `ECPrivateKey`). The scalar is zeroed on drop
+/// and never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EcPrivateKey {
+    /// The private scalar, big-endian, as long as the curve's order.
+    pub private_key: Zeroizing<Vec<u8>>,
+    /// The curve, when the structure carries it.
+    pub parameters: Option<EcParameters>,
+    /// The raw public point, when the structure carries it.
+    pub public_key: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for EcPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EcPrivateKey")
+            .field("private_key", &"<redacted>")
+            .field("parameters", &self.parameters)
+            .field("public_key", &self.public_key.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+#[derive(AsnType, Decode, Encode)]
+pub(crate) struct EcPrivateKeyAsn {
+    version: Integer,
+    private_key: OctetString,
+    #[rasn(tag(explicit(0)))]
+    parameters: Option<Any>,
+    #[rasn(tag(explicit(1)))]
+    public_key: Option<BitString>,
+}
+
+impl EcPrivateKey {
+    /// `ECPrivateKey` DER (what `openssl ec -outform DER` writes).
+    pub fn to_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let parameters = match &self.parameters {
+            Some(p) => Some(Any::new(p.to_der()?)),
+            None => None,
+        };
+        let key = EcPrivateKeyAsn {
+            version: Integer::ONE,
+            private_key: OctetString::from_slice(&self.private_key),
+            parameters,
+            public_key: self.public_key.as_deref().map(BitString::from_slice),
+        };
+        encode("ECPrivateKey", &key).map(Zeroizing::new)
+    }
+
+    /// From `ECPrivateKey` DER (python-pkcs11's `decode_ec_private_key`).
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let key: EcPrivateKeyAsn = decode("ECPrivateKey", der)?;
+        Ok(EcPrivateKey {
+            private_key: Zeroizing::new(key.private_key.to_vec()),
+            parameters: key
+                .parameters
+                .map(|p| EcParameters::from_der(p.as_bytes()))
+                .transpose()?,
+            public_key: key.public_key.map(|bits| bits.as_raw_slice().to_vec()),
+        })
+    }
+}
