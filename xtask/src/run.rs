@@ -1,6 +1,6 @@
 //! `cargo xtask test` and `cargo xtask demo`.
 
-use crate::system::{run, workspace_root};
+use crate::system::{ensure_package, have_program, run, workspace_root};
 use crate::{bindings, tokens};
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -44,6 +44,11 @@ pub fn test() -> Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"))
     })?;
     step("bindgen --check", || bindings::generate(None, true))?;
+    step("tools the tests use", || {
+        ensure_package("openssl", "the openssl command (p11-asn1's interop tests)", || {
+            have_program("openssl")
+        })
+    })?;
     let env = step("fresh tokens", || {
         let base = root.join("target/p11-test");
         let mut env = tokens::softhsm(&base.join("softhsm"))?;
