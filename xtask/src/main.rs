@@ -7,6 +7,7 @@
 //! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
 //! cargo xtask demo                                the examples against a fresh token
 //! cargo xtask bench [ARGS]                        benches against a fresh token, and ratios
+//! cargo xtask fuzz [SECONDS]                      every p11-asn1 fuzz target, bounded
 //! ```
 
 mod bindings;
@@ -30,7 +31,8 @@ commands:
   test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test
   demo                               run every example against a fresh SoftHSM token
   bench [ARGS]                       p11-core's benches against a fresh SoftHSM token, then
-                                     each path's time over the raw call's (ARGS go to criterion)";
+                                     each path's time over the raw call's (ARGS go to criterion)
+  fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each";
 
 fn main() -> ExitCode {
     match dispatch(std::env::args().skip(1).collect()) {
@@ -73,6 +75,7 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         ["test"] => run::test(),
         ["demo"] => run::demo(),
         ["bench", rest @ ..] => run::bench(rest),
+        ["fuzz", rest @ ..] => run::fuzz(rest),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())

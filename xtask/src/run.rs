@@ -45,9 +45,11 @@ pub fn test() -> Result<()> {
     })?;
     step("bindgen --check", || bindings::generate(None, true))?;
     step("tools the tests use", || {
-        ensure_package("openssl", "the openssl command (p11-asn1's interop tests)", || {
-            have_program("openssl")
-        })
+        ensure_package(
+            "openssl",
+            "the openssl command (p11-asn1's interop tests)",
+            || have_program("openssl"),
+        )
     })?;
     let env = step("fresh tokens", || {
         let base = root.join("target/p11-test");
@@ -157,4 +159,49 @@ fn nanos(ns: f64) -> String {
         n if n >= 1e3 => format!("{:.2} µs", n / 1e3),
         n => format!("{n:.0} ns"),
     }
+}
+
+/// Runs every p11-asn1 fuzz target for `seconds` each (default 30), installing
+/// cargo-fuzz first when it is missing. libFuzzer needs nightly compiler features;
+/// `RUSTC_BOOTSTRAP=1` unlocks them on the stable toolchain this project uses.
+pub fn fuzz(args: &[&str]) -> Result<()> {
+    let seconds: u64 = match args {
+        [] => 30,
+        [n] => n.parse().context("cargo xtask fuzz [SECONDS]")?,
+        _ => anyhow::bail!("usage: cargo xtask fuzz [SECONDS]"),
+    };
+    let crate_dir = workspace_root().join("crates/p11-asn1");
+    let have_fuzz = cargo()
+        .args(["fuzz", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_fuzz {
+        eprintln!("xtask: installing cargo-fuzz");
+        run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let mut targets: Vec<String> = std::fs::read_dir(crate_dir.join("fuzz/fuzz_targets"))?
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let stem = path.file_stem()?.to_string_lossy().into_owned();
+            (path.extension()? == "rs").then_some(stem)
+        })
+        .collect();
+    targets.sort();
+    for target in &targets {
+        step(&format!("fuzz {target} for {seconds}s"), || {
+            run(cargo()
+                .current_dir(&crate_dir)
+                .args(["fuzz", "run", target, "--"])
+                .arg(format!("-max_total_time={seconds}"))
+                .env("RUSTC_BOOTSTRAP", "1"))
+        })?;
+    }
+    println!(
+        "{} fuzz targets ran {seconds}s each without a crash",
+        targets.len()
+    );
+    Ok(())
 }
