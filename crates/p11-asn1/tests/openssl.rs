@@ -490,3 +490,40 @@ fn certificates_signed_with_rsa_dsa_ecdsa_and_ed25519() {
         s.run(&["x509", "-in", "cert.pem", "-noout"]);
     }
 }
+
+#[test]
+fn pkcs3_dh_parameters_from_an_openssl_key() {
+    let Some(s) = Scratch::new("dh") else { return };
+    s.run(&[
+        "genpkey",
+        "-genparam",
+        "-algorithm",
+        "DH",
+        "-pkeyopt",
+        "group:modp_2048",
+        "-out",
+        "params.pem",
+    ]);
+    s.run(&["genpkey", "-paramfile", "params.pem", "-out", "key.pem"]);
+    s.run(&[
+        "pkey", "-in", "key.pem", "-pubout", "-outform", "DER", "-out", "spki.der",
+    ]);
+    let spki = PublicKey::from_spki_der(&s.read("spki.der")).unwrap();
+    let PublicKey::Dh { parameters, y } = &spki else {
+        panic!("a PKCS #3 DH key")
+    };
+    assert_eq!(parameters.prime.len(), 256);
+    assert_eq!(parameters.base, [2]);
+    assert!(!y.is_empty() && y.len() <= 256);
+    assert_eq!(spki.to_spki_der().unwrap(), s.read("spki.der"));
+    // The parameters alone, and the public value alone, as DER.
+    let der = parameters.to_der().unwrap();
+    assert_eq!(
+        &p11_asn1::dh::DhParameters::from_der(&der).unwrap(),
+        parameters
+    );
+    assert_eq!(
+        &p11_asn1::dh::decode_public_value(&p11_asn1::dh::encode_public_value(y).unwrap()).unwrap(),
+        y
+    );
+}

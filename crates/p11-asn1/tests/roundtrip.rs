@@ -81,6 +81,18 @@ fn public_key() -> impl Strategy<Value = PublicKey> {
                     y,
                 }
             }),
+        (uint(64), uint(2), uint(20), uint(64)).prop_map(|(prime, base, subprime, y)| {
+            PublicKey::X942Dh {
+                parameters: X942DhParameters {
+                    prime,
+                    base,
+                    subprime,
+                    cofactor: None,
+                    validation: None,
+                },
+                y,
+            }
+        }),
         (curve_params(), prop::collection::vec(any::<u8>(), 1..133))
             .prop_map(|(parameters, point)| PublicKey::Ec { parameters, point }),
         prop::collection::vec(any::<u8>(), 32).prop_map(PublicKey::Ed25519),
