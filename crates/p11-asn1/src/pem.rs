@@ -3,8 +3,11 @@
 use crate::error::{Asn1Error, Result};
 
 /// PEM text of `der` under `label` (`CERTIFICATE`, `PUBLIC KEY`, `PRIVATE KEY`, ...),
-/// with LF line endings.
+/// with LF line endings. Empty DER is refused: no PEM reader would take it back.
 pub fn encode(label: &str, der: &[u8]) -> Result<String> {
+    if der.is_empty() {
+        return Err(Asn1Error::Pem("nothing to encode".into()));
+    }
     pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
         .map_err(|e| Asn1Error::Pem(e.to_string()))
 }
