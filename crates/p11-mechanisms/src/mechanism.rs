@@ -58,6 +58,13 @@ macro_rules! parameters {
     };
 }
 
+/// Raw bytes: an IV, a DH public value, or a parameter without a typed struct here.
+impl<'a> From<&'a [u8]> for Parameter<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        Parameter::Bytes(bytes)
+    }
+}
+
 parameters!(
     /// RSA OAEP.
     Oaep(OaepParams<'a>),

@@ -1,0 +1,323 @@
+//! Keys by kind, and what each kind can do: the capability traits. Only the right kinds
+//! implement each trait, so signing with a public key does not compile.
+//!
+//! Each operation comes three ways, like python-pkcs11's `mechanism=` and
+//! `mechanism_param=` keywords: `encrypt(data)` with the key type's default mechanism,
+//! `encrypt_param(data, param)` with the default mechanism and this parameter (an IV,
+//! OAEP parameters, ...), and `encrypt_with(data, &mechanism)` with any mechanism.
+
+use crate::defaults::{key_defaults, KeyDefaults};
+use crate::session::Session;
+use crate::signing;
+use p11_core::mechanisms::{Parameter, ParameterKind};
+use p11_core::{
+    AttributeType as A, AttributeValue, Error, KeyType, Mechanism, MechanismType, Object,
+    ObjectClass, Result, Template,
+};
+
+/// What every key has.
+pub trait Key {
+    /// The key object.
+    fn object(&self) -> &Object;
+    /// Its key type.
+    fn key_type(&self) -> KeyType;
+    /// The session it is used through.
+    fn session(&self) -> &Session;
+
+    /// Its label.
+    fn label(&self) -> Result<String> {
+        match self.object().get_attribute(A::LABEL)? {
+            AttributeValue::Text(label) => Ok(label),
+            other => Err(Error::InvalidArgument(
+                format!("CKA_LABEL read as {other:?}").into(),
+            )),
+        }
+    }
+
+    /// One attribute (python's `key[Attribute.X]`).
+    fn get(&self, ty: A) -> Result<AttributeValue> {
+        self.object().get_attribute(ty)
+    }
+}
+
+/// The key type's default mechanism for one use, with `param` (IVs length-checked).
+fn default_mechanism<'a>(
+    key: &dyn Key,
+    what: &str,
+    pick: fn(&KeyDefaults) -> Option<MechanismType>,
+    param: Parameter<'a>,
+) -> Result<Mechanism<'a>> {
+    let mechanism = key_defaults(key.key_type())
+        .and_then(|d| pick(&d))
+        .ok_or_else(|| {
+            Error::InvalidArgument(
+                format!("{} keys have no default {what} mechanism", key.key_type()).into(),
+            )
+        })?;
+    match param {
+        Parameter::None => Ok(Mechanism::new(mechanism)),
+        Parameter::Bytes(iv)
+            if mechanism
+                .profile()
+                .is_some_and(|p| p.parameter == ParameterKind::Iv) =>
+        {
+            Ok(Mechanism::with_iv(mechanism, iv)?)
+        }
+        param => Ok(Mechanism::with(mechanism, param)),
+    }
+}
+
+/// Encryption: secret and public keys.
+pub trait Encrypt: Key + Sized {
+    /// Encrypts with the default mechanism (RSA: OAEP with SHA-1).
+    fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.encrypt_param(data, Parameter::None)
+    }
+
+    /// Encrypts with the default mechanism and this parameter (AES/DES3: the IV).
+    fn encrypt_param<'a>(&self, data: &[u8], param: impl Into<Parameter<'a>>) -> Result<Vec<u8>> {
+        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
+        self.encrypt_with(data, &mechanism)
+    }
+
+    /// Encrypts with any mechanism.
+    fn encrypt_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
+        self.session()
+            .core()
+            .encrypt(mechanism, self.object(), data)
+    }
+}
+
+/// Decryption: secret and private keys.
+pub trait Decrypt: Key + Sized {
+    /// Decrypts with the default mechanism.
+    fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.decrypt_param(data, Parameter::None)
+    }
+
+    /// Decrypts with the default mechanism and this parameter (AES/DES3: the IV).
+    fn decrypt_param<'a>(&self, data: &[u8], param: impl Into<Parameter<'a>>) -> Result<Vec<u8>> {
+        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
+        self.decrypt_with(data, &mechanism)
+    }
+
+    /// Decrypts with any mechanism.
+    fn decrypt_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
+        self.session()
+            .core()
+            .decrypt(mechanism, self.object(), data)
+    }
+}
+
+/// Signing (and MACs): secret and private keys.
+pub trait Sign: Key + Sized {
+    /// Signs with the default mechanism. Where the token lacks a hash-and-sign mechanism
+    /// but has the hash and the raw signature, they are composed (see [`signing`]).
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.sign_param(data, Parameter::None)
+    }
+
+    /// Signs with the default mechanism and this parameter.
+    fn sign_param<'a>(&self, data: &[u8], param: impl Into<Parameter<'a>>) -> Result<Vec<u8>> {
+        let mechanism = default_mechanism(self, "signing", |d| d.sign, param.into())?;
+        self.sign_with(data, &mechanism)
+    }
+
+    /// Signs with any mechanism (composed where the token lacks it and can).
+    fn sign_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
+        signing::sign(self.session(), mechanism, self.object(), data)
+    }
+}
+
+/// Verification: secret and public keys.
+pub trait Verify: Key + Sized {
+    /// Verifies with the default mechanism: `Ok(false)` for a wrong signature.
+    fn verify(&self, data: &[u8], signature: &[u8]) -> Result<bool> {
+        self.verify_param(data, signature, Parameter::None)
+    }
+
+    /// Verifies with the default mechanism and this parameter.
+    fn verify_param<'a>(
+        &self,
+        data: &[u8],
+        signature: &[u8],
+        param: impl Into<Parameter<'a>>,
+    ) -> Result<bool> {
+        let mechanism = default_mechanism(self, "signing", |d| d.sign, param.into())?;
+        self.verify_with(data, signature, &mechanism)
+    }
+
+    /// Verifies with any mechanism (composed where the token lacks it and can).
+    fn verify_with(&self, data: &[u8], signature: &[u8], mechanism: &Mechanism) -> Result<bool> {
+        signing::verify(self.session(), mechanism, self.object(), data, signature)
+    }
+}
+
+/// Wrapping other keys: secret and public keys.
+pub trait Wrap: Key + Sized {
+    /// Wraps `key` with the default mechanism (AES: AES_KEY_WRAP, RSA: OAEP).
+    fn wrap_key(&self, key: &dyn Key) -> Result<Vec<u8>> {
+        let mechanism = default_mechanism(self, "wrapping", |d| d.wrap, Parameter::None)?;
+        self.wrap_key_with(key, &mechanism)
+    }
+
+    /// Wraps `key` with any mechanism.
+    fn wrap_key_with(&self, key: &dyn Key, mechanism: &Mechanism) -> Result<Vec<u8>> {
+        self.session()
+            .core()
+            .wrap_key(mechanism, self.object(), key.object())
+    }
+}
+
+/// Unwrapping keys: secret and private keys.
+pub trait Unwrap: Key + Sized {
+    /// Unwraps a secret key of `key_type` with the default mechanism; it is
+    /// `SENSITIVE` and not `EXTRACTABLE` unless `template` says otherwise.
+    fn unwrap_key(
+        &self,
+        key_type: KeyType,
+        wrapped: &[u8],
+        template: &Template,
+    ) -> Result<SecretKey> {
+        let mechanism = default_mechanism(self, "wrapping", |d| d.wrap, Parameter::None)?;
+        self.unwrap_key_with(key_type, wrapped, template, &mechanism)
+    }
+
+    /// Unwraps with any mechanism.
+    fn unwrap_key_with(
+        &self,
+        key_type: KeyType,
+        wrapped: &[u8],
+        template: &Template,
+        mechanism: &Mechanism,
+    ) -> Result<SecretKey> {
+        let template = Template::new()
+            .with(A::CLASS, ObjectClass::SECRET_KEY)
+            .with(A::KEY_TYPE, key_type)
+            .with(A::SENSITIVE, true)
+            .with(A::EXTRACTABLE, false)
+            .merge(template);
+        let object =
+            self.session()
+                .core()
+                .unwrap_key(mechanism, self.object(), wrapped, &template)?;
+        Ok(SecretKey::new(self.session().clone(), object, key_type))
+    }
+}
+
+/// Deriving keys: secret and private keys.
+pub trait Derive: Key + Sized {
+    /// Derives a secret key of `key_type` and `bits` with the default mechanism and its
+    /// parameter (DH: the other party's public value; ECDH: [`Ecdh1DeriveParams`]).
+    ///
+    /// [`Ecdh1DeriveParams`]: p11_core::mechanisms::Ecdh1DeriveParams
+    fn derive_key<'a>(
+        &self,
+        key_type: KeyType,
+        bits: usize,
+        param: impl Into<Parameter<'a>>,
+        template: &Template,
+    ) -> Result<SecretKey> {
+        let mechanism = default_mechanism(self, "derivation", |d| d.derive, param.into())?;
+        self.derive_key_with(key_type, bits, template, &mechanism)
+    }
+
+    /// Derives with any mechanism.
+    fn derive_key_with(
+        &self,
+        key_type: KeyType,
+        bits: usize,
+        template: &Template,
+        mechanism: &Mechanism,
+    ) -> Result<SecretKey> {
+        let mut defaults = Template::new()
+            .with(A::CLASS, ObjectClass::SECRET_KEY)
+            .with(A::KEY_TYPE, key_type)
+            .with(A::SENSITIVE, true)
+            .with(A::EXTRACTABLE, false);
+        if !matches!(key_type, KeyType::DES2 | KeyType::DES3) {
+            defaults.set(A::VALUE_LEN, (bits / 8) as u64);
+        }
+        let object = self.session().core().derive_key(
+            mechanism,
+            self.object(),
+            &defaults.merge(template),
+        )?;
+        Ok(SecretKey::new(self.session().clone(), object, key_type))
+    }
+}
+
+macro_rules! key_kind {
+    ($(#[$doc:meta])* $name:ident: $($cap:ident),*) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            session: Session,
+            object: Object,
+            key_type: KeyType,
+        }
+
+        impl $name {
+            pub(crate) fn new(session: Session, object: Object, key_type: KeyType) -> Self {
+                Self { session, object, key_type }
+            }
+        }
+
+        impl Key for $name {
+            fn object(&self) -> &Object {
+                &self.object
+            }
+            fn key_type(&self) -> KeyType {
+                self.key_type
+            }
+            fn session(&self) -> &Session {
+                &self.session
+            }
+        }
+
+        $(impl $cap for $name {})*
+    };
+}
+
+key_kind!(
+    /// A secret key (AES, DES3, generic secret, ...): every capability.
+    SecretKey: Encrypt, Decrypt, Sign, Verify, Wrap, Unwrap, Derive
+);
+key_kind!(
+    /// The public half of a key pair: encrypt, verify, wrap.
+    PublicKey: Encrypt, Verify, Wrap
+);
+key_kind!(
+    /// The private half of a key pair: decrypt, sign, unwrap, derive.
+    PrivateKey: Decrypt, Sign, Unwrap, Derive
+);
+
+/// Domain parameters, local or on the token (python's `DomainParameters`).
+#[derive(Clone, Debug)]
+pub struct DomainParameters {
+    session: Session,
+    parameters: p11_core::DomainParameters,
+}
+
+impl DomainParameters {
+    pub(crate) fn new(session: Session, parameters: p11_core::DomainParameters) -> Self {
+        DomainParameters {
+            session,
+            parameters,
+        }
+    }
+
+    /// The parameter attributes (`PRIME`, `BASE`, `EC_PARAMS`, ...).
+    pub fn attributes(&self) -> Result<Template> {
+        self.parameters.attributes()
+    }
+
+    /// A key pair from these parameters, with the key type's defaults.
+    pub fn generate_keypair(&self, options: &crate::KeyOptions) -> Result<(PublicKey, PrivateKey)> {
+        self.session.generate_keypair_from(
+            self.parameters.key_type(),
+            &self.parameters.attributes()?,
+            options,
+        )
+    }
+}

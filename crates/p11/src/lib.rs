@@ -1,0 +1,40 @@
+//! p11: PKCS #11 (Cryptoki) HSMs, smartcards and software tokens, the way python-pkcs11
+//! does it — the logical structure of an HSM, useful defaults, secure templates — with
+//! Rust's types: signing with a public key does not compile.
+//!
+//! ```no_run
+//! use p11::{Encrypt, KeyOptions, KeyType, Library, OpenOptions, TokenFilter};
+//!
+//! let lib = Library::load(std::env::var("PKCS11_MODULE").unwrap_or_default())?;
+//! let token = lib.get_token(&TokenFilter::new().label("DEMO"))?;
+//! let session = token.open(&OpenOptions::new().user_pin("1234"))?;
+//! let key = session.generate_key(KeyType::AES, 256, &KeyOptions::new())?;
+//! let iv = session.generate_random(128)?;
+//! let crypttext = key.encrypt_param(b"INPUT DATA", iv.as_slice())?;
+//! # Ok::<(), p11::Error>(())
+//! ```
+//!
+//! The layers below are re-exported: [`core`] (modules, sessions, objects, operations)
+//! and [`asn1`] (DER codecs).
+#![deny(missing_docs)]
+
+mod defaults;
+mod keys;
+mod library;
+mod session;
+pub mod signing;
+
+pub use defaults::{key_defaults, Capabilities, KeyDefaults};
+pub use keys::{
+    Decrypt, Derive, DomainParameters, Encrypt, Key, PrivateKey, PublicKey, SecretKey, Sign,
+    Unwrap, Verify, Wrap,
+};
+pub use library::{Library, OpenOptions, Token};
+pub use session::{KeyOptions, Session};
+
+pub use p11_asn1 as asn1;
+pub use p11_core as core;
+pub use p11_core::{
+    mechanisms, AttributeType, AttributeValue, Error, KeyType, Mechanism, MechanismType,
+    ObjectClass, Result, Template, TokenFilter,
+};

@@ -1,0 +1,138 @@
+//! The library, its tokens, and opening sessions: python-pkcs11's `lib`, `Token.open`.
+
+use crate::session::Session;
+use p11_core::{Access, InitArgs, Module, Pin, Result, TokenFilter, UserType};
+use std::path::Path;
+
+/// A loaded PKCS #11 library (python-pkcs11's `pkcs11.lib`). Cheap to clone; the same
+/// path loaded twice shares one initialisation.
+#[derive(Clone, Debug)]
+pub struct Library {
+    module: Module,
+}
+
+impl Library {
+    /// Loads and initialises the module at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Library> {
+        Ok(Library {
+            module: Module::load(path)?,
+        })
+    }
+
+    /// Loads it with other `C_Initialize` arguments (NSS's `pReserved` string, ...).
+    pub fn load_with(path: impl AsRef<Path>, args: InitArgs) -> Result<Library> {
+        Ok(Library {
+            module: Module::load_with(path, args)?,
+        })
+    }
+
+    /// The core module, for everything else it offers (slots, mechanism info, events).
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// The one token matching `filter` (python's `get_token(token_label=...)`).
+    pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
+        Ok(Token {
+            token: self.module.get_token(filter)?,
+        })
+    }
+
+    /// Every token matching `filter`.
+    pub fn get_tokens(&self, filter: &TokenFilter) -> Result<Vec<Token>> {
+        Ok(self
+            .module
+            .get_tokens(filter)?
+            .into_iter()
+            .map(|token| Token { token })
+            .collect())
+    }
+}
+
+/// A token (python-pkcs11's `Token`).
+#[derive(Clone, Debug)]
+pub struct Token {
+    token: p11_core::Token,
+}
+
+/// How to open a session (python's `Token.open(rw, user_pin, so_pin, user_type)`).
+/// The default is read-only and not logged in.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    rw: bool,
+    user_pin: Option<Pin>,
+    so_pin: Option<Pin>,
+    user_type: Option<UserType>,
+    protected: bool,
+}
+
+impl OpenOptions {
+    /// Read-only, nobody logged in.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read/write.
+    pub fn rw(mut self) -> Self {
+        self.rw = true;
+        self
+    }
+
+    /// Log in as the user with this PIN.
+    pub fn user_pin(mut self, pin: impl Into<Pin>) -> Self {
+        self.user_pin = Some(pin.into());
+        self
+    }
+
+    /// Log in as the security officer with this PIN (needs [`rw`](Self::rw)).
+    pub fn so_pin(mut self, pin: impl Into<Pin>) -> Self {
+        self.so_pin = Some(pin.into());
+        self
+    }
+
+    /// Log in through the token's protected authentication path (PIN pad).
+    pub fn protected_authentication(mut self) -> Self {
+        self.protected = true;
+        self
+    }
+
+    /// Log in as this user type (vendor types allowed) instead of the one the PIN implies.
+    pub fn user_type(mut self, user_type: UserType) -> Self {
+        self.user_type = Some(user_type);
+        self
+    }
+}
+
+impl Token {
+    /// The token's label.
+    pub fn label(&self) -> &str {
+        self.token.label()
+    }
+
+    /// The core token.
+    pub fn core(&self) -> &p11_core::Token {
+        &self.token
+    }
+
+    /// Opens a session as `options` say, and logs in when a PIN is given.
+    pub fn open(&self, options: &OpenOptions) -> Result<Session> {
+        let access = if options.rw {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly
+        };
+        let session = self.token.open(access)?;
+        let default_type = if options.so_pin.is_some() {
+            UserType::SO
+        } else {
+            UserType::USER
+        };
+        let user_type = options.user_type.unwrap_or(default_type);
+        if let Some(pin) = options.so_pin.as_ref().or(options.user_pin.as_ref()) {
+            session.login(user_type, pin)?;
+        } else if options.protected {
+            session.login_protected(user_type)?;
+        }
+        Ok(Session::new(session))
+    }
+}

@@ -1,0 +1,320 @@
+//! Sessions: key generation with python-pkcs11's defaults and secure templates, domain
+//! parameters, searching, random and digests.
+
+use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
+use crate::keys::{DomainParameters, PrivateKey, PublicKey, SecretKey};
+use p11_asn1::ec::EcParameters;
+use p11_core::{
+    AttributeType as A, Error, KeyType, Mechanism, MechanismType, ObjectClass, Result, Template,
+};
+use std::sync::{Arc, OnceLock};
+
+/// A session on a token (python-pkcs11's `Session`). Cheap to clone and `Send + Sync`:
+/// share it between threads; keys made or found through it keep it open.
+#[derive(Clone, Debug)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    session: p11_core::Session,
+    /// The token's mechanisms, read once when first needed (portable signing).
+    mechanisms: OnceLock<Vec<MechanismType>>,
+}
+
+/// Options for generating a key or key pair (python's keyword arguments).
+#[derive(Clone, Debug, Default)]
+pub struct KeyOptions {
+    store: bool,
+    label: Option<String>,
+    id: Option<Vec<u8>>,
+    capabilities: Option<Capabilities>,
+    template: Template,
+    mechanism: Option<MechanismType>,
+}
+
+impl KeyOptions {
+    /// Session keys, the key type's default capabilities, no label or id.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Store the key on the token (`CKA_TOKEN`), rather than for the session only.
+    pub fn store(mut self) -> Self {
+        self.store = true;
+        self
+    }
+
+    /// Give the key this label.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Give the key this id.
+    pub fn id(mut self, id: impl Into<Vec<u8>>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Capabilities instead of the key type's default ones.
+    pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// Attributes laid over the default template; [`Template::without`] removes a
+    /// default so the token decides (python's `DEFAULT`).
+    pub fn template(mut self, template: Template) -> Self {
+        self.template = template;
+        self
+    }
+
+    /// A generation mechanism instead of the key type's default.
+    pub fn mechanism(mut self, mechanism: MechanismType) -> Self {
+        self.mechanism = Some(mechanism);
+        self
+    }
+}
+
+fn defaults(key_type: KeyType) -> Result<KeyDefaults> {
+    key_defaults(key_type).ok_or_else(|| {
+        Error::InvalidArgument(
+            format!("p11 has no defaults for {key_type}: give a mechanism").into(),
+        )
+    })
+}
+
+/// The capability attributes `wanted` sets, of the ones a key of this class can have.
+fn capability_template(capabilities: Capabilities, of: &[(Capabilities, A)]) -> Template {
+    of.iter()
+        .map(|(capability, ty)| (*ty, capabilities.contains(*capability).into()))
+        .collect()
+}
+
+const SECRET_CAPABILITIES: &[(Capabilities, A)] = &[
+    (Capabilities::ENCRYPT, A::ENCRYPT),
+    (Capabilities::DECRYPT, A::DECRYPT),
+    (Capabilities::SIGN, A::SIGN),
+    (Capabilities::VERIFY, A::VERIFY),
+    (Capabilities::WRAP, A::WRAP),
+    (Capabilities::UNWRAP, A::UNWRAP),
+    (Capabilities::DERIVE, A::DERIVE),
+];
+const PUBLIC_CAPABILITIES: &[(Capabilities, A)] = &[
+    (Capabilities::ENCRYPT, A::ENCRYPT),
+    (Capabilities::VERIFY, A::VERIFY),
+    (Capabilities::WRAP, A::WRAP),
+];
+const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
+    (Capabilities::DECRYPT, A::DECRYPT),
+    (Capabilities::SIGN, A::SIGN),
+    (Capabilities::UNWRAP, A::UNWRAP),
+    (Capabilities::DERIVE, A::DERIVE),
+];
+
+impl KeyOptions {
+    /// What every generated object of `class` gets: TOKEN, label, id.
+    fn common(&self, class: ObjectClass, key_type: KeyType) -> Template {
+        let mut template = Template::new()
+            .with(A::CLASS, class)
+            .with(A::KEY_TYPE, key_type)
+            .with(A::TOKEN, self.store);
+        if let Some(label) = &self.label {
+            template.set(A::LABEL, label.as_str());
+        }
+        if let Some(id) = &self.id {
+            template.set(A::ID, id.clone());
+        }
+        template
+    }
+
+    /// Secret and private keys: PRIVATE, SENSITIVE, not EXTRACTABLE, unless overridden.
+    fn secret(template: Template) -> Template {
+        template
+            .with(A::PRIVATE, true)
+            .with(A::SENSITIVE, true)
+            .with(A::EXTRACTABLE, false)
+    }
+}
+
+impl Session {
+    pub(crate) fn new(session: p11_core::Session) -> Session {
+        Session {
+            inner: Arc::new(Inner {
+                session,
+                mechanisms: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The core session, for everything the facade does not wrap.
+    pub fn core(&self) -> &p11_core::Session {
+        &self.inner.session
+    }
+
+    /// Whether the token offers `mechanism` (its list is read once per session).
+    pub fn has_mechanism(&self, mechanism: MechanismType) -> Result<bool> {
+        if let Some(list) = self.inner.mechanisms.get() {
+            return Ok(list.contains(&mechanism));
+        }
+        let list = self.core().slot().mechanisms()?;
+        let has = list.contains(&mechanism);
+        let _ = self.inner.mechanisms.set(list);
+        Ok(has)
+    }
+
+    /// Generates a secret key of `key_type` and `bits` (ignored for DES2/DES3), with the
+    /// type's default mechanism and capabilities, `SENSITIVE` and not `EXTRACTABLE`
+    /// (python's `generate_key`).
+    pub fn generate_key(
+        &self,
+        key_type: KeyType,
+        bits: usize,
+        options: &KeyOptions,
+    ) -> Result<SecretKey> {
+        let defaults = defaults(key_type)?;
+        let capabilities = options.capabilities.unwrap_or(defaults.capabilities);
+        let mut template = KeyOptions::secret(options.common(ObjectClass::SECRET_KEY, key_type))
+            .merge(&capability_template(capabilities, SECRET_CAPABILITIES));
+        if !matches!(key_type, KeyType::DES2 | KeyType::DES3) {
+            template.set(A::VALUE_LEN, (bits / 8) as u64);
+        }
+        let template = template.merge(&options.template);
+        let mechanism = Mechanism::new(options.mechanism.unwrap_or(defaults.generate));
+        let object = self.core().generate_key(&mechanism, &template)?;
+        Ok(SecretKey::new(self.clone(), object, key_type))
+    }
+
+    /// Generates a key pair of `key_type` and `bits` (python's `generate_keypair`): RSA
+    /// with exponent 65537; DSA and DH from freshly generated domain parameters of that
+    /// size; EC on the NIST curve of that size (256, 384, 521); EC_EDWARDS 255 is Ed25519.
+    pub fn generate_keypair(
+        &self,
+        key_type: KeyType,
+        bits: usize,
+        options: &KeyOptions,
+    ) -> Result<(PublicKey, PrivateKey)> {
+        let parameters = match key_type {
+            KeyType::RSA => Template::new()
+                .with(A::MODULUS_BITS, bits as u64)
+                .with(A::PUBLIC_EXPONENT, vec![1u8, 0, 1]),
+            KeyType::DSA | KeyType::DH | KeyType::X9_42_DH => {
+                return self
+                    .generate_domain_parameters(key_type, bits, &KeyOptions::new())?
+                    .generate_keypair(options);
+            }
+            KeyType::EC | KeyType::EC_EDWARDS => {
+                let name = match (key_type, bits) {
+                    (KeyType::EC, 256) => "secp256r1",
+                    (KeyType::EC, 384) => "secp384r1",
+                    (KeyType::EC, 521) => "secp521r1",
+                    (KeyType::EC_EDWARDS, 255 | 256) => "Ed25519",
+                    (KeyType::EC_EDWARDS, 448) => "Ed448",
+                    _ => {
+                        return Err(Error::InvalidArgument(
+                            format!(
+                                "no curve of {bits} bits for {key_type}: give domain parameters"
+                            )
+                            .into(),
+                        ))
+                    }
+                };
+                let params = EcParameters::named(name)
+                    .and_then(|p| p.to_der())
+                    .map_err(|e| Error::InvalidArgument(e.to_string().into()))?;
+                Template::new().with(A::EC_PARAMS, params)
+            }
+            _ => Template::new(),
+        };
+        self.generate_keypair_from(key_type, &parameters, options)
+    }
+
+    /// A key pair from parameter attributes (`EC_PARAMS`, or `PRIME`/`SUBPRIME`/`BASE`).
+    pub(crate) fn generate_keypair_from(
+        &self,
+        key_type: KeyType,
+        parameters: &Template,
+        options: &KeyOptions,
+    ) -> Result<(PublicKey, PrivateKey)> {
+        let defaults = defaults(key_type)?;
+        let capabilities = options.capabilities.unwrap_or(defaults.capabilities);
+        let public = options
+            .common(ObjectClass::PUBLIC_KEY, key_type)
+            .with(A::PRIVATE, false)
+            .merge(&capability_template(capabilities, PUBLIC_CAPABILITIES))
+            .merge(parameters)
+            .merge(&options.template);
+        let private = KeyOptions::secret(options.common(ObjectClass::PRIVATE_KEY, key_type))
+            .merge(&capability_template(capabilities, PRIVATE_CAPABILITIES))
+            .merge(&options.template);
+        let mechanism = Mechanism::new(options.mechanism.unwrap_or(defaults.generate));
+        let (public, private) = self
+            .core()
+            .generate_keypair(&mechanism, &public, &private)?;
+        Ok((
+            PublicKey::new(self.clone(), public, key_type),
+            PrivateKey::new(self.clone(), private, key_type),
+        ))
+    }
+
+    /// Generates domain parameters of `bits` for DSA, DH or X9.42 DH on the token
+    /// (python's `generate_domain_parameters`).
+    pub fn generate_domain_parameters(
+        &self,
+        key_type: KeyType,
+        bits: usize,
+        options: &KeyOptions,
+    ) -> Result<DomainParameters> {
+        let generate = defaults(key_type)?.parameters.ok_or_else(|| {
+            Error::InvalidArgument(format!("{key_type} has no parameter generation").into())
+        })?;
+        let template = Template::new()
+            .with(A::TOKEN, options.store)
+            .with(A::PRIME_BITS, bits as u64)
+            .merge(&options.template);
+        let parameters = self.core().generate_domain_parameters(
+            key_type,
+            &Mechanism::new(options.mechanism.unwrap_or(generate)),
+            &template,
+        )?;
+        Ok(DomainParameters::new(self.clone(), parameters))
+    }
+
+    /// Domain parameters from their attributes (python's `create_domain_parameters`):
+    /// kept here when `local`, else created on the token (stored when `store`).
+    pub fn create_domain_parameters(
+        &self,
+        key_type: KeyType,
+        attributes: Template,
+        local: bool,
+        store: bool,
+    ) -> Result<DomainParameters> {
+        let local_parameters = p11_core::DomainParameters::Local {
+            key_type,
+            attributes,
+        };
+        let parameters = if local {
+            local_parameters
+        } else {
+            local_parameters.store(self.core(), &Template::new().with(A::TOKEN, store))?
+        };
+        Ok(DomainParameters::new(self.clone(), parameters))
+    }
+
+    /// `nbits` random bits from the token.
+    pub fn generate_random(&self, nbits: usize) -> Result<Vec<u8>> {
+        self.core().generate_random(nbits)
+    }
+
+    /// Mixes `seed` into the token's generator.
+    pub fn seed_random(&self, seed: &[u8]) -> Result<()> {
+        self.core().seed_random(seed)
+    }
+
+    /// The digest of `data` with `mechanism` (`SHA256`, ...).
+    pub fn digest(&self, data: &[u8], mechanism: MechanismType) -> Result<Vec<u8>> {
+        self.core().digest(&Mechanism::new(mechanism), data)
+    }
+}
