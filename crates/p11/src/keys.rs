@@ -5,6 +5,24 @@
 //! `mechanism_param=` keywords: `encrypt(data)` with the key type's default mechanism,
 //! `encrypt_param(data, param)` with the default mechanism and this parameter (an IV,
 //! OAEP parameters, ...), and `encrypt_with(data, &mechanism)` with any mechanism.
+//!
+//! A public key cannot sign:
+//!
+//! ```compile_fail
+//! use p11::Sign;
+//! fn sign_with_public(key: &p11::PublicKey) {
+//!     let _ = key.sign(b"data");
+//! }
+//! ```
+//!
+//! nor a private key encrypt:
+//!
+//! ```compile_fail
+//! use p11::Encrypt;
+//! fn encrypt_with_private(key: &p11::PrivateKey) {
+//!     let _ = key.encrypt(b"data");
+//! }
+//! ```
 
 use crate::defaults::{key_defaults, KeyDefaults};
 use crate::session::Session;

@@ -1,0 +1,330 @@
+use p11::mechanisms::Ecdh1DeriveParams;
+use p11::{
+    AttributeType as A, Capabilities, Decrypt, Derive, Encrypt, Key, KeyOptions, KeyType, Library,
+    MechanismType as M, OpenOptions, Session, Sign, Template, TokenFilter, Unwrap, Verify, Wrap,
+};
+
+struct Fixture {
+    session: Session,
+    _guard: p11_tests::Fixture<std::sync::RwLockReadGuard<'static, ()>>,
+}
+
+/// A facade session on the test token, logged in (holding the shared test lock).
+fn session() -> Fixture {
+    let guard = p11_tests::shared();
+    let lib = Library::load_with(&guard.env.module, p11_tests::init_args(&guard.env)).unwrap();
+    let token = lib
+        .get_token(&TokenFilter::new().label(&*guard.env.label))
+        .unwrap();
+    let session = token
+        .open(&OpenOptions::new().rw().user_pin(guard.env.pin.as_str()))
+        .unwrap();
+    Fixture {
+        session,
+        _guard: guard,
+    }
+}
+
+fn flag(key: &impl Key, ty: A) -> bool {
+    key.get(ty).unwrap().as_bool().unwrap()
+}
+
+#[test]
+fn generated_secret_keys_are_private_sensitive_and_not_extractable() {
+    let f = session();
+    let key = f
+        .session
+        .generate_key(KeyType::AES, 128, &KeyOptions::new().label("facade"))
+        .unwrap();
+    assert!(flag(&key, A::PRIVATE) && flag(&key, A::SENSITIVE));
+    assert!(!flag(&key, A::EXTRACTABLE) && !flag(&key, A::TOKEN));
+    assert_eq!(key.label().unwrap(), "facade");
+    assert!(
+        key.get(A::VALUE).is_err(),
+        "a sensitive key hides its value"
+    );
+    for ty in [
+        A::ENCRYPT,
+        A::DECRYPT,
+        A::SIGN,
+        A::VERIFY,
+        A::WRAP,
+        A::UNWRAP,
+    ] {
+        assert!(flag(&key, ty), "{ty}");
+    }
+    assert!(!flag(&key, A::DERIVE), "AES keys do not derive by default");
+}
+
+#[test]
+fn a_template_extends_the_defaults_and_can_remove_them() {
+    let f = session();
+    let options = KeyOptions::new()
+        .template(
+            Template::new()
+                .with(A::EXTRACTABLE, true)
+                .without(A::SENSITIVE),
+        )
+        .capabilities(Capabilities::ENCRYPT | Capabilities::DECRYPT);
+    let key = f.session.generate_key(KeyType::AES, 256, &options).unwrap();
+    assert!(flag(&key, A::EXTRACTABLE));
+    // SENSITIVE left to the token, which defaults to false: the value is readable.
+    assert_eq!(key.get(A::VALUE).unwrap().as_bytes().unwrap().len(), 32);
+    assert!(!flag(&key, A::SIGN), "capabilities replaced");
+    let (public, private) = f
+        .session
+        .generate_keypair(
+            KeyType::RSA,
+            1024,
+            &KeyOptions::new().store().id(b"pair".to_vec()),
+        )
+        .unwrap();
+    assert!(flag(&public, A::TOKEN) && flag(&private, A::TOKEN));
+    assert!(!flag(&public, A::PRIVATE) && flag(&private, A::SENSITIVE));
+    assert_eq!(private.get(A::ID).unwrap().as_bytes(), Some(&b"pair"[..]));
+    public.object().clone().destroy().unwrap();
+    private.object().clone().destroy().unwrap();
+}
+
+#[test]
+fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
+    let f = session();
+    for (key_type, bits, block) in [
+        (KeyType::AES, 256, 16),
+        (KeyType::DES3, 0, 8),
+        (KeyType::DES2, 0, 8),
+    ] {
+        let key = f
+            .session
+            .generate_key(key_type, bits, &KeyOptions::new())
+            .unwrap();
+        let iv = f.session.generate_random(block * 8).unwrap();
+        let crypttext = key.encrypt_param(b"some data", iv.as_slice()).unwrap();
+        assert_eq!(
+            crypttext.len(),
+            (9 / block + 1) * block,
+            "{key_type}: CBC_PAD"
+        );
+        assert_eq!(
+            key.decrypt_param(&crypttext, iv.as_slice()).unwrap(),
+            b"some data"
+        );
+        let mac = key.sign(b"some data").unwrap();
+        assert_eq!(mac.len(), block, "{key_type}: CMAC");
+        assert!(key.verify(b"some data", &mac).unwrap());
+        assert!(!key.verify(b"other data", &mac).unwrap());
+        let short_iv = [0u8; 3];
+        assert!(
+            key.encrypt_param(b"x", short_iv.as_slice()).is_err(),
+            "IV length checked"
+        );
+    }
+    let kek = f
+        .session
+        .generate_key(KeyType::AES, 256, &KeyOptions::new())
+        .unwrap();
+    let key = f
+        .session
+        .generate_key(
+            KeyType::AES,
+            128,
+            &KeyOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
+        )
+        .unwrap();
+    let wrapped = kek.wrap_key(&key).unwrap();
+    let unwrapped = kek
+        .unwrap_key(KeyType::AES, &wrapped, &Template::new())
+        .unwrap();
+    let iv = [5u8; 16];
+    let crypttext = key.encrypt_param(b"same key", iv.as_slice()).unwrap();
+    assert_eq!(
+        unwrapped.decrypt_param(&crypttext, iv.as_slice()).unwrap(),
+        b"same key"
+    );
+    assert!(
+        flag(&unwrapped, A::SENSITIVE),
+        "unwrapped keys are sensitive by default"
+    );
+}
+
+#[test]
+fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
+    let f = session();
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::RSA, 2048, &KeyOptions::new())
+        .unwrap();
+    let crypttext = public.encrypt(b"one block").unwrap();
+    assert_eq!(private.decrypt(&crypttext).unwrap(), b"one block");
+    let signature = private.sign(b"data").unwrap();
+    assert!(public.verify(b"data", &signature).unwrap());
+    // The default is SHA512_RSA_PKCS: the same bytes as asking for it.
+    let explicit = private
+        .sign_with(b"data", &p11::Mechanism::new(M::SHA512_RSA_PKCS))
+        .unwrap();
+    assert_eq!(signature, explicit);
+    let key = f
+        .session
+        .generate_key(
+            KeyType::AES,
+            128,
+            &KeyOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
+        )
+        .unwrap();
+    let wrapped = public.wrap_key(&key).unwrap();
+    assert_eq!(wrapped.len(), 256);
+    let unwrapped = private
+        .unwrap_key(KeyType::AES, &wrapped, &Template::new())
+        .unwrap();
+    let iv = [9u8; 16];
+    let crypttext = key.encrypt_param(b"same key", iv.as_slice()).unwrap();
+    assert_eq!(
+        unwrapped.decrypt_param(&crypttext, iv.as_slice()).unwrap(),
+        b"same key"
+    );
+}
+
+#[test]
+fn dsa_ec_and_eddsa_sign_with_their_defaults() {
+    let f = session();
+    for (key_type, bits) in [
+        (KeyType::DSA, 1024),
+        (KeyType::EC, 256),
+        (KeyType::EC, 384),
+        (KeyType::EC_EDWARDS, 255),
+    ] {
+        let (public, private) = f
+            .session
+            .generate_keypair(key_type, bits, &KeyOptions::new())
+            .unwrap();
+        let signature = private.sign(b"message").unwrap();
+        assert!(public.verify(b"message", &signature).unwrap(), "{key_type}");
+        assert!(
+            !public.verify(b"massage", &signature).unwrap(),
+            "{key_type}"
+        );
+    }
+    let err = f
+        .session
+        .generate_keypair(KeyType::EC, 200, &KeyOptions::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("no curve of 200 bits"), "{err}");
+}
+
+#[test]
+fn dh_and_ecdh_derive_with_their_defaults() {
+    let f = session();
+    let readable = Template::new()
+        .with(A::SENSITIVE, false)
+        .with(A::EXTRACTABLE, true);
+    let (a_public, a_private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .unwrap();
+    let (b_public, b_private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .unwrap();
+    let point = |key: &p11::PublicKey| {
+        p11::asn1::ec::decode_ec_point(key.get(A::EC_POINT).unwrap().as_bytes().unwrap()).unwrap()
+    };
+    let (a_point, b_point) = (point(&a_public), point(&b_public));
+    let a = a_private
+        .derive_key(
+            KeyType::AES,
+            256,
+            Ecdh1DeriveParams::new(&b_point),
+            &readable,
+        )
+        .unwrap();
+    let b = b_private
+        .derive_key(
+            KeyType::AES,
+            256,
+            Ecdh1DeriveParams::new(&a_point),
+            &readable,
+        )
+        .unwrap();
+    assert_eq!(a.get(A::VALUE).unwrap(), b.get(A::VALUE).unwrap());
+    assert_eq!(a.get(A::VALUE).unwrap().as_bytes().unwrap().len(), 32);
+
+    let parameters = f
+        .session
+        .generate_domain_parameters(KeyType::DH, 512, &KeyOptions::new())
+        .unwrap();
+    let (a_public, a_private) = parameters.generate_keypair(&KeyOptions::new()).unwrap();
+    let (b_public, b_private) = parameters.generate_keypair(&KeyOptions::new()).unwrap();
+    let value = |key: &p11::PublicKey| key.get(A::VALUE).unwrap().as_bytes().unwrap().to_vec();
+    let (a_value, b_value) = (value(&a_public), value(&b_public));
+    let a = a_private
+        .derive_key(KeyType::AES, 128, b_value.as_slice(), &readable)
+        .unwrap();
+    let b = b_private
+        .derive_key(KeyType::AES, 128, a_value.as_slice(), &readable)
+        .unwrap();
+    assert_eq!(a.get(A::VALUE).unwrap(), b.get(A::VALUE).unwrap());
+}
+
+#[test]
+fn generic_secrets_mac_with_hmac_sha256() {
+    let f = session();
+    let key = f
+        .session
+        .generate_key(KeyType::GENERIC_SECRET, 256, &KeyOptions::new())
+        .unwrap();
+    let mac = key.sign(b"data").unwrap();
+    assert_eq!(mac.len(), 32);
+    assert!(key.verify(b"data", &mac).unwrap());
+    assert!(
+        flag(&key, A::DERIVE),
+        "a usable capability (python-pkcs11 gives none)"
+    );
+    let err = key.encrypt(b"data").unwrap_err();
+    assert!(
+        err.to_string().contains("no default encryption mechanism"),
+        "{err}"
+    );
+}
+
+#[test]
+fn composed_signatures_equal_the_combined_mechanism() {
+    let f = session();
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::RSA, 1024, &KeyOptions::new())
+        .unwrap();
+    for mechanism in [
+        M::SHA1_RSA_PKCS,
+        M::SHA256_RSA_PKCS,
+        M::SHA384_RSA_PKCS,
+        M::SHA512_RSA_PKCS,
+    ] {
+        let composed =
+            p11::signing::sign_composed_for(&f.session, mechanism, private.object(), b"data")
+                .unwrap()
+                .unwrap();
+        let combined = private
+            .sign_with(b"data", &p11::Mechanism::new(mechanism))
+            .unwrap();
+        assert_eq!(
+            composed, combined,
+            "{mechanism}: PKCS #1 v1.5 is deterministic"
+        );
+        assert!(public
+            .verify_with(b"data", &composed, &p11::Mechanism::new(mechanism))
+            .unwrap());
+    }
+    // ECDSA: SoftHSM has no ECDSA_SHA256, so this composes; the raw mechanism verifies
+    // the digest it signed.
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .unwrap();
+    let signature = private
+        .sign_with(b"data", &p11::Mechanism::new(M::ECDSA_SHA256))
+        .unwrap();
+    let digest = f.session.digest(b"data", M::SHA256).unwrap();
+    assert!(public
+        .verify_with(&digest, &signature, &p11::Mechanism::new(M::ECDSA))
+        .unwrap());
+}

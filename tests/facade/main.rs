@@ -1,0 +1,5 @@
+//! The p11 facade against SoftHSM: python-pkcs11's defaults per key type, the secure
+//! templates, and portable signing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod defaults;
