@@ -4,13 +4,13 @@ use p11::{
     MechanismType as M, OpenOptions, Session, Sign, Template, TokenFilter, Unwrap, Verify, Wrap,
 };
 
-struct Fixture {
-    session: Session,
+pub struct Fixture {
+    pub session: Session,
     _guard: p11_tests::Fixture<std::sync::RwLockReadGuard<'static, ()>>,
 }
 
 /// A facade session on the test token, logged in (holding the shared test lock).
-fn session() -> Fixture {
+pub fn session() -> Fixture {
     let guard = p11_tests::shared();
     let lib = Library::load_with(&guard.env.module, p11_tests::init_args(&guard.env)).unwrap();
     let token = lib

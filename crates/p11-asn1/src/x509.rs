@@ -39,6 +39,14 @@ pub struct CertificateInfo {
     pub authority_key_identifier: Option<Vec<u8>>,
     /// The subject's public key, `SubjectPublicKeyInfo` DER.
     pub subject_public_key_info: Vec<u8>,
+    /// The signed part, `TBSCertificate` DER: what the issuer's signature covers.
+    pub tbs_certificate: Vec<u8>,
+    /// The signature algorithm's OID arcs (`1.2.840.113549.1.1.11` is
+    /// sha256WithRSAEncryption, ...).
+    pub signature_algorithm: Vec<u32>,
+    /// The issuer's signature as it stands in the certificate (DER `r, s` for DSA and
+    /// ECDSA).
+    pub signature: Vec<u8>,
 }
 
 const SUBJECT_KEY_IDENTIFIER: &[u32] = &[2, 5, 29, 14];
@@ -89,6 +97,9 @@ impl CertificateInfo {
             subject_key_identifier,
             authority_key_identifier,
             subject_public_key_info: encode("SubjectPublicKeyInfo", &tbs.subject_public_key_info)?,
+            tbs_certificate: encode("TBSCertificate", tbs)?,
+            signature_algorithm: certificate.signature_algorithm.algorithm.to_vec(),
+            signature: certificate.signature_value.as_raw_slice().to_vec(),
         })
     }
 

@@ -23,6 +23,7 @@ mod keys;
 mod library;
 mod session;
 pub mod signing;
+pub mod util;
 
 pub use defaults::{key_defaults, Capabilities, KeyDefaults};
 pub use keys::{

@@ -1,0 +1,221 @@
+//! Conversions between DER (through [`p11_asn1`]) and PKCS #11 attribute templates:
+//! python-pkcs11's `pkcs11.util` — importing keys and certificates made elsewhere, and
+//! exporting public keys as SubjectPublicKeyInfo or PEM.
+
+use crate::keys::{Key, PublicKey};
+use crate::session::Session;
+use p11_asn1::dh::{DhParameters, X942DhParameters};
+use p11_asn1::dsa::DsaParameters;
+use p11_asn1::ec::{self, EcParameters};
+use p11_asn1::{pem, CertificateInfo, RsaPublicKey};
+use p11_core::{
+    AttributeType as A, AttributeValue, CertificateType, Date, Error, KeyType, Object, ObjectClass,
+    Result, Template,
+};
+
+fn asn1_error(e: p11_asn1::Asn1Error) -> Error {
+    Error::InvalidArgument(e.to_string().into())
+}
+
+/// The key type and attributes (`MODULUS`, `EC_PARAMS`/`EC_POINT`, `PRIME`/`BASE`/`VALUE`,
+/// ...) of a public key, for `C_CreateObject` (python's `decode_*_public_key`). EC points
+/// go in DER-wrapped, as `CKA_EC_POINT` holds them; Edwards keys raw, wrapped likewise.
+pub fn public_key_template(key: &p11_asn1::PublicKey) -> Result<Template> {
+    use p11_asn1::PublicKey as K;
+    let base = |key_type: KeyType| {
+        Template::new()
+            .with(A::CLASS, ObjectClass::PUBLIC_KEY)
+            .with(A::KEY_TYPE, key_type)
+    };
+    let curve = |name: &str| ec::encode_named_curve_parameters(name).map_err(asn1_error);
+    let point = |raw: &[u8]| ec::encode_ec_point(raw).map_err(asn1_error);
+    Ok(match key {
+        K::Rsa(rsa) => base(KeyType::RSA)
+            .with(A::MODULUS, rsa.modulus.clone())
+            .with(A::PUBLIC_EXPONENT, rsa.public_exponent.clone()),
+        K::Dsa {
+            parameters: Some(p),
+            y,
+        } => base(KeyType::DSA)
+            .with(A::PRIME, p.p.clone())
+            .with(A::SUBPRIME, p.q.clone())
+            .with(A::BASE, p.g.clone())
+            .with(A::VALUE, y.clone()),
+        K::Dh { parameters, y } => base(KeyType::DH)
+            .with(A::PRIME, parameters.prime.clone())
+            .with(A::BASE, parameters.base.clone())
+            .with(A::VALUE, y.clone()),
+        K::X942Dh { parameters, y } => base(KeyType::X9_42_DH)
+            .with(A::PRIME, parameters.prime.clone())
+            .with(A::BASE, parameters.base.clone())
+            .with(A::SUBPRIME, parameters.subprime.clone())
+            .with(A::VALUE, y.clone()),
+        K::Ec {
+            parameters,
+            point: raw,
+        } => base(KeyType::EC)
+            .with(A::EC_PARAMS, parameters.to_der().map_err(asn1_error)?)
+            .with(A::EC_POINT, point(raw)?),
+        K::Ed25519(raw) => base(KeyType::EC_EDWARDS)
+            .with(A::EC_PARAMS, curve("Ed25519")?)
+            .with(A::EC_POINT, point(raw)?),
+        K::Ed448(raw) => base(KeyType::EC_EDWARDS)
+            .with(A::EC_PARAMS, curve("Ed448")?)
+            .with(A::EC_POINT, point(raw)?),
+        K::X25519(raw) => base(KeyType::EC_MONTGOMERY)
+            .with(A::EC_PARAMS, curve("X25519")?)
+            .with(A::EC_POINT, point(raw)?),
+        K::X448(raw) => base(KeyType::EC_MONTGOMERY)
+            .with(A::EC_PARAMS, curve("X448")?)
+            .with(A::EC_POINT, point(raw)?),
+        other => {
+            return Err(Error::InvalidArgument(
+                format!("cannot import {other:?}: DSA keys need their parameters").into(),
+            ))
+        }
+    })
+}
+
+fn bytes(object: &Object, ty: A) -> Result<Vec<u8>> {
+    match object.get_attribute(ty)? {
+        AttributeValue::Bytes(b) => Ok(b.to_vec()),
+        other => Err(Error::InvalidArgument(
+            format!("{ty} read as {other:?}").into(),
+        )),
+    }
+}
+
+/// The typed public key of a public key object (python's `encode_*_public_key` input).
+pub fn public_key_of(key: &PublicKey) -> Result<p11_asn1::PublicKey> {
+    use p11_asn1::PublicKey as K;
+    let o = key.object();
+    Ok(match key.key_type() {
+        KeyType::RSA => K::Rsa(RsaPublicKey {
+            modulus: bytes(o, A::MODULUS)?,
+            public_exponent: bytes(o, A::PUBLIC_EXPONENT)?,
+        }),
+        KeyType::DSA => K::Dsa {
+            parameters: Some(DsaParameters {
+                p: bytes(o, A::PRIME)?,
+                q: bytes(o, A::SUBPRIME)?,
+                g: bytes(o, A::BASE)?,
+            }),
+            y: bytes(o, A::VALUE)?,
+        },
+        KeyType::DH => K::Dh {
+            parameters: DhParameters {
+                prime: bytes(o, A::PRIME)?,
+                base: bytes(o, A::BASE)?,
+                private_value_length: None,
+            },
+            y: bytes(o, A::VALUE)?,
+        },
+        KeyType::X9_42_DH => K::X942Dh {
+            parameters: X942DhParameters {
+                prime: bytes(o, A::PRIME)?,
+                base: bytes(o, A::BASE)?,
+                subprime: bytes(o, A::SUBPRIME)?,
+                cofactor: None,
+                validation: None,
+            },
+            y: bytes(o, A::VALUE)?,
+        },
+        KeyType::EC | KeyType::EC_EDWARDS | KeyType::EC_MONTGOMERY => {
+            let parameters =
+                EcParameters::from_der(&bytes(o, A::EC_PARAMS)?).map_err(asn1_error)?;
+            let stored = bytes(o, A::EC_POINT)?;
+            // DER-wrapped as the standard says; some modules store Edwards points raw.
+            let raw = ec::decode_ec_point(&stored).unwrap_or(stored);
+            match (key.key_type(), parameters.curve().map(|c| c.name())) {
+                (KeyType::EC, _) => K::Ec {
+                    parameters,
+                    point: raw,
+                },
+                (_, Ok("Ed25519")) => K::Ed25519(raw),
+                (_, Ok("Ed448")) => K::Ed448(raw),
+                (_, Ok("X25519")) => K::X25519(raw),
+                (_, Ok("X448")) => K::X448(raw),
+                (kt, _) => {
+                    return Err(Error::InvalidArgument(
+                        format!("{kt} key on an unknown curve").into(),
+                    ))
+                }
+            }
+        }
+        other => {
+            return Err(Error::InvalidArgument(
+                format!("cannot export a {other} public key").into(),
+            ))
+        }
+    })
+}
+
+impl PublicKey {
+    /// This public key as SubjectPublicKeyInfo DER (python's `encode_*_public_key`).
+    pub fn to_spki_der(&self) -> Result<Vec<u8>> {
+        public_key_of(self)?.to_spki_der().map_err(asn1_error)
+    }
+
+    /// This public key as a `PUBLIC KEY` PEM block.
+    pub fn to_pem(&self) -> Result<String> {
+        pem::encode("PUBLIC KEY", &self.to_spki_der()?).map_err(asn1_error)
+    }
+}
+
+/// The attributes of a certificate object for a DER X.509 certificate (python's
+/// `decode_x509_certificate(extended_set=True)`).
+pub fn certificate_template(der: &[u8]) -> Result<Template> {
+    let info = CertificateInfo::from_der(der).map_err(asn1_error)?;
+    let date = |d: p11_asn1::Date| Date::new(d.year, d.month, d.day);
+    let mut template = Template::new()
+        .with(A::CLASS, ObjectClass::CERTIFICATE)
+        .with(A::CERTIFICATE_TYPE, CertificateType::X_509)
+        .with(A::SUBJECT, info.subject)
+        .with(A::ISSUER, info.issuer)
+        .with(A::SERIAL_NUMBER, info.serial_number)
+        .with(A::VALUE, info.value);
+    if let Some(start) = date(info.not_before) {
+        template.set(A::START_DATE, start);
+    }
+    if let Some(end) = date(info.not_after) {
+        template.set(A::END_DATE, end);
+    }
+    Ok(template)
+}
+
+impl Session {
+    /// Imports a public key made elsewhere (SubjectPublicKeyInfo DER), with the key type's default public capabilities and `extra` laid over.
+    pub fn import_public_key(&self, spki: &[u8], extra: &Template) -> Result<PublicKey> {
+        let key = p11_asn1::PublicKey::from_spki_der(spki).map_err(asn1_error)?;
+        let template = public_key_template(&key)?;
+        let Some(AttributeValue::KeyType(key_type)) = template.get(A::KEY_TYPE).cloned() else {
+            return Err(Error::InvalidArgument(
+                "the key template has no key type".into(),
+            ));
+        };
+        let capabilities =
+            crate::key_defaults(key_type).map_or(crate::Capabilities::empty(), |d| d.capabilities);
+        let template = template
+            .with(
+                A::ENCRYPT,
+                capabilities.contains(crate::Capabilities::ENCRYPT),
+            )
+            .with(
+                A::VERIFY,
+                capabilities.contains(crate::Capabilities::VERIFY),
+            )
+            .with(A::WRAP, capabilities.contains(crate::Capabilities::WRAP))
+            .with(A::TOKEN, false)
+            .merge(extra);
+        let object = self.core().create_object(&template)?;
+        Ok(PublicKey::new(self.clone(), object, key_type))
+    }
+
+    /// Imports an X.509 certificate (DER) as a certificate object.
+    pub fn import_certificate(&self, der: &[u8], extra: &Template) -> Result<Object> {
+        let template = certificate_template(der)?
+            .with(A::TOKEN, false)
+            .merge(extra);
+        self.core().create_object(&template)
+    }
+}

@@ -1,0 +1,380 @@
+//! util conversions checked against an independent implementation: the `openssl`
+//! command. Keys made in the token are used outside it, and keys and certificates made
+//! outside are used in it.
+
+use p11::asn1::{dsa, ec, pem, CertificateInfo, PublicKey as Asn1PublicKey};
+use p11::{
+    AttributeType as A, Decrypt, Derive, Key, KeyOptions, KeyType, Mechanism, MechanismType as M,
+    Sign, Template, Verify,
+};
+use std::path::PathBuf;
+use std::process::Command;
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Option<Scratch> {
+        if Command::new("openssl").arg("version").output().is_err() {
+            println!("skipped: no `openssl` command");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("p11-facade-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Some(Scratch(dir))
+    }
+
+    fn run(&self, args: &[&str]) {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&self.0)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn read(&self, file: &str) -> Vec<u8> {
+        std::fs::read(self.0.join(file)).unwrap()
+    }
+
+    fn write(&self, file: &str, bytes: &[u8]) {
+        std::fs::write(self.0.join(file), bytes).unwrap();
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
+    let Some(s) = Scratch::new("export") else {
+        return;
+    };
+    let f = crate::defaults::session();
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::RSA, 2048, &KeyOptions::new())
+        .unwrap();
+    s.write("rsa.pem", public.to_pem().unwrap().as_bytes());
+    s.write("data", b"made in the token");
+    let signature = private
+        .sign_with(b"made in the token", &Mechanism::new(M::SHA256_RSA_PKCS))
+        .unwrap();
+    s.write("rsa.sig", &signature);
+    s.run(&[
+        "dgst",
+        "-sha256",
+        "-verify",
+        "rsa.pem",
+        "-signature",
+        "rsa.sig",
+        "data",
+    ]);
+    // openssl encrypts with the exported key (OAEP, SHA-1: the default both sides).
+    s.run(&[
+        "pkeyutl",
+        "-encrypt",
+        "-pubin",
+        "-inkey",
+        "rsa.pem",
+        "-pkeyopt",
+        "rsa_padding_mode:oaep",
+        "-in",
+        "data",
+        "-out",
+        "ct",
+    ]);
+    assert_eq!(
+        private.decrypt(&s.read("ct")).unwrap(),
+        b"made in the token"
+    );
+
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .unwrap();
+    s.write("ec.pem", public.to_pem().unwrap().as_bytes());
+    let raw = private
+        .sign_with(b"made in the token", &Mechanism::new(M::ECDSA_SHA256))
+        .unwrap();
+    s.write("ec.sig", &ec::encode_ecdsa_signature(&raw).unwrap());
+    s.run(&[
+        "dgst",
+        "-sha256",
+        "-verify",
+        "ec.pem",
+        "-signature",
+        "ec.sig",
+        "data",
+    ]);
+
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::EC_EDWARDS, 255, &KeyOptions::new())
+        .unwrap();
+    s.write("ed.pem", public.to_pem().unwrap().as_bytes());
+    s.write("ed.sig", &private.sign(b"made in the token").unwrap());
+    s.run(&[
+        "pkeyutl", "-verify", "-pubin", "-inkey", "ed.pem", "-rawin", "-in", "data", "-sigfile",
+        "ed.sig",
+    ]);
+}
+
+#[test]
+fn external_keys_imported_with_util_verify_signatures_made_outside() {
+    let Some(s) = Scratch::new("import") else {
+        return;
+    };
+    let f = crate::defaults::session();
+    s.write("data", b"made outside");
+    s.run(&["dsaparam", "-out", "dsa-params.pem", "2048"]);
+    let keys: [(&str, &[&str], M); 3] = [
+        (
+            "rsa",
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                "rsa.pem",
+            ],
+            M::SHA256_RSA_PKCS,
+        ),
+        (
+            "ec",
+            &[
+                "ecparam",
+                "-name",
+                "secp384r1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "ec.pem",
+            ],
+            M::ECDSA_SHA256,
+        ),
+        (
+            "dsa",
+            &["gendsa", "-out", "dsa.pem", "dsa-params.pem"],
+            M::DSA_SHA256,
+        ),
+    ];
+    for (name, keygen, mechanism) in keys {
+        s.run(keygen);
+        let key = format!("{name}.pem");
+        s.run(&[
+            "pkey", "-in", &key, "-pubout", "-outform", "DER", "-out", "spki.der",
+        ]);
+        s.run(&["dgst", "-sha256", "-sign", &key, "-out", "sig", "data"]);
+        let public = f
+            .session
+            .import_public_key(&s.read("spki.der"), &Template::new())
+            .unwrap();
+        let signature = match name {
+            "rsa" => s.read("sig"),
+            "ec" => ec::decode_ecdsa_signature(&s.read("sig"), ec::curve_by_name("P-384").unwrap())
+                .unwrap(),
+            _ => {
+                let Asn1PublicKey::Dsa {
+                    parameters: Some(p),
+                    ..
+                } = Asn1PublicKey::from_spki_der(&s.read("spki.der")).unwrap()
+                else {
+                    panic!("a DSA key with parameters")
+                };
+                dsa::decode_dsa_signature(&s.read("sig"), p.q.len()).unwrap()
+            }
+        };
+        let mechanism = Mechanism::new(mechanism);
+        assert!(
+            public
+                .verify_with(b"made outside", &signature, &mechanism)
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !public
+                .verify_with(b"made inside", &signature, &mechanism)
+                .unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            public.to_spki_der().unwrap(),
+            s.read("spki.der"),
+            "{name}: exported as imported"
+        );
+    }
+}
+
+#[test]
+fn ecdh_with_an_outside_party_gives_both_the_same_secret() {
+    let Some(s) = Scratch::new("ecdh") else {
+        return;
+    };
+    let f = crate::defaults::session();
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .unwrap();
+    s.write("token.pem", public.to_pem().unwrap().as_bytes());
+    s.run(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "peer.pem",
+    ]);
+    s.run(&[
+        "pkey", "-in", "peer.pem", "-pubout", "-outform", "DER", "-out", "peer.der",
+    ]);
+    s.run(&[
+        "pkeyutl",
+        "-derive",
+        "-inkey",
+        "peer.pem",
+        "-peerkey",
+        "token.pem",
+        "-out",
+        "secret",
+    ]);
+    let Asn1PublicKey::Ec { point, .. } =
+        Asn1PublicKey::from_spki_der(&s.read("peer.der")).unwrap()
+    else {
+        panic!("an EC key")
+    };
+    let readable = Template::new()
+        .with(A::SENSITIVE, false)
+        .with(A::EXTRACTABLE, true);
+    let derived = private
+        .derive_key(
+            KeyType::GENERIC_SECRET,
+            256,
+            p11::mechanisms::Ecdh1DeriveParams::new(&point),
+            &readable,
+        )
+        .unwrap();
+    assert_eq!(
+        derived.get(A::VALUE).unwrap().as_bytes().unwrap(),
+        s.read("secret")
+    );
+}
+
+#[test]
+fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
+    let Some(s) = Scratch::new("x509") else {
+        return;
+    };
+    let f = crate::defaults::session();
+    s.run(&["dsaparam", "-out", "dsa-params.pem", "2048"]);
+    let issuers: [(&str, &[&str]); 3] = [
+        (
+            "rsa",
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                "rsa.pem",
+            ],
+        ),
+        ("dsa", &["gendsa", "-out", "dsa.pem", "dsa-params.pem"]),
+        (
+            "ec",
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "ec.pem",
+            ],
+        ),
+    ];
+    for (name, keygen) in issuers {
+        s.run(keygen);
+        let key = format!("{name}.pem");
+        s.run(&[
+            "req",
+            "-x509",
+            "-new",
+            "-sha256",
+            "-key",
+            &key,
+            "-subj",
+            &format!("/CN={name} CA"),
+            "-days",
+            "10",
+            "-outform",
+            "DER",
+            "-out",
+            "ca.der",
+        ]);
+        let ca = CertificateInfo::from_der(&s.read("ca.der")).unwrap();
+        // The certificate object util makes.
+        let object = f
+            .session
+            .import_certificate(&ca.value, &Template::new().with(A::LABEL, name))
+            .unwrap();
+        assert_eq!(
+            object.get_attribute(A::SUBJECT).unwrap().as_bytes(),
+            Some(&ca.subject[..])
+        );
+        assert_eq!(
+            object.get_attribute(A::SERIAL_NUMBER).unwrap().as_bytes(),
+            Some(&ca.serial_number[..])
+        );
+        // The issuer's public key, taken from its certificate, verifies the signature.
+        let issuer_key = f
+            .session
+            .import_public_key(&ca.subject_public_key_info, &Template::new())
+            .unwrap();
+        let (mechanism, signature) = match ca.signature_algorithm.as_slice() {
+            [1, 2, 840, 113549, 1, 1, 11] => (M::SHA256_RSA_PKCS, ca.signature.clone()),
+            [1, 2, 840, 10045, 4, 3, 2] => (
+                M::ECDSA_SHA256,
+                ec::decode_ecdsa_signature(&ca.signature, ec::curve_by_name("P-256").unwrap())
+                    .unwrap(),
+            ),
+            [2, 16, 840, 1, 101, 3, 4, 3, 2] => {
+                let Ok(Asn1PublicKey::Dsa {
+                    parameters: Some(p),
+                    ..
+                }) = ca.public_key()
+                else {
+                    panic!("DSA")
+                };
+                (
+                    M::DSA_SHA256,
+                    dsa::decode_dsa_signature(&ca.signature, p.q.len()).unwrap(),
+                )
+            }
+            other => panic!("{name}: unexpected signature algorithm {other:?}"),
+        };
+        assert!(
+            issuer_key
+                .verify_with(&ca.tbs_certificate, &signature, &Mechanism::new(mechanism))
+                .unwrap(),
+            "{name}: the certificate's signature verifies in the token"
+        );
+        assert_eq!(
+            pem::decode(&pem::encode("CERTIFICATE", &ca.value).unwrap())
+                .unwrap()
+                .1,
+            ca.value
+        );
+    }
+}
