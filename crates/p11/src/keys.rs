@@ -29,8 +29,8 @@ use crate::session::Session;
 use crate::signing;
 use p11_core::mechanisms::{Parameter, ParameterKind};
 use p11_core::{
-    AttributeType as A, AttributeValue, Error, KeyType, Mechanism, MechanismType, Object,
-    ObjectClass, Result, Template,
+    AttributeType as A, AttributeValue, Cipher, Error, KeyType, Mechanism, MechanismType, Object,
+    ObjectClass, Result, Signer, Template, Verifier,
 };
 
 /// What every key has.
@@ -104,6 +104,21 @@ pub trait Encrypt: Key + Sized {
             .core()
             .encrypt(mechanism, self.object(), data)
     }
+
+    /// A streaming encryption with the default mechanism and `param`: feed it chunks
+    /// ([`Cipher::stream`], python's `encrypt(iterable)`), or use it as an `io::Write`
+    /// ([`Cipher::writer`]) or `io::Read` ([`Cipher::reader`]).
+    fn encryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher<'a>> {
+        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
+        self.encryptor_with(&mechanism)
+    }
+
+    /// A streaming encryption with any mechanism.
+    fn encryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher<'_>> {
+        self.session()
+            .core()
+            .begin_encrypt(mechanism, self.object())
+    }
 }
 
 /// Decryption: secret and private keys.
@@ -125,6 +140,19 @@ pub trait Decrypt: Key + Sized {
             .core()
             .decrypt(mechanism, self.object(), data)
     }
+
+    /// A streaming decryption with the default mechanism and `param`.
+    fn decryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher<'a>> {
+        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
+        self.decryptor_with(&mechanism)
+    }
+
+    /// A streaming decryption with any mechanism.
+    fn decryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher<'_>> {
+        self.session()
+            .core()
+            .begin_decrypt(mechanism, self.object())
+    }
 }
 
 /// Signing (and MACs): secret and private keys.
@@ -144,6 +172,11 @@ pub trait Sign: Key + Sized {
     /// Signs with any mechanism (composed where the token lacks it and can).
     fn sign_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
         signing::sign(self.session(), mechanism, self.object(), data)
+    }
+
+    /// A streaming signature with any mechanism the token has (also an `io::Write`).
+    fn signer_with(&self, mechanism: &Mechanism) -> Result<Signer<'_>> {
+        self.session().core().begin_sign(mechanism, self.object())
     }
 }
 
@@ -168,6 +201,11 @@ pub trait Verify: Key + Sized {
     /// Verifies with any mechanism (composed where the token lacks it and can).
     fn verify_with(&self, data: &[u8], signature: &[u8], mechanism: &Mechanism) -> Result<bool> {
         signing::verify(self.session(), mechanism, self.object(), data, signature)
+    }
+
+    /// A streaming verification with any mechanism the token has (also an `io::Write`).
+    fn verifier_with(&self, mechanism: &Mechanism) -> Result<Verifier<'_>> {
+        self.session().core().begin_verify(mechanism, self.object())
     }
 }
 
@@ -339,3 +377,33 @@ impl DomainParameters {
         )
     }
 }
+
+/// A kind of key the facade can return from a search.
+pub trait KeyKind: Key + Sized {
+    /// The object class of this kind.
+    const CLASS: ObjectClass;
+
+    /// Wraps an object of this kind (its key type read from the token).
+    fn from_object(session: Session, object: Object) -> Result<Self>;
+}
+
+macro_rules! key_kind_class {
+    ($($name:ident => $class:ident),*) => {$(
+        impl KeyKind for $name {
+            const CLASS: ObjectClass = ObjectClass::$class;
+
+            fn from_object(session: Session, object: Object) -> Result<Self> {
+                match object.get_attributes(&[A::CLASS, A::KEY_TYPE])?.as_slice() {
+                    [Ok(AttributeValue::ObjectClass(ObjectClass::$class)), Ok(AttributeValue::KeyType(key_type))] => {
+                        Ok($name::new(session, object.clone(), *key_type))
+                    }
+                    other => Err(Error::InvalidArgument(
+                        format!("not a {}: {other:?}", stringify!($name)).into(),
+                    )),
+                }
+            }
+        }
+    )*};
+}
+
+key_kind_class!(SecretKey => SECRET_KEY, PublicKey => PUBLIC_KEY, PrivateKey => PRIVATE_KEY);

@@ -27,11 +27,11 @@ pub mod util;
 
 pub use defaults::{key_defaults, Capabilities, KeyDefaults};
 pub use keys::{
-    Decrypt, Derive, DomainParameters, Encrypt, Key, PrivateKey, PublicKey, SecretKey, Sign,
-    Unwrap, Verify, Wrap,
+    Decrypt, Derive, DomainParameters, Encrypt, Key, KeyKind, PrivateKey, PublicKey, SecretKey,
+    Sign, Unwrap, Verify, Wrap,
 };
 pub use library::{Library, OpenOptions, Token};
-pub use session::{KeyOptions, Session};
+pub use session::{KeyOptions, KeyQuery, Session};
 
 pub use p11_asn1 as asn1;
 pub use p11_core as core;

@@ -2,7 +2,7 @@
 //! parameters, searching, random and digests.
 
 use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
-use crate::keys::{DomainParameters, PrivateKey, PublicKey, SecretKey};
+use crate::keys::{DomainParameters, KeyKind, PrivateKey, PublicKey, SecretKey};
 use p11_asn1::ec::EcParameters;
 use p11_core::{
     AttributeType as A, Error, KeyType, Mechanism, MechanismType, ObjectClass, Result, Template,
@@ -21,6 +21,54 @@ struct Inner {
     session: p11_core::Session,
     /// The token's mechanisms, read once when first needed (portable signing).
     mechanisms: OnceLock<Vec<MechanismType>>,
+}
+
+/// What [`Session::get_key`] looks for: any of key type, label and id (python's
+/// `get_key(key_type=, label=, id=)`).
+#[derive(Clone, Debug, Default)]
+pub struct KeyQuery {
+    key_type: Option<KeyType>,
+    label: Option<String>,
+    id: Option<Vec<u8>>,
+}
+
+impl KeyQuery {
+    /// Any key of the kind asked for.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Of this key type.
+    pub fn key_type(mut self, key_type: KeyType) -> Self {
+        self.key_type = Some(key_type);
+        self
+    }
+
+    /// With this label.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// With this id.
+    pub fn id(mut self, id: impl Into<Vec<u8>>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    fn template(&self) -> Template {
+        let mut template = Template::new();
+        if let Some(key_type) = self.key_type {
+            template.set(A::KEY_TYPE, key_type);
+        }
+        if let Some(label) = &self.label {
+            template.set(A::LABEL, label.as_str());
+        }
+        if let Some(id) = &self.id {
+            template.set(A::ID, id.clone());
+        }
+        template
+    }
 }
 
 /// Options for generating a key or key pair (python's keyword arguments).
@@ -301,6 +349,31 @@ impl Session {
             local_parameters.store(self.core(), &Template::new().with(A::TOKEN, store))?
         };
         Ok(DomainParameters::new(self.clone(), parameters))
+    }
+
+    /// The one key of kind `K` matching `query` (python's `get_key`):
+    /// [`Error::NoSuchKey`] when none does, [`Error::MultipleObjects`] when several do.
+    ///
+    /// ```no_run
+    /// # fn f(session: &p11::Session) -> p11::Result<()> {
+    /// use p11::{KeyQuery, KeyType, SecretKey};
+    /// let key: SecretKey = session.get_key(&KeyQuery::new().key_type(KeyType::AES).label("backup"))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get_key<K: KeyKind>(&self, query: &KeyQuery) -> Result<K> {
+        let template = query.template().with(A::CLASS, K::CLASS);
+        let object = self.core().get_key(&template)?;
+        K::from_object(self.clone(), object)
+    }
+
+    /// Every object matching `template` (python's `get_objects`).
+    pub fn get_objects(&self, template: &Template) -> Result<Vec<p11_core::Object>> {
+        self.core().get_objects(template)
+    }
+
+    /// Creates an object from `template` (python's `create_object`).
+    pub fn create_object(&self, template: &Template) -> Result<p11_core::Object> {
+        self.core().create_object(template)
     }
 
     /// `nbits` random bits from the token.
