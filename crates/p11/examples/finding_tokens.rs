@@ -1,0 +1,23 @@
+//! Finding tokens: every slot and its token, then one token by label, and the errors a
+//! search can end with.
+use p11::core::Error;
+use p11::{Library, MechanismType, TokenFilter};
+use std::env::var;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let lib = Library::load(var("PKCS11_MODULE")?)?;
+    for slot in lib.module().get_slots(true)? {
+        let token = slot.token()?;
+        println!("slot {:#x}: token {:?}", slot.id(), token.label());
+    }
+    let label = var("PKCS11_TOKEN_LABEL")?;
+    let token = lib.get_token(&TokenFilter::new().label(&*label))?;
+    println!("found {:?} by label", token.label());
+    let with_aes = lib.get_tokens(&TokenFilter::new().mechanisms([MechanismType::AES_KEY_GEN]))?;
+    println!("{} token(s) can generate AES keys", with_aes.len());
+    match lib.get_token(&TokenFilter::new().label("no such token")) {
+        Err(Error::NoSuchToken(filter)) => println!("no token matches {filter}"),
+        other => println!("unexpected: {other:?}"),
+    }
+    Ok(())
+}
