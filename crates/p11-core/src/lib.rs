@@ -85,8 +85,3 @@ pub use p11_mechanisms as mechanisms;
 /// The raw bindings, for what this crate does not wrap.
 pub use p11_sys as sys;
 pub use zeroize::Zeroizing;
-
-/// The workspace README's example, compiled as a doc test.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeExample;

@@ -21,6 +21,7 @@
 mod defaults;
 mod keys;
 mod library;
+pub mod python;
 mod session;
 pub mod signing;
 pub mod util;
@@ -39,3 +40,8 @@ pub use p11_core::{
     mechanisms, AttributeType, AttributeValue, Error, KeyType, Mechanism, MechanismType,
     ObjectClass, Result, Template, TokenFilter,
 };
+
+/// The workspace README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExample;
