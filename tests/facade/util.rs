@@ -378,3 +378,129 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         );
     }
 }
+
+#[test]
+fn private_keys_made_outside_sign_inside_and_openssl_verifies() {
+    let Some(s) = Scratch::new("private") else {
+        return;
+    };
+    let f = crate::defaults::session();
+    s.write("data", b"signed in the token with an imported key");
+    let keys: [(&str, &[&str], Option<M>); 3] = [
+        (
+            "rsa",
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                "rsa.pem",
+            ],
+            Some(M::SHA256_RSA_PKCS),
+        ),
+        (
+            "ec",
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                "ec.pem",
+            ],
+            Some(M::ECDSA_SHA256),
+        ),
+        (
+            "ed25519",
+            &["genpkey", "-algorithm", "ED25519", "-out", "ed25519.pem"],
+            None,
+        ),
+    ];
+    for (name, keygen, mechanism) in keys {
+        s.run(keygen);
+        let key = format!("{name}.pem");
+        s.run(&[
+            "pkcs8", "-topk8", "-nocrypt", "-in", &key, "-outform", "DER", "-out", "key.der",
+        ]);
+        s.run(&["pkey", "-in", &key, "-pubout", "-out", "pub.pem"]);
+        let private = f
+            .session
+            .import_private_key(&s.read("key.der"), &Template::new())
+            .unwrap();
+        assert!(
+            private.get(A::SENSITIVE).unwrap().as_bool().unwrap(),
+            "{name}"
+        );
+        let data = b"signed in the token with an imported key";
+        match mechanism {
+            Some(mechanism) => {
+                let mut signature = private.sign_with(data, &Mechanism::new(mechanism)).unwrap();
+                if name == "ec" {
+                    signature = ec::encode_ecdsa_signature(&signature).unwrap();
+                }
+                s.write("sig", &signature);
+                s.run(&[
+                    "dgst",
+                    "-sha256",
+                    "-verify",
+                    "pub.pem",
+                    "-signature",
+                    "sig",
+                    "data",
+                ]);
+            }
+            None => {
+                s.write("sig", &private.sign(data).unwrap());
+                s.run(&[
+                    "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "data",
+                    "-sigfile", "sig",
+                ]);
+            }
+        }
+    }
+}
+
+#[test]
+fn domain_parameters_from_der_local_and_stored() {
+    let Some(s) = Scratch::new("params") else {
+        return;
+    };
+    let f = crate::defaults::session();
+    s.run(&["dsaparam", "-out", "params.pem", "1024"]);
+    s.run(&[
+        "dsaparam",
+        "-in",
+        "params.pem",
+        "-outform",
+        "DER",
+        "-out",
+        "params.der",
+    ]);
+    let parameters = p11::asn1::dsa::DsaParameters::from_der(&s.read("params.der")).unwrap();
+    let template = p11::util::dsa_parameters_template(&parameters);
+    for (local, store) in [(true, false), (false, false)] {
+        let params = f
+            .session
+            .create_domain_parameters(KeyType::DSA, template.clone(), local, store)
+            .unwrap();
+        assert_eq!(
+            params
+                .attributes()
+                .unwrap()
+                .get(A::PRIME)
+                .unwrap()
+                .as_bytes(),
+            Some(&parameters.p[..])
+        );
+        let (public, private) = params.generate_keypair(&KeyOptions::new()).unwrap();
+        let signature = private.sign(b"data").unwrap();
+        assert!(public.verify(b"data", &signature).unwrap(), "local {local}");
+        assert_eq!(
+            public.get(A::SUBPRIME).unwrap().as_bytes(),
+            Some(&parameters.q[..])
+        );
+    }
+}

@@ -135,7 +135,10 @@ fn defaults(key_type: KeyType) -> Result<KeyDefaults> {
 }
 
 /// The capability attributes `wanted` sets, of the ones a key of this class can have.
-fn capability_template(capabilities: Capabilities, of: &[(Capabilities, A)]) -> Template {
+pub(crate) fn capability_template(
+    capabilities: Capabilities,
+    of: &[(Capabilities, A)],
+) -> Template {
     of.iter()
         .map(|(capability, ty)| (*ty, capabilities.contains(*capability).into()))
         .collect()
@@ -150,12 +153,12 @@ const SECRET_CAPABILITIES: &[(Capabilities, A)] = &[
     (Capabilities::UNWRAP, A::UNWRAP),
     (Capabilities::DERIVE, A::DERIVE),
 ];
-const PUBLIC_CAPABILITIES: &[(Capabilities, A)] = &[
+pub(crate) const PUBLIC_CAPABILITIES: &[(Capabilities, A)] = &[
     (Capabilities::ENCRYPT, A::ENCRYPT),
     (Capabilities::VERIFY, A::VERIFY),
     (Capabilities::WRAP, A::WRAP),
 ];
-const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
+pub(crate) const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
     (Capabilities::DECRYPT, A::DECRYPT),
     (Capabilities::SIGN, A::SIGN),
     (Capabilities::UNWRAP, A::UNWRAP),

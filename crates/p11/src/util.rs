@@ -2,8 +2,10 @@
 //! python-pkcs11's `pkcs11.util` — importing keys and certificates made elsewhere, and
 //! exporting public keys as SubjectPublicKeyInfo or PEM.
 
-use crate::keys::{Key, PublicKey};
+use crate::defaults::{key_defaults, Capabilities};
+use crate::keys::{Key, PrivateKey, PublicKey};
 use crate::session::Session;
+use crate::session::{capability_template, PRIVATE_CAPABILITIES, PUBLIC_CAPABILITIES};
 use p11_asn1::dh::{DhParameters, X942DhParameters};
 use p11_asn1::dsa::DsaParameters;
 use p11_asn1::ec::{self, EcParameters};
@@ -74,6 +76,75 @@ pub fn public_key_template(key: &p11_asn1::PublicKey) -> Result<Template> {
             ))
         }
     })
+}
+
+/// The key type and attributes of a private key, for `C_CreateObject` (python's
+/// `decode_rsa_private_key`, `decode_ec_private_key`). Sensitive and not extractable
+/// unless `extra` says otherwise. EC keys need their curve.
+pub fn private_key_template(key: &p11_asn1::PrivateKey) -> Result<Template> {
+    use p11_asn1::PrivateKey as K;
+    let base = |key_type: KeyType| {
+        Template::new()
+            .with(A::CLASS, ObjectClass::PRIVATE_KEY)
+            .with(A::KEY_TYPE, key_type)
+            .with(A::PRIVATE, true)
+            .with(A::SENSITIVE, true)
+            .with(A::EXTRACTABLE, false)
+    };
+    let secret = |b: &[u8]| b.to_vec();
+    Ok(match key {
+        K::Rsa(rsa) => base(KeyType::RSA)
+            .with(A::MODULUS, rsa.modulus.clone())
+            .with(A::PUBLIC_EXPONENT, rsa.public_exponent.clone())
+            .with(A::PRIVATE_EXPONENT, secret(&rsa.private_exponent))
+            .with(A::PRIME_1, secret(&rsa.prime_1))
+            .with(A::PRIME_2, secret(&rsa.prime_2))
+            .with(A::EXPONENT_1, secret(&rsa.exponent_1))
+            .with(A::EXPONENT_2, secret(&rsa.exponent_2))
+            .with(A::COEFFICIENT, secret(&rsa.coefficient)),
+        K::Ec(ec) => {
+            let parameters = ec.parameters.as_ref().ok_or_else(|| {
+                Error::InvalidArgument("an EC private key without its curve".into())
+            })?;
+            base(KeyType::EC)
+                .with(A::EC_PARAMS, parameters.to_der().map_err(asn1_error)?)
+                .with(A::VALUE, secret(&ec.private_key))
+        }
+        K::Ed25519(seed) => base(KeyType::EC_EDWARDS)
+            .with(
+                A::EC_PARAMS,
+                ec::encode_named_curve_parameters("Ed25519").map_err(asn1_error)?,
+            )
+            .with(A::VALUE, secret(seed)),
+        other => {
+            return Err(Error::InvalidArgument(
+                format!("cannot import {other:?}").into(),
+            ))
+        }
+    })
+}
+
+/// The attributes of DSA domain parameters (python's `decode_dsa_domain_parameters`).
+pub fn dsa_parameters_template(parameters: &DsaParameters) -> Template {
+    Template::new()
+        .with(A::PRIME, parameters.p.clone())
+        .with(A::SUBPRIME, parameters.q.clone())
+        .with(A::BASE, parameters.g.clone())
+}
+
+/// The attributes of PKCS #3 DH parameters.
+pub fn dh_parameters_template(parameters: &DhParameters) -> Template {
+    Template::new()
+        .with(A::PRIME, parameters.prime.clone())
+        .with(A::BASE, parameters.base.clone())
+}
+
+/// The attributes of X9.42 DH parameters (python's `decode_x9_42_dh_domain_parameters`).
+pub fn x942_parameters_template(parameters: &X942DhParameters) -> Template {
+    Template::new()
+        .with(A::PRIME, parameters.prime.clone())
+        .with(A::BASE, parameters.base.clone())
+        .with(A::SUBPRIME, parameters.subprime.clone())
 }
 
 fn bytes(object: &Object, ty: A) -> Result<Vec<u8>> {
@@ -184,31 +255,44 @@ pub fn certificate_template(der: &[u8]) -> Result<Template> {
 }
 
 impl Session {
-    /// Imports a public key made elsewhere (SubjectPublicKeyInfo DER), with the key type's default public capabilities and `extra` laid over.
+    /// Imports a public key made elsewhere (SubjectPublicKeyInfo DER), with the key
+    /// type's default public capabilities and `extra` laid over.
     pub fn import_public_key(&self, spki: &[u8], extra: &Template) -> Result<PublicKey> {
         let key = p11_asn1::PublicKey::from_spki_der(spki).map_err(asn1_error)?;
-        let template = public_key_template(&key)?;
+        let (object, key_type) =
+            self.import(public_key_template(&key)?, PUBLIC_CAPABILITIES, extra)?;
+        Ok(PublicKey::new(self.clone(), object, key_type))
+    }
+
+    /// Imports a private key made elsewhere (PKCS #8 `PrivateKeyInfo` DER: RSA, EC,
+    /// Ed25519), sensitive and not extractable, with the key type's default private
+    /// capabilities and `extra` laid over.
+    pub fn import_private_key(&self, pkcs8: &[u8], extra: &Template) -> Result<PrivateKey> {
+        let key = p11_asn1::PrivateKey::from_pkcs8_der(pkcs8).map_err(asn1_error)?;
+        let (object, key_type) =
+            self.import(private_key_template(&key)?, PRIVATE_CAPABILITIES, extra)?;
+        Ok(PrivateKey::new(self.clone(), object, key_type))
+    }
+
+    /// Creates a session object from a key template, with the capabilities of `of` its
+    /// key type has by default.
+    fn import(
+        &self,
+        template: Template,
+        of: &[(Capabilities, A)],
+        extra: &Template,
+    ) -> Result<(Object, KeyType)> {
         let Some(AttributeValue::KeyType(key_type)) = template.get(A::KEY_TYPE).cloned() else {
             return Err(Error::InvalidArgument(
                 "the key template has no key type".into(),
             ));
         };
-        let capabilities =
-            crate::key_defaults(key_type).map_or(crate::Capabilities::empty(), |d| d.capabilities);
+        let capabilities = key_defaults(key_type).map_or(Capabilities::empty(), |d| d.capabilities);
         let template = template
-            .with(
-                A::ENCRYPT,
-                capabilities.contains(crate::Capabilities::ENCRYPT),
-            )
-            .with(
-                A::VERIFY,
-                capabilities.contains(crate::Capabilities::VERIFY),
-            )
-            .with(A::WRAP, capabilities.contains(crate::Capabilities::WRAP))
+            .merge(&capability_template(capabilities, of))
             .with(A::TOKEN, false)
             .merge(extra);
-        let object = self.core().create_object(&template)?;
-        Ok(PublicKey::new(self.clone(), object, key_type))
+        Ok((self.core().create_object(&template)?, key_type))
     }
 
     /// Imports an X.509 certificate (DER) as a certificate object.
