@@ -328,3 +328,56 @@ fn composed_signatures_equal_the_combined_mechanism() {
         .verify_with(&digest, &signature, &p11::Mechanism::new(M::ECDSA))
         .unwrap());
 }
+
+#[test]
+fn streaming_equals_single_part_for_each_operation() {
+    let f = session();
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let chunks = || data.chunks(4096);
+    // Encryption: the chunk iterator gives the single-part ciphertext.
+    let key = f
+        .session
+        .generate_key(KeyType::AES, 256, &KeyOptions::new())
+        .unwrap();
+    let iv = [3u8; 16];
+    let single = key.encrypt_param(&data, iv.as_slice()).unwrap();
+    let streamed: Vec<Vec<u8>> = key
+        .encryptor(iv.as_slice())
+        .unwrap()
+        .stream(chunks())
+        .collect::<p11::Result<_>>()
+        .unwrap();
+    assert_eq!(streamed.concat(), single);
+    let back: Vec<Vec<u8>> = key
+        .decryptor(iv.as_slice())
+        .unwrap()
+        .stream(single.chunks(1000))
+        .collect::<p11::Result<_>>()
+        .unwrap();
+    assert_eq!(back.concat(), data);
+    // Signatures: composed (ECDSA_SHA512 on SoftHSM) and native (SHA512_RSA_PKCS).
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .unwrap();
+    let signature = private.sign_chunks(chunks()).unwrap();
+    assert!(public.verify(&data, &signature).unwrap());
+    assert!(public.verify_chunks(chunks(), &signature).unwrap());
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::RSA, 1024, &KeyOptions::new())
+        .unwrap();
+    assert_eq!(
+        private.sign_chunks(chunks()).unwrap(),
+        private.sign(&data).unwrap()
+    );
+    assert!(!public
+        .verify_chunks(data.chunks(7).skip(1), &private.sign(&data).unwrap())
+        .unwrap());
+    // MACs and digests.
+    assert_eq!(key.sign_chunks(chunks()).unwrap(), key.sign(&data).unwrap());
+    assert_eq!(
+        f.session.digest_chunks(chunks(), M::SHA256).unwrap(),
+        f.session.digest(&data, M::SHA256).unwrap()
+    );
+}

@@ -174,6 +174,17 @@ pub trait Sign: Key + Sized {
         signing::sign(self.session(), mechanism, self.object(), data)
     }
 
+    /// Signs the concatenation of `chunks` with the default mechanism, in parts
+    /// (python's `sign(iterable)`).
+    fn sign_chunks<I>(&self, chunks: I) -> Result<Vec<u8>>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let mechanism = default_mechanism(self, "signing", |d| d.sign, Parameter::None)?;
+        signing::sign_chunks(self.session(), &mechanism, self.object(), chunks)
+    }
+
     /// A streaming signature with any mechanism the token has (also an `io::Write`).
     fn signer_with(&self, mechanism: &Mechanism) -> Result<Signer<'_>> {
         self.session().core().begin_sign(mechanism, self.object())
@@ -201,6 +212,17 @@ pub trait Verify: Key + Sized {
     /// Verifies with any mechanism (composed where the token lacks it and can).
     fn verify_with(&self, data: &[u8], signature: &[u8], mechanism: &Mechanism) -> Result<bool> {
         signing::verify(self.session(), mechanism, self.object(), data, signature)
+    }
+
+    /// Verifies `signature` over the concatenation of `chunks` with the default
+    /// mechanism, in parts (python's `verify(iterable, signature)`).
+    fn verify_chunks<I>(&self, chunks: I, signature: &[u8]) -> Result<bool>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let mechanism = default_mechanism(self, "signing", |d| d.sign, Parameter::None)?;
+        signing::verify_chunks(self.session(), &mechanism, self.object(), chunks, signature)
     }
 
     /// A streaming verification with any mechanism the token has (also an `io::Write`).

@@ -393,4 +393,18 @@ impl Session {
     pub fn digest(&self, data: &[u8], mechanism: MechanismType) -> Result<Vec<u8>> {
         self.core().digest(&Mechanism::new(mechanism), data)
     }
+
+    /// The digest of the concatenation of `chunks`, in parts (python's
+    /// `digest(iterable)`).
+    pub fn digest_chunks<I>(&self, chunks: I, mechanism: MechanismType) -> Result<Vec<u8>>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let mut digest = self.core().begin_digest(&Mechanism::new(mechanism))?;
+        for chunk in chunks {
+            digest.update(chunk.as_ref())?;
+        }
+        digest.finish()
+    }
 }

@@ -100,6 +100,76 @@ pub fn verify(
     }
 }
 
+/// Signs the concatenation of `chunks` with `mechanism`, in parts, composing the
+/// mechanism where the token lacks it (the digest is then what is streamed).
+pub fn sign_chunks<I>(
+    session: &Session,
+    mechanism: &Mechanism,
+    key: &Object,
+    chunks: I,
+) -> Result<Vec<u8>>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    match composition(session, mechanism)? {
+        Some((hash, raw, prefix)) => {
+            let input = digest_chunks(session, hash, prefix, chunks)?;
+            session.core().sign(&Mechanism::new(raw), key, &input)
+        }
+        None => {
+            let mut signer = session.core().begin_sign(mechanism, key)?;
+            for chunk in chunks {
+                signer.update(chunk.as_ref())?;
+            }
+            signer.finish()
+        }
+    }
+}
+
+/// Verifies `signature` over the concatenation of `chunks`, in parts, composing where
+/// the token lacks the mechanism.
+pub fn verify_chunks<I>(
+    session: &Session,
+    mechanism: &Mechanism,
+    key: &Object,
+    chunks: I,
+    signature: &[u8],
+) -> Result<bool>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    match composition(session, mechanism)? {
+        Some((hash, raw, prefix)) => {
+            let input = digest_chunks(session, hash, prefix, chunks)?;
+            session
+                .core()
+                .verify(&Mechanism::new(raw), key, &input, signature)
+        }
+        None => {
+            let mut verifier = session.core().begin_verify(mechanism, key)?;
+            for chunk in chunks {
+                verifier.update(chunk.as_ref())?;
+            }
+            verifier.finish(signature)
+        }
+    }
+}
+
+/// The digest of the concatenation of `chunks`, behind the DigestInfo prefix.
+fn digest_chunks<I>(session: &Session, hash: M, prefix: &[u8], chunks: I) -> Result<Vec<u8>>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let mut digest = session.core().begin_digest(&Mechanism::new(hash))?;
+    for chunk in chunks {
+        digest.update(chunk.as_ref())?;
+    }
+    Ok([prefix, &digest.finish()?].concat())
+}
+
 /// Signs by composition whether or not the token has the combined mechanism: what
 /// [`sign`] does when it lacks it. `None` for a mechanism that is no hash-and-sign one.
 pub fn sign_composed_for(
