@@ -381,3 +381,32 @@ fn streaming_equals_single_part_for_each_operation() {
         f.session.digest(&data, M::SHA256).unwrap()
     );
 }
+
+#[test]
+fn sessions_and_keys_are_shared_between_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<Session>();
+    shareable::<p11::SecretKey>();
+    shareable::<p11::PublicKey>();
+    shareable::<p11::PrivateKey>();
+    let f = session();
+    let key = f
+        .session
+        .generate_key(KeyType::AES, 128, &KeyOptions::new())
+        .unwrap();
+    std::thread::scope(|s| {
+        for thread in 0..4u8 {
+            let key = key.clone();
+            s.spawn(move || {
+                let iv = [thread; 16];
+                for _ in 0..50 {
+                    let sealed = key.encrypt_param(&[thread; 40], iv.as_slice()).unwrap();
+                    assert_eq!(
+                        key.decrypt_param(&sealed, iv.as_slice()).unwrap(),
+                        [thread; 40]
+                    );
+                }
+            });
+        }
+    });
+}
