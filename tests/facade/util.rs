@@ -325,10 +325,11 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         ]);
         let ca = CertificateInfo::from_der(&s.read("ca.der")).unwrap();
         // The certificate object util makes.
-        let object = f
+        let certificate = f
             .session
             .import_certificate(&ca.value, &Template::new().with(A::LABEL, name))
             .unwrap();
+        let object = certificate.object();
         assert_eq!(
             object.get_attribute(A::SUBJECT).unwrap().as_bytes(),
             Some(&ca.subject[..])
@@ -336,6 +337,13 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         assert_eq!(
             object.get_attribute(A::SERIAL_NUMBER).unwrap().as_bytes(),
             Some(&ca.serial_number[..])
+        );
+        assert_eq!(certificate.info().unwrap(), ca);
+        let by_subject = Template::new().with(A::SUBJECT, ca.subject.clone());
+        let found = f.session.get_certificates(&by_subject).unwrap();
+        assert!(
+            found.iter().any(|c| c.object() == object),
+            "{name}: found by subject"
         );
         // The issuer's public key, taken from its certificate, verifies the signature.
         let issuer_key = f

@@ -1,7 +1,7 @@
 //! Certificates: store an X.509 certificate as an object with the attributes util takes
 //! from it, find it again by subject, and read its public key.
 use p11::asn1::{pem, CertificateInfo};
-use p11::{AttributeType as A, Library, ObjectClass, OpenOptions, Template, TokenFilter};
+use p11::{AttributeType as A, Library, OpenOptions, Template, TokenFilter};
 use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,11 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let info = CertificateInfo::from_der(&der)?;
     let stored =
         session.import_certificate(&der, &Template::new().with(A::LABEL, "p11 example CA"))?;
-    let found = session.get_objects(
-        &Template::new()
-            .with(A::CLASS, ObjectClass::CERTIFICATE)
-            .with(A::SUBJECT, info.subject.clone()),
-    )?;
+    let found =
+        session.get_certificates(&Template::new().with(A::SUBJECT, info.subject.clone()))?;
     println!(
         "{label}: stored, found {} by subject; serial {:02x?}",
         found.len(),

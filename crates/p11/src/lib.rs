@@ -33,6 +33,7 @@ pub use keys::{
 };
 pub use library::{Library, OpenOptions, Token};
 pub use session::{KeyOptions, KeyQuery, Session};
+pub use util::Certificate;
 
 pub use p11_asn1 as asn1;
 pub use p11_core as core;

@@ -31,6 +31,29 @@ impl Library {
         &self.module
     }
 
+    /// The slots; with `token_present`, only those holding a token (python's
+    /// `get_slots`).
+    pub fn get_slots(&self, token_present: bool) -> Result<Vec<p11_core::Slot>> {
+        self.module.get_slots(token_present)
+    }
+
+    /// Waits for a slot event (python's `wait_for_slot_event`); without `blocking`,
+    /// [`Error::NoEvent`](p11_core::Error::NoEvent) when nothing happened.
+    pub fn wait_for_slot_event(&self, blocking: bool) -> Result<p11_core::Slot> {
+        self.module.wait_for_slot_event(blocking)
+    }
+
+    /// Finalises and initialises the library again (python's `reinitialize`).
+    pub fn reinitialize(&self) -> Result<()> {
+        self.module.reinitialize()
+    }
+
+    /// Cryptoki version, manufacturer, description and library version (python's
+    /// `cryptoki_version`, `manufacturer_id`, `library_description`, `library_version`).
+    pub fn info(&self) -> Result<p11_core::LibraryInfo> {
+        self.module.info()
+    }
+
     /// The one token matching `filter` (python's `get_token(token_label=...)`).
     pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
         Ok(Token {

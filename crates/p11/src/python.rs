@@ -8,12 +8,12 @@
 //! | python-pkcs11 | p11 |
 //! |---|---|
 //! | `pkcs11.lib(so)` | [`Library::load`](crate::Library::load) (`load_with` for `C_Initialize` arguments) |
-//! | `lib.get_slots(token_present)` | `lib.module().get_slots(token_present)` |
+//! | `lib.get_slots(token_present)` | [`lib.get_slots(token_present)`](crate::Library::get_slots) |
 //! | `lib.get_tokens(token_label=…, token_serial=…, token_flags=…, slot_flags=…, mechanisms=…)` | [`lib.get_tokens(&TokenFilter)`](crate::Library::get_tokens) (the mechanism filter works) |
 //! | `lib.get_token(…)` | [`lib.get_token(&TokenFilter)`](crate::Library::get_token) → `NoSuchToken` / `MultipleTokens` |
-//! | `lib.wait_for_slot_event(blocking)` | `lib.module().wait_for_slot_event(blocking)` → `Error::NoEvent` |
-//! | `lib.reinitialize()` | `lib.module().reinitialize()` |
-//! | `lib.cryptoki_version`, `manufacturer_id`, `library_description`, `library_version` | `lib.module().info()?` fields |
+//! | `lib.wait_for_slot_event(blocking)` | [`lib.wait_for_slot_event(blocking)`](crate::Library::wait_for_slot_event) → `Error::NoEvent` |
+//! | `lib.reinitialize()` | [`lib.reinitialize()`](crate::Library::reinitialize) |
+//! | `lib.cryptoki_version`, `manufacturer_id`, `library_description`, `library_version` | [`lib.info()?`](crate::Library::info) fields |
 //! | `Slot.slot_id`, `slot_description`, `manufacturer_id`, `hardware_version`, `firmware_version`, `flags` | `slot.id()`, `slot.info()?` fields |
 //! | `slot.get_token()` | `slot.token()` |
 //! | `slot.get_mechanisms()`, `slot.get_mechanism_info(m)` | `slot.mechanisms()`, `slot.mechanism_info(m)` |
@@ -34,7 +34,7 @@
 //! | `Key.key_type`, `label`, `id` | [`key_type()`](crate::Key::key_type), [`label()`](crate::Key::label), `get(A::ID)` |
 //! | `SecretKey`, `PublicKey`, `PrivateKey` | [`SecretKey`](crate::SecretKey), [`PublicKey`](crate::PublicKey), [`PrivateKey`](crate::PrivateKey) |
 //! | `DomainParameters.generate_keypair(…)` | [`DomainParameters::generate_keypair`](crate::DomainParameters::generate_keypair) |
-//! | `Certificate` | a certificate `Object`; [`session.import_certificate`](crate::Session::import_certificate) |
+//! | `Certificate` | [`Certificate`](crate::Certificate) (`value`, `info`); [`session.import_certificate`](crate::Session::import_certificate), [`session.get_certificates`](crate::Session::get_certificates) |
 //! | `key.encrypt(data, mechanism, mechanism_param)` | [`encrypt`](crate::Encrypt::encrypt), [`encrypt_param`](crate::Encrypt::encrypt_param), [`encrypt_with`](crate::Encrypt::encrypt_with) |
 //! | `key.encrypt(iterable)` (streaming) | [`key.encryptor(param)?.stream(chunks)`](crate::Encrypt::encryptor), `.writer(w)`, `.reader(r)` |
 //! | `key.decrypt(…)` | [`Decrypt`](crate::Decrypt), the same three ways, and `decryptor` |

@@ -296,10 +296,51 @@ impl Session {
     }
 
     /// Imports an X.509 certificate (DER) as a certificate object.
-    pub fn import_certificate(&self, der: &[u8], extra: &Template) -> Result<Object> {
+    pub fn import_certificate(&self, der: &[u8], extra: &Template) -> Result<Certificate> {
         let template = certificate_template(der)?
             .with(A::TOKEN, false)
             .merge(extra);
-        self.core().create_object(&template)
+        Ok(Certificate {
+            object: self.core().create_object(&template)?,
+        })
+    }
+
+    /// The certificate objects matching `template` (its class is added).
+    pub fn get_certificates(&self, template: &Template) -> Result<Vec<Certificate>> {
+        let template = template.clone().with(A::CLASS, ObjectClass::CERTIFICATE);
+        Ok(self
+            .core()
+            .get_objects(&template)?
+            .into_iter()
+            .map(|object| Certificate { object })
+            .collect())
+    }
+}
+
+/// A certificate object (python-pkcs11's `Certificate`).
+#[derive(Clone, Debug)]
+pub struct Certificate {
+    object: Object,
+}
+
+impl Certificate {
+    /// The object.
+    pub fn object(&self) -> &Object {
+        &self.object
+    }
+
+    /// The certificate's DER (`CKA_VALUE`).
+    pub fn value(&self) -> Result<Vec<u8>> {
+        bytes(&self.object, A::VALUE)
+    }
+
+    /// Its fields and public key, decoded from the value.
+    pub fn info(&self) -> Result<CertificateInfo> {
+        CertificateInfo::from_der(&self.value()?).map_err(asn1_error)
+    }
+
+    /// Destroys the object on the token.
+    pub fn destroy(self) -> Result<()> {
+        self.object.destroy()
     }
 }
