@@ -61,14 +61,23 @@ impl KeyQuery {
         if let Some(key_type) = self.key_type {
             template.set(A::KEY_TYPE, key_type);
         }
-        if let Some(label) = &self.label {
-            template.set(A::LABEL, label.as_str());
-        }
-        if let Some(id) = &self.id {
-            template.set(A::ID, id.clone());
-        }
-        template
+        with_label_and_id(template, &self.label, &self.id)
     }
+}
+
+/// `template` with the label and id, where given.
+fn with_label_and_id(
+    mut template: Template,
+    label: &Option<String>,
+    id: &Option<Vec<u8>>,
+) -> Template {
+    if let Some(label) = label {
+        template.set(A::LABEL, label.as_str());
+    }
+    if let Some(id) = id {
+        template.set(A::ID, id.clone());
+    }
+    template
 }
 
 /// Options for generating a key or key pair (python's keyword arguments).
@@ -168,17 +177,11 @@ pub(crate) const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
 impl KeyOptions {
     /// What every generated object of `class` gets: TOKEN, label, id.
     fn common(&self, class: ObjectClass, key_type: KeyType) -> Template {
-        let mut template = Template::new()
+        let template = Template::new()
             .with(A::CLASS, class)
             .with(A::KEY_TYPE, key_type)
             .with(A::TOKEN, self.store);
-        if let Some(label) = &self.label {
-            template.set(A::LABEL, label.as_str());
-        }
-        if let Some(id) = &self.id {
-            template.set(A::ID, id.clone());
-        }
-        template
+        with_label_and_id(template, &self.label, &self.id)
     }
 
     /// Secret and private keys: PRIVATE, SENSITIVE, not EXTRACTABLE, unless overridden.
