@@ -114,7 +114,7 @@ pub fn user_session<G>(f: &Fixture<G>) -> p11_core::Session {
 
 /// A label no other test (or run) uses, drawn from the token's RNG.
 pub fn unique_label(session: &p11_core::Session, prefix: &str) -> String {
-    let bytes = session.generate_random(64).expect("random bytes");
+    let bytes = session.generate_random(8).expect("random bytes");
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("{prefix}-{hex}")
 }
@@ -216,4 +216,17 @@ pub fn ec_pair(
     session
         .generate_keypair(&Mechanism::new(mechanism), &public, &private)
         .expect("generating an EC key pair")
+}
+
+/// Everything a chunk stream gives, concatenated.
+pub fn concat<I>(mut stream: p11_core::CipherChunks<I>) -> p11_core::Result<Vec<u8>>
+where
+    I: Iterator,
+    I::Item: AsRef<[u8]>,
+{
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next_chunk() {
+        out.extend_from_slice(chunk?);
+    }
+    Ok(out)
 }

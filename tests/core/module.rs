@@ -1,4 +1,4 @@
-use p11_core::{Access, Error, InitArgs, InitFlags, Module, ReturnValue};
+use p11_core::{Access, Error, InitArgs, InitFlags, Module};
 use p11_tests::{exclusive, init_args, shared};
 
 #[test]
@@ -89,11 +89,8 @@ fn reinitialize_invalidates_old_sessions_and_their_drop_closes_nothing_new() {
     let old = f.token.open(Access::ReadOnly).unwrap();
     f.module.reinitialize().unwrap();
     let err = old.info().unwrap_err();
-    assert_eq!(
-        err.return_value(),
-        Some(ReturnValue::SessionHandleInvalid),
-        "{err}"
-    );
+    assert!(matches!(err, Error::SessionClosed), "{err:?}");
+    assert!(old.is_closed());
     // The module reuses handle numbers; dropping the stale session must not close the
     // new one that may carry the same number.
     let token = f
@@ -103,7 +100,7 @@ fn reinitialize_invalidates_old_sessions_and_their_drop_closes_nothing_new() {
     let fresh = token.open(Access::ReadOnly).unwrap();
     drop(old);
     assert!(fresh.info().is_ok());
-    assert_eq!(fresh.generate_random(64).unwrap().len(), 8);
+    assert_eq!(fresh.generate_random(8).unwrap().len(), 8);
 }
 
 #[test]
@@ -121,7 +118,7 @@ fn a_module_without_os_locking_is_serialised_and_still_shared_by_threads() {
             s.spawn(|| {
                 let session = token.open(Access::ReadOnly).unwrap();
                 for _ in 0..50 {
-                    assert_eq!(session.generate_random(256).unwrap().len(), 32);
+                    assert_eq!(session.generate_random(32).unwrap().len(), 32);
                 }
             });
         }
@@ -152,7 +149,7 @@ fn loading_while_the_last_handle_finalises_waits_for_it() {
                         .get_token(&p11_core::TokenFilter::new().label(&*env.label))
                         .unwrap();
                     let session = token.open(Access::ReadOnly).unwrap();
-                    assert_eq!(session.generate_random(64).unwrap().len(), 8);
+                    assert_eq!(session.generate_random(8).unwrap().len(), 8);
                     assert!(session.info().is_ok());
                 }
             });

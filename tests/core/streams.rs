@@ -2,7 +2,7 @@
 //! operations, and threads sharing a session.
 
 use p11_core::{AttributeType as A, KeyType, Mechanism, MechanismType as M, ReturnValue, Template};
-use p11_tests::{import_secret, shared, user_session};
+use p11_tests::{concat, import_secret, shared, user_session};
 use std::io::{Read, Write};
 
 const IV: [u8; 16] = [0x24; 16];
@@ -35,13 +35,14 @@ fn cbc_pad_streamed_equals_single_part_for_every_size() {
         assert_eq!(streamed, single, "update/finish, {len} bytes");
 
         // The chunk iterator, the writer and the reader.
-        let chunks: Vec<Vec<u8>> = session
-            .begin_encrypt(&cbc_pad, &key)
-            .unwrap()
-            .stream(plain.chunks(1000))
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(chunks.concat(), single, "stream, {len} bytes");
+        let chunks = concat(
+            session
+                .begin_encrypt(&cbc_pad, &key)
+                .unwrap()
+                .stream(plain.chunks(1000)),
+        )
+        .unwrap();
+        assert_eq!(chunks, single, "stream, {len} bytes");
         let mut writer = session
             .begin_encrypt(&cbc_pad, &key)
             .unwrap()

@@ -38,7 +38,7 @@ fn eight_threads_share_one_session() {
         for _ in 0..8 {
             s.spawn(|| {
                 for _ in 0..100 {
-                    assert_eq!(session.generate_random(512).unwrap().len(), 64);
+                    assert_eq!(session.generate_random(64).unwrap().len(), 64);
                 }
                 assert!(session.info().is_ok());
             });

@@ -3,6 +3,7 @@ use p11::{
     AttributeType as A, Capabilities, Decrypt, Derive, Encrypt, Key, KeyOptions, KeyType, Library,
     MechanismType as M, OpenOptions, Session, Sign, Template, TokenFilter, Unwrap, Verify, Wrap,
 };
+use p11_tests::concat;
 
 pub struct Fixture {
     pub session: Session,
@@ -341,20 +342,15 @@ fn streaming_equals_single_part_for_each_operation() {
         .unwrap();
     let iv = [3u8; 16];
     let single = key.encrypt_param(&data, iv.as_slice()).unwrap();
-    let streamed: Vec<Vec<u8>> = key
-        .encryptor(iv.as_slice())
-        .unwrap()
-        .stream(chunks())
-        .collect::<p11::Result<_>>()
-        .unwrap();
-    assert_eq!(streamed.concat(), single);
-    let back: Vec<Vec<u8>> = key
-        .decryptor(iv.as_slice())
-        .unwrap()
-        .stream(single.chunks(1000))
-        .collect::<p11::Result<_>>()
-        .unwrap();
-    assert_eq!(back.concat(), data);
+    let streamed = concat(key.encryptor(iv.as_slice()).unwrap().stream(chunks())).unwrap();
+    assert_eq!(streamed, single);
+    let back = concat(
+        key.decryptor(iv.as_slice())
+            .unwrap()
+            .stream(single.chunks(1000)),
+    )
+    .unwrap();
+    assert_eq!(back, data);
     // Signatures: composed (ECDSA_SHA512 on SoftHSM) and native (SHA512_RSA_PKCS).
     let (public, private) = f
         .session

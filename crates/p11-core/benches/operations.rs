@@ -119,11 +119,11 @@ fn single_part(c: &mut Criterion) {
     let f = fixture();
     let s = &f.session;
     let list = s.slot().module().raw_function_list();
-    let h = s.handle();
+    let h = s.handle().raw();
 
     let mut group = c.benchmark_group("random 32 B");
     group.bench_function("p11", |b| {
-        b.iter(|| black_box(s.generate_random(256).unwrap()))
+        b.iter(|| black_box(s.generate_random(32).unwrap()))
     });
     group.bench_function("raw", |b| {
         b.iter(|| {
@@ -167,7 +167,7 @@ fn single_part(c: &mut Criterion) {
         b.iter(|| {
             let mut m = raw_mechanism(&cbc_pad);
             black_box(raw_single(
-                || unsafe { list.C_EncryptInit.unwrap()(h, &mut m, f.aes.handle()) },
+                || unsafe { list.C_EncryptInit.unwrap()(h, &mut m, f.aes.handle().raw()) },
                 |out, len| unsafe {
                     list.C_Encrypt.unwrap()(h, kib.as_ptr() as *mut u8, 1024, out, len)
                 },
@@ -186,7 +186,7 @@ fn single_part(c: &mut Criterion) {
         b.iter(|| {
             let mut m = raw_mechanism(&rsa);
             black_box(raw_single(
-                || unsafe { list.C_SignInit.unwrap()(h, &mut m, f.rsa.handle()) },
+                || unsafe { list.C_SignInit.unwrap()(h, &mut m, f.rsa.handle().raw()) },
                 |out, len| unsafe {
                     list.C_Sign.unwrap()(h, data.as_ptr() as *mut u8, 64, out, len)
                 },
@@ -206,7 +206,7 @@ fn single_part(c: &mut Criterion) {
         b.iter(|| {
             let mut m = raw_mechanism(&ecdsa);
             black_box(raw_single(
-                || unsafe { list.C_SignInit.unwrap()(h, &mut m, f.ec.handle()) },
+                || unsafe { list.C_SignInit.unwrap()(h, &mut m, f.ec.handle().raw()) },
                 |out, len| unsafe {
                     list.C_Sign.unwrap()(h, digest.as_ptr() as *mut u8, 32, out, len)
                 },
@@ -250,7 +250,7 @@ fn attributes_and_search(c: &mut Criterion) {
     let f = fixture();
     let s = &f.session;
     let list = s.slot().module().raw_function_list();
-    let h = s.handle();
+    let h = s.handle().raw();
 
     let types = [A::CLASS, A::KEY_TYPE, A::VALUE_LEN, A::LABEL, A::ID];
     let mut group = c.benchmark_group("5 attributes of one key");
@@ -258,7 +258,7 @@ fn attributes_and_search(c: &mut Criterion) {
         b.iter(|| black_box(f.aes.get_attributes(&types).unwrap()))
     });
     group.bench_function("raw", |b| {
-        b.iter(|| black_box(raw_five_attributes(list, h, f.aes.handle())))
+        b.iter(|| black_box(raw_five_attributes(list, h, f.aes.handle().raw())))
     });
     group.finish();
 
@@ -370,7 +370,7 @@ fn streaming(c: &mut Criterion) {
     let f = fixture();
     let s = &f.session;
     let list = s.slot().module().raw_function_list();
-    let h = s.handle();
+    let h = s.handle().raw();
     let iv = [0u8; 16];
     let cbc_pad = Mechanism::with_iv(M::AES_CBC_PAD, &iv).unwrap();
     let chunk = vec![0x77u8; CHUNK];
@@ -408,7 +408,7 @@ fn streaming(c: &mut Criterion) {
             |out| unsafe {
                 let mut m = raw_mechanism(&cbc_pad);
                 assert_eq!(
-                    list.C_EncryptInit.unwrap()(h, &mut m, f.aes.handle()),
+                    list.C_EncryptInit.unwrap()(h, &mut m, f.aes.handle().raw()),
                     CKR_OK
                 );
                 for _ in 0..TOTAL / CHUNK {

@@ -253,7 +253,7 @@ impl AttributeValue {
                 | (K::KeyType, Self::KeyType(_))
                 | (K::CertificateType, Self::CertificateType(_))
                 | (K::Mechanism, Self::Mechanism(_))
-                | (K::Text, Self::Text(_))
+                | (K::Text, Self::Text(_) | Self::Bytes(_))
                 | (K::Date, Self::Date(_))
                 | (K::BigInteger | K::Bytes, Self::Bytes(_))
                 | (K::Mechanisms, Self::Mechanisms(_))

@@ -77,28 +77,25 @@ impl Session {
             .mechanism
             .output_bound(direction.operation(), data.len());
         let (data, data_len) = input(data)?;
-        let module = self.module_inner();
-        let handle = self.handle();
-        let result = match direction {
+        cipher.active.end(|gate, handle| match direction {
             Direction::Encrypt => output_vec("C_Encrypt", bound, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-                unsafe { call!(module, C_Encrypt(handle, data, data_len, out, len)) }
+                unsafe { call!(gate, C_Encrypt(handle, data, data_len, out, len)) }
             }),
             Direction::Decrypt => output_vec("C_Decrypt", bound, |out, len| {
                 // SAFETY: as for C_Encrypt.
-                unsafe { call!(module, C_Decrypt(handle, data, data_len, out, len)) }
+                unsafe { call!(gate, C_Decrypt(handle, data, data_len, out, len)) }
             }),
-        };
-        cipher.active.ended_by(result)
+        })
     }
 
     /// Begins a multi-part encryption (`C_EncryptInit`).
-    pub fn begin_encrypt(&self, mechanism: &Mechanism, key: &Object) -> Result<Cipher<'_>> {
+    pub fn begin_encrypt(&self, mechanism: &Mechanism, key: &Object) -> Result<Cipher> {
         self.begin_cipher(Direction::Encrypt, mechanism, key)
     }
 
     /// Begins a multi-part decryption (`C_DecryptInit`).
-    pub fn begin_decrypt(&self, mechanism: &Mechanism, key: &Object) -> Result<Cipher<'_>> {
+    pub fn begin_decrypt(&self, mechanism: &Mechanism, key: &Object) -> Result<Cipher> {
         self.begin_cipher(Direction::Decrypt, mechanism, key)
     }
 
@@ -107,24 +104,18 @@ impl Session {
         direction: Direction,
         mechanism: &Mechanism,
         key: &Object,
-    ) -> Result<Cipher<'_>> {
+    ) -> Result<Cipher> {
         let raw = mechanism.raw();
-        let module = self.module_inner();
-        let active = Active::begin(self, direction.kind(), || {
+        let key = key.raw_handle();
+        let active = Active::begin(self, direction.kind(), |gate, handle| {
             // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
             unsafe {
                 match direction {
                     Direction::Encrypt => {
-                        call!(
-                            module,
-                            C_EncryptInit(self.handle(), mechanism_ptr(&raw), key.handle())
-                        )
+                        call!(gate, C_EncryptInit(handle, mechanism_ptr(&raw), key))
                     }
                     Direction::Decrypt => {
-                        call!(
-                            module,
-                            C_DecryptInit(self.handle(), mechanism_ptr(&raw), key.handle())
-                        )
+                        call!(gate, C_DecryptInit(handle, mechanism_ptr(&raw), key))
                     }
                 }
             }
@@ -140,13 +131,13 @@ impl Session {
 /// A multi-part encryption or decryption. Holds the session's operation of its kind
 /// until finished; dropped unfinished, it cancels the operation, leaving the session
 /// ready for the next.
-pub struct Cipher<'s> {
-    active: Active<'s>,
+pub struct Cipher {
+    active: Active,
     direction: Direction,
     mechanism: MechanismType,
 }
 
-impl<'s> Cipher<'s> {
+impl Cipher {
     /// Which way it goes.
     pub fn direction(&self) -> Direction {
         self.direction
@@ -174,24 +165,27 @@ impl<'s> Cipher<'s> {
     /// suffices; a smaller one may get `CKR_BUFFER_TOO_SMALL`, after which the call can
     /// be repeated with more room.
     pub fn update(&mut self, input_data: &[u8], output: &mut [u8]) -> Result<usize> {
+        if input_data.is_empty() {
+            // Nothing to do, and some modules (SoftHSM decrypting) fail on it.
+            return Ok(0);
+        }
         let (data, data_len) = input(input_data)?;
-        let session = self.active.session();
-        let (module, handle) = (session.module_inner(), session.handle());
         let direction = self.direction;
-        let result = output_into(update_name(direction), output, |out, len| {
-            // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-            unsafe {
-                match direction {
-                    Direction::Encrypt => {
-                        call!(module, C_EncryptUpdate(handle, data, data_len, out, len))
-                    }
-                    Direction::Decrypt => {
-                        call!(module, C_DecryptUpdate(handle, data, data_len, out, len))
+        self.active.update(|gate, handle| {
+            output_into(update_name(direction), output, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe {
+                    match direction {
+                        Direction::Encrypt => {
+                            call!(gate, C_EncryptUpdate(handle, data, data_len, out, len))
+                        }
+                        Direction::Decrypt => {
+                            call!(gate, C_DecryptUpdate(handle, data, data_len, out, len))
+                        }
                     }
                 }
-            }
-        });
-        self.active.updated_by(result)
+            })
+        })
     }
 
     /// Processes `input` into a new vector.
@@ -205,32 +199,41 @@ impl<'s> Cipher<'s> {
     /// Ends the operation (`C_EncryptFinal`/`C_DecryptFinal`), writing what remains (a
     /// padded last block, a GCM tag) into `output`; the number of bytes written.
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
-        let session = self.active.session();
-        let (module, handle) = (session.module_inner(), session.handle());
         let direction = self.direction;
-        let result = output_into(final_name(direction), output, |out, len| {
-            // SAFETY: `out` is writable for `*len` bytes.
-            unsafe { final_call(module, direction, handle, out, len) }
-        });
-        self.active.ended_by(result)
+        self.active.end(|gate, handle| {
+            output_into(final_name(direction), output, |out, len| {
+                // SAFETY: `out` is writable for `*len` bytes.
+                unsafe { final_call(gate, direction, handle, out, len) }
+            })
+        })
     }
 
     /// Ends the operation, returning what remains.
     pub fn finish(mut self) -> Result<Vec<u8>> {
-        let session = self.active.session();
-        let (module, handle) = (session.module_inner(), session.handle());
         let direction = self.direction;
         let bound = Some(self.update_bound(0));
-        let result = output_vec(final_name(direction), bound, |out, len| {
-            // SAFETY: `out` is writable for `*len` bytes.
-            unsafe { final_call(module, direction, handle, out, len) }
-        });
-        self.active.ended_by(result)
+        self.active.end(|gate, handle| {
+            output_vec(final_name(direction), bound, |out, len| {
+                // SAFETY: `out` is writable for `*len` bytes.
+                unsafe { final_call(gate, direction, handle, out, len) }
+            })
+        })
     }
 
-    /// Streams `chunks` through the operation: an iterator of output chunks, the last one
-    /// from the final call. Stops at the first error.
-    pub fn stream<I>(self, chunks: I) -> CipherChunks<'s, I::IntoIter>
+    /// Streams `chunks` through the operation, one output buffer reused for every chunk:
+    /// call [`CipherChunks::next_chunk`] until it gives `None`. Empty chunks, in and out,
+    /// are skipped; the last output comes from the final call.
+    ///
+    /// ```no_run
+    /// # fn demo(cipher: p11_core::Cipher, chunks: Vec<Vec<u8>>) -> p11_core::Result<()> {
+    /// let mut out = Vec::new();
+    /// let mut stream = cipher.stream(chunks);
+    /// while let Some(chunk) = stream.next_chunk() {
+    ///     out.extend_from_slice(chunk?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<I>(self, chunks: I) -> CipherChunks<I::IntoIter>
     where
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
@@ -238,12 +241,13 @@ impl<'s> Cipher<'s> {
         CipherChunks {
             cipher: Some(self),
             chunks: chunks.into_iter(),
+            buffer: Zeroizing::new(Vec::new()),
         }
     }
 
     /// An `io::Write` that passes what is written through the operation into `inner`.
     /// Call [`CipherWriter::finish`] at the end; dropping it unfinished cancels.
-    pub fn writer<W: io::Write>(self, inner: W) -> CipherWriter<'s, W> {
+    pub fn writer<W: io::Write>(self, inner: W) -> CipherWriter<W> {
         CipherWriter {
             cipher: Some(self),
             inner,
@@ -252,7 +256,7 @@ impl<'s> Cipher<'s> {
     }
 
     /// An `io::Read` that reads from `inner` and yields it passed through the operation.
-    pub fn reader<R: io::Read>(self, inner: R) -> CipherReader<'s, R> {
+    pub fn reader<R: io::Read>(self, inner: R) -> CipherReader<R> {
         CipherReader {
             cipher: Some(self),
             inner,
@@ -280,7 +284,7 @@ fn final_name(direction: Direction) -> &'static str {
 /// # Safety
 /// `out` must be writable for `*len` bytes.
 unsafe fn final_call(
-    module: &crate::module::ModuleInner,
+    gate: &crate::module::Gate<'_>,
     direction: Direction,
     handle: p11_sys::CK_SESSION_HANDLE,
     out: p11_sys::CK_BYTE_PTR,
@@ -289,13 +293,13 @@ unsafe fn final_call(
     // SAFETY: the caller's promise about `out`.
     unsafe {
         match direction {
-            Direction::Encrypt => call!(module, C_EncryptFinal(handle, out, len)),
-            Direction::Decrypt => call!(module, C_DecryptFinal(handle, out, len)),
+            Direction::Encrypt => call!(gate, C_EncryptFinal(handle, out, len)),
+            Direction::Decrypt => call!(gate, C_DecryptFinal(handle, out, len)),
         }
     }
 }
 
-impl fmt::Debug for Cipher<'_> {
+impl fmt::Debug for Cipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cipher")
             .field("direction", &self.direction)
@@ -308,32 +312,59 @@ impl fmt::Debug for Cipher<'_> {
 const STREAM_CHUNK: usize = 64 * 1024;
 
 /// Output chunks of a [`Cipher`] over input chunks; see [`Cipher::stream`].
-pub struct CipherChunks<'s, I> {
-    cipher: Option<Cipher<'s>>,
+pub struct CipherChunks<I> {
+    cipher: Option<Cipher>,
     chunks: I,
+    /// The output of the latest chunk; reused, wiped when dropped.
+    buffer: Zeroizing<Vec<u8>>,
 }
 
-impl<I> Iterator for CipherChunks<'_, I>
+impl<I> CipherChunks<I>
 where
     I: Iterator,
     I::Item: AsRef<[u8]>,
 {
-    type Item = Result<Vec<u8>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let cipher = self.cipher.as_mut()?;
-        let result = match self.chunks.next() {
-            Some(chunk) => cipher.update_vec(chunk.as_ref()),
-            None => self.cipher.take()?.finish(),
-        };
-        if result.is_err() {
-            self.cipher = None;
+    /// The next output chunk, in a buffer the stream reuses (borrowed until the next
+    /// call); `None` once the final output was given or an error was. Stops at the first
+    /// error, cancelling the operation.
+    #[allow(clippy::should_implement_trait)] // it lends its buffer, which Iterator cannot
+    pub fn next_chunk(&mut self) -> Option<Result<&[u8]>> {
+        loop {
+            let cipher = self.cipher.as_mut()?;
+            let written = match self.chunks.next() {
+                Some(chunk) => {
+                    let chunk = chunk.as_ref();
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    let needed = cipher.update_bound(chunk.len());
+                    if self.buffer.len() < needed {
+                        self.buffer.resize(needed, 0);
+                    }
+                    cipher.update(chunk, &mut self.buffer)
+                }
+                None => {
+                    let needed = cipher.update_bound(0);
+                    if self.buffer.len() < needed {
+                        self.buffer.resize(needed, 0);
+                    }
+                    let cipher = self.cipher.take()?;
+                    cipher.finish_into(&mut self.buffer)
+                }
+            };
+            match written {
+                Ok(0) if self.cipher.is_some() => continue,
+                Ok(written) => return Some(Ok(&self.buffer[..written])),
+                Err(e) => {
+                    self.cipher = None;
+                    return Some(Err(e));
+                }
+            }
         }
-        Some(result)
     }
 }
 
-impl<I> fmt::Debug for CipherChunks<'_, I> {
+impl<I> fmt::Debug for CipherChunks<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CipherChunks")
             .field("cipher", &self.cipher)
@@ -346,31 +377,27 @@ fn io_error(e: Error) -> io::Error {
 }
 
 /// Passes what is written through a [`Cipher`] into an inner writer. One buffer, reused.
-pub struct CipherWriter<'s, W: io::Write> {
-    cipher: Option<Cipher<'s>>,
+pub struct CipherWriter<W: io::Write> {
+    cipher: Option<Cipher>,
     inner: W,
     buffer: Zeroizing<Vec<u8>>,
 }
 
-impl<W: io::Write> CipherWriter<'_, W> {
+impl<W: io::Write> CipherWriter<W> {
     /// Ends the operation, writes what remains, and gives back the inner writer.
     pub fn finish(mut self) -> Result<W> {
         let Some(cipher) = self.cipher.take() else {
             return Err(Error::invalid_argument("the operation has already failed"));
         };
         let rest = cipher.finish()?;
-        self.inner.write_all(&rest).map_err(io_to_error)?;
-        self.inner.flush().map_err(io_to_error)?;
+        self.inner.write_all(&rest).map_err(Error::Io)?;
+        self.inner.flush().map_err(Error::Io)?;
         // `self` has no Drop of its own, so the writer can be moved out.
         Ok(self.inner)
     }
 }
 
-fn io_to_error(e: io::Error) -> Error {
-    Error::invalid_argument(format!("the inner stream failed: {e}"))
-}
-
-impl<W: io::Write> io::Write for CipherWriter<'_, W> {
+impl<W: io::Write> io::Write for CipherWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let cipher = self
             .cipher
@@ -396,7 +423,7 @@ impl<W: io::Write> io::Write for CipherWriter<'_, W> {
     }
 }
 
-impl<W: io::Write> fmt::Debug for CipherWriter<'_, W> {
+impl<W: io::Write> fmt::Debug for CipherWriter<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CipherWriter")
             .field("cipher", &self.cipher)
@@ -405,15 +432,15 @@ impl<W: io::Write> fmt::Debug for CipherWriter<'_, W> {
 }
 
 /// Reads from an inner reader through a [`Cipher`]. Two buffers, reused.
-pub struct CipherReader<'s, R: io::Read> {
-    cipher: Option<Cipher<'s>>,
+pub struct CipherReader<R: io::Read> {
+    cipher: Option<Cipher>,
     inner: R,
     input: Vec<u8>,
     output: Zeroizing<Vec<u8>>,
     position: usize,
 }
 
-impl<R: io::Read> io::Read for CipherReader<'_, R> {
+impl<R: io::Read> io::Read for CipherReader<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.position == self.output.len() {
             let Some(cipher) = self.cipher.as_mut() else {
@@ -446,7 +473,7 @@ impl<R: io::Read> io::Read for CipherReader<'_, R> {
     }
 }
 
-impl<R: io::Read> fmt::Debug for CipherReader<'_, R> {
+impl<R: io::Read> fmt::Debug for CipherReader<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CipherReader")
             .field("cipher", &self.cipher)

@@ -17,21 +17,20 @@ impl Session {
             .mechanism_type()
             .output_bound(Operations::DIGEST, data.len());
         let (data, data_len) = input(data)?;
-        let (module, handle) = (self.module_inner(), self.handle());
-        let result = output_vec("C_Digest", bound, |out, len| {
-            // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-            unsafe { call!(module, C_Digest(handle, data, data_len, out, len)) }
-        });
-        digest.active.ended_by(result)
+        digest.active.end(|gate, handle| {
+            output_vec("C_Digest", bound, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe { call!(gate, C_Digest(handle, data, data_len, out, len)) }
+            })
+        })
     }
 
     /// Begins a multi-part digest (`C_DigestInit`).
-    pub fn begin_digest(&self, mechanism: &Mechanism) -> Result<Digest<'_>> {
+    pub fn begin_digest(&self, mechanism: &Mechanism) -> Result<Digest> {
         let raw = mechanism.raw();
-        let module = self.module_inner();
-        let active = Active::begin(self, OperationKind::Digest, || {
+        let active = Active::begin(self, OperationKind::Digest, |gate, handle| {
             // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-            unsafe { call!(module, C_DigestInit(self.handle(), mechanism_ptr(&raw))) }
+            unsafe { call!(gate, C_DigestInit(handle, mechanism_ptr(&raw))) }
         })?;
         Ok(Digest {
             active,
@@ -42,56 +41,53 @@ impl Session {
 
 /// A multi-part digest. Also an `io::Write`, so that `io::copy` digests a whole reader.
 /// Dropped unfinished, it cancels the operation.
-pub struct Digest<'s> {
-    active: Active<'s>,
+pub struct Digest {
+    active: Active,
     mechanism: MechanismType,
 }
 
-impl Digest<'_> {
+impl Digest {
     /// Adds `data` (`C_DigestUpdate`).
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         let (data, data_len) = input(data)?;
-        let session = self.active.session();
-        let module = session.module_inner();
-        // SAFETY: `data` is readable for `data_len` bytes.
-        let result = unsafe { call!(module, C_DigestUpdate(session.handle(), data, data_len)) };
-        self.active.updated_by(result)
+        self.active.update(|gate, handle| {
+            // SAFETY: `data` is readable for `data_len` bytes.
+            unsafe { call!(gate, C_DigestUpdate(handle, data, data_len)) }
+        })
     }
 
     /// Adds the value of a secret key, inside the token (`C_DigestKey`).
     pub fn update_key(&mut self, key: &Object) -> Result<()> {
-        let session = self.active.session();
-        let module = session.module_inner();
-        // SAFETY: plain handles.
-        let result = unsafe { call!(module, C_DigestKey(session.handle(), key.handle())) };
-        self.active.updated_by(result)
+        let key = key.raw_handle();
+        self.active.update(|gate, handle| {
+            // SAFETY: plain handles.
+            unsafe { call!(gate, C_DigestKey(handle, key)) }
+        })
     }
 
     /// Ends the operation: the digest (`C_DigestFinal`).
     pub fn finish(mut self) -> Result<Vec<u8>> {
-        let session = self.active.session();
-        let (module, handle) = (session.module_inner(), session.handle());
         let bound = self.mechanism.output_bound(Operations::DIGEST, 0);
-        let result = output_vec("C_DigestFinal", bound, |out, len| {
-            // SAFETY: `out` is writable for `*len` bytes.
-            unsafe { call!(module, C_DigestFinal(handle, out, len)) }
-        });
-        self.active.ended_by(result)
+        self.active.end(|gate, handle| {
+            output_vec("C_DigestFinal", bound, |out, len| {
+                // SAFETY: `out` is writable for `*len` bytes.
+                unsafe { call!(gate, C_DigestFinal(handle, out, len)) }
+            })
+        })
     }
 
     /// Ends the operation, writing the digest into `output`; its length.
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
-        let session = self.active.session();
-        let (module, handle) = (session.module_inner(), session.handle());
-        let result = output_into("C_DigestFinal", output, |out, len| {
-            // SAFETY: `out` is writable for `*len` bytes.
-            unsafe { call!(module, C_DigestFinal(handle, out, len)) }
-        });
-        self.active.ended_by(result)
+        self.active.end(|gate, handle| {
+            output_into("C_DigestFinal", output, |out, len| {
+                // SAFETY: `out` is writable for `*len` bytes.
+                unsafe { call!(gate, C_DigestFinal(handle, out, len)) }
+            })
+        })
     }
 }
 
-impl fmt::Debug for Digest<'_> {
+impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Digest")
             .field("mechanism", &self.mechanism)

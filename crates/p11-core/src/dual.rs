@@ -6,8 +6,8 @@ use crate::call;
 use crate::error::Result;
 use crate::keys::mechanism_ptr;
 use crate::object::Object;
-use crate::operation::{cancel, input, output_into, output_vec, Active};
-use crate::session::{OperationKind, Session};
+use crate::operation::{error_ends, input, output_into, output_vec, Active};
+use crate::session::{OperationKind, Session, Unfinished};
 use p11_mechanisms::{Mechanism, Operations};
 use p11_sys::*;
 use std::fmt;
@@ -22,26 +22,21 @@ impl Session {
         data: &[u8],
     ) -> Result<Vec<u8>> {
         let raw = mechanism.raw();
-        let module = self.module_inner();
-        let handle = self.handle();
-        let mut active = Active::begin(self, OperationKind::Sign, || {
+        let key = key.raw_handle();
+        let mut active = Active::begin(self, OperationKind::Sign, |gate, handle| {
             // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-            unsafe {
-                call!(
-                    module,
-                    C_SignRecoverInit(handle, mechanism_ptr(&raw), key.handle())
-                )
-            }
+            unsafe { call!(gate, C_SignRecoverInit(handle, mechanism_ptr(&raw), key)) }
         })?;
         let bound = mechanism
             .mechanism_type()
             .output_bound(Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
-        let result = output_vec("C_SignRecover", bound, |out, len| {
-            // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-            unsafe { call!(module, C_SignRecover(handle, data, data_len, out, len)) }
-        });
-        active.ended_by(result)
+        active.end(|gate, handle| {
+            output_vec("C_SignRecover", bound, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe { call!(gate, C_SignRecover(handle, data, data_len, out, len)) }
+            })
+        })
     }
 
     /// Verifies `signature` and recovers the data it signs (`C_VerifyRecoverInit`,
@@ -54,32 +49,24 @@ impl Session {
         signature: &[u8],
     ) -> Result<Vec<u8>> {
         let raw = mechanism.raw();
-        let module = self.module_inner();
-        let handle = self.handle();
-        let mut active = Active::begin(self, OperationKind::Verify, || {
+        let key = key.raw_handle();
+        let mut active = Active::begin(self, OperationKind::Verify, |gate, handle| {
             // SAFETY: as for C_SignRecoverInit.
-            unsafe {
-                call!(
-                    module,
-                    C_VerifyRecoverInit(handle, mechanism_ptr(&raw), key.handle())
-                )
-            }
+            unsafe { call!(gate, C_VerifyRecoverInit(handle, mechanism_ptr(&raw), key)) }
         })?;
+        let bound = Some(signature.len());
         let (signature, signature_len) = input(signature)?;
-        let result = output_vec(
-            "C_VerifyRecover",
-            Some(signature_len as usize),
-            |out, len| {
+        active.end(|gate, handle| {
+            output_vec("C_VerifyRecover", bound, |out, len| {
                 // SAFETY: `signature` is readable for its length, `out` writable for `*len`.
                 unsafe {
                     call!(
-                        module,
+                        gate,
                         C_VerifyRecover(handle, signature, signature_len, out, len)
                     )
                 }
-            },
-        );
-        active.ended_by(result)
+            })
+        })
     }
 }
 
@@ -99,9 +86,9 @@ pub enum DualKind {
 /// A dual-function operation: a cipher and a digest, signature or verification fed by
 /// the same data. Begin it with [`Session::begin_dual`]; end it with
 /// [`finish`](Dual::finish), which ends both. Dropped unfinished, it cancels both.
-pub struct Dual<'s> {
+pub struct Dual {
     kind: DualKind,
-    cipher: Active<'s>,
+    cipher: Active,
 }
 
 impl Session {
@@ -114,27 +101,26 @@ impl Session {
         cipher_key: &Object,
         other_mechanism: &Mechanism,
         other_key: Option<&Object>,
-    ) -> Result<Dual<'_>> {
+    ) -> Result<Dual> {
         let (cipher_raw, other_raw) = (cipher_mechanism.raw(), other_mechanism.raw());
-        let module = self.module_inner();
-        let handle = self.handle();
-        let other_key = other_key.map_or(CK_INVALID_HANDLE, Object::handle);
+        let other_key = other_key.map_or(CK_INVALID_HANDLE, Object::raw_handle);
+        let cipher_key = cipher_key.raw_handle();
         let (cipher_kind, other_kind) = match kind {
             DualKind::DigestEncrypt => (OperationKind::Encrypt, OperationKind::Digest),
             DualKind::SignEncrypt => (OperationKind::Encrypt, OperationKind::Sign),
             DualKind::DecryptDigest => (OperationKind::Decrypt, OperationKind::Digest),
             DualKind::DecryptVerify => (OperationKind::Decrypt, OperationKind::Verify),
         };
-        let cipher = Active::begin(self, cipher_kind, || {
+        let cipher = Active::begin(self, cipher_kind, |gate, handle| {
             let (cipher, other) = (mechanism_ptr(&cipher_raw), mechanism_ptr(&other_raw));
             // SAFETY: both mechanisms point into values borrowed for the calls.
             unsafe {
                 match kind {
-                    DualKind::DigestEncrypt => call!(module, C_DigestInit(handle, other)),
-                    DualKind::DecryptDigest => call!(module, C_DigestInit(handle, other)),
-                    DualKind::SignEncrypt => call!(module, C_SignInit(handle, other, other_key)),
+                    DualKind::DigestEncrypt => call!(gate, C_DigestInit(handle, other)),
+                    DualKind::DecryptDigest => call!(gate, C_DigestInit(handle, other)),
+                    DualKind::SignEncrypt => call!(gate, C_SignInit(handle, other, other_key)),
                     DualKind::DecryptVerify => {
-                        call!(module, C_VerifyInit(handle, other, other_key))
+                        call!(gate, C_VerifyInit(handle, other, other_key))
                     }
                 }?;
             }
@@ -142,14 +128,20 @@ impl Session {
             let started = unsafe {
                 match cipher_kind {
                     OperationKind::Encrypt => {
-                        call!(module, C_EncryptInit(handle, cipher, cipher_key.handle()))
+                        call!(gate, C_EncryptInit(handle, cipher, cipher_key))
                     }
-                    _ => call!(module, C_DecryptInit(handle, cipher, cipher_key.handle())),
+                    _ => call!(gate, C_DecryptInit(handle, cipher, cipher_key)),
                 }
             };
             if started.is_err() {
                 // A module without dual-function operations refuses the second: end the first.
-                cancel(self, other_kind);
+                crate::operation::cancel(
+                    self,
+                    Unfinished {
+                        kind: other_kind,
+                        updated: false,
+                    },
+                );
             }
             started
         })?
@@ -158,83 +150,86 @@ impl Session {
     }
 }
 
-impl Dual<'_> {
+impl Dual {
     /// Feeds `data` to both operations; the cipher's output goes to `output`, whose
     /// length is returned.
     pub fn update(&mut self, data: &[u8], output: &mut [u8]) -> Result<usize> {
         let (data, data_len) = input(data)?;
-        let session = self.cipher.session();
-        let (module, handle) = (session.module_inner(), session.handle());
         let kind = self.kind;
-        let result = output_into("dual-function update", output, |out, len| {
-            // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-            unsafe {
-                match kind {
-                    DualKind::DigestEncrypt => call!(
-                        module,
-                        C_DigestEncryptUpdate(handle, data, data_len, out, len)
-                    ),
-                    DualKind::DecryptDigest => call!(
-                        module,
-                        C_DecryptDigestUpdate(handle, data, data_len, out, len)
-                    ),
-                    DualKind::SignEncrypt => call!(
-                        module,
-                        C_SignEncryptUpdate(handle, data, data_len, out, len)
-                    ),
-                    DualKind::DecryptVerify => call!(
-                        module,
-                        C_DecryptVerifyUpdate(handle, data, data_len, out, len)
-                    ),
+        self.cipher.update(|gate, handle| {
+            output_into("dual-function update", output, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe {
+                    match kind {
+                        DualKind::DigestEncrypt => call!(
+                            gate,
+                            C_DigestEncryptUpdate(handle, data, data_len, out, len)
+                        ),
+                        DualKind::DecryptDigest => call!(
+                            gate,
+                            C_DecryptDigestUpdate(handle, data, data_len, out, len)
+                        ),
+                        DualKind::SignEncrypt => {
+                            call!(gate, C_SignEncryptUpdate(handle, data, data_len, out, len))
+                        }
+                        DualKind::DecryptVerify => call!(
+                            gate,
+                            C_DecryptVerifyUpdate(handle, data, data_len, out, len)
+                        ),
+                    }
                 }
-            }
-        });
-        self.cipher.updated_by(result)
+            })
+        })
     }
 
     /// Ends both operations. Gives the cipher's last output and the other's result: the
     /// digest or signature; for verification, pass the signature in `signature` and
     /// get back an empty vector when it verifies (an error when it does not).
     pub fn finish(mut self, signature: Option<&[u8]>) -> Result<(Vec<u8>, Vec<u8>)> {
-        let session = self.cipher.session();
-        let (module, handle) = (session.module_inner(), session.handle());
         let encrypting = matches!(self.kind, DualKind::DigestEncrypt | DualKind::SignEncrypt);
-        // Both finals run whatever the first gives: each ends its operation.
-        let rest = output_vec("C_*Final", Some(64), |out, len| {
-            // SAFETY: `out` is writable for `*len` bytes.
-            unsafe {
-                if encrypting {
-                    call!(module, C_EncryptFinal(handle, out, len))
-                } else {
-                    call!(module, C_DecryptFinal(handle, out, len))
+        let kind = self.kind;
+        self.cipher.end(|gate, handle| {
+            // Both finals run whatever the first gives: each ends its own operation.
+            let rest = output_vec("C_*Final", Some(64), |out, len| {
+                // SAFETY: `out` is writable for `*len` bytes.
+                unsafe {
+                    if encrypting {
+                        call!(gate, C_EncryptFinal(handle, out, len))
+                    } else {
+                        call!(gate, C_DecryptFinal(handle, out, len))
+                    }
                 }
-            }
-        });
-        let other = match self.kind {
-            DualKind::DigestEncrypt | DualKind::DecryptDigest => {
-                output_vec("C_DigestFinal", Some(64), |out, len| {
+            });
+            let other = match kind {
+                DualKind::DigestEncrypt | DualKind::DecryptDigest => {
+                    output_vec("C_DigestFinal", Some(64), |out, len| {
+                        // SAFETY: as above.
+                        unsafe { call!(gate, C_DigestFinal(handle, out, len)) }
+                    })
+                }
+                DualKind::SignEncrypt => output_vec("C_SignFinal", Some(512), |out, len| {
                     // SAFETY: as above.
-                    unsafe { call!(module, C_DigestFinal(handle, out, len)) }
-                })
+                    unsafe { call!(gate, C_SignFinal(handle, out, len)) }
+                }),
+                DualKind::DecryptVerify => {
+                    input(signature.unwrap_or_default()).and_then(|(sig, len)| {
+                        // SAFETY: `sig` is readable for `len` bytes.
+                        unsafe { call!(gate, C_VerifyFinal(handle, sig, len)) }.map(|()| Vec::new())
+                    })
+                }
+            };
+            match (rest, other) {
+                (Ok(rest), Ok(other)) => Ok((rest, other)),
+                // The outcome that did not end its operation decides, so that both are
+                // cancelled.
+                (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+                (Err(a), Err(b)) => Err(if error_ends(&a) { b } else { a }),
             }
-            DualKind::SignEncrypt => output_vec("C_SignFinal", Some(512), |out, len| {
-                // SAFETY: as above.
-                unsafe { call!(module, C_SignFinal(handle, out, len)) }
-            }),
-            DualKind::DecryptVerify => {
-                input(signature.unwrap_or_default()).and_then(|(sig, len)| {
-                    // SAFETY: `sig` is readable for `len` bytes.
-                    unsafe { call!(module, C_VerifyFinal(handle, sig, len)) }.map(|()| Vec::new())
-                })
-            }
-        };
-        self.cipher.mark_ended();
-        let (rest, other) = (rest?, other?);
-        Ok((rest, other))
+        })
     }
 }
 
-impl fmt::Debug for Dual<'_> {
+impl fmt::Debug for Dual {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dual").field("kind", &self.kind).finish()
     }

@@ -68,16 +68,37 @@ pub enum Error {
     /// Several objects matched a search that wanted exactly one.
     #[error("several objects match {0}, expected exactly one")]
     MultipleObjects(String),
-    /// This thread already has an operation going on the session (a search, a stream);
-    /// finish or drop it before starting another. (Other threads wait for it instead.)
-    #[error("this thread already has an operation in progress on the session; finish or drop it before starting a {0} operation")]
-    OperationInProgress(String),
+    /// An operation this thread last used holds the session (a search, a stream), so
+    /// waiting for it would wait forever; finish or drop it first. (An operation used by
+    /// another thread is waited for instead.)
+    #[error(
+        "an operation this thread uses holds the session; finish or drop it before starting a {0}"
+    )]
+    OperationInProgress(Cow<'static, str>),
     /// A non-blocking wait for a slot event found none.
     #[error("no slot event is pending")]
     NoEvent,
     /// An argument was refused before any call to the module, with the reason.
     #[error("invalid argument: {0}")]
     InvalidArgument(Cow<'static, str>),
+    /// The module closed the session (`C_CloseAllSessions`, `C_Finalize` through
+    /// [`Module::reinitialize`](crate::Module::reinitialize) or
+    /// [`Module::finalize`](crate::Module::finalize)), or [`Session::close`](crate::Session::close)
+    /// did: its handle may name another session now, so p11 never uses it again.
+    #[error("the session was closed (by close_all_sessions, close, or finalizing or re-initialising the module); open a new one")]
+    SessionClosed,
+    /// The module was finalised ([`Module::finalize`](crate::Module::finalize), or a
+    /// [`Module::reinitialize`](crate::Module::reinitialize) whose `C_Initialize` failed).
+    #[error(
+        "the module is not initialised (it was finalised); load it again, or retry reinitialize"
+    )]
+    Finalized,
+    /// Reading or writing the stream an operation passes its data to failed.
+    #[error("the inner stream failed")]
+    Io(#[source] std::io::Error),
+    /// An allocation p11 was asked to make could not be made.
+    #[error("cannot allocate {0} bytes")]
+    OutOfMemory(usize),
     /// The module answered with something PKCS#11 does not allow (a length beyond its
     /// buffer, an absurd count, ...).
     #[error("{function} returned an invalid answer: {what}")]

@@ -2,6 +2,7 @@
 
 use crate::call;
 use crate::error::{Error, Result};
+use crate::handle::ObjectHandle;
 use crate::object::Object;
 use crate::session::{OperationGuard, OperationKind, Session};
 use crate::template::{RawTemplate, Template};
@@ -13,49 +14,57 @@ const BATCH: usize = 64;
 
 /// The objects matching a template, fetched from the token in batches of 64. Holds the
 /// session's search (PKCS#11 allows one at a time per session) until dropped; dropping it
-/// early ends the search.
-pub struct FindObjects<'s> {
-    session: &'s Session,
+/// early ends the search. Owns a clone of the session, so it can be stored or moved.
+pub struct FindObjects {
+    guard: OperationGuard,
     batch: [CK_OBJECT_HANDLE; BATCH],
     next: usize,
     len: usize,
     finished: bool,
-    _search: OperationGuard<'s>,
 }
 
 impl Session {
     /// The objects matching `template` (all the session can see, for an empty one).
     ///
-    /// The search holds the session's operation until dropped: another thread's waits,
-    /// and this thread gets [`Error::OperationInProgress`] if it starts one meanwhile.
-    pub fn find_objects(&self, template: &Template) -> Result<FindObjects<'_>> {
-        let search = self.hold_operation(OperationKind::Find)?;
+    /// The search holds the session's operation until dropped: other threads' operations
+    /// wait, and this thread gets [`Error::OperationInProgress`] if it starts one meanwhile.
+    ///
+    /// # Errors
+    /// The module's error from `C_FindObjectsInit`; a template p11 cannot encode.
+    pub fn find_objects(&self, template: &Template) -> Result<FindObjects> {
         let mut raw = RawTemplate::new(template)?;
-        let module = self.module_inner();
+        let guard = self.hold_operation(OperationKind::Find)?;
+        let gate = self.enter()?;
         // SAFETY: the template is valid for reading during the call.
         unsafe {
             call!(
-                module,
-                C_FindObjectsInit(self.handle(), raw.as_mut_ptr(), raw.count())
+                gate,
+                C_FindObjectsInit(self.raw_handle(), raw.as_mut_ptr(), raw.count())
             )
         }?;
+        drop(gate);
         Ok(FindObjects {
-            session: self,
+            guard,
             batch: [CK_INVALID_HANDLE; BATCH],
             next: 0,
             len: 0,
             finished: false,
-            _search: search,
         })
     }
 
     /// Every object matching `template`.
+    ///
+    /// # Errors
+    /// As [`find_objects`](Self::find_objects), and the module's error from `C_FindObjects`.
     pub fn get_objects(&self, template: &Template) -> Result<Vec<Object>> {
         self.find_objects(template)?.collect()
     }
 
     /// The one key matching `template` (typically some of class, key type, label and
     /// id): [`Error::NoSuchKey`] when none does, [`Error::MultipleObjects`] when several do.
+    ///
+    /// # Errors
+    /// As above, and as [`get_objects`](Self::get_objects).
     pub fn get_key(&self, template: &Template) -> Result<Object> {
         let mut found = self.find_objects(template)?;
         let first = found.next().transpose()?;
@@ -68,16 +77,18 @@ impl Session {
     }
 }
 
-impl FindObjects<'_> {
+impl FindObjects {
     fn fetch(&mut self) -> Result<()> {
+        self.guard.touch();
+        let session = self.guard.session();
+        let gate = session.enter()?;
         let mut count: CK_ULONG = 0;
-        let module = self.session.module_inner();
         // SAFETY: `batch` has room for BATCH handles; `count` is writable.
         unsafe {
             call!(
-                module,
+                gate,
                 C_FindObjects(
-                    self.session.handle(),
+                    session.raw_handle(),
                     self.batch.as_mut_ptr(),
                     BATCH as CK_ULONG,
                     &mut count
@@ -98,7 +109,7 @@ impl FindObjects<'_> {
     }
 }
 
-impl Iterator for FindObjects<'_> {
+impl Iterator for FindObjects {
     type Item = Result<Object>;
 
     fn next(&mut self) -> Option<Result<Object>> {
@@ -116,22 +127,27 @@ impl Iterator for FindObjects<'_> {
         }
         let handle = self.batch[self.next];
         self.next += 1;
-        Some(Ok(self.session.object(handle)))
+        Some(Ok(self
+            .guard
+            .session()
+            .object(ObjectHandle::from_ulong(handle))))
     }
 }
 
-impl Drop for FindObjects<'_> {
+impl Drop for FindObjects {
     fn drop(&mut self) {
-        let module = self.session.module_inner();
-        // SAFETY: ends the search this value began.
-        let _ = unsafe { call!(module, C_FindObjectsFinal(self.session.handle())) };
+        let session = self.guard.session();
+        if let Ok(gate) = session.enter() {
+            // SAFETY: ends the search this value began.
+            let _ = unsafe { call!(gate, C_FindObjectsFinal(session.raw_handle())) };
+        }
     }
 }
 
-impl fmt::Debug for FindObjects<'_> {
+impl fmt::Debug for FindObjects {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FindObjects")
-            .field("session", &self.session.handle())
+            .field("session", &self.guard.session().handle())
             .field("buffered", &(self.len - self.next))
             .field("finished", &self.finished)
             .finish()

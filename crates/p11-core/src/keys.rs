@@ -3,7 +3,8 @@
 
 use crate::attribute::AttributeType;
 use crate::error::{Error, Result};
-use crate::module::ModuleInner;
+use crate::handle::ObjectHandle;
+use crate::module::Gate;
 use crate::object::Object;
 use crate::session::Session;
 use crate::template::{ulong_len, RawTemplate, Template};
@@ -24,31 +25,26 @@ impl Session {
     pub(crate) fn new_object(
         &self,
         template: &Template,
-        make: impl FnOnce(&ModuleInner, CK_ATTRIBUTE_PTR, CK_ULONG, &mut CK_OBJECT_HANDLE) -> Result<()>,
+        make: impl FnOnce(&Gate<'_>, CK_ATTRIBUTE_PTR, CK_ULONG, &mut CK_OBJECT_HANDLE) -> Result<()>,
     ) -> Result<Object> {
         let mut raw = RawTemplate::new(template)?;
         let mut handle = CK_INVALID_HANDLE;
-        make(
-            self.module_inner(),
-            raw.as_mut_ptr(),
-            raw.count(),
-            &mut handle,
-        )?;
-        Ok(self.object(handle))
+        make(&self.enter()?, raw.as_mut_ptr(), raw.count(), &mut handle)?;
+        Ok(self.object(ObjectHandle::from_ulong(handle)))
     }
 
     /// Generates a secret key, or domain parameters, with `mechanism` (`C_GenerateKey`).
     pub fn generate_key(&self, mechanism: &Mechanism, template: &Template) -> Result<Object> {
         let mechanism = mechanism.raw();
-        self.new_object(template, |module, attributes, count, handle| {
+        self.new_object(template, |gate, attributes, count, handle| {
             // SAFETY: the mechanism and template point into values borrowed for the call
             // and are only read (a GCM-style IV the module may write was lent mutably);
             // `handle` is writable.
             unsafe {
                 call!(
-                    module,
+                    gate,
                     C_GenerateKey(
-                        self.handle(),
+                        self.raw_handle(),
                         mechanism_ptr(&mechanism),
                         attributes,
                         count,
@@ -90,13 +86,13 @@ impl Session {
         let mut public_raw = RawTemplate::new(public)?;
         let mut private_raw = RawTemplate::new(private)?;
         let (mut public_handle, mut private_handle) = (CK_INVALID_HANDLE, CK_INVALID_HANDLE);
-        let module = self.module_inner();
+        let gate = self.enter()?;
         // SAFETY: as for C_GenerateKey; both handles are writable.
         unsafe {
             call!(
-                module,
+                gate,
                 C_GenerateKeyPair(
-                    self.handle(),
+                    self.raw_handle(),
                     mechanism_ptr(&mechanism),
                     public_raw.as_mut_ptr(),
                     public_raw.count(),
@@ -107,7 +103,10 @@ impl Session {
                 )
             )
         }?;
-        Ok((self.object(public_handle), self.object(private_handle)))
+        Ok((
+            self.object(ObjectHandle::from_ulong(public_handle)),
+            self.object(ObjectHandle::from_ulong(private_handle)),
+        ))
     }
 
     /// Wraps (encrypts) `key` with `wrapping_key` (`C_WrapKey`).
@@ -118,7 +117,7 @@ impl Session {
         key: &Object,
     ) -> Result<Vec<u8>> {
         let raw_mechanism = mechanism.raw();
-        let module = self.module_inner();
+        let gate = self.enter()?;
         let wrap = |buffer: &mut [u8], len: &mut CK_ULONG| {
             let pointer = if buffer.is_empty() {
                 std::ptr::null_mut()
@@ -129,12 +128,12 @@ impl Session {
             // query) or writable for `*len` bytes.
             unsafe {
                 call!(
-                    module,
+                    gate,
                     C_WrapKey(
-                        self.handle(),
+                        self.raw_handle(),
                         mechanism_ptr(&raw_mechanism),
-                        wrapping_key.handle(),
-                        key.handle(),
+                        wrapping_key.raw_handle(),
+                        key.raw_handle(),
                         pointer,
                         len
                     )
@@ -183,16 +182,16 @@ impl Session {
     ) -> Result<Object> {
         let mechanism = mechanism.raw();
         let wrapped_len = ulong_len(wrapped.len(), "the wrapped key")?;
-        self.new_object(template, |module, attributes, count, handle| {
+        self.new_object(template, |gate, attributes, count, handle| {
             // SAFETY: mechanism, wrapped bytes and template are only read during the call;
             // `handle` is writable.
             unsafe {
                 call!(
-                    module,
+                    gate,
                     C_UnwrapKey(
-                        self.handle(),
+                        self.raw_handle(),
                         mechanism_ptr(&mechanism),
-                        unwrapping_key.handle(),
+                        unwrapping_key.raw_handle(),
                         wrapped.as_ptr() as CK_BYTE_PTR,
                         wrapped_len,
                         attributes,
@@ -212,15 +211,15 @@ impl Session {
         template: &Template,
     ) -> Result<Object> {
         let mechanism = mechanism.raw();
-        self.new_object(template, |module, attributes, count, handle| {
+        self.new_object(template, |gate, attributes, count, handle| {
             // SAFETY: as for C_UnwrapKey.
             unsafe {
                 call!(
-                    module,
+                    gate,
                     C_DeriveKey(
-                        self.handle(),
+                        self.raw_handle(),
                         mechanism_ptr(&mechanism),
-                        base_key.handle(),
+                        base_key.raw_handle(),
                         attributes,
                         count,
                         handle

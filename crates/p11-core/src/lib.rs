@@ -37,6 +37,7 @@ mod digest;
 mod dual;
 mod error;
 mod find;
+mod handle;
 mod info;
 mod keys;
 mod lists;
@@ -66,6 +67,7 @@ pub use digest::Digest;
 pub use dual::{Dual, DualKind};
 pub use error::{Error, Result, ReturnValue};
 pub use find::FindObjects;
+pub use handle::{ObjectHandle, SessionHandle, SlotId};
 pub use info::{
     InitFlags, MechanismFlags, SessionFlags, SessionLimit, SlotFlags, TokenFlags, Version,
 };
@@ -74,7 +76,7 @@ pub use module::{InitArgs, LibraryInfo, Module};
 pub use object::{Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};
 pub use pin::Pin;
-pub use session::{Access, Session, SessionInfo, SessionState, UserType};
+pub use session::{Access, Login, Session, SessionInfo, SessionState, UserType};
 pub use sign::{Signer, Verifier};
 pub use slot::{MechanismInfo, Slot, SlotInfo};
 pub use template::Template;

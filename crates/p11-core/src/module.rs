@@ -5,40 +5,36 @@
 //! OS locking, and turns the return value into a [`Result`].
 
 use crate::error::{check, Error, Result};
-use crate::info::{padded_text, InitFlags, Version};
+use crate::info::{padded_text, widen, InitFlags, Version};
 use p11_sys::*;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Weak};
 
-/// Calls a module function: `call!(module, C_GetSlotInfo(id, &mut info))` for the 2.40
-/// list, `call!(module, v3 C_SessionCancel(handle, flags))` for the 3.0 list.
+/// Calls a module function through a [`Gate`]: `call!(gate, C_GetSlotInfo(id, &mut info))`
+/// for the 2.40 list, `call!(gate, v3 C_SessionCancel(handle, flags))` for the 3.0 list.
 ///
 /// Evaluates to `Result<()>`: `Err(NotSupported)` when the module lacks the function,
 /// `Err(Module { .. })` when it returns anything but `CKR_OK`. The call is an unsafe
 /// operation: write it inside an `unsafe` block whose `SAFETY` comment says why the
-/// arguments are valid for the duration of the call.
+/// arguments are valid for the duration of the call. The gate proves the module is
+/// initialised (and the session open) for as long as the call runs.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! call {
-    ($module:expr, $function:ident ( $($arg:expr),* $(,)? )) => {
-        match $module.function_list().$function {
-            Some(function) => {
-                let _serial = $module.serialize();
-                $crate::error::check(function($($arg),*), stringify!($function))
-            }
+    ($gate:expr, $function:ident ( $($arg:expr),* $(,)? )) => {
+        match $gate.function_list().$function {
+            Some(function) => $crate::error::check(function($($arg),*), stringify!($function)),
             None => Err($crate::Error::NotSupported(stringify!($function))),
         }
     };
-    ($module:expr, v3 $function:ident ( $($arg:expr),* $(,)? )) => {
-        match $module.function_list_3_0().and_then(|list| list.$function) {
-            Some(function) => {
-                let _serial = $module.serialize();
-                $crate::error::check(function($($arg),*), stringify!($function))
-            }
+    ($gate:expr, v3 $function:ident ( $($arg:expr),* $(,)? )) => {
+        match $gate.function_list_3_0().and_then(|list| list.$function) {
+            Some(function) => $crate::error::check(function($($arg),*), stringify!($function)),
             None => Err($crate::Error::NotSupported(stringify!($function))),
         }
     };
@@ -111,7 +107,7 @@ pub struct LibraryInfo {
     /// Who made the library.
     pub manufacturer_id: String,
     /// Library flags (none are defined by PKCS#11 yet).
-    pub flags: CK_FLAGS,
+    pub flags: u64,
     /// What the library is.
     pub library_description: String,
     /// The library's own version.
@@ -121,7 +117,7 @@ pub struct LibraryInfo {
 /// A loaded and initialised PKCS#11 module. Cheap to clone: clones share one
 /// initialisation, and so does loading the same path again. `C_Finalize` runs, and the
 /// library is unloaded, when the last clone (and every slot, token and session made from
-/// it) is gone.
+/// it) is gone, or at once with [`Module::finalize`].
 #[derive(Clone)]
 pub struct Module {
     inner: Arc<ModuleInner>,
@@ -132,15 +128,24 @@ pub(crate) struct ModuleInner {
     path: PathBuf,
     init_args: InitArgs,
     functions: FunctionLists,
-    /// Present when the module may not be thread-safe (no OS locking was asked for).
+    /// Every call holds this shared ([`Gate`]); finalising and re-initialising hold it
+    /// exclusively, so that no call runs under `C_Finalize`.
+    lifecycle: RwLock<Lifecycle>,
+    /// Present when the module may not be thread-safe: no OS locking was asked for, or
+    /// someone else in the process initialised it with arguments we do not know.
     serial: Option<Mutex<()>>,
-    /// Whether this process's `C_Initialize` was ours to undo with `C_Finalize`.
-    owns_initialization: bool,
     /// The key of its entry in [`LOADED`], once listed there.
     registered_as: Option<PathBuf>,
     sessions: Mutex<SessionBook>,
     /// Dropped last, after `Drop::drop` has finalised the module.
     _library: libloading::Library,
+}
+
+/// Whether the module is initialised, and by whom.
+struct Lifecycle {
+    initialized: bool,
+    /// Whether the process's `C_Initialize` was ours to undo with `C_Finalize`.
+    owned: bool,
 }
 
 /// The function lists a module gave us. The pointers stay valid while the library is
@@ -152,26 +157,44 @@ struct FunctionLists {
 }
 
 /// What p11 tracks of the sessions it opened, so that dropping one never closes or logs
-/// out what belongs to another.
+/// out what belongs to another, and so that sessions a module closed become inert.
 #[derive(Default)]
 pub(crate) struct SessionBook {
-    /// Bumped by `reinitialize`: sessions from before it are gone.
-    pub(crate) epoch: u64,
-    pub(crate) slots: HashMap<CK_SLOT_ID, SlotBook>,
+    pub(crate) slots: HashMap<crate::SlotId, SlotBook>,
 }
 
 #[derive(Default)]
 pub(crate) struct SlotBook {
-    /// Bumped by `close_all_sessions`: sessions from before it are gone.
-    pub(crate) epoch: u64,
     /// Open sessions that logged in (PKCS#11 login state is per token, not per session).
     pub(crate) logins: usize,
+    /// The sessions open on the slot, to mark closed when the module closes them all.
+    pub(crate) sessions: Vec<Weak<crate::session::SessionInner>>,
+}
+
+impl SessionBook {
+    /// Marks every session closed: the module has closed them (`C_Finalize`).
+    fn close_all(&mut self) {
+        for slot in self.slots.values_mut() {
+            slot.close_all();
+        }
+        self.slots.clear();
+    }
+}
+
+impl SlotBook {
+    /// Marks the slot's sessions closed: the module has closed them.
+    pub(crate) fn close_all(&mut self) {
+        for session in self.sessions.drain(..).filter_map(|s| s.upgrade()) {
+            session.mark_closed();
+        }
+        self.logins = 0;
+    }
 }
 
 // SAFETY: the function lists are read-only tables of function pointers owned by the
 // loaded library. The module is thread-safe when initialised with OS locking (the default,
 // required for `Sync` by PKCS#11 §5.1.6); otherwise `serial` makes every call exclusive.
-// The rest of the state is behind mutexes.
+// The rest of the state is behind locks.
 unsafe impl Send for ModuleInner {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for ModuleInner {}
@@ -183,12 +206,90 @@ unsafe impl Sync for ModuleInner {}
 static LOADED: Mutex<Vec<(PathBuf, Weak<ModuleInner>)>> = Mutex::new(Vec::new());
 static UNLOADED: Condvar = Condvar::new();
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The module's book of sessions, locked. Held across the calls that change login or
-/// session state, so that two threads never interleave them.
+thread_local! {
+    /// The modules this thread holds a gate on, so that a nested call (a drop inside an
+    /// operation, say) does not take the shared lock twice: a reader waiting behind a
+    /// waiting writer would wait for itself.
+    static ENTERED: RefCell<Vec<*const ModuleInner>> = const { RefCell::new(Vec::new()) };
+}
+
+fn entered(module: &ModuleInner) -> bool {
+    ENTERED.with(|e| e.borrow().contains(&(module as *const ModuleInner)))
+}
+
+/// Permission to call into a module: it is initialised, and stays so while the gate is
+/// held (finalize and reinitialize wait for every gate). Calls go through it with
+/// [`call!`](crate::call).
+pub(crate) struct Gate<'m> {
+    module: &'m ModuleInner,
+    /// `None` when this thread already held a gate on the module, or for the exclusive
+    /// holder's own calls.
+    shared: Option<RwLockReadGuard<'m, Lifecycle>>,
+    _serial: Option<MutexGuard<'m, ()>>,
+}
+
+impl<'m> Gate<'m> {
+    /// Enters the module: `Err(Finalized)` when it is not initialised.
+    pub(crate) fn enter(module: &'m ModuleInner) -> Result<Gate<'m>> {
+        if entered(module) {
+            // The outer gate keeps the module initialised, and holds `serial`.
+            return Ok(Gate {
+                module,
+                shared: None,
+                _serial: None,
+            });
+        }
+        let shared = module
+            .lifecycle
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !shared.initialized {
+            return Err(Error::Finalized);
+        }
+        ENTERED.with(|e| e.borrow_mut().push(module as *const ModuleInner));
+        Ok(Gate {
+            module,
+            shared: Some(shared),
+            _serial: module.serial.as_ref().map(lock),
+        })
+    }
+
+    /// The gate of the thread that holds the lifecycle exclusively.
+    fn exclusive(module: &'m ModuleInner) -> Gate<'m> {
+        Gate {
+            module,
+            shared: None,
+            _serial: None,
+        }
+    }
+
+    /// The 2.40 function list, which every module has (3.x lists begin with it).
+    pub(crate) fn function_list(&self) -> &CK_FUNCTION_LIST {
+        self.module.function_list()
+    }
+
+    /// The 3.0 function list, on modules that offer PKCS#11 3.x.
+    pub(crate) fn function_list_3_0(&self) -> Option<&CK_FUNCTION_LIST_3_0> {
+        self.module.function_list_3_0()
+    }
+}
+
+impl Drop for Gate<'_> {
+    fn drop(&mut self) {
+        if self.shared.is_some() {
+            let me = self.module as *const ModuleInner;
+            ENTERED.with(|e| e.borrow_mut().retain(|m| *m != me));
+        }
+    }
+}
+
+/// The module's book of sessions, locked. Taken inside a [`Gate`] (never the other way
+/// round), and held across the calls that change login or session state, so that two
+/// threads never interleave them.
 pub(crate) fn lock_sessions(module: &ModuleInner) -> MutexGuard<'_, SessionBook> {
     lock(&module.sessions)
 }
@@ -201,6 +302,10 @@ impl Module {
     /// println!("{}", module.info()?.library_description);
     /// # Ok::<(), p11_core::Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::Load`] when the file cannot be loaded, [`Error::NotAModule`] when it has
+    /// no PKCS#11 entry point, the module's error from `C_Initialize`.
     pub fn load(path: impl AsRef<Path>) -> Result<Module> {
         Self::load_with(path, InitArgs::default())
     }
@@ -210,6 +315,14 @@ impl Module {
     /// When the same file is already loaded in this process, its handle is shared (and
     /// `args` must match the first load's). Loading runs the library's initialisation
     /// code: load only modules you trust.
+    ///
+    /// When someone else in the process (another library) has already initialised the
+    /// module, p11 cannot know whether it asked for OS locking, so it serialises its own
+    /// calls to it, and leaves finalising it to them.
+    ///
+    /// # Errors
+    /// As [`Module::load`]; [`Error::InitArgsConflict`] when the path is loaded with
+    /// other arguments.
     pub fn load_with(path: impl AsRef<Path>, args: InitArgs) -> Result<Module> {
         let given = path.as_ref();
         // A bare file name is for the dynamic loader to search; anything else is one file
@@ -254,7 +367,8 @@ impl Module {
 
     /// The module's 2.40 function list, for calls p11 does not wrap (with
     /// [`Session::handle`](crate::Session::handle) and [`sys`](crate::sys)). Calling
-    /// through it is `unsafe`: PKCS#11's rules for pointers and handles are yours to keep.
+    /// through it is `unsafe`: PKCS#11's rules for pointers and handles are yours to keep,
+    /// and p11's lifecycle gate does not cover such calls.
     pub fn raw_function_list(&self) -> &CK_FUNCTION_LIST {
         self.inner.function_list()
     }
@@ -270,16 +384,29 @@ impl Module {
         self.inner.functions.version
     }
 
+    /// Whether the module is initialised: false after [`finalize`](Self::finalize) (on
+    /// another handle) or a failed [`reinitialize`](Self::reinitialize).
+    pub fn is_initialized(&self) -> bool {
+        self.inner
+            .lifecycle
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .initialized
+    }
+
     /// The library's description of itself.
+    ///
+    /// # Errors
+    /// The module's error from `C_GetInfo`; [`Error::Finalized`].
     pub fn info(&self) -> Result<LibraryInfo> {
-        let module = self.inner();
+        let gate = self.inner.enter()?;
         let mut info = CK_INFO::default();
         // SAFETY: `info` is a writable CK_INFO for the duration of the call.
-        unsafe { call!(module, C_GetInfo(&mut info)) }?;
+        unsafe { call!(gate, C_GetInfo(&mut info)) }?;
         Ok(LibraryInfo {
             cryptoki_version: info.cryptokiVersion.into(),
             manufacturer_id: padded_text(&info.manufacturerID),
-            flags: info.flags,
+            flags: widen(info.flags),
             library_description: padded_text(&info.libraryDescription),
             library_version: info.libraryVersion.into(),
         })
@@ -287,16 +414,37 @@ impl Module {
 
     /// Finalises and initialises the module again, with the same arguments.
     ///
-    /// Every session of every handle to this module is gone afterwards (PKCS#11 closes
-    /// them); their `Session` values become inert and close nothing when dropped.
+    /// Waits for calls in flight on other threads, and runs with none beside it. Every
+    /// session of every handle to this module is gone afterwards (PKCS#11 closes them):
+    /// their `Session` values, and objects and operations made through them, answer
+    /// [`Error::SessionClosed`] and close nothing when dropped. When `C_Initialize` fails,
+    /// the module stays finalised (calls answer [`Error::Finalized`]) and `reinitialize`
+    /// can be tried again.
+    ///
+    /// # Errors
+    /// The module's error from `C_Finalize` or `C_Initialize`;
+    /// [`Error::OperationInProgress`] when called from inside one of the module's calls
+    /// (a drop handler, say), where waiting for the calls in flight would wait for itself.
     pub fn reinitialize(&self) -> Result<()> {
-        let module = self.inner();
-        let mut sessions = lock(&module.sessions);
-        // SAFETY: C_Finalize takes a reserved NULL pointer.
-        unsafe { call!(module, C_Finalize(ptr::null_mut())) }?;
-        sessions.epoch += 1;
-        sessions.slots.clear();
-        module.initialize().map(|_| ())
+        self.inner.cycle(true)
+    }
+
+    /// Finalises the module now (`C_Finalize`), reporting what went wrong, instead of
+    /// quietly when the last handle goes. Other handles, sessions and objects of this
+    /// module become inert ([`Error::Finalized`], [`Error::SessionClosed`]); loading the
+    /// path again initialises it afresh.
+    ///
+    /// # Errors
+    /// The module's error from `C_Finalize` (the handles are inert all the same);
+    /// [`Error::OperationInProgress`] as for [`reinitialize`](Self::reinitialize).
+    pub fn finalize(self) -> Result<()> {
+        let result = self.inner.cycle(false);
+        if let Some(key) = &self.inner.registered_as {
+            let mut loaded = lock(&LOADED);
+            let me = Arc::downgrade(&self.inner);
+            loaded.retain(|(path, module)| path != key || !module.ptr_eq(&me));
+        }
+        result
     }
 }
 
@@ -336,23 +484,42 @@ impl ModuleInner {
         // and PKCS#11 modules have no initialisers with preconditions on us.
         let library = unsafe { libloading::Library::new(path) }.map_err(load_error)?;
         let functions = FunctionLists::from_library(&library, path)?;
-        let serial = (!init_args.flags.contains(InitFlags::OS_LOCKING_OK)).then(|| Mutex::new(()));
         let mut inner = ModuleInner {
             path: path.to_path_buf(),
             init_args,
             functions,
-            serial,
-            owns_initialization: false,
+            lifecycle: RwLock::new(Lifecycle {
+                initialized: false,
+                owned: false,
+            }),
+            serial: None,
             registered_as: None,
             sessions: Mutex::new(SessionBook::default()),
             _library: library,
         };
-        inner.owns_initialization = inner.initialize()?;
+        let owned = inner.initialize()?;
+        let os_locking = inner.init_args.flags.contains(InitFlags::OS_LOCKING_OK);
+        if !owned || !os_locking {
+            inner.serial = Some(Mutex::new(()));
+        }
+        *inner
+            .lifecycle
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = Lifecycle {
+            initialized: true,
+            owned,
+        };
         Ok(inner)
     }
 
+    /// Enters the module for calls.
+    pub(crate) fn enter(&self) -> Result<Gate<'_>> {
+        Gate::enter(self)
+    }
+
     /// `C_Initialize` with this module's arguments. `Ok(false)` when someone else in the
-    /// process had initialised it already (then it is not ours to finalise).
+    /// process had initialised it already (then it is not ours to finalise). Called only
+    /// with the lifecycle held exclusively (or before anyone can see the module).
     fn initialize(&self) -> Result<bool> {
         let mut args = CK_C_INITIALIZE_ARGS {
             CreateMutex: None,
@@ -366,11 +533,12 @@ impl ModuleInner {
                 .as_ref()
                 .map_or(ptr::null_mut(), |s| s.as_ptr() as CK_VOID_PTR),
         };
+        let gate = Gate::exclusive(self);
         // SAFETY: `args` is a valid CK_C_INITIALIZE_ARGS for the call; its reserved
         // string is owned by `self.init_args` and outlives the module.
         let result = unsafe {
             call!(
-                self,
+                gate,
                 C_Initialize(&mut args as *mut CK_C_INITIALIZE_ARGS as CK_VOID_PTR)
             )
         };
@@ -384,22 +552,73 @@ impl ModuleInner {
         }
     }
 
+    /// Runs `f` with every call drained and none beside it: for what invalidates session
+    /// handles (closing sessions that other threads may be using).
+    pub(crate) fn exclusive<T>(
+        &self,
+        f: impl FnOnce(&Gate<'_>, &mut SessionBook) -> Result<T>,
+    ) -> Result<T> {
+        if entered(self) {
+            return Err(Error::OperationInProgress(
+                "closing sessions other operations may use".into(),
+            ));
+        }
+        let state = self
+            .lifecycle
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !state.initialized {
+            return Err(Error::Finalized);
+        }
+        let gate = Gate::exclusive(self);
+        let result = f(&gate, &mut lock_sessions(self));
+        drop(state);
+        result
+    }
+
+    /// Finalises the module with every call drained, marks every session closed, and,
+    /// with `again`, initialises it anew.
+    fn cycle(&self, again: bool) -> Result<()> {
+        if entered(self) {
+            return Err(Error::OperationInProgress(
+                "a finalize or reinitialize of the module".into(),
+            ));
+        }
+        let mut state = self
+            .lifecycle
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let finalized = if state.initialized {
+            let gate = Gate::exclusive(self);
+            // SAFETY: C_Finalize takes a reserved NULL pointer; no call is in flight.
+            let result = unsafe { call!(gate, C_Finalize(ptr::null_mut())) };
+            // Whatever it answered, the sessions are not to be used again.
+            state.initialized = false;
+            lock_sessions(self).close_all();
+            result
+        } else {
+            Ok(())
+        };
+        if again {
+            finalized?;
+            state.owned = self.initialize()?;
+            state.initialized = true;
+            return Ok(());
+        }
+        finalized
+    }
+
     /// The 2.40 function list, which every module has (3.x lists begin with it).
-    pub(crate) fn function_list(&self) -> &CK_FUNCTION_LIST {
+    fn function_list(&self) -> &CK_FUNCTION_LIST {
         // SAFETY: the module gave us this pointer and keeps it valid while loaded; we own
         // the library, so it is loaded for as long as `self` lives.
         unsafe { self.functions.v2.as_ref() }
     }
 
     /// The 3.0 function list, on modules that offer PKCS#11 3.x.
-    pub(crate) fn function_list_3_0(&self) -> Option<&CK_FUNCTION_LIST_3_0> {
+    fn function_list_3_0(&self) -> Option<&CK_FUNCTION_LIST_3_0> {
         // SAFETY: as for `function_list`; only set when the interface is 3.x.
         self.functions.v3_0.map(|list| unsafe { list.as_ref() })
-    }
-
-    /// Holds calls exclusive when the module was initialised without OS locking.
-    pub(crate) fn serialize(&self) -> Option<MutexGuard<'_, ()>> {
-        self.serial.as_ref().map(lock)
     }
 }
 
@@ -411,10 +630,15 @@ impl Drop for ModuleInner {
         };
         // Finalise while listed, so that a new load of this path waits for us.
         let mut loaded = lock(&LOADED);
-        if self.owns_initialization {
+        let state = self
+            .lifecycle
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if state.initialized && state.owned {
+            let gate = Gate::exclusive(self);
             // SAFETY: C_Finalize takes a reserved NULL pointer. Nothing is left to use
             // the module: this was the last handle.
-            let _ = unsafe { call!(self, C_Finalize(ptr::null_mut())) };
+            let _ = unsafe { call!(gate, C_Finalize(ptr::null_mut())) };
         }
         loaded.retain(|(path, module)| path != key || module.strong_count() > 0);
         UNLOADED.notify_all();

@@ -3,6 +3,7 @@
 use crate::attribute::CertificateType;
 use crate::attribute::{AttributeKind, AttributeType, AttributeValue, Date, ObjectClass};
 use crate::error::{Error, Result};
+use crate::handle::ObjectHandle;
 use crate::info::widen;
 use crate::session::Session;
 use crate::template::{RawTemplate, Template};
@@ -61,30 +62,34 @@ impl Session {
     /// Creates an object from `template` (`C_CreateObject`): data, a certificate, an
     /// imported key, domain parameters.
     pub fn create_object(&self, template: &Template) -> Result<Object> {
-        self.new_object(template, |module, attributes, count, handle| {
+        self.new_object(template, |gate, attributes, count, handle| {
             // SAFETY: the template's attributes and values are valid for reading; `handle`
             // is writable.
             unsafe {
                 call!(
-                    module,
-                    C_CreateObject(self.handle(), attributes, count, handle)
+                    gate,
+                    C_CreateObject(self.raw_handle(), attributes, count, handle)
                 )
             }
         })
     }
 
     /// The object with this handle, on this session (checked by the module when used).
-    pub fn object(&self, handle: CK_OBJECT_HANDLE) -> Object {
+    pub fn object(&self, handle: ObjectHandle) -> Object {
         Object {
             session: self.clone(),
-            handle,
+            handle: handle.ulong(),
         }
     }
 }
 
 impl Object {
     /// The object's handle.
-    pub fn handle(&self) -> CK_OBJECT_HANDLE {
+    pub fn handle(&self) -> ObjectHandle {
+        ObjectHandle::from_ulong(self.handle)
+    }
+
+    pub(crate) fn raw_handle(&self) -> CK_OBJECT_HANDLE {
         self.handle
     }
 
@@ -112,13 +117,13 @@ impl Object {
     /// A copy of the object with `changes` applied (`C_CopyObject`).
     pub fn copy(&self, changes: &Template) -> Result<Object> {
         self.session
-            .new_object(changes, |module, attributes, count, handle| {
+            .new_object(changes, |gate, attributes, count, handle| {
                 // SAFETY: as for C_CreateObject.
                 unsafe {
                     call!(
-                        module,
+                        gate,
                         C_CopyObject(
-                            self.session.handle(),
+                            self.session.raw_handle(),
                             self.handle,
                             attributes,
                             count,
@@ -131,20 +136,25 @@ impl Object {
 
     /// Destroys the object on the token (`C_DestroyObject`).
     pub fn destroy(self) -> Result<()> {
-        let module = self.session.module_inner();
+        let gate = self.session.enter()?;
         // SAFETY: plain handles.
-        unsafe { call!(module, C_DestroyObject(self.session.handle(), self.handle)) }
+        unsafe {
+            call!(
+                gate,
+                C_DestroyObject(self.session.raw_handle(), self.handle)
+            )
+        }
     }
 
     /// The object's size on the token, in bytes (`C_GetObjectSize`).
     pub fn size(&self) -> Result<u64> {
         let mut size: CK_ULONG = 0;
-        let module = self.session.module_inner();
+        let gate = self.session.enter()?;
         // SAFETY: `size` is writable.
         unsafe {
             call!(
-                module,
-                C_GetObjectSize(self.session.handle(), self.handle, &mut size)
+                gate,
+                C_GetObjectSize(self.session.raw_handle(), self.handle, &mut size)
             )
         }?;
         Ok(widen(size))
@@ -153,13 +163,13 @@ impl Object {
     /// Changes attributes (`C_SetAttributeValue`).
     pub fn set_attributes(&self, changes: &Template) -> Result<()> {
         let mut raw = RawTemplate::new(changes)?;
-        let module = self.session.module_inner();
+        let gate = self.session.enter()?;
         // SAFETY: as for C_CreateObject.
         unsafe {
             call!(
-                module,
+                gate,
                 C_SetAttributeValue(
-                    self.session.handle(),
+                    self.session.raw_handle(),
                     self.handle,
                     raw.as_mut_ptr(),
                     raw.count()
@@ -226,6 +236,17 @@ impl Object {
             .filter(|a| a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
             .count();
         let rv = second.filter(|rv| *rv != ReturnValue::Ok).unwrap_or(first);
+        if rv != ReturnValue::Ok && unavailable == 0 {
+            // The call failed but marked no attribute: nothing it wrote can be trusted.
+            if let [_] = types {
+                return Ok(vec![Err(Error::Module {
+                    function: "C_GetAttributeValue",
+                    rv,
+                })]);
+            }
+            // Which one failed is unknown: ask for each alone.
+            return Ok(types.iter().map(|ty| self.get_attribute(*ty)).collect());
+        }
         let mut values = Vec::with_capacity(reads.len());
         for (read, attribute) in reads.into_iter().zip(&attributes) {
             values.push(if let Some(e) = read.failure {
@@ -252,15 +273,15 @@ impl Object {
     /// `C_GetAttributeValue` on `attributes`, accepting the return values that report on
     /// single attributes.
     fn get_raw(&self, attributes: &mut [CK_ATTRIBUTE]) -> Result<ReturnValue> {
-        let module = self.session.module_inner();
+        let gate = self.session.enter()?;
         let count = crate::template::ulong_len(attributes.len(), "the attribute list")?;
         // SAFETY: each attribute's pValue is NULL or points at ulValueLen writable bytes
         // owned by the caller's `Read`s, alive across the call.
         let result = unsafe {
             call!(
-                module,
+                gate,
                 C_GetAttributeValue(
-                    self.session.handle(),
+                    self.session.raw_handle(),
                     self.handle,
                     attributes.as_mut_ptr(),
                     count
@@ -448,11 +469,10 @@ impl Read {
             Some(Buffer::Bytes(mut bytes)) => {
                 bytes.truncate(len);
                 Ok(match self.kind {
-                    AttributeKind::Text => match String::from_utf8(std::mem::take(&mut *bytes)) {
-                        Ok(text) => AttributeValue::Text(text),
-                        Err(e) => {
-                            AttributeValue::Text(String::from_utf8_lossy(e.as_bytes()).into_owned())
-                        }
+                    // Text that is not UTF-8 stays bytes, so that it can be given back.
+                    AttributeKind::Text => match std::str::from_utf8(&bytes) {
+                        Ok(text) => AttributeValue::Text(text.to_owned()),
+                        Err(_) => AttributeValue::Bytes(bytes),
                     },
                     AttributeKind::Date if len == 0 => AttributeValue::Date(None),
                     AttributeKind::Date => AttributeValue::Date(Some(
@@ -490,7 +510,7 @@ impl fmt::Debug for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Object")
             .field("handle", &self.handle)
-            .field("session", &self.session.handle())
+            .field("session", &self.session.raw_handle())
             .finish()
     }
 }
@@ -498,7 +518,7 @@ impl fmt::Debug for Object {
 /// Two objects are equal when they are the same handle on the same session.
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        self.handle == other.handle && self.session.handle() == other.session.handle()
+        self.handle == other.handle && self.session.raw_handle() == other.session.raw_handle()
     }
 }
 

@@ -2,40 +2,49 @@
 //! kind, cancelling it when dropped unfinished, and sizing output buffers.
 
 use crate::error::{Error, Result};
+use crate::module::Gate;
 use crate::pin::Pin;
-use crate::session::{OperationGuard, OperationKind, Session, UserType};
+use crate::session::{Login, OperationGuard, OperationKind, Session, Unfinished, UserType};
 use crate::{call, ReturnValue};
 use p11_sys::*;
+use zeroize::Zeroize;
 
 /// The most output p11 allocates for one call.
 const MAX_OUTPUT: usize = 1 << 30;
 
+/// How often a module may answer `CKR_BUFFER_TOO_SMALL` to one output before p11 takes
+/// it for a module that will never be satisfied.
+const MAX_ATTEMPTS: usize = 8;
+
 /// An operation begun with `C_*Init` and not yet ended: it holds the session's operation
-/// of its kind, and cancels it when dropped unfinished.
-pub(crate) struct Active<'s> {
-    session: &'s Session,
+/// (and a clone of the session), and cancels it when dropped unfinished.
+pub(crate) struct Active {
+    guard: OperationGuard,
     kind: OperationKind,
     /// A second operation begun with it (dual-function), cancelled with it.
     also: Option<OperationKind>,
+    /// Whether an update was made: then only a final call, not a single-part one, ends it.
+    updated: bool,
     finished: bool,
-    _hold: OperationGuard<'s>,
 }
 
-impl<'s> Active<'s> {
+impl Active {
     /// Takes the session's operation of `kind` and runs `init` (the `C_*Init` call).
     pub(crate) fn begin(
-        session: &'s Session,
+        session: &Session,
         kind: OperationKind,
-        init: impl FnOnce() -> Result<()>,
-    ) -> Result<Active<'s>> {
-        let hold = session.hold_operation(kind)?;
-        init()?;
+        init: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<()>,
+    ) -> Result<Active> {
+        // The operation first, the gate after: waiting for the operation while holding a
+        // gate could wait on a finalize that waits for us.
+        let guard = session.hold_operation(kind)?;
+        init(&session.enter()?, session.raw_handle())?;
         Ok(Active {
-            session,
+            guard,
             kind,
             also: None,
+            updated: false,
             finished: false,
-            _hold: hold,
         })
     }
 
@@ -45,28 +54,53 @@ impl<'s> Active<'s> {
         self
     }
 
-    /// Records that calls which end the operation(s) were made, whatever they returned.
-    pub(crate) fn mark_ended(&mut self) {
-        self.finished = true;
+    pub(crate) fn session(&self) -> &Session {
+        self.guard.session()
     }
 
-    pub(crate) fn session(&self) -> &'s Session {
-        self.session
+    /// Enters the module for a call on the operation's session, from this thread.
+    fn enter(&self) -> Result<(Gate<'_>, CK_SESSION_HANDLE)> {
+        self.guard.touch();
+        let session = self.guard.session();
+        Ok((session.enter()?, session.raw_handle()))
+    }
+
+    /// Runs `call`, a call that ends the operation (the single-part call, or `*Final`),
+    /// and records its outcome as [`ended_by`](Self::ended_by) does.
+    pub(crate) fn end<T>(
+        &mut self,
+        call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
+    ) -> Result<T> {
+        let result = self.enter().and_then(|(gate, handle)| call(&gate, handle));
+        self.ended_by(result)
+    }
+
+    /// Runs `call`, an update, and records its outcome as [`updated_by`](Self::updated_by)
+    /// does.
+    pub(crate) fn update<T>(
+        &mut self,
+        call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
+    ) -> Result<T> {
+        let result = self.enter().and_then(|(gate, handle)| call(&gate, handle));
+        self.updated_by(result)
     }
 
     /// Records the outcome of a call that ends the operation (the single-part call, or
-    /// `*Final`): PKCS#11 ends it on anything but `CKR_BUFFER_TOO_SMALL`.
-    pub(crate) fn ended_by<T>(&mut self, result: Result<T>) -> Result<T> {
-        if !matches!(&result, Err(e) if e.return_value() == Some(ReturnValue::BufferTooSmall)) {
+    /// `*Final`). PKCS#11 ends it on success and on any error of the module's but
+    /// `CKR_BUFFER_TOO_SMALL`; p11's own refusal of the answer (a length beyond the
+    /// buffer, say) leaves it active, to be cancelled.
+    fn ended_by<T>(&mut self, result: Result<T>) -> Result<T> {
+        if ends(&result) {
             self.finished = true;
         }
         result
     }
 
-    /// Records the outcome of an update: an error other than `CKR_BUFFER_TOO_SMALL` ends
-    /// the operation too.
-    pub(crate) fn updated_by<T>(&mut self, result: Result<T>) -> Result<T> {
-        if matches!(&result, Err(e) if e.return_value() != Some(ReturnValue::BufferTooSmall)) {
+    /// Records the outcome of an update: a module error other than
+    /// `CKR_BUFFER_TOO_SMALL` ends the operation too.
+    fn updated_by<T>(&mut self, result: Result<T>) -> Result<T> {
+        self.updated = true;
+        if result.is_err() && ends(&result) {
             self.finished = true;
         }
         result
@@ -75,27 +109,58 @@ impl<'s> Active<'s> {
     /// Logs in for this operation only, for keys with `CKA_ALWAYS_AUTHENTICATE`: PKCS#11
     /// asks for it right after the `*Init` call.
     pub(crate) fn authenticate(&self, pin: Pin) -> Result<()> {
-        self.session.login(UserType::CONTEXT_SPECIFIC, pin)
+        self.guard.touch();
+        self.session()
+            .login(UserType::CONTEXT_SPECIFIC, pin)
+            .map(|_: Login| ())
     }
 }
 
-impl Drop for Active<'_> {
+/// Whether a call's outcome ended the module's operation: success, or an error the
+/// module returned other than `CKR_BUFFER_TOO_SMALL`. A closed session or finalised
+/// module has no operation left either.
+fn ends<T>(result: &Result<T>) -> bool {
+    !matches!(result, Err(e) if !error_ends(e))
+}
+
+/// Whether an error of an ending call ended the module's operation.
+pub(crate) fn error_ends(error: &Error) -> bool {
+    match error {
+        Error::Module { rv, .. } => *rv != ReturnValue::BufferTooSmall,
+        Error::SessionClosed | Error::Finalized => true,
+        _ => false,
+    }
+}
+
+impl Drop for Active {
     fn drop(&mut self) {
-        if !self.finished {
-            cancel(self.session, self.kind);
-            if let Some(also) = self.also {
-                cancel(self.session, also);
+        if self.finished {
+            return;
+        }
+        for kind in std::iter::once(self.kind).chain(self.also) {
+            let unfinished = Unfinished {
+                kind,
+                updated: self.updated,
+            };
+            if !cancel(self.guard.session(), unfinished) {
+                self.guard.leave_unfinished(unfinished);
             }
         }
     }
 }
 
 /// Ends the session's active operation of `kind`: with `C_SessionCancel` where the module
-/// has PKCS#11 3.0, otherwise by finishing it into a throwaway buffer (or, for verify,
-/// against a throwaway signature), which ends it whatever the outcome.
-pub(crate) fn cancel(session: &Session, kind: OperationKind) {
-    let module = session.module_inner();
-    let handle = session.handle();
+/// has PKCS#11 3.0, otherwise by ending it with a throwaway call — the single-part call
+/// on empty input when nothing was fed yet (which also ends single-part-only mechanisms
+/// such as ECDSA on 2.40 modules), else the final call — whose outcome does not matter as
+/// long as the module ended the operation. `false` when it did not (p11 then leaves it
+/// for the next holder to end).
+pub(crate) fn cancel(session: &Session, unfinished: Unfinished) -> bool {
+    let Ok(gate) = session.enter() else {
+        return true; // the session is gone, and its operations with it
+    };
+    let handle = session.raw_handle();
+    let kind = unfinished.kind;
     let flag = match kind {
         OperationKind::Find => CKF_FIND_OBJECTS,
         OperationKind::Encrypt => CKF_ENCRYPT,
@@ -105,30 +170,46 @@ pub(crate) fn cancel(session: &Session, kind: OperationKind) {
         OperationKind::Digest => CKF_DIGEST,
     };
     // SAFETY: plain values.
-    if unsafe { call!(module, v3 C_SessionCancel(handle, flag)) }.is_ok() {
-        return;
+    if unsafe { call!(gate, v3 C_SessionCancel(handle, flag)) }.is_ok() {
+        return true;
     }
-    let finish = |buffer: CK_BYTE_PTR, len: &mut CK_ULONG| {
-        // SAFETY: `buffer` is writable for `*len` bytes (see `output_vec`).
-        unsafe {
-            match kind {
-                OperationKind::Encrypt => call!(module, C_EncryptFinal(handle, buffer, len)),
-                OperationKind::Decrypt => call!(module, C_DecryptFinal(handle, buffer, len)),
-                OperationKind::Sign => call!(module, C_SignFinal(handle, buffer, len)),
-                OperationKind::Digest => call!(module, C_DigestFinal(handle, buffer, len)),
-                OperationKind::Verify => call!(module, C_VerifyFinal(handle, buffer, *len)),
-                OperationKind::Find => call!(module, C_FindObjectsFinal(handle)),
+    // Room for any signature or final block; what lands here is wiped.
+    let mut buffer = [0u8; 8192];
+    let out = buffer.as_mut_ptr();
+    let mut len = buffer.len() as CK_ULONG;
+    let empty = buffer.as_mut_ptr(); // with length 0: read nothing
+    let single = !unfinished.updated;
+    // SAFETY: `out` is writable for `len` bytes; `empty` is read for 0 bytes; the dummy
+    // signature is one readable byte.
+    let result = unsafe {
+        match (kind, single) {
+            (OperationKind::Find, _) => call!(gate, C_FindObjectsFinal(handle)),
+            (OperationKind::Encrypt, true) => {
+                call!(gate, C_Encrypt(handle, empty, 0, out, &mut len))
             }
+            (OperationKind::Encrypt, false) => call!(gate, C_EncryptFinal(handle, out, &mut len)),
+            (OperationKind::Decrypt, true) => {
+                call!(gate, C_Decrypt(handle, empty, 0, out, &mut len))
+            }
+            (OperationKind::Decrypt, false) => call!(gate, C_DecryptFinal(handle, out, &mut len)),
+            (OperationKind::Sign, true) => call!(gate, C_Sign(handle, empty, 0, out, &mut len)),
+            (OperationKind::Sign, false) => call!(gate, C_SignFinal(handle, out, &mut len)),
+            (OperationKind::Digest, true) => call!(gate, C_Digest(handle, empty, 0, out, &mut len)),
+            (OperationKind::Digest, false) => call!(gate, C_DigestFinal(handle, out, &mut len)),
+            (OperationKind::Verify, true) => call!(gate, C_Verify(handle, empty, 0, empty, 1)),
+            (OperationKind::Verify, false) => call!(gate, C_VerifyFinal(handle, empty, 1)),
         }
     };
-    let _ = zeroize::Zeroizing::new(output_vec("cancel", Some(64), finish).unwrap_or_default());
+    buffer.zeroize();
+    // A find always ends; otherwise the rules of any ending call.
+    kind == OperationKind::Find || ends(&result)
 }
 
 /// `io::Write` for an operation that takes data with `update`, so that `io::copy`
 /// feeds it a whole reader.
 macro_rules! write_by_update {
     ($($ty:ident),*) => {$(
-        impl std::io::Write for $ty<'_> {
+        impl std::io::Write for $ty {
             fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
                 self.update(data).map_err(std::io::Error::other)?;
                 Ok(data.len())
@@ -141,6 +222,17 @@ macro_rules! write_by_update {
     )*};
 }
 pub(crate) use write_by_update;
+
+/// A zeroed vector of `len` bytes, or [`Error::OutOfMemory`] instead of an abort when a
+/// caller or a module asks for more than can be had.
+pub(crate) fn zeroed(len: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(len)
+        .map_err(|_| Error::OutOfMemory(len))?;
+    bytes.resize(len, 0);
+    Ok(bytes)
+}
 
 /// Runs `call(buffer, &mut len)`, a PKCS#11 function that writes variable output, into a
 /// new vector: one call into `bound` bytes when the caller knows an upper bound,
@@ -159,8 +251,8 @@ pub(crate) fn output_vec(
             checked_size(function, len)?
         }
     };
-    loop {
-        let mut output = vec![0u8; size];
+    for _ in 0..MAX_ATTEMPTS {
+        let mut output = zeroed(size)?;
         let mut len = CK_ULONG::try_from(size).unwrap_or(CK_ULONG::MAX);
         match call(output.as_mut_ptr(), &mut len) {
             Ok(()) => {
@@ -192,6 +284,10 @@ pub(crate) fn output_vec(
             Err(e) => return Err(e),
         }
     }
+    Err(Error::invalid_response(
+        function,
+        format!("still CKR_BUFFER_TOO_SMALL after {MAX_ATTEMPTS} attempts"),
+    ))
 }
 
 /// Runs `call` into the caller's `output`; the number of bytes written.

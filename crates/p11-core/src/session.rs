@@ -1,15 +1,18 @@
 //! Sessions: opening, logging in and out, PINs, and closing on drop.
 
 use crate::error::{Error, Result};
+use crate::handle::{SessionHandle, SlotId};
 use crate::info::{widen, SessionFlags};
-use crate::module::{lock_sessions, ModuleInner, SessionBook};
+use crate::module::{lock, lock_sessions, Gate, ModuleInner, SessionBook};
 use crate::pin::Pin;
 use crate::slot::Slot;
 use crate::{call, ReturnValue};
 use p11_sys::*;
+use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, Thread};
 
 /// Whether a session may change the token (create, modify, destroy token objects).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -71,7 +74,7 @@ impl SessionState {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct SessionInfo {
     /// The slot it is on.
-    pub slot_id: CK_SLOT_ID,
+    pub slot_id: SlotId,
     /// Its login state.
     pub state: SessionState,
     /// Read/write or read-only.
@@ -80,36 +83,60 @@ pub struct SessionInfo {
     pub device_error: u64,
 }
 
+/// What a login did. PKCS#11 login state belongs to the token: when another session of
+/// this process is logged in already, the module answers `CKR_USER_ALREADY_LOGGED_IN`
+/// without checking the PIN, so an application that logs in to check a PIN must look
+/// for [`Login::Checked`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Login {
+    /// The module checked the PIN and logged the token in.
+    Checked,
+    /// The token was logged in already (by another session); the PIN was not checked.
+    AlreadyLoggedIn,
+}
+
 /// A session on a token.
 ///
-/// `Send + Sync`: share it between threads by reference (scoped threads) or in an `Arc`.
-/// PKCS#11 modules initialised with OS locking (the default) accept calls on one session
-/// from several threads. What must not interleave is an operation, from its `*Init` to
-/// its end (a search, an encryption, a stream): each holds the session's operation while
-/// it runs, so that another thread's waits for it, and the same thread starting a second
-/// one gets [`Error::OperationInProgress`](crate::Error::OperationInProgress).
+/// `Send + Sync`: share it between threads by reference (scoped threads), by cloning it,
+/// or in an `Arc`. PKCS#11 modules initialised with OS locking (the default) accept calls
+/// on one session from several threads. What must not interleave is an operation, from
+/// its `*Init` to its end (a search, an encryption, a stream): each holds the session
+/// while it runs, and other operations wait their turn, first come first served.
 ///
-/// Cheap to clone: clones (and the objects found or made through it) share the one
-/// PKCS#11 session, which closes when the last of them is dropped. Closing logs out first
-/// when this session logged in and is the last logged-in session p11 has on the token
-/// (PKCS#11 login state is per token).
+/// The hold belongs to the operation value, which may be stored, returned or moved to
+/// another thread. A thread that starts an operation while one it has used itself holds
+/// the session gets [`Error::OperationInProgress`] instead of waiting for itself.
+///
+/// Cheap to clone: clones (and the objects and operations made through it) share the one
+/// PKCS#11 session, which closes when the last of them is dropped, or at once with
+/// [`close`](Self::close). Closing logs out first when this session logged in and is
+/// the last logged-in session p11 has on the token (PKCS#11 login state is per token).
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<SessionInner>,
 }
 
-struct SessionInner {
+pub(crate) struct SessionInner {
     slot: Slot,
     handle: CK_SESSION_HANDLE,
     access: Access,
-    /// The module's and the slot's epochs at opening: after `reinitialize` or
-    /// `close_all_sessions` the handle is gone, and may have been reused by another session.
-    epochs: (u64, u64),
+    /// Set when the module closed the session (`C_CloseAllSessions`, `C_Finalize`) or
+    /// `close` did: the handle may name another session now, and is never used again.
+    /// Changed only with the module's lifecycle held exclusively or the session book
+    /// locked inside a gate, so a call that checked it under a gate is safe.
+    closed: AtomicBool,
     /// Whether this session counts in the slot's logins.
     logged_in: AtomicBool,
     /// Held by an operation from its `*Init` to its end. One for all kinds: modules
     /// such as SoftHSM run one operation at a time per session, searches included.
     operation: OperationLock,
+}
+
+impl SessionInner {
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.logged_in.store(false, Ordering::SeqCst);
+    }
 }
 
 /// The kinds of operation, each with its own `*Init` and ending.
@@ -123,19 +150,42 @@ pub(crate) enum OperationKind {
     Digest,
 }
 
-/// A session's operation, held by one operation value at a time. Another thread waits
-/// for it; the thread that holds it gets an error instead of waiting for itself.
+impl OperationKind {
+    fn name(self) -> &'static str {
+        match self {
+            OperationKind::Find => "search",
+            OperationKind::Encrypt => "encryption",
+            OperationKind::Decrypt => "decryption",
+            OperationKind::Sign => "signature",
+            OperationKind::Verify => "verification",
+            OperationKind::Digest => "digest",
+        }
+    }
+}
+
+/// A session's operation, held by one operation value at a time and handed to waiters
+/// in the order they came (a ticket per guard, a queue of parked threads).
 ///
-/// Uncontended, taking and releasing it is one atomic exchange each; the mutex and
-/// condition variable serve only threads that wait.
+/// Uncontended, taking and releasing it is one compare-and-swap each.
 #[derive(Default)]
 struct OperationLock {
-    /// The holding thread's token (see [`thread_token`]), 0 when free.
+    /// The holding guard's ticket, 0 when free; [`WAITERS`] set while threads queue.
     holder: AtomicU64,
-    waiting: AtomicUsize,
-    parked: Mutex<()>,
-    released: Condvar,
+    /// The thread that last used the holding operation (see [`thread_token`]).
+    user: AtomicU64,
+    queue: Mutex<VecDeque<(u64, Thread)>>,
+    /// An operation p11 could not end; the next holder ends it before beginning its own.
+    unfinished: Mutex<Option<Unfinished>>,
 }
+
+/// An operation left active in the module, to be cancelled by the next holder.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Unfinished {
+    pub(crate) kind: OperationKind,
+    pub(crate) updated: bool,
+}
+
+const WAITERS: u64 = 1 << 63;
 
 /// A number for the current thread, unique in the process, never 0. (`ThreadId` has no
 /// stable number, and `thread::current()` costs a reference count.)
@@ -145,55 +195,118 @@ fn thread_token() -> u64 {
     TOKEN.with(|token| *token)
 }
 
-/// The session's operation, held; released when dropped.
-pub(crate) struct OperationGuard<'s> {
-    lock: &'s OperationLock,
+fn next_ticket() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed) & !WAITERS
+}
+
+/// The session's operation, held; released (to the next in line) when dropped. Owns a
+/// session clone, so an operation holding it needs no lifetime.
+pub(crate) struct OperationGuard {
+    session: Session,
+    ticket: u64,
 }
 
 impl OperationLock {
-    fn acquire(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
+    fn acquire(&self, kind: OperationKind) -> Result<u64> {
+        let ticket = next_ticket();
         let me = thread_token();
-        loop {
-            match self
-                .holder
-                .compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => return Ok(OperationGuard { lock: self }),
-                Err(holder) if holder == me => {
-                    return Err(Error::OperationInProgress(
-                        format!("{kind:?}").to_lowercase(),
-                    ))
-                }
-                Err(_) => {
-                    let parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
-                    self.waiting.fetch_add(1, Ordering::SeqCst);
-                    // Checked after announcing the wait: a release either sees the waiter
-                    // and signals, or happened before this check.
-                    if self.holder.load(Ordering::SeqCst) != 0 {
-                        drop(
-                            self.released
-                                .wait(parked)
-                                .unwrap_or_else(PoisonError::into_inner),
-                        );
+        if self
+            .holder
+            .compare_exchange(0, ticket, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.user.store(me, Ordering::Relaxed);
+            return Ok(ticket);
+        }
+        if self.user.load(Ordering::Relaxed) == me {
+            return Err(Error::OperationInProgress(kind.name().into()));
+        }
+        {
+            let mut queue = lock(&self.queue);
+            let mut current = self.holder.load(Ordering::Relaxed);
+            loop {
+                if current == 0 {
+                    match self.holder.compare_exchange(
+                        0,
+                        ticket,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => {
+                            self.user.store(me, Ordering::Relaxed);
+                            return Ok(ticket);
+                        }
+                        Err(now) => current = now,
                     }
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                } else {
+                    match self.holder.compare_exchange(
+                        current,
+                        current | WAITERS,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => break,
+                        Err(now) => current = now,
+                    }
                 }
             }
+            queue.push_back((ticket, thread::current()));
+        }
+        // The releaser hands the lock over by writing our ticket, then unparks us.
+        while self.holder.load(Ordering::Acquire) & !WAITERS != ticket {
+            thread::park();
+        }
+        self.user.store(me, Ordering::Relaxed);
+        Ok(ticket)
+    }
+
+    fn release(&self, ticket: u64) {
+        if self
+            .holder
+            .compare_exchange(ticket, 0, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+        // Threads are queued: hand over to the first, directly, so nobody barges in.
+        let mut queue = lock(&self.queue);
+        self.user.store(0, Ordering::Relaxed);
+        match queue.pop_front() {
+            Some((next, thread)) => {
+                let waiters = if queue.is_empty() { 0 } else { WAITERS };
+                self.holder.store(next | waiters, Ordering::Release);
+                thread.unpark();
+            }
+            None => self.holder.store(0, Ordering::Release),
         }
     }
 }
 
-impl Drop for OperationGuard<'_> {
+impl OperationGuard {
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Records that the current thread uses the operation (so that it gets an error,
+    /// not a wait, should it start another on the session meanwhile).
+    pub(crate) fn touch(&self) {
+        self.session
+            .inner
+            .operation
+            .user
+            .store(thread_token(), Ordering::Relaxed);
+    }
+
+    /// Leaves an operation p11 could not end for the next holder to cancel.
+    pub(crate) fn leave_unfinished(&self, unfinished: Unfinished) {
+        *lock(&self.session.inner.operation.unfinished) = Some(unfinished);
+    }
+}
+
+impl Drop for OperationGuard {
     fn drop(&mut self) {
-        self.lock.holder.store(0, Ordering::SeqCst);
-        if self.lock.waiting.load(Ordering::SeqCst) > 0 {
-            let _parked = self
-                .lock
-                .parked
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            self.lock.released.notify_all();
-        }
+        self.session.inner.operation.release(self.ticket);
     }
 }
 
@@ -203,38 +316,60 @@ impl Session {
         if access == Access::ReadWrite {
             flags |= CKF_RW_SESSION;
         }
-        let module = slot.module_inner();
+        let module = slot.module().clone();
+        let gate = module.inner().enter()?;
         let mut handle: CK_SESSION_HANDLE = 0;
-        let epochs = {
-            let mut book = lock_sessions(module);
-            // SAFETY: no application pointer or callback is given; `handle` is writable.
-            unsafe {
-                call!(
-                    module,
-                    C_OpenSession(slot.id(), flags, std::ptr::null_mut(), None, &mut handle)
+        let mut book = lock_sessions(module.inner());
+        // SAFETY: no application pointer or callback is given; `handle` is writable.
+        unsafe {
+            call!(
+                gate,
+                C_OpenSession(
+                    slot.id().ulong(),
+                    flags,
+                    std::ptr::null_mut(),
+                    None,
+                    &mut handle
                 )
-            }?;
-            (book.epoch, book.slots.entry(slot.id()).or_default().epoch)
-        };
-        Ok(Session {
+            )
+        }?;
+        let session = Session {
             inner: Arc::new(SessionInner {
                 slot,
                 handle,
                 access,
-                epochs,
+                closed: AtomicBool::new(false),
                 logged_in: AtomicBool::new(false),
                 operation: OperationLock::default(),
             }),
-        })
+        };
+        let sessions = &mut book.slots.entry(session.slot().id()).or_default().sessions;
+        sessions.retain(|s| s.strong_count() > 0);
+        sessions.push(Arc::downgrade(&session.inner));
+        Ok(session)
     }
 
     pub(crate) fn module_inner(&self) -> &ModuleInner {
         self.inner.slot.module_inner()
     }
 
-    /// The raw session handle, for calls p11 does not wrap.
-    pub fn handle(&self) -> CK_SESSION_HANDLE {
+    /// Enters the module for calls on this session: `Err(SessionClosed)` when the module
+    /// closed it, `Err(Finalized)` when the module is not initialised.
+    pub(crate) fn enter(&self) -> Result<Gate<'_>> {
+        let gate = self.module_inner().enter()?;
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(Error::SessionClosed);
+        }
+        Ok(gate)
+    }
+
+    pub(crate) fn raw_handle(&self) -> CK_SESSION_HANDLE {
         self.inner.handle
+    }
+
+    /// The session handle, for calls p11 does not wrap.
+    pub fn handle(&self) -> SessionHandle {
+        SessionHandle::from_ulong(self.inner.handle)
     }
 
     /// The slot of the session's token.
@@ -247,20 +382,41 @@ impl Session {
         self.inner.access
     }
 
-    /// Takes the session's operation for one of `kind`: waits while another thread
-    /// holds it, fails when this thread does.
-    pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
-        self.inner.operation.acquire(kind)
+    /// Whether the session was closed: by [`Slot::close_all_sessions`], or by finalising
+    /// or re-initialising its module. A closed session answers [`Error::SessionClosed`].
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    /// Takes the session's operation for one of `kind`: waits while another operation
+    /// holds it, fails when that operation was last used by this thread. Ends first an
+    /// operation an earlier holder could not end.
+    pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard> {
+        let ticket = self.inner.operation.acquire(kind)?;
+        let guard = OperationGuard {
+            session: self.clone(),
+            ticket,
+        };
+        let unfinished = lock(&self.inner.operation.unfinished).take();
+        if let Some(unfinished) = unfinished {
+            if !crate::operation::cancel(self, unfinished) {
+                guard.leave_unfinished(unfinished);
+            }
+        }
+        Ok(guard)
     }
 
     /// The session's state as the module reports it.
+    ///
+    /// # Errors
+    /// The module's error from `C_GetSessionInfo`; [`Error::SessionClosed`].
     pub fn info(&self) -> Result<SessionInfo> {
-        let module = self.module_inner();
+        let gate = self.enter()?;
         let mut info = CK_SESSION_INFO::default();
         // SAFETY: `info` is a writable CK_SESSION_INFO.
-        unsafe { call!(module, C_GetSessionInfo(self.handle(), &mut info)) }?;
+        unsafe { call!(gate, C_GetSessionInfo(self.raw_handle(), &mut info)) }?;
         Ok(SessionInfo {
-            slot_id: info.slotID,
+            slot_id: SlotId::from_ulong(info.slotID),
             state: SessionState(info.state),
             flags: SessionFlags::from_bits_retain(info.flags),
             device_error: widen(info.ulDeviceError),
@@ -270,9 +426,13 @@ impl Session {
     /// Logs in as `user` with `pin` (text or bytes).
     ///
     /// Login state belongs to the token, not the session: when another session of this
-    /// process is already logged in as the same user, this succeeds without a new login.
-    /// [`UserType::CONTEXT_SPECIFIC`] re-authenticates for the next operation only.
-    pub fn login(&self, user: UserType, pin: impl Into<Pin>) -> Result<()> {
+    /// process is already logged in as the same user, the module does not check the PIN,
+    /// and the answer is [`Login::AlreadyLoggedIn`]. [`UserType::CONTEXT_SPECIFIC`]
+    /// re-authenticates for the next operation only.
+    ///
+    /// # Errors
+    /// The module's error from `C_Login` (`CKR_PIN_INCORRECT`, ...).
+    pub fn login(&self, user: UserType, pin: impl Into<Pin>) -> Result<Login> {
         let pin = pin.into();
         let (pin, len) = pin.as_raw()?;
         self.login_raw(user, pin, len)
@@ -280,24 +440,30 @@ impl Session {
 
     /// Logs in as `user` through the token's protected authentication path (a PIN pad or
     /// similar, `CKF_PROTECTED_AUTHENTICATION_PATH`): no PIN goes through the call.
-    pub fn login_protected(&self, user: UserType) -> Result<()> {
+    ///
+    /// # Errors
+    /// The module's error from `C_Login`.
+    pub fn login_protected(&self, user: UserType) -> Result<Login> {
         self.login_raw(user, std::ptr::null_mut(), 0)
     }
 
     /// Logs in as a named user (`C_LoginUser`, PKCS#11 3.0).
-    pub fn login_user(&self, user: UserType, pin: impl Into<Pin>, username: &str) -> Result<()> {
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] on modules before 3.0; the module's error.
+    pub fn login_user(&self, user: UserType, pin: impl Into<Pin>, username: &str) -> Result<Login> {
         let pin = pin.into();
         let (pin, pin_len) = pin.as_raw()?;
         let name_len = CK_ULONG::try_from(username.len())
             .map_err(|_| Error::invalid_argument("the user name is too long"))?;
-        let module = self.module_inner();
-        let book = lock_sessions(module);
+        let gate = self.enter()?;
+        let book = lock_sessions(self.module_inner());
         // SAFETY: both buffers are valid for their lengths and only read by the module.
         let result = unsafe {
             call!(
-                module,
+                gate,
                 v3 C_LoginUser(
-                    self.handle(),
+                    self.raw_handle(),
                     user.raw(),
                     pin,
                     pin_len,
@@ -309,12 +475,12 @@ impl Session {
         self.count_login(user, result, book)
     }
 
-    fn login_raw(&self, user: UserType, pin: CK_UTF8CHAR_PTR, len: CK_ULONG) -> Result<()> {
-        let module = self.module_inner();
-        let book = lock_sessions(module);
+    fn login_raw(&self, user: UserType, pin: CK_UTF8CHAR_PTR, len: CK_ULONG) -> Result<Login> {
+        let gate = self.enter()?;
+        let book = lock_sessions(self.module_inner());
         // SAFETY: `pin` is NULL with length 0 (protected path) or valid for `len` bytes,
         // only read by the module.
-        let result = unsafe { call!(module, C_Login(self.handle(), user.raw(), pin, len)) };
+        let result = unsafe { call!(gate, C_Login(self.raw_handle(), user.raw(), pin, len)) };
         self.count_login(user, result, book)
     }
 
@@ -324,25 +490,30 @@ impl Session {
         user: UserType,
         result: Result<()>,
         mut book: MutexGuard<'_, SessionBook>,
-    ) -> Result<()> {
-        match result {
-            Ok(()) => {}
-            Err(e) if e.return_value() == Some(ReturnValue::UserAlreadyLoggedIn) => {}
+    ) -> Result<Login> {
+        let login = match result {
+            Ok(()) => Login::Checked,
+            Err(e) if e.return_value() == Some(ReturnValue::UserAlreadyLoggedIn) => {
+                Login::AlreadyLoggedIn
+            }
             Err(e) => return Err(e),
-        }
+        };
         if user != UserType::CONTEXT_SPECIFIC && !self.inner.logged_in.swap(true, Ordering::SeqCst)
         {
             book.slots.entry(self.slot().id()).or_default().logins += 1;
         }
-        Ok(())
+        Ok(login)
     }
 
     /// Logs out. PKCS#11 logs out the token, that is every session of this process on it.
+    ///
+    /// # Errors
+    /// The module's error from `C_Logout` (`CKR_USER_NOT_LOGGED_IN`, ...).
     pub fn logout(&self) -> Result<()> {
-        let module = self.module_inner();
-        let mut book = lock_sessions(module);
+        let gate = self.enter()?;
+        let mut book = lock_sessions(self.module_inner());
         // SAFETY: a plain call on a session handle.
-        unsafe { call!(module, C_Logout(self.handle())) }?;
+        unsafe { call!(gate, C_Logout(self.raw_handle())) }?;
         if let Some(slot) = book.slots.get_mut(&self.slot().id()) {
             slot.logins = 0;
         }
@@ -351,43 +522,89 @@ impl Session {
     }
 
     /// Sets the user's PIN (`C_InitPIN`): needs a read/write session with the SO logged in.
+    ///
+    /// # Errors
+    /// The module's error from `C_InitPIN`.
     pub fn init_pin(&self, pin: impl Into<Pin>) -> Result<()> {
         let pin = pin.into();
         let (pin, len) = pin.as_raw()?;
-        let module = self.module_inner();
+        let gate = self.enter()?;
         // SAFETY: the PIN is valid for `len` bytes and only read.
-        unsafe { call!(module, C_InitPIN(self.handle(), pin, len)) }
+        unsafe { call!(gate, C_InitPIN(self.raw_handle(), pin, len)) }
     }
 
     /// Changes the PIN of whoever is logged in (the user when nobody is), `C_SetPIN`.
+    ///
+    /// # Errors
+    /// The module's error from `C_SetPIN`.
     pub fn set_pin(&self, old: impl Into<Pin>, new: impl Into<Pin>) -> Result<()> {
         let (old, new) = (old.into(), new.into());
         let (old, old_len) = old.as_raw()?;
         let (new, new_len) = new.as_raw()?;
-        let module = self.module_inner();
+        let gate = self.enter()?;
         // SAFETY: both PINs are valid for their lengths and only read.
-        unsafe { call!(module, C_SetPIN(self.handle(), old, old_len, new, new_len)) }
+        unsafe {
+            call!(
+                gate,
+                C_SetPIN(self.raw_handle(), old, old_len, new, new_len)
+            )
+        }
+    }
+
+    /// Closes the session now (logging out first as dropping would), and says what went
+    /// wrong. Clones of this session, and objects and operations made through it, answer
+    /// [`Error::SessionClosed`] afterwards.
+    ///
+    /// # Errors
+    /// The module's error from `C_Logout` or `C_CloseSession`; [`Error::SessionClosed`]
+    /// when the session was closed already.
+    pub fn close(self) -> Result<()> {
+        self.inner.close()
+    }
+}
+
+impl SessionInner {
+    /// Logs out when this is the token's last logged-in session, then closes. With other
+    /// clones alive (on other threads, perhaps mid-call), runs with every call drained,
+    /// so that none of them reaches the handle once the module may have reused it.
+    fn close(self: &Arc<Self>) -> Result<()> {
+        let module = self.slot.module_inner();
+        if Arc::strong_count(self) > 1 {
+            return module.exclusive(|gate, book| self.close_in(gate, book));
+        }
+        let gate = module.enter()?;
+        let mut book = lock_sessions(module);
+        self.close_in(&gate, &mut book)
+    }
+
+    fn close_in(&self, gate: &Gate<'_>, book: &mut SessionBook) -> Result<()> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Err(Error::SessionClosed);
+        }
+        let slot = book.slots.entry(self.slot.id()).or_default();
+        let mut logout = Ok(());
+        if self.logged_in.swap(false, Ordering::SeqCst) && slot.logins > 0 {
+            slot.logins -= 1;
+            if slot.logins == 0 {
+                // SAFETY: a plain call on our own, still open, session handle.
+                logout = unsafe { call!(gate, C_Logout(self.handle)) };
+            }
+        }
+        // SAFETY: as above; nothing uses the handle after this (`closed` is set).
+        let closed = unsafe { call!(gate, C_CloseSession(self.handle)) };
+        logout.and(closed)
     }
 }
 
 impl Drop for SessionInner {
     fn drop(&mut self) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
         let module = self.slot.module_inner();
-        let mut book = lock_sessions(module);
-        let module_epoch = book.epoch;
-        let slot = book.slots.entry(self.slot.id()).or_default();
-        if (module_epoch, slot.epoch) != self.epochs {
-            return; // the handle was closed by reinitialize or close_all_sessions
+        if let Ok(gate) = module.enter() {
+            let _ = self.close_in(&gate, &mut lock_sessions(module));
         }
-        if self.logged_in.load(Ordering::SeqCst) && slot.logins > 0 {
-            slot.logins -= 1;
-            if slot.logins == 0 {
-                // SAFETY: a plain call on our own, still open, session handle.
-                let _ = unsafe { call!(module, C_Logout(self.handle)) };
-            }
-        }
-        // SAFETY: as above; nothing uses the handle after this.
-        let _ = unsafe { call!(module, C_CloseSession(self.handle)) };
     }
 }
 
@@ -397,6 +614,7 @@ impl fmt::Debug for Session {
             .field("handle", &self.handle())
             .field("slot", &self.slot().id())
             .field("access", &self.access())
+            .field("closed", &self.is_closed())
             .finish()
     }
 }

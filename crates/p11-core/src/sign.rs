@@ -58,12 +58,12 @@ impl Session {
         }
         let bound = signer.mechanism.output_bound(Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
-        let (module, handle) = (self.module_inner(), self.handle());
-        let result = output_vec("C_Sign", bound, |out, len| {
-            // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-            unsafe { call!(module, C_Sign(handle, data, data_len, out, len)) }
-        });
-        signer.active.ended_by(result)
+        signer.active.end(|gate, handle| {
+            output_vec("C_Sign", bound, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe { call!(gate, C_Sign(handle, data, data_len, out, len)) }
+            })
+        })
     }
 
     /// Verifies `signature` over `data` in one call: `Ok(false)` for a wrong signature
@@ -78,29 +78,24 @@ impl Session {
         let mut verifier = self.begin_verify(mechanism, key)?;
         let (data, data_len) = input(data)?;
         let (signature, signature_len) = input(signature)?;
-        let module = self.module_inner();
-        // SAFETY: both buffers are readable for their lengths.
-        let result = unsafe {
-            call!(
-                module,
-                C_Verify(self.handle(), data, data_len, signature, signature_len)
-            )
-        };
-        verdict(verifier.active.ended_by(result))
+        verdict(verifier.active.end(|gate, handle| {
+            // SAFETY: both buffers are readable for their lengths.
+            unsafe {
+                call!(
+                    gate,
+                    C_Verify(handle, data, data_len, signature, signature_len)
+                )
+            }
+        }))
     }
 
     /// Begins a multi-part signature (`C_SignInit`).
-    pub fn begin_sign(&self, mechanism: &Mechanism, key: &Object) -> Result<Signer<'_>> {
+    pub fn begin_sign(&self, mechanism: &Mechanism, key: &Object) -> Result<Signer> {
         let raw = mechanism.raw();
-        let module = self.module_inner();
-        let active = Active::begin(self, OperationKind::Sign, || {
+        let key = key.raw_handle();
+        let active = Active::begin(self, OperationKind::Sign, |gate, handle| {
             // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-            unsafe {
-                call!(
-                    module,
-                    C_SignInit(self.handle(), mechanism_ptr(&raw), key.handle())
-                )
-            }
+            unsafe { call!(gate, C_SignInit(handle, mechanism_ptr(&raw), key)) }
         })?;
         Ok(Signer {
             active,
@@ -109,17 +104,12 @@ impl Session {
     }
 
     /// Begins a multi-part verification (`C_VerifyInit`).
-    pub fn begin_verify(&self, mechanism: &Mechanism, key: &Object) -> Result<Verifier<'_>> {
+    pub fn begin_verify(&self, mechanism: &Mechanism, key: &Object) -> Result<Verifier> {
         let raw = mechanism.raw();
-        let module = self.module_inner();
-        let active = Active::begin(self, OperationKind::Verify, || {
+        let key = key.raw_handle();
+        let active = Active::begin(self, OperationKind::Verify, |gate, handle| {
             // SAFETY: as for C_SignInit.
-            unsafe {
-                call!(
-                    module,
-                    C_VerifyInit(self.handle(), mechanism_ptr(&raw), key.handle())
-                )
-            }
+            unsafe { call!(gate, C_VerifyInit(handle, mechanism_ptr(&raw), key)) }
         })?;
         Ok(Verifier { active })
     }
@@ -127,12 +117,12 @@ impl Session {
 
 /// A multi-part signature. Also an `io::Write`, so that `io::copy` signs a whole reader.
 /// Dropped unfinished, it cancels the operation.
-pub struct Signer<'s> {
-    active: Active<'s>,
+pub struct Signer {
+    active: Active,
     mechanism: MechanismType,
 }
 
-impl Signer<'_> {
+impl Signer {
     /// Logs in for this operation, for keys with `CKA_ALWAYS_AUTHENTICATE`: call it before
     /// the first update.
     pub fn authenticate(&self, pin: impl Into<Pin>) -> Result<()> {
@@ -142,38 +132,35 @@ impl Signer<'_> {
     /// Adds `data` (`C_SignUpdate`).
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         let (data, data_len) = input(data)?;
-        let session = self.active.session();
-        let module = session.module_inner();
-        // SAFETY: `data` is readable for `data_len` bytes.
-        let result = unsafe { call!(module, C_SignUpdate(session.handle(), data, data_len)) };
-        self.active.updated_by(result)
+        self.active.update(|gate, handle| {
+            // SAFETY: `data` is readable for `data_len` bytes.
+            unsafe { call!(gate, C_SignUpdate(handle, data, data_len)) }
+        })
     }
 
     /// Ends the operation: the signature (`C_SignFinal`).
     pub fn finish(mut self) -> Result<Vec<u8>> {
-        let session = self.active.session();
-        let (module, handle) = (session.module_inner(), session.handle());
         let bound = self.mechanism.output_bound(Operations::SIGN, 0);
-        let result = output_vec("C_SignFinal", bound, |out, len| {
-            // SAFETY: `out` is writable for `*len` bytes.
-            unsafe { call!(module, C_SignFinal(handle, out, len)) }
-        });
-        self.active.ended_by(result)
+        self.active.end(|gate, handle| {
+            output_vec("C_SignFinal", bound, |out, len| {
+                // SAFETY: `out` is writable for `*len` bytes.
+                unsafe { call!(gate, C_SignFinal(handle, out, len)) }
+            })
+        })
     }
 
     /// Ends the operation, writing the signature into `output`; its length.
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
-        let session = self.active.session();
-        let (module, handle) = (session.module_inner(), session.handle());
-        let result = output_into("C_SignFinal", output, |out, len| {
-            // SAFETY: `out` is writable for `*len` bytes.
-            unsafe { call!(module, C_SignFinal(handle, out, len)) }
-        });
-        self.active.ended_by(result)
+        self.active.end(|gate, handle| {
+            output_into("C_SignFinal", output, |out, len| {
+                // SAFETY: `out` is writable for `*len` bytes.
+                unsafe { call!(gate, C_SignFinal(handle, out, len)) }
+            })
+        })
     }
 }
 
-impl fmt::Debug for Signer<'_> {
+impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
             .field("mechanism", &self.mechanism)
@@ -183,34 +170,32 @@ impl fmt::Debug for Signer<'_> {
 
 /// A multi-part verification. Also an `io::Write`. Dropped unfinished, it cancels the
 /// operation.
-pub struct Verifier<'s> {
-    active: Active<'s>,
+pub struct Verifier {
+    active: Active,
 }
 
-impl Verifier<'_> {
+impl Verifier {
     /// Adds `data` (`C_VerifyUpdate`).
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         let (data, data_len) = input(data)?;
-        let session = self.active.session();
-        let module = session.module_inner();
-        // SAFETY: `data` is readable for `data_len` bytes.
-        let result = unsafe { call!(module, C_VerifyUpdate(session.handle(), data, data_len)) };
-        self.active.updated_by(result)
+        self.active.update(|gate, handle| {
+            // SAFETY: `data` is readable for `data_len` bytes.
+            unsafe { call!(gate, C_VerifyUpdate(handle, data, data_len)) }
+        })
     }
 
     /// Ends the operation against `signature` (`C_VerifyFinal`): `Ok(false)` for a wrong
     /// signature.
     pub fn finish(mut self, signature: &[u8]) -> Result<bool> {
         let (signature, len) = input(signature)?;
-        let session = self.active.session();
-        let module = session.module_inner();
-        // SAFETY: `signature` is readable for `len` bytes.
-        let result = unsafe { call!(module, C_VerifyFinal(session.handle(), signature, len)) };
-        verdict(self.active.ended_by(result))
+        verdict(self.active.end(|gate, handle| {
+            // SAFETY: `signature` is readable for `len` bytes.
+            unsafe { call!(gate, C_VerifyFinal(handle, signature, len)) }
+        }))
     }
 }
 
-impl fmt::Debug for Verifier<'_> {
+impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Verifier")
     }

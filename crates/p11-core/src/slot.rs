@@ -1,6 +1,7 @@
 //! Slots: where tokens sit, and what mechanisms they offer.
 
 use crate::error::{Error, Result};
+use crate::handle::SlotId;
 use crate::info::{padded_text, widen, MechanismFlags, SlotFlags, Version};
 use crate::lists::fetch_list;
 use crate::module::{Module, ModuleInner};
@@ -19,7 +20,7 @@ const MAX_MECHANISMS: usize = 1 << 16;
 #[derive(Clone)]
 pub struct Slot {
     module: Module,
-    id: CK_SLOT_ID,
+    id: SlotId,
 }
 
 /// What a slot says of itself (`C_GetSlotInfo`).
@@ -51,7 +52,7 @@ pub struct MechanismInfo {
 impl Module {
     /// The module's slots; with `token_present`, only those holding a token.
     pub fn get_slots(&self, token_present: bool) -> Result<Vec<Slot>> {
-        let module = self.inner();
+        let gate = self.inner().enter()?;
         let ids = fetch_list(
             "C_GetSlotList",
             MAX_SLOTS,
@@ -60,17 +61,20 @@ impl Module {
                 // `count` is writable.
                 unsafe {
                     call!(
-                        module,
+                        gate,
                         C_GetSlotList(CK_BBOOL::from(token_present), buffer, count)
                     )
                 }
             },
         )?;
-        Ok(ids.into_iter().map(|id| self.slot(id)).collect())
+        Ok(ids
+            .into_iter()
+            .map(|id| self.slot(SlotId::from_ulong(id)))
+            .collect())
     }
 
     /// The slot with this id (checked by the module when used).
-    pub fn slot(&self, id: CK_SLOT_ID) -> Slot {
+    pub fn slot(&self, id: SlotId) -> Slot {
         Slot {
             module: self.clone(),
             id,
@@ -81,17 +85,17 @@ impl Module {
     /// `blocking`, returns [`Error::NoEvent`] at once when nothing happened. Many software
     /// modules do not implement this (then the error says `CKR_FUNCTION_NOT_SUPPORTED`).
     pub fn wait_for_slot_event(&self, blocking: bool) -> Result<Slot> {
-        let module = self.inner();
+        let gate = self.inner().enter()?;
         let flags = if blocking { 0 } else { CKF_DONT_BLOCK };
         let mut id: CK_SLOT_ID = 0;
         // SAFETY: `id` is writable; the reserved pointer must be NULL.
         match unsafe {
             call!(
-                module,
+                gate,
                 C_WaitForSlotEvent(flags, &mut id, std::ptr::null_mut())
             )
         } {
-            Ok(()) => Ok(self.slot(id)),
+            Ok(()) => Ok(self.slot(SlotId::from_ulong(id))),
             Err(e) if e.return_value() == Some(crate::ReturnValue::NoEvent) => Err(Error::NoEvent),
             Err(e) => Err(e),
         }
@@ -100,7 +104,7 @@ impl Module {
 
 impl Slot {
     /// The slot's id (opaque, chosen by the module).
-    pub fn id(&self) -> CK_SLOT_ID {
+    pub fn id(&self) -> SlotId {
         self.id
     }
 
@@ -115,10 +119,10 @@ impl Slot {
 
     /// What the slot says of itself.
     pub fn info(&self) -> Result<SlotInfo> {
-        let module = self.module_inner();
+        let gate = self.module_inner().enter()?;
         let mut info = CK_SLOT_INFO::default();
         // SAFETY: `info` is a writable CK_SLOT_INFO.
-        unsafe { call!(module, C_GetSlotInfo(self.id, &mut info)) }?;
+        unsafe { call!(gate, C_GetSlotInfo(self.id.ulong(), &mut info)) }?;
         Ok(SlotInfo {
             slot_description: padded_text(&info.slotDescription),
             manufacturer_id: padded_text(&info.manufacturerID),
@@ -135,13 +139,13 @@ impl Slot {
 
     /// The mechanisms the slot's token supports, vendor values included.
     pub fn mechanisms(&self) -> Result<Vec<MechanismType>> {
-        let module = self.module_inner();
+        let gate = self.module_inner().enter()?;
         let raw = fetch_list(
             "C_GetMechanismList",
             MAX_MECHANISMS,
             |buffer: *mut CK_MECHANISM_TYPE, count| {
                 // SAFETY: `buffer` is NULL (a count query) or has room for `*count` items.
-                unsafe { call!(module, C_GetMechanismList(self.id, buffer, count)) }
+                unsafe { call!(gate, C_GetMechanismList(self.id.ulong(), buffer, count)) }
             },
         )?;
         Ok(raw.into_iter().map(MechanismType::new).collect())
@@ -149,13 +153,13 @@ impl Slot {
 
     /// What `mechanism` can do on this slot's token, and its key sizes.
     pub fn mechanism_info(&self, mechanism: MechanismType) -> Result<MechanismInfo> {
-        let module = self.module_inner();
+        let gate = self.module_inner().enter()?;
         let mut info = CK_MECHANISM_INFO::default();
         // SAFETY: `info` is a writable CK_MECHANISM_INFO.
         unsafe {
             call!(
-                module,
-                C_GetMechanismInfo(self.id, mechanism.raw(), &mut info)
+                gate,
+                C_GetMechanismInfo(self.id.ulong(), mechanism.raw(), &mut info)
             )
         }?;
         Ok(MechanismInfo {
@@ -178,13 +182,13 @@ impl Slot {
         }
         padded[..label.len()].copy_from_slice(label.as_bytes());
         let (pin, pin_len) = so_pin.as_raw()?;
-        let module = self.module_inner();
+        let gate = self.module_inner().enter()?;
         // SAFETY: the PIN buffer holds `pin_len` bytes and the label 32; the module only
         // reads them.
         unsafe {
             call!(
-                module,
-                C_InitToken(self.id, pin, pin_len, padded.as_mut_ptr())
+                gate,
+                C_InitToken(self.id.ulong(), pin, pin_len, padded.as_mut_ptr())
             )
         }?;
         self.token()
@@ -193,14 +197,13 @@ impl Slot {
     /// Closes every session on this slot's token, those of other handles included
     /// (`C_CloseAllSessions`). Their `Session` values become inert.
     pub fn close_all_sessions(&self) -> Result<()> {
-        let module = self.module_inner();
-        let mut book = crate::module::lock_sessions(module);
-        // SAFETY: a plain call on a slot id.
-        unsafe { call!(module, C_CloseAllSessions(self.id)) }?;
-        let slot = book.slots.entry(self.id).or_default();
-        slot.epoch += 1;
-        slot.logins = 0;
-        Ok(())
+        self.module_inner().exclusive(|gate, book| {
+            // SAFETY: a plain call on a slot id.
+            let result = unsafe { call!(gate, C_CloseAllSessions(self.id.ulong())) };
+            // Whatever it answered, the handles are not to be trusted again.
+            book.slots.entry(self.id).or_default().close_all();
+            result
+        })
     }
 }
 

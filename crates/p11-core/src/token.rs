@@ -60,10 +60,10 @@ pub struct TokenInfo {
 }
 
 fn token_info(slot: &Slot) -> Result<TokenInfo> {
-    let module = slot.module_inner();
+    let gate = slot.module_inner().enter()?;
     let mut info = CK_TOKEN_INFO::default();
     // SAFETY: `info` is a writable CK_TOKEN_INFO.
-    unsafe { call!(module, C_GetTokenInfo(slot.id(), &mut info)) }?;
+    unsafe { call!(gate, C_GetTokenInfo(slot.id().ulong(), &mut info)) }?;
     let flags = TokenFlags::from_bits_retain(info.flags);
     let utc_time = padded_text(&info.utcTime);
     Ok(TokenInfo {

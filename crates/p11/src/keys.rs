@@ -108,13 +108,13 @@ pub trait Encrypt: Key + Sized {
     /// A streaming encryption with the default mechanism and `param`: feed it chunks
     /// ([`Cipher::stream`], python's `encrypt(iterable)`), or use it as an `io::Write`
     /// ([`Cipher::writer`]) or `io::Read` ([`Cipher::reader`]).
-    fn encryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher<'a>> {
+    fn encryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
         let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
         self.encryptor_with(&mechanism)
     }
 
     /// A streaming encryption with any mechanism.
-    fn encryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher<'_>> {
+    fn encryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher> {
         self.session()
             .core()
             .begin_encrypt(mechanism, self.object())
@@ -142,13 +142,13 @@ pub trait Decrypt: Key + Sized {
     }
 
     /// A streaming decryption with the default mechanism and `param`.
-    fn decryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher<'a>> {
+    fn decryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
         let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
         self.decryptor_with(&mechanism)
     }
 
     /// A streaming decryption with any mechanism.
-    fn decryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher<'_>> {
+    fn decryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher> {
         self.session()
             .core()
             .begin_decrypt(mechanism, self.object())
@@ -186,7 +186,7 @@ pub trait Sign: Key + Sized {
     }
 
     /// A streaming signature with any mechanism the token has (also an `io::Write`).
-    fn signer_with(&self, mechanism: &Mechanism) -> Result<Signer<'_>> {
+    fn signer_with(&self, mechanism: &Mechanism) -> Result<Signer> {
         self.session().core().begin_sign(mechanism, self.object())
     }
 }
@@ -226,7 +226,7 @@ pub trait Verify: Key + Sized {
     }
 
     /// A streaming verification with any mechanism the token has (also an `io::Write`).
-    fn verifier_with(&self, mechanism: &Mechanism) -> Result<Verifier<'_>> {
+    fn verifier_with(&self, mechanism: &Mechanism) -> Result<Verifier> {
         self.session().core().begin_verify(mechanism, self.object())
     }
 }

@@ -151,11 +151,13 @@ impl Token {
             UserType::USER
         };
         let user_type = options.user_type.unwrap_or(default_type);
-        if let Some(pin) = options.so_pin.as_ref().or(options.user_pin.as_ref()) {
-            session.login(user_type, pin)?;
+        let login = if let Some(pin) = options.so_pin.as_ref().or(options.user_pin.as_ref()) {
+            Some(session.login(user_type, pin)?)
         } else if options.protected {
-            session.login_protected(user_type)?;
-        }
-        Ok(Session::new(session))
+            Some(session.login_protected(user_type)?)
+        } else {
+            None
+        };
+        Ok(Session::new(session, login))
     }
 }

@@ -19,6 +19,8 @@ pub struct Session {
 #[derive(Debug)]
 struct Inner {
     session: p11_core::Session,
+    /// What the login at opening did, when there was one.
+    login: Option<p11_core::Login>,
     /// The token's mechanisms, read once when first needed (portable signing).
     mechanisms: OnceLock<Vec<MechanismType>>,
 }
@@ -194,13 +196,22 @@ impl KeyOptions {
 }
 
 impl Session {
-    pub(crate) fn new(session: p11_core::Session) -> Session {
+    pub(crate) fn new(session: p11_core::Session, login: Option<p11_core::Login>) -> Session {
         Session {
             inner: Arc::new(Inner {
                 session,
+                login,
                 mechanisms: OnceLock::new(),
             }),
         }
+    }
+
+    /// What the login at opening did: [`Login::Checked`](p11_core::Login::Checked) when the
+    /// module checked the PIN, [`Login::AlreadyLoggedIn`](p11_core::Login::AlreadyLoggedIn)
+    /// when another session had logged the token in (then the PIN was not checked);
+    /// `None` when no login was asked for.
+    pub fn login(&self) -> Option<p11_core::Login> {
+        self.inner.login
     }
 
     /// The core session, for everything the facade does not wrap.
@@ -382,9 +393,19 @@ impl Session {
         self.core().create_object(template)
     }
 
-    /// `nbits` random bits from the token.
+    /// `nbits` random bits from the token (python's convention), as `nbits / 8` bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when `nbits` is not a
+    /// multiple of 8; as [`p11_core::Session::generate_random`].
     pub fn generate_random(&self, nbits: usize) -> Result<Vec<u8>> {
-        self.core().generate_random(nbits)
+        if nbits % 8 != 0 {
+            return Err(p11_core::Error::InvalidArgument(
+                format!("random data comes in whole bytes: {nbits} bits is not a multiple of 8")
+                    .into(),
+            ));
+        }
+        self.core().generate_random(nbits / 8)
     }
 
     /// Mixes `seed` into the token's generator.
