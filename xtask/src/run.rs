@@ -57,8 +57,20 @@ pub fn test() -> Result<()> {
         env.extend(tokens::nss(&base.join("nss"))?);
         Ok(env)
     })?;
+    let fault_module = step("the fault-injection module", || {
+        run(cargo().args(["build", "--package", "p11-fault-module"]))?;
+        let name = format!(
+            "{}p11_fault_module{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        );
+        Ok(root.join("target/debug").join(name))
+    })?;
     step("cargo test", || {
-        run(cargo().args(["test", "--workspace"]).envs(env.vars()))
+        run(cargo()
+            .args(["test", "--workspace"])
+            .envs(env.vars())
+            .env("P11_FAULT_MODULE", &fault_module))
     })
 }
 

@@ -33,12 +33,24 @@ impl Active {
     pub(crate) fn begin(
         session: &Session,
         kind: OperationKind,
-        init: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<()>,
+        init: impl Fn(&Gate<'_>, CK_SESSION_HANDLE) -> Result<()>,
     ) -> Result<Active> {
         // The operation first, the gate after: waiting for the operation while holding a
         // gate could wait on a finalize that waits for us.
         let guard = session.hold_operation(kind)?;
-        init(&session.enter()?, session.raw_handle())?;
+        let handle = session.raw_handle();
+        let mut result = init(&session.enter()?, handle);
+        if matches!(&result, Err(e) if e.return_value() == Some(ReturnValue::OperationActive)) {
+            // An operation p11 took for ended (the module failed a call without ending
+            // it) is in the way: end it, either way, and try once more.
+            for updated in [true, false] {
+                if cancel(session, Unfinished { kind, updated }) {
+                    break;
+                }
+            }
+            result = init(&session.enter()?, handle);
+        }
+        result?;
         Ok(Active {
             guard,
             kind,

@@ -1,0 +1,516 @@
+//! A PKCS#11 module for p11's fault tests: it loads the module named by
+//! `PKCS11_FAULT_TARGET` (else `PKCS11_MODULE`), passes every call to it, and misbehaves
+//! where a test asks: fails the Nth call of a function, lies about output lengths and
+//! counts, answers `CKR_BUFFER_TOO_SMALL` forever, fails attribute reads without marking
+//! an attribute, or is slow. It also keeps the set of open sessions, so that a test can
+//! see that every session p11 opened was closed.
+//!
+//! Tests steer it through the `p11fault_*` functions it exports beside
+//! `C_GetFunctionList` (loaded into the same process, it is the same instance p11 calls).
+#![allow(non_snake_case)] // the wrappers carry the names of the functions they wrap
+
+use p11_sys::*;
+use std::collections::{HashMap, HashSet};
+use std::ffi::{c_char, c_int, CStr};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+/// A misbehaviour.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Fault {
+    /// Return this value without calling through.
+    Fail(CK_RV),
+    /// `CKR_BUFFER_TOO_SMALL` asking for one byte more than given, without calling through.
+    TooSmall,
+    /// Call through, then claim one byte more than the room given.
+    LengthPlusOne,
+    /// Call through, then claim 2^40 bytes.
+    LengthHuge,
+    /// Call through, then claim `CK_UNAVAILABLE_INFORMATION`.
+    LengthUnavailable,
+    /// Call through, then claim this many items more than the room given.
+    OverCount(CK_ULONG),
+    /// Sleep this many milliseconds, then call through.
+    Slow(u64),
+}
+
+#[derive(Debug)]
+struct Rule {
+    function: String,
+    fault: Fault,
+    /// Calls to let through before the fault applies.
+    skip: u64,
+    /// Faulty calls left; `u64::MAX` for ever.
+    times: u64,
+}
+
+#[derive(Default)]
+struct State {
+    rules: Vec<Rule>,
+    calls: HashMap<String, u64>,
+    open: HashSet<CK_SESSION_HANDLE>,
+    opened: u64,
+    closed: u64,
+}
+
+static STATE: Mutex<Option<State>> = Mutex::new(None);
+
+fn state() -> MutexGuard<'static, Option<State>> {
+    STATE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
+    f(state().get_or_insert_with(State::default))
+}
+
+/// Counts the call and says which fault, if any, applies to it.
+fn take(function: &str) -> Option<Fault> {
+    with_state(|s| {
+        *s.calls.entry(function.to_owned()).or_default() += 1;
+        let rule = s
+            .rules
+            .iter_mut()
+            .find(|r| r.function == function && r.times > 0)?;
+        if rule.skip > 0 {
+            rule.skip -= 1;
+            return None;
+        }
+        if rule.times != u64::MAX {
+            rule.times -= 1;
+        }
+        Some(rule.fault)
+    })
+}
+
+/// The real module's function list, loaded on first use and kept for the process.
+struct Real {
+    list: &'static CK_FUNCTION_LIST,
+    ours: &'static CK_FUNCTION_LIST,
+}
+
+// SAFETY: both lists are read-only tables of function pointers, never written after
+// they are made.
+unsafe impl Send for Real {}
+// SAFETY: as above.
+unsafe impl Sync for Real {}
+
+static REAL: OnceLock<Option<Real>> = OnceLock::new();
+
+fn real() -> Option<&'static Real> {
+    REAL.get_or_init(load).as_ref()
+}
+
+fn load() -> Option<Real> {
+    let path =
+        std::env::var_os("PKCS11_FAULT_TARGET").or_else(|| std::env::var_os("PKCS11_MODULE"))?;
+    // SAFETY: loading the module the tests name; kept loaded for the process.
+    let library = unsafe { libloading::Library::new(path) }.ok()?;
+    let library: &'static libloading::Library = Box::leak(Box::new(library));
+    // SAFETY: the symbol has the type PKCS#11 gives it.
+    let get = unsafe {
+        library
+            .get::<unsafe extern "C" fn(CK_FUNCTION_LIST_PTR_PTR) -> CK_RV>(b"C_GetFunctionList\0")
+    }
+    .ok()?;
+    let mut list: CK_FUNCTION_LIST_PTR = std::ptr::null_mut();
+    // SAFETY: `list` is a writable out-pointer.
+    if unsafe { get(&mut list) } != CKR_OK {
+        return None;
+    }
+    // SAFETY: on CKR_OK the module points `list` at a list it keeps while loaded, which
+    // is for ever here.
+    let list: &'static CK_FUNCTION_LIST = unsafe { list.as_ref() }?;
+    let mut ours = *list;
+    install(&mut ours);
+    Some(Real {
+        list,
+        ours: Box::leak(Box::new(ours)),
+    })
+}
+
+/// The module's entry point: the real module's list with the wrapped functions in place.
+///
+/// # Safety
+/// `list` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn C_GetFunctionList(list: CK_FUNCTION_LIST_PTR_PTR) -> CK_RV {
+    if list.is_null() {
+        return CKR_ARGUMENTS_BAD;
+    }
+    match real() {
+        Some(real) => {
+            // SAFETY: checked non-NULL; the caller's promise that it is writable.
+            unsafe { *list = real.ours as *const CK_FUNCTION_LIST as CK_FUNCTION_LIST_PTR };
+            CKR_OK
+        }
+        None => CKR_GENERAL_ERROR,
+    }
+}
+
+fn text(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the tests pass NUL-terminated strings.
+    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
+/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `over_count`, `slow`),
+/// with `arg` (the return value, the extra count, the milliseconds), after `skip` good
+/// calls, `times` times (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
+///
+/// # Safety
+/// Both strings must be NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn p11fault_set(
+    function: *const c_char,
+    fault: *const c_char,
+    arg: u64,
+    skip: u64,
+    times: u64,
+) -> c_int {
+    let (Some(function), Some(fault)) = (text(function), text(fault)) else {
+        return -1;
+    };
+    let fault = match fault.as_str() {
+        "fail" => Fault::Fail(arg as CK_RV),
+        "too_small" => Fault::TooSmall,
+        "length+1" => Fault::LengthPlusOne,
+        "length_huge" => Fault::LengthHuge,
+        "length_unavailable" => Fault::LengthUnavailable,
+        "over_count" => Fault::OverCount(arg as CK_ULONG),
+        "slow" => Fault::Slow(arg),
+        _ => return -1,
+    };
+    with_state(|s| {
+        s.rules.push(Rule {
+            function,
+            fault,
+            skip,
+            times,
+        })
+    });
+    0
+}
+
+/// Removes every rule and resets the call counts.
+#[no_mangle]
+pub extern "C" fn p11fault_clear() {
+    with_state(|s| {
+        s.rules.clear();
+        s.calls.clear();
+    });
+}
+
+/// How many times `function` was called since the last clear.
+///
+/// # Safety
+/// `function` must be NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn p11fault_calls(function: *const c_char) -> u64 {
+    let Some(function) = text(function) else {
+        return 0;
+    };
+    with_state(|s| s.calls.get(&function).copied().unwrap_or(0))
+}
+
+/// Sessions opened and closed (successful calls) since the module was loaded, and how
+/// many are open now.
+///
+/// # Safety
+/// The three pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn p11fault_sessions(opened: *mut u64, closed: *mut u64, open: *mut u64) {
+    let (o, c, n) = with_state(|s| (s.opened, s.closed, s.open.len() as u64));
+    // SAFETY: the caller's promise.
+    unsafe {
+        *opened = o;
+        *closed = c;
+        *open = n;
+    }
+}
+
+/// Calls through to the real module's `$f`.
+macro_rules! forward {
+    ($f:ident ( $($arg:expr),* )) => {
+        match real().and_then(|r| r.list.$f) {
+            // SAFETY: the wrapper's caller gave these arguments for this very function.
+            Some(f) => unsafe { f($($arg),*) },
+            None => CKR_FUNCTION_NOT_SUPPORTED,
+        }
+    };
+}
+
+/// Wrappers whose faults are `fail` and `slow` only.
+macro_rules! plain {
+    ($($f:ident ( $($arg:ident : $ty:ty),* );)*) => {$(
+        unsafe extern "C" fn $f($($arg: $ty),*) -> CK_RV {
+            match take(stringify!($f)) {
+                Some(Fault::Fail(rv)) => rv,
+                Some(Fault::Slow(ms)) => {
+                    std::thread::sleep(Duration::from_millis(ms));
+                    forward!($f($($arg),*))
+                }
+                _ => forward!($f($($arg),*)),
+            }
+        }
+    )*};
+}
+
+/// Wrappers of functions that write output and its length (`out`, `out_len`).
+macro_rules! output {
+    ($($f:ident ( $($arg:ident : $ty:ty),* ) => $out:ident, $out_len:ident;)*) => {$(
+        unsafe extern "C" fn $f($($arg: $ty),*) -> CK_RV {
+            let fault = take(stringify!($f));
+            let room = if $out_len.is_null() {
+                0
+            } else {
+                // SAFETY: a non-NULL length pointer is readable, as PKCS#11 requires.
+                unsafe { *$out_len }
+            };
+            let rv = match fault {
+                Some(Fault::Fail(rv)) => return rv,
+                Some(Fault::TooSmall) if !$out.is_null() && !$out_len.is_null() => {
+                    // SAFETY: as above, and writable.
+                    unsafe { *$out_len = room + 1 };
+                    return CKR_BUFFER_TOO_SMALL;
+                }
+                Some(Fault::Slow(ms)) => {
+                    std::thread::sleep(Duration::from_millis(ms));
+                    forward!($f($($arg),*))
+                }
+                _ => forward!($f($($arg),*)),
+            };
+            if rv == CKR_OK && !$out.is_null() && !$out_len.is_null() {
+                let claim = match fault {
+                    Some(Fault::LengthPlusOne) => Some(room + 1),
+                    Some(Fault::LengthHuge) => Some(1 << 40),
+                    Some(Fault::LengthUnavailable) => Some(CK_UNAVAILABLE_INFORMATION),
+                    _ => None,
+                };
+                if let Some(claim) = claim {
+                    // SAFETY: as above.
+                    unsafe { *$out_len = claim };
+                }
+            }
+            rv
+        }
+    )*};
+}
+
+plain! {
+    C_GetInfo(info: CK_INFO_PTR);
+    C_GetSlotInfo(slot: CK_SLOT_ID, info: CK_SLOT_INFO_PTR);
+    C_GetTokenInfo(slot: CK_SLOT_ID, info: CK_TOKEN_INFO_PTR);
+    C_Login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: CK_UTF8CHAR_PTR, len: CK_ULONG);
+    C_Logout(h: CK_SESSION_HANDLE);
+    C_GetSessionInfo(h: CK_SESSION_HANDLE, info: CK_SESSION_INFO_PTR);
+    C_FindObjectsInit(h: CK_SESSION_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG);
+    C_FindObjectsFinal(h: CK_SESSION_HANDLE);
+    C_CreateObject(h: CK_SESSION_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, o: CK_OBJECT_HANDLE_PTR);
+    C_DestroyObject(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE);
+    C_SetAttributeValue(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG);
+    C_GenerateKey(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, o: CK_OBJECT_HANDLE_PTR);
+    C_GenerateKeyPair(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, t2: CK_ATTRIBUTE_PTR, n2: CK_ULONG, o: CK_OBJECT_HANDLE_PTR, o2: CK_OBJECT_HANDLE_PTR);
+    C_EncryptInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
+    C_DecryptInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
+    C_SignInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
+    C_SignUpdate(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG);
+    C_VerifyInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
+    C_Verify(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, s: CK_BYTE_PTR, sn: CK_ULONG);
+    C_VerifyUpdate(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG);
+    C_VerifyFinal(h: CK_SESSION_HANDLE, s: CK_BYTE_PTR, sn: CK_ULONG);
+    C_DigestInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR);
+    C_DigestUpdate(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG);
+    C_GenerateRandom(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG);
+}
+
+output! {
+    C_Encrypt(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_EncryptUpdate(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_EncryptFinal(h: CK_SESSION_HANDLE, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_Decrypt(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_DecryptUpdate(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_DecryptFinal(h: CK_SESSION_HANDLE, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_Sign(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_SignFinal(h: CK_SESSION_HANDLE, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_Digest(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_DigestFinal(h: CK_SESSION_HANDLE, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+    C_WrapKey(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, w: CK_OBJECT_HANDLE, k: CK_OBJECT_HANDLE, out: CK_BYTE_PTR, out_len: CK_ULONG_PTR) => out, out_len;
+}
+
+/// Counts and lists: `over_count` claims more items than the room given (`max` for
+/// `C_FindObjects`, the count passed in for the others).
+macro_rules! counted {
+    ($($f:ident ( $($arg:ident : $ty:ty),* ) => $list:ident, $count:ident $(, $max:ident)?;)*) => {$(
+        unsafe extern "C" fn $f($($arg: $ty),*) -> CK_RV {
+            let fault = take(stringify!($f));
+            if let Some(Fault::Fail(rv)) = fault {
+                return rv;
+            }
+            #[allow(unused_variables)] // replaced by `max` where there is one
+            let room: CK_ULONG = if $count.is_null() {
+                0
+            } else {
+                // SAFETY: a non-NULL count is readable, as PKCS#11 requires.
+                unsafe { *$count }
+            };
+            $( let room = $max; )?
+            let rv = forward!($f($($arg),*));
+            if let (Some(Fault::OverCount(extra)), CKR_OK) = (fault, rv) {
+                if !$list.is_null() && !$count.is_null() {
+                    // SAFETY: a non-NULL count is writable.
+                    unsafe { *$count = room + extra };
+                }
+            }
+            rv
+        }
+    )*};
+}
+
+counted! {
+    C_FindObjects(h: CK_SESSION_HANDLE, list: CK_OBJECT_HANDLE_PTR, max: CK_ULONG, count: CK_ULONG_PTR) => list, count, max;
+    C_GetSlotList(present: CK_BBOOL, list: CK_SLOT_ID_PTR, count: CK_ULONG_PTR) => list, count;
+    C_GetMechanismList(slot: CK_SLOT_ID, list: CK_MECHANISM_TYPE_PTR, count: CK_ULONG_PTR) => list, count;
+}
+
+/// `fail` here returns the value without touching the template: no attribute is marked
+/// unavailable, and the buffers keep whatever they held.
+unsafe extern "C" fn C_GetAttributeValue(
+    h: CK_SESSION_HANDLE,
+    o: CK_OBJECT_HANDLE,
+    t: CK_ATTRIBUTE_PTR,
+    n: CK_ULONG,
+) -> CK_RV {
+    match take("C_GetAttributeValue") {
+        Some(Fault::Fail(rv)) => rv,
+        _ => forward!(C_GetAttributeValue(h, o, t, n)),
+    }
+}
+
+unsafe extern "C" fn C_OpenSession(
+    slot: CK_SLOT_ID,
+    flags: CK_FLAGS,
+    app: CK_VOID_PTR,
+    notify: CK_NOTIFY,
+    h: CK_SESSION_HANDLE_PTR,
+) -> CK_RV {
+    if let Some(Fault::Fail(rv)) = take("C_OpenSession") {
+        return rv;
+    }
+    let rv = forward!(C_OpenSession(slot, flags, app, notify, h));
+    if rv == CKR_OK && !h.is_null() {
+        // SAFETY: the module wrote the handle there.
+        let handle = unsafe { *h };
+        with_state(|s| {
+            s.opened += 1;
+            s.open.insert(handle);
+        });
+    }
+    rv
+}
+
+unsafe extern "C" fn C_CloseSession(h: CK_SESSION_HANDLE) -> CK_RV {
+    if let Some(Fault::Fail(rv)) = take("C_CloseSession") {
+        return rv;
+    }
+    let rv = forward!(C_CloseSession(h));
+    if rv == CKR_OK {
+        with_state(|s| {
+            if s.open.remove(&h) {
+                s.closed += 1;
+            }
+        });
+    }
+    rv
+}
+
+unsafe extern "C" fn C_CloseAllSessions(slot: CK_SLOT_ID) -> CK_RV {
+    if let Some(Fault::Fail(rv)) = take("C_CloseAllSessions") {
+        return rv;
+    }
+    let rv = forward!(C_CloseAllSessions(slot));
+    if rv == CKR_OK {
+        // Tests use one slot: every open session was on it.
+        with_state(|s| {
+            s.closed += s.open.len() as u64;
+            s.open.clear();
+        });
+    }
+    rv
+}
+
+unsafe extern "C" fn C_Finalize(reserved: CK_VOID_PTR) -> CK_RV {
+    if let Some(Fault::Fail(rv)) = take("C_Finalize") {
+        return rv;
+    }
+    let rv = forward!(C_Finalize(reserved));
+    if rv == CKR_OK {
+        with_state(|s| {
+            s.closed += s.open.len() as u64;
+            s.open.clear();
+        });
+    }
+    rv
+}
+
+unsafe extern "C" fn C_Initialize(args: CK_VOID_PTR) -> CK_RV {
+    match take("C_Initialize") {
+        Some(Fault::Fail(rv)) => rv,
+        _ => forward!(C_Initialize(args)),
+    }
+}
+
+/// Puts the wrappers in place of the real module's functions.
+fn install(list: &mut CK_FUNCTION_LIST) {
+    macro_rules! put {
+        ($($f:ident),*) => {$( list.$f = Some($f); )*};
+    }
+    put!(
+        C_Initialize,
+        C_Finalize,
+        C_GetInfo,
+        C_GetSlotList,
+        C_GetSlotInfo,
+        C_GetTokenInfo,
+        C_GetMechanismList,
+        C_OpenSession,
+        C_CloseSession,
+        C_CloseAllSessions,
+        C_GetSessionInfo,
+        C_Login,
+        C_Logout,
+        C_CreateObject,
+        C_DestroyObject,
+        C_GetAttributeValue,
+        C_SetAttributeValue,
+        C_FindObjectsInit,
+        C_FindObjects,
+        C_FindObjectsFinal,
+        C_EncryptInit,
+        C_Encrypt,
+        C_EncryptUpdate,
+        C_EncryptFinal,
+        C_DecryptInit,
+        C_Decrypt,
+        C_DecryptUpdate,
+        C_DecryptFinal,
+        C_DigestInit,
+        C_Digest,
+        C_DigestUpdate,
+        C_DigestFinal,
+        C_SignInit,
+        C_Sign,
+        C_SignUpdate,
+        C_SignFinal,
+        C_VerifyInit,
+        C_Verify,
+        C_VerifyUpdate,
+        C_VerifyFinal,
+        C_GenerateKey,
+        C_GenerateKeyPair,
+        C_WrapKey,
+        C_GenerateRandom
+    );
+}

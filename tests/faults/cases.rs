@@ -1,0 +1,277 @@
+//! One case per kind of misbehaviour.
+
+use crate::control::{control, fixture, FOREVER};
+use p11_core::mechanisms::MechanismType as M;
+use p11_core::sys::*;
+use p11_core::{AttributeType as A, Error, KeyType, Mechanism, ObjectClass, ReturnValue, Template};
+use p11_tests::{ec_pair, import_secret, vectors};
+
+fn aes(session: &p11_core::Session) -> p11_core::Object {
+    import_secret(session, KeyType::AES, &[7u8; 32])
+}
+
+fn cbc_pad() -> Mechanism<'static> {
+    Mechanism::with_iv(M::AES_CBC_PAD, &[1u8; 16]).unwrap()
+}
+
+fn invalid_response(err: &Error, function: &str) -> bool {
+    matches!(err, Error::InvalidResponse { function: f, .. } if *f == function)
+}
+
+#[test]
+fn lies_about_output_lengths_are_errors_and_the_session_stays_usable() {
+    let f = fixture();
+    let key = aes(&f.session);
+    let expected = f
+        .session
+        .encrypt(&cbc_pad(), &key, b"sixteen bytes!!!")
+        .unwrap();
+    for fault in ["length+1", "length_huge", "length_unavailable"] {
+        control().set("C_Encrypt", fault, 0, 0, 1);
+        let err = f
+            .session
+            .encrypt(&cbc_pad(), &key, b"sixteen bytes!!!")
+            .unwrap_err();
+        assert!(invalid_response(&err, "C_Encrypt"), "{fault}: {err}");
+        assert_eq!(
+            f.session
+                .encrypt(&cbc_pad(), &key, b"sixteen bytes!!!")
+                .unwrap(),
+            expected,
+            "{fault}: the session is usable afterwards"
+        );
+    }
+    f.finish(key);
+}
+
+#[test]
+fn buffer_too_small_for_ever_is_an_error_and_ecdsa_is_ended_afterwards() {
+    let f = fixture();
+    let (public, private) = ec_pair(&f.session, vectors::P256, Template::new(), Template::new());
+    let ecdsa = Mechanism::new(M::ECDSA);
+    control().set("C_Sign", "too_small", 0, 0, FOREVER);
+    let err = f.session.sign(&ecdsa, &private, &[5u8; 32]).unwrap_err();
+    assert!(invalid_response(&err, "C_Sign"), "{err}");
+    assert!(err.to_string().contains("CKR_BUFFER_TOO_SMALL"), "{err}");
+    // p11 asked a bounded number of times, and its cancel (C_Sign too) was refused.
+    assert!(
+        control().calls("C_Sign") <= 10,
+        "{}",
+        control().calls("C_Sign")
+    );
+    // The module behaves again: the single-part-only ECDSA operation left active is
+    // ended by the next holder of the session, and the next signature verifies.
+    control().clear();
+    let signature = f.session.sign(&ecdsa, &private, &[5u8; 32]).unwrap();
+    assert!(f
+        .session
+        .verify(&ecdsa, &public, &[5u8; 32], &signature)
+        .unwrap());
+    f.finish((public, private));
+}
+
+#[test]
+fn an_update_claiming_more_than_its_buffer_cancels_the_stream() {
+    let f = fixture();
+    let key = aes(&f.session);
+    let mut cipher = f.session.begin_encrypt(&cbc_pad(), &key).unwrap();
+    control().set("C_EncryptUpdate", "length+1", 0, 0, 1);
+    let mut out = [0u8; 64];
+    let err = cipher.update(&[0u8; 32], &mut out).unwrap_err();
+    assert!(invalid_response(&err, "C_EncryptUpdate"), "{err}");
+    drop(cipher);
+    // Cancelled by the final call: the next operation starts without OPERATION_ACTIVE.
+    assert!(control().calls("C_EncryptFinal") >= 1);
+    assert_eq!(f.session.encrypt(&cbc_pad(), &key, b"x").unwrap().len(), 16);
+    f.finish(key);
+}
+
+#[test]
+fn a_failed_call_is_the_module_error_naming_the_function() {
+    let f = fixture();
+    let key = aes(&f.session);
+    let mac = Mechanism::new(M::AES_CMAC);
+    control().set("C_SignUpdate", "fail", CKR_DEVICE_ERROR, 2, 1);
+    let mut signer = f.session.begin_sign(&mac, &key).unwrap();
+    signer.update(b"one").unwrap();
+    signer.update(b"two").unwrap();
+    let err = signer.update(b"three").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Module {
+                function: "C_SignUpdate",
+                rv: ReturnValue::DeviceError
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "C_SignUpdate failed: CKR_DEVICE_ERROR");
+    drop(signer);
+    // The fault module failed without ending SoftHSM's operation (a lying module): the
+    // next init meets CKR_OPERATION_ACTIVE, ends it and starts afresh.
+    assert_eq!(f.session.sign(&mac, &key, b"data").unwrap().len(), 16);
+    control().set("C_SignInit", "fail", CKR_KEY_FUNCTION_NOT_PERMITTED, 0, 1);
+    let err = f.session.sign(&mac, &key, b"data").unwrap_err();
+    assert_eq!(
+        err.return_value(),
+        Some(ReturnValue::KeyFunctionNotPermitted)
+    );
+    assert_eq!(f.session.sign(&mac, &key, b"data").unwrap().len(), 16);
+    f.finish(key);
+}
+
+#[test]
+fn attribute_errors_without_markers_are_errors_not_values() {
+    let f = fixture();
+    let key = aes(&f.session);
+    key.set_attributes(&Template::new().with(A::LABEL, "marked"))
+        .unwrap();
+    for rv in [
+        CKR_ATTRIBUTE_SENSITIVE,
+        CKR_ATTRIBUTE_TYPE_INVALID,
+        CKR_BUFFER_TOO_SMALL,
+    ] {
+        control().set("C_GetAttributeValue", "fail", rv, 0, FOREVER);
+        let err = key.class().unwrap_err();
+        assert_eq!(err.return_value(), Some(ReturnValue::from(rv)), "{err}");
+        let values = key
+            .get_attributes(&[A::CLASS, A::LABEL, A::VALUE, A::VALUE_LEN])
+            .unwrap();
+        for value in values {
+            assert_eq!(
+                value.unwrap_err().return_value(),
+                Some(ReturnValue::from(rv))
+            );
+        }
+        control().clear();
+    }
+    assert_eq!(key.class().unwrap(), ObjectClass::SECRET_KEY);
+    assert_eq!(
+        key.get_attribute(A::LABEL).unwrap().as_text(),
+        Some("marked")
+    );
+    f.finish(key);
+}
+
+#[test]
+fn over_reported_counts_are_errors() {
+    let f = fixture();
+    let _key = aes(&f.session);
+    control().set("C_FindObjects", "over_count", 1, 0, 1);
+    let err = f.session.get_objects(&Template::new()).unwrap_err();
+    assert!(invalid_response(&err, "C_FindObjects"), "{err}");
+    assert!(!f.session.get_objects(&Template::new()).unwrap().is_empty());
+
+    // The first call asks for the count; the second fetches into room for it.
+    control().set("C_GetSlotList", "over_count", 3, 1, 1);
+    let err = f.module.get_slots(true).unwrap_err();
+    assert!(invalid_response(&err, "C_GetSlotList"), "{err}");
+    assert!(!f.module.get_slots(true).unwrap().is_empty());
+
+    control().set("C_GetMechanismList", "over_count", 1000, 1, 1);
+    let err = f.session.slot().mechanisms().unwrap_err();
+    assert!(invalid_response(&err, "C_GetMechanismList"), "{err}");
+    assert!(f
+        .session
+        .slot()
+        .mechanisms()
+        .unwrap()
+        .contains(&M::AES_CBC_PAD));
+    f.finish(_key);
+}
+
+#[test]
+fn reinitialize_waits_for_a_slow_call_in_flight() {
+    let f = fixture();
+    let key = aes(&f.session);
+    control().set("C_Encrypt", "slow", 300, 0, 1);
+    let module = f.module.clone();
+    let (session, key2) = (f.session.clone(), key.clone());
+    let worker = std::thread::spawn(move || session.encrypt(&cbc_pad(), &key2, b"slow"));
+    // Let the worker enter its C_Encrypt, then finalise under it if p11 let us.
+    while control().calls("C_Encrypt") == 0 {
+        std::thread::yield_now();
+    }
+    module.reinitialize().unwrap();
+    let encrypted = worker.join().unwrap();
+    assert_eq!(
+        encrypted.unwrap().len(),
+        16,
+        "the call in flight finished first"
+    );
+    assert!(matches!(
+        f.session.encrypt(&cbc_pad(), &key, b"x"),
+        Err(Error::SessionClosed)
+    ));
+    f.finish(key);
+}
+
+#[test]
+fn a_failed_reinitialize_can_be_retried() {
+    let f = fixture();
+    control().set("C_Initialize", "fail", CKR_GENERAL_ERROR, 0, 1);
+    let err = f.module.reinitialize().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Module {
+                function: "C_Initialize",
+                rv: ReturnValue::GeneralError
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!f.module.is_initialized());
+    assert!(matches!(f.module.info(), Err(Error::Finalized)));
+    assert!(matches!(f.session.info(), Err(Error::Finalized)));
+    assert!(f.session.is_closed());
+    f.module.reinitialize().unwrap();
+    assert!(f.module.is_initialized());
+    let token = f.session.slot().token().unwrap();
+    let fresh = token.open(p11_core::Access::ReadOnly).unwrap();
+    assert_eq!(fresh.generate_random(8).unwrap().len(), 8);
+    drop(fresh);
+    f.finish(());
+}
+
+#[test]
+fn opens_equal_closes_across_operations_and_errors() {
+    let f = fixture();
+    let token = f.session.slot().token().unwrap();
+    let key = aes(&f.session);
+    for i in 0..20u64 {
+        let s = token.open(p11_core::Access::ReadOnly).unwrap();
+        if i % 3 == 0 {
+            control().set("C_Encrypt", "length_huge", 0, 0, 1);
+        }
+        let key = s.object(key.handle());
+        let _ = s.encrypt(&cbc_pad(), &key, b"data");
+        if i % 2 == 0 {
+            s.close().unwrap();
+        }
+    }
+    drop(key);
+    f.finish(());
+}
+
+#[test]
+fn a_wrong_pin_while_logged_in_elsewhere_is_told_apart() {
+    let f = fixture();
+    let token = f.session.slot().token().unwrap();
+    let other = token.open(p11_core::Access::ReadOnly).unwrap();
+    let outcome = other.login(p11_core::UserType::USER, "wrong").unwrap();
+    assert_eq!(
+        outcome,
+        p11_core::Login::AlreadyLoggedIn,
+        "the PIN was not checked"
+    );
+    drop(other);
+    f.session.logout().unwrap();
+    let again = f
+        .session
+        .login(p11_core::UserType::USER, f.pin.as_str())
+        .unwrap();
+    assert_eq!(again, p11_core::Login::Checked);
+    f.finish(());
+}

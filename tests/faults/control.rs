@@ -1,0 +1,146 @@
+//! Steering the fault module, and the fixture every case starts from.
+
+use p11_core::{Access, Module, Session, TokenFilter, UserType};
+use p11_tests::env;
+use std::ffi::{c_char, c_int, CString};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+/// The fault module's path: `P11_FAULT_MODULE` (set by `cargo xtask test`), else where
+/// `cargo build -p p11-fault-module` leaves it.
+pub fn path() -> PathBuf {
+    if let Some(path) = std::env::var_os("P11_FAULT_MODULE") {
+        return PathBuf::from(path);
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/debug")
+        .join(format!(
+            "{}p11_fault_module{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask test`, or `cargo build -p p11-fault-module` first",
+        path.display()
+    );
+    path
+}
+
+type Set = unsafe extern "C" fn(*const c_char, *const c_char, u64, u64, u64) -> c_int;
+type Calls = unsafe extern "C" fn(*const c_char) -> u64;
+type Sessions = unsafe extern "C" fn(*mut u64, *mut u64, *mut u64);
+
+/// The fault module's control functions (the same loaded instance p11 calls).
+pub struct Control {
+    set: Set,
+    clear: unsafe extern "C" fn(),
+    calls: Calls,
+    sessions: Sessions,
+    _library: libloading::Library,
+}
+
+pub fn control() -> &'static Control {
+    static CONTROL: OnceLock<Control> = OnceLock::new();
+    CONTROL.get_or_init(|| {
+        // SAFETY: our own test module; its initialisers have no preconditions.
+        let library =
+            unsafe { libloading::Library::new(path()) }.expect("loading the fault module");
+        // SAFETY: the symbols have these types (tests/fault-module/src/lib.rs).
+        unsafe {
+            Control {
+                set: *library.get::<Set>(b"p11fault_set\0").unwrap(),
+                clear: *library
+                    .get::<unsafe extern "C" fn()>(b"p11fault_clear\0")
+                    .unwrap(),
+                calls: *library.get::<Calls>(b"p11fault_calls\0").unwrap(),
+                sessions: *library.get::<Sessions>(b"p11fault_sessions\0").unwrap(),
+                _library: library,
+            }
+        }
+    })
+}
+
+/// `times` for a fault that never stops.
+pub const FOREVER: u64 = u64::MAX;
+
+impl Control {
+    /// `function` misbehaves as `fault` says, after `skip` good calls, `times` times.
+    pub fn set(&self, function: &str, fault: &str, arg: u64, skip: u64, times: u64) {
+        let (f, k) = (
+            CString::new(function).unwrap(),
+            CString::new(fault).unwrap(),
+        );
+        // SAFETY: NUL-terminated strings that outlive the call.
+        let rc = unsafe { (self.set)(f.as_ptr(), k.as_ptr(), arg, skip, times) };
+        assert_eq!(rc, 0, "unknown fault {fault}");
+    }
+
+    /// No faults, call counts reset.
+    pub fn clear(&self) {
+        // SAFETY: no arguments.
+        unsafe { (self.clear)() }
+    }
+
+    /// Calls of `function` since the last clear.
+    pub fn calls(&self, function: &str) -> u64 {
+        let f = CString::new(function).unwrap();
+        // SAFETY: a NUL-terminated string that outlives the call.
+        unsafe { (self.calls)(f.as_ptr()) }
+    }
+
+    /// Sessions the module has open now.
+    pub fn open_sessions(&self) -> u64 {
+        let (mut opened, mut closed, mut open) = (0, 0, 0);
+        // SAFETY: three writable numbers.
+        unsafe { (self.sessions)(&mut opened, &mut closed, &mut open) };
+        open
+    }
+}
+
+/// One case at a time: the faults are the module's, for the whole process.
+pub struct Fixture {
+    pub module: Module,
+    pub session: Session,
+    pub pin: String,
+    _serial: MutexGuard<'static, ()>,
+}
+
+pub fn fixture() -> Fixture {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let env = env();
+    control().clear();
+    let module = Module::load(path()).expect("loading p11 over the fault module");
+    let token = module
+        .get_token(&TokenFilter::new().label(env.label.as_str()))
+        .expect("the test token, through the fault module");
+    let session = token.open(Access::ReadWrite).unwrap();
+    session.login(UserType::USER, env.pin.as_str()).unwrap();
+    Fixture {
+        module,
+        session,
+        pin: env.pin,
+        _serial: serial,
+    }
+}
+
+impl Fixture {
+    /// Drops the session and `made` (objects and operations made through it), and checks
+    /// that p11 closed every session it opened; keeps the module loaded meanwhile, so the
+    /// count is the module's.
+    pub fn finish<T>(self, made: T) {
+        let Fixture {
+            module, session, ..
+        } = self;
+        drop(made);
+        drop(session);
+        control().clear();
+        assert_eq!(
+            control().open_sessions(),
+            0,
+            "a session p11 opened was left open"
+        );
+        drop(module);
+    }
+}
