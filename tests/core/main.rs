@@ -11,6 +11,7 @@ mod objects;
 mod random;
 mod sessions;
 mod streams;
+mod stress;
 mod symmetric;
 mod threads;
 mod tokens;

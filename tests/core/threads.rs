@@ -45,3 +45,80 @@ fn eight_threads_share_one_session() {
         }
     });
 }
+
+/// A stream moved to another thread: there, starting a second operation on the session
+/// is an error (not a wait for itself), while the thread that began it, starting one,
+/// waits its turn rather than failing.
+#[test]
+fn an_operation_moved_to_another_thread_belongs_to_that_thread() {
+    use p11_core::{KeyType, Mechanism, MechanismType as M};
+    use std::sync::mpsc;
+    let f = shared();
+    let session = p11_tests::user_session(&f);
+    let key = p11_tests::import_secret(&session, KeyType::AES, &[9u8; 16]);
+    let cbc = || Mechanism::with_iv(M::AES_CBC_PAD, &[0u8; 16]).unwrap();
+    let expected = session.encrypt(&cbc(), &key, &[1u8; 40]).unwrap();
+
+    let mut stream = session.begin_encrypt(&cbc(), &key).unwrap();
+    let (started, waiting) = mpsc::channel();
+    std::thread::scope(|s| {
+        let (session, key) = (&session, &key);
+        let mover = s.spawn(move || {
+            let mut out = Vec::new();
+            out.extend(stream.update_vec(&[1u8; 20]).unwrap());
+            // This thread now holds the session through `stream`.
+            // Calls that are not operations go on as usual.
+            assert_eq!(session.generate_random(8).unwrap().len(), 8);
+            let err = session
+                .digest(&Mechanism::new(M::SHA256), b"x")
+                .unwrap_err();
+            assert!(
+                matches!(err, p11_core::Error::OperationInProgress(_)),
+                "{err:?}"
+            );
+            started.send(()).unwrap();
+            // Give the first thread time to queue behind us.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            out.extend(stream.update_vec(&[1u8; 20]).unwrap());
+            out.extend(stream.finish().unwrap());
+            out
+        });
+        waiting.recv().unwrap();
+        // The thread that began the stream gave it away: it waits for it, then runs.
+        let again = session.encrypt(&cbc(), key, &[1u8; 40]).unwrap();
+        assert_eq!(again, expected);
+        assert_eq!(mover.join().unwrap(), expected);
+    });
+}
+
+/// Threads queueing for one session's operation are served in turn: none is starved.
+#[test]
+fn threads_sharing_a_session_take_turns() {
+    use p11_core::{Mechanism, MechanismType as M};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let f = shared();
+    let session = f.token.open(Access::ReadOnly).unwrap();
+    let stop = AtomicBool::new(false);
+    let counts: Vec<usize> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        let digest = session.digest(&Mechanism::new(M::SHA256), b"turns");
+                        assert_eq!(digest.unwrap().len(), 32);
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        stop.store(true, Ordering::Relaxed);
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let total: usize = counts.iter().sum();
+    let least = counts.iter().min().copied().unwrap_or(0);
+    // First come, first served: each of 4 threads gets a fair share (at least a tenth).
+    assert!(least * 10 >= total, "unfair shares: {counts:?}");
+}

@@ -213,28 +213,28 @@ impl OperationLock {
         let me = thread_token();
         if self
             .holder
-            .compare_exchange(0, ticket, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(0, ticket, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
         {
-            self.user.store(me, Ordering::Relaxed);
+            self.user.store(me, Ordering::SeqCst);
             return Ok(ticket);
         }
-        if self.user.load(Ordering::Relaxed) == me {
+        if self.user.load(Ordering::SeqCst) == me {
             return Err(Error::OperationInProgress(kind.name().into()));
         }
         {
             let mut queue = lock(&self.queue);
-            let mut current = self.holder.load(Ordering::Relaxed);
+            let mut current = self.holder.load(Ordering::SeqCst);
             loop {
                 if current == 0 {
                     match self.holder.compare_exchange(
                         0,
                         ticket,
-                        Ordering::Acquire,
-                        Ordering::Relaxed,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
                     ) {
                         Ok(_) => {
-                            self.user.store(me, Ordering::Relaxed);
+                            self.user.store(me, Ordering::SeqCst);
                             return Ok(ticket);
                         }
                         Err(now) => current = now,
@@ -243,8 +243,8 @@ impl OperationLock {
                     match self.holder.compare_exchange(
                         current,
                         current | WAITERS,
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
                     ) {
                         Ok(_) => break,
                         Err(now) => current = now,
@@ -254,31 +254,33 @@ impl OperationLock {
             queue.push_back((ticket, thread::current()));
         }
         // The releaser hands the lock over by writing our ticket, then unparks us.
-        while self.holder.load(Ordering::Acquire) & !WAITERS != ticket {
+        while self.holder.load(Ordering::SeqCst) & !WAITERS != ticket {
             thread::park();
         }
-        self.user.store(me, Ordering::Relaxed);
+        self.user.store(me, Ordering::SeqCst);
         Ok(ticket)
     }
 
     fn release(&self, ticket: u64) {
+        // Nobody uses the operation any more: cleared before the lock is, so that a
+        // thread that finds the lock taken never reads a user of an earlier holder.
+        self.user.store(0, Ordering::SeqCst);
         if self
             .holder
-            .compare_exchange(ticket, 0, Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(ticket, 0, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
         {
             return;
         }
         // Threads are queued: hand over to the first, directly, so nobody barges in.
         let mut queue = lock(&self.queue);
-        self.user.store(0, Ordering::Relaxed);
         match queue.pop_front() {
             Some((next, thread)) => {
                 let waiters = if queue.is_empty() { 0 } else { WAITERS };
-                self.holder.store(next | waiters, Ordering::Release);
+                self.holder.store(next | waiters, Ordering::SeqCst);
                 thread.unpark();
             }
-            None => self.holder.store(0, Ordering::Release),
+            None => self.holder.store(0, Ordering::SeqCst),
         }
     }
 }
@@ -295,7 +297,7 @@ impl OperationGuard {
             .inner
             .operation
             .user
-            .store(thread_token(), Ordering::Relaxed);
+            .store(thread_token(), Ordering::SeqCst);
     }
 
     /// Leaves an operation p11 could not end for the next holder to cancel.

@@ -1,0 +1,161 @@
+//! Stress: sixteen threads share one session, mixing streams, signatures, searches and
+//! attribute reads, while another thread re-initialises the module under them. Bounded
+//! by `P11_STRESS_SECONDS` (5 by default); a watchdog aborts the run on a hang.
+
+use p11_core::{
+    Access, AttributeType as A, Error, KeyType, Mechanism, MechanismType as M, Object, ObjectClass,
+    Session, Template, Token, UserType,
+};
+use p11_tests::{ec_pair, exclusive, import_secret, vectors};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// The session and keys the workers share; made again after each re-initialisation.
+struct World {
+    session: Session,
+    aes: Object,
+    ec: (Object, Object),
+}
+
+impl World {
+    fn make(token: &Token, pin: &str) -> Result<World, Error> {
+        let session = token.open(Access::ReadWrite)?;
+        session.login(UserType::USER, pin)?;
+        let aes = try_import(&session)?;
+        let (public, private) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ec_pair(&session, vectors::P256, Template::new(), Template::new())
+        }))
+        .map_err(|_| Error::SessionClosed)?;
+        Ok(World {
+            session,
+            aes,
+            ec: (public, private),
+        })
+    }
+}
+
+fn try_import(session: &Session) -> Result<Object, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        import_secret(session, KeyType::AES, &[4u8; 32])
+    }))
+    .map_err(|_| Error::SessionClosed)
+}
+
+/// One operation of the mix; `Ok` or a typed error.
+fn work(world: &World, i: u64) -> Result<(), Error> {
+    let s = &world.session;
+    let cbc = Mechanism::with_iv(M::AES_CBC_PAD, &[0u8; 16])?;
+    match i % 5 {
+        0 => {
+            let mut stream = s.begin_encrypt(&cbc, &world.aes)?;
+            let mut out = [0u8; 64];
+            for _ in 0..3 {
+                stream.update(&[7u8; 32], &mut out)?;
+            }
+            assert_eq!(stream.finish()?.len(), 16);
+        }
+        1 => {
+            let signature = s.sign(&Mechanism::new(M::ECDSA), &world.ec.1, &[3u8; 32])?;
+            let ok = s.verify(
+                &Mechanism::new(M::ECDSA),
+                &world.ec.0,
+                &[3u8; 32],
+                &signature,
+            )?;
+            assert!(ok, "a fresh signature did not verify");
+        }
+        2 => {
+            let found = s
+                .find_objects(&Template::new().with(A::CLASS, ObjectClass::SECRET_KEY))?
+                .count();
+            assert!(found >= 1);
+        }
+        3 => {
+            let values = world
+                .aes
+                .get_attributes(&[A::CLASS, A::KEY_TYPE, A::VALUE_LEN])?;
+            for value in values {
+                value?;
+            }
+        }
+        _ => {
+            let mut digest = s.begin_digest(&Mechanism::new(M::SHA256))?;
+            digest.update(b"stress")?;
+            assert_eq!(digest.finish()?.len(), 32);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn sixteen_threads_share_a_session_while_the_module_is_reinitialised() {
+    let f = exclusive();
+    let seconds: u64 = std::env::var("P11_STRESS_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(seconds + 60));
+            if !done.load(Ordering::SeqCst) {
+                eprintln!("stress: no progress after {}s: a hang", seconds + 60);
+                std::process::abort();
+            }
+        });
+    }
+    let world = RwLock::new(Arc::new(World::make(&f.token, &f.env.pin).unwrap()));
+    let (ok, closed, reinits) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    std::thread::scope(|s| {
+        for t in 0..16u64 {
+            let (world, ok, closed) = (&world, &ok, &closed);
+            let (token, pin) = (&f.token, f.env.pin.as_str());
+            s.spawn(move || {
+                let mut i = t;
+                while Instant::now() < deadline {
+                    let current = world.read().unwrap().clone();
+                    match work(&current, i) {
+                        Ok(()) => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(Error::SessionClosed | Error::Finalized) => {
+                            closed.fetch_add(1, Ordering::Relaxed);
+                            // Make the world again, unless another thread did.
+                            let mut shared = world.write().unwrap();
+                            if Arc::ptr_eq(&shared, &current) {
+                                if let Ok(fresh) = World::make(token, pin) {
+                                    *shared = Arc::new(fresh);
+                                }
+                            }
+                        }
+                        Err(e) => panic!("an error other than a closed session: {e}"),
+                    }
+                    i += 1;
+                }
+            });
+        }
+        // Re-initialise every 5 ms for the first half, then let the workers run.
+        let (module, reinits) = (&f.module, &reinits);
+        s.spawn(move || {
+            let half = Instant::now() + Duration::from_secs(seconds) / 2;
+            while Instant::now() < half {
+                module.reinitialize().unwrap();
+                reinits.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+    });
+    done.store(true, Ordering::SeqCst);
+    let (ok, closed, reinits) = (ok.into_inner(), closed.into_inner(), reinits.into_inner());
+    eprintln!(
+        "stress: {ok} operations, {closed} met a closed session, {reinits} re-initialisations"
+    );
+    assert!(
+        reinits > 10,
+        "the module was re-initialised {reinits} times"
+    );
+    assert!(ok > 100, "only {ok} operations succeeded");
+}
