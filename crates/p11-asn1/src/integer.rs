@@ -36,8 +36,18 @@ pub(crate) fn to_u64(what: &'static str, value: &Integer) -> Result<u64> {
     Ok(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
 }
 
+/// The longest half of a raw signature: 8192-bit `q` or curve order, far beyond any in use.
+const MAX_HALF: usize = 1024;
+
 /// A raw `r || s` signature from two `INTEGER`s, each left-padded to `half` bytes.
 pub(crate) fn join_halves(r: &Integer, s: &Integer, half: usize) -> Result<Vec<u8>> {
+    if half == 0 || half > MAX_HALF {
+        return Err(Asn1Error::Length {
+            what: "half of a raw signature",
+            expected: format!("between 1 and {MAX_HALF}"),
+            actual: half,
+        });
+    }
     let mut out = Vec::with_capacity(2 * half);
     for (what, value) in [("r", r), ("s", s)] {
         let bytes = trim(&to_unsigned(what, value)?);
@@ -93,6 +103,13 @@ mod tests {
         let (r, s) = split_halves("sig", &raw).unwrap();
         assert_eq!(join_halves(&r, &s, 4).unwrap(), raw);
         assert!(join_halves(&r, &s, 1).is_err());
+        // Caller-given sizes are bounded, not allocated.
+        for half in [0, 1 << 40, usize::MAX] {
+            assert!(
+                matches!(join_halves(&r, &s, half), Err(Asn1Error::Length { .. })),
+                "{half}"
+            );
+        }
         assert!(split_halves("sig", &[1, 2, 3]).is_err());
     }
 }
