@@ -285,3 +285,19 @@ fn a_value_of_the_wrong_kind_is_refused_before_the_call() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
 }
+
+#[test]
+fn a_label_that_is_not_utf8_reads_back_as_its_bytes_and_finds_the_object() {
+    let f = shared();
+    let session = p11_tests::user_session(&f);
+    let label = [0x66u8, 0xff, 0xfe, 0x6f];
+    let key = p11_tests::import_secret(&session, p11_core::KeyType::AES, &[1u8; 16]);
+    key.set_attributes(&Template::new().with(A::LABEL, label.as_slice()))
+        .unwrap();
+    let read = key.get_attribute(A::LABEL).unwrap();
+    assert_eq!(read.as_bytes(), Some(label.as_slice()), "{read:?}");
+    let found = session
+        .get_objects(&Template::new().with(A::LABEL, read))
+        .unwrap();
+    assert_eq!(found, [key]);
+}

@@ -26,6 +26,13 @@ pub fn session() -> Fixture {
     }
 }
 
+impl Fixture {
+    /// The test environment.
+    pub fn env(&self) -> &p11_tests::TestEnv {
+        &self._guard.env
+    }
+}
+
 fn flag(key: &impl Key, ty: A) -> bool {
     key.get(ty).unwrap().as_bool().unwrap()
 }
@@ -405,4 +412,38 @@ fn sessions_and_keys_are_shared_between_threads() {
             });
         }
     });
+}
+
+#[test]
+fn key_and_random_sizes_that_are_not_whole_bytes_are_refused() {
+    let f = session();
+    let err = f
+        .session
+        .generate_key(KeyType::AES, 129, &KeyOptions::new())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("129 bits is not a multiple of 8"),
+        "{err}"
+    );
+    let err = f.session.generate_random(7).unwrap_err();
+    assert!(err.to_string().contains("7 bits is not a multiple of 8"), "{err}");
+    assert_eq!(f.session.generate_random(256).unwrap().len(), 32);
+}
+
+#[test]
+fn opening_with_a_wrong_pin_while_logged_in_elsewhere_says_so() {
+    let f = session();
+    // `f.session` is logged in: the module does not check the next PIN.
+    let token = Library::load_with(&f.env().module, p11_tests::init_args(f.env()))
+        .unwrap()
+        .get_token(&TokenFilter::new().label(&*f.env().label))
+        .unwrap();
+    let other = token.open(&OpenOptions::new().user_pin("wrong")).unwrap();
+    assert_eq!(other.login(), Some(p11::core::Login::AlreadyLoggedIn));
+    assert!(matches!(
+        f.session.login(),
+        Some(p11::core::Login::Checked | p11::core::Login::AlreadyLoggedIn)
+    ));
+    let unlogged = token.open(&OpenOptions::new()).unwrap();
+    assert_eq!(unlogged.login(), None);
 }

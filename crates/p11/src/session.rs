@@ -244,6 +244,12 @@ impl Session {
         let mut template = KeyOptions::secret(options.common(ObjectClass::SECRET_KEY, key_type))
             .merge(&capability_template(capabilities, SECRET_CAPABILITIES));
         if !matches!(key_type, KeyType::DES2 | KeyType::DES3) {
+            if bits % 8 != 0 {
+                return Err(Error::InvalidArgument(
+                    format!("{key_type} keys are whole bytes: {bits} bits is not a multiple of 8")
+                        .into(),
+                ));
+            }
             template.set(A::VALUE_LEN, (bits / 8) as u64);
         }
         let template = template.merge(&options.template);
