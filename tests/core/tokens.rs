@@ -88,7 +88,11 @@ fn a_required_mechanism_the_token_lacks_excludes_it() {
         .label(&*f.env.label)
         .mechanisms([MechanismType::AES_KEY_GEN, MechanismType::SHA3_256]);
     match f.module.get_token(&filter) {
-        Err(Error::NoSuchToken(described)) => assert!(described.contains("CKM_SHA3_256")),
+        Err(Error::NoSuchToken { filter, available }) => {
+            assert!(filter.contains("CKM_SHA3_256"));
+            // The error lists the tokens that are there.
+            assert!(available.contains(&f.env.label), "{available:?}");
+        }
         other => panic!("expected NoSuchToken, got {other:?}"),
     }
 }
@@ -99,7 +103,7 @@ fn get_token_reports_no_token_and_several_tokens() {
     let none = f
         .module
         .get_token(&TokenFilter::new().label("no such token here"));
-    assert!(matches!(none, Err(Error::NoSuchToken(_))), "{none:?}");
+    assert!(matches!(none, Err(Error::NoSuchToken { .. })), "{none:?}");
     // The test token and SoftHSM's free slot both hold a token.
     match f.module.get_token(&TokenFilter::new()) {
         Err(Error::MultipleTokens { count, .. }) => assert!(count >= 2),

@@ -426,7 +426,10 @@ fn key_and_random_sizes_that_are_not_whole_bytes_are_refused() {
         "{err}"
     );
     let err = f.session.generate_random(7).unwrap_err();
-    assert!(err.to_string().contains("7 bits is not a multiple of 8"), "{err}");
+    assert!(
+        err.to_string().contains("7 bits is not a multiple of 8"),
+        "{err}"
+    );
     assert_eq!(f.session.generate_random(256).unwrap().len(), 32);
 }
 

@@ -101,12 +101,16 @@ fn a_failed_call_is_the_module_error_naming_the_function() {
             err,
             Error::Module {
                 function: "C_SignUpdate",
-                rv: ReturnValue::DeviceError
+                rv: ReturnValue::DeviceError,
+                mechanism: Some(M::AES_CMAC)
             }
         ),
         "{err:?}"
     );
-    assert_eq!(err.to_string(), "C_SignUpdate failed: CKR_DEVICE_ERROR");
+    assert_eq!(
+        err.to_string(),
+        "C_SignUpdate with CKM_AES_CMAC failed: CKR_DEVICE_ERROR (the device failed)"
+    );
     drop(signer);
     // The fault module failed without ending SoftHSM's operation (a lying module): the
     // next init meets CKR_OPERATION_ACTIVE, ends it and starts afresh.
@@ -217,7 +221,8 @@ fn a_failed_reinitialize_can_be_retried() {
             err,
             Error::Module {
                 function: "C_Initialize",
-                rv: ReturnValue::GeneralError
+                rv: ReturnValue::GeneralError,
+                mechanism: None
             }
         ),
         "{err:?}"

@@ -107,19 +107,24 @@ impl Session {
     ) -> Result<Cipher> {
         let raw = mechanism.raw();
         let key = key.raw_handle();
-        let active = Active::begin(self, direction.kind(), |gate, handle| {
-            // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-            unsafe {
-                match direction {
-                    Direction::Encrypt => {
-                        call!(gate, C_EncryptInit(handle, mechanism_ptr(&raw), key))
-                    }
-                    Direction::Decrypt => {
-                        call!(gate, C_DecryptInit(handle, mechanism_ptr(&raw), key))
+        let active = Active::begin(
+            self,
+            direction.kind(),
+            mechanism.mechanism_type(),
+            |gate, handle| {
+                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
+                unsafe {
+                    match direction {
+                        Direction::Encrypt => {
+                            call!(gate, C_EncryptInit(handle, mechanism_ptr(&raw), key))
+                        }
+                        Direction::Decrypt => {
+                            call!(gate, C_DecryptInit(handle, mechanism_ptr(&raw), key))
+                        }
                     }
                 }
-            }
-        })?;
+            },
+        )?;
         Ok(Cipher {
             active,
             direction,

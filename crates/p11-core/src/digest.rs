@@ -28,10 +28,15 @@ impl Session {
     /// Begins a multi-part digest (`C_DigestInit`).
     pub fn begin_digest(&self, mechanism: &Mechanism) -> Result<Digest> {
         let raw = mechanism.raw();
-        let active = Active::begin(self, OperationKind::Digest, |gate, handle| {
-            // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-            unsafe { call!(gate, C_DigestInit(handle, mechanism_ptr(&raw))) }
-        })?;
+        let active = Active::begin(
+            self,
+            OperationKind::Digest,
+            mechanism.mechanism_type(),
+            |gate, handle| {
+                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
+                unsafe { call!(gate, C_DigestInit(handle, mechanism_ptr(&raw))) }
+            },
+        )?;
         Ok(Digest {
             active,
             mechanism: mechanism.mechanism_type(),

@@ -23,10 +23,15 @@ impl Session {
     ) -> Result<Vec<u8>> {
         let raw = mechanism.raw();
         let key = key.raw_handle();
-        let mut active = Active::begin(self, OperationKind::Sign, |gate, handle| {
-            // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-            unsafe { call!(gate, C_SignRecoverInit(handle, mechanism_ptr(&raw), key)) }
-        })?;
+        let mut active = Active::begin(
+            self,
+            OperationKind::Sign,
+            mechanism.mechanism_type(),
+            |gate, handle| {
+                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
+                unsafe { call!(gate, C_SignRecoverInit(handle, mechanism_ptr(&raw), key)) }
+            },
+        )?;
         let bound = mechanism
             .mechanism_type()
             .output_bound(Operations::SIGN, data.len());
@@ -50,10 +55,15 @@ impl Session {
     ) -> Result<Vec<u8>> {
         let raw = mechanism.raw();
         let key = key.raw_handle();
-        let mut active = Active::begin(self, OperationKind::Verify, |gate, handle| {
-            // SAFETY: as for C_SignRecoverInit.
-            unsafe { call!(gate, C_VerifyRecoverInit(handle, mechanism_ptr(&raw), key)) }
-        })?;
+        let mut active = Active::begin(
+            self,
+            OperationKind::Verify,
+            mechanism.mechanism_type(),
+            |gate, handle| {
+                // SAFETY: as for C_SignRecoverInit.
+                unsafe { call!(gate, C_VerifyRecoverInit(handle, mechanism_ptr(&raw), key)) }
+            },
+        )?;
         let bound = Some(signature.len());
         let (signature, signature_len) = input(signature)?;
         active.end(|gate, handle| {
@@ -111,40 +121,45 @@ impl Session {
             DualKind::DecryptDigest => (OperationKind::Decrypt, OperationKind::Digest),
             DualKind::DecryptVerify => (OperationKind::Decrypt, OperationKind::Verify),
         };
-        let cipher = Active::begin(self, cipher_kind, |gate, handle| {
-            let (cipher, other) = (mechanism_ptr(&cipher_raw), mechanism_ptr(&other_raw));
-            // SAFETY: both mechanisms point into values borrowed for the calls.
-            unsafe {
-                match kind {
-                    DualKind::DigestEncrypt => call!(gate, C_DigestInit(handle, other)),
-                    DualKind::DecryptDigest => call!(gate, C_DigestInit(handle, other)),
-                    DualKind::SignEncrypt => call!(gate, C_SignInit(handle, other, other_key)),
-                    DualKind::DecryptVerify => {
-                        call!(gate, C_VerifyInit(handle, other, other_key))
-                    }
-                }?;
-            }
-            // SAFETY: as above.
-            let started = unsafe {
-                match cipher_kind {
-                    OperationKind::Encrypt => {
-                        call!(gate, C_EncryptInit(handle, cipher, cipher_key))
-                    }
-                    _ => call!(gate, C_DecryptInit(handle, cipher, cipher_key)),
+        let cipher = Active::begin(
+            self,
+            cipher_kind,
+            cipher_mechanism.mechanism_type(),
+            |gate, handle| {
+                let (cipher, other) = (mechanism_ptr(&cipher_raw), mechanism_ptr(&other_raw));
+                // SAFETY: both mechanisms point into values borrowed for the calls.
+                unsafe {
+                    match kind {
+                        DualKind::DigestEncrypt => call!(gate, C_DigestInit(handle, other)),
+                        DualKind::DecryptDigest => call!(gate, C_DigestInit(handle, other)),
+                        DualKind::SignEncrypt => call!(gate, C_SignInit(handle, other, other_key)),
+                        DualKind::DecryptVerify => {
+                            call!(gate, C_VerifyInit(handle, other, other_key))
+                        }
+                    }?;
                 }
-            };
-            if started.is_err() {
-                // A module without dual-function operations refuses the second: end the first.
-                crate::operation::cancel(
-                    self,
-                    Unfinished {
-                        kind: other_kind,
-                        updated: false,
-                    },
-                );
-            }
-            started
-        })?
+                // SAFETY: as above.
+                let started = unsafe {
+                    match cipher_kind {
+                        OperationKind::Encrypt => {
+                            call!(gate, C_EncryptInit(handle, cipher, cipher_key))
+                        }
+                        _ => call!(gate, C_DecryptInit(handle, cipher, cipher_key)),
+                    }
+                };
+                if started.is_err() {
+                    // A module without dual-function operations refuses the second: end the first.
+                    crate::operation::cancel(
+                        self,
+                        Unfinished {
+                            kind: other_kind,
+                            updated: false,
+                        },
+                    );
+                }
+                started
+            },
+        )?
         .also_cancels(other_kind);
         Ok(Dual { kind, cipher })
     }

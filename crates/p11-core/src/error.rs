@@ -1,5 +1,7 @@
 //! The one error type of p11, and the mapping of return values onto it.
 
+use crate::attribute::{AttributeKind, AttributeType, ObjectClass};
+use p11_mechanisms::MechanismType;
 use p11_sys::{CKR_OK, CKR_VENDOR_DEFINED, CK_RV};
 use std::borrow::Cow;
 use std::fmt;
@@ -13,20 +15,23 @@ pub use crate::generated::return_values::ReturnValue;
 #[non_exhaustive]
 pub enum Error {
     /// A module function returned something other than `CKR_OK`.
-    #[error("{function} failed: {rv}")]
+    #[error("{}", module_message(function, *rv, *mechanism))]
     Module {
         /// The C function that failed, e.g. `C_Login`.
         function: &'static str,
         /// What it returned.
         rv: ReturnValue,
+        /// The mechanism of the operation, where there was one.
+        mechanism: Option<MechanismType>,
     },
     /// The module file could not be loaded (missing, unreadable, not a shared library).
-    #[error("cannot load PKCS#11 module {}: {reason}", path.display())]
+    #[error("cannot load PKCS#11 module {}", path.display())]
     Load {
         /// The path as given.
         path: PathBuf,
-        /// What the dynamic loader said.
-        reason: String,
+        /// What the file system or the dynamic loader said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The file is a shared library but exports no PKCS#11 entry point.
     #[error(
@@ -52,8 +57,16 @@ pub enum Error {
     #[error("the module does not provide {0}")]
     NotSupported(&'static str),
     /// No token matched a search.
-    #[error("no token matches {0}")]
-    NoSuchToken(String),
+    #[error(
+        "no token matches {filter}; the tokens present are {}",
+        labels(available)
+    )]
+    NoSuchToken {
+        /// The search, described.
+        filter: String,
+        /// The labels of the tokens present.
+        available: Vec<String>,
+    },
     /// Several tokens matched a search that wanted exactly one.
     #[error("{count} tokens match {filter}, expected exactly one")]
     MultipleTokens {
@@ -81,6 +94,37 @@ pub enum Error {
     /// An argument was refused before any call to the module, with the reason.
     #[error("invalid argument: {0}")]
     InvalidArgument(Cow<'static, str>),
+    /// A mechanism parameter was refused before any call to the module.
+    #[error("invalid mechanism parameter")]
+    Parameter(#[from] p11_mechanisms::ParameterError),
+    /// An attribute's value is not of the kind the attribute takes (given in a template,
+    /// or read from a module).
+    #[error("{attribute} takes a {expected:?} value, not {found}")]
+    AttributeKind {
+        /// The attribute.
+        attribute: AttributeType,
+        /// The kind it takes.
+        expected: AttributeKind,
+        /// What was there instead.
+        found: String,
+    },
+    /// An object is not of the class an operation needs.
+    #[error("the object is a {actual}, not a {expected}")]
+    WrongClass {
+        /// The class needed.
+        expected: ObjectClass,
+        /// The object's class.
+        actual: ObjectClass,
+    },
+    /// Encoding or decoding a value (DER, PEM) failed.
+    #[error("cannot encode or decode {what}")]
+    Encoding {
+        /// What was being encoded or decoded.
+        what: &'static str,
+        /// The codec's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The module closed the session (`C_CloseAllSessions`, `C_Finalize` through
     /// [`Module::reinitialize`](crate::Module::reinitialize) or
     /// [`Module::finalize`](crate::Module::finalize)), or [`Session::close`](crate::Session::close)
@@ -114,6 +158,18 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Names `mechanism` in a module error that has none yet.
+    pub(crate) fn with_mechanism(mut self, mechanism: MechanismType) -> Self {
+        if let Error::Module {
+            mechanism: m @ None,
+            ..
+        } = &mut self
+        {
+            *m = Some(mechanism);
+        }
+        self
+    }
+
     /// The module's return value, when the module is what failed.
     pub fn return_value(&self) -> Option<ReturnValue> {
         match self {
@@ -147,12 +203,6 @@ impl Error {
     }
 }
 
-impl From<p11_mechanisms::ParameterError> for Error {
-    fn from(e: p11_mechanisms::ParameterError) -> Self {
-        Error::InvalidArgument(e.to_string().into())
-    }
-}
-
 /// `Ok` for `CKR_OK`, otherwise the error naming `function`.
 pub(crate) fn check(rv: CK_RV, function: &'static str) -> Result<()> {
     if rv == CKR_OK {
@@ -161,6 +211,73 @@ pub(crate) fn check(rv: CK_RV, function: &'static str) -> Result<()> {
         Err(Error::Module {
             function,
             rv: rv.into(),
+            mechanism: None,
+        })
+    }
+}
+
+fn labels(available: &[String]) -> String {
+    if available.is_empty() {
+        return "none".into();
+    }
+    let quoted: Vec<String> = available.iter().map(|l| format!("{l:?}")).collect();
+    quoted.join(", ")
+}
+
+/// `C_SignInit with CKM_ECDSA_SHA256 failed: CKR_MECHANISM_INVALID (the token does not
+/// offer this mechanism)`.
+fn module_message(function: &str, rv: ReturnValue, mechanism: Option<MechanismType>) -> String {
+    let mut message = String::from(function);
+    if let Some(mechanism) = mechanism {
+        message.push_str(&format!(" with {mechanism}"));
+    }
+    message.push_str(&format!(" failed: {rv}"));
+    if let Some(hint) = rv.hint() {
+        message.push_str(&format!(" ({hint})"));
+    }
+    message
+}
+
+impl ReturnValue {
+    /// What the value usually means for the caller, for the common ones.
+    pub fn hint(self) -> Option<&'static str> {
+        use ReturnValue as R;
+        Some(match self {
+            R::MechanismInvalid => "the token does not offer this mechanism",
+            R::MechanismParamInvalid => "the token refuses this mechanism parameter",
+            R::KeyTypeInconsistent => "the key is of the wrong type for this mechanism",
+            R::KeyFunctionNotPermitted => "the key's attributes do not allow this use",
+            R::KeyHandleInvalid | R::ObjectHandleInvalid => {
+                "the object does not exist (any more) for this session"
+            }
+            R::PinIncorrect => "wrong PIN",
+            R::PinLocked => "the PIN is locked",
+            R::UserNotLoggedIn => "log in first",
+            R::UserAlreadyLoggedIn => "the token is logged in already",
+            R::SessionReadOnly => "open a read/write session",
+            R::SessionHandleInvalid | R::SessionClosed => "the session is closed",
+            R::OperationActive => "another operation is active on the session",
+            R::OperationNotInitialized => "no operation of this kind was begun",
+            R::TemplateIncomplete => "the template lacks an attribute the object needs",
+            R::TemplateInconsistent => "the template's attributes contradict each other",
+            R::AttributeTypeInvalid => "the object has no such attribute",
+            R::AttributeSensitive => "the attribute is sensitive and cannot be read",
+            R::AttributeValueInvalid => "an attribute's value is invalid",
+            R::AttributeReadOnly => "the attribute cannot be set",
+            R::DataLenRange => "the input's length is wrong for this mechanism",
+            R::EncryptedDataLenRange => "the ciphertext's length is wrong for this mechanism",
+            R::EncryptedDataInvalid => "the ciphertext is invalid",
+            R::SignatureInvalid => "the signature does not verify",
+            R::SignatureLenRange => "the signature's length is wrong",
+            R::TokenNotPresent => "there is no token in the slot",
+            R::CryptokiNotInitialized => "the module is not initialised",
+            R::FunctionNotSupported => "the module does not implement this function",
+            R::BufferTooSmall => "the output buffer was too small",
+            R::DeviceError => "the device failed",
+            R::GeneralError => "the module failed without saying why",
+            R::ArgumentsBad => "the module refused the arguments",
+            R::RandomSeedNotSupported => "the token's generator takes no seed",
+            _ => return None,
         })
     }
 }
@@ -202,8 +319,19 @@ mod tests {
     #[test]
     fn module_errors_name_the_function_and_the_code() {
         let err = check(p11_sys::CKR_PIN_INCORRECT, "C_Login").unwrap_err();
-        assert_eq!(err.to_string(), "C_Login failed: CKR_PIN_INCORRECT");
-        assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect));
+        assert_eq!(
+            err.to_string(),
+            "C_Login failed: CKR_PIN_INCORRECT (wrong PIN)"
+        );
+        let err = check(p11_sys::CKR_MECHANISM_INVALID, "C_SignInit")
+            .unwrap_err()
+            .with_mechanism(MechanismType::ECDSA_SHA256);
+        assert_eq!(
+            err.to_string(),
+            "C_SignInit with CKM_ECDSA_SHA256 failed: CKR_MECHANISM_INVALID \
+             (the token does not offer this mechanism)"
+        );
+        assert_eq!(err.return_value(), Some(ReturnValue::MechanismInvalid));
         let vendor = check(0x8000_0042, "C_Initialize").unwrap_err();
         assert_eq!(
             vendor.to_string(),

@@ -330,7 +330,7 @@ impl Module {
         let key = if given.components().count() > 1 {
             std::fs::canonicalize(given).map_err(|e| Error::Load {
                 path: given.to_path_buf(),
-                reason: e.to_string(),
+                source: Box::new(e),
             })?
         } else {
             given.to_path_buf()
@@ -478,7 +478,7 @@ impl ModuleInner {
     fn load(path: &Path, init_args: InitArgs) -> Result<ModuleInner> {
         let load_error = |e: libloading::Error| Error::Load {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            source: Box::new(e),
         };
         // SAFETY: loading a library runs its initialisers; the caller chose the module
         // and PKCS#11 modules have no initialisers with preconditions on us.

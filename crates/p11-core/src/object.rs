@@ -102,10 +102,11 @@ impl Object {
     pub fn class(&self) -> Result<ObjectClass> {
         match self.get_attribute(AttributeType::CLASS)? {
             AttributeValue::ObjectClass(class) => Ok(class),
-            other => Err(Error::invalid_response(
-                "C_GetAttributeValue",
-                format!("CKA_CLASS read as {other:?}"),
-            )),
+            other => Err(Error::AttributeKind {
+                attribute: AttributeType::CLASS,
+                expected: AttributeKind::ObjectClass,
+                found: format!("{other:?}"),
+            }),
         }
     }
 
@@ -242,6 +243,7 @@ impl Object {
                 return Ok(vec![Err(Error::Module {
                     function: "C_GetAttributeValue",
                     rv,
+                    mechanism: None,
                 })]);
             }
             // Which one failed is unknown: ask for each alone.
@@ -262,6 +264,7 @@ impl Object {
                 Err(Error::Module {
                     function: "C_GetAttributeValue",
                     rv,
+                    mechanism: None,
                 })
             } else {
                 read.decode(attribute.ulValueLen)

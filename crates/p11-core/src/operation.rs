@@ -6,6 +6,7 @@ use crate::module::Gate;
 use crate::pin::Pin;
 use crate::session::{Login, OperationGuard, OperationKind, Session, Unfinished, UserType};
 use crate::{call, ReturnValue};
+use p11_mechanisms::MechanismType;
 use p11_sys::*;
 use zeroize::Zeroize;
 
@@ -21,6 +22,8 @@ const MAX_ATTEMPTS: usize = 8;
 pub(crate) struct Active {
     guard: OperationGuard,
     kind: OperationKind,
+    /// Named in the operation's module errors.
+    mechanism: MechanismType,
     /// A second operation begun with it (dual-function), cancelled with it.
     also: Option<OperationKind>,
     /// Whether an update was made: then only a final call, not a single-part one, ends it.
@@ -33,6 +36,7 @@ impl Active {
     pub(crate) fn begin(
         session: &Session,
         kind: OperationKind,
+        mechanism: MechanismType,
         init: impl Fn(&Gate<'_>, CK_SESSION_HANDLE) -> Result<()>,
     ) -> Result<Active> {
         // The operation first, the gate after: waiting for the operation while holding a
@@ -50,10 +54,11 @@ impl Active {
             }
             result = init(&session.enter()?, handle);
         }
-        result?;
+        result.map_err(|e| e.with_mechanism(mechanism))?;
         Ok(Active {
             guard,
             kind,
+            mechanism,
             also: None,
             updated: false,
             finished: false,
@@ -84,7 +89,7 @@ impl Active {
         call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
     ) -> Result<T> {
         let result = self.enter().and_then(|(gate, handle)| call(&gate, handle));
-        self.ended_by(result)
+        self.ended_by(result.map_err(|e| e.with_mechanism(self.mechanism)))
     }
 
     /// Runs `call`, an update, and records its outcome as [`updated_by`](Self::updated_by)
@@ -94,7 +99,7 @@ impl Active {
         call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
     ) -> Result<T> {
         let result = self.enter().and_then(|(gate, handle)| call(&gate, handle));
-        self.updated_by(result)
+        self.updated_by(result.map_err(|e| e.with_mechanism(self.mechanism)))
     }
 
     /// Records the outcome of a call that ends the operation (the single-part call, or

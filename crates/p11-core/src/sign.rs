@@ -93,10 +93,15 @@ impl Session {
     pub fn begin_sign(&self, mechanism: &Mechanism, key: &Object) -> Result<Signer> {
         let raw = mechanism.raw();
         let key = key.raw_handle();
-        let active = Active::begin(self, OperationKind::Sign, |gate, handle| {
-            // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-            unsafe { call!(gate, C_SignInit(handle, mechanism_ptr(&raw), key)) }
-        })?;
+        let active = Active::begin(
+            self,
+            OperationKind::Sign,
+            mechanism.mechanism_type(),
+            |gate, handle| {
+                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
+                unsafe { call!(gate, C_SignInit(handle, mechanism_ptr(&raw), key)) }
+            },
+        )?;
         Ok(Signer {
             active,
             mechanism: mechanism.mechanism_type(),
@@ -107,10 +112,15 @@ impl Session {
     pub fn begin_verify(&self, mechanism: &Mechanism, key: &Object) -> Result<Verifier> {
         let raw = mechanism.raw();
         let key = key.raw_handle();
-        let active = Active::begin(self, OperationKind::Verify, |gate, handle| {
-            // SAFETY: as for C_SignInit.
-            unsafe { call!(gate, C_VerifyInit(handle, mechanism_ptr(&raw), key)) }
-        })?;
+        let active = Active::begin(
+            self,
+            OperationKind::Verify,
+            mechanism.mechanism_type(),
+            |gate, handle| {
+                // SAFETY: as for C_SignInit.
+                unsafe { call!(gate, C_VerifyInit(handle, mechanism_ptr(&raw), key)) }
+            },
+        )?;
         Ok(Verifier { active })
     }
 }

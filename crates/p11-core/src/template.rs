@@ -157,10 +157,11 @@ impl<'a> RawTemplate<'a> {
         let mut storage = Vec::new();
         for (ty, value) in template.iter() {
             if !value.fits(ty.kind()) {
-                return Err(Error::invalid_argument(format!(
-                    "{ty} takes a {:?} value, not {value:?}",
-                    ty.kind()
-                )));
+                return Err(Error::AttributeKind {
+                    attribute: ty,
+                    expected: ty.kind(),
+                    found: format!("{value:?}"),
+                });
             }
             let (pointer, len): (CK_VOID_PTR, usize) = match value {
                 AttributeValue::Bool(b) => {

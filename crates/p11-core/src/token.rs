@@ -277,7 +277,13 @@ impl Module {
     pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
         let mut tokens = self.get_tokens(filter)?;
         match tokens.len() {
-            0 => Err(Error::NoSuchToken(filter.to_string())),
+            0 => Err(Error::NoSuchToken {
+                filter: filter.to_string(),
+                available: self
+                    .get_tokens(&TokenFilter::new())
+                    .map(|all| all.iter().map(|t| t.label().to_owned()).collect())
+                    .unwrap_or_default(),
+            }),
             1 => Ok(tokens.remove(0)),
             count => Err(Error::MultipleTokens {
                 count,

@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let with_aes = lib.get_tokens(&TokenFilter::new().mechanisms([MechanismType::AES_KEY_GEN]))?;
     println!("{} token(s) can generate AES keys", with_aes.len());
     match lib.get_token(&TokenFilter::new().label("no such token")) {
-        Err(Error::NoSuchToken(filter)) => println!("no token matches {filter}"),
+        Err(e @ Error::NoSuchToken { .. }) => println!("{e}"),
         other => println!("unexpected: {other:?}"),
     }
     Ok(())

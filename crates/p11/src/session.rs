@@ -294,7 +294,10 @@ impl Session {
                 };
                 let params = EcParameters::named(name)
                     .and_then(|p| p.to_der())
-                    .map_err(|e| Error::InvalidArgument(e.to_string().into()))?;
+                    .map_err(|e| Error::Encoding {
+                        what: "EC parameters",
+                        source: Box::new(e),
+                    })?;
                 Template::new().with(A::EC_PARAMS, params)
             }
             _ => Template::new(),

@@ -16,7 +16,10 @@ use p11_core::{
 };
 
 fn asn1_error(e: p11_asn1::Asn1Error) -> Error {
-    Error::InvalidArgument(e.to_string().into())
+    Error::Encoding {
+        what: "a DER value",
+        source: Box::new(e),
+    }
 }
 
 /// The key type and attributes (`MODULUS`, `EC_PARAMS`/`EC_POINT`, `PRIME`/`BASE`/`VALUE`,
