@@ -157,7 +157,8 @@ fn unreadable_attributes_are_reported_one_by_one() {
     let alone = key.get_attribute(A::VALUE).unwrap_err();
     assert_eq!(
         alone.to_string(),
-        "C_GetAttributeValue failed: CKR_ATTRIBUTE_SENSITIVE"
+        "C_GetAttributeValue failed: CKR_ATTRIBUTE_SENSITIVE \
+         (the attribute is sensitive and cannot be read)"
     );
 }
 
@@ -283,7 +284,16 @@ fn a_value_of_the_wrong_kind_is_refused_before_the_call() {
     let err = session
         .create_object(&Template::new().with(A::CLASS, "secret key"))
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::AttributeKind {
+                attribute: A::CLASS,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -35,7 +35,10 @@ fn a_wrong_pin_is_pin_incorrect() {
     let session = f.token.open(Access::ReadOnly).unwrap();
     let err = session.login(UserType::USER, "not the pin").unwrap_err();
     assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect), "{err}");
-    assert_eq!(err.to_string(), "C_Login failed: CKR_PIN_INCORRECT");
+    assert_eq!(
+        err.to_string(),
+        "C_Login failed: CKR_PIN_INCORRECT (wrong PIN)"
+    );
     session.login(UserType::USER, f.env.pin.as_str()).unwrap();
     assert_eq!(
         session.info().unwrap().state,

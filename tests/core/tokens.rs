@@ -161,7 +161,8 @@ fn mechanism_info_for_an_unsupported_mechanism_is_mechanism_invalid() {
     );
     assert_eq!(
         err.to_string(),
-        "C_GetMechanismInfo failed: CKR_MECHANISM_INVALID"
+        "C_GetMechanismInfo failed: CKR_MECHANISM_INVALID \
+         (the token does not offer this mechanism)"
     );
 }
 
