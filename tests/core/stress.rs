@@ -6,7 +6,7 @@ use p11_core::{
     Access, AttributeType as A, Error, KeyType, Mechanism, MechanismType as M, Object, ObjectClass,
     Session, Template, Token, UserType,
 };
-use p11_tests::{ec_pair, exclusive, import_secret, vectors};
+use p11_tests::{exclusive, vectors};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -22,24 +22,20 @@ impl World {
     fn make(token: &Token, pin: &str) -> Result<World, Error> {
         let session = token.open(Access::ReadWrite)?;
         session.login(UserType::USER, pin)?;
-        let aes = try_import(&session)?;
-        let (public, private) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ec_pair(&session, vectors::P256, Template::new(), Template::new())
-        }))
-        .map_err(|_| Error::SessionClosed)?;
-        Ok(World {
-            session,
-            aes,
-            ec: (public, private),
-        })
+        let aes = session.create_object(
+            &Template::new()
+                .with(A::CLASS, ObjectClass::SECRET_KEY)
+                .with(A::KEY_TYPE, KeyType::AES)
+                .with(A::VALUE, [4u8; 32])
+                .with(A::ENCRYPT, true),
+        )?;
+        let ec = session.generate_keypair(
+            &Mechanism::new(M::EC_KEY_PAIR_GEN),
+            &Template::new().with(A::EC_PARAMS, vectors::P256),
+            &Template::new().with(A::SIGN, true),
+        )?;
+        Ok(World { session, aes, ec })
     }
-}
-
-fn try_import(session: &Session) -> Result<Object, Error> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        import_secret(session, KeyType::AES, &[4u8; 32])
-    }))
-    .map_err(|_| Error::SessionClosed)
 }
 
 /// One operation of the mix; `Ok` or a typed error.

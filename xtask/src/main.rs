@@ -5,6 +5,7 @@
 //! cargo xtask softhsm DIR                         a fresh SoftHSM token under DIR, as export lines
 //! cargo xtask nss DIR                             a fresh NSS database under DIR, as export lines
 //! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
+//! cargo xtask sanitize                          the real-module tests under ASan and valgrind
 //! cargo xtask demo                                the examples against a fresh token
 //! cargo xtask bench [ARGS]                        benches against a fresh token, and ratios
 //! cargo xtask fuzz [SECONDS]                      every p11-asn1 fuzz target, bounded
@@ -28,7 +29,10 @@ commands:
   softhsm DIR                        install SoftHSM if needed, make a token under DIR,
                                      print the export lines for it
   nss DIR                            an NSS softoken database under DIR, as export lines
-  test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test
+  test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test,
+                                     then sanitize
+  sanitize                           the real-module and fault tests under AddressSanitizer
+                                     and valgrind memcheck
   demo                               run every example against a fresh SoftHSM token
   bench [ARGS]                       p11-core's benches against a fresh SoftHSM token, then
                                      each path's time over the raw call's (ARGS go to criterion)
@@ -73,6 +77,7 @@ fn dispatch(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         ["test"] => run::test(),
+        ["sanitize"] => run::sanitize(),
         ["demo"] => run::demo(),
         ["bench", rest @ ..] => run::bench(rest),
         ["fuzz", rest @ ..] => run::fuzz(rest),

@@ -3,7 +3,7 @@
 use crate::system::{ensure_package, have_program, run, workspace_root};
 use crate::{bindings, tokens};
 use anyhow::{Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -57,21 +57,103 @@ pub fn test() -> Result<()> {
         env.extend(tokens::nss(&base.join("nss"))?);
         Ok(env)
     })?;
-    let fault_module = step("the fault-injection module", || {
-        run(cargo().args(["build", "--package", "p11-fault-module"]))?;
-        let name = format!(
-            "{}p11_fault_module{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        );
-        Ok(root.join("target/debug").join(name))
-    })?;
+    let fault_module = step("the fault-injection module", fault_module)?;
     step("cargo test", || {
         run(cargo()
             .args(["test", "--workspace"])
             .envs(env.vars())
             .env("P11_FAULT_MODULE", &fault_module))
+    })?;
+    sanitize_with(&env, &fault_module)
+}
+
+/// Builds the fault-injection module; its path.
+fn fault_module() -> Result<PathBuf> {
+    run(cargo().args(["build", "--package", "p11-fault-module"]))?;
+    let name = format!(
+        "{}p11_fault_module{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    Ok(workspace_root().join("target/debug").join(name))
+}
+
+/// The integration and fault tests under AddressSanitizer and under valgrind memcheck,
+/// against fresh tokens.
+pub fn sanitize() -> Result<()> {
+    let base = workspace_root().join("target/p11-sanitize");
+    let mut env = tokens::softhsm(&base.join("softhsm"))?;
+    env.extend(tokens::nss(&base.join("nss"))?);
+    let fault_module = fault_module()?;
+    sanitize_with(&env, &fault_module)
+}
+
+/// The test targets the sanitizers run: p11-core's units and the real-module suites.
+const SANITIZED: [&str; 9] = [
+    "--package",
+    "p11-core",
+    "--lib",
+    "--package",
+    "p11-tests",
+    "--test",
+    "core",
+    "--test",
+    "faults",
+];
+
+fn sanitize_with(env: &tokens::TokenEnv, fault_module: &Path) -> Result<()> {
+    let root = workspace_root();
+    let host = host_triple()?;
+    step("tests under AddressSanitizer", || {
+        // -Zsanitizer is a nightly flag; RUSTC_BOOTSTRAP unlocks it on stable. With an
+        // explicit --target the flags spare build scripts and proc-macros.
+        run(cargo()
+            .args(["test", "--target", &host, "--target-dir"])
+            .arg(root.join("target/asan"))
+            .args(SANITIZED)
+            .args(["--", "--test-threads=2"])
+            .envs(env.vars())
+            .env("P11_FAULT_MODULE", fault_module)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("RUSTFLAGS", "-Zsanitizer=address")
+            // try_reserve of absurd sizes must get NULL, not a report.
+            .env("ASAN_OPTIONS", "allocator_may_return_null=1")
+            .env(
+                "LSAN_OPTIONS",
+                format!("suppressions={}", root.join("xtask/lsan.supp").display()),
+            ))
+    })?;
+    step("tests under valgrind", || {
+        ensure_package("valgrind", "valgrind (cargo xtask sanitize)", || {
+            have_program("valgrind")
+        })?;
+        let runner = format!(
+            "CARGO_TARGET_{}_RUNNER",
+            host.to_uppercase().replace(['-', '.'], "_")
+        );
+        run(cargo()
+            .args(["test"])
+            .args(SANITIZED)
+            // Fair turns are a property of the scheduler, which valgrind replaces.
+            .args(["--", "--skip", "threads_sharing_a_session_take_turns"])
+            .envs(env.vars())
+            .env("P11_FAULT_MODULE", fault_module)
+            .env("P11_STRESS_SECONDS", "2")
+            .env(
+                runner,
+                "valgrind --error-exitcode=99 --errors-for-leak-kinds=none --quiet",
+            ))
     })
+}
+
+/// The host's target triple, from `rustc -vV`.
+fn host_triple() -> Result<String> {
+    let out = Command::new("rustc").arg("-vV").output()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("rustc -vV names no host")
 }
 
 /// Every example of the workspace, run against a fresh SoftHSM token.
