@@ -122,3 +122,44 @@ fn threads_sharing_a_session_take_turns() {
     // First come, first served: each of 4 threads gets a fair share (at least a tenth).
     assert!(least * 10 >= total, "unfair shares: {counts:?}");
 }
+
+/// Operations own what they use: they can be stored, returned and moved to other threads.
+#[test]
+fn operations_are_owned_values_that_move_between_threads() {
+    fn owned_and_sendable<T: Send + 'static>() {}
+    owned_and_sendable::<p11_core::Cipher>();
+    owned_and_sendable::<p11_core::Signer>();
+    owned_and_sendable::<p11_core::Verifier>();
+    owned_and_sendable::<p11_core::Digest>();
+    owned_and_sendable::<p11_core::Dual>();
+    owned_and_sendable::<p11_core::FindObjects>();
+    owned_and_sendable::<p11_core::CipherChunks<std::vec::IntoIter<Vec<u8>>>>();
+    owned_and_sendable::<p11_core::CipherWriter<Vec<u8>>>();
+    owned_and_sendable::<p11_core::CipherReader<std::io::Cursor<Vec<u8>>>>();
+
+    // A stream returned from a function, stored beside its key, finished elsewhere.
+    struct Sealer {
+        key: p11_core::Object,
+        stream: p11_core::Cipher,
+    }
+    fn sealer(session: &Session) -> Sealer {
+        let key = p11_tests::import_secret(session, p11_core::KeyType::AES, &[5u8; 16]);
+        let mechanism =
+            p11_core::Mechanism::with_iv(p11_core::MechanismType::AES_CBC_PAD, &[0u8; 16]).unwrap();
+        let stream = session.begin_encrypt(&mechanism, &key).unwrap();
+        Sealer { key, stream }
+    }
+    let f = shared();
+    let session = p11_tests::user_session(&f);
+    let mut sealer = sealer(&session);
+    let mut out = [0u8; 64];
+    let n = sealer.stream.update(&[1u8; 20], &mut out).unwrap();
+    assert_eq!(n, 16);
+    let rest = std::thread::spawn(move || {
+        let rest = sealer.stream.finish().unwrap();
+        (sealer.key, rest)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(rest.1.len(), 16);
+}

@@ -135,8 +135,47 @@ fn single_part(c: &mut Criterion) {
     });
     group.finish();
 
+    let mut group = c.benchmark_group("random 32 B into a buffer");
+    let mut buffer = [0u8; 32];
+    group.bench_function("p11", |b| {
+        b.iter(|| {
+            s.fill_random(&mut buffer).unwrap();
+            black_box(&buffer);
+        })
+    });
+    group.bench_function("raw", |b| {
+        b.iter(|| {
+            let rv = unsafe { list.C_GenerateRandom.unwrap()(h, buffer.as_mut_ptr(), 32) };
+            assert_eq!(rv, CKR_OK);
+            black_box(&buffer);
+        })
+    });
+    group.finish();
+
     let data = [0x5au8; 64];
     let sha256 = Mechanism::new(M::SHA256);
+    let mut group = c.benchmark_group("SHA-256 of 64 B into a buffer");
+    group.bench_function("p11", |b| {
+        b.iter(|| black_box(s.digest_into(&sha256, &data, &mut buffer).unwrap()))
+    });
+    group.bench_function("raw", |b| {
+        b.iter(|| unsafe {
+            let mut m = raw_mechanism(&sha256);
+            assert_eq!(list.C_DigestInit.unwrap()(h, &mut m), CKR_OK);
+            let mut len = 32 as CK_ULONG;
+            let rv = list.C_Digest.unwrap()(
+                h,
+                data.as_ptr() as *mut u8,
+                64,
+                buffer.as_mut_ptr(),
+                &mut len,
+            );
+            assert_eq!(rv, CKR_OK);
+            black_box(len)
+        })
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("SHA-256 of 64 B");
     group.bench_function("p11", |b| {
         b.iter(|| black_box(s.digest(&sha256, &data).unwrap()))
@@ -435,11 +474,105 @@ fn streaming(c: &mut Criterion) {
     group.finish();
 }
 
+/// The chunk iterator over 64 MiB in 64 KiB chunks: one reused output buffer, lent.
+fn chunk_iterator(c: &mut Criterion) {
+    let f = fixture();
+    let s = &f.session;
+    let list = s.slot().module().raw_function_list();
+    let h = s.handle().raw();
+    let iv = [0u8; 16];
+    let cbc_pad = Mechanism::with_iv(M::AES_CBC_PAD, &iv).unwrap();
+    let chunk = vec![0x77u8; CHUNK];
+    const TOTAL: usize = 64 << 20;
+    let chunks = || std::iter::repeat_n(chunk.as_slice(), TOTAL / CHUNK);
+    let p11 = || {
+        let mut stream = s.begin_encrypt(&cbc_pad, &f.aes).unwrap().stream(chunks());
+        while let Some(out) = stream.next_chunk() {
+            black_box(out.unwrap());
+        }
+    };
+    // Allocations per chunk: the first chunk sizes the buffer, the rest reuse it.
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    p11();
+    println!(
+        "chunk iterator, {} chunks: {} allocations in all",
+        TOTAL / CHUNK,
+        ALLOCATIONS.load(Ordering::Relaxed) - before
+    );
+    let mut group = c.benchmark_group("chunk iterator, 64 MiB in 64 KiB chunks");
+    group.throughput(Throughput::Bytes(TOTAL as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("p11", |b| b.iter(p11));
+    let mut out = vec![0u8; CHUNK + 16];
+    group.bench_function("raw", |b| {
+        b.iter(|| unsafe {
+            let mut m = raw_mechanism(&cbc_pad);
+            let rv = list.C_EncryptInit.unwrap()(h, &mut m, f.aes.handle().raw());
+            assert_eq!(rv, CKR_OK);
+            for part in chunks() {
+                let mut len = out.len() as CK_ULONG;
+                let rv = list.C_EncryptUpdate.unwrap()(
+                    h,
+                    part.as_ptr() as *mut u8,
+                    CHUNK as CK_ULONG,
+                    out.as_mut_ptr(),
+                    &mut len,
+                );
+                assert_eq!(rv, CKR_OK);
+                black_box(&out[..len as usize]);
+            }
+            let mut len = out.len() as CK_ULONG;
+            let rv = list.C_EncryptFinal.unwrap()(h, out.as_mut_ptr(), &mut len);
+            assert_eq!(rv, CKR_OK);
+            black_box(&out[..len as usize]);
+        })
+    });
+    group.finish();
+}
+
+/// Four threads digesting through one shared session (taking turns on its operation)
+/// against four threads with a session each. Wall time of 4 × `PER_THREAD` digests.
+fn shared_session(c: &mut Criterion) {
+    const PER_THREAD: u64 = 2000;
+    let f = fixture();
+    let token = f.session.slot().token().unwrap();
+    let own: Vec<Session> = (0..4)
+        .map(|_| token.open(Access::ReadOnly).unwrap())
+        .collect();
+    let data = [0x5au8; 64];
+    let run = |sessions: &[&Session], iters: u64| {
+        let started = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            for session in sessions {
+                let session = *session;
+                scope.spawn(move || {
+                    let sha256 = Mechanism::new(M::SHA256);
+                    let mut out = [0u8; 32];
+                    for _ in 0..iters * PER_THREAD {
+                        black_box(session.digest_into(&sha256, &data, &mut out).unwrap());
+                    }
+                });
+            }
+        });
+        started.elapsed()
+    };
+    let mut group = c.benchmark_group("4 threads x 2000 SHA-256, one session vs four");
+    group.sample_size(10);
+    group.bench_function("p11", |b| {
+        b.iter_custom(|iters| run(&[&f.session; 4], iters))
+    });
+    group.bench_function("raw", |b| {
+        b.iter_custom(|iters| run(&own.iter().collect::<Vec<_>>(), iters))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = single_part, attributes_and_search, streaming
+    targets = single_part, attributes_and_search, streaming, chunk_iterator, shared_session
 }
 criterion_main!(benches);

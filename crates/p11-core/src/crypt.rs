@@ -3,11 +3,10 @@
 
 use crate::call;
 use crate::error::{Error, Result};
-use crate::keys::mechanism_ptr;
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, Active};
+use crate::operation::{input, output_into, output_vec, Active, KeyInit, Single};
 use crate::pin::Pin;
-use crate::session::{OperationKind, Session};
+use crate::session::Session;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
 use std::io;
@@ -23,10 +22,10 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn kind(self) -> OperationKind {
+    fn init(self) -> KeyInit {
         match self {
-            Direction::Encrypt => OperationKind::Encrypt,
-            Direction::Decrypt => OperationKind::Decrypt,
+            Direction::Encrypt => KeyInit::Encrypt,
+            Direction::Decrypt => KeyInit::Decrypt,
         }
     }
 
@@ -69,20 +68,74 @@ impl Session {
         data: &[u8],
         pin: Option<Pin>,
     ) -> Result<Vec<u8>> {
-        let mut cipher = self.begin_cipher(direction, mechanism, key)?;
+        let mut active = self.start_cipher(direction, mechanism, key)?;
         if let Some(pin) = pin {
-            cipher.active.authenticate(pin)?;
+            active.authenticate(pin)?;
         }
-        let bound = cipher
-            .mechanism
+        let bound = mechanism
+            .mechanism_type()
             .output_bound(direction.operation(), data.len());
         let (data, data_len) = input(data)?;
-        cipher.active.end(|gate, handle| match direction {
+        active.end(|gate, handle| match direction {
             Direction::Encrypt => output_vec("C_Encrypt", bound, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_Encrypt(handle, data, data_len, out, len)) }
             }),
             Direction::Decrypt => output_vec("C_Decrypt", bound, |out, len| {
+                // SAFETY: as for C_Encrypt.
+                unsafe { call!(gate, C_Decrypt(handle, data, data_len, out, len)) }
+            }),
+        })
+    }
+
+    /// Encrypts `data` in one call into `output`, without allocating; the number of bytes
+    /// written. `output` must have room for the whole result (for padded block modes,
+    /// the input plus a block): a module that wants more answers `CKR_BUFFER_TOO_SMALL`,
+    /// an error that ends nothing, so the operation is cancelled.
+    ///
+    /// # Errors
+    /// The module's error from `C_EncryptInit` or `C_Encrypt`; an answer beyond `output`.
+    pub fn encrypt_into(
+        &self,
+        mechanism: &Mechanism,
+        key: &Object,
+        data: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize> {
+        self.crypt_into(Direction::Encrypt, mechanism, key, data, output)
+    }
+
+    /// Decrypts `data` in one call into `output`, without allocating; see
+    /// [`encrypt_into`](Self::encrypt_into).
+    ///
+    /// # Errors
+    /// The module's error from `C_DecryptInit` or `C_Decrypt`; an answer beyond `output`.
+    pub fn decrypt_into(
+        &self,
+        mechanism: &Mechanism,
+        key: &Object,
+        data: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize> {
+        self.crypt_into(Direction::Decrypt, mechanism, key, data, output)
+    }
+
+    fn crypt_into(
+        &self,
+        direction: Direction,
+        mechanism: &Mechanism,
+        key: &Object,
+        data: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize> {
+        let mut active = self.start_cipher(direction, mechanism, key)?;
+        let (data, data_len) = input(data)?;
+        active.end(|gate, handle| match direction {
+            Direction::Encrypt => output_into("C_Encrypt", output, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe { call!(gate, C_Encrypt(handle, data, data_len, out, len)) }
+            }),
+            Direction::Decrypt => output_into("C_Decrypt", output, |out, len| {
                 // SAFETY: as for C_Encrypt.
                 unsafe { call!(gate, C_Decrypt(handle, data, data_len, out, len)) }
             }),
@@ -105,31 +158,21 @@ impl Session {
         mechanism: &Mechanism,
         key: &Object,
     ) -> Result<Cipher> {
-        let raw = mechanism.raw();
-        let key = key.raw_handle();
-        let active = Active::begin(
-            self,
-            direction.kind(),
-            mechanism.mechanism_type(),
-            |gate, handle| {
-                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-                unsafe {
-                    match direction {
-                        Direction::Encrypt => {
-                            call!(gate, C_EncryptInit(handle, mechanism_ptr(&raw), key))
-                        }
-                        Direction::Decrypt => {
-                            call!(gate, C_DecryptInit(handle, mechanism_ptr(&raw), key))
-                        }
-                    }
-                }
-            },
-        )?;
         Ok(Cipher {
-            active,
+            active: self.start_owned(direction.init(), mechanism, key)?,
             direction,
             mechanism: mechanism.mechanism_type(),
         })
+    }
+
+    /// A cipher operation that ends within the caller.
+    fn start_cipher(
+        &self,
+        direction: Direction,
+        mechanism: &Mechanism,
+        key: &Object,
+    ) -> Result<Single<'_>> {
+        self.start(direction.init(), mechanism, key)
     }
 }
 
@@ -137,7 +180,7 @@ impl Session {
 /// until finished; dropped unfinished, it cancels the operation, leaving the session
 /// ready for the next.
 pub struct Cipher {
-    active: Active,
+    active: Active<'static>,
     direction: Direction,
     mechanism: MechanismType,
 }

@@ -3,22 +3,44 @@
 use crate::call;
 use crate::error::Result;
 use crate::keys::mechanism_ptr;
+use crate::module::Gate;
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, write_by_update, Active};
+use crate::operation::{input, output_into, output_vec, write_by_update, Active, Single};
 use crate::session::{OperationKind, Session};
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
+use p11_sys::{CK_MECHANISM, CK_SESSION_HANDLE};
 use std::fmt;
 
 impl Session {
     /// The digest of `data` in one call (`C_DigestInit`, `C_Digest`).
     pub fn digest(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
-        let mut digest = self.begin_digest(mechanism)?;
+        let mut active = self.start_digest(mechanism)?;
         let bound = mechanism
             .mechanism_type()
             .output_bound(Operations::DIGEST, data.len());
         let (data, data_len) = input(data)?;
-        digest.active.end(|gate, handle| {
+        active.end(|gate, handle| {
             output_vec("C_Digest", bound, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe { call!(gate, C_Digest(handle, data, data_len, out, len)) }
+            })
+        })
+    }
+
+    /// The digest of `data` in one call, into `output`, without allocating; its length.
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestInit` or `C_Digest`; an answer beyond `output`.
+    pub fn digest_into(
+        &self,
+        mechanism: &Mechanism,
+        data: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize> {
+        let mut active = self.start_digest(mechanism)?;
+        let (data, data_len) = input(data)?;
+        active.end(|gate, handle| {
+            output_into("C_Digest", output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_Digest(handle, data, data_len, out, len)) }
             })
@@ -28,26 +50,38 @@ impl Session {
     /// Begins a multi-part digest (`C_DigestInit`).
     pub fn begin_digest(&self, mechanism: &Mechanism) -> Result<Digest> {
         let raw = mechanism.raw();
-        let active = Active::begin(
-            self,
-            OperationKind::Digest,
-            mechanism.mechanism_type(),
-            |gate, handle| {
-                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-                unsafe { call!(gate, C_DigestInit(handle, mechanism_ptr(&raw))) }
-            },
-        )?;
         Ok(Digest {
-            active,
+            active: Active::begin_owned(
+                self,
+                OperationKind::Digest,
+                mechanism.mechanism_type(),
+                &|gate, handle| digest_init(gate, handle, &raw),
+            )?,
             mechanism: mechanism.mechanism_type(),
         })
     }
+
+    /// A digest that ends within the caller.
+    fn start_digest(&self, mechanism: &Mechanism) -> Result<Single<'_>> {
+        let raw = mechanism.raw();
+        Active::begin(
+            self,
+            OperationKind::Digest,
+            mechanism.mechanism_type(),
+            &|gate, handle| digest_init(gate, handle, &raw),
+        )
+    }
+}
+
+fn digest_init(gate: &Gate<'_>, handle: CK_SESSION_HANDLE, raw: &CK_MECHANISM) -> Result<()> {
+    // SAFETY: the mechanism is borrowed for the call and only read.
+    unsafe { call!(gate, C_DigestInit(handle, mechanism_ptr(raw))) }
 }
 
 /// A multi-part digest. Also an `io::Write`, so that `io::copy` digests a whole reader.
 /// Dropped unfinished, it cancels the operation.
 pub struct Digest {
-    active: Active,
+    active: Active<'static>,
     mechanism: MechanismType,
 }
 

@@ -5,8 +5,9 @@
 use crate::call;
 use crate::error::Result;
 use crate::keys::mechanism_ptr;
+use crate::module::Gate;
 use crate::object::Object;
-use crate::operation::{error_ends, input, output_into, output_vec, Active};
+use crate::operation::{error_ends, input, output_into, output_vec, Active, KeyInit};
 use crate::session::{OperationKind, Session, Unfinished};
 use p11_mechanisms::{Mechanism, Operations};
 use p11_sys::*;
@@ -21,17 +22,7 @@ impl Session {
         key: &Object,
         data: &[u8],
     ) -> Result<Vec<u8>> {
-        let raw = mechanism.raw();
-        let key = key.raw_handle();
-        let mut active = Active::begin(
-            self,
-            OperationKind::Sign,
-            mechanism.mechanism_type(),
-            |gate, handle| {
-                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-                unsafe { call!(gate, C_SignRecoverInit(handle, mechanism_ptr(&raw), key)) }
-            },
-        )?;
+        let mut active = self.start(KeyInit::SignRecover, mechanism, key)?;
         let bound = mechanism
             .mechanism_type()
             .output_bound(Operations::SIGN, data.len());
@@ -53,17 +44,7 @@ impl Session {
         key: &Object,
         signature: &[u8],
     ) -> Result<Vec<u8>> {
-        let raw = mechanism.raw();
-        let key = key.raw_handle();
-        let mut active = Active::begin(
-            self,
-            OperationKind::Verify,
-            mechanism.mechanism_type(),
-            |gate, handle| {
-                // SAFETY: as for C_SignRecoverInit.
-                unsafe { call!(gate, C_VerifyRecoverInit(handle, mechanism_ptr(&raw), key)) }
-            },
-        )?;
+        let mut active = self.start(KeyInit::VerifyRecover, mechanism, key)?;
         let bound = Some(signature.len());
         let (signature, signature_len) = input(signature)?;
         active.end(|gate, handle| {
@@ -98,7 +79,7 @@ pub enum DualKind {
 /// [`finish`](Dual::finish), which ends both. Dropped unfinished, it cancels both.
 pub struct Dual {
     kind: DualKind,
-    cipher: Active,
+    cipher: Active<'static>,
 }
 
 impl Session {
@@ -121,11 +102,11 @@ impl Session {
             DualKind::DecryptDigest => (OperationKind::Decrypt, OperationKind::Digest),
             DualKind::DecryptVerify => (OperationKind::Decrypt, OperationKind::Verify),
         };
-        let cipher = Active::begin(
+        let cipher = Active::begin_owned(
             self,
             cipher_kind,
             cipher_mechanism.mechanism_type(),
-            |gate, handle| {
+            &|gate: &Gate<'_>, handle| {
                 let (cipher, other) = (mechanism_ptr(&cipher_raw), mechanism_ptr(&other_raw));
                 // SAFETY: both mechanisms point into values borrowed for the calls.
                 unsafe {

@@ -16,7 +16,7 @@ const BATCH: usize = 64;
 /// session's search (PKCS#11 allows one at a time per session) until dropped; dropping it
 /// early ends the search. Owns a clone of the session, so it can be stored or moved.
 pub struct FindObjects {
-    guard: OperationGuard,
+    guard: OperationGuard<'static>,
     batch: [CK_OBJECT_HANDLE; BATCH],
     next: usize,
     len: usize,
@@ -33,7 +33,7 @@ impl Session {
     /// The module's error from `C_FindObjectsInit`; a template p11 cannot encode.
     pub fn find_objects(&self, template: &Template) -> Result<FindObjects> {
         let mut raw = RawTemplate::new(template)?;
-        let guard = self.hold_operation(OperationKind::Find)?;
+        let guard = self.hold_operation(OperationKind::Find)?.into_owned();
         let gate = self.enter()?;
         // SAFETY: the template is valid for reading during the call.
         unsafe {

@@ -7,7 +7,7 @@
 use crate::error::{check, Error, Result};
 use crate::info::{padded_text, widen, InitFlags, Version};
 use p11_sys::*;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::fmt;
@@ -211,14 +211,29 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 thread_local! {
-    /// The modules this thread holds a gate on, so that a nested call (a drop inside an
-    /// operation, say) does not take the shared lock twice: a reader waiting behind a
-    /// waiting writer would wait for itself.
-    static ENTERED: RefCell<Vec<*const ModuleInner>> = const { RefCell::new(Vec::new()) };
+    /// The modules this thread holds a gate on (0: a free place), so that a nested call
+    /// (a drop inside an operation, say) does not take the shared lock twice: a reader
+    /// waiting behind a waiting writer would wait for itself. Four places: more modules
+    /// nested in one thread are not seen, and take the lock as usual.
+    static ENTERED: Cell<[usize; 4]> = const { Cell::new([0; 4]) };
 }
 
 fn entered(module: &ModuleInner) -> bool {
-    ENTERED.with(|e| e.borrow().contains(&(module as *const ModuleInner)))
+    let me = module as *const ModuleInner as usize;
+    ENTERED.with(|e| e.get().contains(&me))
+}
+
+/// Records (`on`) or forgets that this thread holds a gate on `module`.
+fn mark_entered(module: &ModuleInner, on: bool) {
+    let me = module as *const ModuleInner as usize;
+    let (from, to) = if on { (0, me) } else { (me, 0) };
+    ENTERED.with(|e| {
+        let mut places = e.get();
+        if let Some(place) = places.iter_mut().find(|p| **p == from) {
+            *place = to;
+            e.set(places);
+        }
+    });
 }
 
 /// Permission to call into a module: it is initialised, and stays so while the gate is
@@ -250,7 +265,7 @@ impl<'m> Gate<'m> {
         if !shared.initialized {
             return Err(Error::Finalized);
         }
-        ENTERED.with(|e| e.borrow_mut().push(module as *const ModuleInner));
+        mark_entered(module, true);
         Ok(Gate {
             module,
             shared: Some(shared),
@@ -281,8 +296,7 @@ impl<'m> Gate<'m> {
 impl Drop for Gate<'_> {
     fn drop(&mut self) {
         if self.shared.is_some() {
-            let me = self.module as *const ModuleInner;
-            ENTERED.with(|e| e.borrow_mut().retain(|m| *m != me));
+            mark_entered(self.module, false);
         }
     }
 }

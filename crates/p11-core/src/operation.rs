@@ -3,10 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::module::Gate;
+use crate::object::Object;
 use crate::pin::Pin;
 use crate::session::{Login, OperationGuard, OperationKind, Session, Unfinished, UserType};
 use crate::{call, ReturnValue};
-use p11_mechanisms::MechanismType;
+use p11_mechanisms::{Mechanism, MechanismType};
 use p11_sys::*;
 use zeroize::Zeroize;
 
@@ -17,10 +18,11 @@ const MAX_OUTPUT: usize = 1 << 30;
 /// it for a module that will never be satisfied.
 const MAX_ATTEMPTS: usize = 8;
 
-/// An operation begun with `C_*Init` and not yet ended: it holds the session's operation
-/// (and a clone of the session), and cancels it when dropped unfinished.
-pub(crate) struct Active {
-    guard: OperationGuard,
+/// An operation begun with `C_*Init` and not yet ended: it holds the session's operation,
+/// and cancels it when dropped unfinished. `Active<'static>` owns a session clone, for
+/// operations that live on as values; single-part ones borrow the session ([`Single`]).
+pub(crate) struct Active<'s> {
+    guard: OperationGuard<'s>,
     kind: OperationKind,
     /// Named in the operation's module errors.
     mechanism: MechanismType,
@@ -31,19 +33,65 @@ pub(crate) struct Active {
     finished: bool,
 }
 
-impl Active {
-    /// Takes the session's operation of `kind` and runs `init` (the `C_*Init` call).
+/// The `C_*Init` call of an operation.
+pub(crate) type Init<'a> = &'a dyn Fn(&Gate<'_>, CK_SESSION_HANDLE) -> Result<()>;
+
+impl<'s> Active<'s> {
+    /// Takes the session's operation of `kind` and runs `init` (the `C_*Init` call), for
+    /// an operation that ends before the caller returns.
     pub(crate) fn begin(
-        session: &Session,
+        session: &'s Session,
         kind: OperationKind,
         mechanism: MechanismType,
-        init: impl Fn(&Gate<'_>, CK_SESSION_HANDLE) -> Result<()>,
-    ) -> Result<Active> {
+        init: Init<'_>,
+    ) -> Result<Single<'s>> {
         // The operation first, the gate after: waiting for the operation while holding a
         // gate could wait on a finalize that waits for us.
         let guard = session.hold_operation(kind)?;
+        let gate = session.enter()?;
+        Self::init(&gate, session, kind, mechanism, init)?;
+        Ok(Single {
+            active: Active {
+                guard,
+                kind,
+                mechanism,
+                also: None,
+                updated: false,
+                finished: false,
+            },
+            gate,
+        })
+    }
+
+    /// As [`begin`](Self::begin), for an operation value that owns a session clone and
+    /// enters the module per call.
+    pub(crate) fn begin_owned(
+        session: &Session,
+        kind: OperationKind,
+        mechanism: MechanismType,
+        init: Init<'_>,
+    ) -> Result<Active<'static>> {
+        let guard = session.hold_operation(kind)?;
+        Self::init(&session.enter()?, session, kind, mechanism, init)?;
+        Ok(Active {
+            guard: guard.into_owned(),
+            kind,
+            mechanism,
+            also: None,
+            updated: false,
+            finished: false,
+        })
+    }
+
+    fn init(
+        gate: &Gate<'_>,
+        session: &Session,
+        kind: OperationKind,
+        mechanism: MechanismType,
+        init: Init<'_>,
+    ) -> Result<()> {
         let handle = session.raw_handle();
-        let mut result = init(&session.enter()?, handle);
+        let mut result = init(gate, handle);
         if matches!(&result, Err(e) if e.return_value() == Some(ReturnValue::OperationActive)) {
             // An operation p11 took for ended (the module failed a call without ending
             // it) is in the way: end it, either way, and try once more.
@@ -52,17 +100,9 @@ impl Active {
                     break;
                 }
             }
-            result = init(&session.enter()?, handle);
+            result = init(gate, handle);
         }
-        result.map_err(|e| e.with_mechanism(mechanism))?;
-        Ok(Active {
-            guard,
-            kind,
-            mechanism,
-            also: None,
-            updated: false,
-            finished: false,
-        })
+        result.map_err(|e| e.with_mechanism(mechanism))
     }
 
     /// Also cancels `kind` when dropped unfinished (for dual-function operations).
@@ -75,11 +115,23 @@ impl Active {
         self.guard.session()
     }
 
-    /// Enters the module for a call on the operation's session, from this thread.
-    fn enter(&self) -> Result<(Gate<'_>, CK_SESSION_HANDLE)> {
-        self.guard.touch();
+    /// Runs `call` on the operation's session, from this thread, under `gate` or a new
+    /// one.
+    fn run<T>(
+        &self,
+        gate: Option<&Gate<'_>>,
+        call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
+    ) -> Result<T> {
         let session = self.guard.session();
-        Ok((session.enter()?, session.raw_handle()))
+        let handle = session.raw_handle();
+        let result = match gate {
+            Some(gate) => call(gate, handle),
+            None => {
+                self.guard.touch();
+                call(&session.enter()?, handle)
+            }
+        };
+        result.map_err(|e| e.with_mechanism(self.mechanism))
     }
 
     /// Runs `call`, a call that ends the operation (the single-part call, or `*Final`),
@@ -88,8 +140,16 @@ impl Active {
         &mut self,
         call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
     ) -> Result<T> {
-        let result = self.enter().and_then(|(gate, handle)| call(&gate, handle));
-        self.ended_by(result.map_err(|e| e.with_mechanism(self.mechanism)))
+        self.end_in(None, call)
+    }
+
+    fn end_in<T>(
+        &mut self,
+        gate: Option<&Gate<'_>>,
+        call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
+    ) -> Result<T> {
+        let result = self.run(gate, call);
+        self.ended_by(result)
     }
 
     /// Runs `call`, an update, and records its outcome as [`updated_by`](Self::updated_by)
@@ -98,8 +158,8 @@ impl Active {
         &mut self,
         call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
     ) -> Result<T> {
-        let result = self.enter().and_then(|(gate, handle)| call(&gate, handle));
-        self.updated_by(result.map_err(|e| e.with_mechanism(self.mechanism)))
+        let result = self.run(None, call);
+        self.updated_by(result)
     }
 
     /// Records the outcome of a call that ends the operation (the single-part call, or
@@ -133,6 +193,100 @@ impl Active {
     }
 }
 
+/// The `C_*Init` functions that take a mechanism and a key.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyInit {
+    Encrypt,
+    Decrypt,
+    Sign,
+    Verify,
+    SignRecover,
+    VerifyRecover,
+}
+
+impl KeyInit {
+    fn kind(self) -> OperationKind {
+        match self {
+            KeyInit::Encrypt => OperationKind::Encrypt,
+            KeyInit::Decrypt => OperationKind::Decrypt,
+            KeyInit::Sign | KeyInit::SignRecover => OperationKind::Sign,
+            KeyInit::Verify | KeyInit::VerifyRecover => OperationKind::Verify,
+        }
+    }
+
+    /// The init call with `raw` and `key`.
+    fn call(
+        self,
+        gate: &Gate<'_>,
+        handle: CK_SESSION_HANDLE,
+        raw: &CK_MECHANISM,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
+        let mechanism = raw as *const CK_MECHANISM as CK_MECHANISM_PTR;
+        // SAFETY: the mechanism is borrowed for the call and only read; the rest are
+        // plain handles.
+        unsafe {
+            match self {
+                KeyInit::Encrypt => call!(gate, C_EncryptInit(handle, mechanism, key)),
+                KeyInit::Decrypt => call!(gate, C_DecryptInit(handle, mechanism, key)),
+                KeyInit::Sign => call!(gate, C_SignInit(handle, mechanism, key)),
+                KeyInit::Verify => call!(gate, C_VerifyInit(handle, mechanism, key)),
+                KeyInit::SignRecover => call!(gate, C_SignRecoverInit(handle, mechanism, key)),
+                KeyInit::VerifyRecover => call!(gate, C_VerifyRecoverInit(handle, mechanism, key)),
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Begins an operation with a key that ends within the caller (single-part).
+    pub(crate) fn start(
+        &self,
+        init: KeyInit,
+        mechanism: &Mechanism,
+        key: &Object,
+    ) -> Result<Single<'_>> {
+        let (raw, key) = (mechanism.raw(), key.raw_handle());
+        let call = |gate: &Gate<'_>, handle| init.call(gate, handle, &raw, key);
+        Active::begin(self, init.kind(), mechanism.mechanism_type(), &call)
+    }
+
+    /// Begins an operation with a key that lives on as a value (multi-part).
+    pub(crate) fn start_owned(
+        &self,
+        init: KeyInit,
+        mechanism: &Mechanism,
+        key: &Object,
+    ) -> Result<Active<'static>> {
+        let (raw, key) = (mechanism.raw(), key.raw_handle());
+        let call = |gate: &Gate<'_>, handle| init.call(gate, handle, &raw, key);
+        Active::begin_owned(self, init.kind(), mechanism.mechanism_type(), &call)
+    }
+}
+
+/// A single-part operation: begun and ended within one call of p11's, under one gate
+/// (no second lock, no session clone).
+pub(crate) struct Single<'s> {
+    /// Declared first: dropped (and cancelled if unfinished) while the gate is held.
+    active: Active<'s>,
+    gate: Gate<'s>,
+}
+
+impl Single<'_> {
+    /// As [`Active::end`], under the kept gate.
+    pub(crate) fn end<T>(
+        &mut self,
+        call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
+    ) -> Result<T> {
+        self.active.end_in(Some(&self.gate), call)
+    }
+
+    /// As [`Active::authenticate`].
+    pub(crate) fn authenticate(&self, pin: Pin) -> Result<()> {
+        self.active.authenticate(pin)
+    }
+}
+
 /// Whether a call's outcome ended the module's operation: success, or an error the
 /// module returned other than `CKR_BUFFER_TOO_SMALL`. A closed session or finalised
 /// module has no operation left either.
@@ -149,7 +303,7 @@ pub(crate) fn error_ends(error: &Error) -> bool {
     }
 }
 
-impl Drop for Active {
+impl Drop for Active<'_> {
     fn drop(&mut self) {
         if self.finished {
             return;

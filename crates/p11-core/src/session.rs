@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::handle::{SessionHandle, SlotId};
 use crate::info::{widen, SessionFlags};
-use crate::module::{lock, lock_sessions, Gate, ModuleInner, SessionBook};
+use crate::module::{lock as lock_mutex, lock_sessions, Gate, ModuleInner, SessionBook};
 use crate::pin::Pin;
 use crate::slot::Slot;
 use crate::{call, ReturnValue};
@@ -176,6 +176,8 @@ struct OperationLock {
     queue: Mutex<VecDeque<(u64, Thread)>>,
     /// An operation p11 could not end; the next holder ends it before beginning its own.
     unfinished: Mutex<Option<Unfinished>>,
+    /// Whether `unfinished` is set, so that the common case takes no lock.
+    has_unfinished: AtomicBool,
 }
 
 /// An operation left active in the module, to be cancelled by the next holder.
@@ -186,6 +188,9 @@ pub(crate) struct Unfinished {
 }
 
 const WAITERS: u64 = 1 << 63;
+
+/// How often a waiter looks for the handover (spinning, then yielding) before it sleeps.
+const SPIN_ROUNDS: u32 = 256;
 
 /// A number for the current thread, unique in the process, never 0. (`ThreadId` has no
 /// stable number, and `thread::current()` costs a reference count.)
@@ -200,11 +205,17 @@ fn next_ticket() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed) & !WAITERS
 }
 
-/// The session's operation, held; released (to the next in line) when dropped. Owns a
-/// session clone, so an operation holding it needs no lifetime.
-pub(crate) struct OperationGuard {
-    session: Session,
+/// The session's operation, held; released (to the next in line) when dropped. Borrows
+/// the session for an operation that ends within one call of p11's, or owns a clone of
+/// it for one that lives on (a stream, a search), which then needs no lifetime.
+pub(crate) struct OperationGuard<'s> {
+    session: Held<'s>,
     ticket: u64,
+}
+
+enum Held<'s> {
+    Borrowed(&'s Session),
+    Owned(Session),
 }
 
 impl OperationLock {
@@ -223,7 +234,7 @@ impl OperationLock {
             return Err(Error::OperationInProgress(kind.name().into()));
         }
         {
-            let mut queue = lock(&self.queue);
+            let mut queue = lock_mutex(&self.queue);
             let mut current = self.holder.load(Ordering::SeqCst);
             loop {
                 if current == 0 {
@@ -253,8 +264,21 @@ impl OperationLock {
             }
             queue.push_back((ticket, thread::current()));
         }
-        // The releaser hands the lock over by writing our ticket, then unparks us.
-        while self.holder.load(Ordering::SeqCst) & !WAITERS != ticket {
+        // The releaser hands the lock over by writing our ticket, then unparks us. Most
+        // operations take microseconds: look for the handover a while before sleeping,
+        // so that it does not wait for a wake-up each time.
+        let handed = || self.holder.load(Ordering::SeqCst) & !WAITERS == ticket;
+        for round in 0..SPIN_ROUNDS {
+            if handed() {
+                break;
+            }
+            if round < 32 {
+                std::hint::spin_loop();
+            } else {
+                thread::yield_now();
+            }
+        }
+        while !handed() {
             thread::park();
         }
         self.user.store(me, Ordering::SeqCst);
@@ -273,7 +297,7 @@ impl OperationLock {
             return;
         }
         // Threads are queued: hand over to the first, directly, so nobody barges in.
-        let mut queue = lock(&self.queue);
+        let mut queue = lock_mutex(&self.queue);
         match queue.pop_front() {
             Some((next, thread)) => {
                 let waiters = if queue.is_empty() { 0 } else { WAITERS };
@@ -285,15 +309,29 @@ impl OperationLock {
     }
 }
 
-impl OperationGuard {
+impl<'s> OperationGuard<'s> {
     pub(crate) fn session(&self) -> &Session {
-        &self.session
+        match &self.session {
+            Held::Borrowed(session) => session,
+            Held::Owned(session) => session,
+        }
+    }
+
+    /// The same hold, owning a clone of the session.
+    pub(crate) fn into_owned(self) -> OperationGuard<'static> {
+        let owned = OperationGuard {
+            session: Held::Owned(self.session().clone()),
+            ticket: self.ticket,
+        };
+        // The hold passes to `owned`: this value must not release it.
+        std::mem::forget(self);
+        owned
     }
 
     /// Records that the current thread uses the operation (so that it gets an error,
     /// not a wait, should it start another on the session meanwhile).
     pub(crate) fn touch(&self) {
-        self.session
+        self.session()
             .inner
             .operation
             .user
@@ -302,13 +340,15 @@ impl OperationGuard {
 
     /// Leaves an operation p11 could not end for the next holder to cancel.
     pub(crate) fn leave_unfinished(&self, unfinished: Unfinished) {
-        *lock(&self.session.inner.operation.unfinished) = Some(unfinished);
+        let lock = &self.session().inner.operation;
+        *lock_mutex(&lock.unfinished) = Some(unfinished);
+        lock.has_unfinished.store(true, Ordering::SeqCst);
     }
 }
 
-impl Drop for OperationGuard {
+impl Drop for OperationGuard<'_> {
     fn drop(&mut self) {
-        self.session.inner.operation.release(self.ticket);
+        self.session().inner.operation.release(self.ticket);
     }
 }
 
@@ -393,16 +433,20 @@ impl Session {
     /// Takes the session's operation for one of `kind`: waits while another operation
     /// holds it, fails when that operation was last used by this thread. Ends first an
     /// operation an earlier holder could not end.
-    pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard> {
-        let ticket = self.inner.operation.acquire(kind)?;
+    pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
+        let lock = &self.inner.operation;
+        let ticket = lock.acquire(kind)?;
         let guard = OperationGuard {
-            session: self.clone(),
+            session: Held::Borrowed(self),
             ticket,
         };
-        let unfinished = lock(&self.inner.operation.unfinished).take();
-        if let Some(unfinished) = unfinished {
-            if !crate::operation::cancel(self, unfinished) {
-                guard.leave_unfinished(unfinished);
+        if lock.has_unfinished.load(Ordering::SeqCst)
+            && lock.has_unfinished.swap(false, Ordering::SeqCst)
+        {
+            if let Some(unfinished) = lock_mutex(&lock.unfinished).take() {
+                if !crate::operation::cancel(self, unfinished) {
+                    guard.leave_unfinished(unfinished);
+                }
             }
         }
         Ok(guard)

@@ -2,11 +2,10 @@
 
 use crate::call;
 use crate::error::Result;
-use crate::keys::mechanism_ptr;
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, write_by_update, Active};
+use crate::operation::{input, output_into, output_vec, write_by_update, Active, KeyInit};
 use crate::pin::Pin;
-use crate::session::{OperationKind, Session};
+use crate::session::Session;
 use crate::ReturnValue;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
@@ -52,14 +51,38 @@ impl Session {
         data: &[u8],
         pin: Option<Pin>,
     ) -> Result<Vec<u8>> {
-        let mut signer = self.begin_sign(mechanism, key)?;
+        let mut active = self.start(KeyInit::Sign, mechanism, key)?;
         if let Some(pin) = pin {
-            signer.active.authenticate(pin)?;
+            active.authenticate(pin)?;
         }
-        let bound = signer.mechanism.output_bound(Operations::SIGN, data.len());
+        let bound = mechanism
+            .mechanism_type()
+            .output_bound(Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
-        signer.active.end(|gate, handle| {
+        active.end(|gate, handle| {
             output_vec("C_Sign", bound, |out, len| {
+                // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
+                unsafe { call!(gate, C_Sign(handle, data, data_len, out, len)) }
+            })
+        })
+    }
+
+    /// Signs (or MACs) `data` in one call into `output`, without allocating; the
+    /// signature's length. `output` must have room for the whole signature.
+    ///
+    /// # Errors
+    /// The module's error from `C_SignInit` or `C_Sign`; an answer beyond `output`.
+    pub fn sign_into(
+        &self,
+        mechanism: &Mechanism,
+        key: &Object,
+        data: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize> {
+        let mut active = self.start(KeyInit::Sign, mechanism, key)?;
+        let (data, data_len) = input(data)?;
+        active.end(|gate, handle| {
+            output_into("C_Sign", output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_Sign(handle, data, data_len, out, len)) }
             })
@@ -75,10 +98,10 @@ impl Session {
         data: &[u8],
         signature: &[u8],
     ) -> Result<bool> {
-        let mut verifier = self.begin_verify(mechanism, key)?;
+        let mut active = self.start(KeyInit::Verify, mechanism, key)?;
         let (data, data_len) = input(data)?;
         let (signature, signature_len) = input(signature)?;
-        verdict(verifier.active.end(|gate, handle| {
+        verdict(active.end(|gate, handle| {
             // SAFETY: both buffers are readable for their lengths.
             unsafe {
                 call!(
@@ -91,44 +114,24 @@ impl Session {
 
     /// Begins a multi-part signature (`C_SignInit`).
     pub fn begin_sign(&self, mechanism: &Mechanism, key: &Object) -> Result<Signer> {
-        let raw = mechanism.raw();
-        let key = key.raw_handle();
-        let active = Active::begin(
-            self,
-            OperationKind::Sign,
-            mechanism.mechanism_type(),
-            |gate, handle| {
-                // SAFETY: the mechanism points into `mechanism`, borrowed for the call.
-                unsafe { call!(gate, C_SignInit(handle, mechanism_ptr(&raw), key)) }
-            },
-        )?;
         Ok(Signer {
-            active,
+            active: self.start_owned(KeyInit::Sign, mechanism, key)?,
             mechanism: mechanism.mechanism_type(),
         })
     }
 
     /// Begins a multi-part verification (`C_VerifyInit`).
     pub fn begin_verify(&self, mechanism: &Mechanism, key: &Object) -> Result<Verifier> {
-        let raw = mechanism.raw();
-        let key = key.raw_handle();
-        let active = Active::begin(
-            self,
-            OperationKind::Verify,
-            mechanism.mechanism_type(),
-            |gate, handle| {
-                // SAFETY: as for C_SignInit.
-                unsafe { call!(gate, C_VerifyInit(handle, mechanism_ptr(&raw), key)) }
-            },
-        )?;
-        Ok(Verifier { active })
+        Ok(Verifier {
+            active: self.start_owned(KeyInit::Verify, mechanism, key)?,
+        })
     }
 }
 
 /// A multi-part signature. Also an `io::Write`, so that `io::copy` signs a whole reader.
 /// Dropped unfinished, it cancels the operation.
 pub struct Signer {
-    active: Active,
+    active: Active<'static>,
     mechanism: MechanismType,
 }
 
@@ -181,7 +184,7 @@ impl fmt::Debug for Signer {
 /// A multi-part verification. Also an `io::Write`. Dropped unfinished, it cancels the
 /// operation.
 pub struct Verifier {
-    active: Active,
+    active: Active<'static>,
 }
 
 impl Verifier {
