@@ -50,6 +50,36 @@ const OPEN_ENUMS: &[OpenEnum] = &[
         prefix: "CKC_",
         c_type: "CK_CERTIFICATE_TYPE",
     },
+    OpenEnum {
+        file: "crates/p11-core/src/generated/user_types.rs",
+        type_name: "UserType",
+        prefix: "CKU_",
+        c_type: "CK_USER_TYPE",
+    },
+    OpenEnum {
+        file: "crates/p11-core/src/generated/session_states.rs",
+        type_name: "SessionState",
+        prefix: "CKS_",
+        c_type: "CK_STATE",
+    },
+    OpenEnum {
+        file: "crates/p11-mechanisms/src/generated/mgfs.rs",
+        type_name: "Mgf",
+        prefix: "CKG_",
+        c_type: "CK_RSA_PKCS_MGF_TYPE",
+    },
+    OpenEnum {
+        file: "crates/p11-mechanisms/src/generated/kdfs.rs",
+        type_name: "Kdf",
+        prefix: "CKD_",
+        c_type: "CK_EC_KDF_TYPE",
+    },
+    OpenEnum {
+        file: "crates/p11-mechanisms/src/generated/prfs.rs",
+        type_name: "Pbkdf2Prf",
+        prefix: "CKP_PKCS5_PBKD2_",
+        c_type: "CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE",
+    },
 ];
 
 /// The generated files, each with its text, formatted as `cargo fmt` leaves them.
@@ -131,14 +161,14 @@ fn constants(bindings: &str, prefix: &str, ty: &str) -> Result<Vec<Constant>> {
 fn open_enum(e: &OpenEnum, constants: &[Constant], header: &str) -> String {
     let (ty, c_type) = (e.type_name, e.c_type);
     let mut out = String::from(HEADER);
-    let _ = writeln!(out, "\nuse crate::{ty};\nuse p11_sys::{c_type};\n");
+    let _ = writeln!(out, "\nuse crate::{ty};\n");
     out.push_str("#[allow(missing_docs)] // each constant's doc is its spec name\n");
     let _ = writeln!(out, "impl {ty} {{");
     for c in constants {
         let short = &c.name[e.prefix.len()..];
         let _ = writeln!(
             out,
-            "    #[doc = \"`{0}`\"]\n    pub const {short}: Self = Self::new(p11_sys::{0});",
+            "    #[doc = \"`{0}`\"]\n    pub const {short}: Self = Self::from_ck(p11_sys::{0});",
             c.name
         );
     }
@@ -147,9 +177,13 @@ fn open_enum(e: &OpenEnum, constants: &[Constant], header: &str) -> String {
         "/// Every standard name with its value, in header order. Where several\n\
          /// names share a value, the canonical one comes first and is the one shown.\n",
     );
-    let _ = writeln!(out, "pub(crate) const NAMES: &[(&str, {c_type})] = &[");
+    let _ = writeln!(
+        out,
+        "#[allow(clippy::unnecessary_cast)] // {c_type} is u64 on LP64 targets"
+    );
+    let _ = writeln!(out, "pub(crate) const NAMES: &[(&str, u64)] = &[");
     for c in canonical_first(constants, header) {
-        let _ = writeln!(out, "    (\"{0}\", p11_sys::{0}),", c.name);
+        let _ = writeln!(out, "    (\"{0}\", p11_sys::{0} as u64),", c.name);
     }
     out.push_str("];\n");
     out

@@ -57,6 +57,8 @@ mod generated {
     pub(crate) mod certificate_types;
     pub(crate) mod object_classes;
     pub(crate) mod return_values;
+    pub(crate) mod session_states;
+    pub(crate) mod user_types;
 }
 
 pub use attribute::{

@@ -306,7 +306,7 @@ impl Object {
 
     fn why_unavailable(&self, ty: AttributeType) -> Result<ReturnValue> {
         let mut probe = [CK_ATTRIBUTE {
-            type_: ty.raw(),
+            type_: ty.ck(),
             pValue: std::ptr::null_mut(),
             ulValueLen: 0,
         }];
@@ -372,7 +372,7 @@ impl Read {
             ),
         };
         CK_ATTRIBUTE {
-            type_: self.ty.raw(),
+            type_: self.ty.ck(),
             pValue: pointer,
             // Buffers are at most MAX_ATTRIBUTE_LEN, which fits any CK_ULONG.
             ulValueLen: len as CK_ULONG,
@@ -434,7 +434,7 @@ impl Read {
         members.extend(
             attributes
                 .iter()
-                .map(|a| Read::new(AttributeType::new(a.type_))),
+                .map(|a| Read::new(AttributeType::from_ck(a.type_))),
         );
         for (member, attribute) in members.iter_mut().zip(attributes.iter_mut()) {
             if member.buffer.is_none() {
@@ -457,12 +457,14 @@ impl Read {
             Some(Buffer::Word(word, _)) => Ok(match self.kind {
                 // A CK_BBOOL is the word's first byte in memory.
                 AttributeKind::Bool => AttributeValue::Bool(word.to_ne_bytes()[0] != 0),
-                AttributeKind::ObjectClass => AttributeValue::ObjectClass(ObjectClass::new(word)),
-                AttributeKind::KeyType => AttributeValue::KeyType(KeyType::new(word)),
-                AttributeKind::CertificateType => {
-                    AttributeValue::CertificateType(CertificateType::new(word))
+                AttributeKind::ObjectClass => {
+                    AttributeValue::ObjectClass(ObjectClass::from_ck(word))
                 }
-                AttributeKind::Mechanism => AttributeValue::Mechanism(MechanismType::new(word)),
+                AttributeKind::KeyType => AttributeValue::KeyType(KeyType::from_ck(word)),
+                AttributeKind::CertificateType => {
+                    AttributeValue::CertificateType(CertificateType::from_ck(word))
+                }
+                AttributeKind::Mechanism => AttributeValue::Mechanism(MechanismType::from_ck(word)),
                 _ => AttributeValue::Ulong(widen(word)),
             }),
             Some(Buffer::Bytes(bytes)) if len > bytes.len() => Err(bad(format!(
@@ -493,7 +495,7 @@ impl Read {
                 Ok(AttributeValue::Mechanisms(
                     words[..len / word]
                         .iter()
-                        .map(|w| MechanismType::new(*w))
+                        .map(|w| MechanismType::from_ck(*w))
                         .collect(),
                 ))
             }

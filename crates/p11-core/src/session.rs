@@ -24,51 +24,18 @@ pub enum Access {
     ReadWrite,
 }
 
-/// Who logs in (`CK_USER_TYPE`): an open set, vendor values welcome.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct UserType(CK_USER_TYPE);
+p11_mechanisms::open_enum!(
+    /// Who logs in (`CK_USER_TYPE`): `SO`, `USER`, `CONTEXT_SPECIFIC` (re-authentication
+    /// for one operation on an `ALWAYS_AUTHENTICATE` key), vendor types welcome.
+    UserType: CK_USER_TYPE, "CKU_", "user type", u64::MAX,
+    crate::generated::user_types::NAMES
+);
 
-impl UserType {
-    /// The security officer (`CKU_SO`).
-    pub const SO: Self = Self(CKU_SO);
-    /// The normal user (`CKU_USER`).
-    pub const USER: Self = Self(CKU_USER);
-    /// Re-authentication for one operation on an `ALWAYS_AUTHENTICATE` key
-    /// (`CKU_CONTEXT_SPECIFIC`).
-    pub const CONTEXT_SPECIFIC: Self = Self(CKU_CONTEXT_SPECIFIC);
-
-    /// Any user type, such as a vendor's.
-    pub const fn new(raw: CK_USER_TYPE) -> Self {
-        Self(raw)
-    }
-
-    /// The raw value.
-    pub const fn raw(self) -> CK_USER_TYPE {
-        self.0
-    }
-}
-
-/// The state of a session (`CK_STATE`): an open set.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SessionState(CK_STATE);
-
-impl SessionState {
-    /// Read-only, nobody logged in.
-    pub const RO_PUBLIC_SESSION: Self = Self(CKS_RO_PUBLIC_SESSION);
-    /// Read-only, the user logged in.
-    pub const RO_USER_FUNCTIONS: Self = Self(CKS_RO_USER_FUNCTIONS);
-    /// Read/write, nobody logged in.
-    pub const RW_PUBLIC_SESSION: Self = Self(CKS_RW_PUBLIC_SESSION);
-    /// Read/write, the user logged in.
-    pub const RW_USER_FUNCTIONS: Self = Self(CKS_RW_USER_FUNCTIONS);
-    /// Read/write, the security officer logged in.
-    pub const RW_SO_FUNCTIONS: Self = Self(CKS_RW_SO_FUNCTIONS);
-
-    /// The raw value.
-    pub const fn raw(self) -> CK_STATE {
-        self.0
-    }
-}
+p11_mechanisms::open_enum!(
+    /// The state of a session (`CK_STATE`): read-only or read/write, and who is logged in.
+    SessionState: CK_STATE, "CKS_", "session state", u64::MAX,
+    crate::generated::session_states::NAMES
+);
 
 /// What a session is (`C_GetSessionInfo`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -463,7 +430,7 @@ impl Session {
         unsafe { call!(gate, C_GetSessionInfo(self.raw_handle(), &mut info)) }?;
         Ok(SessionInfo {
             slot_id: SlotId::from_ulong(info.slotID),
-            state: SessionState(info.state),
+            state: SessionState::from_ck(info.state),
             flags: SessionFlags::from_bits_retain(info.flags),
             device_error: widen(info.ulDeviceError),
         })
@@ -510,7 +477,7 @@ impl Session {
                 gate,
                 v3 C_LoginUser(
                     self.raw_handle(),
-                    user.raw(),
+                    user.ck(),
                     pin,
                     pin_len,
                     username.as_ptr() as CK_UTF8CHAR_PTR,
@@ -526,7 +493,7 @@ impl Session {
         let book = lock_sessions(self.module_inner());
         // SAFETY: `pin` is NULL with length 0 (protected path) or valid for `len` bytes,
         // only read by the module.
-        let result = unsafe { call!(gate, C_Login(self.raw_handle(), user.raw(), pin, len)) };
+        let result = unsafe { call!(gate, C_Login(self.raw_handle(), user.ck(), pin, len)) };
         self.count_login(user, result, book)
     }
 

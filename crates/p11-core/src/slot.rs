@@ -148,7 +148,7 @@ impl Slot {
                 unsafe { call!(gate, C_GetMechanismList(self.id.ulong(), buffer, count)) }
             },
         )?;
-        Ok(raw.into_iter().map(MechanismType::new).collect())
+        Ok(raw.into_iter().map(MechanismType::from_ck).collect())
     }
 
     /// What `mechanism` can do on this slot's token, and its key sizes.
@@ -159,7 +159,7 @@ impl Slot {
         unsafe {
             call!(
                 gate,
-                C_GetMechanismInfo(self.id.ulong(), mechanism.raw(), &mut info)
+                C_GetMechanismInfo(self.id.ulong(), mechanism.ck(), &mut info)
             )
         }?;
         Ok(MechanismInfo {

@@ -171,12 +171,12 @@ impl<'a> RawTemplate<'a> {
                     (p, size_of::<CK_BBOOL>())
                 }
                 AttributeValue::Ulong(n) => Self::ulongs(&mut storage, vec![to_ulong(*n, ty)?]),
-                AttributeValue::ObjectClass(c) => Self::ulongs(&mut storage, vec![c.raw()]),
-                AttributeValue::KeyType(k) => Self::ulongs(&mut storage, vec![k.raw()]),
-                AttributeValue::CertificateType(c) => Self::ulongs(&mut storage, vec![c.raw()]),
-                AttributeValue::Mechanism(m) => Self::ulongs(&mut storage, vec![m.raw()]),
+                AttributeValue::ObjectClass(c) => Self::ulongs(&mut storage, vec![c.ck()]),
+                AttributeValue::KeyType(k) => Self::ulongs(&mut storage, vec![k.ck()]),
+                AttributeValue::CertificateType(c) => Self::ulongs(&mut storage, vec![c.ck()]),
+                AttributeValue::Mechanism(m) => Self::ulongs(&mut storage, vec![m.ck()]),
                 AttributeValue::Mechanisms(ms) => {
-                    Self::ulongs(&mut storage, ms.iter().map(|m| m.raw()).collect())
+                    Self::ulongs(&mut storage, ms.iter().map(|m| m.ck()).collect())
                 }
                 AttributeValue::Text(t) => (t.as_ptr() as CK_VOID_PTR, t.len()),
                 AttributeValue::Bytes(b) => (b.as_ptr() as CK_VOID_PTR, b.len()),
@@ -196,7 +196,7 @@ impl<'a> RawTemplate<'a> {
                 }
             };
             attributes.push(CK_ATTRIBUTE {
-                type_: ty.raw(),
+                type_: ty.ck(),
                 pValue: if len == 0 { ptr::null_mut() } else { pointer },
                 ulValueLen: ulong_len(len, "an attribute value")?,
             });

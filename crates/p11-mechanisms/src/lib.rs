@@ -24,8 +24,11 @@ mod params;
 mod profile;
 
 mod generated {
+    pub(crate) mod kdfs;
     pub(crate) mod key_types;
     pub(crate) mod mechanism_types;
+    pub(crate) mod mgfs;
+    pub(crate) mod prfs;
 }
 
 pub use mechanism::{Mechanism, Parameter, ParameterError};

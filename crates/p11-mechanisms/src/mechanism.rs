@@ -176,7 +176,7 @@ impl<'a> Mechanism<'a> {
     pub fn raw(&self) -> CK_MECHANISM {
         let (pointer, len) = self.parameter.raw();
         CK_MECHANISM {
-            mechanism: self.ty.raw(),
+            mechanism: self.ty.ck(),
             pParameter: pointer,
             ulParameterLen: len,
         }

@@ -70,11 +70,47 @@ fn parse_number(s: &str) -> Option<u64> {
     }
 }
 
+/// Names registered at run time for vendor values, per open enum.
+#[doc(hidden)]
+pub type Registry = std::sync::RwLock<Vec<(&'static str, u64)>>;
+
+/// The registered name of `value`, if any.
+#[doc(hidden)]
+pub fn registered_name(registry: &Registry, value: u64) -> Option<&'static str> {
+    registry
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map(|(name, _)| *name)
+}
+
+/// Adds `name` for `value` (replacing an earlier registration of either).
+#[doc(hidden)]
+pub fn register(registry: &Registry, name: &'static str, value: u64) {
+    let mut names = registry
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    names.retain(|(n, v)| *n != name && *v != value);
+    names.push((name, value));
+}
+
+/// The registered names, copied (for parsing).
+#[doc(hidden)]
+pub fn registered(registry: &Registry) -> Vec<(&'static str, u64)> {
+    registry
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
 /// Defines an open enum: `open_enum!(/// docs
 /// Name: CK_TYPE, "CKX_", "kind", VENDOR_DEFINED_CONSTANT, NAMES_TABLE);`
 ///
-/// The type gets `new`, `raw`, `name`, `is_vendor_defined`, `From` both ways, `Display`
-/// (the spec name), `Debug` and `FromStr`. Its named constants come from a generated file.
+/// The type is a `u64` to Rust, whatever width `CK_TYPE` has on the target. It gets
+/// `new`, `raw`, `name`, `is_vendor_defined`, `register_name`, `From` both ways with
+/// `u64`, `Display` (the spec name), `Debug` and `FromStr`. Its named constants come from
+/// a generated file. Types without a vendor range pass `u64::MAX` as theirs.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! open_enum {
@@ -82,40 +118,70 @@ macro_rules! open_enum {
         $(#[$doc])*
         #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(transparent)]
-        pub struct $name($raw);
+        pub struct $name(u64);
 
         impl $name {
-            /// The value with this raw number; vendor values are welcome.
-            pub const fn new(raw: $raw) -> Self {
+            /// The value with this number; vendor values are welcome.
+            pub const fn new(raw: u64) -> Self {
                 Self(raw)
             }
 
-            /// The raw number.
-            pub const fn raw(self) -> $raw {
+            /// The number.
+            pub const fn raw(self) -> u64 {
                 self.0
             }
 
-            /// Whether the value lies in the vendor-defined range.
-            pub const fn is_vendor_defined(self) -> bool {
-                self.0 >= $vendor
+            /// From the C type (for generated constants and values a module returns).
+            #[doc(hidden)]
+            #[allow(clippy::unnecessary_cast)]
+            pub const fn from_ck(raw: $raw) -> Self {
+                Self(raw as u64)
             }
 
-            /// The spec name, or `None` for a value the headers do not name.
+            /// As the C type, for a call. On targets whose `CK_ULONG` has 32 bits, a
+            /// value above `u32::MAX` cannot be expressed and is cut: no module there
+            /// can name one.
+            #[doc(hidden)]
+            #[allow(clippy::unnecessary_cast)]
+            pub const fn ck(self) -> $raw {
+                self.0 as $raw
+            }
+
+            /// Whether the value lies in the vendor-defined range.
+            #[allow(clippy::unnecessary_cast)]
+            pub const fn is_vendor_defined(self) -> bool {
+                self.0 >= $vendor as u64
+            }
+
+            /// The spec name, or a name registered with
+            /// [`register_name`](Self::register_name), or `None`.
             pub fn name(self) -> Option<&'static str> {
                 $names
                     .iter()
                     .find(|(_, value)| *value == self.0)
                     .map(|(name, _)| *name)
+                    .or_else(|| $crate::open_enum::registered_name(Self::registry(), self.0))
+            }
+
+            /// Gives a vendor value a name, so that it prints and parses by it (a fork's
+            /// own values, say). Spec names keep their values.
+            pub fn register_name(name: &'static str, value: u64) {
+                $crate::open_enum::register(Self::registry(), name, value)
+            }
+
+            fn registry() -> &'static $crate::open_enum::Registry {
+                static REGISTRY: $crate::open_enum::Registry = std::sync::RwLock::new(Vec::new());
+                &REGISTRY
             }
         }
 
-        impl From<$raw> for $name {
-            fn from(raw: $raw) -> Self {
+        impl From<u64> for $name {
+            fn from(raw: u64) -> Self {
                 Self(raw)
             }
         }
 
-        impl From<$name> for $raw {
+        impl From<$name> for u64 {
             fn from(value: $name) -> Self {
                 value.0
             }
@@ -125,7 +191,7 @@ macro_rules! open_enum {
         impl core::fmt::Display for $name {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 #[allow(clippy::unnecessary_cast)]
-                $crate::open_enum::write_name(f, self.0 as u64, self.name(), $prefix, $vendor as u64)
+                $crate::open_enum::write_name(f, self.0, self.name(), $prefix, $vendor as u64)
             }
         }
 
@@ -135,21 +201,37 @@ macro_rules! open_enum {
             }
         }
 
-        /// Parses a spec name (any alias), `…VENDOR_DEFINED+0x…`, or a number.
+        /// Parses a spec name (any alias), a registered name, `…VENDOR_DEFINED+0x…`, or a
+        /// number.
         impl core::str::FromStr for $name {
             type Err = $crate::UnknownName;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                #[allow(clippy::unnecessary_cast)]
-                let names = $names.iter().map(|(n, v)| (*n, *v as u64));
+                let registered = $crate::open_enum::registered(Self::registry());
+                let names = $names.iter().copied().chain(registered);
                 #[allow(clippy::unnecessary_cast)]
                 let value = $crate::open_enum::parse_name(s, names, $kind, $prefix, $vendor as u64)?;
-                <$raw>::try_from(value).map(Self).map_err(|_| $crate::UnknownName {
-                    kind: $kind,
-                    prefix: $prefix,
-                    text: s.to_owned(),
-                })
+                Ok(Self(value))
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Kdf, MechanismType};
+
+    #[test]
+    fn a_registered_vendor_name_prints_and_parses() {
+        let vendor = MechanismType::new(MechanismType::VENDOR_DEFINED.raw() + 0x4242);
+        assert_eq!(vendor.to_string(), "CKM_VENDOR_DEFINED+0x4242");
+        MechanismType::register_name("CKM_ACME_SEAL", vendor.raw());
+        assert_eq!(vendor.to_string(), "CKM_ACME_SEAL");
+        assert_eq!("CKM_ACME_SEAL".parse::<MechanismType>(), Ok(vendor));
+        // Spec names are untouched, and other types have registries of their own.
+        assert_eq!(MechanismType::AES_CBC.to_string(), "CKM_AES_CBC");
+        assert!("CKM_ACME_SEAL".parse::<Kdf>().is_err());
+        assert_eq!(Kdf::SHA256_KDF.to_string(), "CKD_SHA256_KDF");
+        assert_eq!(Kdf::new(0x7777).to_string(), "0x7777");
+    }
 }

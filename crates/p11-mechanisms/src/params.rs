@@ -24,34 +24,13 @@ fn ptr_or_null(bytes: &[u8]) -> CK_BYTE_PTR {
     }
 }
 
-/// A mask generation function for OAEP and PSS (`CK_RSA_PKCS_MGF_TYPE`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Mgf(CK_RSA_PKCS_MGF_TYPE);
+crate::open_enum!(
+    /// A mask generation function for OAEP and PSS (`CK_RSA_PKCS_MGF_TYPE`).
+    Mgf: CK_RSA_PKCS_MGF_TYPE, "CKG_", "mask generation function", u64::MAX,
+    crate::generated::mgfs::NAMES
+);
 
 impl Mgf {
-    /// MGF1 with SHA-1.
-    pub const MGF1_SHA1: Self = Self(CKG_MGF1_SHA1);
-    /// MGF1 with SHA-224.
-    pub const MGF1_SHA224: Self = Self(CKG_MGF1_SHA224);
-    /// MGF1 with SHA-256.
-    pub const MGF1_SHA256: Self = Self(CKG_MGF1_SHA256);
-    /// MGF1 with SHA-384.
-    pub const MGF1_SHA384: Self = Self(CKG_MGF1_SHA384);
-    /// MGF1 with SHA-512.
-    pub const MGF1_SHA512: Self = Self(CKG_MGF1_SHA512);
-    /// MGF1 with SHA3-256.
-    pub const MGF1_SHA3_256: Self = Self(CKG_MGF1_SHA3_256);
-
-    /// Any MGF value, such as a vendor's.
-    pub const fn new(raw: CK_RSA_PKCS_MGF_TYPE) -> Self {
-        Self(raw)
-    }
-
-    /// The raw value.
-    pub const fn raw(self) -> CK_RSA_PKCS_MGF_TYPE {
-        self.0
-    }
-
     /// MGF1 over `hash`, when PKCS#11 defines one for it.
     pub fn mgf1_for(hash: MechanismType) -> Option<Self> {
         Some(match hash {
@@ -66,34 +45,11 @@ impl Mgf {
     }
 }
 
-/// A key derivation function for ECDH and X9.42 DH (`CK_EC_KDF_TYPE`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Kdf(CK_EC_KDF_TYPE);
-
-impl Kdf {
-    /// No KDF: the raw shared secret.
-    pub const NULL: Self = Self(CKD_NULL);
-    /// ANSI X9.63 KDF with SHA-1.
-    pub const SHA1: Self = Self(CKD_SHA1_KDF);
-    /// ANSI X9.63 KDF with SHA-224.
-    pub const SHA224: Self = Self(CKD_SHA224_KDF);
-    /// ANSI X9.63 KDF with SHA-256.
-    pub const SHA256: Self = Self(CKD_SHA256_KDF);
-    /// ANSI X9.63 KDF with SHA-384.
-    pub const SHA384: Self = Self(CKD_SHA384_KDF);
-    /// ANSI X9.63 KDF with SHA-512.
-    pub const SHA512: Self = Self(CKD_SHA512_KDF);
-
-    /// Any KDF value, such as a vendor's.
-    pub const fn new(raw: CK_EC_KDF_TYPE) -> Self {
-        Self(raw)
-    }
-
-    /// The raw value.
-    pub const fn raw(self) -> CK_EC_KDF_TYPE {
-        self.0
-    }
-}
+crate::open_enum!(
+    /// A key derivation function for ECDH and X9.42 DH (`CK_EC_KDF_TYPE`).
+    Kdf: CK_EC_KDF_TYPE, "CKD_", "key derivation function", u64::MAX,
+    crate::generated::kdfs::NAMES
+);
 
 /// RSA OAEP parameters (`CK_RSA_PKCS_OAEP_PARAMS`): hash, MGF and an optional label.
 #[derive(Clone, Copy, Debug)]
@@ -108,8 +64,8 @@ impl<'a> OaepParams<'a> {
     pub fn new(hash: MechanismType, mgf: Mgf) -> Self {
         OaepParams {
             raw: CK_RSA_PKCS_OAEP_PARAMS {
-                hashAlg: hash.raw(),
-                mgf: mgf.raw(),
+                hashAlg: hash.ck(),
+                mgf: mgf.ck(),
                 source: CKZ_DATA_SPECIFIED,
                 pSourceData: ptr::null_mut(),
                 ulSourceDataLen: 0,
@@ -148,8 +104,8 @@ impl PssParams {
     pub fn new(hash: MechanismType, mgf: Mgf, salt_len: usize) -> Self {
         PssParams {
             raw: CK_RSA_PKCS_PSS_PARAMS {
-                hashAlg: hash.raw(),
-                mgf: mgf.raw(),
+                hashAlg: hash.ck(),
+                mgf: mgf.ck(),
                 sLen: ulong(salt_len),
             },
         }
@@ -299,7 +255,7 @@ impl<'a> Ecdh1DeriveParams<'a> {
 
     /// With a KDF and its shared data.
     pub fn with_kdf(mut self, kdf: Kdf, shared_data: &'a [u8]) -> Self {
-        self.raw.kdf = kdf.raw();
+        self.raw.kdf = kdf.ck();
         self.raw.pSharedData = ptr_or_null(shared_data);
         self.raw.ulSharedDataLen = ulong(shared_data.len());
         self
@@ -336,7 +292,7 @@ impl<'a> X942Dh1DeriveParams<'a> {
 
     /// With a KDF and its "other info".
     pub fn with_kdf(mut self, kdf: Kdf, other_info: &'a [u8]) -> Self {
-        self.raw.kdf = kdf.raw();
+        self.raw.kdf = kdf.ck();
         self.raw.pOtherInfo = ptr_or_null(other_info);
         self.raw.ulOtherInfoLen = ulong(other_info.len());
         self
@@ -498,7 +454,7 @@ impl<'a> HkdfParams<'a> {
             raw: CK_HKDF_PARAMS {
                 bExtract: CK_BBOOL::from(salt.is_some()),
                 bExpand: CK_BBOOL::from(info.is_some()),
-                prfHashMechanism: prf_hash.raw(),
+                prfHashMechanism: prf_hash.ck(),
                 ulSaltType: salt_type,
                 pSalt: salt_ptr,
                 ulSaltLen: salt_len,
@@ -516,22 +472,12 @@ impl<'a> HkdfParams<'a> {
     }
 }
 
-/// The pseudo-random function of PBKDF2.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Pbkdf2Prf(CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE);
-
-impl Pbkdf2Prf {
-    /// HMAC-SHA1.
-    pub const HMAC_SHA1: Self = Self(CKP_PKCS5_PBKD2_HMAC_SHA1);
-    /// HMAC-SHA224.
-    pub const HMAC_SHA224: Self = Self(CKP_PKCS5_PBKD2_HMAC_SHA224);
-    /// HMAC-SHA256.
-    pub const HMAC_SHA256: Self = Self(CKP_PKCS5_PBKD2_HMAC_SHA256);
-    /// HMAC-SHA384.
-    pub const HMAC_SHA384: Self = Self(CKP_PKCS5_PBKD2_HMAC_SHA384);
-    /// HMAC-SHA512.
-    pub const HMAC_SHA512: Self = Self(CKP_PKCS5_PBKD2_HMAC_SHA512);
-}
+crate::open_enum!(
+    /// The pseudo-random function of PBKDF2
+    /// (`CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE`).
+    Pbkdf2Prf: CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE, "CKP_PKCS5_PBKD2_", "PBKDF2 function", u64::MAX,
+    crate::generated::prfs::NAMES
+);
 
 /// PBKDF2 parameters (`CK_PKCS5_PBKD2_PARAMS2`, the corrected 3.0 struct).
 #[derive(Clone, Copy, Debug)]
@@ -550,7 +496,7 @@ impl<'a> Pbkdf2Params<'a> {
                 pSaltSourceData: ptr_or_null(salt) as CK_VOID_PTR,
                 ulSaltSourceDataLen: ulong(salt.len()),
                 iterations: CK_ULONG::from(iterations),
-                prf: prf.0,
+                prf: prf.ck(),
                 pPrfData: ptr::null_mut(),
                 ulPrfDataLen: 0,
                 pPassword: ptr_or_null(password),

@@ -3,6 +3,14 @@
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 #![allow(clippy::all, clippy::undocumented_unsafe_blocks, missing_docs)]
 
+// The committed bindings fit LP64 Unix (Linux, the BSDs, macOS on 64-bit) and 64-bit
+// Windows (LLP64, packed); elsewhere CK_ULONG and the struct layouts differ.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!(
+    "p11-sys has bindings for 64-bit targets only: generate bindings for this target \
+     (`cargo xtask bindgen`, see crates/p11-sys/README.md) and add them to src/bindings/"
+);
+
 #[cfg(not(windows))]
 include!("bindings/unix.rs");
 

@@ -2,563 +2,635 @@
 // Do not edit: change xtask/src/tables.rs, then run it again.
 
 use crate::AttributeType;
-use p11_sys::CK_ATTRIBUTE_TYPE;
 
 #[allow(missing_docs)] // each constant's doc is its spec name
 impl AttributeType {
     #[doc = "`CKA_CLASS`"]
-    pub const CLASS: Self = Self::new(p11_sys::CKA_CLASS);
+    pub const CLASS: Self = Self::from_ck(p11_sys::CKA_CLASS);
     #[doc = "`CKA_TOKEN`"]
-    pub const TOKEN: Self = Self::new(p11_sys::CKA_TOKEN);
+    pub const TOKEN: Self = Self::from_ck(p11_sys::CKA_TOKEN);
     #[doc = "`CKA_PRIVATE`"]
-    pub const PRIVATE: Self = Self::new(p11_sys::CKA_PRIVATE);
+    pub const PRIVATE: Self = Self::from_ck(p11_sys::CKA_PRIVATE);
     #[doc = "`CKA_LABEL`"]
-    pub const LABEL: Self = Self::new(p11_sys::CKA_LABEL);
+    pub const LABEL: Self = Self::from_ck(p11_sys::CKA_LABEL);
     #[doc = "`CKA_UNIQUE_ID`"]
-    pub const UNIQUE_ID: Self = Self::new(p11_sys::CKA_UNIQUE_ID);
+    pub const UNIQUE_ID: Self = Self::from_ck(p11_sys::CKA_UNIQUE_ID);
     #[doc = "`CKA_APPLICATION`"]
-    pub const APPLICATION: Self = Self::new(p11_sys::CKA_APPLICATION);
+    pub const APPLICATION: Self = Self::from_ck(p11_sys::CKA_APPLICATION);
     #[doc = "`CKA_VALUE`"]
-    pub const VALUE: Self = Self::new(p11_sys::CKA_VALUE);
+    pub const VALUE: Self = Self::from_ck(p11_sys::CKA_VALUE);
     #[doc = "`CKA_OBJECT_ID`"]
-    pub const OBJECT_ID: Self = Self::new(p11_sys::CKA_OBJECT_ID);
+    pub const OBJECT_ID: Self = Self::from_ck(p11_sys::CKA_OBJECT_ID);
     #[doc = "`CKA_CERTIFICATE_TYPE`"]
-    pub const CERTIFICATE_TYPE: Self = Self::new(p11_sys::CKA_CERTIFICATE_TYPE);
+    pub const CERTIFICATE_TYPE: Self = Self::from_ck(p11_sys::CKA_CERTIFICATE_TYPE);
     #[doc = "`CKA_ISSUER`"]
-    pub const ISSUER: Self = Self::new(p11_sys::CKA_ISSUER);
+    pub const ISSUER: Self = Self::from_ck(p11_sys::CKA_ISSUER);
     #[doc = "`CKA_SERIAL_NUMBER`"]
-    pub const SERIAL_NUMBER: Self = Self::new(p11_sys::CKA_SERIAL_NUMBER);
+    pub const SERIAL_NUMBER: Self = Self::from_ck(p11_sys::CKA_SERIAL_NUMBER);
     #[doc = "`CKA_AC_ISSUER`"]
-    pub const AC_ISSUER: Self = Self::new(p11_sys::CKA_AC_ISSUER);
+    pub const AC_ISSUER: Self = Self::from_ck(p11_sys::CKA_AC_ISSUER);
     #[doc = "`CKA_OWNER`"]
-    pub const OWNER: Self = Self::new(p11_sys::CKA_OWNER);
+    pub const OWNER: Self = Self::from_ck(p11_sys::CKA_OWNER);
     #[doc = "`CKA_ATTR_TYPES`"]
-    pub const ATTR_TYPES: Self = Self::new(p11_sys::CKA_ATTR_TYPES);
+    pub const ATTR_TYPES: Self = Self::from_ck(p11_sys::CKA_ATTR_TYPES);
     #[doc = "`CKA_TRUSTED`"]
-    pub const TRUSTED: Self = Self::new(p11_sys::CKA_TRUSTED);
+    pub const TRUSTED: Self = Self::from_ck(p11_sys::CKA_TRUSTED);
     #[doc = "`CKA_CERTIFICATE_CATEGORY`"]
-    pub const CERTIFICATE_CATEGORY: Self = Self::new(p11_sys::CKA_CERTIFICATE_CATEGORY);
+    pub const CERTIFICATE_CATEGORY: Self = Self::from_ck(p11_sys::CKA_CERTIFICATE_CATEGORY);
     #[doc = "`CKA_JAVA_MIDP_SECURITY_DOMAIN`"]
-    pub const JAVA_MIDP_SECURITY_DOMAIN: Self = Self::new(p11_sys::CKA_JAVA_MIDP_SECURITY_DOMAIN);
+    pub const JAVA_MIDP_SECURITY_DOMAIN: Self =
+        Self::from_ck(p11_sys::CKA_JAVA_MIDP_SECURITY_DOMAIN);
     #[doc = "`CKA_URL`"]
-    pub const URL: Self = Self::new(p11_sys::CKA_URL);
+    pub const URL: Self = Self::from_ck(p11_sys::CKA_URL);
     #[doc = "`CKA_HASH_OF_SUBJECT_PUBLIC_KEY`"]
-    pub const HASH_OF_SUBJECT_PUBLIC_KEY: Self = Self::new(p11_sys::CKA_HASH_OF_SUBJECT_PUBLIC_KEY);
+    pub const HASH_OF_SUBJECT_PUBLIC_KEY: Self =
+        Self::from_ck(p11_sys::CKA_HASH_OF_SUBJECT_PUBLIC_KEY);
     #[doc = "`CKA_HASH_OF_ISSUER_PUBLIC_KEY`"]
-    pub const HASH_OF_ISSUER_PUBLIC_KEY: Self = Self::new(p11_sys::CKA_HASH_OF_ISSUER_PUBLIC_KEY);
+    pub const HASH_OF_ISSUER_PUBLIC_KEY: Self =
+        Self::from_ck(p11_sys::CKA_HASH_OF_ISSUER_PUBLIC_KEY);
     #[doc = "`CKA_NAME_HASH_ALGORITHM`"]
-    pub const NAME_HASH_ALGORITHM: Self = Self::new(p11_sys::CKA_NAME_HASH_ALGORITHM);
+    pub const NAME_HASH_ALGORITHM: Self = Self::from_ck(p11_sys::CKA_NAME_HASH_ALGORITHM);
     #[doc = "`CKA_CHECK_VALUE`"]
-    pub const CHECK_VALUE: Self = Self::new(p11_sys::CKA_CHECK_VALUE);
+    pub const CHECK_VALUE: Self = Self::from_ck(p11_sys::CKA_CHECK_VALUE);
     #[doc = "`CKA_KEY_TYPE`"]
-    pub const KEY_TYPE: Self = Self::new(p11_sys::CKA_KEY_TYPE);
+    pub const KEY_TYPE: Self = Self::from_ck(p11_sys::CKA_KEY_TYPE);
     #[doc = "`CKA_SUBJECT`"]
-    pub const SUBJECT: Self = Self::new(p11_sys::CKA_SUBJECT);
+    pub const SUBJECT: Self = Self::from_ck(p11_sys::CKA_SUBJECT);
     #[doc = "`CKA_ID`"]
-    pub const ID: Self = Self::new(p11_sys::CKA_ID);
+    pub const ID: Self = Self::from_ck(p11_sys::CKA_ID);
     #[doc = "`CKA_SENSITIVE`"]
-    pub const SENSITIVE: Self = Self::new(p11_sys::CKA_SENSITIVE);
+    pub const SENSITIVE: Self = Self::from_ck(p11_sys::CKA_SENSITIVE);
     #[doc = "`CKA_ENCRYPT`"]
-    pub const ENCRYPT: Self = Self::new(p11_sys::CKA_ENCRYPT);
+    pub const ENCRYPT: Self = Self::from_ck(p11_sys::CKA_ENCRYPT);
     #[doc = "`CKA_DECRYPT`"]
-    pub const DECRYPT: Self = Self::new(p11_sys::CKA_DECRYPT);
+    pub const DECRYPT: Self = Self::from_ck(p11_sys::CKA_DECRYPT);
     #[doc = "`CKA_WRAP`"]
-    pub const WRAP: Self = Self::new(p11_sys::CKA_WRAP);
+    pub const WRAP: Self = Self::from_ck(p11_sys::CKA_WRAP);
     #[doc = "`CKA_UNWRAP`"]
-    pub const UNWRAP: Self = Self::new(p11_sys::CKA_UNWRAP);
+    pub const UNWRAP: Self = Self::from_ck(p11_sys::CKA_UNWRAP);
     #[doc = "`CKA_SIGN`"]
-    pub const SIGN: Self = Self::new(p11_sys::CKA_SIGN);
+    pub const SIGN: Self = Self::from_ck(p11_sys::CKA_SIGN);
     #[doc = "`CKA_SIGN_RECOVER`"]
-    pub const SIGN_RECOVER: Self = Self::new(p11_sys::CKA_SIGN_RECOVER);
+    pub const SIGN_RECOVER: Self = Self::from_ck(p11_sys::CKA_SIGN_RECOVER);
     #[doc = "`CKA_VERIFY`"]
-    pub const VERIFY: Self = Self::new(p11_sys::CKA_VERIFY);
+    pub const VERIFY: Self = Self::from_ck(p11_sys::CKA_VERIFY);
     #[doc = "`CKA_VERIFY_RECOVER`"]
-    pub const VERIFY_RECOVER: Self = Self::new(p11_sys::CKA_VERIFY_RECOVER);
+    pub const VERIFY_RECOVER: Self = Self::from_ck(p11_sys::CKA_VERIFY_RECOVER);
     #[doc = "`CKA_DERIVE`"]
-    pub const DERIVE: Self = Self::new(p11_sys::CKA_DERIVE);
+    pub const DERIVE: Self = Self::from_ck(p11_sys::CKA_DERIVE);
     #[doc = "`CKA_START_DATE`"]
-    pub const START_DATE: Self = Self::new(p11_sys::CKA_START_DATE);
+    pub const START_DATE: Self = Self::from_ck(p11_sys::CKA_START_DATE);
     #[doc = "`CKA_END_DATE`"]
-    pub const END_DATE: Self = Self::new(p11_sys::CKA_END_DATE);
+    pub const END_DATE: Self = Self::from_ck(p11_sys::CKA_END_DATE);
     #[doc = "`CKA_MODULUS`"]
-    pub const MODULUS: Self = Self::new(p11_sys::CKA_MODULUS);
+    pub const MODULUS: Self = Self::from_ck(p11_sys::CKA_MODULUS);
     #[doc = "`CKA_MODULUS_BITS`"]
-    pub const MODULUS_BITS: Self = Self::new(p11_sys::CKA_MODULUS_BITS);
+    pub const MODULUS_BITS: Self = Self::from_ck(p11_sys::CKA_MODULUS_BITS);
     #[doc = "`CKA_PUBLIC_EXPONENT`"]
-    pub const PUBLIC_EXPONENT: Self = Self::new(p11_sys::CKA_PUBLIC_EXPONENT);
+    pub const PUBLIC_EXPONENT: Self = Self::from_ck(p11_sys::CKA_PUBLIC_EXPONENT);
     #[doc = "`CKA_PRIVATE_EXPONENT`"]
-    pub const PRIVATE_EXPONENT: Self = Self::new(p11_sys::CKA_PRIVATE_EXPONENT);
+    pub const PRIVATE_EXPONENT: Self = Self::from_ck(p11_sys::CKA_PRIVATE_EXPONENT);
     #[doc = "`CKA_PRIME_1`"]
-    pub const PRIME_1: Self = Self::new(p11_sys::CKA_PRIME_1);
+    pub const PRIME_1: Self = Self::from_ck(p11_sys::CKA_PRIME_1);
     #[doc = "`CKA_PRIME_2`"]
-    pub const PRIME_2: Self = Self::new(p11_sys::CKA_PRIME_2);
+    pub const PRIME_2: Self = Self::from_ck(p11_sys::CKA_PRIME_2);
     #[doc = "`CKA_EXPONENT_1`"]
-    pub const EXPONENT_1: Self = Self::new(p11_sys::CKA_EXPONENT_1);
+    pub const EXPONENT_1: Self = Self::from_ck(p11_sys::CKA_EXPONENT_1);
     #[doc = "`CKA_EXPONENT_2`"]
-    pub const EXPONENT_2: Self = Self::new(p11_sys::CKA_EXPONENT_2);
+    pub const EXPONENT_2: Self = Self::from_ck(p11_sys::CKA_EXPONENT_2);
     #[doc = "`CKA_COEFFICIENT`"]
-    pub const COEFFICIENT: Self = Self::new(p11_sys::CKA_COEFFICIENT);
+    pub const COEFFICIENT: Self = Self::from_ck(p11_sys::CKA_COEFFICIENT);
     #[doc = "`CKA_PUBLIC_KEY_INFO`"]
-    pub const PUBLIC_KEY_INFO: Self = Self::new(p11_sys::CKA_PUBLIC_KEY_INFO);
+    pub const PUBLIC_KEY_INFO: Self = Self::from_ck(p11_sys::CKA_PUBLIC_KEY_INFO);
     #[doc = "`CKA_PRIME`"]
-    pub const PRIME: Self = Self::new(p11_sys::CKA_PRIME);
+    pub const PRIME: Self = Self::from_ck(p11_sys::CKA_PRIME);
     #[doc = "`CKA_SUBPRIME`"]
-    pub const SUBPRIME: Self = Self::new(p11_sys::CKA_SUBPRIME);
+    pub const SUBPRIME: Self = Self::from_ck(p11_sys::CKA_SUBPRIME);
     #[doc = "`CKA_BASE`"]
-    pub const BASE: Self = Self::new(p11_sys::CKA_BASE);
+    pub const BASE: Self = Self::from_ck(p11_sys::CKA_BASE);
     #[doc = "`CKA_PRIME_BITS`"]
-    pub const PRIME_BITS: Self = Self::new(p11_sys::CKA_PRIME_BITS);
+    pub const PRIME_BITS: Self = Self::from_ck(p11_sys::CKA_PRIME_BITS);
     #[doc = "`CKA_SUBPRIME_BITS`"]
-    pub const SUBPRIME_BITS: Self = Self::new(p11_sys::CKA_SUBPRIME_BITS);
+    pub const SUBPRIME_BITS: Self = Self::from_ck(p11_sys::CKA_SUBPRIME_BITS);
     #[doc = "`CKA_SUB_PRIME_BITS`"]
-    pub const SUB_PRIME_BITS: Self = Self::new(p11_sys::CKA_SUB_PRIME_BITS);
+    pub const SUB_PRIME_BITS: Self = Self::from_ck(p11_sys::CKA_SUB_PRIME_BITS);
     #[doc = "`CKA_VALUE_BITS`"]
-    pub const VALUE_BITS: Self = Self::new(p11_sys::CKA_VALUE_BITS);
+    pub const VALUE_BITS: Self = Self::from_ck(p11_sys::CKA_VALUE_BITS);
     #[doc = "`CKA_VALUE_LEN`"]
-    pub const VALUE_LEN: Self = Self::new(p11_sys::CKA_VALUE_LEN);
+    pub const VALUE_LEN: Self = Self::from_ck(p11_sys::CKA_VALUE_LEN);
     #[doc = "`CKA_EXTRACTABLE`"]
-    pub const EXTRACTABLE: Self = Self::new(p11_sys::CKA_EXTRACTABLE);
+    pub const EXTRACTABLE: Self = Self::from_ck(p11_sys::CKA_EXTRACTABLE);
     #[doc = "`CKA_LOCAL`"]
-    pub const LOCAL: Self = Self::new(p11_sys::CKA_LOCAL);
+    pub const LOCAL: Self = Self::from_ck(p11_sys::CKA_LOCAL);
     #[doc = "`CKA_NEVER_EXTRACTABLE`"]
-    pub const NEVER_EXTRACTABLE: Self = Self::new(p11_sys::CKA_NEVER_EXTRACTABLE);
+    pub const NEVER_EXTRACTABLE: Self = Self::from_ck(p11_sys::CKA_NEVER_EXTRACTABLE);
     #[doc = "`CKA_ALWAYS_SENSITIVE`"]
-    pub const ALWAYS_SENSITIVE: Self = Self::new(p11_sys::CKA_ALWAYS_SENSITIVE);
+    pub const ALWAYS_SENSITIVE: Self = Self::from_ck(p11_sys::CKA_ALWAYS_SENSITIVE);
     #[doc = "`CKA_KEY_GEN_MECHANISM`"]
-    pub const KEY_GEN_MECHANISM: Self = Self::new(p11_sys::CKA_KEY_GEN_MECHANISM);
+    pub const KEY_GEN_MECHANISM: Self = Self::from_ck(p11_sys::CKA_KEY_GEN_MECHANISM);
     #[doc = "`CKA_MODIFIABLE`"]
-    pub const MODIFIABLE: Self = Self::new(p11_sys::CKA_MODIFIABLE);
+    pub const MODIFIABLE: Self = Self::from_ck(p11_sys::CKA_MODIFIABLE);
     #[doc = "`CKA_COPYABLE`"]
-    pub const COPYABLE: Self = Self::new(p11_sys::CKA_COPYABLE);
+    pub const COPYABLE: Self = Self::from_ck(p11_sys::CKA_COPYABLE);
     #[doc = "`CKA_DESTROYABLE`"]
-    pub const DESTROYABLE: Self = Self::new(p11_sys::CKA_DESTROYABLE);
+    pub const DESTROYABLE: Self = Self::from_ck(p11_sys::CKA_DESTROYABLE);
     #[doc = "`CKA_ECDSA_PARAMS`"]
-    pub const ECDSA_PARAMS: Self = Self::new(p11_sys::CKA_ECDSA_PARAMS);
+    pub const ECDSA_PARAMS: Self = Self::from_ck(p11_sys::CKA_ECDSA_PARAMS);
     #[doc = "`CKA_EC_PARAMS`"]
-    pub const EC_PARAMS: Self = Self::new(p11_sys::CKA_EC_PARAMS);
+    pub const EC_PARAMS: Self = Self::from_ck(p11_sys::CKA_EC_PARAMS);
     #[doc = "`CKA_EC_POINT`"]
-    pub const EC_POINT: Self = Self::new(p11_sys::CKA_EC_POINT);
+    pub const EC_POINT: Self = Self::from_ck(p11_sys::CKA_EC_POINT);
     #[doc = "`CKA_SECONDARY_AUTH`"]
-    pub const SECONDARY_AUTH: Self = Self::new(p11_sys::CKA_SECONDARY_AUTH);
+    pub const SECONDARY_AUTH: Self = Self::from_ck(p11_sys::CKA_SECONDARY_AUTH);
     #[doc = "`CKA_AUTH_PIN_FLAGS`"]
-    pub const AUTH_PIN_FLAGS: Self = Self::new(p11_sys::CKA_AUTH_PIN_FLAGS);
+    pub const AUTH_PIN_FLAGS: Self = Self::from_ck(p11_sys::CKA_AUTH_PIN_FLAGS);
     #[doc = "`CKA_ALWAYS_AUTHENTICATE`"]
-    pub const ALWAYS_AUTHENTICATE: Self = Self::new(p11_sys::CKA_ALWAYS_AUTHENTICATE);
+    pub const ALWAYS_AUTHENTICATE: Self = Self::from_ck(p11_sys::CKA_ALWAYS_AUTHENTICATE);
     #[doc = "`CKA_WRAP_WITH_TRUSTED`"]
-    pub const WRAP_WITH_TRUSTED: Self = Self::new(p11_sys::CKA_WRAP_WITH_TRUSTED);
+    pub const WRAP_WITH_TRUSTED: Self = Self::from_ck(p11_sys::CKA_WRAP_WITH_TRUSTED);
     #[doc = "`CKA_WRAP_TEMPLATE`"]
-    pub const WRAP_TEMPLATE: Self = Self::new(p11_sys::CKA_WRAP_TEMPLATE);
+    pub const WRAP_TEMPLATE: Self = Self::from_ck(p11_sys::CKA_WRAP_TEMPLATE);
     #[doc = "`CKA_UNWRAP_TEMPLATE`"]
-    pub const UNWRAP_TEMPLATE: Self = Self::new(p11_sys::CKA_UNWRAP_TEMPLATE);
+    pub const UNWRAP_TEMPLATE: Self = Self::from_ck(p11_sys::CKA_UNWRAP_TEMPLATE);
     #[doc = "`CKA_DERIVE_TEMPLATE`"]
-    pub const DERIVE_TEMPLATE: Self = Self::new(p11_sys::CKA_DERIVE_TEMPLATE);
+    pub const DERIVE_TEMPLATE: Self = Self::from_ck(p11_sys::CKA_DERIVE_TEMPLATE);
     #[doc = "`CKA_OTP_FORMAT`"]
-    pub const OTP_FORMAT: Self = Self::new(p11_sys::CKA_OTP_FORMAT);
+    pub const OTP_FORMAT: Self = Self::from_ck(p11_sys::CKA_OTP_FORMAT);
     #[doc = "`CKA_OTP_LENGTH`"]
-    pub const OTP_LENGTH: Self = Self::new(p11_sys::CKA_OTP_LENGTH);
+    pub const OTP_LENGTH: Self = Self::from_ck(p11_sys::CKA_OTP_LENGTH);
     #[doc = "`CKA_OTP_TIME_INTERVAL`"]
-    pub const OTP_TIME_INTERVAL: Self = Self::new(p11_sys::CKA_OTP_TIME_INTERVAL);
+    pub const OTP_TIME_INTERVAL: Self = Self::from_ck(p11_sys::CKA_OTP_TIME_INTERVAL);
     #[doc = "`CKA_OTP_USER_FRIENDLY_MODE`"]
-    pub const OTP_USER_FRIENDLY_MODE: Self = Self::new(p11_sys::CKA_OTP_USER_FRIENDLY_MODE);
+    pub const OTP_USER_FRIENDLY_MODE: Self = Self::from_ck(p11_sys::CKA_OTP_USER_FRIENDLY_MODE);
     #[doc = "`CKA_OTP_CHALLENGE_REQUIREMENT`"]
-    pub const OTP_CHALLENGE_REQUIREMENT: Self = Self::new(p11_sys::CKA_OTP_CHALLENGE_REQUIREMENT);
+    pub const OTP_CHALLENGE_REQUIREMENT: Self =
+        Self::from_ck(p11_sys::CKA_OTP_CHALLENGE_REQUIREMENT);
     #[doc = "`CKA_OTP_TIME_REQUIREMENT`"]
-    pub const OTP_TIME_REQUIREMENT: Self = Self::new(p11_sys::CKA_OTP_TIME_REQUIREMENT);
+    pub const OTP_TIME_REQUIREMENT: Self = Self::from_ck(p11_sys::CKA_OTP_TIME_REQUIREMENT);
     #[doc = "`CKA_OTP_COUNTER_REQUIREMENT`"]
-    pub const OTP_COUNTER_REQUIREMENT: Self = Self::new(p11_sys::CKA_OTP_COUNTER_REQUIREMENT);
+    pub const OTP_COUNTER_REQUIREMENT: Self = Self::from_ck(p11_sys::CKA_OTP_COUNTER_REQUIREMENT);
     #[doc = "`CKA_OTP_PIN_REQUIREMENT`"]
-    pub const OTP_PIN_REQUIREMENT: Self = Self::new(p11_sys::CKA_OTP_PIN_REQUIREMENT);
+    pub const OTP_PIN_REQUIREMENT: Self = Self::from_ck(p11_sys::CKA_OTP_PIN_REQUIREMENT);
     #[doc = "`CKA_OTP_COUNTER`"]
-    pub const OTP_COUNTER: Self = Self::new(p11_sys::CKA_OTP_COUNTER);
+    pub const OTP_COUNTER: Self = Self::from_ck(p11_sys::CKA_OTP_COUNTER);
     #[doc = "`CKA_OTP_TIME`"]
-    pub const OTP_TIME: Self = Self::new(p11_sys::CKA_OTP_TIME);
+    pub const OTP_TIME: Self = Self::from_ck(p11_sys::CKA_OTP_TIME);
     #[doc = "`CKA_OTP_USER_IDENTIFIER`"]
-    pub const OTP_USER_IDENTIFIER: Self = Self::new(p11_sys::CKA_OTP_USER_IDENTIFIER);
+    pub const OTP_USER_IDENTIFIER: Self = Self::from_ck(p11_sys::CKA_OTP_USER_IDENTIFIER);
     #[doc = "`CKA_OTP_SERVICE_IDENTIFIER`"]
-    pub const OTP_SERVICE_IDENTIFIER: Self = Self::new(p11_sys::CKA_OTP_SERVICE_IDENTIFIER);
+    pub const OTP_SERVICE_IDENTIFIER: Self = Self::from_ck(p11_sys::CKA_OTP_SERVICE_IDENTIFIER);
     #[doc = "`CKA_OTP_SERVICE_LOGO`"]
-    pub const OTP_SERVICE_LOGO: Self = Self::new(p11_sys::CKA_OTP_SERVICE_LOGO);
+    pub const OTP_SERVICE_LOGO: Self = Self::from_ck(p11_sys::CKA_OTP_SERVICE_LOGO);
     #[doc = "`CKA_OTP_SERVICE_LOGO_TYPE`"]
-    pub const OTP_SERVICE_LOGO_TYPE: Self = Self::new(p11_sys::CKA_OTP_SERVICE_LOGO_TYPE);
+    pub const OTP_SERVICE_LOGO_TYPE: Self = Self::from_ck(p11_sys::CKA_OTP_SERVICE_LOGO_TYPE);
     #[doc = "`CKA_GOSTR3410_PARAMS`"]
-    pub const GOSTR3410_PARAMS: Self = Self::new(p11_sys::CKA_GOSTR3410_PARAMS);
+    pub const GOSTR3410_PARAMS: Self = Self::from_ck(p11_sys::CKA_GOSTR3410_PARAMS);
     #[doc = "`CKA_GOSTR3411_PARAMS`"]
-    pub const GOSTR3411_PARAMS: Self = Self::new(p11_sys::CKA_GOSTR3411_PARAMS);
+    pub const GOSTR3411_PARAMS: Self = Self::from_ck(p11_sys::CKA_GOSTR3411_PARAMS);
     #[doc = "`CKA_GOST28147_PARAMS`"]
-    pub const GOST28147_PARAMS: Self = Self::new(p11_sys::CKA_GOST28147_PARAMS);
+    pub const GOST28147_PARAMS: Self = Self::from_ck(p11_sys::CKA_GOST28147_PARAMS);
     #[doc = "`CKA_HW_FEATURE_TYPE`"]
-    pub const HW_FEATURE_TYPE: Self = Self::new(p11_sys::CKA_HW_FEATURE_TYPE);
+    pub const HW_FEATURE_TYPE: Self = Self::from_ck(p11_sys::CKA_HW_FEATURE_TYPE);
     #[doc = "`CKA_RESET_ON_INIT`"]
-    pub const RESET_ON_INIT: Self = Self::new(p11_sys::CKA_RESET_ON_INIT);
+    pub const RESET_ON_INIT: Self = Self::from_ck(p11_sys::CKA_RESET_ON_INIT);
     #[doc = "`CKA_HAS_RESET`"]
-    pub const HAS_RESET: Self = Self::new(p11_sys::CKA_HAS_RESET);
+    pub const HAS_RESET: Self = Self::from_ck(p11_sys::CKA_HAS_RESET);
     #[doc = "`CKA_PIXEL_X`"]
-    pub const PIXEL_X: Self = Self::new(p11_sys::CKA_PIXEL_X);
+    pub const PIXEL_X: Self = Self::from_ck(p11_sys::CKA_PIXEL_X);
     #[doc = "`CKA_PIXEL_Y`"]
-    pub const PIXEL_Y: Self = Self::new(p11_sys::CKA_PIXEL_Y);
+    pub const PIXEL_Y: Self = Self::from_ck(p11_sys::CKA_PIXEL_Y);
     #[doc = "`CKA_RESOLUTION`"]
-    pub const RESOLUTION: Self = Self::new(p11_sys::CKA_RESOLUTION);
+    pub const RESOLUTION: Self = Self::from_ck(p11_sys::CKA_RESOLUTION);
     #[doc = "`CKA_CHAR_ROWS`"]
-    pub const CHAR_ROWS: Self = Self::new(p11_sys::CKA_CHAR_ROWS);
+    pub const CHAR_ROWS: Self = Self::from_ck(p11_sys::CKA_CHAR_ROWS);
     #[doc = "`CKA_CHAR_COLUMNS`"]
-    pub const CHAR_COLUMNS: Self = Self::new(p11_sys::CKA_CHAR_COLUMNS);
+    pub const CHAR_COLUMNS: Self = Self::from_ck(p11_sys::CKA_CHAR_COLUMNS);
     #[doc = "`CKA_COLOR`"]
-    pub const COLOR: Self = Self::new(p11_sys::CKA_COLOR);
+    pub const COLOR: Self = Self::from_ck(p11_sys::CKA_COLOR);
     #[doc = "`CKA_BITS_PER_PIXEL`"]
-    pub const BITS_PER_PIXEL: Self = Self::new(p11_sys::CKA_BITS_PER_PIXEL);
+    pub const BITS_PER_PIXEL: Self = Self::from_ck(p11_sys::CKA_BITS_PER_PIXEL);
     #[doc = "`CKA_CHAR_SETS`"]
-    pub const CHAR_SETS: Self = Self::new(p11_sys::CKA_CHAR_SETS);
+    pub const CHAR_SETS: Self = Self::from_ck(p11_sys::CKA_CHAR_SETS);
     #[doc = "`CKA_ENCODING_METHODS`"]
-    pub const ENCODING_METHODS: Self = Self::new(p11_sys::CKA_ENCODING_METHODS);
+    pub const ENCODING_METHODS: Self = Self::from_ck(p11_sys::CKA_ENCODING_METHODS);
     #[doc = "`CKA_MIME_TYPES`"]
-    pub const MIME_TYPES: Self = Self::new(p11_sys::CKA_MIME_TYPES);
+    pub const MIME_TYPES: Self = Self::from_ck(p11_sys::CKA_MIME_TYPES);
     #[doc = "`CKA_MECHANISM_TYPE`"]
-    pub const MECHANISM_TYPE: Self = Self::new(p11_sys::CKA_MECHANISM_TYPE);
+    pub const MECHANISM_TYPE: Self = Self::from_ck(p11_sys::CKA_MECHANISM_TYPE);
     #[doc = "`CKA_REQUIRED_CMS_ATTRIBUTES`"]
-    pub const REQUIRED_CMS_ATTRIBUTES: Self = Self::new(p11_sys::CKA_REQUIRED_CMS_ATTRIBUTES);
+    pub const REQUIRED_CMS_ATTRIBUTES: Self = Self::from_ck(p11_sys::CKA_REQUIRED_CMS_ATTRIBUTES);
     #[doc = "`CKA_DEFAULT_CMS_ATTRIBUTES`"]
-    pub const DEFAULT_CMS_ATTRIBUTES: Self = Self::new(p11_sys::CKA_DEFAULT_CMS_ATTRIBUTES);
+    pub const DEFAULT_CMS_ATTRIBUTES: Self = Self::from_ck(p11_sys::CKA_DEFAULT_CMS_ATTRIBUTES);
     #[doc = "`CKA_SUPPORTED_CMS_ATTRIBUTES`"]
-    pub const SUPPORTED_CMS_ATTRIBUTES: Self = Self::new(p11_sys::CKA_SUPPORTED_CMS_ATTRIBUTES);
+    pub const SUPPORTED_CMS_ATTRIBUTES: Self = Self::from_ck(p11_sys::CKA_SUPPORTED_CMS_ATTRIBUTES);
     #[doc = "`CKA_ALLOWED_MECHANISMS`"]
-    pub const ALLOWED_MECHANISMS: Self = Self::new(p11_sys::CKA_ALLOWED_MECHANISMS);
+    pub const ALLOWED_MECHANISMS: Self = Self::from_ck(p11_sys::CKA_ALLOWED_MECHANISMS);
     #[doc = "`CKA_PROFILE_ID`"]
-    pub const PROFILE_ID: Self = Self::new(p11_sys::CKA_PROFILE_ID);
+    pub const PROFILE_ID: Self = Self::from_ck(p11_sys::CKA_PROFILE_ID);
     #[doc = "`CKA_X2RATCHET_BAG`"]
-    pub const X2RATCHET_BAG: Self = Self::new(p11_sys::CKA_X2RATCHET_BAG);
+    pub const X2RATCHET_BAG: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_BAG);
     #[doc = "`CKA_X2RATCHET_BAGSIZE`"]
-    pub const X2RATCHET_BAGSIZE: Self = Self::new(p11_sys::CKA_X2RATCHET_BAGSIZE);
+    pub const X2RATCHET_BAGSIZE: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_BAGSIZE);
     #[doc = "`CKA_X2RATCHET_BOBS1STMSG`"]
-    pub const X2RATCHET_BOBS1STMSG: Self = Self::new(p11_sys::CKA_X2RATCHET_BOBS1STMSG);
+    pub const X2RATCHET_BOBS1STMSG: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_BOBS1STMSG);
     #[doc = "`CKA_X2RATCHET_CKR`"]
-    pub const X2RATCHET_CKR: Self = Self::new(p11_sys::CKA_X2RATCHET_CKR);
+    pub const X2RATCHET_CKR: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_CKR);
     #[doc = "`CKA_X2RATCHET_CKS`"]
-    pub const X2RATCHET_CKS: Self = Self::new(p11_sys::CKA_X2RATCHET_CKS);
+    pub const X2RATCHET_CKS: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_CKS);
     #[doc = "`CKA_X2RATCHET_DHP`"]
-    pub const X2RATCHET_DHP: Self = Self::new(p11_sys::CKA_X2RATCHET_DHP);
+    pub const X2RATCHET_DHP: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_DHP);
     #[doc = "`CKA_X2RATCHET_DHR`"]
-    pub const X2RATCHET_DHR: Self = Self::new(p11_sys::CKA_X2RATCHET_DHR);
+    pub const X2RATCHET_DHR: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_DHR);
     #[doc = "`CKA_X2RATCHET_DHS`"]
-    pub const X2RATCHET_DHS: Self = Self::new(p11_sys::CKA_X2RATCHET_DHS);
+    pub const X2RATCHET_DHS: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_DHS);
     #[doc = "`CKA_X2RATCHET_HKR`"]
-    pub const X2RATCHET_HKR: Self = Self::new(p11_sys::CKA_X2RATCHET_HKR);
+    pub const X2RATCHET_HKR: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_HKR);
     #[doc = "`CKA_X2RATCHET_HKS`"]
-    pub const X2RATCHET_HKS: Self = Self::new(p11_sys::CKA_X2RATCHET_HKS);
+    pub const X2RATCHET_HKS: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_HKS);
     #[doc = "`CKA_X2RATCHET_ISALICE`"]
-    pub const X2RATCHET_ISALICE: Self = Self::new(p11_sys::CKA_X2RATCHET_ISALICE);
+    pub const X2RATCHET_ISALICE: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_ISALICE);
     #[doc = "`CKA_X2RATCHET_NHKR`"]
-    pub const X2RATCHET_NHKR: Self = Self::new(p11_sys::CKA_X2RATCHET_NHKR);
+    pub const X2RATCHET_NHKR: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_NHKR);
     #[doc = "`CKA_X2RATCHET_NHKS`"]
-    pub const X2RATCHET_NHKS: Self = Self::new(p11_sys::CKA_X2RATCHET_NHKS);
+    pub const X2RATCHET_NHKS: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_NHKS);
     #[doc = "`CKA_X2RATCHET_NR`"]
-    pub const X2RATCHET_NR: Self = Self::new(p11_sys::CKA_X2RATCHET_NR);
+    pub const X2RATCHET_NR: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_NR);
     #[doc = "`CKA_X2RATCHET_NS`"]
-    pub const X2RATCHET_NS: Self = Self::new(p11_sys::CKA_X2RATCHET_NS);
+    pub const X2RATCHET_NS: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_NS);
     #[doc = "`CKA_X2RATCHET_PNS`"]
-    pub const X2RATCHET_PNS: Self = Self::new(p11_sys::CKA_X2RATCHET_PNS);
+    pub const X2RATCHET_PNS: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_PNS);
     #[doc = "`CKA_X2RATCHET_RK`"]
-    pub const X2RATCHET_RK: Self = Self::new(p11_sys::CKA_X2RATCHET_RK);
+    pub const X2RATCHET_RK: Self = Self::from_ck(p11_sys::CKA_X2RATCHET_RK);
     #[doc = "`CKA_HSS_LEVELS`"]
-    pub const HSS_LEVELS: Self = Self::new(p11_sys::CKA_HSS_LEVELS);
+    pub const HSS_LEVELS: Self = Self::from_ck(p11_sys::CKA_HSS_LEVELS);
     #[doc = "`CKA_HSS_LMS_TYPE`"]
-    pub const HSS_LMS_TYPE: Self = Self::new(p11_sys::CKA_HSS_LMS_TYPE);
+    pub const HSS_LMS_TYPE: Self = Self::from_ck(p11_sys::CKA_HSS_LMS_TYPE);
     #[doc = "`CKA_HSS_LMOTS_TYPE`"]
-    pub const HSS_LMOTS_TYPE: Self = Self::new(p11_sys::CKA_HSS_LMOTS_TYPE);
+    pub const HSS_LMOTS_TYPE: Self = Self::from_ck(p11_sys::CKA_HSS_LMOTS_TYPE);
     #[doc = "`CKA_HSS_LMS_TYPES`"]
-    pub const HSS_LMS_TYPES: Self = Self::new(p11_sys::CKA_HSS_LMS_TYPES);
+    pub const HSS_LMS_TYPES: Self = Self::from_ck(p11_sys::CKA_HSS_LMS_TYPES);
     #[doc = "`CKA_HSS_LMOTS_TYPES`"]
-    pub const HSS_LMOTS_TYPES: Self = Self::new(p11_sys::CKA_HSS_LMOTS_TYPES);
+    pub const HSS_LMOTS_TYPES: Self = Self::from_ck(p11_sys::CKA_HSS_LMOTS_TYPES);
     #[doc = "`CKA_HSS_KEYS_REMAINING`"]
-    pub const HSS_KEYS_REMAINING: Self = Self::new(p11_sys::CKA_HSS_KEYS_REMAINING);
+    pub const HSS_KEYS_REMAINING: Self = Self::from_ck(p11_sys::CKA_HSS_KEYS_REMAINING);
     #[doc = "`CKA_PARAMETER_SET`"]
-    pub const PARAMETER_SET: Self = Self::new(p11_sys::CKA_PARAMETER_SET);
+    pub const PARAMETER_SET: Self = Self::from_ck(p11_sys::CKA_PARAMETER_SET);
     #[doc = "`CKA_OBJECT_VALIDATION_FLAGS`"]
-    pub const OBJECT_VALIDATION_FLAGS: Self = Self::new(p11_sys::CKA_OBJECT_VALIDATION_FLAGS);
+    pub const OBJECT_VALIDATION_FLAGS: Self = Self::from_ck(p11_sys::CKA_OBJECT_VALIDATION_FLAGS);
     #[doc = "`CKA_VALIDATION_TYPE`"]
-    pub const VALIDATION_TYPE: Self = Self::new(p11_sys::CKA_VALIDATION_TYPE);
+    pub const VALIDATION_TYPE: Self = Self::from_ck(p11_sys::CKA_VALIDATION_TYPE);
     #[doc = "`CKA_VALIDATION_VERSION`"]
-    pub const VALIDATION_VERSION: Self = Self::new(p11_sys::CKA_VALIDATION_VERSION);
+    pub const VALIDATION_VERSION: Self = Self::from_ck(p11_sys::CKA_VALIDATION_VERSION);
     #[doc = "`CKA_VALIDATION_LEVEL`"]
-    pub const VALIDATION_LEVEL: Self = Self::new(p11_sys::CKA_VALIDATION_LEVEL);
+    pub const VALIDATION_LEVEL: Self = Self::from_ck(p11_sys::CKA_VALIDATION_LEVEL);
     #[doc = "`CKA_VALIDATION_MODULE_ID`"]
-    pub const VALIDATION_MODULE_ID: Self = Self::new(p11_sys::CKA_VALIDATION_MODULE_ID);
+    pub const VALIDATION_MODULE_ID: Self = Self::from_ck(p11_sys::CKA_VALIDATION_MODULE_ID);
     #[doc = "`CKA_VALIDATION_FLAG`"]
-    pub const VALIDATION_FLAG: Self = Self::new(p11_sys::CKA_VALIDATION_FLAG);
+    pub const VALIDATION_FLAG: Self = Self::from_ck(p11_sys::CKA_VALIDATION_FLAG);
     #[doc = "`CKA_VALIDATION_AUTHORITY_TYPE`"]
-    pub const VALIDATION_AUTHORITY_TYPE: Self = Self::new(p11_sys::CKA_VALIDATION_AUTHORITY_TYPE);
+    pub const VALIDATION_AUTHORITY_TYPE: Self =
+        Self::from_ck(p11_sys::CKA_VALIDATION_AUTHORITY_TYPE);
     #[doc = "`CKA_VALIDATION_COUNTRY`"]
-    pub const VALIDATION_COUNTRY: Self = Self::new(p11_sys::CKA_VALIDATION_COUNTRY);
+    pub const VALIDATION_COUNTRY: Self = Self::from_ck(p11_sys::CKA_VALIDATION_COUNTRY);
     #[doc = "`CKA_VALIDATION_CERTIFICATE_IDENTIFIER`"]
     pub const VALIDATION_CERTIFICATE_IDENTIFIER: Self =
-        Self::new(p11_sys::CKA_VALIDATION_CERTIFICATE_IDENTIFIER);
+        Self::from_ck(p11_sys::CKA_VALIDATION_CERTIFICATE_IDENTIFIER);
     #[doc = "`CKA_VALIDATION_CERTIFICATE_URI`"]
-    pub const VALIDATION_CERTIFICATE_URI: Self = Self::new(p11_sys::CKA_VALIDATION_CERTIFICATE_URI);
+    pub const VALIDATION_CERTIFICATE_URI: Self =
+        Self::from_ck(p11_sys::CKA_VALIDATION_CERTIFICATE_URI);
     #[doc = "`CKA_VALIDATION_VENDOR_URI`"]
-    pub const VALIDATION_VENDOR_URI: Self = Self::new(p11_sys::CKA_VALIDATION_VENDOR_URI);
+    pub const VALIDATION_VENDOR_URI: Self = Self::from_ck(p11_sys::CKA_VALIDATION_VENDOR_URI);
     #[doc = "`CKA_VALIDATION_PROFILE`"]
-    pub const VALIDATION_PROFILE: Self = Self::new(p11_sys::CKA_VALIDATION_PROFILE);
+    pub const VALIDATION_PROFILE: Self = Self::from_ck(p11_sys::CKA_VALIDATION_PROFILE);
     #[doc = "`CKA_ENCAPSULATE_TEMPLATE`"]
-    pub const ENCAPSULATE_TEMPLATE: Self = Self::new(p11_sys::CKA_ENCAPSULATE_TEMPLATE);
+    pub const ENCAPSULATE_TEMPLATE: Self = Self::from_ck(p11_sys::CKA_ENCAPSULATE_TEMPLATE);
     #[doc = "`CKA_DECAPSULATE_TEMPLATE`"]
-    pub const DECAPSULATE_TEMPLATE: Self = Self::new(p11_sys::CKA_DECAPSULATE_TEMPLATE);
+    pub const DECAPSULATE_TEMPLATE: Self = Self::from_ck(p11_sys::CKA_DECAPSULATE_TEMPLATE);
     #[doc = "`CKA_TRUST_SERVER_AUTH`"]
-    pub const TRUST_SERVER_AUTH: Self = Self::new(p11_sys::CKA_TRUST_SERVER_AUTH);
+    pub const TRUST_SERVER_AUTH: Self = Self::from_ck(p11_sys::CKA_TRUST_SERVER_AUTH);
     #[doc = "`CKA_TRUST_CLIENT_AUTH`"]
-    pub const TRUST_CLIENT_AUTH: Self = Self::new(p11_sys::CKA_TRUST_CLIENT_AUTH);
+    pub const TRUST_CLIENT_AUTH: Self = Self::from_ck(p11_sys::CKA_TRUST_CLIENT_AUTH);
     #[doc = "`CKA_TRUST_CODE_SIGNING`"]
-    pub const TRUST_CODE_SIGNING: Self = Self::new(p11_sys::CKA_TRUST_CODE_SIGNING);
+    pub const TRUST_CODE_SIGNING: Self = Self::from_ck(p11_sys::CKA_TRUST_CODE_SIGNING);
     #[doc = "`CKA_TRUST_EMAIL_PROTECTION`"]
-    pub const TRUST_EMAIL_PROTECTION: Self = Self::new(p11_sys::CKA_TRUST_EMAIL_PROTECTION);
+    pub const TRUST_EMAIL_PROTECTION: Self = Self::from_ck(p11_sys::CKA_TRUST_EMAIL_PROTECTION);
     #[doc = "`CKA_TRUST_IPSEC_IKE`"]
-    pub const TRUST_IPSEC_IKE: Self = Self::new(p11_sys::CKA_TRUST_IPSEC_IKE);
+    pub const TRUST_IPSEC_IKE: Self = Self::from_ck(p11_sys::CKA_TRUST_IPSEC_IKE);
     #[doc = "`CKA_TRUST_TIME_STAMPING`"]
-    pub const TRUST_TIME_STAMPING: Self = Self::new(p11_sys::CKA_TRUST_TIME_STAMPING);
+    pub const TRUST_TIME_STAMPING: Self = Self::from_ck(p11_sys::CKA_TRUST_TIME_STAMPING);
     #[doc = "`CKA_TRUST_OCSP_SIGNING`"]
-    pub const TRUST_OCSP_SIGNING: Self = Self::new(p11_sys::CKA_TRUST_OCSP_SIGNING);
+    pub const TRUST_OCSP_SIGNING: Self = Self::from_ck(p11_sys::CKA_TRUST_OCSP_SIGNING);
     #[doc = "`CKA_ENCAPSULATE`"]
-    pub const ENCAPSULATE: Self = Self::new(p11_sys::CKA_ENCAPSULATE);
+    pub const ENCAPSULATE: Self = Self::from_ck(p11_sys::CKA_ENCAPSULATE);
     #[doc = "`CKA_DECAPSULATE`"]
-    pub const DECAPSULATE: Self = Self::new(p11_sys::CKA_DECAPSULATE);
+    pub const DECAPSULATE: Self = Self::from_ck(p11_sys::CKA_DECAPSULATE);
     #[doc = "`CKA_HASH_OF_CERTIFICATE`"]
-    pub const HASH_OF_CERTIFICATE: Self = Self::new(p11_sys::CKA_HASH_OF_CERTIFICATE);
+    pub const HASH_OF_CERTIFICATE: Self = Self::from_ck(p11_sys::CKA_HASH_OF_CERTIFICATE);
     #[doc = "`CKA_PUBLIC_CRC64_VALUE`"]
-    pub const PUBLIC_CRC64_VALUE: Self = Self::new(p11_sys::CKA_PUBLIC_CRC64_VALUE);
+    pub const PUBLIC_CRC64_VALUE: Self = Self::from_ck(p11_sys::CKA_PUBLIC_CRC64_VALUE);
     #[doc = "`CKA_SEED`"]
-    pub const SEED: Self = Self::new(p11_sys::CKA_SEED);
+    pub const SEED: Self = Self::from_ck(p11_sys::CKA_SEED);
     #[doc = "`CKA_VENDOR_DEFINED`"]
-    pub const VENDOR_DEFINED: Self = Self::new(p11_sys::CKA_VENDOR_DEFINED);
+    pub const VENDOR_DEFINED: Self = Self::from_ck(p11_sys::CKA_VENDOR_DEFINED);
 }
 
 /// Every standard name with its value, in header order. Where several
 /// names share a value, the canonical one comes first and is the one shown.
-pub(crate) const NAMES: &[(&str, CK_ATTRIBUTE_TYPE)] = &[
-    ("CKA_CLASS", p11_sys::CKA_CLASS),
-    ("CKA_TOKEN", p11_sys::CKA_TOKEN),
-    ("CKA_PRIVATE", p11_sys::CKA_PRIVATE),
-    ("CKA_LABEL", p11_sys::CKA_LABEL),
-    ("CKA_UNIQUE_ID", p11_sys::CKA_UNIQUE_ID),
-    ("CKA_APPLICATION", p11_sys::CKA_APPLICATION),
-    ("CKA_VALUE", p11_sys::CKA_VALUE),
-    ("CKA_OBJECT_ID", p11_sys::CKA_OBJECT_ID),
-    ("CKA_CERTIFICATE_TYPE", p11_sys::CKA_CERTIFICATE_TYPE),
-    ("CKA_ISSUER", p11_sys::CKA_ISSUER),
-    ("CKA_SERIAL_NUMBER", p11_sys::CKA_SERIAL_NUMBER),
-    ("CKA_AC_ISSUER", p11_sys::CKA_AC_ISSUER),
-    ("CKA_OWNER", p11_sys::CKA_OWNER),
-    ("CKA_ATTR_TYPES", p11_sys::CKA_ATTR_TYPES),
-    ("CKA_TRUSTED", p11_sys::CKA_TRUSTED),
+#[allow(clippy::unnecessary_cast)] // CK_ATTRIBUTE_TYPE is u64 on LP64 targets
+pub(crate) const NAMES: &[(&str, u64)] = &[
+    ("CKA_CLASS", p11_sys::CKA_CLASS as u64),
+    ("CKA_TOKEN", p11_sys::CKA_TOKEN as u64),
+    ("CKA_PRIVATE", p11_sys::CKA_PRIVATE as u64),
+    ("CKA_LABEL", p11_sys::CKA_LABEL as u64),
+    ("CKA_UNIQUE_ID", p11_sys::CKA_UNIQUE_ID as u64),
+    ("CKA_APPLICATION", p11_sys::CKA_APPLICATION as u64),
+    ("CKA_VALUE", p11_sys::CKA_VALUE as u64),
+    ("CKA_OBJECT_ID", p11_sys::CKA_OBJECT_ID as u64),
+    ("CKA_CERTIFICATE_TYPE", p11_sys::CKA_CERTIFICATE_TYPE as u64),
+    ("CKA_ISSUER", p11_sys::CKA_ISSUER as u64),
+    ("CKA_SERIAL_NUMBER", p11_sys::CKA_SERIAL_NUMBER as u64),
+    ("CKA_AC_ISSUER", p11_sys::CKA_AC_ISSUER as u64),
+    ("CKA_OWNER", p11_sys::CKA_OWNER as u64),
+    ("CKA_ATTR_TYPES", p11_sys::CKA_ATTR_TYPES as u64),
+    ("CKA_TRUSTED", p11_sys::CKA_TRUSTED as u64),
     (
         "CKA_CERTIFICATE_CATEGORY",
-        p11_sys::CKA_CERTIFICATE_CATEGORY,
+        p11_sys::CKA_CERTIFICATE_CATEGORY as u64,
     ),
     (
         "CKA_JAVA_MIDP_SECURITY_DOMAIN",
-        p11_sys::CKA_JAVA_MIDP_SECURITY_DOMAIN,
+        p11_sys::CKA_JAVA_MIDP_SECURITY_DOMAIN as u64,
     ),
-    ("CKA_URL", p11_sys::CKA_URL),
+    ("CKA_URL", p11_sys::CKA_URL as u64),
     (
         "CKA_HASH_OF_SUBJECT_PUBLIC_KEY",
-        p11_sys::CKA_HASH_OF_SUBJECT_PUBLIC_KEY,
+        p11_sys::CKA_HASH_OF_SUBJECT_PUBLIC_KEY as u64,
     ),
     (
         "CKA_HASH_OF_ISSUER_PUBLIC_KEY",
-        p11_sys::CKA_HASH_OF_ISSUER_PUBLIC_KEY,
+        p11_sys::CKA_HASH_OF_ISSUER_PUBLIC_KEY as u64,
     ),
-    ("CKA_NAME_HASH_ALGORITHM", p11_sys::CKA_NAME_HASH_ALGORITHM),
-    ("CKA_CHECK_VALUE", p11_sys::CKA_CHECK_VALUE),
-    ("CKA_KEY_TYPE", p11_sys::CKA_KEY_TYPE),
-    ("CKA_SUBJECT", p11_sys::CKA_SUBJECT),
-    ("CKA_ID", p11_sys::CKA_ID),
-    ("CKA_SENSITIVE", p11_sys::CKA_SENSITIVE),
-    ("CKA_ENCRYPT", p11_sys::CKA_ENCRYPT),
-    ("CKA_DECRYPT", p11_sys::CKA_DECRYPT),
-    ("CKA_WRAP", p11_sys::CKA_WRAP),
-    ("CKA_UNWRAP", p11_sys::CKA_UNWRAP),
-    ("CKA_SIGN", p11_sys::CKA_SIGN),
-    ("CKA_SIGN_RECOVER", p11_sys::CKA_SIGN_RECOVER),
-    ("CKA_VERIFY", p11_sys::CKA_VERIFY),
-    ("CKA_VERIFY_RECOVER", p11_sys::CKA_VERIFY_RECOVER),
-    ("CKA_DERIVE", p11_sys::CKA_DERIVE),
-    ("CKA_START_DATE", p11_sys::CKA_START_DATE),
-    ("CKA_END_DATE", p11_sys::CKA_END_DATE),
-    ("CKA_MODULUS", p11_sys::CKA_MODULUS),
-    ("CKA_MODULUS_BITS", p11_sys::CKA_MODULUS_BITS),
-    ("CKA_PUBLIC_EXPONENT", p11_sys::CKA_PUBLIC_EXPONENT),
-    ("CKA_PRIVATE_EXPONENT", p11_sys::CKA_PRIVATE_EXPONENT),
-    ("CKA_PRIME_1", p11_sys::CKA_PRIME_1),
-    ("CKA_PRIME_2", p11_sys::CKA_PRIME_2),
-    ("CKA_EXPONENT_1", p11_sys::CKA_EXPONENT_1),
-    ("CKA_EXPONENT_2", p11_sys::CKA_EXPONENT_2),
-    ("CKA_COEFFICIENT", p11_sys::CKA_COEFFICIENT),
-    ("CKA_PUBLIC_KEY_INFO", p11_sys::CKA_PUBLIC_KEY_INFO),
-    ("CKA_PRIME", p11_sys::CKA_PRIME),
-    ("CKA_SUBPRIME", p11_sys::CKA_SUBPRIME),
-    ("CKA_BASE", p11_sys::CKA_BASE),
-    ("CKA_PRIME_BITS", p11_sys::CKA_PRIME_BITS),
-    ("CKA_SUBPRIME_BITS", p11_sys::CKA_SUBPRIME_BITS),
-    ("CKA_VALUE_BITS", p11_sys::CKA_VALUE_BITS),
-    ("CKA_VALUE_LEN", p11_sys::CKA_VALUE_LEN),
-    ("CKA_EXTRACTABLE", p11_sys::CKA_EXTRACTABLE),
-    ("CKA_LOCAL", p11_sys::CKA_LOCAL),
-    ("CKA_NEVER_EXTRACTABLE", p11_sys::CKA_NEVER_EXTRACTABLE),
-    ("CKA_ALWAYS_SENSITIVE", p11_sys::CKA_ALWAYS_SENSITIVE),
-    ("CKA_KEY_GEN_MECHANISM", p11_sys::CKA_KEY_GEN_MECHANISM),
-    ("CKA_MODIFIABLE", p11_sys::CKA_MODIFIABLE),
-    ("CKA_COPYABLE", p11_sys::CKA_COPYABLE),
-    ("CKA_DESTROYABLE", p11_sys::CKA_DESTROYABLE),
-    ("CKA_EC_PARAMS", p11_sys::CKA_EC_PARAMS),
-    ("CKA_EC_POINT", p11_sys::CKA_EC_POINT),
-    ("CKA_SECONDARY_AUTH", p11_sys::CKA_SECONDARY_AUTH),
-    ("CKA_AUTH_PIN_FLAGS", p11_sys::CKA_AUTH_PIN_FLAGS),
-    ("CKA_ALWAYS_AUTHENTICATE", p11_sys::CKA_ALWAYS_AUTHENTICATE),
-    ("CKA_WRAP_WITH_TRUSTED", p11_sys::CKA_WRAP_WITH_TRUSTED),
-    ("CKA_WRAP_TEMPLATE", p11_sys::CKA_WRAP_TEMPLATE),
-    ("CKA_UNWRAP_TEMPLATE", p11_sys::CKA_UNWRAP_TEMPLATE),
-    ("CKA_DERIVE_TEMPLATE", p11_sys::CKA_DERIVE_TEMPLATE),
-    ("CKA_OTP_FORMAT", p11_sys::CKA_OTP_FORMAT),
-    ("CKA_OTP_LENGTH", p11_sys::CKA_OTP_LENGTH),
-    ("CKA_OTP_TIME_INTERVAL", p11_sys::CKA_OTP_TIME_INTERVAL),
+    (
+        "CKA_NAME_HASH_ALGORITHM",
+        p11_sys::CKA_NAME_HASH_ALGORITHM as u64,
+    ),
+    ("CKA_CHECK_VALUE", p11_sys::CKA_CHECK_VALUE as u64),
+    ("CKA_KEY_TYPE", p11_sys::CKA_KEY_TYPE as u64),
+    ("CKA_SUBJECT", p11_sys::CKA_SUBJECT as u64),
+    ("CKA_ID", p11_sys::CKA_ID as u64),
+    ("CKA_SENSITIVE", p11_sys::CKA_SENSITIVE as u64),
+    ("CKA_ENCRYPT", p11_sys::CKA_ENCRYPT as u64),
+    ("CKA_DECRYPT", p11_sys::CKA_DECRYPT as u64),
+    ("CKA_WRAP", p11_sys::CKA_WRAP as u64),
+    ("CKA_UNWRAP", p11_sys::CKA_UNWRAP as u64),
+    ("CKA_SIGN", p11_sys::CKA_SIGN as u64),
+    ("CKA_SIGN_RECOVER", p11_sys::CKA_SIGN_RECOVER as u64),
+    ("CKA_VERIFY", p11_sys::CKA_VERIFY as u64),
+    ("CKA_VERIFY_RECOVER", p11_sys::CKA_VERIFY_RECOVER as u64),
+    ("CKA_DERIVE", p11_sys::CKA_DERIVE as u64),
+    ("CKA_START_DATE", p11_sys::CKA_START_DATE as u64),
+    ("CKA_END_DATE", p11_sys::CKA_END_DATE as u64),
+    ("CKA_MODULUS", p11_sys::CKA_MODULUS as u64),
+    ("CKA_MODULUS_BITS", p11_sys::CKA_MODULUS_BITS as u64),
+    ("CKA_PUBLIC_EXPONENT", p11_sys::CKA_PUBLIC_EXPONENT as u64),
+    ("CKA_PRIVATE_EXPONENT", p11_sys::CKA_PRIVATE_EXPONENT as u64),
+    ("CKA_PRIME_1", p11_sys::CKA_PRIME_1 as u64),
+    ("CKA_PRIME_2", p11_sys::CKA_PRIME_2 as u64),
+    ("CKA_EXPONENT_1", p11_sys::CKA_EXPONENT_1 as u64),
+    ("CKA_EXPONENT_2", p11_sys::CKA_EXPONENT_2 as u64),
+    ("CKA_COEFFICIENT", p11_sys::CKA_COEFFICIENT as u64),
+    ("CKA_PUBLIC_KEY_INFO", p11_sys::CKA_PUBLIC_KEY_INFO as u64),
+    ("CKA_PRIME", p11_sys::CKA_PRIME as u64),
+    ("CKA_SUBPRIME", p11_sys::CKA_SUBPRIME as u64),
+    ("CKA_BASE", p11_sys::CKA_BASE as u64),
+    ("CKA_PRIME_BITS", p11_sys::CKA_PRIME_BITS as u64),
+    ("CKA_SUBPRIME_BITS", p11_sys::CKA_SUBPRIME_BITS as u64),
+    ("CKA_VALUE_BITS", p11_sys::CKA_VALUE_BITS as u64),
+    ("CKA_VALUE_LEN", p11_sys::CKA_VALUE_LEN as u64),
+    ("CKA_EXTRACTABLE", p11_sys::CKA_EXTRACTABLE as u64),
+    ("CKA_LOCAL", p11_sys::CKA_LOCAL as u64),
+    (
+        "CKA_NEVER_EXTRACTABLE",
+        p11_sys::CKA_NEVER_EXTRACTABLE as u64,
+    ),
+    ("CKA_ALWAYS_SENSITIVE", p11_sys::CKA_ALWAYS_SENSITIVE as u64),
+    (
+        "CKA_KEY_GEN_MECHANISM",
+        p11_sys::CKA_KEY_GEN_MECHANISM as u64,
+    ),
+    ("CKA_MODIFIABLE", p11_sys::CKA_MODIFIABLE as u64),
+    ("CKA_COPYABLE", p11_sys::CKA_COPYABLE as u64),
+    ("CKA_DESTROYABLE", p11_sys::CKA_DESTROYABLE as u64),
+    ("CKA_EC_PARAMS", p11_sys::CKA_EC_PARAMS as u64),
+    ("CKA_EC_POINT", p11_sys::CKA_EC_POINT as u64),
+    ("CKA_SECONDARY_AUTH", p11_sys::CKA_SECONDARY_AUTH as u64),
+    ("CKA_AUTH_PIN_FLAGS", p11_sys::CKA_AUTH_PIN_FLAGS as u64),
+    (
+        "CKA_ALWAYS_AUTHENTICATE",
+        p11_sys::CKA_ALWAYS_AUTHENTICATE as u64,
+    ),
+    (
+        "CKA_WRAP_WITH_TRUSTED",
+        p11_sys::CKA_WRAP_WITH_TRUSTED as u64,
+    ),
+    ("CKA_WRAP_TEMPLATE", p11_sys::CKA_WRAP_TEMPLATE as u64),
+    ("CKA_UNWRAP_TEMPLATE", p11_sys::CKA_UNWRAP_TEMPLATE as u64),
+    ("CKA_DERIVE_TEMPLATE", p11_sys::CKA_DERIVE_TEMPLATE as u64),
+    ("CKA_OTP_FORMAT", p11_sys::CKA_OTP_FORMAT as u64),
+    ("CKA_OTP_LENGTH", p11_sys::CKA_OTP_LENGTH as u64),
+    (
+        "CKA_OTP_TIME_INTERVAL",
+        p11_sys::CKA_OTP_TIME_INTERVAL as u64,
+    ),
     (
         "CKA_OTP_USER_FRIENDLY_MODE",
-        p11_sys::CKA_OTP_USER_FRIENDLY_MODE,
+        p11_sys::CKA_OTP_USER_FRIENDLY_MODE as u64,
     ),
     (
         "CKA_OTP_CHALLENGE_REQUIREMENT",
-        p11_sys::CKA_OTP_CHALLENGE_REQUIREMENT,
+        p11_sys::CKA_OTP_CHALLENGE_REQUIREMENT as u64,
     ),
     (
         "CKA_OTP_TIME_REQUIREMENT",
-        p11_sys::CKA_OTP_TIME_REQUIREMENT,
+        p11_sys::CKA_OTP_TIME_REQUIREMENT as u64,
     ),
     (
         "CKA_OTP_COUNTER_REQUIREMENT",
-        p11_sys::CKA_OTP_COUNTER_REQUIREMENT,
+        p11_sys::CKA_OTP_COUNTER_REQUIREMENT as u64,
     ),
-    ("CKA_OTP_PIN_REQUIREMENT", p11_sys::CKA_OTP_PIN_REQUIREMENT),
-    ("CKA_OTP_COUNTER", p11_sys::CKA_OTP_COUNTER),
-    ("CKA_OTP_TIME", p11_sys::CKA_OTP_TIME),
-    ("CKA_OTP_USER_IDENTIFIER", p11_sys::CKA_OTP_USER_IDENTIFIER),
+    (
+        "CKA_OTP_PIN_REQUIREMENT",
+        p11_sys::CKA_OTP_PIN_REQUIREMENT as u64,
+    ),
+    ("CKA_OTP_COUNTER", p11_sys::CKA_OTP_COUNTER as u64),
+    ("CKA_OTP_TIME", p11_sys::CKA_OTP_TIME as u64),
+    (
+        "CKA_OTP_USER_IDENTIFIER",
+        p11_sys::CKA_OTP_USER_IDENTIFIER as u64,
+    ),
     (
         "CKA_OTP_SERVICE_IDENTIFIER",
-        p11_sys::CKA_OTP_SERVICE_IDENTIFIER,
+        p11_sys::CKA_OTP_SERVICE_IDENTIFIER as u64,
     ),
-    ("CKA_OTP_SERVICE_LOGO", p11_sys::CKA_OTP_SERVICE_LOGO),
+    ("CKA_OTP_SERVICE_LOGO", p11_sys::CKA_OTP_SERVICE_LOGO as u64),
     (
         "CKA_OTP_SERVICE_LOGO_TYPE",
-        p11_sys::CKA_OTP_SERVICE_LOGO_TYPE,
+        p11_sys::CKA_OTP_SERVICE_LOGO_TYPE as u64,
     ),
-    ("CKA_GOSTR3410_PARAMS", p11_sys::CKA_GOSTR3410_PARAMS),
-    ("CKA_GOSTR3411_PARAMS", p11_sys::CKA_GOSTR3411_PARAMS),
-    ("CKA_GOST28147_PARAMS", p11_sys::CKA_GOST28147_PARAMS),
-    ("CKA_HW_FEATURE_TYPE", p11_sys::CKA_HW_FEATURE_TYPE),
-    ("CKA_RESET_ON_INIT", p11_sys::CKA_RESET_ON_INIT),
-    ("CKA_HAS_RESET", p11_sys::CKA_HAS_RESET),
-    ("CKA_PIXEL_X", p11_sys::CKA_PIXEL_X),
-    ("CKA_PIXEL_Y", p11_sys::CKA_PIXEL_Y),
-    ("CKA_RESOLUTION", p11_sys::CKA_RESOLUTION),
-    ("CKA_CHAR_ROWS", p11_sys::CKA_CHAR_ROWS),
-    ("CKA_CHAR_COLUMNS", p11_sys::CKA_CHAR_COLUMNS),
-    ("CKA_COLOR", p11_sys::CKA_COLOR),
-    ("CKA_BITS_PER_PIXEL", p11_sys::CKA_BITS_PER_PIXEL),
-    ("CKA_CHAR_SETS", p11_sys::CKA_CHAR_SETS),
-    ("CKA_ENCODING_METHODS", p11_sys::CKA_ENCODING_METHODS),
-    ("CKA_MIME_TYPES", p11_sys::CKA_MIME_TYPES),
-    ("CKA_MECHANISM_TYPE", p11_sys::CKA_MECHANISM_TYPE),
+    ("CKA_GOSTR3410_PARAMS", p11_sys::CKA_GOSTR3410_PARAMS as u64),
+    ("CKA_GOSTR3411_PARAMS", p11_sys::CKA_GOSTR3411_PARAMS as u64),
+    ("CKA_GOST28147_PARAMS", p11_sys::CKA_GOST28147_PARAMS as u64),
+    ("CKA_HW_FEATURE_TYPE", p11_sys::CKA_HW_FEATURE_TYPE as u64),
+    ("CKA_RESET_ON_INIT", p11_sys::CKA_RESET_ON_INIT as u64),
+    ("CKA_HAS_RESET", p11_sys::CKA_HAS_RESET as u64),
+    ("CKA_PIXEL_X", p11_sys::CKA_PIXEL_X as u64),
+    ("CKA_PIXEL_Y", p11_sys::CKA_PIXEL_Y as u64),
+    ("CKA_RESOLUTION", p11_sys::CKA_RESOLUTION as u64),
+    ("CKA_CHAR_ROWS", p11_sys::CKA_CHAR_ROWS as u64),
+    ("CKA_CHAR_COLUMNS", p11_sys::CKA_CHAR_COLUMNS as u64),
+    ("CKA_COLOR", p11_sys::CKA_COLOR as u64),
+    ("CKA_BITS_PER_PIXEL", p11_sys::CKA_BITS_PER_PIXEL as u64),
+    ("CKA_CHAR_SETS", p11_sys::CKA_CHAR_SETS as u64),
+    ("CKA_ENCODING_METHODS", p11_sys::CKA_ENCODING_METHODS as u64),
+    ("CKA_MIME_TYPES", p11_sys::CKA_MIME_TYPES as u64),
+    ("CKA_MECHANISM_TYPE", p11_sys::CKA_MECHANISM_TYPE as u64),
     (
         "CKA_REQUIRED_CMS_ATTRIBUTES",
-        p11_sys::CKA_REQUIRED_CMS_ATTRIBUTES,
+        p11_sys::CKA_REQUIRED_CMS_ATTRIBUTES as u64,
     ),
     (
         "CKA_DEFAULT_CMS_ATTRIBUTES",
-        p11_sys::CKA_DEFAULT_CMS_ATTRIBUTES,
+        p11_sys::CKA_DEFAULT_CMS_ATTRIBUTES as u64,
     ),
     (
         "CKA_SUPPORTED_CMS_ATTRIBUTES",
-        p11_sys::CKA_SUPPORTED_CMS_ATTRIBUTES,
+        p11_sys::CKA_SUPPORTED_CMS_ATTRIBUTES as u64,
     ),
-    ("CKA_ALLOWED_MECHANISMS", p11_sys::CKA_ALLOWED_MECHANISMS),
-    ("CKA_PROFILE_ID", p11_sys::CKA_PROFILE_ID),
-    ("CKA_X2RATCHET_BAG", p11_sys::CKA_X2RATCHET_BAG),
-    ("CKA_X2RATCHET_BAGSIZE", p11_sys::CKA_X2RATCHET_BAGSIZE),
+    (
+        "CKA_ALLOWED_MECHANISMS",
+        p11_sys::CKA_ALLOWED_MECHANISMS as u64,
+    ),
+    ("CKA_PROFILE_ID", p11_sys::CKA_PROFILE_ID as u64),
+    ("CKA_X2RATCHET_BAG", p11_sys::CKA_X2RATCHET_BAG as u64),
+    (
+        "CKA_X2RATCHET_BAGSIZE",
+        p11_sys::CKA_X2RATCHET_BAGSIZE as u64,
+    ),
     (
         "CKA_X2RATCHET_BOBS1STMSG",
-        p11_sys::CKA_X2RATCHET_BOBS1STMSG,
+        p11_sys::CKA_X2RATCHET_BOBS1STMSG as u64,
     ),
-    ("CKA_X2RATCHET_CKR", p11_sys::CKA_X2RATCHET_CKR),
-    ("CKA_X2RATCHET_CKS", p11_sys::CKA_X2RATCHET_CKS),
-    ("CKA_X2RATCHET_DHP", p11_sys::CKA_X2RATCHET_DHP),
-    ("CKA_X2RATCHET_DHR", p11_sys::CKA_X2RATCHET_DHR),
-    ("CKA_X2RATCHET_DHS", p11_sys::CKA_X2RATCHET_DHS),
-    ("CKA_X2RATCHET_HKR", p11_sys::CKA_X2RATCHET_HKR),
-    ("CKA_X2RATCHET_HKS", p11_sys::CKA_X2RATCHET_HKS),
-    ("CKA_X2RATCHET_ISALICE", p11_sys::CKA_X2RATCHET_ISALICE),
-    ("CKA_X2RATCHET_NHKR", p11_sys::CKA_X2RATCHET_NHKR),
-    ("CKA_X2RATCHET_NHKS", p11_sys::CKA_X2RATCHET_NHKS),
-    ("CKA_X2RATCHET_NR", p11_sys::CKA_X2RATCHET_NR),
-    ("CKA_X2RATCHET_NS", p11_sys::CKA_X2RATCHET_NS),
-    ("CKA_X2RATCHET_PNS", p11_sys::CKA_X2RATCHET_PNS),
-    ("CKA_X2RATCHET_RK", p11_sys::CKA_X2RATCHET_RK),
-    ("CKA_HSS_LEVELS", p11_sys::CKA_HSS_LEVELS),
-    ("CKA_HSS_LMS_TYPE", p11_sys::CKA_HSS_LMS_TYPE),
-    ("CKA_HSS_LMOTS_TYPE", p11_sys::CKA_HSS_LMOTS_TYPE),
-    ("CKA_HSS_LMS_TYPES", p11_sys::CKA_HSS_LMS_TYPES),
-    ("CKA_HSS_LMOTS_TYPES", p11_sys::CKA_HSS_LMOTS_TYPES),
-    ("CKA_HSS_KEYS_REMAINING", p11_sys::CKA_HSS_KEYS_REMAINING),
-    ("CKA_PARAMETER_SET", p11_sys::CKA_PARAMETER_SET),
+    ("CKA_X2RATCHET_CKR", p11_sys::CKA_X2RATCHET_CKR as u64),
+    ("CKA_X2RATCHET_CKS", p11_sys::CKA_X2RATCHET_CKS as u64),
+    ("CKA_X2RATCHET_DHP", p11_sys::CKA_X2RATCHET_DHP as u64),
+    ("CKA_X2RATCHET_DHR", p11_sys::CKA_X2RATCHET_DHR as u64),
+    ("CKA_X2RATCHET_DHS", p11_sys::CKA_X2RATCHET_DHS as u64),
+    ("CKA_X2RATCHET_HKR", p11_sys::CKA_X2RATCHET_HKR as u64),
+    ("CKA_X2RATCHET_HKS", p11_sys::CKA_X2RATCHET_HKS as u64),
+    (
+        "CKA_X2RATCHET_ISALICE",
+        p11_sys::CKA_X2RATCHET_ISALICE as u64,
+    ),
+    ("CKA_X2RATCHET_NHKR", p11_sys::CKA_X2RATCHET_NHKR as u64),
+    ("CKA_X2RATCHET_NHKS", p11_sys::CKA_X2RATCHET_NHKS as u64),
+    ("CKA_X2RATCHET_NR", p11_sys::CKA_X2RATCHET_NR as u64),
+    ("CKA_X2RATCHET_NS", p11_sys::CKA_X2RATCHET_NS as u64),
+    ("CKA_X2RATCHET_PNS", p11_sys::CKA_X2RATCHET_PNS as u64),
+    ("CKA_X2RATCHET_RK", p11_sys::CKA_X2RATCHET_RK as u64),
+    ("CKA_HSS_LEVELS", p11_sys::CKA_HSS_LEVELS as u64),
+    ("CKA_HSS_LMS_TYPE", p11_sys::CKA_HSS_LMS_TYPE as u64),
+    ("CKA_HSS_LMOTS_TYPE", p11_sys::CKA_HSS_LMOTS_TYPE as u64),
+    ("CKA_HSS_LMS_TYPES", p11_sys::CKA_HSS_LMS_TYPES as u64),
+    ("CKA_HSS_LMOTS_TYPES", p11_sys::CKA_HSS_LMOTS_TYPES as u64),
+    (
+        "CKA_HSS_KEYS_REMAINING",
+        p11_sys::CKA_HSS_KEYS_REMAINING as u64,
+    ),
+    ("CKA_PARAMETER_SET", p11_sys::CKA_PARAMETER_SET as u64),
     (
         "CKA_OBJECT_VALIDATION_FLAGS",
-        p11_sys::CKA_OBJECT_VALIDATION_FLAGS,
+        p11_sys::CKA_OBJECT_VALIDATION_FLAGS as u64,
     ),
-    ("CKA_VALIDATION_TYPE", p11_sys::CKA_VALIDATION_TYPE),
-    ("CKA_VALIDATION_VERSION", p11_sys::CKA_VALIDATION_VERSION),
-    ("CKA_VALIDATION_LEVEL", p11_sys::CKA_VALIDATION_LEVEL),
+    ("CKA_VALIDATION_TYPE", p11_sys::CKA_VALIDATION_TYPE as u64),
+    (
+        "CKA_VALIDATION_VERSION",
+        p11_sys::CKA_VALIDATION_VERSION as u64,
+    ),
+    ("CKA_VALIDATION_LEVEL", p11_sys::CKA_VALIDATION_LEVEL as u64),
     (
         "CKA_VALIDATION_MODULE_ID",
-        p11_sys::CKA_VALIDATION_MODULE_ID,
+        p11_sys::CKA_VALIDATION_MODULE_ID as u64,
     ),
-    ("CKA_VALIDATION_FLAG", p11_sys::CKA_VALIDATION_FLAG),
+    ("CKA_VALIDATION_FLAG", p11_sys::CKA_VALIDATION_FLAG as u64),
     (
         "CKA_VALIDATION_AUTHORITY_TYPE",
-        p11_sys::CKA_VALIDATION_AUTHORITY_TYPE,
+        p11_sys::CKA_VALIDATION_AUTHORITY_TYPE as u64,
     ),
-    ("CKA_VALIDATION_COUNTRY", p11_sys::CKA_VALIDATION_COUNTRY),
+    (
+        "CKA_VALIDATION_COUNTRY",
+        p11_sys::CKA_VALIDATION_COUNTRY as u64,
+    ),
     (
         "CKA_VALIDATION_CERTIFICATE_IDENTIFIER",
-        p11_sys::CKA_VALIDATION_CERTIFICATE_IDENTIFIER,
+        p11_sys::CKA_VALIDATION_CERTIFICATE_IDENTIFIER as u64,
     ),
     (
         "CKA_VALIDATION_CERTIFICATE_URI",
-        p11_sys::CKA_VALIDATION_CERTIFICATE_URI,
+        p11_sys::CKA_VALIDATION_CERTIFICATE_URI as u64,
     ),
     (
         "CKA_VALIDATION_VENDOR_URI",
-        p11_sys::CKA_VALIDATION_VENDOR_URI,
+        p11_sys::CKA_VALIDATION_VENDOR_URI as u64,
     ),
-    ("CKA_VALIDATION_PROFILE", p11_sys::CKA_VALIDATION_PROFILE),
+    (
+        "CKA_VALIDATION_PROFILE",
+        p11_sys::CKA_VALIDATION_PROFILE as u64,
+    ),
     (
         "CKA_ENCAPSULATE_TEMPLATE",
-        p11_sys::CKA_ENCAPSULATE_TEMPLATE,
+        p11_sys::CKA_ENCAPSULATE_TEMPLATE as u64,
     ),
     (
         "CKA_DECAPSULATE_TEMPLATE",
-        p11_sys::CKA_DECAPSULATE_TEMPLATE,
+        p11_sys::CKA_DECAPSULATE_TEMPLATE as u64,
     ),
-    ("CKA_TRUST_SERVER_AUTH", p11_sys::CKA_TRUST_SERVER_AUTH),
-    ("CKA_TRUST_CLIENT_AUTH", p11_sys::CKA_TRUST_CLIENT_AUTH),
-    ("CKA_TRUST_CODE_SIGNING", p11_sys::CKA_TRUST_CODE_SIGNING),
+    (
+        "CKA_TRUST_SERVER_AUTH",
+        p11_sys::CKA_TRUST_SERVER_AUTH as u64,
+    ),
+    (
+        "CKA_TRUST_CLIENT_AUTH",
+        p11_sys::CKA_TRUST_CLIENT_AUTH as u64,
+    ),
+    (
+        "CKA_TRUST_CODE_SIGNING",
+        p11_sys::CKA_TRUST_CODE_SIGNING as u64,
+    ),
     (
         "CKA_TRUST_EMAIL_PROTECTION",
-        p11_sys::CKA_TRUST_EMAIL_PROTECTION,
+        p11_sys::CKA_TRUST_EMAIL_PROTECTION as u64,
     ),
-    ("CKA_TRUST_IPSEC_IKE", p11_sys::CKA_TRUST_IPSEC_IKE),
-    ("CKA_TRUST_TIME_STAMPING", p11_sys::CKA_TRUST_TIME_STAMPING),
-    ("CKA_TRUST_OCSP_SIGNING", p11_sys::CKA_TRUST_OCSP_SIGNING),
-    ("CKA_ENCAPSULATE", p11_sys::CKA_ENCAPSULATE),
-    ("CKA_DECAPSULATE", p11_sys::CKA_DECAPSULATE),
-    ("CKA_HASH_OF_CERTIFICATE", p11_sys::CKA_HASH_OF_CERTIFICATE),
-    ("CKA_PUBLIC_CRC64_VALUE", p11_sys::CKA_PUBLIC_CRC64_VALUE),
-    ("CKA_SEED", p11_sys::CKA_SEED),
-    ("CKA_VENDOR_DEFINED", p11_sys::CKA_VENDOR_DEFINED),
-    ("CKA_SUB_PRIME_BITS", p11_sys::CKA_SUB_PRIME_BITS),
-    ("CKA_ECDSA_PARAMS", p11_sys::CKA_ECDSA_PARAMS),
+    ("CKA_TRUST_IPSEC_IKE", p11_sys::CKA_TRUST_IPSEC_IKE as u64),
+    (
+        "CKA_TRUST_TIME_STAMPING",
+        p11_sys::CKA_TRUST_TIME_STAMPING as u64,
+    ),
+    (
+        "CKA_TRUST_OCSP_SIGNING",
+        p11_sys::CKA_TRUST_OCSP_SIGNING as u64,
+    ),
+    ("CKA_ENCAPSULATE", p11_sys::CKA_ENCAPSULATE as u64),
+    ("CKA_DECAPSULATE", p11_sys::CKA_DECAPSULATE as u64),
+    (
+        "CKA_HASH_OF_CERTIFICATE",
+        p11_sys::CKA_HASH_OF_CERTIFICATE as u64,
+    ),
+    (
+        "CKA_PUBLIC_CRC64_VALUE",
+        p11_sys::CKA_PUBLIC_CRC64_VALUE as u64,
+    ),
+    ("CKA_SEED", p11_sys::CKA_SEED as u64),
+    ("CKA_VENDOR_DEFINED", p11_sys::CKA_VENDOR_DEFINED as u64),
+    ("CKA_SUB_PRIME_BITS", p11_sys::CKA_SUB_PRIME_BITS as u64),
+    ("CKA_ECDSA_PARAMS", p11_sys::CKA_ECDSA_PARAMS as u64),
 ];

@@ -2,25 +2,25 @@
 // Do not edit: change xtask/src/tables.rs, then run it again.
 
 use crate::CertificateType;
-use p11_sys::CK_CERTIFICATE_TYPE;
 
 #[allow(missing_docs)] // each constant's doc is its spec name
 impl CertificateType {
     #[doc = "`CKC_X_509`"]
-    pub const X_509: Self = Self::new(p11_sys::CKC_X_509);
+    pub const X_509: Self = Self::from_ck(p11_sys::CKC_X_509);
     #[doc = "`CKC_X_509_ATTR_CERT`"]
-    pub const X_509_ATTR_CERT: Self = Self::new(p11_sys::CKC_X_509_ATTR_CERT);
+    pub const X_509_ATTR_CERT: Self = Self::from_ck(p11_sys::CKC_X_509_ATTR_CERT);
     #[doc = "`CKC_WTLS`"]
-    pub const WTLS: Self = Self::new(p11_sys::CKC_WTLS);
+    pub const WTLS: Self = Self::from_ck(p11_sys::CKC_WTLS);
     #[doc = "`CKC_VENDOR_DEFINED`"]
-    pub const VENDOR_DEFINED: Self = Self::new(p11_sys::CKC_VENDOR_DEFINED);
+    pub const VENDOR_DEFINED: Self = Self::from_ck(p11_sys::CKC_VENDOR_DEFINED);
 }
 
 /// Every standard name with its value, in header order. Where several
 /// names share a value, the canonical one comes first and is the one shown.
-pub(crate) const NAMES: &[(&str, CK_CERTIFICATE_TYPE)] = &[
-    ("CKC_X_509", p11_sys::CKC_X_509),
-    ("CKC_X_509_ATTR_CERT", p11_sys::CKC_X_509_ATTR_CERT),
-    ("CKC_WTLS", p11_sys::CKC_WTLS),
-    ("CKC_VENDOR_DEFINED", p11_sys::CKC_VENDOR_DEFINED),
+#[allow(clippy::unnecessary_cast)] // CK_CERTIFICATE_TYPE is u64 on LP64 targets
+pub(crate) const NAMES: &[(&str, u64)] = &[
+    ("CKC_X_509", p11_sys::CKC_X_509 as u64),
+    ("CKC_X_509_ATTR_CERT", p11_sys::CKC_X_509_ATTR_CERT as u64),
+    ("CKC_WTLS", p11_sys::CKC_WTLS as u64),
+    ("CKC_VENDOR_DEFINED", p11_sys::CKC_VENDOR_DEFINED as u64),
 ];

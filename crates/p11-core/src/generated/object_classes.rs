@@ -2,52 +2,55 @@
 // Do not edit: change xtask/src/tables.rs, then run it again.
 
 use crate::ObjectClass;
-use p11_sys::CK_OBJECT_CLASS;
 
 #[allow(missing_docs)] // each constant's doc is its spec name
 impl ObjectClass {
     #[doc = "`CKO_DATA`"]
-    pub const DATA: Self = Self::new(p11_sys::CKO_DATA);
+    pub const DATA: Self = Self::from_ck(p11_sys::CKO_DATA);
     #[doc = "`CKO_CERTIFICATE`"]
-    pub const CERTIFICATE: Self = Self::new(p11_sys::CKO_CERTIFICATE);
+    pub const CERTIFICATE: Self = Self::from_ck(p11_sys::CKO_CERTIFICATE);
     #[doc = "`CKO_PUBLIC_KEY`"]
-    pub const PUBLIC_KEY: Self = Self::new(p11_sys::CKO_PUBLIC_KEY);
+    pub const PUBLIC_KEY: Self = Self::from_ck(p11_sys::CKO_PUBLIC_KEY);
     #[doc = "`CKO_PRIVATE_KEY`"]
-    pub const PRIVATE_KEY: Self = Self::new(p11_sys::CKO_PRIVATE_KEY);
+    pub const PRIVATE_KEY: Self = Self::from_ck(p11_sys::CKO_PRIVATE_KEY);
     #[doc = "`CKO_SECRET_KEY`"]
-    pub const SECRET_KEY: Self = Self::new(p11_sys::CKO_SECRET_KEY);
+    pub const SECRET_KEY: Self = Self::from_ck(p11_sys::CKO_SECRET_KEY);
     #[doc = "`CKO_HW_FEATURE`"]
-    pub const HW_FEATURE: Self = Self::new(p11_sys::CKO_HW_FEATURE);
+    pub const HW_FEATURE: Self = Self::from_ck(p11_sys::CKO_HW_FEATURE);
     #[doc = "`CKO_DOMAIN_PARAMETERS`"]
-    pub const DOMAIN_PARAMETERS: Self = Self::new(p11_sys::CKO_DOMAIN_PARAMETERS);
+    pub const DOMAIN_PARAMETERS: Self = Self::from_ck(p11_sys::CKO_DOMAIN_PARAMETERS);
     #[doc = "`CKO_MECHANISM`"]
-    pub const MECHANISM: Self = Self::new(p11_sys::CKO_MECHANISM);
+    pub const MECHANISM: Self = Self::from_ck(p11_sys::CKO_MECHANISM);
     #[doc = "`CKO_OTP_KEY`"]
-    pub const OTP_KEY: Self = Self::new(p11_sys::CKO_OTP_KEY);
+    pub const OTP_KEY: Self = Self::from_ck(p11_sys::CKO_OTP_KEY);
     #[doc = "`CKO_PROFILE`"]
-    pub const PROFILE: Self = Self::new(p11_sys::CKO_PROFILE);
+    pub const PROFILE: Self = Self::from_ck(p11_sys::CKO_PROFILE);
     #[doc = "`CKO_VALIDATION`"]
-    pub const VALIDATION: Self = Self::new(p11_sys::CKO_VALIDATION);
+    pub const VALIDATION: Self = Self::from_ck(p11_sys::CKO_VALIDATION);
     #[doc = "`CKO_TRUST`"]
-    pub const TRUST: Self = Self::new(p11_sys::CKO_TRUST);
+    pub const TRUST: Self = Self::from_ck(p11_sys::CKO_TRUST);
     #[doc = "`CKO_VENDOR_DEFINED`"]
-    pub const VENDOR_DEFINED: Self = Self::new(p11_sys::CKO_VENDOR_DEFINED);
+    pub const VENDOR_DEFINED: Self = Self::from_ck(p11_sys::CKO_VENDOR_DEFINED);
 }
 
 /// Every standard name with its value, in header order. Where several
 /// names share a value, the canonical one comes first and is the one shown.
-pub(crate) const NAMES: &[(&str, CK_OBJECT_CLASS)] = &[
-    ("CKO_DATA", p11_sys::CKO_DATA),
-    ("CKO_CERTIFICATE", p11_sys::CKO_CERTIFICATE),
-    ("CKO_PUBLIC_KEY", p11_sys::CKO_PUBLIC_KEY),
-    ("CKO_PRIVATE_KEY", p11_sys::CKO_PRIVATE_KEY),
-    ("CKO_SECRET_KEY", p11_sys::CKO_SECRET_KEY),
-    ("CKO_HW_FEATURE", p11_sys::CKO_HW_FEATURE),
-    ("CKO_DOMAIN_PARAMETERS", p11_sys::CKO_DOMAIN_PARAMETERS),
-    ("CKO_MECHANISM", p11_sys::CKO_MECHANISM),
-    ("CKO_OTP_KEY", p11_sys::CKO_OTP_KEY),
-    ("CKO_PROFILE", p11_sys::CKO_PROFILE),
-    ("CKO_VALIDATION", p11_sys::CKO_VALIDATION),
-    ("CKO_TRUST", p11_sys::CKO_TRUST),
-    ("CKO_VENDOR_DEFINED", p11_sys::CKO_VENDOR_DEFINED),
+#[allow(clippy::unnecessary_cast)] // CK_OBJECT_CLASS is u64 on LP64 targets
+pub(crate) const NAMES: &[(&str, u64)] = &[
+    ("CKO_DATA", p11_sys::CKO_DATA as u64),
+    ("CKO_CERTIFICATE", p11_sys::CKO_CERTIFICATE as u64),
+    ("CKO_PUBLIC_KEY", p11_sys::CKO_PUBLIC_KEY as u64),
+    ("CKO_PRIVATE_KEY", p11_sys::CKO_PRIVATE_KEY as u64),
+    ("CKO_SECRET_KEY", p11_sys::CKO_SECRET_KEY as u64),
+    ("CKO_HW_FEATURE", p11_sys::CKO_HW_FEATURE as u64),
+    (
+        "CKO_DOMAIN_PARAMETERS",
+        p11_sys::CKO_DOMAIN_PARAMETERS as u64,
+    ),
+    ("CKO_MECHANISM", p11_sys::CKO_MECHANISM as u64),
+    ("CKO_OTP_KEY", p11_sys::CKO_OTP_KEY as u64),
+    ("CKO_PROFILE", p11_sys::CKO_PROFILE as u64),
+    ("CKO_VALIDATION", p11_sys::CKO_VALIDATION as u64),
+    ("CKO_TRUST", p11_sys::CKO_TRUST as u64),
+    ("CKO_VENDOR_DEFINED", p11_sys::CKO_VENDOR_DEFINED as u64),
 ];

@@ -2,220 +2,220 @@
 // Do not edit: change xtask/src/tables.rs, then run it again.
 
 use crate::KeyType;
-use p11_sys::CK_KEY_TYPE;
 
 #[allow(missing_docs)] // each constant's doc is its spec name
 impl KeyType {
     #[doc = "`CKK_RSA`"]
-    pub const RSA: Self = Self::new(p11_sys::CKK_RSA);
+    pub const RSA: Self = Self::from_ck(p11_sys::CKK_RSA);
     #[doc = "`CKK_DSA`"]
-    pub const DSA: Self = Self::new(p11_sys::CKK_DSA);
+    pub const DSA: Self = Self::from_ck(p11_sys::CKK_DSA);
     #[doc = "`CKK_DH`"]
-    pub const DH: Self = Self::new(p11_sys::CKK_DH);
+    pub const DH: Self = Self::from_ck(p11_sys::CKK_DH);
     #[doc = "`CKK_ECDSA`"]
-    pub const ECDSA: Self = Self::new(p11_sys::CKK_ECDSA);
+    pub const ECDSA: Self = Self::from_ck(p11_sys::CKK_ECDSA);
     #[doc = "`CKK_EC`"]
-    pub const EC: Self = Self::new(p11_sys::CKK_EC);
+    pub const EC: Self = Self::from_ck(p11_sys::CKK_EC);
     #[doc = "`CKK_X9_42_DH`"]
-    pub const X9_42_DH: Self = Self::new(p11_sys::CKK_X9_42_DH);
+    pub const X9_42_DH: Self = Self::from_ck(p11_sys::CKK_X9_42_DH);
     #[doc = "`CKK_KEA`"]
-    pub const KEA: Self = Self::new(p11_sys::CKK_KEA);
+    pub const KEA: Self = Self::from_ck(p11_sys::CKK_KEA);
     #[doc = "`CKK_GENERIC_SECRET`"]
-    pub const GENERIC_SECRET: Self = Self::new(p11_sys::CKK_GENERIC_SECRET);
+    pub const GENERIC_SECRET: Self = Self::from_ck(p11_sys::CKK_GENERIC_SECRET);
     #[doc = "`CKK_RC2`"]
-    pub const RC2: Self = Self::new(p11_sys::CKK_RC2);
+    pub const RC2: Self = Self::from_ck(p11_sys::CKK_RC2);
     #[doc = "`CKK_RC4`"]
-    pub const RC4: Self = Self::new(p11_sys::CKK_RC4);
+    pub const RC4: Self = Self::from_ck(p11_sys::CKK_RC4);
     #[doc = "`CKK_DES`"]
-    pub const DES: Self = Self::new(p11_sys::CKK_DES);
+    pub const DES: Self = Self::from_ck(p11_sys::CKK_DES);
     #[doc = "`CKK_DES2`"]
-    pub const DES2: Self = Self::new(p11_sys::CKK_DES2);
+    pub const DES2: Self = Self::from_ck(p11_sys::CKK_DES2);
     #[doc = "`CKK_DES3`"]
-    pub const DES3: Self = Self::new(p11_sys::CKK_DES3);
+    pub const DES3: Self = Self::from_ck(p11_sys::CKK_DES3);
     #[doc = "`CKK_CAST`"]
-    pub const CAST: Self = Self::new(p11_sys::CKK_CAST);
+    pub const CAST: Self = Self::from_ck(p11_sys::CKK_CAST);
     #[doc = "`CKK_CAST3`"]
-    pub const CAST3: Self = Self::new(p11_sys::CKK_CAST3);
+    pub const CAST3: Self = Self::from_ck(p11_sys::CKK_CAST3);
     #[doc = "`CKK_CAST5`"]
-    pub const CAST5: Self = Self::new(p11_sys::CKK_CAST5);
+    pub const CAST5: Self = Self::from_ck(p11_sys::CKK_CAST5);
     #[doc = "`CKK_CAST128`"]
-    pub const CAST128: Self = Self::new(p11_sys::CKK_CAST128);
+    pub const CAST128: Self = Self::from_ck(p11_sys::CKK_CAST128);
     #[doc = "`CKK_RC5`"]
-    pub const RC5: Self = Self::new(p11_sys::CKK_RC5);
+    pub const RC5: Self = Self::from_ck(p11_sys::CKK_RC5);
     #[doc = "`CKK_IDEA`"]
-    pub const IDEA: Self = Self::new(p11_sys::CKK_IDEA);
+    pub const IDEA: Self = Self::from_ck(p11_sys::CKK_IDEA);
     #[doc = "`CKK_SKIPJACK`"]
-    pub const SKIPJACK: Self = Self::new(p11_sys::CKK_SKIPJACK);
+    pub const SKIPJACK: Self = Self::from_ck(p11_sys::CKK_SKIPJACK);
     #[doc = "`CKK_BATON`"]
-    pub const BATON: Self = Self::new(p11_sys::CKK_BATON);
+    pub const BATON: Self = Self::from_ck(p11_sys::CKK_BATON);
     #[doc = "`CKK_JUNIPER`"]
-    pub const JUNIPER: Self = Self::new(p11_sys::CKK_JUNIPER);
+    pub const JUNIPER: Self = Self::from_ck(p11_sys::CKK_JUNIPER);
     #[doc = "`CKK_CDMF`"]
-    pub const CDMF: Self = Self::new(p11_sys::CKK_CDMF);
+    pub const CDMF: Self = Self::from_ck(p11_sys::CKK_CDMF);
     #[doc = "`CKK_AES`"]
-    pub const AES: Self = Self::new(p11_sys::CKK_AES);
+    pub const AES: Self = Self::from_ck(p11_sys::CKK_AES);
     #[doc = "`CKK_BLOWFISH`"]
-    pub const BLOWFISH: Self = Self::new(p11_sys::CKK_BLOWFISH);
+    pub const BLOWFISH: Self = Self::from_ck(p11_sys::CKK_BLOWFISH);
     #[doc = "`CKK_TWOFISH`"]
-    pub const TWOFISH: Self = Self::new(p11_sys::CKK_TWOFISH);
+    pub const TWOFISH: Self = Self::from_ck(p11_sys::CKK_TWOFISH);
     #[doc = "`CKK_SECURID`"]
-    pub const SECURID: Self = Self::new(p11_sys::CKK_SECURID);
+    pub const SECURID: Self = Self::from_ck(p11_sys::CKK_SECURID);
     #[doc = "`CKK_HOTP`"]
-    pub const HOTP: Self = Self::new(p11_sys::CKK_HOTP);
+    pub const HOTP: Self = Self::from_ck(p11_sys::CKK_HOTP);
     #[doc = "`CKK_ACTI`"]
-    pub const ACTI: Self = Self::new(p11_sys::CKK_ACTI);
+    pub const ACTI: Self = Self::from_ck(p11_sys::CKK_ACTI);
     #[doc = "`CKK_CAMELLIA`"]
-    pub const CAMELLIA: Self = Self::new(p11_sys::CKK_CAMELLIA);
+    pub const CAMELLIA: Self = Self::from_ck(p11_sys::CKK_CAMELLIA);
     #[doc = "`CKK_ARIA`"]
-    pub const ARIA: Self = Self::new(p11_sys::CKK_ARIA);
+    pub const ARIA: Self = Self::from_ck(p11_sys::CKK_ARIA);
     #[doc = "`CKK_MD5_HMAC`"]
-    pub const MD5_HMAC: Self = Self::new(p11_sys::CKK_MD5_HMAC);
+    pub const MD5_HMAC: Self = Self::from_ck(p11_sys::CKK_MD5_HMAC);
     #[doc = "`CKK_SHA_1_HMAC`"]
-    pub const SHA_1_HMAC: Self = Self::new(p11_sys::CKK_SHA_1_HMAC);
+    pub const SHA_1_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA_1_HMAC);
     #[doc = "`CKK_RIPEMD128_HMAC`"]
-    pub const RIPEMD128_HMAC: Self = Self::new(p11_sys::CKK_RIPEMD128_HMAC);
+    pub const RIPEMD128_HMAC: Self = Self::from_ck(p11_sys::CKK_RIPEMD128_HMAC);
     #[doc = "`CKK_RIPEMD160_HMAC`"]
-    pub const RIPEMD160_HMAC: Self = Self::new(p11_sys::CKK_RIPEMD160_HMAC);
+    pub const RIPEMD160_HMAC: Self = Self::from_ck(p11_sys::CKK_RIPEMD160_HMAC);
     #[doc = "`CKK_SHA256_HMAC`"]
-    pub const SHA256_HMAC: Self = Self::new(p11_sys::CKK_SHA256_HMAC);
+    pub const SHA256_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA256_HMAC);
     #[doc = "`CKK_SHA384_HMAC`"]
-    pub const SHA384_HMAC: Self = Self::new(p11_sys::CKK_SHA384_HMAC);
+    pub const SHA384_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA384_HMAC);
     #[doc = "`CKK_SHA512_HMAC`"]
-    pub const SHA512_HMAC: Self = Self::new(p11_sys::CKK_SHA512_HMAC);
+    pub const SHA512_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA512_HMAC);
     #[doc = "`CKK_SHA224_HMAC`"]
-    pub const SHA224_HMAC: Self = Self::new(p11_sys::CKK_SHA224_HMAC);
+    pub const SHA224_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA224_HMAC);
     #[doc = "`CKK_SEED`"]
-    pub const SEED: Self = Self::new(p11_sys::CKK_SEED);
+    pub const SEED: Self = Self::from_ck(p11_sys::CKK_SEED);
     #[doc = "`CKK_GOSTR3410`"]
-    pub const GOSTR3410: Self = Self::new(p11_sys::CKK_GOSTR3410);
+    pub const GOSTR3410: Self = Self::from_ck(p11_sys::CKK_GOSTR3410);
     #[doc = "`CKK_GOSTR3411`"]
-    pub const GOSTR3411: Self = Self::new(p11_sys::CKK_GOSTR3411);
+    pub const GOSTR3411: Self = Self::from_ck(p11_sys::CKK_GOSTR3411);
     #[doc = "`CKK_GOST28147`"]
-    pub const GOST28147: Self = Self::new(p11_sys::CKK_GOST28147);
+    pub const GOST28147: Self = Self::from_ck(p11_sys::CKK_GOST28147);
     #[doc = "`CKK_CHACHA20`"]
-    pub const CHACHA20: Self = Self::new(p11_sys::CKK_CHACHA20);
+    pub const CHACHA20: Self = Self::from_ck(p11_sys::CKK_CHACHA20);
     #[doc = "`CKK_POLY1305`"]
-    pub const POLY1305: Self = Self::new(p11_sys::CKK_POLY1305);
+    pub const POLY1305: Self = Self::from_ck(p11_sys::CKK_POLY1305);
     #[doc = "`CKK_AES_XTS`"]
-    pub const AES_XTS: Self = Self::new(p11_sys::CKK_AES_XTS);
+    pub const AES_XTS: Self = Self::from_ck(p11_sys::CKK_AES_XTS);
     #[doc = "`CKK_SHA3_224_HMAC`"]
-    pub const SHA3_224_HMAC: Self = Self::new(p11_sys::CKK_SHA3_224_HMAC);
+    pub const SHA3_224_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA3_224_HMAC);
     #[doc = "`CKK_SHA3_256_HMAC`"]
-    pub const SHA3_256_HMAC: Self = Self::new(p11_sys::CKK_SHA3_256_HMAC);
+    pub const SHA3_256_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA3_256_HMAC);
     #[doc = "`CKK_SHA3_384_HMAC`"]
-    pub const SHA3_384_HMAC: Self = Self::new(p11_sys::CKK_SHA3_384_HMAC);
+    pub const SHA3_384_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA3_384_HMAC);
     #[doc = "`CKK_SHA3_512_HMAC`"]
-    pub const SHA3_512_HMAC: Self = Self::new(p11_sys::CKK_SHA3_512_HMAC);
+    pub const SHA3_512_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA3_512_HMAC);
     #[doc = "`CKK_BLAKE2B_160_HMAC`"]
-    pub const BLAKE2B_160_HMAC: Self = Self::new(p11_sys::CKK_BLAKE2B_160_HMAC);
+    pub const BLAKE2B_160_HMAC: Self = Self::from_ck(p11_sys::CKK_BLAKE2B_160_HMAC);
     #[doc = "`CKK_BLAKE2B_256_HMAC`"]
-    pub const BLAKE2B_256_HMAC: Self = Self::new(p11_sys::CKK_BLAKE2B_256_HMAC);
+    pub const BLAKE2B_256_HMAC: Self = Self::from_ck(p11_sys::CKK_BLAKE2B_256_HMAC);
     #[doc = "`CKK_BLAKE2B_384_HMAC`"]
-    pub const BLAKE2B_384_HMAC: Self = Self::new(p11_sys::CKK_BLAKE2B_384_HMAC);
+    pub const BLAKE2B_384_HMAC: Self = Self::from_ck(p11_sys::CKK_BLAKE2B_384_HMAC);
     #[doc = "`CKK_BLAKE2B_512_HMAC`"]
-    pub const BLAKE2B_512_HMAC: Self = Self::new(p11_sys::CKK_BLAKE2B_512_HMAC);
+    pub const BLAKE2B_512_HMAC: Self = Self::from_ck(p11_sys::CKK_BLAKE2B_512_HMAC);
     #[doc = "`CKK_SALSA20`"]
-    pub const SALSA20: Self = Self::new(p11_sys::CKK_SALSA20);
+    pub const SALSA20: Self = Self::from_ck(p11_sys::CKK_SALSA20);
     #[doc = "`CKK_X2RATCHET`"]
-    pub const X2RATCHET: Self = Self::new(p11_sys::CKK_X2RATCHET);
+    pub const X2RATCHET: Self = Self::from_ck(p11_sys::CKK_X2RATCHET);
     #[doc = "`CKK_EC_EDWARDS`"]
-    pub const EC_EDWARDS: Self = Self::new(p11_sys::CKK_EC_EDWARDS);
+    pub const EC_EDWARDS: Self = Self::from_ck(p11_sys::CKK_EC_EDWARDS);
     #[doc = "`CKK_EC_MONTGOMERY`"]
-    pub const EC_MONTGOMERY: Self = Self::new(p11_sys::CKK_EC_MONTGOMERY);
+    pub const EC_MONTGOMERY: Self = Self::from_ck(p11_sys::CKK_EC_MONTGOMERY);
     #[doc = "`CKK_HKDF`"]
-    pub const HKDF: Self = Self::new(p11_sys::CKK_HKDF);
+    pub const HKDF: Self = Self::from_ck(p11_sys::CKK_HKDF);
     #[doc = "`CKK_SHA512_224_HMAC`"]
-    pub const SHA512_224_HMAC: Self = Self::new(p11_sys::CKK_SHA512_224_HMAC);
+    pub const SHA512_224_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA512_224_HMAC);
     #[doc = "`CKK_SHA512_256_HMAC`"]
-    pub const SHA512_256_HMAC: Self = Self::new(p11_sys::CKK_SHA512_256_HMAC);
+    pub const SHA512_256_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA512_256_HMAC);
     #[doc = "`CKK_SHA512_T_HMAC`"]
-    pub const SHA512_T_HMAC: Self = Self::new(p11_sys::CKK_SHA512_T_HMAC);
+    pub const SHA512_T_HMAC: Self = Self::from_ck(p11_sys::CKK_SHA512_T_HMAC);
     #[doc = "`CKK_HSS`"]
-    pub const HSS: Self = Self::new(p11_sys::CKK_HSS);
+    pub const HSS: Self = Self::from_ck(p11_sys::CKK_HSS);
     #[doc = "`CKK_XMSS`"]
-    pub const XMSS: Self = Self::new(p11_sys::CKK_XMSS);
+    pub const XMSS: Self = Self::from_ck(p11_sys::CKK_XMSS);
     #[doc = "`CKK_XMSSMT`"]
-    pub const XMSSMT: Self = Self::new(p11_sys::CKK_XMSSMT);
+    pub const XMSSMT: Self = Self::from_ck(p11_sys::CKK_XMSSMT);
     #[doc = "`CKK_ML_KEM`"]
-    pub const ML_KEM: Self = Self::new(p11_sys::CKK_ML_KEM);
+    pub const ML_KEM: Self = Self::from_ck(p11_sys::CKK_ML_KEM);
     #[doc = "`CKK_ML_DSA`"]
-    pub const ML_DSA: Self = Self::new(p11_sys::CKK_ML_DSA);
+    pub const ML_DSA: Self = Self::from_ck(p11_sys::CKK_ML_DSA);
     #[doc = "`CKK_SLH_DSA`"]
-    pub const SLH_DSA: Self = Self::new(p11_sys::CKK_SLH_DSA);
+    pub const SLH_DSA: Self = Self::from_ck(p11_sys::CKK_SLH_DSA);
     #[doc = "`CKK_VENDOR_DEFINED`"]
-    pub const VENDOR_DEFINED: Self = Self::new(p11_sys::CKK_VENDOR_DEFINED);
+    pub const VENDOR_DEFINED: Self = Self::from_ck(p11_sys::CKK_VENDOR_DEFINED);
 }
 
 /// Every standard name with its value, in header order. Where several
 /// names share a value, the canonical one comes first and is the one shown.
-pub(crate) const NAMES: &[(&str, CK_KEY_TYPE)] = &[
-    ("CKK_RSA", p11_sys::CKK_RSA),
-    ("CKK_DSA", p11_sys::CKK_DSA),
-    ("CKK_DH", p11_sys::CKK_DH),
-    ("CKK_EC", p11_sys::CKK_EC),
-    ("CKK_X9_42_DH", p11_sys::CKK_X9_42_DH),
-    ("CKK_KEA", p11_sys::CKK_KEA),
-    ("CKK_GENERIC_SECRET", p11_sys::CKK_GENERIC_SECRET),
-    ("CKK_RC2", p11_sys::CKK_RC2),
-    ("CKK_RC4", p11_sys::CKK_RC4),
-    ("CKK_DES", p11_sys::CKK_DES),
-    ("CKK_DES2", p11_sys::CKK_DES2),
-    ("CKK_DES3", p11_sys::CKK_DES3),
-    ("CKK_CAST", p11_sys::CKK_CAST),
-    ("CKK_CAST3", p11_sys::CKK_CAST3),
-    ("CKK_CAST128", p11_sys::CKK_CAST128),
-    ("CKK_RC5", p11_sys::CKK_RC5),
-    ("CKK_IDEA", p11_sys::CKK_IDEA),
-    ("CKK_SKIPJACK", p11_sys::CKK_SKIPJACK),
-    ("CKK_BATON", p11_sys::CKK_BATON),
-    ("CKK_JUNIPER", p11_sys::CKK_JUNIPER),
-    ("CKK_CDMF", p11_sys::CKK_CDMF),
-    ("CKK_AES", p11_sys::CKK_AES),
-    ("CKK_BLOWFISH", p11_sys::CKK_BLOWFISH),
-    ("CKK_TWOFISH", p11_sys::CKK_TWOFISH),
-    ("CKK_SECURID", p11_sys::CKK_SECURID),
-    ("CKK_HOTP", p11_sys::CKK_HOTP),
-    ("CKK_ACTI", p11_sys::CKK_ACTI),
-    ("CKK_CAMELLIA", p11_sys::CKK_CAMELLIA),
-    ("CKK_ARIA", p11_sys::CKK_ARIA),
-    ("CKK_MD5_HMAC", p11_sys::CKK_MD5_HMAC),
-    ("CKK_SHA_1_HMAC", p11_sys::CKK_SHA_1_HMAC),
-    ("CKK_RIPEMD128_HMAC", p11_sys::CKK_RIPEMD128_HMAC),
-    ("CKK_RIPEMD160_HMAC", p11_sys::CKK_RIPEMD160_HMAC),
-    ("CKK_SHA256_HMAC", p11_sys::CKK_SHA256_HMAC),
-    ("CKK_SHA384_HMAC", p11_sys::CKK_SHA384_HMAC),
-    ("CKK_SHA512_HMAC", p11_sys::CKK_SHA512_HMAC),
-    ("CKK_SHA224_HMAC", p11_sys::CKK_SHA224_HMAC),
-    ("CKK_SEED", p11_sys::CKK_SEED),
-    ("CKK_GOSTR3410", p11_sys::CKK_GOSTR3410),
-    ("CKK_GOSTR3411", p11_sys::CKK_GOSTR3411),
-    ("CKK_GOST28147", p11_sys::CKK_GOST28147),
-    ("CKK_CHACHA20", p11_sys::CKK_CHACHA20),
-    ("CKK_POLY1305", p11_sys::CKK_POLY1305),
-    ("CKK_AES_XTS", p11_sys::CKK_AES_XTS),
-    ("CKK_SHA3_224_HMAC", p11_sys::CKK_SHA3_224_HMAC),
-    ("CKK_SHA3_256_HMAC", p11_sys::CKK_SHA3_256_HMAC),
-    ("CKK_SHA3_384_HMAC", p11_sys::CKK_SHA3_384_HMAC),
-    ("CKK_SHA3_512_HMAC", p11_sys::CKK_SHA3_512_HMAC),
-    ("CKK_BLAKE2B_160_HMAC", p11_sys::CKK_BLAKE2B_160_HMAC),
-    ("CKK_BLAKE2B_256_HMAC", p11_sys::CKK_BLAKE2B_256_HMAC),
-    ("CKK_BLAKE2B_384_HMAC", p11_sys::CKK_BLAKE2B_384_HMAC),
-    ("CKK_BLAKE2B_512_HMAC", p11_sys::CKK_BLAKE2B_512_HMAC),
-    ("CKK_SALSA20", p11_sys::CKK_SALSA20),
-    ("CKK_X2RATCHET", p11_sys::CKK_X2RATCHET),
-    ("CKK_EC_EDWARDS", p11_sys::CKK_EC_EDWARDS),
-    ("CKK_EC_MONTGOMERY", p11_sys::CKK_EC_MONTGOMERY),
-    ("CKK_HKDF", p11_sys::CKK_HKDF),
-    ("CKK_SHA512_224_HMAC", p11_sys::CKK_SHA512_224_HMAC),
-    ("CKK_SHA512_256_HMAC", p11_sys::CKK_SHA512_256_HMAC),
-    ("CKK_SHA512_T_HMAC", p11_sys::CKK_SHA512_T_HMAC),
-    ("CKK_HSS", p11_sys::CKK_HSS),
-    ("CKK_XMSS", p11_sys::CKK_XMSS),
-    ("CKK_XMSSMT", p11_sys::CKK_XMSSMT),
-    ("CKK_ML_KEM", p11_sys::CKK_ML_KEM),
-    ("CKK_ML_DSA", p11_sys::CKK_ML_DSA),
-    ("CKK_SLH_DSA", p11_sys::CKK_SLH_DSA),
-    ("CKK_VENDOR_DEFINED", p11_sys::CKK_VENDOR_DEFINED),
-    ("CKK_ECDSA", p11_sys::CKK_ECDSA),
-    ("CKK_CAST5", p11_sys::CKK_CAST5),
+#[allow(clippy::unnecessary_cast)] // CK_KEY_TYPE is u64 on LP64 targets
+pub(crate) const NAMES: &[(&str, u64)] = &[
+    ("CKK_RSA", p11_sys::CKK_RSA as u64),
+    ("CKK_DSA", p11_sys::CKK_DSA as u64),
+    ("CKK_DH", p11_sys::CKK_DH as u64),
+    ("CKK_EC", p11_sys::CKK_EC as u64),
+    ("CKK_X9_42_DH", p11_sys::CKK_X9_42_DH as u64),
+    ("CKK_KEA", p11_sys::CKK_KEA as u64),
+    ("CKK_GENERIC_SECRET", p11_sys::CKK_GENERIC_SECRET as u64),
+    ("CKK_RC2", p11_sys::CKK_RC2 as u64),
+    ("CKK_RC4", p11_sys::CKK_RC4 as u64),
+    ("CKK_DES", p11_sys::CKK_DES as u64),
+    ("CKK_DES2", p11_sys::CKK_DES2 as u64),
+    ("CKK_DES3", p11_sys::CKK_DES3 as u64),
+    ("CKK_CAST", p11_sys::CKK_CAST as u64),
+    ("CKK_CAST3", p11_sys::CKK_CAST3 as u64),
+    ("CKK_CAST128", p11_sys::CKK_CAST128 as u64),
+    ("CKK_RC5", p11_sys::CKK_RC5 as u64),
+    ("CKK_IDEA", p11_sys::CKK_IDEA as u64),
+    ("CKK_SKIPJACK", p11_sys::CKK_SKIPJACK as u64),
+    ("CKK_BATON", p11_sys::CKK_BATON as u64),
+    ("CKK_JUNIPER", p11_sys::CKK_JUNIPER as u64),
+    ("CKK_CDMF", p11_sys::CKK_CDMF as u64),
+    ("CKK_AES", p11_sys::CKK_AES as u64),
+    ("CKK_BLOWFISH", p11_sys::CKK_BLOWFISH as u64),
+    ("CKK_TWOFISH", p11_sys::CKK_TWOFISH as u64),
+    ("CKK_SECURID", p11_sys::CKK_SECURID as u64),
+    ("CKK_HOTP", p11_sys::CKK_HOTP as u64),
+    ("CKK_ACTI", p11_sys::CKK_ACTI as u64),
+    ("CKK_CAMELLIA", p11_sys::CKK_CAMELLIA as u64),
+    ("CKK_ARIA", p11_sys::CKK_ARIA as u64),
+    ("CKK_MD5_HMAC", p11_sys::CKK_MD5_HMAC as u64),
+    ("CKK_SHA_1_HMAC", p11_sys::CKK_SHA_1_HMAC as u64),
+    ("CKK_RIPEMD128_HMAC", p11_sys::CKK_RIPEMD128_HMAC as u64),
+    ("CKK_RIPEMD160_HMAC", p11_sys::CKK_RIPEMD160_HMAC as u64),
+    ("CKK_SHA256_HMAC", p11_sys::CKK_SHA256_HMAC as u64),
+    ("CKK_SHA384_HMAC", p11_sys::CKK_SHA384_HMAC as u64),
+    ("CKK_SHA512_HMAC", p11_sys::CKK_SHA512_HMAC as u64),
+    ("CKK_SHA224_HMAC", p11_sys::CKK_SHA224_HMAC as u64),
+    ("CKK_SEED", p11_sys::CKK_SEED as u64),
+    ("CKK_GOSTR3410", p11_sys::CKK_GOSTR3410 as u64),
+    ("CKK_GOSTR3411", p11_sys::CKK_GOSTR3411 as u64),
+    ("CKK_GOST28147", p11_sys::CKK_GOST28147 as u64),
+    ("CKK_CHACHA20", p11_sys::CKK_CHACHA20 as u64),
+    ("CKK_POLY1305", p11_sys::CKK_POLY1305 as u64),
+    ("CKK_AES_XTS", p11_sys::CKK_AES_XTS as u64),
+    ("CKK_SHA3_224_HMAC", p11_sys::CKK_SHA3_224_HMAC as u64),
+    ("CKK_SHA3_256_HMAC", p11_sys::CKK_SHA3_256_HMAC as u64),
+    ("CKK_SHA3_384_HMAC", p11_sys::CKK_SHA3_384_HMAC as u64),
+    ("CKK_SHA3_512_HMAC", p11_sys::CKK_SHA3_512_HMAC as u64),
+    ("CKK_BLAKE2B_160_HMAC", p11_sys::CKK_BLAKE2B_160_HMAC as u64),
+    ("CKK_BLAKE2B_256_HMAC", p11_sys::CKK_BLAKE2B_256_HMAC as u64),
+    ("CKK_BLAKE2B_384_HMAC", p11_sys::CKK_BLAKE2B_384_HMAC as u64),
+    ("CKK_BLAKE2B_512_HMAC", p11_sys::CKK_BLAKE2B_512_HMAC as u64),
+    ("CKK_SALSA20", p11_sys::CKK_SALSA20 as u64),
+    ("CKK_X2RATCHET", p11_sys::CKK_X2RATCHET as u64),
+    ("CKK_EC_EDWARDS", p11_sys::CKK_EC_EDWARDS as u64),
+    ("CKK_EC_MONTGOMERY", p11_sys::CKK_EC_MONTGOMERY as u64),
+    ("CKK_HKDF", p11_sys::CKK_HKDF as u64),
+    ("CKK_SHA512_224_HMAC", p11_sys::CKK_SHA512_224_HMAC as u64),
+    ("CKK_SHA512_256_HMAC", p11_sys::CKK_SHA512_256_HMAC as u64),
+    ("CKK_SHA512_T_HMAC", p11_sys::CKK_SHA512_T_HMAC as u64),
+    ("CKK_HSS", p11_sys::CKK_HSS as u64),
+    ("CKK_XMSS", p11_sys::CKK_XMSS as u64),
+    ("CKK_XMSSMT", p11_sys::CKK_XMSSMT as u64),
+    ("CKK_ML_KEM", p11_sys::CKK_ML_KEM as u64),
+    ("CKK_ML_DSA", p11_sys::CKK_ML_DSA as u64),
+    ("CKK_SLH_DSA", p11_sys::CKK_SLH_DSA as u64),
+    ("CKK_VENDOR_DEFINED", p11_sys::CKK_VENDOR_DEFINED as u64),
+    ("CKK_ECDSA", p11_sys::CKK_ECDSA as u64),
+    ("CKK_CAST5", p11_sys::CKK_CAST5 as u64),
 ];

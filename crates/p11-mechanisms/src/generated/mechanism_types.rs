@@ -2,1814 +2,2018 @@
 // Do not edit: change xtask/src/tables.rs, then run it again.
 
 use crate::MechanismType;
-use p11_sys::CK_MECHANISM_TYPE;
 
 #[allow(missing_docs)] // each constant's doc is its spec name
 impl MechanismType {
     #[doc = "`CKM_RSA_PKCS_KEY_PAIR_GEN`"]
-    pub const RSA_PKCS_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_RSA_PKCS_KEY_PAIR_GEN);
+    pub const RSA_PKCS_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_RSA_PKCS_KEY_PAIR_GEN);
     #[doc = "`CKM_RSA_PKCS`"]
-    pub const RSA_PKCS: Self = Self::new(p11_sys::CKM_RSA_PKCS);
+    pub const RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_RSA_PKCS);
     #[doc = "`CKM_RSA_9796`"]
-    pub const RSA_9796: Self = Self::new(p11_sys::CKM_RSA_9796);
+    pub const RSA_9796: Self = Self::from_ck(p11_sys::CKM_RSA_9796);
     #[doc = "`CKM_RSA_X_509`"]
-    pub const RSA_X_509: Self = Self::new(p11_sys::CKM_RSA_X_509);
+    pub const RSA_X_509: Self = Self::from_ck(p11_sys::CKM_RSA_X_509);
     #[doc = "`CKM_MD2_RSA_PKCS`"]
-    pub const MD2_RSA_PKCS: Self = Self::new(p11_sys::CKM_MD2_RSA_PKCS);
+    pub const MD2_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_MD2_RSA_PKCS);
     #[doc = "`CKM_MD5_RSA_PKCS`"]
-    pub const MD5_RSA_PKCS: Self = Self::new(p11_sys::CKM_MD5_RSA_PKCS);
+    pub const MD5_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_MD5_RSA_PKCS);
     #[doc = "`CKM_SHA1_RSA_PKCS`"]
-    pub const SHA1_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA1_RSA_PKCS);
+    pub const SHA1_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA1_RSA_PKCS);
     #[doc = "`CKM_RIPEMD128_RSA_PKCS`"]
-    pub const RIPEMD128_RSA_PKCS: Self = Self::new(p11_sys::CKM_RIPEMD128_RSA_PKCS);
+    pub const RIPEMD128_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_RIPEMD128_RSA_PKCS);
     #[doc = "`CKM_RIPEMD160_RSA_PKCS`"]
-    pub const RIPEMD160_RSA_PKCS: Self = Self::new(p11_sys::CKM_RIPEMD160_RSA_PKCS);
+    pub const RIPEMD160_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_RIPEMD160_RSA_PKCS);
     #[doc = "`CKM_RSA_PKCS_OAEP`"]
-    pub const RSA_PKCS_OAEP: Self = Self::new(p11_sys::CKM_RSA_PKCS_OAEP);
+    pub const RSA_PKCS_OAEP: Self = Self::from_ck(p11_sys::CKM_RSA_PKCS_OAEP);
     #[doc = "`CKM_RSA_X9_31_KEY_PAIR_GEN`"]
-    pub const RSA_X9_31_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_RSA_X9_31_KEY_PAIR_GEN);
+    pub const RSA_X9_31_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_RSA_X9_31_KEY_PAIR_GEN);
     #[doc = "`CKM_RSA_X9_31`"]
-    pub const RSA_X9_31: Self = Self::new(p11_sys::CKM_RSA_X9_31);
+    pub const RSA_X9_31: Self = Self::from_ck(p11_sys::CKM_RSA_X9_31);
     #[doc = "`CKM_SHA1_RSA_X9_31`"]
-    pub const SHA1_RSA_X9_31: Self = Self::new(p11_sys::CKM_SHA1_RSA_X9_31);
+    pub const SHA1_RSA_X9_31: Self = Self::from_ck(p11_sys::CKM_SHA1_RSA_X9_31);
     #[doc = "`CKM_RSA_PKCS_PSS`"]
-    pub const RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_RSA_PKCS_PSS);
+    pub const RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA1_RSA_PKCS_PSS`"]
-    pub const SHA1_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA1_RSA_PKCS_PSS);
+    pub const SHA1_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA1_RSA_PKCS_PSS);
     #[doc = "`CKM_DSA_KEY_PAIR_GEN`"]
-    pub const DSA_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_DSA_KEY_PAIR_GEN);
+    pub const DSA_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_DSA_KEY_PAIR_GEN);
     #[doc = "`CKM_DSA`"]
-    pub const DSA: Self = Self::new(p11_sys::CKM_DSA);
+    pub const DSA: Self = Self::from_ck(p11_sys::CKM_DSA);
     #[doc = "`CKM_DSA_SHA1`"]
-    pub const DSA_SHA1: Self = Self::new(p11_sys::CKM_DSA_SHA1);
+    pub const DSA_SHA1: Self = Self::from_ck(p11_sys::CKM_DSA_SHA1);
     #[doc = "`CKM_DSA_SHA224`"]
-    pub const DSA_SHA224: Self = Self::new(p11_sys::CKM_DSA_SHA224);
+    pub const DSA_SHA224: Self = Self::from_ck(p11_sys::CKM_DSA_SHA224);
     #[doc = "`CKM_DSA_SHA256`"]
-    pub const DSA_SHA256: Self = Self::new(p11_sys::CKM_DSA_SHA256);
+    pub const DSA_SHA256: Self = Self::from_ck(p11_sys::CKM_DSA_SHA256);
     #[doc = "`CKM_DSA_SHA384`"]
-    pub const DSA_SHA384: Self = Self::new(p11_sys::CKM_DSA_SHA384);
+    pub const DSA_SHA384: Self = Self::from_ck(p11_sys::CKM_DSA_SHA384);
     #[doc = "`CKM_DSA_SHA512`"]
-    pub const DSA_SHA512: Self = Self::new(p11_sys::CKM_DSA_SHA512);
+    pub const DSA_SHA512: Self = Self::from_ck(p11_sys::CKM_DSA_SHA512);
     #[doc = "`CKM_DSA_SHA3_224`"]
-    pub const DSA_SHA3_224: Self = Self::new(p11_sys::CKM_DSA_SHA3_224);
+    pub const DSA_SHA3_224: Self = Self::from_ck(p11_sys::CKM_DSA_SHA3_224);
     #[doc = "`CKM_DSA_SHA3_256`"]
-    pub const DSA_SHA3_256: Self = Self::new(p11_sys::CKM_DSA_SHA3_256);
+    pub const DSA_SHA3_256: Self = Self::from_ck(p11_sys::CKM_DSA_SHA3_256);
     #[doc = "`CKM_DSA_SHA3_384`"]
-    pub const DSA_SHA3_384: Self = Self::new(p11_sys::CKM_DSA_SHA3_384);
+    pub const DSA_SHA3_384: Self = Self::from_ck(p11_sys::CKM_DSA_SHA3_384);
     #[doc = "`CKM_DSA_SHA3_512`"]
-    pub const DSA_SHA3_512: Self = Self::new(p11_sys::CKM_DSA_SHA3_512);
+    pub const DSA_SHA3_512: Self = Self::from_ck(p11_sys::CKM_DSA_SHA3_512);
     #[doc = "`CKM_DH_PKCS_KEY_PAIR_GEN`"]
-    pub const DH_PKCS_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_DH_PKCS_KEY_PAIR_GEN);
+    pub const DH_PKCS_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_DH_PKCS_KEY_PAIR_GEN);
     #[doc = "`CKM_DH_PKCS_DERIVE`"]
-    pub const DH_PKCS_DERIVE: Self = Self::new(p11_sys::CKM_DH_PKCS_DERIVE);
+    pub const DH_PKCS_DERIVE: Self = Self::from_ck(p11_sys::CKM_DH_PKCS_DERIVE);
     #[doc = "`CKM_X9_42_DH_KEY_PAIR_GEN`"]
-    pub const X9_42_DH_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_X9_42_DH_KEY_PAIR_GEN);
+    pub const X9_42_DH_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_X9_42_DH_KEY_PAIR_GEN);
     #[doc = "`CKM_X9_42_DH_DERIVE`"]
-    pub const X9_42_DH_DERIVE: Self = Self::new(p11_sys::CKM_X9_42_DH_DERIVE);
+    pub const X9_42_DH_DERIVE: Self = Self::from_ck(p11_sys::CKM_X9_42_DH_DERIVE);
     #[doc = "`CKM_X9_42_DH_HYBRID_DERIVE`"]
-    pub const X9_42_DH_HYBRID_DERIVE: Self = Self::new(p11_sys::CKM_X9_42_DH_HYBRID_DERIVE);
+    pub const X9_42_DH_HYBRID_DERIVE: Self = Self::from_ck(p11_sys::CKM_X9_42_DH_HYBRID_DERIVE);
     #[doc = "`CKM_X9_42_MQV_DERIVE`"]
-    pub const X9_42_MQV_DERIVE: Self = Self::new(p11_sys::CKM_X9_42_MQV_DERIVE);
+    pub const X9_42_MQV_DERIVE: Self = Self::from_ck(p11_sys::CKM_X9_42_MQV_DERIVE);
     #[doc = "`CKM_SHA256_RSA_PKCS`"]
-    pub const SHA256_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA256_RSA_PKCS);
+    pub const SHA256_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA256_RSA_PKCS);
     #[doc = "`CKM_SHA384_RSA_PKCS`"]
-    pub const SHA384_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA384_RSA_PKCS);
+    pub const SHA384_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA384_RSA_PKCS);
     #[doc = "`CKM_SHA512_RSA_PKCS`"]
-    pub const SHA512_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA512_RSA_PKCS);
+    pub const SHA512_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA512_RSA_PKCS);
     #[doc = "`CKM_SHA256_RSA_PKCS_PSS`"]
-    pub const SHA256_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA256_RSA_PKCS_PSS);
+    pub const SHA256_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA256_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA384_RSA_PKCS_PSS`"]
-    pub const SHA384_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA384_RSA_PKCS_PSS);
+    pub const SHA384_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA384_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA512_RSA_PKCS_PSS`"]
-    pub const SHA512_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA512_RSA_PKCS_PSS);
+    pub const SHA512_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA512_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA224_RSA_PKCS`"]
-    pub const SHA224_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA224_RSA_PKCS);
+    pub const SHA224_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA224_RSA_PKCS);
     #[doc = "`CKM_SHA224_RSA_PKCS_PSS`"]
-    pub const SHA224_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA224_RSA_PKCS_PSS);
+    pub const SHA224_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA224_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA512_224`"]
-    pub const SHA512_224: Self = Self::new(p11_sys::CKM_SHA512_224);
+    pub const SHA512_224: Self = Self::from_ck(p11_sys::CKM_SHA512_224);
     #[doc = "`CKM_SHA512_224_HMAC`"]
-    pub const SHA512_224_HMAC: Self = Self::new(p11_sys::CKM_SHA512_224_HMAC);
+    pub const SHA512_224_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA512_224_HMAC);
     #[doc = "`CKM_SHA512_224_HMAC_GENERAL`"]
-    pub const SHA512_224_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA512_224_HMAC_GENERAL);
+    pub const SHA512_224_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA512_224_HMAC_GENERAL);
     #[doc = "`CKM_SHA512_224_KEY_DERIVATION`"]
-    pub const SHA512_224_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA512_224_KEY_DERIVATION);
+    pub const SHA512_224_KEY_DERIVATION: Self =
+        Self::from_ck(p11_sys::CKM_SHA512_224_KEY_DERIVATION);
     #[doc = "`CKM_SHA512_256`"]
-    pub const SHA512_256: Self = Self::new(p11_sys::CKM_SHA512_256);
+    pub const SHA512_256: Self = Self::from_ck(p11_sys::CKM_SHA512_256);
     #[doc = "`CKM_SHA512_256_HMAC`"]
-    pub const SHA512_256_HMAC: Self = Self::new(p11_sys::CKM_SHA512_256_HMAC);
+    pub const SHA512_256_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA512_256_HMAC);
     #[doc = "`CKM_SHA512_256_HMAC_GENERAL`"]
-    pub const SHA512_256_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA512_256_HMAC_GENERAL);
+    pub const SHA512_256_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA512_256_HMAC_GENERAL);
     #[doc = "`CKM_SHA512_256_KEY_DERIVATION`"]
-    pub const SHA512_256_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA512_256_KEY_DERIVATION);
+    pub const SHA512_256_KEY_DERIVATION: Self =
+        Self::from_ck(p11_sys::CKM_SHA512_256_KEY_DERIVATION);
     #[doc = "`CKM_SHA512_T`"]
-    pub const SHA512_T: Self = Self::new(p11_sys::CKM_SHA512_T);
+    pub const SHA512_T: Self = Self::from_ck(p11_sys::CKM_SHA512_T);
     #[doc = "`CKM_SHA512_T_HMAC`"]
-    pub const SHA512_T_HMAC: Self = Self::new(p11_sys::CKM_SHA512_T_HMAC);
+    pub const SHA512_T_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA512_T_HMAC);
     #[doc = "`CKM_SHA512_T_HMAC_GENERAL`"]
-    pub const SHA512_T_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA512_T_HMAC_GENERAL);
+    pub const SHA512_T_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA512_T_HMAC_GENERAL);
     #[doc = "`CKM_SHA512_T_KEY_DERIVATION`"]
-    pub const SHA512_T_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA512_T_KEY_DERIVATION);
+    pub const SHA512_T_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA512_T_KEY_DERIVATION);
     #[doc = "`CKM_SHA3_256_RSA_PKCS`"]
-    pub const SHA3_256_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA3_256_RSA_PKCS);
+    pub const SHA3_256_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA3_256_RSA_PKCS);
     #[doc = "`CKM_SHA3_384_RSA_PKCS`"]
-    pub const SHA3_384_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA3_384_RSA_PKCS);
+    pub const SHA3_384_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA3_384_RSA_PKCS);
     #[doc = "`CKM_SHA3_512_RSA_PKCS`"]
-    pub const SHA3_512_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA3_512_RSA_PKCS);
+    pub const SHA3_512_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA3_512_RSA_PKCS);
     #[doc = "`CKM_SHA3_256_RSA_PKCS_PSS`"]
-    pub const SHA3_256_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA3_256_RSA_PKCS_PSS);
+    pub const SHA3_256_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA3_256_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA3_384_RSA_PKCS_PSS`"]
-    pub const SHA3_384_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA3_384_RSA_PKCS_PSS);
+    pub const SHA3_384_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA3_384_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA3_512_RSA_PKCS_PSS`"]
-    pub const SHA3_512_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA3_512_RSA_PKCS_PSS);
+    pub const SHA3_512_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA3_512_RSA_PKCS_PSS);
     #[doc = "`CKM_SHA3_224_RSA_PKCS`"]
-    pub const SHA3_224_RSA_PKCS: Self = Self::new(p11_sys::CKM_SHA3_224_RSA_PKCS);
+    pub const SHA3_224_RSA_PKCS: Self = Self::from_ck(p11_sys::CKM_SHA3_224_RSA_PKCS);
     #[doc = "`CKM_SHA3_224_RSA_PKCS_PSS`"]
-    pub const SHA3_224_RSA_PKCS_PSS: Self = Self::new(p11_sys::CKM_SHA3_224_RSA_PKCS_PSS);
+    pub const SHA3_224_RSA_PKCS_PSS: Self = Self::from_ck(p11_sys::CKM_SHA3_224_RSA_PKCS_PSS);
     #[doc = "`CKM_RC2_KEY_GEN`"]
-    pub const RC2_KEY_GEN: Self = Self::new(p11_sys::CKM_RC2_KEY_GEN);
+    pub const RC2_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_RC2_KEY_GEN);
     #[doc = "`CKM_RC2_ECB`"]
-    pub const RC2_ECB: Self = Self::new(p11_sys::CKM_RC2_ECB);
+    pub const RC2_ECB: Self = Self::from_ck(p11_sys::CKM_RC2_ECB);
     #[doc = "`CKM_RC2_CBC`"]
-    pub const RC2_CBC: Self = Self::new(p11_sys::CKM_RC2_CBC);
+    pub const RC2_CBC: Self = Self::from_ck(p11_sys::CKM_RC2_CBC);
     #[doc = "`CKM_RC2_MAC`"]
-    pub const RC2_MAC: Self = Self::new(p11_sys::CKM_RC2_MAC);
+    pub const RC2_MAC: Self = Self::from_ck(p11_sys::CKM_RC2_MAC);
     #[doc = "`CKM_RC2_MAC_GENERAL`"]
-    pub const RC2_MAC_GENERAL: Self = Self::new(p11_sys::CKM_RC2_MAC_GENERAL);
+    pub const RC2_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_RC2_MAC_GENERAL);
     #[doc = "`CKM_RC2_CBC_PAD`"]
-    pub const RC2_CBC_PAD: Self = Self::new(p11_sys::CKM_RC2_CBC_PAD);
+    pub const RC2_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_RC2_CBC_PAD);
     #[doc = "`CKM_RC4_KEY_GEN`"]
-    pub const RC4_KEY_GEN: Self = Self::new(p11_sys::CKM_RC4_KEY_GEN);
+    pub const RC4_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_RC4_KEY_GEN);
     #[doc = "`CKM_RC4`"]
-    pub const RC4: Self = Self::new(p11_sys::CKM_RC4);
+    pub const RC4: Self = Self::from_ck(p11_sys::CKM_RC4);
     #[doc = "`CKM_DES_KEY_GEN`"]
-    pub const DES_KEY_GEN: Self = Self::new(p11_sys::CKM_DES_KEY_GEN);
+    pub const DES_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_DES_KEY_GEN);
     #[doc = "`CKM_DES_ECB`"]
-    pub const DES_ECB: Self = Self::new(p11_sys::CKM_DES_ECB);
+    pub const DES_ECB: Self = Self::from_ck(p11_sys::CKM_DES_ECB);
     #[doc = "`CKM_DES_CBC`"]
-    pub const DES_CBC: Self = Self::new(p11_sys::CKM_DES_CBC);
+    pub const DES_CBC: Self = Self::from_ck(p11_sys::CKM_DES_CBC);
     #[doc = "`CKM_DES_MAC`"]
-    pub const DES_MAC: Self = Self::new(p11_sys::CKM_DES_MAC);
+    pub const DES_MAC: Self = Self::from_ck(p11_sys::CKM_DES_MAC);
     #[doc = "`CKM_DES_MAC_GENERAL`"]
-    pub const DES_MAC_GENERAL: Self = Self::new(p11_sys::CKM_DES_MAC_GENERAL);
+    pub const DES_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_DES_MAC_GENERAL);
     #[doc = "`CKM_DES_CBC_PAD`"]
-    pub const DES_CBC_PAD: Self = Self::new(p11_sys::CKM_DES_CBC_PAD);
+    pub const DES_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_DES_CBC_PAD);
     #[doc = "`CKM_DES2_KEY_GEN`"]
-    pub const DES2_KEY_GEN: Self = Self::new(p11_sys::CKM_DES2_KEY_GEN);
+    pub const DES2_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_DES2_KEY_GEN);
     #[doc = "`CKM_DES3_KEY_GEN`"]
-    pub const DES3_KEY_GEN: Self = Self::new(p11_sys::CKM_DES3_KEY_GEN);
+    pub const DES3_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_DES3_KEY_GEN);
     #[doc = "`CKM_DES3_ECB`"]
-    pub const DES3_ECB: Self = Self::new(p11_sys::CKM_DES3_ECB);
+    pub const DES3_ECB: Self = Self::from_ck(p11_sys::CKM_DES3_ECB);
     #[doc = "`CKM_DES3_CBC`"]
-    pub const DES3_CBC: Self = Self::new(p11_sys::CKM_DES3_CBC);
+    pub const DES3_CBC: Self = Self::from_ck(p11_sys::CKM_DES3_CBC);
     #[doc = "`CKM_DES3_MAC`"]
-    pub const DES3_MAC: Self = Self::new(p11_sys::CKM_DES3_MAC);
+    pub const DES3_MAC: Self = Self::from_ck(p11_sys::CKM_DES3_MAC);
     #[doc = "`CKM_DES3_MAC_GENERAL`"]
-    pub const DES3_MAC_GENERAL: Self = Self::new(p11_sys::CKM_DES3_MAC_GENERAL);
+    pub const DES3_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_DES3_MAC_GENERAL);
     #[doc = "`CKM_DES3_CBC_PAD`"]
-    pub const DES3_CBC_PAD: Self = Self::new(p11_sys::CKM_DES3_CBC_PAD);
+    pub const DES3_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_DES3_CBC_PAD);
     #[doc = "`CKM_DES3_CMAC_GENERAL`"]
-    pub const DES3_CMAC_GENERAL: Self = Self::new(p11_sys::CKM_DES3_CMAC_GENERAL);
+    pub const DES3_CMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_DES3_CMAC_GENERAL);
     #[doc = "`CKM_DES3_CMAC`"]
-    pub const DES3_CMAC: Self = Self::new(p11_sys::CKM_DES3_CMAC);
+    pub const DES3_CMAC: Self = Self::from_ck(p11_sys::CKM_DES3_CMAC);
     #[doc = "`CKM_CDMF_KEY_GEN`"]
-    pub const CDMF_KEY_GEN: Self = Self::new(p11_sys::CKM_CDMF_KEY_GEN);
+    pub const CDMF_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_CDMF_KEY_GEN);
     #[doc = "`CKM_CDMF_ECB`"]
-    pub const CDMF_ECB: Self = Self::new(p11_sys::CKM_CDMF_ECB);
+    pub const CDMF_ECB: Self = Self::from_ck(p11_sys::CKM_CDMF_ECB);
     #[doc = "`CKM_CDMF_CBC`"]
-    pub const CDMF_CBC: Self = Self::new(p11_sys::CKM_CDMF_CBC);
+    pub const CDMF_CBC: Self = Self::from_ck(p11_sys::CKM_CDMF_CBC);
     #[doc = "`CKM_CDMF_MAC`"]
-    pub const CDMF_MAC: Self = Self::new(p11_sys::CKM_CDMF_MAC);
+    pub const CDMF_MAC: Self = Self::from_ck(p11_sys::CKM_CDMF_MAC);
     #[doc = "`CKM_CDMF_MAC_GENERAL`"]
-    pub const CDMF_MAC_GENERAL: Self = Self::new(p11_sys::CKM_CDMF_MAC_GENERAL);
+    pub const CDMF_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_CDMF_MAC_GENERAL);
     #[doc = "`CKM_CDMF_CBC_PAD`"]
-    pub const CDMF_CBC_PAD: Self = Self::new(p11_sys::CKM_CDMF_CBC_PAD);
+    pub const CDMF_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_CDMF_CBC_PAD);
     #[doc = "`CKM_DES_OFB64`"]
-    pub const DES_OFB64: Self = Self::new(p11_sys::CKM_DES_OFB64);
+    pub const DES_OFB64: Self = Self::from_ck(p11_sys::CKM_DES_OFB64);
     #[doc = "`CKM_DES_OFB8`"]
-    pub const DES_OFB8: Self = Self::new(p11_sys::CKM_DES_OFB8);
+    pub const DES_OFB8: Self = Self::from_ck(p11_sys::CKM_DES_OFB8);
     #[doc = "`CKM_DES_CFB64`"]
-    pub const DES_CFB64: Self = Self::new(p11_sys::CKM_DES_CFB64);
+    pub const DES_CFB64: Self = Self::from_ck(p11_sys::CKM_DES_CFB64);
     #[doc = "`CKM_DES_CFB8`"]
-    pub const DES_CFB8: Self = Self::new(p11_sys::CKM_DES_CFB8);
+    pub const DES_CFB8: Self = Self::from_ck(p11_sys::CKM_DES_CFB8);
     #[doc = "`CKM_MD2`"]
-    pub const MD2: Self = Self::new(p11_sys::CKM_MD2);
+    pub const MD2: Self = Self::from_ck(p11_sys::CKM_MD2);
     #[doc = "`CKM_MD2_HMAC`"]
-    pub const MD2_HMAC: Self = Self::new(p11_sys::CKM_MD2_HMAC);
+    pub const MD2_HMAC: Self = Self::from_ck(p11_sys::CKM_MD2_HMAC);
     #[doc = "`CKM_MD2_HMAC_GENERAL`"]
-    pub const MD2_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_MD2_HMAC_GENERAL);
+    pub const MD2_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_MD2_HMAC_GENERAL);
     #[doc = "`CKM_MD5`"]
-    pub const MD5: Self = Self::new(p11_sys::CKM_MD5);
+    pub const MD5: Self = Self::from_ck(p11_sys::CKM_MD5);
     #[doc = "`CKM_MD5_HMAC`"]
-    pub const MD5_HMAC: Self = Self::new(p11_sys::CKM_MD5_HMAC);
+    pub const MD5_HMAC: Self = Self::from_ck(p11_sys::CKM_MD5_HMAC);
     #[doc = "`CKM_MD5_HMAC_GENERAL`"]
-    pub const MD5_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_MD5_HMAC_GENERAL);
+    pub const MD5_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_MD5_HMAC_GENERAL);
     #[doc = "`CKM_SHA_1`"]
-    pub const SHA_1: Self = Self::new(p11_sys::CKM_SHA_1);
+    pub const SHA_1: Self = Self::from_ck(p11_sys::CKM_SHA_1);
     #[doc = "`CKM_SHA_1_HMAC`"]
-    pub const SHA_1_HMAC: Self = Self::new(p11_sys::CKM_SHA_1_HMAC);
+    pub const SHA_1_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA_1_HMAC);
     #[doc = "`CKM_SHA_1_HMAC_GENERAL`"]
-    pub const SHA_1_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA_1_HMAC_GENERAL);
+    pub const SHA_1_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA_1_HMAC_GENERAL);
     #[doc = "`CKM_RIPEMD128`"]
-    pub const RIPEMD128: Self = Self::new(p11_sys::CKM_RIPEMD128);
+    pub const RIPEMD128: Self = Self::from_ck(p11_sys::CKM_RIPEMD128);
     #[doc = "`CKM_RIPEMD128_HMAC`"]
-    pub const RIPEMD128_HMAC: Self = Self::new(p11_sys::CKM_RIPEMD128_HMAC);
+    pub const RIPEMD128_HMAC: Self = Self::from_ck(p11_sys::CKM_RIPEMD128_HMAC);
     #[doc = "`CKM_RIPEMD128_HMAC_GENERAL`"]
-    pub const RIPEMD128_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_RIPEMD128_HMAC_GENERAL);
+    pub const RIPEMD128_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_RIPEMD128_HMAC_GENERAL);
     #[doc = "`CKM_RIPEMD160`"]
-    pub const RIPEMD160: Self = Self::new(p11_sys::CKM_RIPEMD160);
+    pub const RIPEMD160: Self = Self::from_ck(p11_sys::CKM_RIPEMD160);
     #[doc = "`CKM_RIPEMD160_HMAC`"]
-    pub const RIPEMD160_HMAC: Self = Self::new(p11_sys::CKM_RIPEMD160_HMAC);
+    pub const RIPEMD160_HMAC: Self = Self::from_ck(p11_sys::CKM_RIPEMD160_HMAC);
     #[doc = "`CKM_RIPEMD160_HMAC_GENERAL`"]
-    pub const RIPEMD160_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_RIPEMD160_HMAC_GENERAL);
+    pub const RIPEMD160_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_RIPEMD160_HMAC_GENERAL);
     #[doc = "`CKM_SHA256`"]
-    pub const SHA256: Self = Self::new(p11_sys::CKM_SHA256);
+    pub const SHA256: Self = Self::from_ck(p11_sys::CKM_SHA256);
     #[doc = "`CKM_SHA256_HMAC`"]
-    pub const SHA256_HMAC: Self = Self::new(p11_sys::CKM_SHA256_HMAC);
+    pub const SHA256_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA256_HMAC);
     #[doc = "`CKM_SHA256_HMAC_GENERAL`"]
-    pub const SHA256_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA256_HMAC_GENERAL);
+    pub const SHA256_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA256_HMAC_GENERAL);
     #[doc = "`CKM_SHA224`"]
-    pub const SHA224: Self = Self::new(p11_sys::CKM_SHA224);
+    pub const SHA224: Self = Self::from_ck(p11_sys::CKM_SHA224);
     #[doc = "`CKM_SHA224_HMAC`"]
-    pub const SHA224_HMAC: Self = Self::new(p11_sys::CKM_SHA224_HMAC);
+    pub const SHA224_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA224_HMAC);
     #[doc = "`CKM_SHA224_HMAC_GENERAL`"]
-    pub const SHA224_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA224_HMAC_GENERAL);
+    pub const SHA224_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA224_HMAC_GENERAL);
     #[doc = "`CKM_SHA384`"]
-    pub const SHA384: Self = Self::new(p11_sys::CKM_SHA384);
+    pub const SHA384: Self = Self::from_ck(p11_sys::CKM_SHA384);
     #[doc = "`CKM_SHA384_HMAC`"]
-    pub const SHA384_HMAC: Self = Self::new(p11_sys::CKM_SHA384_HMAC);
+    pub const SHA384_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA384_HMAC);
     #[doc = "`CKM_SHA384_HMAC_GENERAL`"]
-    pub const SHA384_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA384_HMAC_GENERAL);
+    pub const SHA384_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA384_HMAC_GENERAL);
     #[doc = "`CKM_SHA512`"]
-    pub const SHA512: Self = Self::new(p11_sys::CKM_SHA512);
+    pub const SHA512: Self = Self::from_ck(p11_sys::CKM_SHA512);
     #[doc = "`CKM_SHA512_HMAC`"]
-    pub const SHA512_HMAC: Self = Self::new(p11_sys::CKM_SHA512_HMAC);
+    pub const SHA512_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA512_HMAC);
     #[doc = "`CKM_SHA512_HMAC_GENERAL`"]
-    pub const SHA512_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA512_HMAC_GENERAL);
+    pub const SHA512_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA512_HMAC_GENERAL);
     #[doc = "`CKM_SECURID_KEY_GEN`"]
-    pub const SECURID_KEY_GEN: Self = Self::new(p11_sys::CKM_SECURID_KEY_GEN);
+    pub const SECURID_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SECURID_KEY_GEN);
     #[doc = "`CKM_SECURID`"]
-    pub const SECURID: Self = Self::new(p11_sys::CKM_SECURID);
+    pub const SECURID: Self = Self::from_ck(p11_sys::CKM_SECURID);
     #[doc = "`CKM_HOTP_KEY_GEN`"]
-    pub const HOTP_KEY_GEN: Self = Self::new(p11_sys::CKM_HOTP_KEY_GEN);
+    pub const HOTP_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_HOTP_KEY_GEN);
     #[doc = "`CKM_HOTP`"]
-    pub const HOTP: Self = Self::new(p11_sys::CKM_HOTP);
+    pub const HOTP: Self = Self::from_ck(p11_sys::CKM_HOTP);
     #[doc = "`CKM_ACTI`"]
-    pub const ACTI: Self = Self::new(p11_sys::CKM_ACTI);
+    pub const ACTI: Self = Self::from_ck(p11_sys::CKM_ACTI);
     #[doc = "`CKM_ACTI_KEY_GEN`"]
-    pub const ACTI_KEY_GEN: Self = Self::new(p11_sys::CKM_ACTI_KEY_GEN);
+    pub const ACTI_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_ACTI_KEY_GEN);
     #[doc = "`CKM_SHA3_256`"]
-    pub const SHA3_256: Self = Self::new(p11_sys::CKM_SHA3_256);
+    pub const SHA3_256: Self = Self::from_ck(p11_sys::CKM_SHA3_256);
     #[doc = "`CKM_SHA3_256_HMAC`"]
-    pub const SHA3_256_HMAC: Self = Self::new(p11_sys::CKM_SHA3_256_HMAC);
+    pub const SHA3_256_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA3_256_HMAC);
     #[doc = "`CKM_SHA3_256_HMAC_GENERAL`"]
-    pub const SHA3_256_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA3_256_HMAC_GENERAL);
+    pub const SHA3_256_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA3_256_HMAC_GENERAL);
     #[doc = "`CKM_SHA3_256_KEY_GEN`"]
-    pub const SHA3_256_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA3_256_KEY_GEN);
+    pub const SHA3_256_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA3_256_KEY_GEN);
     #[doc = "`CKM_SHA3_224`"]
-    pub const SHA3_224: Self = Self::new(p11_sys::CKM_SHA3_224);
+    pub const SHA3_224: Self = Self::from_ck(p11_sys::CKM_SHA3_224);
     #[doc = "`CKM_SHA3_224_HMAC`"]
-    pub const SHA3_224_HMAC: Self = Self::new(p11_sys::CKM_SHA3_224_HMAC);
+    pub const SHA3_224_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA3_224_HMAC);
     #[doc = "`CKM_SHA3_224_HMAC_GENERAL`"]
-    pub const SHA3_224_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA3_224_HMAC_GENERAL);
+    pub const SHA3_224_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA3_224_HMAC_GENERAL);
     #[doc = "`CKM_SHA3_224_KEY_GEN`"]
-    pub const SHA3_224_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA3_224_KEY_GEN);
+    pub const SHA3_224_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA3_224_KEY_GEN);
     #[doc = "`CKM_SHA3_384`"]
-    pub const SHA3_384: Self = Self::new(p11_sys::CKM_SHA3_384);
+    pub const SHA3_384: Self = Self::from_ck(p11_sys::CKM_SHA3_384);
     #[doc = "`CKM_SHA3_384_HMAC`"]
-    pub const SHA3_384_HMAC: Self = Self::new(p11_sys::CKM_SHA3_384_HMAC);
+    pub const SHA3_384_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA3_384_HMAC);
     #[doc = "`CKM_SHA3_384_HMAC_GENERAL`"]
-    pub const SHA3_384_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA3_384_HMAC_GENERAL);
+    pub const SHA3_384_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA3_384_HMAC_GENERAL);
     #[doc = "`CKM_SHA3_384_KEY_GEN`"]
-    pub const SHA3_384_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA3_384_KEY_GEN);
+    pub const SHA3_384_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA3_384_KEY_GEN);
     #[doc = "`CKM_SHA3_512`"]
-    pub const SHA3_512: Self = Self::new(p11_sys::CKM_SHA3_512);
+    pub const SHA3_512: Self = Self::from_ck(p11_sys::CKM_SHA3_512);
     #[doc = "`CKM_SHA3_512_HMAC`"]
-    pub const SHA3_512_HMAC: Self = Self::new(p11_sys::CKM_SHA3_512_HMAC);
+    pub const SHA3_512_HMAC: Self = Self::from_ck(p11_sys::CKM_SHA3_512_HMAC);
     #[doc = "`CKM_SHA3_512_HMAC_GENERAL`"]
-    pub const SHA3_512_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_SHA3_512_HMAC_GENERAL);
+    pub const SHA3_512_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SHA3_512_HMAC_GENERAL);
     #[doc = "`CKM_SHA3_512_KEY_GEN`"]
-    pub const SHA3_512_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA3_512_KEY_GEN);
+    pub const SHA3_512_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA3_512_KEY_GEN);
     #[doc = "`CKM_CAST_KEY_GEN`"]
-    pub const CAST_KEY_GEN: Self = Self::new(p11_sys::CKM_CAST_KEY_GEN);
+    pub const CAST_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_CAST_KEY_GEN);
     #[doc = "`CKM_CAST_ECB`"]
-    pub const CAST_ECB: Self = Self::new(p11_sys::CKM_CAST_ECB);
+    pub const CAST_ECB: Self = Self::from_ck(p11_sys::CKM_CAST_ECB);
     #[doc = "`CKM_CAST_CBC`"]
-    pub const CAST_CBC: Self = Self::new(p11_sys::CKM_CAST_CBC);
+    pub const CAST_CBC: Self = Self::from_ck(p11_sys::CKM_CAST_CBC);
     #[doc = "`CKM_CAST_MAC`"]
-    pub const CAST_MAC: Self = Self::new(p11_sys::CKM_CAST_MAC);
+    pub const CAST_MAC: Self = Self::from_ck(p11_sys::CKM_CAST_MAC);
     #[doc = "`CKM_CAST_MAC_GENERAL`"]
-    pub const CAST_MAC_GENERAL: Self = Self::new(p11_sys::CKM_CAST_MAC_GENERAL);
+    pub const CAST_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_CAST_MAC_GENERAL);
     #[doc = "`CKM_CAST_CBC_PAD`"]
-    pub const CAST_CBC_PAD: Self = Self::new(p11_sys::CKM_CAST_CBC_PAD);
+    pub const CAST_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_CAST_CBC_PAD);
     #[doc = "`CKM_CAST3_KEY_GEN`"]
-    pub const CAST3_KEY_GEN: Self = Self::new(p11_sys::CKM_CAST3_KEY_GEN);
+    pub const CAST3_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_CAST3_KEY_GEN);
     #[doc = "`CKM_CAST3_ECB`"]
-    pub const CAST3_ECB: Self = Self::new(p11_sys::CKM_CAST3_ECB);
+    pub const CAST3_ECB: Self = Self::from_ck(p11_sys::CKM_CAST3_ECB);
     #[doc = "`CKM_CAST3_CBC`"]
-    pub const CAST3_CBC: Self = Self::new(p11_sys::CKM_CAST3_CBC);
+    pub const CAST3_CBC: Self = Self::from_ck(p11_sys::CKM_CAST3_CBC);
     #[doc = "`CKM_CAST3_MAC`"]
-    pub const CAST3_MAC: Self = Self::new(p11_sys::CKM_CAST3_MAC);
+    pub const CAST3_MAC: Self = Self::from_ck(p11_sys::CKM_CAST3_MAC);
     #[doc = "`CKM_CAST3_MAC_GENERAL`"]
-    pub const CAST3_MAC_GENERAL: Self = Self::new(p11_sys::CKM_CAST3_MAC_GENERAL);
+    pub const CAST3_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_CAST3_MAC_GENERAL);
     #[doc = "`CKM_CAST3_CBC_PAD`"]
-    pub const CAST3_CBC_PAD: Self = Self::new(p11_sys::CKM_CAST3_CBC_PAD);
+    pub const CAST3_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_CAST3_CBC_PAD);
     #[doc = "`CKM_CAST5_KEY_GEN`"]
-    pub const CAST5_KEY_GEN: Self = Self::new(p11_sys::CKM_CAST5_KEY_GEN);
+    pub const CAST5_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_CAST5_KEY_GEN);
     #[doc = "`CKM_CAST128_KEY_GEN`"]
-    pub const CAST128_KEY_GEN: Self = Self::new(p11_sys::CKM_CAST128_KEY_GEN);
+    pub const CAST128_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_CAST128_KEY_GEN);
     #[doc = "`CKM_CAST5_ECB`"]
-    pub const CAST5_ECB: Self = Self::new(p11_sys::CKM_CAST5_ECB);
+    pub const CAST5_ECB: Self = Self::from_ck(p11_sys::CKM_CAST5_ECB);
     #[doc = "`CKM_CAST128_ECB`"]
-    pub const CAST128_ECB: Self = Self::new(p11_sys::CKM_CAST128_ECB);
+    pub const CAST128_ECB: Self = Self::from_ck(p11_sys::CKM_CAST128_ECB);
     #[doc = "`CKM_CAST5_CBC`"]
-    pub const CAST5_CBC: Self = Self::new(p11_sys::CKM_CAST5_CBC);
+    pub const CAST5_CBC: Self = Self::from_ck(p11_sys::CKM_CAST5_CBC);
     #[doc = "`CKM_CAST128_CBC`"]
-    pub const CAST128_CBC: Self = Self::new(p11_sys::CKM_CAST128_CBC);
+    pub const CAST128_CBC: Self = Self::from_ck(p11_sys::CKM_CAST128_CBC);
     #[doc = "`CKM_CAST5_MAC`"]
-    pub const CAST5_MAC: Self = Self::new(p11_sys::CKM_CAST5_MAC);
+    pub const CAST5_MAC: Self = Self::from_ck(p11_sys::CKM_CAST5_MAC);
     #[doc = "`CKM_CAST128_MAC`"]
-    pub const CAST128_MAC: Self = Self::new(p11_sys::CKM_CAST128_MAC);
+    pub const CAST128_MAC: Self = Self::from_ck(p11_sys::CKM_CAST128_MAC);
     #[doc = "`CKM_CAST5_MAC_GENERAL`"]
-    pub const CAST5_MAC_GENERAL: Self = Self::new(p11_sys::CKM_CAST5_MAC_GENERAL);
+    pub const CAST5_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_CAST5_MAC_GENERAL);
     #[doc = "`CKM_CAST128_MAC_GENERAL`"]
-    pub const CAST128_MAC_GENERAL: Self = Self::new(p11_sys::CKM_CAST128_MAC_GENERAL);
+    pub const CAST128_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_CAST128_MAC_GENERAL);
     #[doc = "`CKM_CAST5_CBC_PAD`"]
-    pub const CAST5_CBC_PAD: Self = Self::new(p11_sys::CKM_CAST5_CBC_PAD);
+    pub const CAST5_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_CAST5_CBC_PAD);
     #[doc = "`CKM_CAST128_CBC_PAD`"]
-    pub const CAST128_CBC_PAD: Self = Self::new(p11_sys::CKM_CAST128_CBC_PAD);
+    pub const CAST128_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_CAST128_CBC_PAD);
     #[doc = "`CKM_RC5_KEY_GEN`"]
-    pub const RC5_KEY_GEN: Self = Self::new(p11_sys::CKM_RC5_KEY_GEN);
+    pub const RC5_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_RC5_KEY_GEN);
     #[doc = "`CKM_RC5_ECB`"]
-    pub const RC5_ECB: Self = Self::new(p11_sys::CKM_RC5_ECB);
+    pub const RC5_ECB: Self = Self::from_ck(p11_sys::CKM_RC5_ECB);
     #[doc = "`CKM_RC5_CBC`"]
-    pub const RC5_CBC: Self = Self::new(p11_sys::CKM_RC5_CBC);
+    pub const RC5_CBC: Self = Self::from_ck(p11_sys::CKM_RC5_CBC);
     #[doc = "`CKM_RC5_MAC`"]
-    pub const RC5_MAC: Self = Self::new(p11_sys::CKM_RC5_MAC);
+    pub const RC5_MAC: Self = Self::from_ck(p11_sys::CKM_RC5_MAC);
     #[doc = "`CKM_RC5_MAC_GENERAL`"]
-    pub const RC5_MAC_GENERAL: Self = Self::new(p11_sys::CKM_RC5_MAC_GENERAL);
+    pub const RC5_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_RC5_MAC_GENERAL);
     #[doc = "`CKM_RC5_CBC_PAD`"]
-    pub const RC5_CBC_PAD: Self = Self::new(p11_sys::CKM_RC5_CBC_PAD);
+    pub const RC5_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_RC5_CBC_PAD);
     #[doc = "`CKM_IDEA_KEY_GEN`"]
-    pub const IDEA_KEY_GEN: Self = Self::new(p11_sys::CKM_IDEA_KEY_GEN);
+    pub const IDEA_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_IDEA_KEY_GEN);
     #[doc = "`CKM_IDEA_ECB`"]
-    pub const IDEA_ECB: Self = Self::new(p11_sys::CKM_IDEA_ECB);
+    pub const IDEA_ECB: Self = Self::from_ck(p11_sys::CKM_IDEA_ECB);
     #[doc = "`CKM_IDEA_CBC`"]
-    pub const IDEA_CBC: Self = Self::new(p11_sys::CKM_IDEA_CBC);
+    pub const IDEA_CBC: Self = Self::from_ck(p11_sys::CKM_IDEA_CBC);
     #[doc = "`CKM_IDEA_MAC`"]
-    pub const IDEA_MAC: Self = Self::new(p11_sys::CKM_IDEA_MAC);
+    pub const IDEA_MAC: Self = Self::from_ck(p11_sys::CKM_IDEA_MAC);
     #[doc = "`CKM_IDEA_MAC_GENERAL`"]
-    pub const IDEA_MAC_GENERAL: Self = Self::new(p11_sys::CKM_IDEA_MAC_GENERAL);
+    pub const IDEA_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_IDEA_MAC_GENERAL);
     #[doc = "`CKM_IDEA_CBC_PAD`"]
-    pub const IDEA_CBC_PAD: Self = Self::new(p11_sys::CKM_IDEA_CBC_PAD);
+    pub const IDEA_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_IDEA_CBC_PAD);
     #[doc = "`CKM_GENERIC_SECRET_KEY_GEN`"]
-    pub const GENERIC_SECRET_KEY_GEN: Self = Self::new(p11_sys::CKM_GENERIC_SECRET_KEY_GEN);
+    pub const GENERIC_SECRET_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_GENERIC_SECRET_KEY_GEN);
     #[doc = "`CKM_CONCATENATE_BASE_AND_KEY`"]
-    pub const CONCATENATE_BASE_AND_KEY: Self = Self::new(p11_sys::CKM_CONCATENATE_BASE_AND_KEY);
+    pub const CONCATENATE_BASE_AND_KEY: Self = Self::from_ck(p11_sys::CKM_CONCATENATE_BASE_AND_KEY);
     #[doc = "`CKM_CONCATENATE_BASE_AND_DATA`"]
-    pub const CONCATENATE_BASE_AND_DATA: Self = Self::new(p11_sys::CKM_CONCATENATE_BASE_AND_DATA);
+    pub const CONCATENATE_BASE_AND_DATA: Self =
+        Self::from_ck(p11_sys::CKM_CONCATENATE_BASE_AND_DATA);
     #[doc = "`CKM_CONCATENATE_DATA_AND_BASE`"]
-    pub const CONCATENATE_DATA_AND_BASE: Self = Self::new(p11_sys::CKM_CONCATENATE_DATA_AND_BASE);
+    pub const CONCATENATE_DATA_AND_BASE: Self =
+        Self::from_ck(p11_sys::CKM_CONCATENATE_DATA_AND_BASE);
     #[doc = "`CKM_XOR_BASE_AND_DATA`"]
-    pub const XOR_BASE_AND_DATA: Self = Self::new(p11_sys::CKM_XOR_BASE_AND_DATA);
+    pub const XOR_BASE_AND_DATA: Self = Self::from_ck(p11_sys::CKM_XOR_BASE_AND_DATA);
     #[doc = "`CKM_EXTRACT_KEY_FROM_KEY`"]
-    pub const EXTRACT_KEY_FROM_KEY: Self = Self::new(p11_sys::CKM_EXTRACT_KEY_FROM_KEY);
+    pub const EXTRACT_KEY_FROM_KEY: Self = Self::from_ck(p11_sys::CKM_EXTRACT_KEY_FROM_KEY);
     #[doc = "`CKM_SSL3_PRE_MASTER_KEY_GEN`"]
-    pub const SSL3_PRE_MASTER_KEY_GEN: Self = Self::new(p11_sys::CKM_SSL3_PRE_MASTER_KEY_GEN);
+    pub const SSL3_PRE_MASTER_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SSL3_PRE_MASTER_KEY_GEN);
     #[doc = "`CKM_SSL3_MASTER_KEY_DERIVE`"]
-    pub const SSL3_MASTER_KEY_DERIVE: Self = Self::new(p11_sys::CKM_SSL3_MASTER_KEY_DERIVE);
+    pub const SSL3_MASTER_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_SSL3_MASTER_KEY_DERIVE);
     #[doc = "`CKM_SSL3_KEY_AND_MAC_DERIVE`"]
-    pub const SSL3_KEY_AND_MAC_DERIVE: Self = Self::new(p11_sys::CKM_SSL3_KEY_AND_MAC_DERIVE);
+    pub const SSL3_KEY_AND_MAC_DERIVE: Self = Self::from_ck(p11_sys::CKM_SSL3_KEY_AND_MAC_DERIVE);
     #[doc = "`CKM_SSL3_MASTER_KEY_DERIVE_DH`"]
-    pub const SSL3_MASTER_KEY_DERIVE_DH: Self = Self::new(p11_sys::CKM_SSL3_MASTER_KEY_DERIVE_DH);
+    pub const SSL3_MASTER_KEY_DERIVE_DH: Self =
+        Self::from_ck(p11_sys::CKM_SSL3_MASTER_KEY_DERIVE_DH);
     #[doc = "`CKM_TLS_PRE_MASTER_KEY_GEN`"]
-    pub const TLS_PRE_MASTER_KEY_GEN: Self = Self::new(p11_sys::CKM_TLS_PRE_MASTER_KEY_GEN);
+    pub const TLS_PRE_MASTER_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_TLS_PRE_MASTER_KEY_GEN);
     #[doc = "`CKM_TLS_MASTER_KEY_DERIVE`"]
-    pub const TLS_MASTER_KEY_DERIVE: Self = Self::new(p11_sys::CKM_TLS_MASTER_KEY_DERIVE);
+    pub const TLS_MASTER_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_TLS_MASTER_KEY_DERIVE);
     #[doc = "`CKM_TLS_KEY_AND_MAC_DERIVE`"]
-    pub const TLS_KEY_AND_MAC_DERIVE: Self = Self::new(p11_sys::CKM_TLS_KEY_AND_MAC_DERIVE);
+    pub const TLS_KEY_AND_MAC_DERIVE: Self = Self::from_ck(p11_sys::CKM_TLS_KEY_AND_MAC_DERIVE);
     #[doc = "`CKM_TLS_MASTER_KEY_DERIVE_DH`"]
-    pub const TLS_MASTER_KEY_DERIVE_DH: Self = Self::new(p11_sys::CKM_TLS_MASTER_KEY_DERIVE_DH);
+    pub const TLS_MASTER_KEY_DERIVE_DH: Self = Self::from_ck(p11_sys::CKM_TLS_MASTER_KEY_DERIVE_DH);
     #[doc = "`CKM_TLS_PRF`"]
-    pub const TLS_PRF: Self = Self::new(p11_sys::CKM_TLS_PRF);
+    pub const TLS_PRF: Self = Self::from_ck(p11_sys::CKM_TLS_PRF);
     #[doc = "`CKM_SSL3_MD5_MAC`"]
-    pub const SSL3_MD5_MAC: Self = Self::new(p11_sys::CKM_SSL3_MD5_MAC);
+    pub const SSL3_MD5_MAC: Self = Self::from_ck(p11_sys::CKM_SSL3_MD5_MAC);
     #[doc = "`CKM_SSL3_SHA1_MAC`"]
-    pub const SSL3_SHA1_MAC: Self = Self::new(p11_sys::CKM_SSL3_SHA1_MAC);
+    pub const SSL3_SHA1_MAC: Self = Self::from_ck(p11_sys::CKM_SSL3_SHA1_MAC);
     #[doc = "`CKM_MD5_KEY_DERIVATION`"]
-    pub const MD5_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_MD5_KEY_DERIVATION);
+    pub const MD5_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_MD5_KEY_DERIVATION);
     #[doc = "`CKM_MD2_KEY_DERIVATION`"]
-    pub const MD2_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_MD2_KEY_DERIVATION);
+    pub const MD2_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_MD2_KEY_DERIVATION);
     #[doc = "`CKM_SHA1_KEY_DERIVATION`"]
-    pub const SHA1_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA1_KEY_DERIVATION);
+    pub const SHA1_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA1_KEY_DERIVATION);
     #[doc = "`CKM_SHA256_KEY_DERIVATION`"]
-    pub const SHA256_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA256_KEY_DERIVATION);
+    pub const SHA256_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA256_KEY_DERIVATION);
     #[doc = "`CKM_SHA384_KEY_DERIVATION`"]
-    pub const SHA384_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA384_KEY_DERIVATION);
+    pub const SHA384_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA384_KEY_DERIVATION);
     #[doc = "`CKM_SHA512_KEY_DERIVATION`"]
-    pub const SHA512_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA512_KEY_DERIVATION);
+    pub const SHA512_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA512_KEY_DERIVATION);
     #[doc = "`CKM_SHA224_KEY_DERIVATION`"]
-    pub const SHA224_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA224_KEY_DERIVATION);
+    pub const SHA224_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA224_KEY_DERIVATION);
     #[doc = "`CKM_SHA3_256_KEY_DERIVATION`"]
-    pub const SHA3_256_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA3_256_KEY_DERIVATION);
+    pub const SHA3_256_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA3_256_KEY_DERIVATION);
     #[doc = "`CKM_SHA3_224_KEY_DERIVATION`"]
-    pub const SHA3_224_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA3_224_KEY_DERIVATION);
+    pub const SHA3_224_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA3_224_KEY_DERIVATION);
     #[doc = "`CKM_SHA3_384_KEY_DERIVATION`"]
-    pub const SHA3_384_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA3_384_KEY_DERIVATION);
+    pub const SHA3_384_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA3_384_KEY_DERIVATION);
     #[doc = "`CKM_SHA3_512_KEY_DERIVATION`"]
-    pub const SHA3_512_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHA3_512_KEY_DERIVATION);
+    pub const SHA3_512_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHA3_512_KEY_DERIVATION);
     #[doc = "`CKM_SHAKE_128_KEY_DERIVATION`"]
-    pub const SHAKE_128_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHAKE_128_KEY_DERIVATION);
+    pub const SHAKE_128_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHAKE_128_KEY_DERIVATION);
     #[doc = "`CKM_SHAKE_256_KEY_DERIVATION`"]
-    pub const SHAKE_256_KEY_DERIVATION: Self = Self::new(p11_sys::CKM_SHAKE_256_KEY_DERIVATION);
+    pub const SHAKE_256_KEY_DERIVATION: Self = Self::from_ck(p11_sys::CKM_SHAKE_256_KEY_DERIVATION);
     #[doc = "`CKM_SHA3_256_KEY_DERIVE`"]
-    pub const SHA3_256_KEY_DERIVE: Self = Self::new(p11_sys::CKM_SHA3_256_KEY_DERIVE);
+    pub const SHA3_256_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_SHA3_256_KEY_DERIVE);
     #[doc = "`CKM_SHA3_224_KEY_DERIVE`"]
-    pub const SHA3_224_KEY_DERIVE: Self = Self::new(p11_sys::CKM_SHA3_224_KEY_DERIVE);
+    pub const SHA3_224_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_SHA3_224_KEY_DERIVE);
     #[doc = "`CKM_SHA3_384_KEY_DERIVE`"]
-    pub const SHA3_384_KEY_DERIVE: Self = Self::new(p11_sys::CKM_SHA3_384_KEY_DERIVE);
+    pub const SHA3_384_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_SHA3_384_KEY_DERIVE);
     #[doc = "`CKM_SHA3_512_KEY_DERIVE`"]
-    pub const SHA3_512_KEY_DERIVE: Self = Self::new(p11_sys::CKM_SHA3_512_KEY_DERIVE);
+    pub const SHA3_512_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_SHA3_512_KEY_DERIVE);
     #[doc = "`CKM_SHAKE_128_KEY_DERIVE`"]
-    pub const SHAKE_128_KEY_DERIVE: Self = Self::new(p11_sys::CKM_SHAKE_128_KEY_DERIVE);
+    pub const SHAKE_128_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_SHAKE_128_KEY_DERIVE);
     #[doc = "`CKM_SHAKE_256_KEY_DERIVE`"]
-    pub const SHAKE_256_KEY_DERIVE: Self = Self::new(p11_sys::CKM_SHAKE_256_KEY_DERIVE);
+    pub const SHAKE_256_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_SHAKE_256_KEY_DERIVE);
     #[doc = "`CKM_PBE_MD2_DES_CBC`"]
-    pub const PBE_MD2_DES_CBC: Self = Self::new(p11_sys::CKM_PBE_MD2_DES_CBC);
+    pub const PBE_MD2_DES_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_MD2_DES_CBC);
     #[doc = "`CKM_PBE_MD5_DES_CBC`"]
-    pub const PBE_MD5_DES_CBC: Self = Self::new(p11_sys::CKM_PBE_MD5_DES_CBC);
+    pub const PBE_MD5_DES_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_MD5_DES_CBC);
     #[doc = "`CKM_PBE_MD5_CAST_CBC`"]
-    pub const PBE_MD5_CAST_CBC: Self = Self::new(p11_sys::CKM_PBE_MD5_CAST_CBC);
+    pub const PBE_MD5_CAST_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_MD5_CAST_CBC);
     #[doc = "`CKM_PBE_MD5_CAST3_CBC`"]
-    pub const PBE_MD5_CAST3_CBC: Self = Self::new(p11_sys::CKM_PBE_MD5_CAST3_CBC);
+    pub const PBE_MD5_CAST3_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_MD5_CAST3_CBC);
     #[doc = "`CKM_PBE_MD5_CAST5_CBC`"]
-    pub const PBE_MD5_CAST5_CBC: Self = Self::new(p11_sys::CKM_PBE_MD5_CAST5_CBC);
+    pub const PBE_MD5_CAST5_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_MD5_CAST5_CBC);
     #[doc = "`CKM_PBE_MD5_CAST128_CBC`"]
-    pub const PBE_MD5_CAST128_CBC: Self = Self::new(p11_sys::CKM_PBE_MD5_CAST128_CBC);
+    pub const PBE_MD5_CAST128_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_MD5_CAST128_CBC);
     #[doc = "`CKM_PBE_SHA1_CAST5_CBC`"]
-    pub const PBE_SHA1_CAST5_CBC: Self = Self::new(p11_sys::CKM_PBE_SHA1_CAST5_CBC);
+    pub const PBE_SHA1_CAST5_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_CAST5_CBC);
     #[doc = "`CKM_PBE_SHA1_CAST128_CBC`"]
-    pub const PBE_SHA1_CAST128_CBC: Self = Self::new(p11_sys::CKM_PBE_SHA1_CAST128_CBC);
+    pub const PBE_SHA1_CAST128_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_CAST128_CBC);
     #[doc = "`CKM_PBE_SHA1_RC4_128`"]
-    pub const PBE_SHA1_RC4_128: Self = Self::new(p11_sys::CKM_PBE_SHA1_RC4_128);
+    pub const PBE_SHA1_RC4_128: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_RC4_128);
     #[doc = "`CKM_PBE_SHA1_RC4_40`"]
-    pub const PBE_SHA1_RC4_40: Self = Self::new(p11_sys::CKM_PBE_SHA1_RC4_40);
+    pub const PBE_SHA1_RC4_40: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_RC4_40);
     #[doc = "`CKM_PBE_SHA1_DES3_EDE_CBC`"]
-    pub const PBE_SHA1_DES3_EDE_CBC: Self = Self::new(p11_sys::CKM_PBE_SHA1_DES3_EDE_CBC);
+    pub const PBE_SHA1_DES3_EDE_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_DES3_EDE_CBC);
     #[doc = "`CKM_PBE_SHA1_DES2_EDE_CBC`"]
-    pub const PBE_SHA1_DES2_EDE_CBC: Self = Self::new(p11_sys::CKM_PBE_SHA1_DES2_EDE_CBC);
+    pub const PBE_SHA1_DES2_EDE_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_DES2_EDE_CBC);
     #[doc = "`CKM_PBE_SHA1_RC2_128_CBC`"]
-    pub const PBE_SHA1_RC2_128_CBC: Self = Self::new(p11_sys::CKM_PBE_SHA1_RC2_128_CBC);
+    pub const PBE_SHA1_RC2_128_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_RC2_128_CBC);
     #[doc = "`CKM_PBE_SHA1_RC2_40_CBC`"]
-    pub const PBE_SHA1_RC2_40_CBC: Self = Self::new(p11_sys::CKM_PBE_SHA1_RC2_40_CBC);
+    pub const PBE_SHA1_RC2_40_CBC: Self = Self::from_ck(p11_sys::CKM_PBE_SHA1_RC2_40_CBC);
     #[doc = "`CKM_PKCS5_PBKD2`"]
-    pub const PKCS5_PBKD2: Self = Self::new(p11_sys::CKM_PKCS5_PBKD2);
+    pub const PKCS5_PBKD2: Self = Self::from_ck(p11_sys::CKM_PKCS5_PBKD2);
     #[doc = "`CKM_PBA_SHA1_WITH_SHA1_HMAC`"]
-    pub const PBA_SHA1_WITH_SHA1_HMAC: Self = Self::new(p11_sys::CKM_PBA_SHA1_WITH_SHA1_HMAC);
+    pub const PBA_SHA1_WITH_SHA1_HMAC: Self = Self::from_ck(p11_sys::CKM_PBA_SHA1_WITH_SHA1_HMAC);
     #[doc = "`CKM_WTLS_PRE_MASTER_KEY_GEN`"]
-    pub const WTLS_PRE_MASTER_KEY_GEN: Self = Self::new(p11_sys::CKM_WTLS_PRE_MASTER_KEY_GEN);
+    pub const WTLS_PRE_MASTER_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_WTLS_PRE_MASTER_KEY_GEN);
     #[doc = "`CKM_WTLS_MASTER_KEY_DERIVE`"]
-    pub const WTLS_MASTER_KEY_DERIVE: Self = Self::new(p11_sys::CKM_WTLS_MASTER_KEY_DERIVE);
+    pub const WTLS_MASTER_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_WTLS_MASTER_KEY_DERIVE);
     #[doc = "`CKM_WTLS_MASTER_KEY_DERIVE_DH_ECC`"]
     pub const WTLS_MASTER_KEY_DERIVE_DH_ECC: Self =
-        Self::new(p11_sys::CKM_WTLS_MASTER_KEY_DERIVE_DH_ECC);
+        Self::from_ck(p11_sys::CKM_WTLS_MASTER_KEY_DERIVE_DH_ECC);
     #[doc = "`CKM_WTLS_PRF`"]
-    pub const WTLS_PRF: Self = Self::new(p11_sys::CKM_WTLS_PRF);
+    pub const WTLS_PRF: Self = Self::from_ck(p11_sys::CKM_WTLS_PRF);
     #[doc = "`CKM_WTLS_SERVER_KEY_AND_MAC_DERIVE`"]
     pub const WTLS_SERVER_KEY_AND_MAC_DERIVE: Self =
-        Self::new(p11_sys::CKM_WTLS_SERVER_KEY_AND_MAC_DERIVE);
+        Self::from_ck(p11_sys::CKM_WTLS_SERVER_KEY_AND_MAC_DERIVE);
     #[doc = "`CKM_WTLS_CLIENT_KEY_AND_MAC_DERIVE`"]
     pub const WTLS_CLIENT_KEY_AND_MAC_DERIVE: Self =
-        Self::new(p11_sys::CKM_WTLS_CLIENT_KEY_AND_MAC_DERIVE);
+        Self::from_ck(p11_sys::CKM_WTLS_CLIENT_KEY_AND_MAC_DERIVE);
     #[doc = "`CKM_TLS10_MAC_SERVER`"]
-    pub const TLS10_MAC_SERVER: Self = Self::new(p11_sys::CKM_TLS10_MAC_SERVER);
+    pub const TLS10_MAC_SERVER: Self = Self::from_ck(p11_sys::CKM_TLS10_MAC_SERVER);
     #[doc = "`CKM_TLS10_MAC_CLIENT`"]
-    pub const TLS10_MAC_CLIENT: Self = Self::new(p11_sys::CKM_TLS10_MAC_CLIENT);
+    pub const TLS10_MAC_CLIENT: Self = Self::from_ck(p11_sys::CKM_TLS10_MAC_CLIENT);
     #[doc = "`CKM_TLS12_MAC`"]
-    pub const TLS12_MAC: Self = Self::new(p11_sys::CKM_TLS12_MAC);
+    pub const TLS12_MAC: Self = Self::from_ck(p11_sys::CKM_TLS12_MAC);
     #[doc = "`CKM_TLS12_KDF`"]
-    pub const TLS12_KDF: Self = Self::new(p11_sys::CKM_TLS12_KDF);
+    pub const TLS12_KDF: Self = Self::from_ck(p11_sys::CKM_TLS12_KDF);
     #[doc = "`CKM_TLS12_MASTER_KEY_DERIVE`"]
-    pub const TLS12_MASTER_KEY_DERIVE: Self = Self::new(p11_sys::CKM_TLS12_MASTER_KEY_DERIVE);
+    pub const TLS12_MASTER_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_TLS12_MASTER_KEY_DERIVE);
     #[doc = "`CKM_TLS12_KEY_AND_MAC_DERIVE`"]
-    pub const TLS12_KEY_AND_MAC_DERIVE: Self = Self::new(p11_sys::CKM_TLS12_KEY_AND_MAC_DERIVE);
+    pub const TLS12_KEY_AND_MAC_DERIVE: Self = Self::from_ck(p11_sys::CKM_TLS12_KEY_AND_MAC_DERIVE);
     #[doc = "`CKM_TLS12_MASTER_KEY_DERIVE_DH`"]
-    pub const TLS12_MASTER_KEY_DERIVE_DH: Self = Self::new(p11_sys::CKM_TLS12_MASTER_KEY_DERIVE_DH);
+    pub const TLS12_MASTER_KEY_DERIVE_DH: Self =
+        Self::from_ck(p11_sys::CKM_TLS12_MASTER_KEY_DERIVE_DH);
     #[doc = "`CKM_TLS12_KEY_SAFE_DERIVE`"]
-    pub const TLS12_KEY_SAFE_DERIVE: Self = Self::new(p11_sys::CKM_TLS12_KEY_SAFE_DERIVE);
+    pub const TLS12_KEY_SAFE_DERIVE: Self = Self::from_ck(p11_sys::CKM_TLS12_KEY_SAFE_DERIVE);
     #[doc = "`CKM_TLS_MAC`"]
-    pub const TLS_MAC: Self = Self::new(p11_sys::CKM_TLS_MAC);
+    pub const TLS_MAC: Self = Self::from_ck(p11_sys::CKM_TLS_MAC);
     #[doc = "`CKM_TLS_KDF`"]
-    pub const TLS_KDF: Self = Self::new(p11_sys::CKM_TLS_KDF);
+    pub const TLS_KDF: Self = Self::from_ck(p11_sys::CKM_TLS_KDF);
     #[doc = "`CKM_KEY_WRAP_LYNKS`"]
-    pub const KEY_WRAP_LYNKS: Self = Self::new(p11_sys::CKM_KEY_WRAP_LYNKS);
+    pub const KEY_WRAP_LYNKS: Self = Self::from_ck(p11_sys::CKM_KEY_WRAP_LYNKS);
     #[doc = "`CKM_KEY_WRAP_SET_OAEP`"]
-    pub const KEY_WRAP_SET_OAEP: Self = Self::new(p11_sys::CKM_KEY_WRAP_SET_OAEP);
+    pub const KEY_WRAP_SET_OAEP: Self = Self::from_ck(p11_sys::CKM_KEY_WRAP_SET_OAEP);
     #[doc = "`CKM_CMS_SIG`"]
-    pub const CMS_SIG: Self = Self::new(p11_sys::CKM_CMS_SIG);
+    pub const CMS_SIG: Self = Self::from_ck(p11_sys::CKM_CMS_SIG);
     #[doc = "`CKM_KIP_DERIVE`"]
-    pub const KIP_DERIVE: Self = Self::new(p11_sys::CKM_KIP_DERIVE);
+    pub const KIP_DERIVE: Self = Self::from_ck(p11_sys::CKM_KIP_DERIVE);
     #[doc = "`CKM_KIP_WRAP`"]
-    pub const KIP_WRAP: Self = Self::new(p11_sys::CKM_KIP_WRAP);
+    pub const KIP_WRAP: Self = Self::from_ck(p11_sys::CKM_KIP_WRAP);
     #[doc = "`CKM_KIP_MAC`"]
-    pub const KIP_MAC: Self = Self::new(p11_sys::CKM_KIP_MAC);
+    pub const KIP_MAC: Self = Self::from_ck(p11_sys::CKM_KIP_MAC);
     #[doc = "`CKM_CAMELLIA_KEY_GEN`"]
-    pub const CAMELLIA_KEY_GEN: Self = Self::new(p11_sys::CKM_CAMELLIA_KEY_GEN);
+    pub const CAMELLIA_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_CAMELLIA_KEY_GEN);
     #[doc = "`CKM_CAMELLIA_ECB`"]
-    pub const CAMELLIA_ECB: Self = Self::new(p11_sys::CKM_CAMELLIA_ECB);
+    pub const CAMELLIA_ECB: Self = Self::from_ck(p11_sys::CKM_CAMELLIA_ECB);
     #[doc = "`CKM_CAMELLIA_CBC`"]
-    pub const CAMELLIA_CBC: Self = Self::new(p11_sys::CKM_CAMELLIA_CBC);
+    pub const CAMELLIA_CBC: Self = Self::from_ck(p11_sys::CKM_CAMELLIA_CBC);
     #[doc = "`CKM_CAMELLIA_MAC`"]
-    pub const CAMELLIA_MAC: Self = Self::new(p11_sys::CKM_CAMELLIA_MAC);
+    pub const CAMELLIA_MAC: Self = Self::from_ck(p11_sys::CKM_CAMELLIA_MAC);
     #[doc = "`CKM_CAMELLIA_MAC_GENERAL`"]
-    pub const CAMELLIA_MAC_GENERAL: Self = Self::new(p11_sys::CKM_CAMELLIA_MAC_GENERAL);
+    pub const CAMELLIA_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_CAMELLIA_MAC_GENERAL);
     #[doc = "`CKM_CAMELLIA_CBC_PAD`"]
-    pub const CAMELLIA_CBC_PAD: Self = Self::new(p11_sys::CKM_CAMELLIA_CBC_PAD);
+    pub const CAMELLIA_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_CAMELLIA_CBC_PAD);
     #[doc = "`CKM_CAMELLIA_ECB_ENCRYPT_DATA`"]
-    pub const CAMELLIA_ECB_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_CAMELLIA_ECB_ENCRYPT_DATA);
+    pub const CAMELLIA_ECB_ENCRYPT_DATA: Self =
+        Self::from_ck(p11_sys::CKM_CAMELLIA_ECB_ENCRYPT_DATA);
     #[doc = "`CKM_CAMELLIA_CBC_ENCRYPT_DATA`"]
-    pub const CAMELLIA_CBC_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_CAMELLIA_CBC_ENCRYPT_DATA);
+    pub const CAMELLIA_CBC_ENCRYPT_DATA: Self =
+        Self::from_ck(p11_sys::CKM_CAMELLIA_CBC_ENCRYPT_DATA);
     #[doc = "`CKM_CAMELLIA_CTR`"]
-    pub const CAMELLIA_CTR: Self = Self::new(p11_sys::CKM_CAMELLIA_CTR);
+    pub const CAMELLIA_CTR: Self = Self::from_ck(p11_sys::CKM_CAMELLIA_CTR);
     #[doc = "`CKM_ARIA_KEY_GEN`"]
-    pub const ARIA_KEY_GEN: Self = Self::new(p11_sys::CKM_ARIA_KEY_GEN);
+    pub const ARIA_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_ARIA_KEY_GEN);
     #[doc = "`CKM_ARIA_ECB`"]
-    pub const ARIA_ECB: Self = Self::new(p11_sys::CKM_ARIA_ECB);
+    pub const ARIA_ECB: Self = Self::from_ck(p11_sys::CKM_ARIA_ECB);
     #[doc = "`CKM_ARIA_CBC`"]
-    pub const ARIA_CBC: Self = Self::new(p11_sys::CKM_ARIA_CBC);
+    pub const ARIA_CBC: Self = Self::from_ck(p11_sys::CKM_ARIA_CBC);
     #[doc = "`CKM_ARIA_MAC`"]
-    pub const ARIA_MAC: Self = Self::new(p11_sys::CKM_ARIA_MAC);
+    pub const ARIA_MAC: Self = Self::from_ck(p11_sys::CKM_ARIA_MAC);
     #[doc = "`CKM_ARIA_MAC_GENERAL`"]
-    pub const ARIA_MAC_GENERAL: Self = Self::new(p11_sys::CKM_ARIA_MAC_GENERAL);
+    pub const ARIA_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_ARIA_MAC_GENERAL);
     #[doc = "`CKM_ARIA_CBC_PAD`"]
-    pub const ARIA_CBC_PAD: Self = Self::new(p11_sys::CKM_ARIA_CBC_PAD);
+    pub const ARIA_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_ARIA_CBC_PAD);
     #[doc = "`CKM_ARIA_ECB_ENCRYPT_DATA`"]
-    pub const ARIA_ECB_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_ARIA_ECB_ENCRYPT_DATA);
+    pub const ARIA_ECB_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_ARIA_ECB_ENCRYPT_DATA);
     #[doc = "`CKM_ARIA_CBC_ENCRYPT_DATA`"]
-    pub const ARIA_CBC_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_ARIA_CBC_ENCRYPT_DATA);
+    pub const ARIA_CBC_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_ARIA_CBC_ENCRYPT_DATA);
     #[doc = "`CKM_SEED_KEY_GEN`"]
-    pub const SEED_KEY_GEN: Self = Self::new(p11_sys::CKM_SEED_KEY_GEN);
+    pub const SEED_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SEED_KEY_GEN);
     #[doc = "`CKM_SEED_ECB`"]
-    pub const SEED_ECB: Self = Self::new(p11_sys::CKM_SEED_ECB);
+    pub const SEED_ECB: Self = Self::from_ck(p11_sys::CKM_SEED_ECB);
     #[doc = "`CKM_SEED_CBC`"]
-    pub const SEED_CBC: Self = Self::new(p11_sys::CKM_SEED_CBC);
+    pub const SEED_CBC: Self = Self::from_ck(p11_sys::CKM_SEED_CBC);
     #[doc = "`CKM_SEED_MAC`"]
-    pub const SEED_MAC: Self = Self::new(p11_sys::CKM_SEED_MAC);
+    pub const SEED_MAC: Self = Self::from_ck(p11_sys::CKM_SEED_MAC);
     #[doc = "`CKM_SEED_MAC_GENERAL`"]
-    pub const SEED_MAC_GENERAL: Self = Self::new(p11_sys::CKM_SEED_MAC_GENERAL);
+    pub const SEED_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_SEED_MAC_GENERAL);
     #[doc = "`CKM_SEED_CBC_PAD`"]
-    pub const SEED_CBC_PAD: Self = Self::new(p11_sys::CKM_SEED_CBC_PAD);
+    pub const SEED_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_SEED_CBC_PAD);
     #[doc = "`CKM_SEED_ECB_ENCRYPT_DATA`"]
-    pub const SEED_ECB_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_SEED_ECB_ENCRYPT_DATA);
+    pub const SEED_ECB_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_SEED_ECB_ENCRYPT_DATA);
     #[doc = "`CKM_SEED_CBC_ENCRYPT_DATA`"]
-    pub const SEED_CBC_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_SEED_CBC_ENCRYPT_DATA);
+    pub const SEED_CBC_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_SEED_CBC_ENCRYPT_DATA);
     #[doc = "`CKM_SKIPJACK_KEY_GEN`"]
-    pub const SKIPJACK_KEY_GEN: Self = Self::new(p11_sys::CKM_SKIPJACK_KEY_GEN);
+    pub const SKIPJACK_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_KEY_GEN);
     #[doc = "`CKM_SKIPJACK_ECB64`"]
-    pub const SKIPJACK_ECB64: Self = Self::new(p11_sys::CKM_SKIPJACK_ECB64);
+    pub const SKIPJACK_ECB64: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_ECB64);
     #[doc = "`CKM_SKIPJACK_CBC64`"]
-    pub const SKIPJACK_CBC64: Self = Self::new(p11_sys::CKM_SKIPJACK_CBC64);
+    pub const SKIPJACK_CBC64: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_CBC64);
     #[doc = "`CKM_SKIPJACK_OFB64`"]
-    pub const SKIPJACK_OFB64: Self = Self::new(p11_sys::CKM_SKIPJACK_OFB64);
+    pub const SKIPJACK_OFB64: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_OFB64);
     #[doc = "`CKM_SKIPJACK_CFB64`"]
-    pub const SKIPJACK_CFB64: Self = Self::new(p11_sys::CKM_SKIPJACK_CFB64);
+    pub const SKIPJACK_CFB64: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_CFB64);
     #[doc = "`CKM_SKIPJACK_CFB32`"]
-    pub const SKIPJACK_CFB32: Self = Self::new(p11_sys::CKM_SKIPJACK_CFB32);
+    pub const SKIPJACK_CFB32: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_CFB32);
     #[doc = "`CKM_SKIPJACK_CFB16`"]
-    pub const SKIPJACK_CFB16: Self = Self::new(p11_sys::CKM_SKIPJACK_CFB16);
+    pub const SKIPJACK_CFB16: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_CFB16);
     #[doc = "`CKM_SKIPJACK_CFB8`"]
-    pub const SKIPJACK_CFB8: Self = Self::new(p11_sys::CKM_SKIPJACK_CFB8);
+    pub const SKIPJACK_CFB8: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_CFB8);
     #[doc = "`CKM_SKIPJACK_WRAP`"]
-    pub const SKIPJACK_WRAP: Self = Self::new(p11_sys::CKM_SKIPJACK_WRAP);
+    pub const SKIPJACK_WRAP: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_WRAP);
     #[doc = "`CKM_SKIPJACK_PRIVATE_WRAP`"]
-    pub const SKIPJACK_PRIVATE_WRAP: Self = Self::new(p11_sys::CKM_SKIPJACK_PRIVATE_WRAP);
+    pub const SKIPJACK_PRIVATE_WRAP: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_PRIVATE_WRAP);
     #[doc = "`CKM_SKIPJACK_RELAYX`"]
-    pub const SKIPJACK_RELAYX: Self = Self::new(p11_sys::CKM_SKIPJACK_RELAYX);
+    pub const SKIPJACK_RELAYX: Self = Self::from_ck(p11_sys::CKM_SKIPJACK_RELAYX);
     #[doc = "`CKM_KEA_KEY_PAIR_GEN`"]
-    pub const KEA_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_KEA_KEY_PAIR_GEN);
+    pub const KEA_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_KEA_KEY_PAIR_GEN);
     #[doc = "`CKM_KEA_KEY_DERIVE`"]
-    pub const KEA_KEY_DERIVE: Self = Self::new(p11_sys::CKM_KEA_KEY_DERIVE);
+    pub const KEA_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_KEA_KEY_DERIVE);
     #[doc = "`CKM_KEA_DERIVE`"]
-    pub const KEA_DERIVE: Self = Self::new(p11_sys::CKM_KEA_DERIVE);
+    pub const KEA_DERIVE: Self = Self::from_ck(p11_sys::CKM_KEA_DERIVE);
     #[doc = "`CKM_FORTEZZA_TIMESTAMP`"]
-    pub const FORTEZZA_TIMESTAMP: Self = Self::new(p11_sys::CKM_FORTEZZA_TIMESTAMP);
+    pub const FORTEZZA_TIMESTAMP: Self = Self::from_ck(p11_sys::CKM_FORTEZZA_TIMESTAMP);
     #[doc = "`CKM_BATON_KEY_GEN`"]
-    pub const BATON_KEY_GEN: Self = Self::new(p11_sys::CKM_BATON_KEY_GEN);
+    pub const BATON_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_BATON_KEY_GEN);
     #[doc = "`CKM_BATON_ECB128`"]
-    pub const BATON_ECB128: Self = Self::new(p11_sys::CKM_BATON_ECB128);
+    pub const BATON_ECB128: Self = Self::from_ck(p11_sys::CKM_BATON_ECB128);
     #[doc = "`CKM_BATON_ECB96`"]
-    pub const BATON_ECB96: Self = Self::new(p11_sys::CKM_BATON_ECB96);
+    pub const BATON_ECB96: Self = Self::from_ck(p11_sys::CKM_BATON_ECB96);
     #[doc = "`CKM_BATON_CBC128`"]
-    pub const BATON_CBC128: Self = Self::new(p11_sys::CKM_BATON_CBC128);
+    pub const BATON_CBC128: Self = Self::from_ck(p11_sys::CKM_BATON_CBC128);
     #[doc = "`CKM_BATON_COUNTER`"]
-    pub const BATON_COUNTER: Self = Self::new(p11_sys::CKM_BATON_COUNTER);
+    pub const BATON_COUNTER: Self = Self::from_ck(p11_sys::CKM_BATON_COUNTER);
     #[doc = "`CKM_BATON_SHUFFLE`"]
-    pub const BATON_SHUFFLE: Self = Self::new(p11_sys::CKM_BATON_SHUFFLE);
+    pub const BATON_SHUFFLE: Self = Self::from_ck(p11_sys::CKM_BATON_SHUFFLE);
     #[doc = "`CKM_BATON_WRAP`"]
-    pub const BATON_WRAP: Self = Self::new(p11_sys::CKM_BATON_WRAP);
+    pub const BATON_WRAP: Self = Self::from_ck(p11_sys::CKM_BATON_WRAP);
     #[doc = "`CKM_ECDSA_KEY_PAIR_GEN`"]
-    pub const ECDSA_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_ECDSA_KEY_PAIR_GEN);
+    pub const ECDSA_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_ECDSA_KEY_PAIR_GEN);
     #[doc = "`CKM_EC_KEY_PAIR_GEN`"]
-    pub const EC_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_EC_KEY_PAIR_GEN);
+    pub const EC_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_EC_KEY_PAIR_GEN);
     #[doc = "`CKM_ECDSA`"]
-    pub const ECDSA: Self = Self::new(p11_sys::CKM_ECDSA);
+    pub const ECDSA: Self = Self::from_ck(p11_sys::CKM_ECDSA);
     #[doc = "`CKM_ECDSA_SHA1`"]
-    pub const ECDSA_SHA1: Self = Self::new(p11_sys::CKM_ECDSA_SHA1);
+    pub const ECDSA_SHA1: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA1);
     #[doc = "`CKM_ECDSA_SHA224`"]
-    pub const ECDSA_SHA224: Self = Self::new(p11_sys::CKM_ECDSA_SHA224);
+    pub const ECDSA_SHA224: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA224);
     #[doc = "`CKM_ECDSA_SHA256`"]
-    pub const ECDSA_SHA256: Self = Self::new(p11_sys::CKM_ECDSA_SHA256);
+    pub const ECDSA_SHA256: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA256);
     #[doc = "`CKM_ECDSA_SHA384`"]
-    pub const ECDSA_SHA384: Self = Self::new(p11_sys::CKM_ECDSA_SHA384);
+    pub const ECDSA_SHA384: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA384);
     #[doc = "`CKM_ECDSA_SHA512`"]
-    pub const ECDSA_SHA512: Self = Self::new(p11_sys::CKM_ECDSA_SHA512);
+    pub const ECDSA_SHA512: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA512);
     #[doc = "`CKM_EC_KEY_PAIR_GEN_W_EXTRA_BITS`"]
     pub const EC_KEY_PAIR_GEN_W_EXTRA_BITS: Self =
-        Self::new(p11_sys::CKM_EC_KEY_PAIR_GEN_W_EXTRA_BITS);
+        Self::from_ck(p11_sys::CKM_EC_KEY_PAIR_GEN_W_EXTRA_BITS);
     #[doc = "`CKM_ECDH1_DERIVE`"]
-    pub const ECDH1_DERIVE: Self = Self::new(p11_sys::CKM_ECDH1_DERIVE);
+    pub const ECDH1_DERIVE: Self = Self::from_ck(p11_sys::CKM_ECDH1_DERIVE);
     #[doc = "`CKM_ECDH1_COFACTOR_DERIVE`"]
-    pub const ECDH1_COFACTOR_DERIVE: Self = Self::new(p11_sys::CKM_ECDH1_COFACTOR_DERIVE);
+    pub const ECDH1_COFACTOR_DERIVE: Self = Self::from_ck(p11_sys::CKM_ECDH1_COFACTOR_DERIVE);
     #[doc = "`CKM_ECMQV_DERIVE`"]
-    pub const ECMQV_DERIVE: Self = Self::new(p11_sys::CKM_ECMQV_DERIVE);
+    pub const ECMQV_DERIVE: Self = Self::from_ck(p11_sys::CKM_ECMQV_DERIVE);
     #[doc = "`CKM_ECDH_AES_KEY_WRAP`"]
-    pub const ECDH_AES_KEY_WRAP: Self = Self::new(p11_sys::CKM_ECDH_AES_KEY_WRAP);
+    pub const ECDH_AES_KEY_WRAP: Self = Self::from_ck(p11_sys::CKM_ECDH_AES_KEY_WRAP);
     #[doc = "`CKM_RSA_AES_KEY_WRAP`"]
-    pub const RSA_AES_KEY_WRAP: Self = Self::new(p11_sys::CKM_RSA_AES_KEY_WRAP);
+    pub const RSA_AES_KEY_WRAP: Self = Self::from_ck(p11_sys::CKM_RSA_AES_KEY_WRAP);
     #[doc = "`CKM_JUNIPER_KEY_GEN`"]
-    pub const JUNIPER_KEY_GEN: Self = Self::new(p11_sys::CKM_JUNIPER_KEY_GEN);
+    pub const JUNIPER_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_JUNIPER_KEY_GEN);
     #[doc = "`CKM_JUNIPER_ECB128`"]
-    pub const JUNIPER_ECB128: Self = Self::new(p11_sys::CKM_JUNIPER_ECB128);
+    pub const JUNIPER_ECB128: Self = Self::from_ck(p11_sys::CKM_JUNIPER_ECB128);
     #[doc = "`CKM_JUNIPER_CBC128`"]
-    pub const JUNIPER_CBC128: Self = Self::new(p11_sys::CKM_JUNIPER_CBC128);
+    pub const JUNIPER_CBC128: Self = Self::from_ck(p11_sys::CKM_JUNIPER_CBC128);
     #[doc = "`CKM_JUNIPER_COUNTER`"]
-    pub const JUNIPER_COUNTER: Self = Self::new(p11_sys::CKM_JUNIPER_COUNTER);
+    pub const JUNIPER_COUNTER: Self = Self::from_ck(p11_sys::CKM_JUNIPER_COUNTER);
     #[doc = "`CKM_JUNIPER_SHUFFLE`"]
-    pub const JUNIPER_SHUFFLE: Self = Self::new(p11_sys::CKM_JUNIPER_SHUFFLE);
+    pub const JUNIPER_SHUFFLE: Self = Self::from_ck(p11_sys::CKM_JUNIPER_SHUFFLE);
     #[doc = "`CKM_JUNIPER_WRAP`"]
-    pub const JUNIPER_WRAP: Self = Self::new(p11_sys::CKM_JUNIPER_WRAP);
+    pub const JUNIPER_WRAP: Self = Self::from_ck(p11_sys::CKM_JUNIPER_WRAP);
     #[doc = "`CKM_FASTHASH`"]
-    pub const FASTHASH: Self = Self::new(p11_sys::CKM_FASTHASH);
+    pub const FASTHASH: Self = Self::from_ck(p11_sys::CKM_FASTHASH);
     #[doc = "`CKM_AES_XTS`"]
-    pub const AES_XTS: Self = Self::new(p11_sys::CKM_AES_XTS);
+    pub const AES_XTS: Self = Self::from_ck(p11_sys::CKM_AES_XTS);
     #[doc = "`CKM_AES_XTS_KEY_GEN`"]
-    pub const AES_XTS_KEY_GEN: Self = Self::new(p11_sys::CKM_AES_XTS_KEY_GEN);
+    pub const AES_XTS_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_AES_XTS_KEY_GEN);
     #[doc = "`CKM_AES_KEY_GEN`"]
-    pub const AES_KEY_GEN: Self = Self::new(p11_sys::CKM_AES_KEY_GEN);
+    pub const AES_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_AES_KEY_GEN);
     #[doc = "`CKM_AES_ECB`"]
-    pub const AES_ECB: Self = Self::new(p11_sys::CKM_AES_ECB);
+    pub const AES_ECB: Self = Self::from_ck(p11_sys::CKM_AES_ECB);
     #[doc = "`CKM_AES_CBC`"]
-    pub const AES_CBC: Self = Self::new(p11_sys::CKM_AES_CBC);
+    pub const AES_CBC: Self = Self::from_ck(p11_sys::CKM_AES_CBC);
     #[doc = "`CKM_AES_MAC`"]
-    pub const AES_MAC: Self = Self::new(p11_sys::CKM_AES_MAC);
+    pub const AES_MAC: Self = Self::from_ck(p11_sys::CKM_AES_MAC);
     #[doc = "`CKM_AES_MAC_GENERAL`"]
-    pub const AES_MAC_GENERAL: Self = Self::new(p11_sys::CKM_AES_MAC_GENERAL);
+    pub const AES_MAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_AES_MAC_GENERAL);
     #[doc = "`CKM_AES_CBC_PAD`"]
-    pub const AES_CBC_PAD: Self = Self::new(p11_sys::CKM_AES_CBC_PAD);
+    pub const AES_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_AES_CBC_PAD);
     #[doc = "`CKM_AES_CTR`"]
-    pub const AES_CTR: Self = Self::new(p11_sys::CKM_AES_CTR);
+    pub const AES_CTR: Self = Self::from_ck(p11_sys::CKM_AES_CTR);
     #[doc = "`CKM_AES_GCM`"]
-    pub const AES_GCM: Self = Self::new(p11_sys::CKM_AES_GCM);
+    pub const AES_GCM: Self = Self::from_ck(p11_sys::CKM_AES_GCM);
     #[doc = "`CKM_AES_CCM`"]
-    pub const AES_CCM: Self = Self::new(p11_sys::CKM_AES_CCM);
+    pub const AES_CCM: Self = Self::from_ck(p11_sys::CKM_AES_CCM);
     #[doc = "`CKM_AES_CTS`"]
-    pub const AES_CTS: Self = Self::new(p11_sys::CKM_AES_CTS);
+    pub const AES_CTS: Self = Self::from_ck(p11_sys::CKM_AES_CTS);
     #[doc = "`CKM_AES_CMAC`"]
-    pub const AES_CMAC: Self = Self::new(p11_sys::CKM_AES_CMAC);
+    pub const AES_CMAC: Self = Self::from_ck(p11_sys::CKM_AES_CMAC);
     #[doc = "`CKM_AES_CMAC_GENERAL`"]
-    pub const AES_CMAC_GENERAL: Self = Self::new(p11_sys::CKM_AES_CMAC_GENERAL);
+    pub const AES_CMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_AES_CMAC_GENERAL);
     #[doc = "`CKM_AES_XCBC_MAC`"]
-    pub const AES_XCBC_MAC: Self = Self::new(p11_sys::CKM_AES_XCBC_MAC);
+    pub const AES_XCBC_MAC: Self = Self::from_ck(p11_sys::CKM_AES_XCBC_MAC);
     #[doc = "`CKM_AES_XCBC_MAC_96`"]
-    pub const AES_XCBC_MAC_96: Self = Self::new(p11_sys::CKM_AES_XCBC_MAC_96);
+    pub const AES_XCBC_MAC_96: Self = Self::from_ck(p11_sys::CKM_AES_XCBC_MAC_96);
     #[doc = "`CKM_AES_GMAC`"]
-    pub const AES_GMAC: Self = Self::new(p11_sys::CKM_AES_GMAC);
+    pub const AES_GMAC: Self = Self::from_ck(p11_sys::CKM_AES_GMAC);
     #[doc = "`CKM_BLOWFISH_KEY_GEN`"]
-    pub const BLOWFISH_KEY_GEN: Self = Self::new(p11_sys::CKM_BLOWFISH_KEY_GEN);
+    pub const BLOWFISH_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_BLOWFISH_KEY_GEN);
     #[doc = "`CKM_BLOWFISH_CBC`"]
-    pub const BLOWFISH_CBC: Self = Self::new(p11_sys::CKM_BLOWFISH_CBC);
+    pub const BLOWFISH_CBC: Self = Self::from_ck(p11_sys::CKM_BLOWFISH_CBC);
     #[doc = "`CKM_TWOFISH_KEY_GEN`"]
-    pub const TWOFISH_KEY_GEN: Self = Self::new(p11_sys::CKM_TWOFISH_KEY_GEN);
+    pub const TWOFISH_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_TWOFISH_KEY_GEN);
     #[doc = "`CKM_TWOFISH_CBC`"]
-    pub const TWOFISH_CBC: Self = Self::new(p11_sys::CKM_TWOFISH_CBC);
+    pub const TWOFISH_CBC: Self = Self::from_ck(p11_sys::CKM_TWOFISH_CBC);
     #[doc = "`CKM_BLOWFISH_CBC_PAD`"]
-    pub const BLOWFISH_CBC_PAD: Self = Self::new(p11_sys::CKM_BLOWFISH_CBC_PAD);
+    pub const BLOWFISH_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_BLOWFISH_CBC_PAD);
     #[doc = "`CKM_TWOFISH_CBC_PAD`"]
-    pub const TWOFISH_CBC_PAD: Self = Self::new(p11_sys::CKM_TWOFISH_CBC_PAD);
+    pub const TWOFISH_CBC_PAD: Self = Self::from_ck(p11_sys::CKM_TWOFISH_CBC_PAD);
     #[doc = "`CKM_DES_ECB_ENCRYPT_DATA`"]
-    pub const DES_ECB_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_DES_ECB_ENCRYPT_DATA);
+    pub const DES_ECB_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_DES_ECB_ENCRYPT_DATA);
     #[doc = "`CKM_DES_CBC_ENCRYPT_DATA`"]
-    pub const DES_CBC_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_DES_CBC_ENCRYPT_DATA);
+    pub const DES_CBC_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_DES_CBC_ENCRYPT_DATA);
     #[doc = "`CKM_DES3_ECB_ENCRYPT_DATA`"]
-    pub const DES3_ECB_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_DES3_ECB_ENCRYPT_DATA);
+    pub const DES3_ECB_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_DES3_ECB_ENCRYPT_DATA);
     #[doc = "`CKM_DES3_CBC_ENCRYPT_DATA`"]
-    pub const DES3_CBC_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_DES3_CBC_ENCRYPT_DATA);
+    pub const DES3_CBC_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_DES3_CBC_ENCRYPT_DATA);
     #[doc = "`CKM_AES_ECB_ENCRYPT_DATA`"]
-    pub const AES_ECB_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_AES_ECB_ENCRYPT_DATA);
+    pub const AES_ECB_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_AES_ECB_ENCRYPT_DATA);
     #[doc = "`CKM_AES_CBC_ENCRYPT_DATA`"]
-    pub const AES_CBC_ENCRYPT_DATA: Self = Self::new(p11_sys::CKM_AES_CBC_ENCRYPT_DATA);
+    pub const AES_CBC_ENCRYPT_DATA: Self = Self::from_ck(p11_sys::CKM_AES_CBC_ENCRYPT_DATA);
     #[doc = "`CKM_GOSTR3410_KEY_PAIR_GEN`"]
-    pub const GOSTR3410_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_GOSTR3410_KEY_PAIR_GEN);
+    pub const GOSTR3410_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_GOSTR3410_KEY_PAIR_GEN);
     #[doc = "`CKM_GOSTR3410`"]
-    pub const GOSTR3410: Self = Self::new(p11_sys::CKM_GOSTR3410);
+    pub const GOSTR3410: Self = Self::from_ck(p11_sys::CKM_GOSTR3410);
     #[doc = "`CKM_GOSTR3410_WITH_GOSTR3411`"]
-    pub const GOSTR3410_WITH_GOSTR3411: Self = Self::new(p11_sys::CKM_GOSTR3410_WITH_GOSTR3411);
+    pub const GOSTR3410_WITH_GOSTR3411: Self = Self::from_ck(p11_sys::CKM_GOSTR3410_WITH_GOSTR3411);
     #[doc = "`CKM_GOSTR3410_KEY_WRAP`"]
-    pub const GOSTR3410_KEY_WRAP: Self = Self::new(p11_sys::CKM_GOSTR3410_KEY_WRAP);
+    pub const GOSTR3410_KEY_WRAP: Self = Self::from_ck(p11_sys::CKM_GOSTR3410_KEY_WRAP);
     #[doc = "`CKM_GOSTR3410_DERIVE`"]
-    pub const GOSTR3410_DERIVE: Self = Self::new(p11_sys::CKM_GOSTR3410_DERIVE);
+    pub const GOSTR3410_DERIVE: Self = Self::from_ck(p11_sys::CKM_GOSTR3410_DERIVE);
     #[doc = "`CKM_GOSTR3411`"]
-    pub const GOSTR3411: Self = Self::new(p11_sys::CKM_GOSTR3411);
+    pub const GOSTR3411: Self = Self::from_ck(p11_sys::CKM_GOSTR3411);
     #[doc = "`CKM_GOSTR3411_HMAC`"]
-    pub const GOSTR3411_HMAC: Self = Self::new(p11_sys::CKM_GOSTR3411_HMAC);
+    pub const GOSTR3411_HMAC: Self = Self::from_ck(p11_sys::CKM_GOSTR3411_HMAC);
     #[doc = "`CKM_GOST28147_KEY_GEN`"]
-    pub const GOST28147_KEY_GEN: Self = Self::new(p11_sys::CKM_GOST28147_KEY_GEN);
+    pub const GOST28147_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_GOST28147_KEY_GEN);
     #[doc = "`CKM_GOST28147_ECB`"]
-    pub const GOST28147_ECB: Self = Self::new(p11_sys::CKM_GOST28147_ECB);
+    pub const GOST28147_ECB: Self = Self::from_ck(p11_sys::CKM_GOST28147_ECB);
     #[doc = "`CKM_GOST28147`"]
-    pub const GOST28147: Self = Self::new(p11_sys::CKM_GOST28147);
+    pub const GOST28147: Self = Self::from_ck(p11_sys::CKM_GOST28147);
     #[doc = "`CKM_GOST28147_MAC`"]
-    pub const GOST28147_MAC: Self = Self::new(p11_sys::CKM_GOST28147_MAC);
+    pub const GOST28147_MAC: Self = Self::from_ck(p11_sys::CKM_GOST28147_MAC);
     #[doc = "`CKM_GOST28147_KEY_WRAP`"]
-    pub const GOST28147_KEY_WRAP: Self = Self::new(p11_sys::CKM_GOST28147_KEY_WRAP);
+    pub const GOST28147_KEY_WRAP: Self = Self::from_ck(p11_sys::CKM_GOST28147_KEY_WRAP);
     #[doc = "`CKM_CHACHA20_KEY_GEN`"]
-    pub const CHACHA20_KEY_GEN: Self = Self::new(p11_sys::CKM_CHACHA20_KEY_GEN);
+    pub const CHACHA20_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_CHACHA20_KEY_GEN);
     #[doc = "`CKM_CHACHA20`"]
-    pub const CHACHA20: Self = Self::new(p11_sys::CKM_CHACHA20);
+    pub const CHACHA20: Self = Self::from_ck(p11_sys::CKM_CHACHA20);
     #[doc = "`CKM_POLY1305_KEY_GEN`"]
-    pub const POLY1305_KEY_GEN: Self = Self::new(p11_sys::CKM_POLY1305_KEY_GEN);
+    pub const POLY1305_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_POLY1305_KEY_GEN);
     #[doc = "`CKM_POLY1305`"]
-    pub const POLY1305: Self = Self::new(p11_sys::CKM_POLY1305);
+    pub const POLY1305: Self = Self::from_ck(p11_sys::CKM_POLY1305);
     #[doc = "`CKM_DSA_PARAMETER_GEN`"]
-    pub const DSA_PARAMETER_GEN: Self = Self::new(p11_sys::CKM_DSA_PARAMETER_GEN);
+    pub const DSA_PARAMETER_GEN: Self = Self::from_ck(p11_sys::CKM_DSA_PARAMETER_GEN);
     #[doc = "`CKM_DH_PKCS_PARAMETER_GEN`"]
-    pub const DH_PKCS_PARAMETER_GEN: Self = Self::new(p11_sys::CKM_DH_PKCS_PARAMETER_GEN);
+    pub const DH_PKCS_PARAMETER_GEN: Self = Self::from_ck(p11_sys::CKM_DH_PKCS_PARAMETER_GEN);
     #[doc = "`CKM_X9_42_DH_PARAMETER_GEN`"]
-    pub const X9_42_DH_PARAMETER_GEN: Self = Self::new(p11_sys::CKM_X9_42_DH_PARAMETER_GEN);
+    pub const X9_42_DH_PARAMETER_GEN: Self = Self::from_ck(p11_sys::CKM_X9_42_DH_PARAMETER_GEN);
     #[doc = "`CKM_DSA_PROBABILISTIC_PARAMETER_GEN`"]
     pub const DSA_PROBABILISTIC_PARAMETER_GEN: Self =
-        Self::new(p11_sys::CKM_DSA_PROBABILISTIC_PARAMETER_GEN);
+        Self::from_ck(p11_sys::CKM_DSA_PROBABILISTIC_PARAMETER_GEN);
     #[doc = "`CKM_DSA_PROBABLISTIC_PARAMETER_GEN`"]
     pub const DSA_PROBABLISTIC_PARAMETER_GEN: Self =
-        Self::new(p11_sys::CKM_DSA_PROBABLISTIC_PARAMETER_GEN);
+        Self::from_ck(p11_sys::CKM_DSA_PROBABLISTIC_PARAMETER_GEN);
     #[doc = "`CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN`"]
     pub const DSA_SHAWE_TAYLOR_PARAMETER_GEN: Self =
-        Self::new(p11_sys::CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN);
+        Self::from_ck(p11_sys::CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN);
     #[doc = "`CKM_DSA_FIPS_G_GEN`"]
-    pub const DSA_FIPS_G_GEN: Self = Self::new(p11_sys::CKM_DSA_FIPS_G_GEN);
+    pub const DSA_FIPS_G_GEN: Self = Self::from_ck(p11_sys::CKM_DSA_FIPS_G_GEN);
     #[doc = "`CKM_AES_OFB`"]
-    pub const AES_OFB: Self = Self::new(p11_sys::CKM_AES_OFB);
+    pub const AES_OFB: Self = Self::from_ck(p11_sys::CKM_AES_OFB);
     #[doc = "`CKM_AES_CFB64`"]
-    pub const AES_CFB64: Self = Self::new(p11_sys::CKM_AES_CFB64);
+    pub const AES_CFB64: Self = Self::from_ck(p11_sys::CKM_AES_CFB64);
     #[doc = "`CKM_AES_CFB8`"]
-    pub const AES_CFB8: Self = Self::new(p11_sys::CKM_AES_CFB8);
+    pub const AES_CFB8: Self = Self::from_ck(p11_sys::CKM_AES_CFB8);
     #[doc = "`CKM_AES_CFB128`"]
-    pub const AES_CFB128: Self = Self::new(p11_sys::CKM_AES_CFB128);
+    pub const AES_CFB128: Self = Self::from_ck(p11_sys::CKM_AES_CFB128);
     #[doc = "`CKM_AES_CFB1`"]
-    pub const AES_CFB1: Self = Self::new(p11_sys::CKM_AES_CFB1);
+    pub const AES_CFB1: Self = Self::from_ck(p11_sys::CKM_AES_CFB1);
     #[doc = "`CKM_AES_KEY_WRAP`"]
-    pub const AES_KEY_WRAP: Self = Self::new(p11_sys::CKM_AES_KEY_WRAP);
+    pub const AES_KEY_WRAP: Self = Self::from_ck(p11_sys::CKM_AES_KEY_WRAP);
     #[doc = "`CKM_AES_KEY_WRAP_PAD`"]
-    pub const AES_KEY_WRAP_PAD: Self = Self::new(p11_sys::CKM_AES_KEY_WRAP_PAD);
+    pub const AES_KEY_WRAP_PAD: Self = Self::from_ck(p11_sys::CKM_AES_KEY_WRAP_PAD);
     #[doc = "`CKM_AES_KEY_WRAP_KWP`"]
-    pub const AES_KEY_WRAP_KWP: Self = Self::new(p11_sys::CKM_AES_KEY_WRAP_KWP);
+    pub const AES_KEY_WRAP_KWP: Self = Self::from_ck(p11_sys::CKM_AES_KEY_WRAP_KWP);
     #[doc = "`CKM_AES_KEY_WRAP_PKCS7`"]
-    pub const AES_KEY_WRAP_PKCS7: Self = Self::new(p11_sys::CKM_AES_KEY_WRAP_PKCS7);
+    pub const AES_KEY_WRAP_PKCS7: Self = Self::from_ck(p11_sys::CKM_AES_KEY_WRAP_PKCS7);
     #[doc = "`CKM_RSA_PKCS_TPM_1_1`"]
-    pub const RSA_PKCS_TPM_1_1: Self = Self::new(p11_sys::CKM_RSA_PKCS_TPM_1_1);
+    pub const RSA_PKCS_TPM_1_1: Self = Self::from_ck(p11_sys::CKM_RSA_PKCS_TPM_1_1);
     #[doc = "`CKM_RSA_PKCS_OAEP_TPM_1_1`"]
-    pub const RSA_PKCS_OAEP_TPM_1_1: Self = Self::new(p11_sys::CKM_RSA_PKCS_OAEP_TPM_1_1);
+    pub const RSA_PKCS_OAEP_TPM_1_1: Self = Self::from_ck(p11_sys::CKM_RSA_PKCS_OAEP_TPM_1_1);
     #[doc = "`CKM_SHA_1_KEY_GEN`"]
-    pub const SHA_1_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA_1_KEY_GEN);
+    pub const SHA_1_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA_1_KEY_GEN);
     #[doc = "`CKM_SHA224_KEY_GEN`"]
-    pub const SHA224_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA224_KEY_GEN);
+    pub const SHA224_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA224_KEY_GEN);
     #[doc = "`CKM_SHA256_KEY_GEN`"]
-    pub const SHA256_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA256_KEY_GEN);
+    pub const SHA256_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA256_KEY_GEN);
     #[doc = "`CKM_SHA384_KEY_GEN`"]
-    pub const SHA384_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA384_KEY_GEN);
+    pub const SHA384_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA384_KEY_GEN);
     #[doc = "`CKM_SHA512_KEY_GEN`"]
-    pub const SHA512_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA512_KEY_GEN);
+    pub const SHA512_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA512_KEY_GEN);
     #[doc = "`CKM_SHA512_224_KEY_GEN`"]
-    pub const SHA512_224_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA512_224_KEY_GEN);
+    pub const SHA512_224_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA512_224_KEY_GEN);
     #[doc = "`CKM_SHA512_256_KEY_GEN`"]
-    pub const SHA512_256_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA512_256_KEY_GEN);
+    pub const SHA512_256_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA512_256_KEY_GEN);
     #[doc = "`CKM_SHA512_T_KEY_GEN`"]
-    pub const SHA512_T_KEY_GEN: Self = Self::new(p11_sys::CKM_SHA512_T_KEY_GEN);
+    pub const SHA512_T_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SHA512_T_KEY_GEN);
     #[doc = "`CKM_NULL`"]
-    pub const NULL: Self = Self::new(p11_sys::CKM_NULL);
+    pub const NULL: Self = Self::from_ck(p11_sys::CKM_NULL);
     #[doc = "`CKM_BLAKE2B_160`"]
-    pub const BLAKE2B_160: Self = Self::new(p11_sys::CKM_BLAKE2B_160);
+    pub const BLAKE2B_160: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_160);
     #[doc = "`CKM_BLAKE2B_160_HMAC`"]
-    pub const BLAKE2B_160_HMAC: Self = Self::new(p11_sys::CKM_BLAKE2B_160_HMAC);
+    pub const BLAKE2B_160_HMAC: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_160_HMAC);
     #[doc = "`CKM_BLAKE2B_160_HMAC_GENERAL`"]
-    pub const BLAKE2B_160_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_BLAKE2B_160_HMAC_GENERAL);
+    pub const BLAKE2B_160_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_160_HMAC_GENERAL);
     #[doc = "`CKM_BLAKE2B_160_KEY_DERIVE`"]
-    pub const BLAKE2B_160_KEY_DERIVE: Self = Self::new(p11_sys::CKM_BLAKE2B_160_KEY_DERIVE);
+    pub const BLAKE2B_160_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_160_KEY_DERIVE);
     #[doc = "`CKM_BLAKE2B_160_KEY_GEN`"]
-    pub const BLAKE2B_160_KEY_GEN: Self = Self::new(p11_sys::CKM_BLAKE2B_160_KEY_GEN);
+    pub const BLAKE2B_160_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_160_KEY_GEN);
     #[doc = "`CKM_BLAKE2B_256`"]
-    pub const BLAKE2B_256: Self = Self::new(p11_sys::CKM_BLAKE2B_256);
+    pub const BLAKE2B_256: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_256);
     #[doc = "`CKM_BLAKE2B_256_HMAC`"]
-    pub const BLAKE2B_256_HMAC: Self = Self::new(p11_sys::CKM_BLAKE2B_256_HMAC);
+    pub const BLAKE2B_256_HMAC: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_256_HMAC);
     #[doc = "`CKM_BLAKE2B_256_HMAC_GENERAL`"]
-    pub const BLAKE2B_256_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_BLAKE2B_256_HMAC_GENERAL);
+    pub const BLAKE2B_256_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_256_HMAC_GENERAL);
     #[doc = "`CKM_BLAKE2B_256_KEY_DERIVE`"]
-    pub const BLAKE2B_256_KEY_DERIVE: Self = Self::new(p11_sys::CKM_BLAKE2B_256_KEY_DERIVE);
+    pub const BLAKE2B_256_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_256_KEY_DERIVE);
     #[doc = "`CKM_BLAKE2B_256_KEY_GEN`"]
-    pub const BLAKE2B_256_KEY_GEN: Self = Self::new(p11_sys::CKM_BLAKE2B_256_KEY_GEN);
+    pub const BLAKE2B_256_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_256_KEY_GEN);
     #[doc = "`CKM_BLAKE2B_384`"]
-    pub const BLAKE2B_384: Self = Self::new(p11_sys::CKM_BLAKE2B_384);
+    pub const BLAKE2B_384: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_384);
     #[doc = "`CKM_BLAKE2B_384_HMAC`"]
-    pub const BLAKE2B_384_HMAC: Self = Self::new(p11_sys::CKM_BLAKE2B_384_HMAC);
+    pub const BLAKE2B_384_HMAC: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_384_HMAC);
     #[doc = "`CKM_BLAKE2B_384_HMAC_GENERAL`"]
-    pub const BLAKE2B_384_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_BLAKE2B_384_HMAC_GENERAL);
+    pub const BLAKE2B_384_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_384_HMAC_GENERAL);
     #[doc = "`CKM_BLAKE2B_384_KEY_DERIVE`"]
-    pub const BLAKE2B_384_KEY_DERIVE: Self = Self::new(p11_sys::CKM_BLAKE2B_384_KEY_DERIVE);
+    pub const BLAKE2B_384_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_384_KEY_DERIVE);
     #[doc = "`CKM_BLAKE2B_384_KEY_GEN`"]
-    pub const BLAKE2B_384_KEY_GEN: Self = Self::new(p11_sys::CKM_BLAKE2B_384_KEY_GEN);
+    pub const BLAKE2B_384_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_384_KEY_GEN);
     #[doc = "`CKM_BLAKE2B_512`"]
-    pub const BLAKE2B_512: Self = Self::new(p11_sys::CKM_BLAKE2B_512);
+    pub const BLAKE2B_512: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_512);
     #[doc = "`CKM_BLAKE2B_512_HMAC`"]
-    pub const BLAKE2B_512_HMAC: Self = Self::new(p11_sys::CKM_BLAKE2B_512_HMAC);
+    pub const BLAKE2B_512_HMAC: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_512_HMAC);
     #[doc = "`CKM_BLAKE2B_512_HMAC_GENERAL`"]
-    pub const BLAKE2B_512_HMAC_GENERAL: Self = Self::new(p11_sys::CKM_BLAKE2B_512_HMAC_GENERAL);
+    pub const BLAKE2B_512_HMAC_GENERAL: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_512_HMAC_GENERAL);
     #[doc = "`CKM_BLAKE2B_512_KEY_DERIVE`"]
-    pub const BLAKE2B_512_KEY_DERIVE: Self = Self::new(p11_sys::CKM_BLAKE2B_512_KEY_DERIVE);
+    pub const BLAKE2B_512_KEY_DERIVE: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_512_KEY_DERIVE);
     #[doc = "`CKM_BLAKE2B_512_KEY_GEN`"]
-    pub const BLAKE2B_512_KEY_GEN: Self = Self::new(p11_sys::CKM_BLAKE2B_512_KEY_GEN);
+    pub const BLAKE2B_512_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_BLAKE2B_512_KEY_GEN);
     #[doc = "`CKM_SALSA20`"]
-    pub const SALSA20: Self = Self::new(p11_sys::CKM_SALSA20);
+    pub const SALSA20: Self = Self::from_ck(p11_sys::CKM_SALSA20);
     #[doc = "`CKM_CHACHA20_POLY1305`"]
-    pub const CHACHA20_POLY1305: Self = Self::new(p11_sys::CKM_CHACHA20_POLY1305);
+    pub const CHACHA20_POLY1305: Self = Self::from_ck(p11_sys::CKM_CHACHA20_POLY1305);
     #[doc = "`CKM_SALSA20_POLY1305`"]
-    pub const SALSA20_POLY1305: Self = Self::new(p11_sys::CKM_SALSA20_POLY1305);
+    pub const SALSA20_POLY1305: Self = Self::from_ck(p11_sys::CKM_SALSA20_POLY1305);
     #[doc = "`CKM_X3DH_INITIALIZE`"]
-    pub const X3DH_INITIALIZE: Self = Self::new(p11_sys::CKM_X3DH_INITIALIZE);
+    pub const X3DH_INITIALIZE: Self = Self::from_ck(p11_sys::CKM_X3DH_INITIALIZE);
     #[doc = "`CKM_X3DH_RESPOND`"]
-    pub const X3DH_RESPOND: Self = Self::new(p11_sys::CKM_X3DH_RESPOND);
+    pub const X3DH_RESPOND: Self = Self::from_ck(p11_sys::CKM_X3DH_RESPOND);
     #[doc = "`CKM_X2RATCHET_INITIALIZE`"]
-    pub const X2RATCHET_INITIALIZE: Self = Self::new(p11_sys::CKM_X2RATCHET_INITIALIZE);
+    pub const X2RATCHET_INITIALIZE: Self = Self::from_ck(p11_sys::CKM_X2RATCHET_INITIALIZE);
     #[doc = "`CKM_X2RATCHET_RESPOND`"]
-    pub const X2RATCHET_RESPOND: Self = Self::new(p11_sys::CKM_X2RATCHET_RESPOND);
+    pub const X2RATCHET_RESPOND: Self = Self::from_ck(p11_sys::CKM_X2RATCHET_RESPOND);
     #[doc = "`CKM_X2RATCHET_ENCRYPT`"]
-    pub const X2RATCHET_ENCRYPT: Self = Self::new(p11_sys::CKM_X2RATCHET_ENCRYPT);
+    pub const X2RATCHET_ENCRYPT: Self = Self::from_ck(p11_sys::CKM_X2RATCHET_ENCRYPT);
     #[doc = "`CKM_X2RATCHET_DECRYPT`"]
-    pub const X2RATCHET_DECRYPT: Self = Self::new(p11_sys::CKM_X2RATCHET_DECRYPT);
+    pub const X2RATCHET_DECRYPT: Self = Self::from_ck(p11_sys::CKM_X2RATCHET_DECRYPT);
     #[doc = "`CKM_XEDDSA`"]
-    pub const XEDDSA: Self = Self::new(p11_sys::CKM_XEDDSA);
+    pub const XEDDSA: Self = Self::from_ck(p11_sys::CKM_XEDDSA);
     #[doc = "`CKM_HKDF_DERIVE`"]
-    pub const HKDF_DERIVE: Self = Self::new(p11_sys::CKM_HKDF_DERIVE);
+    pub const HKDF_DERIVE: Self = Self::from_ck(p11_sys::CKM_HKDF_DERIVE);
     #[doc = "`CKM_HKDF_DATA`"]
-    pub const HKDF_DATA: Self = Self::new(p11_sys::CKM_HKDF_DATA);
+    pub const HKDF_DATA: Self = Self::from_ck(p11_sys::CKM_HKDF_DATA);
     #[doc = "`CKM_HKDF_KEY_GEN`"]
-    pub const HKDF_KEY_GEN: Self = Self::new(p11_sys::CKM_HKDF_KEY_GEN);
+    pub const HKDF_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_HKDF_KEY_GEN);
     #[doc = "`CKM_SALSA20_KEY_GEN`"]
-    pub const SALSA20_KEY_GEN: Self = Self::new(p11_sys::CKM_SALSA20_KEY_GEN);
+    pub const SALSA20_KEY_GEN: Self = Self::from_ck(p11_sys::CKM_SALSA20_KEY_GEN);
     #[doc = "`CKM_ECDSA_SHA3_224`"]
-    pub const ECDSA_SHA3_224: Self = Self::new(p11_sys::CKM_ECDSA_SHA3_224);
+    pub const ECDSA_SHA3_224: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA3_224);
     #[doc = "`CKM_ECDSA_SHA3_256`"]
-    pub const ECDSA_SHA3_256: Self = Self::new(p11_sys::CKM_ECDSA_SHA3_256);
+    pub const ECDSA_SHA3_256: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA3_256);
     #[doc = "`CKM_ECDSA_SHA3_384`"]
-    pub const ECDSA_SHA3_384: Self = Self::new(p11_sys::CKM_ECDSA_SHA3_384);
+    pub const ECDSA_SHA3_384: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA3_384);
     #[doc = "`CKM_ECDSA_SHA3_512`"]
-    pub const ECDSA_SHA3_512: Self = Self::new(p11_sys::CKM_ECDSA_SHA3_512);
+    pub const ECDSA_SHA3_512: Self = Self::from_ck(p11_sys::CKM_ECDSA_SHA3_512);
     #[doc = "`CKM_EC_EDWARDS_KEY_PAIR_GEN`"]
-    pub const EC_EDWARDS_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_EC_EDWARDS_KEY_PAIR_GEN);
+    pub const EC_EDWARDS_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_EC_EDWARDS_KEY_PAIR_GEN);
     #[doc = "`CKM_EC_MONTGOMERY_KEY_PAIR_GEN`"]
-    pub const EC_MONTGOMERY_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_EC_MONTGOMERY_KEY_PAIR_GEN);
+    pub const EC_MONTGOMERY_KEY_PAIR_GEN: Self =
+        Self::from_ck(p11_sys::CKM_EC_MONTGOMERY_KEY_PAIR_GEN);
     #[doc = "`CKM_EDDSA`"]
-    pub const EDDSA: Self = Self::new(p11_sys::CKM_EDDSA);
+    pub const EDDSA: Self = Self::from_ck(p11_sys::CKM_EDDSA);
     #[doc = "`CKM_SP800_108_COUNTER_KDF`"]
-    pub const SP800_108_COUNTER_KDF: Self = Self::new(p11_sys::CKM_SP800_108_COUNTER_KDF);
+    pub const SP800_108_COUNTER_KDF: Self = Self::from_ck(p11_sys::CKM_SP800_108_COUNTER_KDF);
     #[doc = "`CKM_SP800_108_FEEDBACK_KDF`"]
-    pub const SP800_108_FEEDBACK_KDF: Self = Self::new(p11_sys::CKM_SP800_108_FEEDBACK_KDF);
+    pub const SP800_108_FEEDBACK_KDF: Self = Self::from_ck(p11_sys::CKM_SP800_108_FEEDBACK_KDF);
     #[doc = "`CKM_SP800_108_DOUBLE_PIPELINE_KDF`"]
     pub const SP800_108_DOUBLE_PIPELINE_KDF: Self =
-        Self::new(p11_sys::CKM_SP800_108_DOUBLE_PIPELINE_KDF);
+        Self::from_ck(p11_sys::CKM_SP800_108_DOUBLE_PIPELINE_KDF);
     #[doc = "`CKM_IKE2_PRF_PLUS_DERIVE`"]
-    pub const IKE2_PRF_PLUS_DERIVE: Self = Self::new(p11_sys::CKM_IKE2_PRF_PLUS_DERIVE);
+    pub const IKE2_PRF_PLUS_DERIVE: Self = Self::from_ck(p11_sys::CKM_IKE2_PRF_PLUS_DERIVE);
     #[doc = "`CKM_IKE_PRF_DERIVE`"]
-    pub const IKE_PRF_DERIVE: Self = Self::new(p11_sys::CKM_IKE_PRF_DERIVE);
+    pub const IKE_PRF_DERIVE: Self = Self::from_ck(p11_sys::CKM_IKE_PRF_DERIVE);
     #[doc = "`CKM_IKE1_PRF_DERIVE`"]
-    pub const IKE1_PRF_DERIVE: Self = Self::new(p11_sys::CKM_IKE1_PRF_DERIVE);
+    pub const IKE1_PRF_DERIVE: Self = Self::from_ck(p11_sys::CKM_IKE1_PRF_DERIVE);
     #[doc = "`CKM_IKE1_EXTENDED_DERIVE`"]
-    pub const IKE1_EXTENDED_DERIVE: Self = Self::new(p11_sys::CKM_IKE1_EXTENDED_DERIVE);
+    pub const IKE1_EXTENDED_DERIVE: Self = Self::from_ck(p11_sys::CKM_IKE1_EXTENDED_DERIVE);
     #[doc = "`CKM_HSS_KEY_PAIR_GEN`"]
-    pub const HSS_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_HSS_KEY_PAIR_GEN);
+    pub const HSS_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_HSS_KEY_PAIR_GEN);
     #[doc = "`CKM_HSS`"]
-    pub const HSS: Self = Self::new(p11_sys::CKM_HSS);
+    pub const HSS: Self = Self::from_ck(p11_sys::CKM_HSS);
     #[doc = "`CKM_XMSS_KEY_PAIR_GEN`"]
-    pub const XMSS_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_XMSS_KEY_PAIR_GEN);
+    pub const XMSS_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_XMSS_KEY_PAIR_GEN);
     #[doc = "`CKM_XMSSMT_KEY_PAIR_GEN`"]
-    pub const XMSSMT_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_XMSSMT_KEY_PAIR_GEN);
+    pub const XMSSMT_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_XMSSMT_KEY_PAIR_GEN);
     #[doc = "`CKM_XMSS`"]
-    pub const XMSS: Self = Self::new(p11_sys::CKM_XMSS);
+    pub const XMSS: Self = Self::from_ck(p11_sys::CKM_XMSS);
     #[doc = "`CKM_XMSSMT`"]
-    pub const XMSSMT: Self = Self::new(p11_sys::CKM_XMSSMT);
+    pub const XMSSMT: Self = Self::from_ck(p11_sys::CKM_XMSSMT);
     #[doc = "`CKM_ECDH_X_AES_KEY_WRAP`"]
-    pub const ECDH_X_AES_KEY_WRAP: Self = Self::new(p11_sys::CKM_ECDH_X_AES_KEY_WRAP);
+    pub const ECDH_X_AES_KEY_WRAP: Self = Self::from_ck(p11_sys::CKM_ECDH_X_AES_KEY_WRAP);
     #[doc = "`CKM_ECDH_COF_AES_KEY_WRAP`"]
-    pub const ECDH_COF_AES_KEY_WRAP: Self = Self::new(p11_sys::CKM_ECDH_COF_AES_KEY_WRAP);
+    pub const ECDH_COF_AES_KEY_WRAP: Self = Self::from_ck(p11_sys::CKM_ECDH_COF_AES_KEY_WRAP);
     #[doc = "`CKM_PUB_KEY_FROM_PRIV_KEY`"]
-    pub const PUB_KEY_FROM_PRIV_KEY: Self = Self::new(p11_sys::CKM_PUB_KEY_FROM_PRIV_KEY);
+    pub const PUB_KEY_FROM_PRIV_KEY: Self = Self::from_ck(p11_sys::CKM_PUB_KEY_FROM_PRIV_KEY);
     #[doc = "`CKM_ML_KEM_KEY_PAIR_GEN`"]
-    pub const ML_KEM_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_ML_KEM_KEY_PAIR_GEN);
+    pub const ML_KEM_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_ML_KEM_KEY_PAIR_GEN);
     #[doc = "`CKM_ML_KEM`"]
-    pub const ML_KEM: Self = Self::new(p11_sys::CKM_ML_KEM);
+    pub const ML_KEM: Self = Self::from_ck(p11_sys::CKM_ML_KEM);
     #[doc = "`CKM_ML_DSA_KEY_PAIR_GEN`"]
-    pub const ML_DSA_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_ML_DSA_KEY_PAIR_GEN);
+    pub const ML_DSA_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_ML_DSA_KEY_PAIR_GEN);
     #[doc = "`CKM_ML_DSA`"]
-    pub const ML_DSA: Self = Self::new(p11_sys::CKM_ML_DSA);
+    pub const ML_DSA: Self = Self::from_ck(p11_sys::CKM_ML_DSA);
     #[doc = "`CKM_HASH_ML_DSA`"]
-    pub const HASH_ML_DSA: Self = Self::new(p11_sys::CKM_HASH_ML_DSA);
+    pub const HASH_ML_DSA: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA);
     #[doc = "`CKM_HASH_ML_DSA_SHA224`"]
-    pub const HASH_ML_DSA_SHA224: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA224);
+    pub const HASH_ML_DSA_SHA224: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA224);
     #[doc = "`CKM_HASH_ML_DSA_SHA256`"]
-    pub const HASH_ML_DSA_SHA256: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA256);
+    pub const HASH_ML_DSA_SHA256: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA256);
     #[doc = "`CKM_HASH_ML_DSA_SHA384`"]
-    pub const HASH_ML_DSA_SHA384: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA384);
+    pub const HASH_ML_DSA_SHA384: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA384);
     #[doc = "`CKM_HASH_ML_DSA_SHA512`"]
-    pub const HASH_ML_DSA_SHA512: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA512);
+    pub const HASH_ML_DSA_SHA512: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA512);
     #[doc = "`CKM_HASH_ML_DSA_SHA3_224`"]
-    pub const HASH_ML_DSA_SHA3_224: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA3_224);
+    pub const HASH_ML_DSA_SHA3_224: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA3_224);
     #[doc = "`CKM_HASH_ML_DSA_SHA3_256`"]
-    pub const HASH_ML_DSA_SHA3_256: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA3_256);
+    pub const HASH_ML_DSA_SHA3_256: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA3_256);
     #[doc = "`CKM_HASH_ML_DSA_SHA3_384`"]
-    pub const HASH_ML_DSA_SHA3_384: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA3_384);
+    pub const HASH_ML_DSA_SHA3_384: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA3_384);
     #[doc = "`CKM_HASH_ML_DSA_SHA3_512`"]
-    pub const HASH_ML_DSA_SHA3_512: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHA3_512);
+    pub const HASH_ML_DSA_SHA3_512: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHA3_512);
     #[doc = "`CKM_HASH_ML_DSA_SHAKE128`"]
-    pub const HASH_ML_DSA_SHAKE128: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHAKE128);
+    pub const HASH_ML_DSA_SHAKE128: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHAKE128);
     #[doc = "`CKM_HASH_ML_DSA_SHAKE256`"]
-    pub const HASH_ML_DSA_SHAKE256: Self = Self::new(p11_sys::CKM_HASH_ML_DSA_SHAKE256);
+    pub const HASH_ML_DSA_SHAKE256: Self = Self::from_ck(p11_sys::CKM_HASH_ML_DSA_SHAKE256);
     #[doc = "`CKM_SLH_DSA_KEY_PAIR_GEN`"]
-    pub const SLH_DSA_KEY_PAIR_GEN: Self = Self::new(p11_sys::CKM_SLH_DSA_KEY_PAIR_GEN);
+    pub const SLH_DSA_KEY_PAIR_GEN: Self = Self::from_ck(p11_sys::CKM_SLH_DSA_KEY_PAIR_GEN);
     #[doc = "`CKM_SLH_DSA`"]
-    pub const SLH_DSA: Self = Self::new(p11_sys::CKM_SLH_DSA);
+    pub const SLH_DSA: Self = Self::from_ck(p11_sys::CKM_SLH_DSA);
     #[doc = "`CKM_HASH_SLH_DSA`"]
-    pub const HASH_SLH_DSA: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA);
+    pub const HASH_SLH_DSA: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA);
     #[doc = "`CKM_HASH_SLH_DSA_SHA224`"]
-    pub const HASH_SLH_DSA_SHA224: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA224);
+    pub const HASH_SLH_DSA_SHA224: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA224);
     #[doc = "`CKM_HASH_SLH_DSA_SHA256`"]
-    pub const HASH_SLH_DSA_SHA256: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA256);
+    pub const HASH_SLH_DSA_SHA256: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA256);
     #[doc = "`CKM_HASH_SLH_DSA_SHA384`"]
-    pub const HASH_SLH_DSA_SHA384: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA384);
+    pub const HASH_SLH_DSA_SHA384: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA384);
     #[doc = "`CKM_HASH_SLH_DSA_SHA512`"]
-    pub const HASH_SLH_DSA_SHA512: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA512);
+    pub const HASH_SLH_DSA_SHA512: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA512);
     #[doc = "`CKM_HASH_SLH_DSA_SHA3_224`"]
-    pub const HASH_SLH_DSA_SHA3_224: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA3_224);
+    pub const HASH_SLH_DSA_SHA3_224: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA3_224);
     #[doc = "`CKM_HASH_SLH_DSA_SHA3_256`"]
-    pub const HASH_SLH_DSA_SHA3_256: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA3_256);
+    pub const HASH_SLH_DSA_SHA3_256: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA3_256);
     #[doc = "`CKM_HASH_SLH_DSA_SHA3_384`"]
-    pub const HASH_SLH_DSA_SHA3_384: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA3_384);
+    pub const HASH_SLH_DSA_SHA3_384: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA3_384);
     #[doc = "`CKM_HASH_SLH_DSA_SHA3_512`"]
-    pub const HASH_SLH_DSA_SHA3_512: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHA3_512);
+    pub const HASH_SLH_DSA_SHA3_512: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHA3_512);
     #[doc = "`CKM_HASH_SLH_DSA_SHAKE128`"]
-    pub const HASH_SLH_DSA_SHAKE128: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHAKE128);
+    pub const HASH_SLH_DSA_SHAKE128: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHAKE128);
     #[doc = "`CKM_HASH_SLH_DSA_SHAKE256`"]
-    pub const HASH_SLH_DSA_SHAKE256: Self = Self::new(p11_sys::CKM_HASH_SLH_DSA_SHAKE256);
+    pub const HASH_SLH_DSA_SHAKE256: Self = Self::from_ck(p11_sys::CKM_HASH_SLH_DSA_SHAKE256);
     #[doc = "`CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE`"]
     pub const TLS12_EXTENDED_MASTER_KEY_DERIVE: Self =
-        Self::new(p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE);
+        Self::from_ck(p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE);
     #[doc = "`CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH`"]
     pub const TLS12_EXTENDED_MASTER_KEY_DERIVE_DH: Self =
-        Self::new(p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH);
+        Self::from_ck(p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH);
     #[doc = "`CKM_VENDOR_DEFINED`"]
-    pub const VENDOR_DEFINED: Self = Self::new(p11_sys::CKM_VENDOR_DEFINED);
+    pub const VENDOR_DEFINED: Self = Self::from_ck(p11_sys::CKM_VENDOR_DEFINED);
 }
 
 /// Every standard name with its value, in header order. Where several
 /// names share a value, the canonical one comes first and is the one shown.
-pub(crate) const NAMES: &[(&str, CK_MECHANISM_TYPE)] = &[
+#[allow(clippy::unnecessary_cast)] // CK_MECHANISM_TYPE is u64 on LP64 targets
+pub(crate) const NAMES: &[(&str, u64)] = &[
     (
         "CKM_RSA_PKCS_KEY_PAIR_GEN",
-        p11_sys::CKM_RSA_PKCS_KEY_PAIR_GEN,
+        p11_sys::CKM_RSA_PKCS_KEY_PAIR_GEN as u64,
     ),
-    ("CKM_RSA_PKCS", p11_sys::CKM_RSA_PKCS),
-    ("CKM_RSA_9796", p11_sys::CKM_RSA_9796),
-    ("CKM_RSA_X_509", p11_sys::CKM_RSA_X_509),
-    ("CKM_MD2_RSA_PKCS", p11_sys::CKM_MD2_RSA_PKCS),
-    ("CKM_MD5_RSA_PKCS", p11_sys::CKM_MD5_RSA_PKCS),
-    ("CKM_SHA1_RSA_PKCS", p11_sys::CKM_SHA1_RSA_PKCS),
-    ("CKM_RIPEMD128_RSA_PKCS", p11_sys::CKM_RIPEMD128_RSA_PKCS),
-    ("CKM_RIPEMD160_RSA_PKCS", p11_sys::CKM_RIPEMD160_RSA_PKCS),
-    ("CKM_RSA_PKCS_OAEP", p11_sys::CKM_RSA_PKCS_OAEP),
+    ("CKM_RSA_PKCS", p11_sys::CKM_RSA_PKCS as u64),
+    ("CKM_RSA_9796", p11_sys::CKM_RSA_9796 as u64),
+    ("CKM_RSA_X_509", p11_sys::CKM_RSA_X_509 as u64),
+    ("CKM_MD2_RSA_PKCS", p11_sys::CKM_MD2_RSA_PKCS as u64),
+    ("CKM_MD5_RSA_PKCS", p11_sys::CKM_MD5_RSA_PKCS as u64),
+    ("CKM_SHA1_RSA_PKCS", p11_sys::CKM_SHA1_RSA_PKCS as u64),
+    (
+        "CKM_RIPEMD128_RSA_PKCS",
+        p11_sys::CKM_RIPEMD128_RSA_PKCS as u64,
+    ),
+    (
+        "CKM_RIPEMD160_RSA_PKCS",
+        p11_sys::CKM_RIPEMD160_RSA_PKCS as u64,
+    ),
+    ("CKM_RSA_PKCS_OAEP", p11_sys::CKM_RSA_PKCS_OAEP as u64),
     (
         "CKM_RSA_X9_31_KEY_PAIR_GEN",
-        p11_sys::CKM_RSA_X9_31_KEY_PAIR_GEN,
+        p11_sys::CKM_RSA_X9_31_KEY_PAIR_GEN as u64,
     ),
-    ("CKM_RSA_X9_31", p11_sys::CKM_RSA_X9_31),
-    ("CKM_SHA1_RSA_X9_31", p11_sys::CKM_SHA1_RSA_X9_31),
-    ("CKM_RSA_PKCS_PSS", p11_sys::CKM_RSA_PKCS_PSS),
-    ("CKM_SHA1_RSA_PKCS_PSS", p11_sys::CKM_SHA1_RSA_PKCS_PSS),
-    ("CKM_DSA_KEY_PAIR_GEN", p11_sys::CKM_DSA_KEY_PAIR_GEN),
-    ("CKM_DSA", p11_sys::CKM_DSA),
-    ("CKM_DSA_SHA1", p11_sys::CKM_DSA_SHA1),
-    ("CKM_DSA_SHA224", p11_sys::CKM_DSA_SHA224),
-    ("CKM_DSA_SHA256", p11_sys::CKM_DSA_SHA256),
-    ("CKM_DSA_SHA384", p11_sys::CKM_DSA_SHA384),
-    ("CKM_DSA_SHA512", p11_sys::CKM_DSA_SHA512),
-    ("CKM_DSA_SHA3_224", p11_sys::CKM_DSA_SHA3_224),
-    ("CKM_DSA_SHA3_256", p11_sys::CKM_DSA_SHA3_256),
-    ("CKM_DSA_SHA3_384", p11_sys::CKM_DSA_SHA3_384),
-    ("CKM_DSA_SHA3_512", p11_sys::CKM_DSA_SHA3_512),
+    ("CKM_RSA_X9_31", p11_sys::CKM_RSA_X9_31 as u64),
+    ("CKM_SHA1_RSA_X9_31", p11_sys::CKM_SHA1_RSA_X9_31 as u64),
+    ("CKM_RSA_PKCS_PSS", p11_sys::CKM_RSA_PKCS_PSS as u64),
+    (
+        "CKM_SHA1_RSA_PKCS_PSS",
+        p11_sys::CKM_SHA1_RSA_PKCS_PSS as u64,
+    ),
+    ("CKM_DSA_KEY_PAIR_GEN", p11_sys::CKM_DSA_KEY_PAIR_GEN as u64),
+    ("CKM_DSA", p11_sys::CKM_DSA as u64),
+    ("CKM_DSA_SHA1", p11_sys::CKM_DSA_SHA1 as u64),
+    ("CKM_DSA_SHA224", p11_sys::CKM_DSA_SHA224 as u64),
+    ("CKM_DSA_SHA256", p11_sys::CKM_DSA_SHA256 as u64),
+    ("CKM_DSA_SHA384", p11_sys::CKM_DSA_SHA384 as u64),
+    ("CKM_DSA_SHA512", p11_sys::CKM_DSA_SHA512 as u64),
+    ("CKM_DSA_SHA3_224", p11_sys::CKM_DSA_SHA3_224 as u64),
+    ("CKM_DSA_SHA3_256", p11_sys::CKM_DSA_SHA3_256 as u64),
+    ("CKM_DSA_SHA3_384", p11_sys::CKM_DSA_SHA3_384 as u64),
+    ("CKM_DSA_SHA3_512", p11_sys::CKM_DSA_SHA3_512 as u64),
     (
         "CKM_DH_PKCS_KEY_PAIR_GEN",
-        p11_sys::CKM_DH_PKCS_KEY_PAIR_GEN,
+        p11_sys::CKM_DH_PKCS_KEY_PAIR_GEN as u64,
     ),
-    ("CKM_DH_PKCS_DERIVE", p11_sys::CKM_DH_PKCS_DERIVE),
+    ("CKM_DH_PKCS_DERIVE", p11_sys::CKM_DH_PKCS_DERIVE as u64),
     (
         "CKM_X9_42_DH_KEY_PAIR_GEN",
-        p11_sys::CKM_X9_42_DH_KEY_PAIR_GEN,
+        p11_sys::CKM_X9_42_DH_KEY_PAIR_GEN as u64,
     ),
-    ("CKM_X9_42_DH_DERIVE", p11_sys::CKM_X9_42_DH_DERIVE),
+    ("CKM_X9_42_DH_DERIVE", p11_sys::CKM_X9_42_DH_DERIVE as u64),
     (
         "CKM_X9_42_DH_HYBRID_DERIVE",
-        p11_sys::CKM_X9_42_DH_HYBRID_DERIVE,
+        p11_sys::CKM_X9_42_DH_HYBRID_DERIVE as u64,
     ),
-    ("CKM_X9_42_MQV_DERIVE", p11_sys::CKM_X9_42_MQV_DERIVE),
-    ("CKM_SHA256_RSA_PKCS", p11_sys::CKM_SHA256_RSA_PKCS),
-    ("CKM_SHA384_RSA_PKCS", p11_sys::CKM_SHA384_RSA_PKCS),
-    ("CKM_SHA512_RSA_PKCS", p11_sys::CKM_SHA512_RSA_PKCS),
-    ("CKM_SHA256_RSA_PKCS_PSS", p11_sys::CKM_SHA256_RSA_PKCS_PSS),
-    ("CKM_SHA384_RSA_PKCS_PSS", p11_sys::CKM_SHA384_RSA_PKCS_PSS),
-    ("CKM_SHA512_RSA_PKCS_PSS", p11_sys::CKM_SHA512_RSA_PKCS_PSS),
-    ("CKM_SHA224_RSA_PKCS", p11_sys::CKM_SHA224_RSA_PKCS),
-    ("CKM_SHA224_RSA_PKCS_PSS", p11_sys::CKM_SHA224_RSA_PKCS_PSS),
-    ("CKM_SHA512_224", p11_sys::CKM_SHA512_224),
-    ("CKM_SHA512_224_HMAC", p11_sys::CKM_SHA512_224_HMAC),
+    ("CKM_X9_42_MQV_DERIVE", p11_sys::CKM_X9_42_MQV_DERIVE as u64),
+    ("CKM_SHA256_RSA_PKCS", p11_sys::CKM_SHA256_RSA_PKCS as u64),
+    ("CKM_SHA384_RSA_PKCS", p11_sys::CKM_SHA384_RSA_PKCS as u64),
+    ("CKM_SHA512_RSA_PKCS", p11_sys::CKM_SHA512_RSA_PKCS as u64),
+    (
+        "CKM_SHA256_RSA_PKCS_PSS",
+        p11_sys::CKM_SHA256_RSA_PKCS_PSS as u64,
+    ),
+    (
+        "CKM_SHA384_RSA_PKCS_PSS",
+        p11_sys::CKM_SHA384_RSA_PKCS_PSS as u64,
+    ),
+    (
+        "CKM_SHA512_RSA_PKCS_PSS",
+        p11_sys::CKM_SHA512_RSA_PKCS_PSS as u64,
+    ),
+    ("CKM_SHA224_RSA_PKCS", p11_sys::CKM_SHA224_RSA_PKCS as u64),
+    (
+        "CKM_SHA224_RSA_PKCS_PSS",
+        p11_sys::CKM_SHA224_RSA_PKCS_PSS as u64,
+    ),
+    ("CKM_SHA512_224", p11_sys::CKM_SHA512_224 as u64),
+    ("CKM_SHA512_224_HMAC", p11_sys::CKM_SHA512_224_HMAC as u64),
     (
         "CKM_SHA512_224_HMAC_GENERAL",
-        p11_sys::CKM_SHA512_224_HMAC_GENERAL,
+        p11_sys::CKM_SHA512_224_HMAC_GENERAL as u64,
     ),
     (
         "CKM_SHA512_224_KEY_DERIVATION",
-        p11_sys::CKM_SHA512_224_KEY_DERIVATION,
+        p11_sys::CKM_SHA512_224_KEY_DERIVATION as u64,
     ),
-    ("CKM_SHA512_256", p11_sys::CKM_SHA512_256),
-    ("CKM_SHA512_256_HMAC", p11_sys::CKM_SHA512_256_HMAC),
+    ("CKM_SHA512_256", p11_sys::CKM_SHA512_256 as u64),
+    ("CKM_SHA512_256_HMAC", p11_sys::CKM_SHA512_256_HMAC as u64),
     (
         "CKM_SHA512_256_HMAC_GENERAL",
-        p11_sys::CKM_SHA512_256_HMAC_GENERAL,
+        p11_sys::CKM_SHA512_256_HMAC_GENERAL as u64,
     ),
     (
         "CKM_SHA512_256_KEY_DERIVATION",
-        p11_sys::CKM_SHA512_256_KEY_DERIVATION,
+        p11_sys::CKM_SHA512_256_KEY_DERIVATION as u64,
     ),
-    ("CKM_SHA512_T", p11_sys::CKM_SHA512_T),
-    ("CKM_SHA512_T_HMAC", p11_sys::CKM_SHA512_T_HMAC),
+    ("CKM_SHA512_T", p11_sys::CKM_SHA512_T as u64),
+    ("CKM_SHA512_T_HMAC", p11_sys::CKM_SHA512_T_HMAC as u64),
     (
         "CKM_SHA512_T_HMAC_GENERAL",
-        p11_sys::CKM_SHA512_T_HMAC_GENERAL,
+        p11_sys::CKM_SHA512_T_HMAC_GENERAL as u64,
     ),
     (
         "CKM_SHA512_T_KEY_DERIVATION",
-        p11_sys::CKM_SHA512_T_KEY_DERIVATION,
+        p11_sys::CKM_SHA512_T_KEY_DERIVATION as u64,
     ),
-    ("CKM_SHA3_256_RSA_PKCS", p11_sys::CKM_SHA3_256_RSA_PKCS),
-    ("CKM_SHA3_384_RSA_PKCS", p11_sys::CKM_SHA3_384_RSA_PKCS),
-    ("CKM_SHA3_512_RSA_PKCS", p11_sys::CKM_SHA3_512_RSA_PKCS),
+    (
+        "CKM_SHA3_256_RSA_PKCS",
+        p11_sys::CKM_SHA3_256_RSA_PKCS as u64,
+    ),
+    (
+        "CKM_SHA3_384_RSA_PKCS",
+        p11_sys::CKM_SHA3_384_RSA_PKCS as u64,
+    ),
+    (
+        "CKM_SHA3_512_RSA_PKCS",
+        p11_sys::CKM_SHA3_512_RSA_PKCS as u64,
+    ),
     (
         "CKM_SHA3_256_RSA_PKCS_PSS",
-        p11_sys::CKM_SHA3_256_RSA_PKCS_PSS,
+        p11_sys::CKM_SHA3_256_RSA_PKCS_PSS as u64,
     ),
     (
         "CKM_SHA3_384_RSA_PKCS_PSS",
-        p11_sys::CKM_SHA3_384_RSA_PKCS_PSS,
+        p11_sys::CKM_SHA3_384_RSA_PKCS_PSS as u64,
     ),
     (
         "CKM_SHA3_512_RSA_PKCS_PSS",
-        p11_sys::CKM_SHA3_512_RSA_PKCS_PSS,
+        p11_sys::CKM_SHA3_512_RSA_PKCS_PSS as u64,
     ),
-    ("CKM_SHA3_224_RSA_PKCS", p11_sys::CKM_SHA3_224_RSA_PKCS),
+    (
+        "CKM_SHA3_224_RSA_PKCS",
+        p11_sys::CKM_SHA3_224_RSA_PKCS as u64,
+    ),
     (
         "CKM_SHA3_224_RSA_PKCS_PSS",
-        p11_sys::CKM_SHA3_224_RSA_PKCS_PSS,
+        p11_sys::CKM_SHA3_224_RSA_PKCS_PSS as u64,
     ),
-    ("CKM_RC2_KEY_GEN", p11_sys::CKM_RC2_KEY_GEN),
-    ("CKM_RC2_ECB", p11_sys::CKM_RC2_ECB),
-    ("CKM_RC2_CBC", p11_sys::CKM_RC2_CBC),
-    ("CKM_RC2_MAC", p11_sys::CKM_RC2_MAC),
-    ("CKM_RC2_MAC_GENERAL", p11_sys::CKM_RC2_MAC_GENERAL),
-    ("CKM_RC2_CBC_PAD", p11_sys::CKM_RC2_CBC_PAD),
-    ("CKM_RC4_KEY_GEN", p11_sys::CKM_RC4_KEY_GEN),
-    ("CKM_RC4", p11_sys::CKM_RC4),
-    ("CKM_DES_KEY_GEN", p11_sys::CKM_DES_KEY_GEN),
-    ("CKM_DES_ECB", p11_sys::CKM_DES_ECB),
-    ("CKM_DES_CBC", p11_sys::CKM_DES_CBC),
-    ("CKM_DES_MAC", p11_sys::CKM_DES_MAC),
-    ("CKM_DES_MAC_GENERAL", p11_sys::CKM_DES_MAC_GENERAL),
-    ("CKM_DES_CBC_PAD", p11_sys::CKM_DES_CBC_PAD),
-    ("CKM_DES2_KEY_GEN", p11_sys::CKM_DES2_KEY_GEN),
-    ("CKM_DES3_KEY_GEN", p11_sys::CKM_DES3_KEY_GEN),
-    ("CKM_DES3_ECB", p11_sys::CKM_DES3_ECB),
-    ("CKM_DES3_CBC", p11_sys::CKM_DES3_CBC),
-    ("CKM_DES3_MAC", p11_sys::CKM_DES3_MAC),
-    ("CKM_DES3_MAC_GENERAL", p11_sys::CKM_DES3_MAC_GENERAL),
-    ("CKM_DES3_CBC_PAD", p11_sys::CKM_DES3_CBC_PAD),
-    ("CKM_DES3_CMAC_GENERAL", p11_sys::CKM_DES3_CMAC_GENERAL),
-    ("CKM_DES3_CMAC", p11_sys::CKM_DES3_CMAC),
-    ("CKM_CDMF_KEY_GEN", p11_sys::CKM_CDMF_KEY_GEN),
-    ("CKM_CDMF_ECB", p11_sys::CKM_CDMF_ECB),
-    ("CKM_CDMF_CBC", p11_sys::CKM_CDMF_CBC),
-    ("CKM_CDMF_MAC", p11_sys::CKM_CDMF_MAC),
-    ("CKM_CDMF_MAC_GENERAL", p11_sys::CKM_CDMF_MAC_GENERAL),
-    ("CKM_CDMF_CBC_PAD", p11_sys::CKM_CDMF_CBC_PAD),
-    ("CKM_DES_OFB64", p11_sys::CKM_DES_OFB64),
-    ("CKM_DES_OFB8", p11_sys::CKM_DES_OFB8),
-    ("CKM_DES_CFB64", p11_sys::CKM_DES_CFB64),
-    ("CKM_DES_CFB8", p11_sys::CKM_DES_CFB8),
-    ("CKM_MD2", p11_sys::CKM_MD2),
-    ("CKM_MD2_HMAC", p11_sys::CKM_MD2_HMAC),
-    ("CKM_MD2_HMAC_GENERAL", p11_sys::CKM_MD2_HMAC_GENERAL),
-    ("CKM_MD5", p11_sys::CKM_MD5),
-    ("CKM_MD5_HMAC", p11_sys::CKM_MD5_HMAC),
-    ("CKM_MD5_HMAC_GENERAL", p11_sys::CKM_MD5_HMAC_GENERAL),
-    ("CKM_SHA_1", p11_sys::CKM_SHA_1),
-    ("CKM_SHA_1_HMAC", p11_sys::CKM_SHA_1_HMAC),
-    ("CKM_SHA_1_HMAC_GENERAL", p11_sys::CKM_SHA_1_HMAC_GENERAL),
-    ("CKM_RIPEMD128", p11_sys::CKM_RIPEMD128),
-    ("CKM_RIPEMD128_HMAC", p11_sys::CKM_RIPEMD128_HMAC),
+    ("CKM_RC2_KEY_GEN", p11_sys::CKM_RC2_KEY_GEN as u64),
+    ("CKM_RC2_ECB", p11_sys::CKM_RC2_ECB as u64),
+    ("CKM_RC2_CBC", p11_sys::CKM_RC2_CBC as u64),
+    ("CKM_RC2_MAC", p11_sys::CKM_RC2_MAC as u64),
+    ("CKM_RC2_MAC_GENERAL", p11_sys::CKM_RC2_MAC_GENERAL as u64),
+    ("CKM_RC2_CBC_PAD", p11_sys::CKM_RC2_CBC_PAD as u64),
+    ("CKM_RC4_KEY_GEN", p11_sys::CKM_RC4_KEY_GEN as u64),
+    ("CKM_RC4", p11_sys::CKM_RC4 as u64),
+    ("CKM_DES_KEY_GEN", p11_sys::CKM_DES_KEY_GEN as u64),
+    ("CKM_DES_ECB", p11_sys::CKM_DES_ECB as u64),
+    ("CKM_DES_CBC", p11_sys::CKM_DES_CBC as u64),
+    ("CKM_DES_MAC", p11_sys::CKM_DES_MAC as u64),
+    ("CKM_DES_MAC_GENERAL", p11_sys::CKM_DES_MAC_GENERAL as u64),
+    ("CKM_DES_CBC_PAD", p11_sys::CKM_DES_CBC_PAD as u64),
+    ("CKM_DES2_KEY_GEN", p11_sys::CKM_DES2_KEY_GEN as u64),
+    ("CKM_DES3_KEY_GEN", p11_sys::CKM_DES3_KEY_GEN as u64),
+    ("CKM_DES3_ECB", p11_sys::CKM_DES3_ECB as u64),
+    ("CKM_DES3_CBC", p11_sys::CKM_DES3_CBC as u64),
+    ("CKM_DES3_MAC", p11_sys::CKM_DES3_MAC as u64),
+    ("CKM_DES3_MAC_GENERAL", p11_sys::CKM_DES3_MAC_GENERAL as u64),
+    ("CKM_DES3_CBC_PAD", p11_sys::CKM_DES3_CBC_PAD as u64),
+    (
+        "CKM_DES3_CMAC_GENERAL",
+        p11_sys::CKM_DES3_CMAC_GENERAL as u64,
+    ),
+    ("CKM_DES3_CMAC", p11_sys::CKM_DES3_CMAC as u64),
+    ("CKM_CDMF_KEY_GEN", p11_sys::CKM_CDMF_KEY_GEN as u64),
+    ("CKM_CDMF_ECB", p11_sys::CKM_CDMF_ECB as u64),
+    ("CKM_CDMF_CBC", p11_sys::CKM_CDMF_CBC as u64),
+    ("CKM_CDMF_MAC", p11_sys::CKM_CDMF_MAC as u64),
+    ("CKM_CDMF_MAC_GENERAL", p11_sys::CKM_CDMF_MAC_GENERAL as u64),
+    ("CKM_CDMF_CBC_PAD", p11_sys::CKM_CDMF_CBC_PAD as u64),
+    ("CKM_DES_OFB64", p11_sys::CKM_DES_OFB64 as u64),
+    ("CKM_DES_OFB8", p11_sys::CKM_DES_OFB8 as u64),
+    ("CKM_DES_CFB64", p11_sys::CKM_DES_CFB64 as u64),
+    ("CKM_DES_CFB8", p11_sys::CKM_DES_CFB8 as u64),
+    ("CKM_MD2", p11_sys::CKM_MD2 as u64),
+    ("CKM_MD2_HMAC", p11_sys::CKM_MD2_HMAC as u64),
+    ("CKM_MD2_HMAC_GENERAL", p11_sys::CKM_MD2_HMAC_GENERAL as u64),
+    ("CKM_MD5", p11_sys::CKM_MD5 as u64),
+    ("CKM_MD5_HMAC", p11_sys::CKM_MD5_HMAC as u64),
+    ("CKM_MD5_HMAC_GENERAL", p11_sys::CKM_MD5_HMAC_GENERAL as u64),
+    ("CKM_SHA_1", p11_sys::CKM_SHA_1 as u64),
+    ("CKM_SHA_1_HMAC", p11_sys::CKM_SHA_1_HMAC as u64),
+    (
+        "CKM_SHA_1_HMAC_GENERAL",
+        p11_sys::CKM_SHA_1_HMAC_GENERAL as u64,
+    ),
+    ("CKM_RIPEMD128", p11_sys::CKM_RIPEMD128 as u64),
+    ("CKM_RIPEMD128_HMAC", p11_sys::CKM_RIPEMD128_HMAC as u64),
     (
         "CKM_RIPEMD128_HMAC_GENERAL",
-        p11_sys::CKM_RIPEMD128_HMAC_GENERAL,
+        p11_sys::CKM_RIPEMD128_HMAC_GENERAL as u64,
     ),
-    ("CKM_RIPEMD160", p11_sys::CKM_RIPEMD160),
-    ("CKM_RIPEMD160_HMAC", p11_sys::CKM_RIPEMD160_HMAC),
+    ("CKM_RIPEMD160", p11_sys::CKM_RIPEMD160 as u64),
+    ("CKM_RIPEMD160_HMAC", p11_sys::CKM_RIPEMD160_HMAC as u64),
     (
         "CKM_RIPEMD160_HMAC_GENERAL",
-        p11_sys::CKM_RIPEMD160_HMAC_GENERAL,
+        p11_sys::CKM_RIPEMD160_HMAC_GENERAL as u64,
     ),
-    ("CKM_SHA256", p11_sys::CKM_SHA256),
-    ("CKM_SHA256_HMAC", p11_sys::CKM_SHA256_HMAC),
-    ("CKM_SHA256_HMAC_GENERAL", p11_sys::CKM_SHA256_HMAC_GENERAL),
-    ("CKM_SHA224", p11_sys::CKM_SHA224),
-    ("CKM_SHA224_HMAC", p11_sys::CKM_SHA224_HMAC),
-    ("CKM_SHA224_HMAC_GENERAL", p11_sys::CKM_SHA224_HMAC_GENERAL),
-    ("CKM_SHA384", p11_sys::CKM_SHA384),
-    ("CKM_SHA384_HMAC", p11_sys::CKM_SHA384_HMAC),
-    ("CKM_SHA384_HMAC_GENERAL", p11_sys::CKM_SHA384_HMAC_GENERAL),
-    ("CKM_SHA512", p11_sys::CKM_SHA512),
-    ("CKM_SHA512_HMAC", p11_sys::CKM_SHA512_HMAC),
-    ("CKM_SHA512_HMAC_GENERAL", p11_sys::CKM_SHA512_HMAC_GENERAL),
-    ("CKM_SECURID_KEY_GEN", p11_sys::CKM_SECURID_KEY_GEN),
-    ("CKM_SECURID", p11_sys::CKM_SECURID),
-    ("CKM_HOTP_KEY_GEN", p11_sys::CKM_HOTP_KEY_GEN),
-    ("CKM_HOTP", p11_sys::CKM_HOTP),
-    ("CKM_ACTI", p11_sys::CKM_ACTI),
-    ("CKM_ACTI_KEY_GEN", p11_sys::CKM_ACTI_KEY_GEN),
-    ("CKM_SHA3_256", p11_sys::CKM_SHA3_256),
-    ("CKM_SHA3_256_HMAC", p11_sys::CKM_SHA3_256_HMAC),
+    ("CKM_SHA256", p11_sys::CKM_SHA256 as u64),
+    ("CKM_SHA256_HMAC", p11_sys::CKM_SHA256_HMAC as u64),
+    (
+        "CKM_SHA256_HMAC_GENERAL",
+        p11_sys::CKM_SHA256_HMAC_GENERAL as u64,
+    ),
+    ("CKM_SHA224", p11_sys::CKM_SHA224 as u64),
+    ("CKM_SHA224_HMAC", p11_sys::CKM_SHA224_HMAC as u64),
+    (
+        "CKM_SHA224_HMAC_GENERAL",
+        p11_sys::CKM_SHA224_HMAC_GENERAL as u64,
+    ),
+    ("CKM_SHA384", p11_sys::CKM_SHA384 as u64),
+    ("CKM_SHA384_HMAC", p11_sys::CKM_SHA384_HMAC as u64),
+    (
+        "CKM_SHA384_HMAC_GENERAL",
+        p11_sys::CKM_SHA384_HMAC_GENERAL as u64,
+    ),
+    ("CKM_SHA512", p11_sys::CKM_SHA512 as u64),
+    ("CKM_SHA512_HMAC", p11_sys::CKM_SHA512_HMAC as u64),
+    (
+        "CKM_SHA512_HMAC_GENERAL",
+        p11_sys::CKM_SHA512_HMAC_GENERAL as u64,
+    ),
+    ("CKM_SECURID_KEY_GEN", p11_sys::CKM_SECURID_KEY_GEN as u64),
+    ("CKM_SECURID", p11_sys::CKM_SECURID as u64),
+    ("CKM_HOTP_KEY_GEN", p11_sys::CKM_HOTP_KEY_GEN as u64),
+    ("CKM_HOTP", p11_sys::CKM_HOTP as u64),
+    ("CKM_ACTI", p11_sys::CKM_ACTI as u64),
+    ("CKM_ACTI_KEY_GEN", p11_sys::CKM_ACTI_KEY_GEN as u64),
+    ("CKM_SHA3_256", p11_sys::CKM_SHA3_256 as u64),
+    ("CKM_SHA3_256_HMAC", p11_sys::CKM_SHA3_256_HMAC as u64),
     (
         "CKM_SHA3_256_HMAC_GENERAL",
-        p11_sys::CKM_SHA3_256_HMAC_GENERAL,
+        p11_sys::CKM_SHA3_256_HMAC_GENERAL as u64,
     ),
-    ("CKM_SHA3_256_KEY_GEN", p11_sys::CKM_SHA3_256_KEY_GEN),
-    ("CKM_SHA3_224", p11_sys::CKM_SHA3_224),
-    ("CKM_SHA3_224_HMAC", p11_sys::CKM_SHA3_224_HMAC),
+    ("CKM_SHA3_256_KEY_GEN", p11_sys::CKM_SHA3_256_KEY_GEN as u64),
+    ("CKM_SHA3_224", p11_sys::CKM_SHA3_224 as u64),
+    ("CKM_SHA3_224_HMAC", p11_sys::CKM_SHA3_224_HMAC as u64),
     (
         "CKM_SHA3_224_HMAC_GENERAL",
-        p11_sys::CKM_SHA3_224_HMAC_GENERAL,
+        p11_sys::CKM_SHA3_224_HMAC_GENERAL as u64,
     ),
-    ("CKM_SHA3_224_KEY_GEN", p11_sys::CKM_SHA3_224_KEY_GEN),
-    ("CKM_SHA3_384", p11_sys::CKM_SHA3_384),
-    ("CKM_SHA3_384_HMAC", p11_sys::CKM_SHA3_384_HMAC),
+    ("CKM_SHA3_224_KEY_GEN", p11_sys::CKM_SHA3_224_KEY_GEN as u64),
+    ("CKM_SHA3_384", p11_sys::CKM_SHA3_384 as u64),
+    ("CKM_SHA3_384_HMAC", p11_sys::CKM_SHA3_384_HMAC as u64),
     (
         "CKM_SHA3_384_HMAC_GENERAL",
-        p11_sys::CKM_SHA3_384_HMAC_GENERAL,
+        p11_sys::CKM_SHA3_384_HMAC_GENERAL as u64,
     ),
-    ("CKM_SHA3_384_KEY_GEN", p11_sys::CKM_SHA3_384_KEY_GEN),
-    ("CKM_SHA3_512", p11_sys::CKM_SHA3_512),
-    ("CKM_SHA3_512_HMAC", p11_sys::CKM_SHA3_512_HMAC),
+    ("CKM_SHA3_384_KEY_GEN", p11_sys::CKM_SHA3_384_KEY_GEN as u64),
+    ("CKM_SHA3_512", p11_sys::CKM_SHA3_512 as u64),
+    ("CKM_SHA3_512_HMAC", p11_sys::CKM_SHA3_512_HMAC as u64),
     (
         "CKM_SHA3_512_HMAC_GENERAL",
-        p11_sys::CKM_SHA3_512_HMAC_GENERAL,
+        p11_sys::CKM_SHA3_512_HMAC_GENERAL as u64,
     ),
-    ("CKM_SHA3_512_KEY_GEN", p11_sys::CKM_SHA3_512_KEY_GEN),
-    ("CKM_CAST_KEY_GEN", p11_sys::CKM_CAST_KEY_GEN),
-    ("CKM_CAST_ECB", p11_sys::CKM_CAST_ECB),
-    ("CKM_CAST_CBC", p11_sys::CKM_CAST_CBC),
-    ("CKM_CAST_MAC", p11_sys::CKM_CAST_MAC),
-    ("CKM_CAST_MAC_GENERAL", p11_sys::CKM_CAST_MAC_GENERAL),
-    ("CKM_CAST_CBC_PAD", p11_sys::CKM_CAST_CBC_PAD),
-    ("CKM_CAST3_KEY_GEN", p11_sys::CKM_CAST3_KEY_GEN),
-    ("CKM_CAST3_ECB", p11_sys::CKM_CAST3_ECB),
-    ("CKM_CAST3_CBC", p11_sys::CKM_CAST3_CBC),
-    ("CKM_CAST3_MAC", p11_sys::CKM_CAST3_MAC),
-    ("CKM_CAST3_MAC_GENERAL", p11_sys::CKM_CAST3_MAC_GENERAL),
-    ("CKM_CAST3_CBC_PAD", p11_sys::CKM_CAST3_CBC_PAD),
-    ("CKM_CAST5_KEY_GEN", p11_sys::CKM_CAST5_KEY_GEN),
-    ("CKM_CAST5_ECB", p11_sys::CKM_CAST5_ECB),
-    ("CKM_CAST128_CBC", p11_sys::CKM_CAST128_CBC),
-    ("CKM_CAST128_MAC", p11_sys::CKM_CAST128_MAC),
-    ("CKM_CAST128_MAC_GENERAL", p11_sys::CKM_CAST128_MAC_GENERAL),
-    ("CKM_CAST128_CBC_PAD", p11_sys::CKM_CAST128_CBC_PAD),
-    ("CKM_RC5_KEY_GEN", p11_sys::CKM_RC5_KEY_GEN),
-    ("CKM_RC5_ECB", p11_sys::CKM_RC5_ECB),
-    ("CKM_RC5_CBC", p11_sys::CKM_RC5_CBC),
-    ("CKM_RC5_MAC", p11_sys::CKM_RC5_MAC),
-    ("CKM_RC5_MAC_GENERAL", p11_sys::CKM_RC5_MAC_GENERAL),
-    ("CKM_RC5_CBC_PAD", p11_sys::CKM_RC5_CBC_PAD),
-    ("CKM_IDEA_KEY_GEN", p11_sys::CKM_IDEA_KEY_GEN),
-    ("CKM_IDEA_ECB", p11_sys::CKM_IDEA_ECB),
-    ("CKM_IDEA_CBC", p11_sys::CKM_IDEA_CBC),
-    ("CKM_IDEA_MAC", p11_sys::CKM_IDEA_MAC),
-    ("CKM_IDEA_MAC_GENERAL", p11_sys::CKM_IDEA_MAC_GENERAL),
-    ("CKM_IDEA_CBC_PAD", p11_sys::CKM_IDEA_CBC_PAD),
+    ("CKM_SHA3_512_KEY_GEN", p11_sys::CKM_SHA3_512_KEY_GEN as u64),
+    ("CKM_CAST_KEY_GEN", p11_sys::CKM_CAST_KEY_GEN as u64),
+    ("CKM_CAST_ECB", p11_sys::CKM_CAST_ECB as u64),
+    ("CKM_CAST_CBC", p11_sys::CKM_CAST_CBC as u64),
+    ("CKM_CAST_MAC", p11_sys::CKM_CAST_MAC as u64),
+    ("CKM_CAST_MAC_GENERAL", p11_sys::CKM_CAST_MAC_GENERAL as u64),
+    ("CKM_CAST_CBC_PAD", p11_sys::CKM_CAST_CBC_PAD as u64),
+    ("CKM_CAST3_KEY_GEN", p11_sys::CKM_CAST3_KEY_GEN as u64),
+    ("CKM_CAST3_ECB", p11_sys::CKM_CAST3_ECB as u64),
+    ("CKM_CAST3_CBC", p11_sys::CKM_CAST3_CBC as u64),
+    ("CKM_CAST3_MAC", p11_sys::CKM_CAST3_MAC as u64),
+    (
+        "CKM_CAST3_MAC_GENERAL",
+        p11_sys::CKM_CAST3_MAC_GENERAL as u64,
+    ),
+    ("CKM_CAST3_CBC_PAD", p11_sys::CKM_CAST3_CBC_PAD as u64),
+    ("CKM_CAST5_KEY_GEN", p11_sys::CKM_CAST5_KEY_GEN as u64),
+    ("CKM_CAST5_ECB", p11_sys::CKM_CAST5_ECB as u64),
+    ("CKM_CAST128_CBC", p11_sys::CKM_CAST128_CBC as u64),
+    ("CKM_CAST128_MAC", p11_sys::CKM_CAST128_MAC as u64),
+    (
+        "CKM_CAST128_MAC_GENERAL",
+        p11_sys::CKM_CAST128_MAC_GENERAL as u64,
+    ),
+    ("CKM_CAST128_CBC_PAD", p11_sys::CKM_CAST128_CBC_PAD as u64),
+    ("CKM_RC5_KEY_GEN", p11_sys::CKM_RC5_KEY_GEN as u64),
+    ("CKM_RC5_ECB", p11_sys::CKM_RC5_ECB as u64),
+    ("CKM_RC5_CBC", p11_sys::CKM_RC5_CBC as u64),
+    ("CKM_RC5_MAC", p11_sys::CKM_RC5_MAC as u64),
+    ("CKM_RC5_MAC_GENERAL", p11_sys::CKM_RC5_MAC_GENERAL as u64),
+    ("CKM_RC5_CBC_PAD", p11_sys::CKM_RC5_CBC_PAD as u64),
+    ("CKM_IDEA_KEY_GEN", p11_sys::CKM_IDEA_KEY_GEN as u64),
+    ("CKM_IDEA_ECB", p11_sys::CKM_IDEA_ECB as u64),
+    ("CKM_IDEA_CBC", p11_sys::CKM_IDEA_CBC as u64),
+    ("CKM_IDEA_MAC", p11_sys::CKM_IDEA_MAC as u64),
+    ("CKM_IDEA_MAC_GENERAL", p11_sys::CKM_IDEA_MAC_GENERAL as u64),
+    ("CKM_IDEA_CBC_PAD", p11_sys::CKM_IDEA_CBC_PAD as u64),
     (
         "CKM_GENERIC_SECRET_KEY_GEN",
-        p11_sys::CKM_GENERIC_SECRET_KEY_GEN,
+        p11_sys::CKM_GENERIC_SECRET_KEY_GEN as u64,
     ),
     (
         "CKM_CONCATENATE_BASE_AND_KEY",
-        p11_sys::CKM_CONCATENATE_BASE_AND_KEY,
+        p11_sys::CKM_CONCATENATE_BASE_AND_KEY as u64,
     ),
     (
         "CKM_CONCATENATE_BASE_AND_DATA",
-        p11_sys::CKM_CONCATENATE_BASE_AND_DATA,
+        p11_sys::CKM_CONCATENATE_BASE_AND_DATA as u64,
     ),
     (
         "CKM_CONCATENATE_DATA_AND_BASE",
-        p11_sys::CKM_CONCATENATE_DATA_AND_BASE,
+        p11_sys::CKM_CONCATENATE_DATA_AND_BASE as u64,
     ),
-    ("CKM_XOR_BASE_AND_DATA", p11_sys::CKM_XOR_BASE_AND_DATA),
+    (
+        "CKM_XOR_BASE_AND_DATA",
+        p11_sys::CKM_XOR_BASE_AND_DATA as u64,
+    ),
     (
         "CKM_EXTRACT_KEY_FROM_KEY",
-        p11_sys::CKM_EXTRACT_KEY_FROM_KEY,
+        p11_sys::CKM_EXTRACT_KEY_FROM_KEY as u64,
     ),
     (
         "CKM_SSL3_PRE_MASTER_KEY_GEN",
-        p11_sys::CKM_SSL3_PRE_MASTER_KEY_GEN,
+        p11_sys::CKM_SSL3_PRE_MASTER_KEY_GEN as u64,
     ),
     (
         "CKM_SSL3_MASTER_KEY_DERIVE",
-        p11_sys::CKM_SSL3_MASTER_KEY_DERIVE,
+        p11_sys::CKM_SSL3_MASTER_KEY_DERIVE as u64,
     ),
     (
         "CKM_SSL3_KEY_AND_MAC_DERIVE",
-        p11_sys::CKM_SSL3_KEY_AND_MAC_DERIVE,
+        p11_sys::CKM_SSL3_KEY_AND_MAC_DERIVE as u64,
     ),
     (
         "CKM_SSL3_MASTER_KEY_DERIVE_DH",
-        p11_sys::CKM_SSL3_MASTER_KEY_DERIVE_DH,
+        p11_sys::CKM_SSL3_MASTER_KEY_DERIVE_DH as u64,
     ),
     (
         "CKM_TLS_PRE_MASTER_KEY_GEN",
-        p11_sys::CKM_TLS_PRE_MASTER_KEY_GEN,
+        p11_sys::CKM_TLS_PRE_MASTER_KEY_GEN as u64,
     ),
     (
         "CKM_TLS_MASTER_KEY_DERIVE",
-        p11_sys::CKM_TLS_MASTER_KEY_DERIVE,
+        p11_sys::CKM_TLS_MASTER_KEY_DERIVE as u64,
     ),
     (
         "CKM_TLS_KEY_AND_MAC_DERIVE",
-        p11_sys::CKM_TLS_KEY_AND_MAC_DERIVE,
+        p11_sys::CKM_TLS_KEY_AND_MAC_DERIVE as u64,
     ),
     (
         "CKM_TLS_MASTER_KEY_DERIVE_DH",
-        p11_sys::CKM_TLS_MASTER_KEY_DERIVE_DH,
+        p11_sys::CKM_TLS_MASTER_KEY_DERIVE_DH as u64,
     ),
-    ("CKM_TLS_PRF", p11_sys::CKM_TLS_PRF),
-    ("CKM_SSL3_MD5_MAC", p11_sys::CKM_SSL3_MD5_MAC),
-    ("CKM_SSL3_SHA1_MAC", p11_sys::CKM_SSL3_SHA1_MAC),
-    ("CKM_MD5_KEY_DERIVATION", p11_sys::CKM_MD5_KEY_DERIVATION),
-    ("CKM_MD2_KEY_DERIVATION", p11_sys::CKM_MD2_KEY_DERIVATION),
-    ("CKM_SHA1_KEY_DERIVATION", p11_sys::CKM_SHA1_KEY_DERIVATION),
+    ("CKM_TLS_PRF", p11_sys::CKM_TLS_PRF as u64),
+    ("CKM_SSL3_MD5_MAC", p11_sys::CKM_SSL3_MD5_MAC as u64),
+    ("CKM_SSL3_SHA1_MAC", p11_sys::CKM_SSL3_SHA1_MAC as u64),
+    (
+        "CKM_MD5_KEY_DERIVATION",
+        p11_sys::CKM_MD5_KEY_DERIVATION as u64,
+    ),
+    (
+        "CKM_MD2_KEY_DERIVATION",
+        p11_sys::CKM_MD2_KEY_DERIVATION as u64,
+    ),
+    (
+        "CKM_SHA1_KEY_DERIVATION",
+        p11_sys::CKM_SHA1_KEY_DERIVATION as u64,
+    ),
     (
         "CKM_SHA256_KEY_DERIVATION",
-        p11_sys::CKM_SHA256_KEY_DERIVATION,
+        p11_sys::CKM_SHA256_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHA384_KEY_DERIVATION",
-        p11_sys::CKM_SHA384_KEY_DERIVATION,
+        p11_sys::CKM_SHA384_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHA512_KEY_DERIVATION",
-        p11_sys::CKM_SHA512_KEY_DERIVATION,
+        p11_sys::CKM_SHA512_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHA224_KEY_DERIVATION",
-        p11_sys::CKM_SHA224_KEY_DERIVATION,
+        p11_sys::CKM_SHA224_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHA3_256_KEY_DERIVATION",
-        p11_sys::CKM_SHA3_256_KEY_DERIVATION,
+        p11_sys::CKM_SHA3_256_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHA3_224_KEY_DERIVATION",
-        p11_sys::CKM_SHA3_224_KEY_DERIVATION,
+        p11_sys::CKM_SHA3_224_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHA3_384_KEY_DERIVATION",
-        p11_sys::CKM_SHA3_384_KEY_DERIVATION,
+        p11_sys::CKM_SHA3_384_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHA3_512_KEY_DERIVATION",
-        p11_sys::CKM_SHA3_512_KEY_DERIVATION,
+        p11_sys::CKM_SHA3_512_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHAKE_128_KEY_DERIVATION",
-        p11_sys::CKM_SHAKE_128_KEY_DERIVATION,
+        p11_sys::CKM_SHAKE_128_KEY_DERIVATION as u64,
     ),
     (
         "CKM_SHAKE_256_KEY_DERIVATION",
-        p11_sys::CKM_SHAKE_256_KEY_DERIVATION,
+        p11_sys::CKM_SHAKE_256_KEY_DERIVATION as u64,
     ),
-    ("CKM_PBE_MD2_DES_CBC", p11_sys::CKM_PBE_MD2_DES_CBC),
-    ("CKM_PBE_MD5_DES_CBC", p11_sys::CKM_PBE_MD5_DES_CBC),
-    ("CKM_PBE_MD5_CAST_CBC", p11_sys::CKM_PBE_MD5_CAST_CBC),
-    ("CKM_PBE_MD5_CAST3_CBC", p11_sys::CKM_PBE_MD5_CAST3_CBC),
-    ("CKM_PBE_MD5_CAST128_CBC", p11_sys::CKM_PBE_MD5_CAST128_CBC),
+    ("CKM_PBE_MD2_DES_CBC", p11_sys::CKM_PBE_MD2_DES_CBC as u64),
+    ("CKM_PBE_MD5_DES_CBC", p11_sys::CKM_PBE_MD5_DES_CBC as u64),
+    ("CKM_PBE_MD5_CAST_CBC", p11_sys::CKM_PBE_MD5_CAST_CBC as u64),
+    (
+        "CKM_PBE_MD5_CAST3_CBC",
+        p11_sys::CKM_PBE_MD5_CAST3_CBC as u64,
+    ),
+    (
+        "CKM_PBE_MD5_CAST128_CBC",
+        p11_sys::CKM_PBE_MD5_CAST128_CBC as u64,
+    ),
     (
         "CKM_PBE_SHA1_CAST128_CBC",
-        p11_sys::CKM_PBE_SHA1_CAST128_CBC,
+        p11_sys::CKM_PBE_SHA1_CAST128_CBC as u64,
     ),
-    ("CKM_PBE_SHA1_RC4_128", p11_sys::CKM_PBE_SHA1_RC4_128),
-    ("CKM_PBE_SHA1_RC4_40", p11_sys::CKM_PBE_SHA1_RC4_40),
+    ("CKM_PBE_SHA1_RC4_128", p11_sys::CKM_PBE_SHA1_RC4_128 as u64),
+    ("CKM_PBE_SHA1_RC4_40", p11_sys::CKM_PBE_SHA1_RC4_40 as u64),
     (
         "CKM_PBE_SHA1_DES3_EDE_CBC",
-        p11_sys::CKM_PBE_SHA1_DES3_EDE_CBC,
+        p11_sys::CKM_PBE_SHA1_DES3_EDE_CBC as u64,
     ),
     (
         "CKM_PBE_SHA1_DES2_EDE_CBC",
-        p11_sys::CKM_PBE_SHA1_DES2_EDE_CBC,
+        p11_sys::CKM_PBE_SHA1_DES2_EDE_CBC as u64,
     ),
     (
         "CKM_PBE_SHA1_RC2_128_CBC",
-        p11_sys::CKM_PBE_SHA1_RC2_128_CBC,
+        p11_sys::CKM_PBE_SHA1_RC2_128_CBC as u64,
     ),
-    ("CKM_PBE_SHA1_RC2_40_CBC", p11_sys::CKM_PBE_SHA1_RC2_40_CBC),
-    ("CKM_PKCS5_PBKD2", p11_sys::CKM_PKCS5_PBKD2),
+    (
+        "CKM_PBE_SHA1_RC2_40_CBC",
+        p11_sys::CKM_PBE_SHA1_RC2_40_CBC as u64,
+    ),
+    ("CKM_PKCS5_PBKD2", p11_sys::CKM_PKCS5_PBKD2 as u64),
     (
         "CKM_PBA_SHA1_WITH_SHA1_HMAC",
-        p11_sys::CKM_PBA_SHA1_WITH_SHA1_HMAC,
+        p11_sys::CKM_PBA_SHA1_WITH_SHA1_HMAC as u64,
     ),
     (
         "CKM_WTLS_PRE_MASTER_KEY_GEN",
-        p11_sys::CKM_WTLS_PRE_MASTER_KEY_GEN,
+        p11_sys::CKM_WTLS_PRE_MASTER_KEY_GEN as u64,
     ),
     (
         "CKM_WTLS_MASTER_KEY_DERIVE",
-        p11_sys::CKM_WTLS_MASTER_KEY_DERIVE,
+        p11_sys::CKM_WTLS_MASTER_KEY_DERIVE as u64,
     ),
     (
         "CKM_WTLS_MASTER_KEY_DERIVE_DH_ECC",
-        p11_sys::CKM_WTLS_MASTER_KEY_DERIVE_DH_ECC,
+        p11_sys::CKM_WTLS_MASTER_KEY_DERIVE_DH_ECC as u64,
     ),
-    ("CKM_WTLS_PRF", p11_sys::CKM_WTLS_PRF),
+    ("CKM_WTLS_PRF", p11_sys::CKM_WTLS_PRF as u64),
     (
         "CKM_WTLS_SERVER_KEY_AND_MAC_DERIVE",
-        p11_sys::CKM_WTLS_SERVER_KEY_AND_MAC_DERIVE,
+        p11_sys::CKM_WTLS_SERVER_KEY_AND_MAC_DERIVE as u64,
     ),
     (
         "CKM_WTLS_CLIENT_KEY_AND_MAC_DERIVE",
-        p11_sys::CKM_WTLS_CLIENT_KEY_AND_MAC_DERIVE,
+        p11_sys::CKM_WTLS_CLIENT_KEY_AND_MAC_DERIVE as u64,
     ),
-    ("CKM_TLS10_MAC_SERVER", p11_sys::CKM_TLS10_MAC_SERVER),
-    ("CKM_TLS10_MAC_CLIENT", p11_sys::CKM_TLS10_MAC_CLIENT),
-    ("CKM_TLS12_MAC", p11_sys::CKM_TLS12_MAC),
-    ("CKM_TLS12_KDF", p11_sys::CKM_TLS12_KDF),
+    ("CKM_TLS10_MAC_SERVER", p11_sys::CKM_TLS10_MAC_SERVER as u64),
+    ("CKM_TLS10_MAC_CLIENT", p11_sys::CKM_TLS10_MAC_CLIENT as u64),
+    ("CKM_TLS12_MAC", p11_sys::CKM_TLS12_MAC as u64),
+    ("CKM_TLS12_KDF", p11_sys::CKM_TLS12_KDF as u64),
     (
         "CKM_TLS12_MASTER_KEY_DERIVE",
-        p11_sys::CKM_TLS12_MASTER_KEY_DERIVE,
+        p11_sys::CKM_TLS12_MASTER_KEY_DERIVE as u64,
     ),
     (
         "CKM_TLS12_KEY_AND_MAC_DERIVE",
-        p11_sys::CKM_TLS12_KEY_AND_MAC_DERIVE,
+        p11_sys::CKM_TLS12_KEY_AND_MAC_DERIVE as u64,
     ),
     (
         "CKM_TLS12_MASTER_KEY_DERIVE_DH",
-        p11_sys::CKM_TLS12_MASTER_KEY_DERIVE_DH,
+        p11_sys::CKM_TLS12_MASTER_KEY_DERIVE_DH as u64,
     ),
     (
         "CKM_TLS12_KEY_SAFE_DERIVE",
-        p11_sys::CKM_TLS12_KEY_SAFE_DERIVE,
+        p11_sys::CKM_TLS12_KEY_SAFE_DERIVE as u64,
     ),
-    ("CKM_TLS_MAC", p11_sys::CKM_TLS_MAC),
-    ("CKM_TLS_KDF", p11_sys::CKM_TLS_KDF),
-    ("CKM_KEY_WRAP_LYNKS", p11_sys::CKM_KEY_WRAP_LYNKS),
-    ("CKM_KEY_WRAP_SET_OAEP", p11_sys::CKM_KEY_WRAP_SET_OAEP),
-    ("CKM_CMS_SIG", p11_sys::CKM_CMS_SIG),
-    ("CKM_KIP_DERIVE", p11_sys::CKM_KIP_DERIVE),
-    ("CKM_KIP_WRAP", p11_sys::CKM_KIP_WRAP),
-    ("CKM_KIP_MAC", p11_sys::CKM_KIP_MAC),
-    ("CKM_CAMELLIA_KEY_GEN", p11_sys::CKM_CAMELLIA_KEY_GEN),
-    ("CKM_CAMELLIA_ECB", p11_sys::CKM_CAMELLIA_ECB),
-    ("CKM_CAMELLIA_CBC", p11_sys::CKM_CAMELLIA_CBC),
-    ("CKM_CAMELLIA_MAC", p11_sys::CKM_CAMELLIA_MAC),
+    ("CKM_TLS_MAC", p11_sys::CKM_TLS_MAC as u64),
+    ("CKM_TLS_KDF", p11_sys::CKM_TLS_KDF as u64),
+    ("CKM_KEY_WRAP_LYNKS", p11_sys::CKM_KEY_WRAP_LYNKS as u64),
+    (
+        "CKM_KEY_WRAP_SET_OAEP",
+        p11_sys::CKM_KEY_WRAP_SET_OAEP as u64,
+    ),
+    ("CKM_CMS_SIG", p11_sys::CKM_CMS_SIG as u64),
+    ("CKM_KIP_DERIVE", p11_sys::CKM_KIP_DERIVE as u64),
+    ("CKM_KIP_WRAP", p11_sys::CKM_KIP_WRAP as u64),
+    ("CKM_KIP_MAC", p11_sys::CKM_KIP_MAC as u64),
+    ("CKM_CAMELLIA_KEY_GEN", p11_sys::CKM_CAMELLIA_KEY_GEN as u64),
+    ("CKM_CAMELLIA_ECB", p11_sys::CKM_CAMELLIA_ECB as u64),
+    ("CKM_CAMELLIA_CBC", p11_sys::CKM_CAMELLIA_CBC as u64),
+    ("CKM_CAMELLIA_MAC", p11_sys::CKM_CAMELLIA_MAC as u64),
     (
         "CKM_CAMELLIA_MAC_GENERAL",
-        p11_sys::CKM_CAMELLIA_MAC_GENERAL,
+        p11_sys::CKM_CAMELLIA_MAC_GENERAL as u64,
     ),
-    ("CKM_CAMELLIA_CBC_PAD", p11_sys::CKM_CAMELLIA_CBC_PAD),
+    ("CKM_CAMELLIA_CBC_PAD", p11_sys::CKM_CAMELLIA_CBC_PAD as u64),
     (
         "CKM_CAMELLIA_ECB_ENCRYPT_DATA",
-        p11_sys::CKM_CAMELLIA_ECB_ENCRYPT_DATA,
+        p11_sys::CKM_CAMELLIA_ECB_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_CAMELLIA_CBC_ENCRYPT_DATA",
-        p11_sys::CKM_CAMELLIA_CBC_ENCRYPT_DATA,
+        p11_sys::CKM_CAMELLIA_CBC_ENCRYPT_DATA as u64,
     ),
-    ("CKM_CAMELLIA_CTR", p11_sys::CKM_CAMELLIA_CTR),
-    ("CKM_ARIA_KEY_GEN", p11_sys::CKM_ARIA_KEY_GEN),
-    ("CKM_ARIA_ECB", p11_sys::CKM_ARIA_ECB),
-    ("CKM_ARIA_CBC", p11_sys::CKM_ARIA_CBC),
-    ("CKM_ARIA_MAC", p11_sys::CKM_ARIA_MAC),
-    ("CKM_ARIA_MAC_GENERAL", p11_sys::CKM_ARIA_MAC_GENERAL),
-    ("CKM_ARIA_CBC_PAD", p11_sys::CKM_ARIA_CBC_PAD),
+    ("CKM_CAMELLIA_CTR", p11_sys::CKM_CAMELLIA_CTR as u64),
+    ("CKM_ARIA_KEY_GEN", p11_sys::CKM_ARIA_KEY_GEN as u64),
+    ("CKM_ARIA_ECB", p11_sys::CKM_ARIA_ECB as u64),
+    ("CKM_ARIA_CBC", p11_sys::CKM_ARIA_CBC as u64),
+    ("CKM_ARIA_MAC", p11_sys::CKM_ARIA_MAC as u64),
+    ("CKM_ARIA_MAC_GENERAL", p11_sys::CKM_ARIA_MAC_GENERAL as u64),
+    ("CKM_ARIA_CBC_PAD", p11_sys::CKM_ARIA_CBC_PAD as u64),
     (
         "CKM_ARIA_ECB_ENCRYPT_DATA",
-        p11_sys::CKM_ARIA_ECB_ENCRYPT_DATA,
+        p11_sys::CKM_ARIA_ECB_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_ARIA_CBC_ENCRYPT_DATA",
-        p11_sys::CKM_ARIA_CBC_ENCRYPT_DATA,
+        p11_sys::CKM_ARIA_CBC_ENCRYPT_DATA as u64,
     ),
-    ("CKM_SEED_KEY_GEN", p11_sys::CKM_SEED_KEY_GEN),
-    ("CKM_SEED_ECB", p11_sys::CKM_SEED_ECB),
-    ("CKM_SEED_CBC", p11_sys::CKM_SEED_CBC),
-    ("CKM_SEED_MAC", p11_sys::CKM_SEED_MAC),
-    ("CKM_SEED_MAC_GENERAL", p11_sys::CKM_SEED_MAC_GENERAL),
-    ("CKM_SEED_CBC_PAD", p11_sys::CKM_SEED_CBC_PAD),
+    ("CKM_SEED_KEY_GEN", p11_sys::CKM_SEED_KEY_GEN as u64),
+    ("CKM_SEED_ECB", p11_sys::CKM_SEED_ECB as u64),
+    ("CKM_SEED_CBC", p11_sys::CKM_SEED_CBC as u64),
+    ("CKM_SEED_MAC", p11_sys::CKM_SEED_MAC as u64),
+    ("CKM_SEED_MAC_GENERAL", p11_sys::CKM_SEED_MAC_GENERAL as u64),
+    ("CKM_SEED_CBC_PAD", p11_sys::CKM_SEED_CBC_PAD as u64),
     (
         "CKM_SEED_ECB_ENCRYPT_DATA",
-        p11_sys::CKM_SEED_ECB_ENCRYPT_DATA,
+        p11_sys::CKM_SEED_ECB_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_SEED_CBC_ENCRYPT_DATA",
-        p11_sys::CKM_SEED_CBC_ENCRYPT_DATA,
+        p11_sys::CKM_SEED_CBC_ENCRYPT_DATA as u64,
     ),
-    ("CKM_SKIPJACK_KEY_GEN", p11_sys::CKM_SKIPJACK_KEY_GEN),
-    ("CKM_SKIPJACK_ECB64", p11_sys::CKM_SKIPJACK_ECB64),
-    ("CKM_SKIPJACK_CBC64", p11_sys::CKM_SKIPJACK_CBC64),
-    ("CKM_SKIPJACK_OFB64", p11_sys::CKM_SKIPJACK_OFB64),
-    ("CKM_SKIPJACK_CFB64", p11_sys::CKM_SKIPJACK_CFB64),
-    ("CKM_SKIPJACK_CFB32", p11_sys::CKM_SKIPJACK_CFB32),
-    ("CKM_SKIPJACK_CFB16", p11_sys::CKM_SKIPJACK_CFB16),
-    ("CKM_SKIPJACK_CFB8", p11_sys::CKM_SKIPJACK_CFB8),
-    ("CKM_SKIPJACK_WRAP", p11_sys::CKM_SKIPJACK_WRAP),
+    ("CKM_SKIPJACK_KEY_GEN", p11_sys::CKM_SKIPJACK_KEY_GEN as u64),
+    ("CKM_SKIPJACK_ECB64", p11_sys::CKM_SKIPJACK_ECB64 as u64),
+    ("CKM_SKIPJACK_CBC64", p11_sys::CKM_SKIPJACK_CBC64 as u64),
+    ("CKM_SKIPJACK_OFB64", p11_sys::CKM_SKIPJACK_OFB64 as u64),
+    ("CKM_SKIPJACK_CFB64", p11_sys::CKM_SKIPJACK_CFB64 as u64),
+    ("CKM_SKIPJACK_CFB32", p11_sys::CKM_SKIPJACK_CFB32 as u64),
+    ("CKM_SKIPJACK_CFB16", p11_sys::CKM_SKIPJACK_CFB16 as u64),
+    ("CKM_SKIPJACK_CFB8", p11_sys::CKM_SKIPJACK_CFB8 as u64),
+    ("CKM_SKIPJACK_WRAP", p11_sys::CKM_SKIPJACK_WRAP as u64),
     (
         "CKM_SKIPJACK_PRIVATE_WRAP",
-        p11_sys::CKM_SKIPJACK_PRIVATE_WRAP,
+        p11_sys::CKM_SKIPJACK_PRIVATE_WRAP as u64,
     ),
-    ("CKM_SKIPJACK_RELAYX", p11_sys::CKM_SKIPJACK_RELAYX),
-    ("CKM_KEA_KEY_PAIR_GEN", p11_sys::CKM_KEA_KEY_PAIR_GEN),
-    ("CKM_KEA_KEY_DERIVE", p11_sys::CKM_KEA_KEY_DERIVE),
-    ("CKM_KEA_DERIVE", p11_sys::CKM_KEA_DERIVE),
-    ("CKM_FORTEZZA_TIMESTAMP", p11_sys::CKM_FORTEZZA_TIMESTAMP),
-    ("CKM_BATON_KEY_GEN", p11_sys::CKM_BATON_KEY_GEN),
-    ("CKM_BATON_ECB128", p11_sys::CKM_BATON_ECB128),
-    ("CKM_BATON_ECB96", p11_sys::CKM_BATON_ECB96),
-    ("CKM_BATON_CBC128", p11_sys::CKM_BATON_CBC128),
-    ("CKM_BATON_COUNTER", p11_sys::CKM_BATON_COUNTER),
-    ("CKM_BATON_SHUFFLE", p11_sys::CKM_BATON_SHUFFLE),
-    ("CKM_BATON_WRAP", p11_sys::CKM_BATON_WRAP),
-    ("CKM_EC_KEY_PAIR_GEN", p11_sys::CKM_EC_KEY_PAIR_GEN),
-    ("CKM_ECDSA", p11_sys::CKM_ECDSA),
-    ("CKM_ECDSA_SHA1", p11_sys::CKM_ECDSA_SHA1),
-    ("CKM_ECDSA_SHA224", p11_sys::CKM_ECDSA_SHA224),
-    ("CKM_ECDSA_SHA256", p11_sys::CKM_ECDSA_SHA256),
-    ("CKM_ECDSA_SHA384", p11_sys::CKM_ECDSA_SHA384),
-    ("CKM_ECDSA_SHA512", p11_sys::CKM_ECDSA_SHA512),
+    ("CKM_SKIPJACK_RELAYX", p11_sys::CKM_SKIPJACK_RELAYX as u64),
+    ("CKM_KEA_KEY_PAIR_GEN", p11_sys::CKM_KEA_KEY_PAIR_GEN as u64),
+    ("CKM_KEA_KEY_DERIVE", p11_sys::CKM_KEA_KEY_DERIVE as u64),
+    ("CKM_KEA_DERIVE", p11_sys::CKM_KEA_DERIVE as u64),
+    (
+        "CKM_FORTEZZA_TIMESTAMP",
+        p11_sys::CKM_FORTEZZA_TIMESTAMP as u64,
+    ),
+    ("CKM_BATON_KEY_GEN", p11_sys::CKM_BATON_KEY_GEN as u64),
+    ("CKM_BATON_ECB128", p11_sys::CKM_BATON_ECB128 as u64),
+    ("CKM_BATON_ECB96", p11_sys::CKM_BATON_ECB96 as u64),
+    ("CKM_BATON_CBC128", p11_sys::CKM_BATON_CBC128 as u64),
+    ("CKM_BATON_COUNTER", p11_sys::CKM_BATON_COUNTER as u64),
+    ("CKM_BATON_SHUFFLE", p11_sys::CKM_BATON_SHUFFLE as u64),
+    ("CKM_BATON_WRAP", p11_sys::CKM_BATON_WRAP as u64),
+    ("CKM_EC_KEY_PAIR_GEN", p11_sys::CKM_EC_KEY_PAIR_GEN as u64),
+    ("CKM_ECDSA", p11_sys::CKM_ECDSA as u64),
+    ("CKM_ECDSA_SHA1", p11_sys::CKM_ECDSA_SHA1 as u64),
+    ("CKM_ECDSA_SHA224", p11_sys::CKM_ECDSA_SHA224 as u64),
+    ("CKM_ECDSA_SHA256", p11_sys::CKM_ECDSA_SHA256 as u64),
+    ("CKM_ECDSA_SHA384", p11_sys::CKM_ECDSA_SHA384 as u64),
+    ("CKM_ECDSA_SHA512", p11_sys::CKM_ECDSA_SHA512 as u64),
     (
         "CKM_EC_KEY_PAIR_GEN_W_EXTRA_BITS",
-        p11_sys::CKM_EC_KEY_PAIR_GEN_W_EXTRA_BITS,
+        p11_sys::CKM_EC_KEY_PAIR_GEN_W_EXTRA_BITS as u64,
     ),
-    ("CKM_ECDH1_DERIVE", p11_sys::CKM_ECDH1_DERIVE),
+    ("CKM_ECDH1_DERIVE", p11_sys::CKM_ECDH1_DERIVE as u64),
     (
         "CKM_ECDH1_COFACTOR_DERIVE",
-        p11_sys::CKM_ECDH1_COFACTOR_DERIVE,
+        p11_sys::CKM_ECDH1_COFACTOR_DERIVE as u64,
     ),
-    ("CKM_ECMQV_DERIVE", p11_sys::CKM_ECMQV_DERIVE),
-    ("CKM_ECDH_AES_KEY_WRAP", p11_sys::CKM_ECDH_AES_KEY_WRAP),
-    ("CKM_RSA_AES_KEY_WRAP", p11_sys::CKM_RSA_AES_KEY_WRAP),
-    ("CKM_JUNIPER_KEY_GEN", p11_sys::CKM_JUNIPER_KEY_GEN),
-    ("CKM_JUNIPER_ECB128", p11_sys::CKM_JUNIPER_ECB128),
-    ("CKM_JUNIPER_CBC128", p11_sys::CKM_JUNIPER_CBC128),
-    ("CKM_JUNIPER_COUNTER", p11_sys::CKM_JUNIPER_COUNTER),
-    ("CKM_JUNIPER_SHUFFLE", p11_sys::CKM_JUNIPER_SHUFFLE),
-    ("CKM_JUNIPER_WRAP", p11_sys::CKM_JUNIPER_WRAP),
-    ("CKM_FASTHASH", p11_sys::CKM_FASTHASH),
-    ("CKM_AES_XTS", p11_sys::CKM_AES_XTS),
-    ("CKM_AES_XTS_KEY_GEN", p11_sys::CKM_AES_XTS_KEY_GEN),
-    ("CKM_AES_KEY_GEN", p11_sys::CKM_AES_KEY_GEN),
-    ("CKM_AES_ECB", p11_sys::CKM_AES_ECB),
-    ("CKM_AES_CBC", p11_sys::CKM_AES_CBC),
-    ("CKM_AES_MAC", p11_sys::CKM_AES_MAC),
-    ("CKM_AES_MAC_GENERAL", p11_sys::CKM_AES_MAC_GENERAL),
-    ("CKM_AES_CBC_PAD", p11_sys::CKM_AES_CBC_PAD),
-    ("CKM_AES_CTR", p11_sys::CKM_AES_CTR),
-    ("CKM_AES_GCM", p11_sys::CKM_AES_GCM),
-    ("CKM_AES_CCM", p11_sys::CKM_AES_CCM),
-    ("CKM_AES_CTS", p11_sys::CKM_AES_CTS),
-    ("CKM_AES_CMAC", p11_sys::CKM_AES_CMAC),
-    ("CKM_AES_CMAC_GENERAL", p11_sys::CKM_AES_CMAC_GENERAL),
-    ("CKM_AES_XCBC_MAC", p11_sys::CKM_AES_XCBC_MAC),
-    ("CKM_AES_XCBC_MAC_96", p11_sys::CKM_AES_XCBC_MAC_96),
-    ("CKM_AES_GMAC", p11_sys::CKM_AES_GMAC),
-    ("CKM_BLOWFISH_KEY_GEN", p11_sys::CKM_BLOWFISH_KEY_GEN),
-    ("CKM_BLOWFISH_CBC", p11_sys::CKM_BLOWFISH_CBC),
-    ("CKM_TWOFISH_KEY_GEN", p11_sys::CKM_TWOFISH_KEY_GEN),
-    ("CKM_TWOFISH_CBC", p11_sys::CKM_TWOFISH_CBC),
-    ("CKM_BLOWFISH_CBC_PAD", p11_sys::CKM_BLOWFISH_CBC_PAD),
-    ("CKM_TWOFISH_CBC_PAD", p11_sys::CKM_TWOFISH_CBC_PAD),
+    ("CKM_ECMQV_DERIVE", p11_sys::CKM_ECMQV_DERIVE as u64),
+    (
+        "CKM_ECDH_AES_KEY_WRAP",
+        p11_sys::CKM_ECDH_AES_KEY_WRAP as u64,
+    ),
+    ("CKM_RSA_AES_KEY_WRAP", p11_sys::CKM_RSA_AES_KEY_WRAP as u64),
+    ("CKM_JUNIPER_KEY_GEN", p11_sys::CKM_JUNIPER_KEY_GEN as u64),
+    ("CKM_JUNIPER_ECB128", p11_sys::CKM_JUNIPER_ECB128 as u64),
+    ("CKM_JUNIPER_CBC128", p11_sys::CKM_JUNIPER_CBC128 as u64),
+    ("CKM_JUNIPER_COUNTER", p11_sys::CKM_JUNIPER_COUNTER as u64),
+    ("CKM_JUNIPER_SHUFFLE", p11_sys::CKM_JUNIPER_SHUFFLE as u64),
+    ("CKM_JUNIPER_WRAP", p11_sys::CKM_JUNIPER_WRAP as u64),
+    ("CKM_FASTHASH", p11_sys::CKM_FASTHASH as u64),
+    ("CKM_AES_XTS", p11_sys::CKM_AES_XTS as u64),
+    ("CKM_AES_XTS_KEY_GEN", p11_sys::CKM_AES_XTS_KEY_GEN as u64),
+    ("CKM_AES_KEY_GEN", p11_sys::CKM_AES_KEY_GEN as u64),
+    ("CKM_AES_ECB", p11_sys::CKM_AES_ECB as u64),
+    ("CKM_AES_CBC", p11_sys::CKM_AES_CBC as u64),
+    ("CKM_AES_MAC", p11_sys::CKM_AES_MAC as u64),
+    ("CKM_AES_MAC_GENERAL", p11_sys::CKM_AES_MAC_GENERAL as u64),
+    ("CKM_AES_CBC_PAD", p11_sys::CKM_AES_CBC_PAD as u64),
+    ("CKM_AES_CTR", p11_sys::CKM_AES_CTR as u64),
+    ("CKM_AES_GCM", p11_sys::CKM_AES_GCM as u64),
+    ("CKM_AES_CCM", p11_sys::CKM_AES_CCM as u64),
+    ("CKM_AES_CTS", p11_sys::CKM_AES_CTS as u64),
+    ("CKM_AES_CMAC", p11_sys::CKM_AES_CMAC as u64),
+    ("CKM_AES_CMAC_GENERAL", p11_sys::CKM_AES_CMAC_GENERAL as u64),
+    ("CKM_AES_XCBC_MAC", p11_sys::CKM_AES_XCBC_MAC as u64),
+    ("CKM_AES_XCBC_MAC_96", p11_sys::CKM_AES_XCBC_MAC_96 as u64),
+    ("CKM_AES_GMAC", p11_sys::CKM_AES_GMAC as u64),
+    ("CKM_BLOWFISH_KEY_GEN", p11_sys::CKM_BLOWFISH_KEY_GEN as u64),
+    ("CKM_BLOWFISH_CBC", p11_sys::CKM_BLOWFISH_CBC as u64),
+    ("CKM_TWOFISH_KEY_GEN", p11_sys::CKM_TWOFISH_KEY_GEN as u64),
+    ("CKM_TWOFISH_CBC", p11_sys::CKM_TWOFISH_CBC as u64),
+    ("CKM_BLOWFISH_CBC_PAD", p11_sys::CKM_BLOWFISH_CBC_PAD as u64),
+    ("CKM_TWOFISH_CBC_PAD", p11_sys::CKM_TWOFISH_CBC_PAD as u64),
     (
         "CKM_DES_ECB_ENCRYPT_DATA",
-        p11_sys::CKM_DES_ECB_ENCRYPT_DATA,
+        p11_sys::CKM_DES_ECB_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_DES_CBC_ENCRYPT_DATA",
-        p11_sys::CKM_DES_CBC_ENCRYPT_DATA,
+        p11_sys::CKM_DES_CBC_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_DES3_ECB_ENCRYPT_DATA",
-        p11_sys::CKM_DES3_ECB_ENCRYPT_DATA,
+        p11_sys::CKM_DES3_ECB_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_DES3_CBC_ENCRYPT_DATA",
-        p11_sys::CKM_DES3_CBC_ENCRYPT_DATA,
+        p11_sys::CKM_DES3_CBC_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_AES_ECB_ENCRYPT_DATA",
-        p11_sys::CKM_AES_ECB_ENCRYPT_DATA,
+        p11_sys::CKM_AES_ECB_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_AES_CBC_ENCRYPT_DATA",
-        p11_sys::CKM_AES_CBC_ENCRYPT_DATA,
+        p11_sys::CKM_AES_CBC_ENCRYPT_DATA as u64,
     ),
     (
         "CKM_GOSTR3410_KEY_PAIR_GEN",
-        p11_sys::CKM_GOSTR3410_KEY_PAIR_GEN,
+        p11_sys::CKM_GOSTR3410_KEY_PAIR_GEN as u64,
     ),
-    ("CKM_GOSTR3410", p11_sys::CKM_GOSTR3410),
+    ("CKM_GOSTR3410", p11_sys::CKM_GOSTR3410 as u64),
     (
         "CKM_GOSTR3410_WITH_GOSTR3411",
-        p11_sys::CKM_GOSTR3410_WITH_GOSTR3411,
+        p11_sys::CKM_GOSTR3410_WITH_GOSTR3411 as u64,
     ),
-    ("CKM_GOSTR3410_KEY_WRAP", p11_sys::CKM_GOSTR3410_KEY_WRAP),
-    ("CKM_GOSTR3410_DERIVE", p11_sys::CKM_GOSTR3410_DERIVE),
-    ("CKM_GOSTR3411", p11_sys::CKM_GOSTR3411),
-    ("CKM_GOSTR3411_HMAC", p11_sys::CKM_GOSTR3411_HMAC),
-    ("CKM_GOST28147_KEY_GEN", p11_sys::CKM_GOST28147_KEY_GEN),
-    ("CKM_GOST28147_ECB", p11_sys::CKM_GOST28147_ECB),
-    ("CKM_GOST28147", p11_sys::CKM_GOST28147),
-    ("CKM_GOST28147_MAC", p11_sys::CKM_GOST28147_MAC),
-    ("CKM_GOST28147_KEY_WRAP", p11_sys::CKM_GOST28147_KEY_WRAP),
-    ("CKM_CHACHA20_KEY_GEN", p11_sys::CKM_CHACHA20_KEY_GEN),
-    ("CKM_CHACHA20", p11_sys::CKM_CHACHA20),
-    ("CKM_POLY1305_KEY_GEN", p11_sys::CKM_POLY1305_KEY_GEN),
-    ("CKM_POLY1305", p11_sys::CKM_POLY1305),
-    ("CKM_DSA_PARAMETER_GEN", p11_sys::CKM_DSA_PARAMETER_GEN),
+    (
+        "CKM_GOSTR3410_KEY_WRAP",
+        p11_sys::CKM_GOSTR3410_KEY_WRAP as u64,
+    ),
+    ("CKM_GOSTR3410_DERIVE", p11_sys::CKM_GOSTR3410_DERIVE as u64),
+    ("CKM_GOSTR3411", p11_sys::CKM_GOSTR3411 as u64),
+    ("CKM_GOSTR3411_HMAC", p11_sys::CKM_GOSTR3411_HMAC as u64),
+    (
+        "CKM_GOST28147_KEY_GEN",
+        p11_sys::CKM_GOST28147_KEY_GEN as u64,
+    ),
+    ("CKM_GOST28147_ECB", p11_sys::CKM_GOST28147_ECB as u64),
+    ("CKM_GOST28147", p11_sys::CKM_GOST28147 as u64),
+    ("CKM_GOST28147_MAC", p11_sys::CKM_GOST28147_MAC as u64),
+    (
+        "CKM_GOST28147_KEY_WRAP",
+        p11_sys::CKM_GOST28147_KEY_WRAP as u64,
+    ),
+    ("CKM_CHACHA20_KEY_GEN", p11_sys::CKM_CHACHA20_KEY_GEN as u64),
+    ("CKM_CHACHA20", p11_sys::CKM_CHACHA20 as u64),
+    ("CKM_POLY1305_KEY_GEN", p11_sys::CKM_POLY1305_KEY_GEN as u64),
+    ("CKM_POLY1305", p11_sys::CKM_POLY1305 as u64),
+    (
+        "CKM_DSA_PARAMETER_GEN",
+        p11_sys::CKM_DSA_PARAMETER_GEN as u64,
+    ),
     (
         "CKM_DH_PKCS_PARAMETER_GEN",
-        p11_sys::CKM_DH_PKCS_PARAMETER_GEN,
+        p11_sys::CKM_DH_PKCS_PARAMETER_GEN as u64,
     ),
     (
         "CKM_X9_42_DH_PARAMETER_GEN",
-        p11_sys::CKM_X9_42_DH_PARAMETER_GEN,
+        p11_sys::CKM_X9_42_DH_PARAMETER_GEN as u64,
     ),
     (
         "CKM_DSA_PROBABILISTIC_PARAMETER_GEN",
-        p11_sys::CKM_DSA_PROBABILISTIC_PARAMETER_GEN,
+        p11_sys::CKM_DSA_PROBABILISTIC_PARAMETER_GEN as u64,
     ),
     (
         "CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN",
-        p11_sys::CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN,
+        p11_sys::CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN as u64,
     ),
-    ("CKM_DSA_FIPS_G_GEN", p11_sys::CKM_DSA_FIPS_G_GEN),
-    ("CKM_AES_OFB", p11_sys::CKM_AES_OFB),
-    ("CKM_AES_CFB64", p11_sys::CKM_AES_CFB64),
-    ("CKM_AES_CFB8", p11_sys::CKM_AES_CFB8),
-    ("CKM_AES_CFB128", p11_sys::CKM_AES_CFB128),
-    ("CKM_AES_CFB1", p11_sys::CKM_AES_CFB1),
-    ("CKM_AES_KEY_WRAP", p11_sys::CKM_AES_KEY_WRAP),
-    ("CKM_AES_KEY_WRAP_PAD", p11_sys::CKM_AES_KEY_WRAP_PAD),
-    ("CKM_AES_KEY_WRAP_KWP", p11_sys::CKM_AES_KEY_WRAP_KWP),
-    ("CKM_AES_KEY_WRAP_PKCS7", p11_sys::CKM_AES_KEY_WRAP_PKCS7),
-    ("CKM_RSA_PKCS_TPM_1_1", p11_sys::CKM_RSA_PKCS_TPM_1_1),
+    ("CKM_DSA_FIPS_G_GEN", p11_sys::CKM_DSA_FIPS_G_GEN as u64),
+    ("CKM_AES_OFB", p11_sys::CKM_AES_OFB as u64),
+    ("CKM_AES_CFB64", p11_sys::CKM_AES_CFB64 as u64),
+    ("CKM_AES_CFB8", p11_sys::CKM_AES_CFB8 as u64),
+    ("CKM_AES_CFB128", p11_sys::CKM_AES_CFB128 as u64),
+    ("CKM_AES_CFB1", p11_sys::CKM_AES_CFB1 as u64),
+    ("CKM_AES_KEY_WRAP", p11_sys::CKM_AES_KEY_WRAP as u64),
+    ("CKM_AES_KEY_WRAP_PAD", p11_sys::CKM_AES_KEY_WRAP_PAD as u64),
+    ("CKM_AES_KEY_WRAP_KWP", p11_sys::CKM_AES_KEY_WRAP_KWP as u64),
+    (
+        "CKM_AES_KEY_WRAP_PKCS7",
+        p11_sys::CKM_AES_KEY_WRAP_PKCS7 as u64,
+    ),
+    ("CKM_RSA_PKCS_TPM_1_1", p11_sys::CKM_RSA_PKCS_TPM_1_1 as u64),
     (
         "CKM_RSA_PKCS_OAEP_TPM_1_1",
-        p11_sys::CKM_RSA_PKCS_OAEP_TPM_1_1,
+        p11_sys::CKM_RSA_PKCS_OAEP_TPM_1_1 as u64,
     ),
-    ("CKM_SHA_1_KEY_GEN", p11_sys::CKM_SHA_1_KEY_GEN),
-    ("CKM_SHA224_KEY_GEN", p11_sys::CKM_SHA224_KEY_GEN),
-    ("CKM_SHA256_KEY_GEN", p11_sys::CKM_SHA256_KEY_GEN),
-    ("CKM_SHA384_KEY_GEN", p11_sys::CKM_SHA384_KEY_GEN),
-    ("CKM_SHA512_KEY_GEN", p11_sys::CKM_SHA512_KEY_GEN),
-    ("CKM_SHA512_224_KEY_GEN", p11_sys::CKM_SHA512_224_KEY_GEN),
-    ("CKM_SHA512_256_KEY_GEN", p11_sys::CKM_SHA512_256_KEY_GEN),
-    ("CKM_SHA512_T_KEY_GEN", p11_sys::CKM_SHA512_T_KEY_GEN),
-    ("CKM_NULL", p11_sys::CKM_NULL),
-    ("CKM_BLAKE2B_160", p11_sys::CKM_BLAKE2B_160),
-    ("CKM_BLAKE2B_160_HMAC", p11_sys::CKM_BLAKE2B_160_HMAC),
+    ("CKM_SHA_1_KEY_GEN", p11_sys::CKM_SHA_1_KEY_GEN as u64),
+    ("CKM_SHA224_KEY_GEN", p11_sys::CKM_SHA224_KEY_GEN as u64),
+    ("CKM_SHA256_KEY_GEN", p11_sys::CKM_SHA256_KEY_GEN as u64),
+    ("CKM_SHA384_KEY_GEN", p11_sys::CKM_SHA384_KEY_GEN as u64),
+    ("CKM_SHA512_KEY_GEN", p11_sys::CKM_SHA512_KEY_GEN as u64),
+    (
+        "CKM_SHA512_224_KEY_GEN",
+        p11_sys::CKM_SHA512_224_KEY_GEN as u64,
+    ),
+    (
+        "CKM_SHA512_256_KEY_GEN",
+        p11_sys::CKM_SHA512_256_KEY_GEN as u64,
+    ),
+    ("CKM_SHA512_T_KEY_GEN", p11_sys::CKM_SHA512_T_KEY_GEN as u64),
+    ("CKM_NULL", p11_sys::CKM_NULL as u64),
+    ("CKM_BLAKE2B_160", p11_sys::CKM_BLAKE2B_160 as u64),
+    ("CKM_BLAKE2B_160_HMAC", p11_sys::CKM_BLAKE2B_160_HMAC as u64),
     (
         "CKM_BLAKE2B_160_HMAC_GENERAL",
-        p11_sys::CKM_BLAKE2B_160_HMAC_GENERAL,
+        p11_sys::CKM_BLAKE2B_160_HMAC_GENERAL as u64,
     ),
     (
         "CKM_BLAKE2B_160_KEY_DERIVE",
-        p11_sys::CKM_BLAKE2B_160_KEY_DERIVE,
+        p11_sys::CKM_BLAKE2B_160_KEY_DERIVE as u64,
     ),
-    ("CKM_BLAKE2B_160_KEY_GEN", p11_sys::CKM_BLAKE2B_160_KEY_GEN),
-    ("CKM_BLAKE2B_256", p11_sys::CKM_BLAKE2B_256),
-    ("CKM_BLAKE2B_256_HMAC", p11_sys::CKM_BLAKE2B_256_HMAC),
+    (
+        "CKM_BLAKE2B_160_KEY_GEN",
+        p11_sys::CKM_BLAKE2B_160_KEY_GEN as u64,
+    ),
+    ("CKM_BLAKE2B_256", p11_sys::CKM_BLAKE2B_256 as u64),
+    ("CKM_BLAKE2B_256_HMAC", p11_sys::CKM_BLAKE2B_256_HMAC as u64),
     (
         "CKM_BLAKE2B_256_HMAC_GENERAL",
-        p11_sys::CKM_BLAKE2B_256_HMAC_GENERAL,
+        p11_sys::CKM_BLAKE2B_256_HMAC_GENERAL as u64,
     ),
     (
         "CKM_BLAKE2B_256_KEY_DERIVE",
-        p11_sys::CKM_BLAKE2B_256_KEY_DERIVE,
+        p11_sys::CKM_BLAKE2B_256_KEY_DERIVE as u64,
     ),
-    ("CKM_BLAKE2B_256_KEY_GEN", p11_sys::CKM_BLAKE2B_256_KEY_GEN),
-    ("CKM_BLAKE2B_384", p11_sys::CKM_BLAKE2B_384),
-    ("CKM_BLAKE2B_384_HMAC", p11_sys::CKM_BLAKE2B_384_HMAC),
+    (
+        "CKM_BLAKE2B_256_KEY_GEN",
+        p11_sys::CKM_BLAKE2B_256_KEY_GEN as u64,
+    ),
+    ("CKM_BLAKE2B_384", p11_sys::CKM_BLAKE2B_384 as u64),
+    ("CKM_BLAKE2B_384_HMAC", p11_sys::CKM_BLAKE2B_384_HMAC as u64),
     (
         "CKM_BLAKE2B_384_HMAC_GENERAL",
-        p11_sys::CKM_BLAKE2B_384_HMAC_GENERAL,
+        p11_sys::CKM_BLAKE2B_384_HMAC_GENERAL as u64,
     ),
     (
         "CKM_BLAKE2B_384_KEY_DERIVE",
-        p11_sys::CKM_BLAKE2B_384_KEY_DERIVE,
+        p11_sys::CKM_BLAKE2B_384_KEY_DERIVE as u64,
     ),
-    ("CKM_BLAKE2B_384_KEY_GEN", p11_sys::CKM_BLAKE2B_384_KEY_GEN),
-    ("CKM_BLAKE2B_512", p11_sys::CKM_BLAKE2B_512),
-    ("CKM_BLAKE2B_512_HMAC", p11_sys::CKM_BLAKE2B_512_HMAC),
+    (
+        "CKM_BLAKE2B_384_KEY_GEN",
+        p11_sys::CKM_BLAKE2B_384_KEY_GEN as u64,
+    ),
+    ("CKM_BLAKE2B_512", p11_sys::CKM_BLAKE2B_512 as u64),
+    ("CKM_BLAKE2B_512_HMAC", p11_sys::CKM_BLAKE2B_512_HMAC as u64),
     (
         "CKM_BLAKE2B_512_HMAC_GENERAL",
-        p11_sys::CKM_BLAKE2B_512_HMAC_GENERAL,
+        p11_sys::CKM_BLAKE2B_512_HMAC_GENERAL as u64,
     ),
     (
         "CKM_BLAKE2B_512_KEY_DERIVE",
-        p11_sys::CKM_BLAKE2B_512_KEY_DERIVE,
+        p11_sys::CKM_BLAKE2B_512_KEY_DERIVE as u64,
     ),
-    ("CKM_BLAKE2B_512_KEY_GEN", p11_sys::CKM_BLAKE2B_512_KEY_GEN),
-    ("CKM_SALSA20", p11_sys::CKM_SALSA20),
-    ("CKM_CHACHA20_POLY1305", p11_sys::CKM_CHACHA20_POLY1305),
-    ("CKM_SALSA20_POLY1305", p11_sys::CKM_SALSA20_POLY1305),
-    ("CKM_X3DH_INITIALIZE", p11_sys::CKM_X3DH_INITIALIZE),
-    ("CKM_X3DH_RESPOND", p11_sys::CKM_X3DH_RESPOND),
+    (
+        "CKM_BLAKE2B_512_KEY_GEN",
+        p11_sys::CKM_BLAKE2B_512_KEY_GEN as u64,
+    ),
+    ("CKM_SALSA20", p11_sys::CKM_SALSA20 as u64),
+    (
+        "CKM_CHACHA20_POLY1305",
+        p11_sys::CKM_CHACHA20_POLY1305 as u64,
+    ),
+    ("CKM_SALSA20_POLY1305", p11_sys::CKM_SALSA20_POLY1305 as u64),
+    ("CKM_X3DH_INITIALIZE", p11_sys::CKM_X3DH_INITIALIZE as u64),
+    ("CKM_X3DH_RESPOND", p11_sys::CKM_X3DH_RESPOND as u64),
     (
         "CKM_X2RATCHET_INITIALIZE",
-        p11_sys::CKM_X2RATCHET_INITIALIZE,
+        p11_sys::CKM_X2RATCHET_INITIALIZE as u64,
     ),
-    ("CKM_X2RATCHET_RESPOND", p11_sys::CKM_X2RATCHET_RESPOND),
-    ("CKM_X2RATCHET_ENCRYPT", p11_sys::CKM_X2RATCHET_ENCRYPT),
-    ("CKM_X2RATCHET_DECRYPT", p11_sys::CKM_X2RATCHET_DECRYPT),
-    ("CKM_XEDDSA", p11_sys::CKM_XEDDSA),
-    ("CKM_HKDF_DERIVE", p11_sys::CKM_HKDF_DERIVE),
-    ("CKM_HKDF_DATA", p11_sys::CKM_HKDF_DATA),
-    ("CKM_HKDF_KEY_GEN", p11_sys::CKM_HKDF_KEY_GEN),
-    ("CKM_SALSA20_KEY_GEN", p11_sys::CKM_SALSA20_KEY_GEN),
-    ("CKM_ECDSA_SHA3_224", p11_sys::CKM_ECDSA_SHA3_224),
-    ("CKM_ECDSA_SHA3_256", p11_sys::CKM_ECDSA_SHA3_256),
-    ("CKM_ECDSA_SHA3_384", p11_sys::CKM_ECDSA_SHA3_384),
-    ("CKM_ECDSA_SHA3_512", p11_sys::CKM_ECDSA_SHA3_512),
+    (
+        "CKM_X2RATCHET_RESPOND",
+        p11_sys::CKM_X2RATCHET_RESPOND as u64,
+    ),
+    (
+        "CKM_X2RATCHET_ENCRYPT",
+        p11_sys::CKM_X2RATCHET_ENCRYPT as u64,
+    ),
+    (
+        "CKM_X2RATCHET_DECRYPT",
+        p11_sys::CKM_X2RATCHET_DECRYPT as u64,
+    ),
+    ("CKM_XEDDSA", p11_sys::CKM_XEDDSA as u64),
+    ("CKM_HKDF_DERIVE", p11_sys::CKM_HKDF_DERIVE as u64),
+    ("CKM_HKDF_DATA", p11_sys::CKM_HKDF_DATA as u64),
+    ("CKM_HKDF_KEY_GEN", p11_sys::CKM_HKDF_KEY_GEN as u64),
+    ("CKM_SALSA20_KEY_GEN", p11_sys::CKM_SALSA20_KEY_GEN as u64),
+    ("CKM_ECDSA_SHA3_224", p11_sys::CKM_ECDSA_SHA3_224 as u64),
+    ("CKM_ECDSA_SHA3_256", p11_sys::CKM_ECDSA_SHA3_256 as u64),
+    ("CKM_ECDSA_SHA3_384", p11_sys::CKM_ECDSA_SHA3_384 as u64),
+    ("CKM_ECDSA_SHA3_512", p11_sys::CKM_ECDSA_SHA3_512 as u64),
     (
         "CKM_EC_EDWARDS_KEY_PAIR_GEN",
-        p11_sys::CKM_EC_EDWARDS_KEY_PAIR_GEN,
+        p11_sys::CKM_EC_EDWARDS_KEY_PAIR_GEN as u64,
     ),
     (
         "CKM_EC_MONTGOMERY_KEY_PAIR_GEN",
-        p11_sys::CKM_EC_MONTGOMERY_KEY_PAIR_GEN,
+        p11_sys::CKM_EC_MONTGOMERY_KEY_PAIR_GEN as u64,
     ),
-    ("CKM_EDDSA", p11_sys::CKM_EDDSA),
+    ("CKM_EDDSA", p11_sys::CKM_EDDSA as u64),
     (
         "CKM_SP800_108_COUNTER_KDF",
-        p11_sys::CKM_SP800_108_COUNTER_KDF,
+        p11_sys::CKM_SP800_108_COUNTER_KDF as u64,
     ),
     (
         "CKM_SP800_108_FEEDBACK_KDF",
-        p11_sys::CKM_SP800_108_FEEDBACK_KDF,
+        p11_sys::CKM_SP800_108_FEEDBACK_KDF as u64,
     ),
     (
         "CKM_SP800_108_DOUBLE_PIPELINE_KDF",
-        p11_sys::CKM_SP800_108_DOUBLE_PIPELINE_KDF,
+        p11_sys::CKM_SP800_108_DOUBLE_PIPELINE_KDF as u64,
     ),
     (
         "CKM_IKE2_PRF_PLUS_DERIVE",
-        p11_sys::CKM_IKE2_PRF_PLUS_DERIVE,
+        p11_sys::CKM_IKE2_PRF_PLUS_DERIVE as u64,
     ),
-    ("CKM_IKE_PRF_DERIVE", p11_sys::CKM_IKE_PRF_DERIVE),
-    ("CKM_IKE1_PRF_DERIVE", p11_sys::CKM_IKE1_PRF_DERIVE),
+    ("CKM_IKE_PRF_DERIVE", p11_sys::CKM_IKE_PRF_DERIVE as u64),
+    ("CKM_IKE1_PRF_DERIVE", p11_sys::CKM_IKE1_PRF_DERIVE as u64),
     (
         "CKM_IKE1_EXTENDED_DERIVE",
-        p11_sys::CKM_IKE1_EXTENDED_DERIVE,
+        p11_sys::CKM_IKE1_EXTENDED_DERIVE as u64,
     ),
-    ("CKM_HSS_KEY_PAIR_GEN", p11_sys::CKM_HSS_KEY_PAIR_GEN),
-    ("CKM_HSS", p11_sys::CKM_HSS),
-    ("CKM_XMSS_KEY_PAIR_GEN", p11_sys::CKM_XMSS_KEY_PAIR_GEN),
-    ("CKM_XMSSMT_KEY_PAIR_GEN", p11_sys::CKM_XMSSMT_KEY_PAIR_GEN),
-    ("CKM_XMSS", p11_sys::CKM_XMSS),
-    ("CKM_XMSSMT", p11_sys::CKM_XMSSMT),
-    ("CKM_ECDH_X_AES_KEY_WRAP", p11_sys::CKM_ECDH_X_AES_KEY_WRAP),
+    ("CKM_HSS_KEY_PAIR_GEN", p11_sys::CKM_HSS_KEY_PAIR_GEN as u64),
+    ("CKM_HSS", p11_sys::CKM_HSS as u64),
+    (
+        "CKM_XMSS_KEY_PAIR_GEN",
+        p11_sys::CKM_XMSS_KEY_PAIR_GEN as u64,
+    ),
+    (
+        "CKM_XMSSMT_KEY_PAIR_GEN",
+        p11_sys::CKM_XMSSMT_KEY_PAIR_GEN as u64,
+    ),
+    ("CKM_XMSS", p11_sys::CKM_XMSS as u64),
+    ("CKM_XMSSMT", p11_sys::CKM_XMSSMT as u64),
+    (
+        "CKM_ECDH_X_AES_KEY_WRAP",
+        p11_sys::CKM_ECDH_X_AES_KEY_WRAP as u64,
+    ),
     (
         "CKM_ECDH_COF_AES_KEY_WRAP",
-        p11_sys::CKM_ECDH_COF_AES_KEY_WRAP,
+        p11_sys::CKM_ECDH_COF_AES_KEY_WRAP as u64,
     ),
     (
         "CKM_PUB_KEY_FROM_PRIV_KEY",
-        p11_sys::CKM_PUB_KEY_FROM_PRIV_KEY,
+        p11_sys::CKM_PUB_KEY_FROM_PRIV_KEY as u64,
     ),
-    ("CKM_ML_KEM_KEY_PAIR_GEN", p11_sys::CKM_ML_KEM_KEY_PAIR_GEN),
-    ("CKM_ML_KEM", p11_sys::CKM_ML_KEM),
-    ("CKM_ML_DSA_KEY_PAIR_GEN", p11_sys::CKM_ML_DSA_KEY_PAIR_GEN),
-    ("CKM_ML_DSA", p11_sys::CKM_ML_DSA),
-    ("CKM_HASH_ML_DSA", p11_sys::CKM_HASH_ML_DSA),
-    ("CKM_HASH_ML_DSA_SHA224", p11_sys::CKM_HASH_ML_DSA_SHA224),
-    ("CKM_HASH_ML_DSA_SHA256", p11_sys::CKM_HASH_ML_DSA_SHA256),
-    ("CKM_HASH_ML_DSA_SHA384", p11_sys::CKM_HASH_ML_DSA_SHA384),
-    ("CKM_HASH_ML_DSA_SHA512", p11_sys::CKM_HASH_ML_DSA_SHA512),
+    (
+        "CKM_ML_KEM_KEY_PAIR_GEN",
+        p11_sys::CKM_ML_KEM_KEY_PAIR_GEN as u64,
+    ),
+    ("CKM_ML_KEM", p11_sys::CKM_ML_KEM as u64),
+    (
+        "CKM_ML_DSA_KEY_PAIR_GEN",
+        p11_sys::CKM_ML_DSA_KEY_PAIR_GEN as u64,
+    ),
+    ("CKM_ML_DSA", p11_sys::CKM_ML_DSA as u64),
+    ("CKM_HASH_ML_DSA", p11_sys::CKM_HASH_ML_DSA as u64),
+    (
+        "CKM_HASH_ML_DSA_SHA224",
+        p11_sys::CKM_HASH_ML_DSA_SHA224 as u64,
+    ),
+    (
+        "CKM_HASH_ML_DSA_SHA256",
+        p11_sys::CKM_HASH_ML_DSA_SHA256 as u64,
+    ),
+    (
+        "CKM_HASH_ML_DSA_SHA384",
+        p11_sys::CKM_HASH_ML_DSA_SHA384 as u64,
+    ),
+    (
+        "CKM_HASH_ML_DSA_SHA512",
+        p11_sys::CKM_HASH_ML_DSA_SHA512 as u64,
+    ),
     (
         "CKM_HASH_ML_DSA_SHA3_224",
-        p11_sys::CKM_HASH_ML_DSA_SHA3_224,
+        p11_sys::CKM_HASH_ML_DSA_SHA3_224 as u64,
     ),
     (
         "CKM_HASH_ML_DSA_SHA3_256",
-        p11_sys::CKM_HASH_ML_DSA_SHA3_256,
+        p11_sys::CKM_HASH_ML_DSA_SHA3_256 as u64,
     ),
     (
         "CKM_HASH_ML_DSA_SHA3_384",
-        p11_sys::CKM_HASH_ML_DSA_SHA3_384,
+        p11_sys::CKM_HASH_ML_DSA_SHA3_384 as u64,
     ),
     (
         "CKM_HASH_ML_DSA_SHA3_512",
-        p11_sys::CKM_HASH_ML_DSA_SHA3_512,
+        p11_sys::CKM_HASH_ML_DSA_SHA3_512 as u64,
     ),
     (
         "CKM_HASH_ML_DSA_SHAKE128",
-        p11_sys::CKM_HASH_ML_DSA_SHAKE128,
+        p11_sys::CKM_HASH_ML_DSA_SHAKE128 as u64,
     ),
     (
         "CKM_HASH_ML_DSA_SHAKE256",
-        p11_sys::CKM_HASH_ML_DSA_SHAKE256,
+        p11_sys::CKM_HASH_ML_DSA_SHAKE256 as u64,
     ),
     (
         "CKM_SLH_DSA_KEY_PAIR_GEN",
-        p11_sys::CKM_SLH_DSA_KEY_PAIR_GEN,
+        p11_sys::CKM_SLH_DSA_KEY_PAIR_GEN as u64,
     ),
-    ("CKM_SLH_DSA", p11_sys::CKM_SLH_DSA),
-    ("CKM_HASH_SLH_DSA", p11_sys::CKM_HASH_SLH_DSA),
-    ("CKM_HASH_SLH_DSA_SHA224", p11_sys::CKM_HASH_SLH_DSA_SHA224),
-    ("CKM_HASH_SLH_DSA_SHA256", p11_sys::CKM_HASH_SLH_DSA_SHA256),
-    ("CKM_HASH_SLH_DSA_SHA384", p11_sys::CKM_HASH_SLH_DSA_SHA384),
-    ("CKM_HASH_SLH_DSA_SHA512", p11_sys::CKM_HASH_SLH_DSA_SHA512),
+    ("CKM_SLH_DSA", p11_sys::CKM_SLH_DSA as u64),
+    ("CKM_HASH_SLH_DSA", p11_sys::CKM_HASH_SLH_DSA as u64),
+    (
+        "CKM_HASH_SLH_DSA_SHA224",
+        p11_sys::CKM_HASH_SLH_DSA_SHA224 as u64,
+    ),
+    (
+        "CKM_HASH_SLH_DSA_SHA256",
+        p11_sys::CKM_HASH_SLH_DSA_SHA256 as u64,
+    ),
+    (
+        "CKM_HASH_SLH_DSA_SHA384",
+        p11_sys::CKM_HASH_SLH_DSA_SHA384 as u64,
+    ),
+    (
+        "CKM_HASH_SLH_DSA_SHA512",
+        p11_sys::CKM_HASH_SLH_DSA_SHA512 as u64,
+    ),
     (
         "CKM_HASH_SLH_DSA_SHA3_224",
-        p11_sys::CKM_HASH_SLH_DSA_SHA3_224,
+        p11_sys::CKM_HASH_SLH_DSA_SHA3_224 as u64,
     ),
     (
         "CKM_HASH_SLH_DSA_SHA3_256",
-        p11_sys::CKM_HASH_SLH_DSA_SHA3_256,
+        p11_sys::CKM_HASH_SLH_DSA_SHA3_256 as u64,
     ),
     (
         "CKM_HASH_SLH_DSA_SHA3_384",
-        p11_sys::CKM_HASH_SLH_DSA_SHA3_384,
+        p11_sys::CKM_HASH_SLH_DSA_SHA3_384 as u64,
     ),
     (
         "CKM_HASH_SLH_DSA_SHA3_512",
-        p11_sys::CKM_HASH_SLH_DSA_SHA3_512,
+        p11_sys::CKM_HASH_SLH_DSA_SHA3_512 as u64,
     ),
     (
         "CKM_HASH_SLH_DSA_SHAKE128",
-        p11_sys::CKM_HASH_SLH_DSA_SHAKE128,
+        p11_sys::CKM_HASH_SLH_DSA_SHAKE128 as u64,
     ),
     (
         "CKM_HASH_SLH_DSA_SHAKE256",
-        p11_sys::CKM_HASH_SLH_DSA_SHAKE256,
+        p11_sys::CKM_HASH_SLH_DSA_SHAKE256 as u64,
     ),
     (
         "CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE",
-        p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE,
+        p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE as u64,
     ),
     (
         "CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH",
-        p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH,
+        p11_sys::CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH as u64,
     ),
-    ("CKM_VENDOR_DEFINED", p11_sys::CKM_VENDOR_DEFINED),
-    ("CKM_CAST128_KEY_GEN", p11_sys::CKM_CAST128_KEY_GEN),
-    ("CKM_CAST128_ECB", p11_sys::CKM_CAST128_ECB),
-    ("CKM_CAST5_CBC", p11_sys::CKM_CAST5_CBC),
-    ("CKM_CAST5_MAC", p11_sys::CKM_CAST5_MAC),
-    ("CKM_CAST5_MAC_GENERAL", p11_sys::CKM_CAST5_MAC_GENERAL),
-    ("CKM_CAST5_CBC_PAD", p11_sys::CKM_CAST5_CBC_PAD),
-    ("CKM_SHA3_256_KEY_DERIVE", p11_sys::CKM_SHA3_256_KEY_DERIVE),
-    ("CKM_SHA3_224_KEY_DERIVE", p11_sys::CKM_SHA3_224_KEY_DERIVE),
-    ("CKM_SHA3_384_KEY_DERIVE", p11_sys::CKM_SHA3_384_KEY_DERIVE),
-    ("CKM_SHA3_512_KEY_DERIVE", p11_sys::CKM_SHA3_512_KEY_DERIVE),
+    ("CKM_VENDOR_DEFINED", p11_sys::CKM_VENDOR_DEFINED as u64),
+    ("CKM_CAST128_KEY_GEN", p11_sys::CKM_CAST128_KEY_GEN as u64),
+    ("CKM_CAST128_ECB", p11_sys::CKM_CAST128_ECB as u64),
+    ("CKM_CAST5_CBC", p11_sys::CKM_CAST5_CBC as u64),
+    ("CKM_CAST5_MAC", p11_sys::CKM_CAST5_MAC as u64),
+    (
+        "CKM_CAST5_MAC_GENERAL",
+        p11_sys::CKM_CAST5_MAC_GENERAL as u64,
+    ),
+    ("CKM_CAST5_CBC_PAD", p11_sys::CKM_CAST5_CBC_PAD as u64),
+    (
+        "CKM_SHA3_256_KEY_DERIVE",
+        p11_sys::CKM_SHA3_256_KEY_DERIVE as u64,
+    ),
+    (
+        "CKM_SHA3_224_KEY_DERIVE",
+        p11_sys::CKM_SHA3_224_KEY_DERIVE as u64,
+    ),
+    (
+        "CKM_SHA3_384_KEY_DERIVE",
+        p11_sys::CKM_SHA3_384_KEY_DERIVE as u64,
+    ),
+    (
+        "CKM_SHA3_512_KEY_DERIVE",
+        p11_sys::CKM_SHA3_512_KEY_DERIVE as u64,
+    ),
     (
         "CKM_SHAKE_128_KEY_DERIVE",
-        p11_sys::CKM_SHAKE_128_KEY_DERIVE,
+        p11_sys::CKM_SHAKE_128_KEY_DERIVE as u64,
     ),
     (
         "CKM_SHAKE_256_KEY_DERIVE",
-        p11_sys::CKM_SHAKE_256_KEY_DERIVE,
+        p11_sys::CKM_SHAKE_256_KEY_DERIVE as u64,
     ),
-    ("CKM_PBE_MD5_CAST5_CBC", p11_sys::CKM_PBE_MD5_CAST5_CBC),
-    ("CKM_PBE_SHA1_CAST5_CBC", p11_sys::CKM_PBE_SHA1_CAST5_CBC),
-    ("CKM_ECDSA_KEY_PAIR_GEN", p11_sys::CKM_ECDSA_KEY_PAIR_GEN),
+    (
+        "CKM_PBE_MD5_CAST5_CBC",
+        p11_sys::CKM_PBE_MD5_CAST5_CBC as u64,
+    ),
+    (
+        "CKM_PBE_SHA1_CAST5_CBC",
+        p11_sys::CKM_PBE_SHA1_CAST5_CBC as u64,
+    ),
+    (
+        "CKM_ECDSA_KEY_PAIR_GEN",
+        p11_sys::CKM_ECDSA_KEY_PAIR_GEN as u64,
+    ),
     (
         "CKM_DSA_PROBABLISTIC_PARAMETER_GEN",
-        p11_sys::CKM_DSA_PROBABLISTIC_PARAMETER_GEN,
+        p11_sys::CKM_DSA_PROBABLISTIC_PARAMETER_GEN as u64,
     ),
 ];
