@@ -311,3 +311,30 @@ fn a_label_that_is_not_utf8_reads_back_as_its_bytes_and_finds_the_object() {
         .unwrap();
     assert_eq!(found, [key]);
 }
+
+#[test]
+fn typed_reads_give_rust_values_and_refuse_the_wrong_kind() {
+    let f = shared();
+    let session = user_session(&f);
+    let key = p11_tests::import_secret(&session, KeyType::AES, &[3u8; 16]);
+    key.set_attributes(&Template::new().with(A::LABEL, "typed").with(A::ID, b"k1"))
+        .unwrap();
+    assert_eq!(key.get::<String>(A::LABEL).unwrap(), "typed");
+    assert_eq!(key.get::<u64>(A::VALUE_LEN).unwrap(), 16);
+    assert!(key.get::<bool>(A::ENCRYPT).unwrap());
+    let (class, key_type, label, id): (ObjectClass, KeyType, String, Vec<u8>) = key
+        .get_all([A::CLASS, A::KEY_TYPE, A::LABEL, A::ID])
+        .unwrap();
+    assert_eq!((class, key_type), (ObjectClass::SECRET_KEY, KeyType::AES));
+    assert_eq!((label.as_str(), id.as_slice()), ("typed", b"k1".as_slice()));
+    let err = key.get::<bool>(A::LABEL).unwrap_err();
+    assert!(
+        matches!(err, Error::AttributeKind { attribute: A::LABEL, .. }),
+        "{err:?}"
+    );
+    // A failed attribute in a bulk read is the error.
+    let err = key
+        .get_all::<(ObjectClass, ObjectClass)>([A::CLASS, A::MODULUS])
+        .unwrap_err();
+    assert_eq!(err.return_value(), Some(ReturnValue::AttributeTypeInvalid));
+}

@@ -179,6 +179,7 @@ impl Session {
 /// A multi-part encryption or decryption. Holds the session's operation of its kind
 /// until finished; dropped unfinished, it cancels the operation, leaving the session
 /// ready for the next.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct Cipher {
     active: Active<'static>,
     direction: Direction,
@@ -360,6 +361,7 @@ impl fmt::Debug for Cipher {
 const STREAM_CHUNK: usize = 64 * 1024;
 
 /// Output chunks of a [`Cipher`] over input chunks; see [`Cipher::stream`].
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct CipherChunks<I> {
     cipher: Option<Cipher>,
     chunks: I,
@@ -425,6 +427,7 @@ fn io_error(e: Error) -> io::Error {
 }
 
 /// Passes what is written through a [`Cipher`] into an inner writer. One buffer, reused.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct CipherWriter<W: io::Write> {
     cipher: Option<Cipher>,
     inner: W,
@@ -480,6 +483,7 @@ impl<W: io::Write> fmt::Debug for CipherWriter<W> {
 }
 
 /// Reads from an inner reader through a [`Cipher`]. Two buffers, reused.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct CipherReader<R: io::Read> {
     cipher: Option<Cipher>,
     inner: R,

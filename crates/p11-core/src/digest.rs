@@ -80,6 +80,7 @@ fn digest_init(gate: &Gate<'_>, handle: CK_SESSION_HANDLE, raw: &CK_MECHANISM) -
 
 /// A multi-part digest. Also an `io::Write`, so that `io::copy` digests a whole reader.
 /// Dropped unfinished, it cancels the operation.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct Digest {
     active: Active<'static>,
     mechanism: MechanismType,

@@ -77,6 +77,7 @@ pub enum DualKind {
 /// A dual-function operation: a cipher and a digest, signature or verification fed by
 /// the same data. Begin it with [`Session::begin_dual`]; end it with
 /// [`finish`](Dual::finish), which ends both. Dropped unfinished, it cancels both.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct Dual {
     kind: DualKind,
     cipher: Active<'static>,

@@ -15,6 +15,7 @@ const BATCH: usize = 64;
 /// The objects matching a template, fetched from the token in batches of 64. Holds the
 /// session's search (PKCS#11 allows one at a time per session) until dropped; dropping it
 /// early ends the search. Owns a clone of the session, so it can be stored or moved.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct FindObjects {
     guard: OperationGuard<'static>,
     batch: [CK_OBJECT_HANDLE; BATCH],

@@ -51,6 +51,7 @@ mod sign;
 mod slot;
 mod template;
 mod token;
+mod typed;
 
 mod generated {
     pub(crate) mod attribute_types;
@@ -83,6 +84,7 @@ pub use sign::{Signer, Verifier};
 pub use slot::{MechanismInfo, Slot, SlotInfo};
 pub use template::Template;
 pub use token::{Token, TokenFilter, TokenInfo};
+pub use typed::{FromAttribute, FromAttributes};
 
 /// Mechanisms, their profiles and typed parameters.
 pub use p11_mechanisms as mechanisms;

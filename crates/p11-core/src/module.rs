@@ -47,6 +47,7 @@ macro_rules! call {
 /// SoftHSM turn its locking off.) NSS's softoken needs a `reserved` string naming its
 /// database.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use = "a builder does nothing until used"]
 pub struct InitArgs {
     flags: InitFlags,
     reserved: Option<CString>,

@@ -130,6 +130,7 @@ impl Session {
 
 /// A multi-part signature. Also an `io::Write`, so that `io::copy` signs a whole reader.
 /// Dropped unfinished, it cancels the operation.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct Signer {
     active: Active<'static>,
     mechanism: MechanismType,
@@ -183,6 +184,7 @@ impl fmt::Debug for Signer {
 
 /// A multi-part verification. Also an `io::Write`. Dropped unfinished, it cancels the
 /// operation.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct Verifier {
     active: Active<'static>,
 }

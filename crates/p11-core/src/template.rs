@@ -28,6 +28,7 @@ use std::ptr;
 /// assert_eq!(merged.len(), 3);
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
+#[must_use = "a builder does nothing until used"]
 pub struct Template {
     entries: Vec<(AttributeType, Option<AttributeValue>)>,
 }

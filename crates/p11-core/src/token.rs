@@ -154,6 +154,7 @@ impl fmt::Display for Token {
 /// Which tokens [`Module::get_tokens`] returns: those matching every criterion set.
 /// The default matches every token present.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use = "a builder does nothing until used"]
 pub struct TokenFilter {
     label: Option<String>,
     serial: Option<String>,

@@ -1,0 +1,137 @@
+//! Typed attribute reads: `object.get::<String>(AttributeType::LABEL)`, and several
+//! attributes in one `C_GetAttributeValue`: `object.get_all::<(ObjectClass, KeyType)>(..)`.
+
+use crate::attribute::{AttributeKind, AttributeType, AttributeValue, Date, ObjectClass};
+use crate::error::{Error, Result};
+use crate::object::Object;
+use crate::template::Template;
+use crate::CertificateType;
+use p11_mechanisms::{KeyType, MechanismType};
+use zeroize::Zeroizing;
+
+/// A Rust type an attribute's value can be read as.
+pub trait FromAttribute: Sized {
+    /// The value of `ty`, or [`Error::AttributeKind`] when it is of another kind.
+    ///
+    /// # Errors
+    /// [`Error::AttributeKind`] when `value` is not of this type's kind.
+    fn from_attribute(ty: AttributeType, value: AttributeValue) -> Result<Self>;
+}
+
+fn wrong_kind(ty: AttributeType, expected: AttributeKind, found: &AttributeValue) -> Error {
+    Error::AttributeKind {
+        attribute: ty,
+        expected,
+        found: format!("{found:?}"),
+    }
+}
+
+macro_rules! from_attribute {
+    ($($t:ty => $kind:ident, $variant:ident;)*) => {$(
+        impl FromAttribute for $t {
+            fn from_attribute(ty: AttributeType, value: AttributeValue) -> Result<Self> {
+                match value {
+                    AttributeValue::$variant(v) => Ok(v),
+                    other => Err(wrong_kind(ty, AttributeKind::$kind, &other)),
+                }
+            }
+        }
+    )*};
+}
+
+from_attribute! {
+    bool => Bool, Bool;
+    u64 => Ulong, Ulong;
+    ObjectClass => ObjectClass, ObjectClass;
+    KeyType => KeyType, KeyType;
+    CertificateType => CertificateType, CertificateType;
+    MechanismType => Mechanism, Mechanism;
+    String => Text, Text;
+    Option<Date> => Date, Date;
+    Vec<MechanismType> => Mechanisms, Mechanisms;
+    Template => Template, Template;
+    Zeroizing<Vec<u8>> => Bytes, Bytes;
+}
+
+/// The bytes, out of their wiping wrapper: the caller now keeps them.
+impl FromAttribute for Vec<u8> {
+    fn from_attribute(ty: AttributeType, value: AttributeValue) -> Result<Self> {
+        let mut bytes = Zeroizing::<Vec<u8>>::from_attribute(ty, value)?;
+        Ok(std::mem::take(&mut *bytes))
+    }
+}
+
+impl FromAttribute for AttributeValue {
+    fn from_attribute(_: AttributeType, value: AttributeValue) -> Result<Self> {
+        Ok(value)
+    }
+}
+
+/// Several attributes read together (tuples of up to eight [`FromAttribute`] types).
+pub trait FromAttributes: Sized {
+    /// The attribute types, one for each element.
+    type Types;
+
+    /// Reads them in one `C_GetAttributeValue` (two when some have variable sizes).
+    ///
+    /// # Errors
+    /// The first attribute that could not be read or is of the wrong kind.
+    fn read(object: &Object, types: Self::Types) -> Result<Self>;
+}
+
+macro_rules! from_attributes {
+    ($n:literal: $($t:ident $i:tt),*) => {
+        impl<$($t: FromAttribute),*> FromAttributes for ($($t,)*) {
+            type Types = [AttributeType; $n];
+
+            fn read(object: &Object, types: Self::Types) -> Result<Self> {
+                let mut values = object.get_attributes(&types)?.into_iter();
+                Ok(($(
+                    $t::from_attribute(
+                        types[$i],
+                        values.next().ok_or_else(|| Error::invalid_response(
+                            "C_GetAttributeValue",
+                            "fewer values than attributes asked for",
+                        ))??,
+                    )?,
+                )*))
+            }
+        }
+    };
+}
+
+from_attributes!(1: A 0);
+from_attributes!(2: A 0, B 1);
+from_attributes!(3: A 0, B 1, C 2);
+from_attributes!(4: A 0, B 1, C 2, D 3);
+from_attributes!(5: A 0, B 1, C 2, D 3, E 4);
+from_attributes!(6: A 0, B 1, C 2, D 3, E 4, F 5);
+from_attributes!(7: A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+from_attributes!(8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+impl Object {
+    /// One attribute, as `T`: `object.get::<String>(AttributeType::LABEL)`.
+    ///
+    /// # Errors
+    /// The module's error (sensitive, absent, ...); [`Error::AttributeKind`] when the
+    /// attribute is not of `T`'s kind.
+    pub fn get<T: FromAttribute>(&self, ty: AttributeType) -> Result<T> {
+        T::from_attribute(ty, self.get_attribute(ty)?)
+    }
+
+    /// Several attributes in one read, as a tuple:
+    ///
+    /// ```no_run
+    /// # fn demo(key: &p11_core::Object) -> p11_core::Result<()> {
+    /// use p11_core::{AttributeType as A, KeyType, ObjectClass};
+    /// let (class, key_type, label): (ObjectClass, KeyType, String) =
+    ///     key.get_all([A::CLASS, A::KEY_TYPE, A::LABEL])?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), for the first attribute that fails.
+    pub fn get_all<T: FromAttributes>(&self, types: T::Types) -> Result<T> {
+        T::read(self, types)
+    }
+}
