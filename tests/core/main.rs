@@ -15,4 +15,5 @@ mod stress;
 mod symmetric;
 mod threads;
 mod tokens;
+mod tracing;
 mod wrap_derive;

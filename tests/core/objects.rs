@@ -329,7 +329,13 @@ fn typed_reads_give_rust_values_and_refuse_the_wrong_kind() {
     assert_eq!((label.as_str(), id.as_slice()), ("typed", b"k1".as_slice()));
     let err = key.get::<bool>(A::LABEL).unwrap_err();
     assert!(
-        matches!(err, Error::AttributeKind { attribute: A::LABEL, .. }),
+        matches!(
+            err,
+            Error::AttributeKind {
+                attribute: A::LABEL,
+                ..
+            }
+        ),
         "{err:?}"
     );
     // A failed attribute in a bulk read is the error.

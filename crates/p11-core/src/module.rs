@@ -28,16 +28,41 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockRead
 macro_rules! call {
     ($gate:expr, $function:ident ( $($arg:expr),* $(,)? )) => {
         match $gate.function_list().$function {
-            Some(function) => $crate::error::check(function($($arg),*), stringify!($function)),
+            Some(function) => $crate::module::traced(stringify!($function), || function($($arg),*)),
             None => Err($crate::Error::NotSupported(stringify!($function))),
         }
     };
     ($gate:expr, v3 $function:ident ( $($arg:expr),* $(,)? )) => {
         match $gate.function_list_3_0().and_then(|list| list.$function) {
-            Some(function) => $crate::error::check(function($($arg),*), stringify!($function)),
+            Some(function) => $crate::module::traced(stringify!($function), || function($($arg),*)),
             None => Err($crate::Error::NotSupported(stringify!($function))),
         }
     };
+}
+
+/// Runs one C call and checks its return value; with the `tracing` feature, inside a
+/// span that records the function, the return value and the duration (the arguments,
+/// which may be PINs, keys or data, never).
+#[doc(hidden)]
+#[inline(always)]
+pub fn traced(function: &'static str, call: impl FnOnce() -> CK_RV) -> Result<()> {
+    #[cfg(feature = "tracing")]
+    {
+        let span = tracing::trace_span!(
+            "pkcs11_call",
+            function,
+            rv = tracing::field::Empty,
+            micros = tracing::field::Empty
+        );
+        let _entered = span.enter();
+        let started = std::time::Instant::now();
+        let rv = call();
+        span.record("rv", tracing::field::display(crate::ReturnValue::from(rv)));
+        span.record("micros", started.elapsed().as_micros() as u64);
+        check(rv, function)
+    }
+    #[cfg(not(feature = "tracing"))]
+    check(call(), function)
 }
 
 /// Arguments for `C_Initialize`.

@@ -31,6 +31,18 @@ pub(crate) struct Active<'s> {
     /// Whether an update was made: then only a final call, not a single-part one, ends it.
     updated: bool,
     finished: bool,
+    /// The operation's span: its calls' spans nest in it, naming the mechanism.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+#[cfg(feature = "tracing")]
+fn operation_span(kind: OperationKind, mechanism: MechanismType) -> tracing::Span {
+    tracing::trace_span!(
+        "pkcs11_operation",
+        kind = ?kind,
+        mechanism = %mechanism
+    )
 }
 
 /// The `C_*Init` call of an operation.
@@ -49,6 +61,10 @@ impl<'s> Active<'s> {
         // gate could wait on a finalize that waits for us.
         let guard = session.hold_operation(kind)?;
         let gate = session.enter()?;
+        #[cfg(feature = "tracing")]
+        let span = operation_span(kind, mechanism);
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
         Self::init(&gate, session, kind, mechanism, init)?;
         Ok(Single {
             active: Active {
@@ -58,6 +74,8 @@ impl<'s> Active<'s> {
                 also: None,
                 updated: false,
                 finished: false,
+                #[cfg(feature = "tracing")]
+                span: span.clone(),
             },
             gate,
         })
@@ -72,6 +90,10 @@ impl<'s> Active<'s> {
         init: Init<'_>,
     ) -> Result<Active<'static>> {
         let guard = session.hold_operation(kind)?;
+        #[cfg(feature = "tracing")]
+        let span = operation_span(kind, mechanism);
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
         Self::init(&session.enter()?, session, kind, mechanism, init)?;
         Ok(Active {
             guard: guard.into_owned(),
@@ -80,6 +102,8 @@ impl<'s> Active<'s> {
             also: None,
             updated: false,
             finished: false,
+            #[cfg(feature = "tracing")]
+            span: span.clone(),
         })
     }
 
@@ -122,6 +146,8 @@ impl<'s> Active<'s> {
         gate: Option<&Gate<'_>>,
         call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
     ) -> Result<T> {
+        #[cfg(feature = "tracing")]
+        let _entered = self.span.enter();
         let session = self.guard.session();
         let handle = session.raw_handle();
         let result = match gate {
