@@ -15,5 +15,4 @@ mod stress;
 mod symmetric;
 mod threads;
 mod tokens;
-mod tracing;
 mod wrap_derive;
