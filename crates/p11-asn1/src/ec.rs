@@ -4,6 +4,9 @@
 use crate::dsa::DssSigValue;
 use crate::error::{decode, encode, Asn1Error, Result};
 use crate::integer::{join_halves, split_halves};
+use crate::secret_der::{
+    secret, Element, Reader, BIT_STRING, CONTEXT_0, CONTEXT_1, OCTET_STRING, SEQUENCE,
+};
 use rasn::prelude::*;
 use rasn::types::Oid;
 use std::fmt;
@@ -215,42 +218,60 @@ impl fmt::Debug for EcPrivateKey {
     }
 }
 
-#[derive(AsnType, Decode, Encode)]
-pub(crate) struct EcPrivateKeyAsn {
-    version: Integer,
-    private_key: OctetString,
-    #[rasn(tag(explicit(0)))]
-    parameters: Option<Any>,
-    #[rasn(tag(explicit(1)))]
-    public_key: Option<BitString>,
-}
-
 impl EcPrivateKey {
-    /// `ECPrivateKey` DER (what `openssl ec -outform DER` writes).
+    /// `ECPrivateKey` DER (what `openssl ec -outform DER` writes), written without
+    /// leaving copies of the key in freed memory.
     pub fn to_der(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let parameters = match &self.parameters {
-            Some(p) => Some(Any::new(p.to_der()?)),
-            None => None,
-        };
-        let key = EcPrivateKeyAsn {
-            version: Integer::ONE,
-            private_key: OctetString::from_slice(&self.private_key),
-            parameters,
-            public_key: self.public_key.as_deref().map(BitString::from_slice),
-        };
-        encode("ECPrivateKey", &key).map(Zeroizing::new)
+        let parameters = self
+            .parameters
+            .as_ref()
+            .map(EcParameters::to_der)
+            .transpose()?;
+        Ok(self.element(parameters.as_deref()).to_der())
     }
 
-    /// From `ECPrivateKey` DER (python-pkcs11's `decode_ec_private_key`).
+    /// The `ECPrivateKey` element, with `parameters` (DER) when given.
+    pub(crate) fn element<'a>(&'a self, parameters: Option<&'a [u8]>) -> Element<'a> {
+        let mut members = vec![
+            Element::Unsigned(&[1]),
+            Element::Primitive(OCTET_STRING, &self.private_key),
+        ];
+        if let Some(parameters) = parameters {
+            members.push(Element::Constructed(
+                CONTEXT_0,
+                vec![Element::Raw(parameters)],
+            ));
+        }
+        if let Some(point) = &self.public_key {
+            members.push(Element::Constructed(CONTEXT_1, vec![Element::Bits(point)]));
+        }
+        Element::Constructed(SEQUENCE, members)
+    }
+
+    /// From `ECPrivateKey` DER (python-pkcs11's `decode_ec_private_key`). The scalar is
+    /// copied once, into memory wiped when dropped.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let key: EcPrivateKeyAsn = decode("ECPrivateKey", der)?;
+        let mut key = Reader::outer("ECPrivateKey", der, SEQUENCE)?;
+        key.small("version")?;
+        let private_key = secret(key.expect(OCTET_STRING)?);
+        let parameters = match key.peek() {
+            Some(CONTEXT_0) => Some(EcParameters::from_der(key.expect(CONTEXT_0)?)?),
+            _ => None,
+        };
+        let public_key = match key.peek() {
+            Some(CONTEXT_1) => {
+                let mut explicit = Reader::outer("ECPrivateKey", key.any()?, CONTEXT_1)?;
+                let bits = explicit.bits(BIT_STRING)?.to_vec();
+                explicit.finish()?;
+                Some(bits)
+            }
+            _ => None,
+        };
+        key.finish()?;
         Ok(EcPrivateKey {
-            private_key: Zeroizing::new(key.private_key.to_vec()),
-            parameters: key
-                .parameters
-                .map(|p| EcParameters::from_der(p.as_bytes()))
-                .transpose()?,
-            public_key: key.public_key.map(|bits| bits.as_raw_slice().to_vec()),
+            private_key,
+            parameters,
+            public_key,
         })
     }
 }

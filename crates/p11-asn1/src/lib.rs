@@ -32,6 +32,7 @@ mod integer;
 pub mod pem;
 mod pkcs8;
 mod rsa;
+mod secret_der;
 mod spki;
 mod x509;
 

@@ -3,6 +3,9 @@
 use crate::ec::{EcParameters, EcPrivateKey};
 use crate::error::{decode, encode, Asn1Error, Result};
 use crate::rsa::RsaPrivateKey;
+use crate::secret_der::{
+    secret, Element, Reader, CONTEXT_0, CONTEXT_1_PRIMITIVE, OCTET_STRING, SEQUENCE,
+};
 use crate::spki::{oid, oids};
 use rasn::prelude::*;
 use rasn_pkix::AlgorithmIdentifier;
@@ -32,19 +35,9 @@ impl fmt::Debug for PrivateKey {
     }
 }
 
-#[derive(AsnType, Decode, Encode)]
-struct PrivateKeyInfoAsn {
-    version: Integer,
-    private_key_algorithm: AlgorithmIdentifier,
-    private_key: OctetString,
-    #[rasn(tag(0))]
-    attributes: Option<SetOf<rasn_pkix::Attribute>>,
-    #[rasn(tag(1))]
-    public_key: Option<BitString>,
-}
-
 impl PrivateKey {
-    /// PKCS #8 `PrivateKeyInfo` DER (what `openssl pkcs8 -topk8 -nocrypt` writes).
+    /// PKCS #8 `PrivateKeyInfo` DER (what `openssl pkcs8 -topk8 -nocrypt` writes),
+    /// written without leaving copies of the key in freed memory.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         let (algorithm, parameters, key) = match self {
             Self::Rsa(key) => (oids::RSA, Some(encode("NULL", &())?), key.to_der()?),
@@ -54,52 +47,65 @@ impl PrivateKey {
                     reason: "an EC key needs its curve".into(),
                 })?;
                 // The curve goes in the algorithm, not again in the ECPrivateKey.
-                let inner = EcPrivateKey {
-                    parameters: None,
-                    ..key.clone()
-                };
-                (oids::EC, Some(parameters.to_der()?), inner.to_der()?)
+                (
+                    oids::EC,
+                    Some(parameters.to_der()?),
+                    key.element(None).to_der(),
+                )
             }
             Self::Ed25519(seed) => (
                 oids::ED25519,
                 None,
-                Zeroizing::new(encode("CurvePrivateKey", &OctetString::from_slice(seed))?),
+                Element::Primitive(OCTET_STRING, seed).to_der(),
             ),
         };
-        let info = PrivateKeyInfoAsn {
-            version: Integer::ZERO,
-            private_key_algorithm: AlgorithmIdentifier {
+        let algorithm = encode(
+            "AlgorithmIdentifier",
+            &AlgorithmIdentifier {
                 algorithm: oid(algorithm),
                 parameters: parameters.map(Any::new),
             },
-            private_key: OctetString::from_slice(&key),
-            attributes: None,
-            public_key: None,
-        };
-        encode("PrivateKeyInfo", &info).map(Zeroizing::new)
+        )?;
+        Ok(Element::Constructed(
+            SEQUENCE,
+            vec![
+                Element::Unsigned(&[0]),
+                Element::Raw(&algorithm),
+                Element::Primitive(OCTET_STRING, &key),
+            ],
+        )
+        .to_der())
     }
 
-    /// From PKCS #8 `PrivateKeyInfo` DER (unencrypted).
+    /// From PKCS #8 `PrivateKeyInfo` DER (unencrypted, v1 or v2). The key's secrets are
+    /// copied once, into memory wiped when dropped.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let info: PrivateKeyInfoAsn = decode("PrivateKeyInfo", der)?;
-        let key = Zeroizing::new(info.private_key.to_vec());
-        let algorithm: &[u32] = &info.private_key_algorithm.algorithm;
-        Ok(match algorithm {
-            oids::RSA => Self::Rsa(RsaPrivateKey::from_der(&key)?),
+        let mut info = Reader::outer("PrivateKeyInfo", der, SEQUENCE)?;
+        info.small("version")?;
+        let algorithm: AlgorithmIdentifier = decode("AlgorithmIdentifier", info.any()?)?;
+        let key = info.expect(OCTET_STRING)?;
+        if info.peek() == Some(CONTEXT_0) {
+            info.any()?; // attributes
+        }
+        if info.peek() == Some(CONTEXT_1_PRIMITIVE) {
+            info.any()?; // the public key (v2)
+        }
+        info.finish()?;
+        let oid_arcs: &[u32] = &algorithm.algorithm;
+        Ok(match oid_arcs {
+            oids::RSA => Self::Rsa(RsaPrivateKey::from_der(key)?),
             oids::EC => {
-                let mut ec = EcPrivateKey::from_der(&key)?;
-                let parameters =
-                    info.private_key_algorithm
-                        .parameters
-                        .ok_or_else(|| Asn1Error::Der {
-                            what: "PrivateKeyInfo",
-                            reason: "an EC key without its curve".into(),
-                        })?;
+                let mut ec = EcPrivateKey::from_der(key)?;
+                let parameters = algorithm.parameters.ok_or_else(|| Asn1Error::Der {
+                    what: "PrivateKeyInfo",
+                    reason: "an EC key without its curve".into(),
+                })?;
                 ec.parameters = Some(EcParameters::from_der(parameters.as_bytes())?);
                 Self::Ec(ec)
             }
             oids::ED25519 => {
-                let seed: OctetString = decode("CurvePrivateKey", &key)?;
+                let seed = Reader::outer("CurvePrivateKey", key, OCTET_STRING)?;
+                let seed = seed.rest_bytes();
                 if seed.len() != 32 {
                     return Err(Asn1Error::Length {
                         what: "an Ed25519 private key",
@@ -107,12 +113,12 @@ impl PrivateKey {
                         actual: seed.len(),
                     });
                 }
-                Self::Ed25519(Zeroizing::new(seed.to_vec()))
+                Self::Ed25519(secret(seed))
             }
             _ => {
                 return Err(Asn1Error::UnknownOid {
                     what: "private key algorithm",
-                    oid: crate::ec::dotted(&info.private_key_algorithm.algorithm),
+                    oid: crate::ec::dotted(&algorithm.algorithm),
                 })
             }
         })

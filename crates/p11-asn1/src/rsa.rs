@@ -2,6 +2,7 @@
 
 use crate::error::{decode, encode, Result};
 use crate::integer::{from_unsigned, to_unsigned};
+use crate::secret_der::{secret, Element, Reader, SEQUENCE};
 use rasn::prelude::*;
 use std::fmt;
 use zeroize::Zeroizing;
@@ -53,20 +54,6 @@ struct RsaPublicKeyAsn {
     public_exponent: Integer,
 }
 
-#[derive(AsnType, Decode, Encode)]
-struct RsaPrivateKeyAsn {
-    version: Integer,
-    modulus: Integer,
-    public_exponent: Integer,
-    private_exponent: Integer,
-    prime1: Integer,
-    prime2: Integer,
-    exponent1: Integer,
-    exponent2: Integer,
-    coefficient: Integer,
-    other_prime_infos: Option<SequenceOf<Any>>,
-}
-
 impl RsaPublicKey {
     /// PKCS #1 `RSAPublicKey` DER (python-pkcs11's `encode_rsa_public_key`).
     pub fn to_der(&self) -> Result<Vec<u8>> {
@@ -98,37 +85,47 @@ impl RsaPrivateKey {
         }
     }
 
-    /// PKCS #1 `RSAPrivateKey` DER (two-prime, version 0).
+    /// PKCS #1 `RSAPrivateKey` DER (two-prime, version 0), written without leaving
+    /// copies of the key in freed memory.
     pub fn to_der(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let key = RsaPrivateKeyAsn {
-            version: Integer::ZERO,
-            modulus: from_unsigned(&self.modulus),
-            public_exponent: from_unsigned(&self.public_exponent),
-            private_exponent: from_unsigned(&self.private_exponent),
-            prime1: from_unsigned(&self.prime_1),
-            prime2: from_unsigned(&self.prime_2),
-            exponent1: from_unsigned(&self.exponent_1),
-            exponent2: from_unsigned(&self.exponent_2),
-            coefficient: from_unsigned(&self.coefficient),
-            other_prime_infos: None,
-        };
-        encode("RSAPrivateKey", &key).map(Zeroizing::new)
+        let fields = [
+            &self.modulus[..],
+            &self.public_exponent,
+            &self.private_exponent,
+            &self.prime_1,
+            &self.prime_2,
+            &self.exponent_1,
+            &self.exponent_2,
+            &self.coefficient,
+        ];
+        let mut members = vec![Element::Unsigned(&[0])];
+        members.extend(fields.into_iter().map(Element::Unsigned));
+        Ok(Element::Constructed(SEQUENCE, members).to_der())
     }
 
     /// From PKCS #1 `RSAPrivateKey` DER (python-pkcs11's `decode_rsa_private_key`).
-    /// Multi-prime keys decode, with only their first two primes kept.
+    /// Multi-prime keys decode, with only their first two primes kept. Each secret is
+    /// copied once, into memory wiped when dropped.
     pub fn from_der(der: &[u8]) -> Result<RsaPrivateKey> {
-        let key: RsaPrivateKeyAsn = decode("RSAPrivateKey", der)?;
-        let secret = |what, value: &Integer| to_unsigned(what, value).map(Zeroizing::new);
-        Ok(RsaPrivateKey {
-            modulus: to_unsigned("modulus", &key.modulus)?,
-            public_exponent: to_unsigned("publicExponent", &key.public_exponent)?,
-            private_exponent: secret("privateExponent", &key.private_exponent)?,
-            prime_1: secret("prime1", &key.prime1)?,
-            prime_2: secret("prime2", &key.prime2)?,
-            exponent_1: secret("exponent1", &key.exponent1)?,
-            exponent_2: secret("exponent2", &key.exponent2)?,
-            coefficient: secret("coefficient", &key.coefficient)?,
-        })
+        let mut key = Reader::outer("RSAPrivateKey", der, SEQUENCE)?;
+        key.small("version")?;
+        let modulus = key.unsigned("modulus")?.to_vec();
+        let public_exponent = key.unsigned("publicExponent")?.to_vec();
+        let mut next = |what| key.unsigned(what).map(secret);
+        let private = RsaPrivateKey {
+            modulus,
+            public_exponent,
+            private_exponent: next("privateExponent")?,
+            prime_1: next("prime1")?,
+            prime_2: next("prime2")?,
+            exponent_1: next("exponent1")?,
+            exponent_2: next("exponent2")?,
+            coefficient: next("coefficient")?,
+        };
+        if key.peek() == Some(SEQUENCE) {
+            key.skip_rest(); // otherPrimeInfos
+        }
+        key.finish()?;
+        Ok(private)
     }
 }
