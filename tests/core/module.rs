@@ -156,3 +156,22 @@ fn loading_while_the_last_handle_finalises_waits_for_it() {
         }
     });
 }
+
+#[test]
+fn finalize_reports_and_leaves_other_handles_inert_until_loaded_again() {
+    let f = exclusive();
+    let session = f.token.open(Access::ReadOnly).unwrap();
+    let handle = Module::load_with(&f.env.module, init_args(&f.env)).unwrap();
+    assert_eq!(handle, f.module, "one initialisation, shared");
+    handle.finalize().unwrap();
+    assert!(!f.module.is_initialized());
+    assert!(matches!(f.module.info(), Err(Error::Finalized)));
+    assert!(session.is_closed());
+    assert!(matches!(session.generate_random(4), Err(Error::Finalized)));
+    drop(session); // closes nothing: the module closed it
+                   // Loading the path again initialises it afresh; the old handles stay inert.
+    let fresh = Module::load_with(&f.env.module, init_args(&f.env)).unwrap();
+    assert_ne!(fresh, f.module);
+    assert!(fresh.is_initialized() && fresh.info().is_ok());
+    assert!(matches!(f.module.info(), Err(Error::Finalized)));
+}

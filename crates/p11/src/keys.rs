@@ -44,12 +44,7 @@ pub trait Key {
 
     /// Its label.
     fn label(&self) -> Result<String> {
-        match self.object().get_attribute(A::LABEL)? {
-            AttributeValue::Text(label) => Ok(label),
-            other => Err(Error::InvalidArgument(
-                format!("CKA_LABEL read as {other:?}").into(),
-            )),
-        }
+        self.object().get(A::LABEL)
     }
 
     /// One attribute (python's `key[Attribute.X]`).
@@ -415,14 +410,15 @@ macro_rules! key_kind_class {
             const CLASS: ObjectClass = ObjectClass::$class;
 
             fn from_object(session: Session, object: Object) -> Result<Self> {
-                match object.get_attributes(&[A::CLASS, A::KEY_TYPE])?.as_slice() {
-                    [Ok(AttributeValue::ObjectClass(ObjectClass::$class)), Ok(AttributeValue::KeyType(key_type))] => {
-                        Ok($name::new(session, object.clone(), *key_type))
-                    }
-                    other => Err(Error::InvalidArgument(
-                        format!("not a {}: {other:?}", stringify!($name)).into(),
-                    )),
+                let (class, key_type): (ObjectClass, KeyType) =
+                    object.get_all([A::CLASS, A::KEY_TYPE])?;
+                if class != ObjectClass::$class {
+                    return Err(Error::WrongClass {
+                        expected: ObjectClass::$class,
+                        actual: class,
+                    });
                 }
+                Ok($name::new(session, object, key_type))
             }
         }
     )*};
