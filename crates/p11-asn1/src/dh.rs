@@ -86,11 +86,19 @@ impl DhParameters {
     }
 
     /// PKCS #3 `DHParameter` DER.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_der(&self) -> Result<Vec<u8>> {
         encode("DHParameter", &self.to_asn())
     }
 
     /// From PKCS #3 `DHParameter` DER (what `openssl dhparam` writes).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         Self::from_asn(&decode("DHParameter", der)?)
     }
@@ -131,6 +139,10 @@ impl X942DhParameters {
 
     /// X9.42 `DomainParameters` DER (python-pkcs11's
     /// `encode_x9_42_dh_domain_parameters`).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_der(&self) -> Result<Vec<u8>> {
         encode("DomainParameters", &self.to_asn())
     }
@@ -138,6 +150,10 @@ impl X942DhParameters {
     /// From X9.42 `DomainParameters` DER (python-pkcs11's
     /// `decode_x9_42_dh_domain_parameters`; what `openssl genpkey -genparam -algorithm
     /// DHX` writes).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         Self::from_asn(&decode("DomainParameters", der)?)
     }

@@ -46,11 +46,19 @@ impl DsaParameters {
     }
 
     /// `Dss-Parms` DER (python-pkcs11's `encode_dsa_domain_parameters`).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_der(&self) -> Result<Vec<u8>> {
         encode("Dss-Parms", &self.to_asn())
     }
 
     /// From `Dss-Parms` DER (python-pkcs11's `decode_dsa_domain_parameters`).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         Self::from_asn(&decode("Dss-Parms", der)?)
     }
@@ -58,18 +66,30 @@ impl DsaParameters {
 
 /// A DSA (or DH) public value `y` as a DER `INTEGER` (python-pkcs11's
 /// `encode_dsa_public_key`, `encode_dh_public_key`).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn encode_public_value(y: &[u8]) -> Result<Vec<u8>> {
     encode("public value", &from_unsigned(y))
 }
 
 /// The public value `y` from a DER `INTEGER` (python-pkcs11's `decode_dsa_public_key`,
 /// `decode_dh_public_key`).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn decode_public_value(der: &[u8]) -> Result<Vec<u8>> {
     to_unsigned("public value", &decode::<Integer>("public value", der)?)
 }
 
 /// A PKCS #11 DSA signature (`r || s`) as DER `Dss-Sig-Value` (python-pkcs11's
 /// `encode_dsa_signature`).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn encode_dsa_signature(raw: &[u8]) -> Result<Vec<u8>> {
     let (r, s) = split_halves("a DSA signature", raw)?;
     encode("Dss-Sig-Value", &DssSigValue { r, s })
@@ -77,6 +97,10 @@ pub fn encode_dsa_signature(raw: &[u8]) -> Result<Vec<u8>> {
 
 /// A DER `Dss-Sig-Value` as PKCS #11's `r || s`, each half `half_len` bytes (the
 /// length of `q`; leading zeros kept) (python-pkcs11's `decode_dsa_signature`).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn decode_dsa_signature(der: &[u8], half_len: usize) -> Result<Vec<u8>> {
     let sig: DssSigValue = decode("Dss-Sig-Value", der)?;
     join_halves(&sig.r, &sig.s, half_len)

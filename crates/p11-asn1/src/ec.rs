@@ -74,6 +74,10 @@ curves! {
 }
 
 /// The named curve with this name (any of its names, case-insensitive).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn curve_by_name(name: &str) -> Result<&'static NamedCurve> {
     CURVES
         .iter()
@@ -82,6 +86,10 @@ pub fn curve_by_name(name: &str) -> Result<&'static NamedCurve> {
 }
 
 /// The named curve with this OID.
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn curve_by_oid(oid: &Oid) -> Result<&'static NamedCurve> {
     CURVES
         .iter()
@@ -123,11 +131,19 @@ impl fmt::Debug for EcParameters {
 impl EcParameters {
     /// The named curve called `name` (python-pkcs11's `encode_named_curve_parameters`
     /// takes the DER of this).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn named(name: &str) -> Result<Self> {
         Ok(Self::NamedCurve(curve_by_name(name)?.object_identifier()))
     }
 
     /// The named curve these parameters name.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn curve(&self) -> Result<&'static NamedCurve> {
         match self {
             Self::NamedCurve(oid) => curve_by_oid(oid),
@@ -136,6 +152,10 @@ impl EcParameters {
     }
 
     /// DER, as `CKA_EC_PARAMS` holds it.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_der(&self) -> Result<Vec<u8>> {
         match self {
             Self::NamedCurve(oid) => encode("ECParameters", oid),
@@ -149,6 +169,10 @@ impl EcParameters {
     }
 
     /// From DER: a named-curve OID, NULL, or an explicit SEQUENCE.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         match der.first() {
             Some(0x06) => Ok(Self::NamedCurve(decode("ECParameters", der)?)),
@@ -167,23 +191,39 @@ impl EcParameters {
 
 /// The DER of a named curve's parameters, by name (python-pkcs11's
 /// `encode_named_curve_parameters`).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn encode_named_curve_parameters(name: &str) -> Result<Vec<u8>> {
     EcParameters::named(name)?.to_der()
 }
 
 /// A raw point (`04 || X || Y`, or an Edwards/Montgomery string) as the DER OCTET STRING
 /// `CKA_EC_POINT` holds.
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn encode_ec_point(raw: &[u8]) -> Result<Vec<u8>> {
     encode("ECPoint", &OctetString::from_slice(raw))
 }
 
 /// The raw point inside a DER OCTET STRING.
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn decode_ec_point(der: &[u8]) -> Result<Vec<u8>> {
     Ok(decode::<OctetString>("ECPoint", der)?.to_vec())
 }
 
 /// A PKCS #11 ECDSA signature (`r || s`) as DER `ECDSA-Sig-Value` (python-pkcs11's
 /// `encode_ecdsa_signature`).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn encode_ecdsa_signature(raw: &[u8]) -> Result<Vec<u8>> {
     let (r, s) = split_halves("an ECDSA signature", raw)?;
     encode("ECDSA-Sig-Value", &DssSigValue { r, s })
@@ -191,6 +231,10 @@ pub fn encode_ecdsa_signature(raw: &[u8]) -> Result<Vec<u8>> {
 
 /// A DER `ECDSA-Sig-Value` as PKCS #11's `r || s`, each half the curve's order length
 /// (leading zeros kept) (python-pkcs11's `decode_ecdsa_signature`).
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn decode_ecdsa_signature(der: &[u8], curve: &NamedCurve) -> Result<Vec<u8>> {
     let sig: DssSigValue = decode("ECDSA-Sig-Value", der)?;
     join_halves(&sig.r, &sig.s, curve.order_len)
@@ -221,6 +265,10 @@ impl fmt::Debug for EcPrivateKey {
 impl EcPrivateKey {
     /// `ECPrivateKey` DER (what `openssl ec -outform DER` writes), written without
     /// leaving copies of the key in freed memory.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         let parameters = self
             .parameters
@@ -250,6 +298,10 @@ impl EcPrivateKey {
 
     /// From `ECPrivateKey` DER (python-pkcs11's `decode_ec_private_key`). The scalar is
     /// copied once, into memory wiped when dropped.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         let mut key = Reader::outer("ECPrivateKey", der, SEQUENCE)?;
         key.small("version")?;

@@ -23,6 +23,7 @@
 //! # Ok::<(), p11_asn1::Asn1Error>(())
 //! ```
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 pub mod dh;
 pub mod dsa;

@@ -4,6 +4,10 @@ use crate::error::{Asn1Error, Result};
 
 /// PEM text of `der` under `label` (`CERTIFICATE`, `PUBLIC KEY`, `PRIVATE KEY`, ...),
 /// with LF line endings. Empty DER is refused: no PEM reader would take it back.
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn encode(label: &str, der: &[u8]) -> Result<String> {
     if der.is_empty() {
         return Err(Asn1Error::Pem("nothing to encode".into()));
@@ -13,6 +17,10 @@ pub fn encode(label: &str, der: &[u8]) -> Result<String> {
 }
 
 /// The label and DER of one PEM block.
+///
+/// # Errors
+/// `Asn1Error` when the input is not what the format allows, or
+/// a value does not fit it.
 pub fn decode(text: &str) -> Result<(String, Vec<u8>)> {
     pem_rfc7468::decode_vec(text.as_bytes())
         .map(|(label, der)| (label.to_owned(), der))

@@ -38,6 +38,10 @@ impl fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// PKCS #8 `PrivateKeyInfo` DER (what `openssl pkcs8 -topk8 -nocrypt` writes),
     /// written without leaving copies of the key in freed memory.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         let (algorithm, parameters, key) = match self {
             Self::Rsa(key) => (oids::RSA, Some(encode("NULL", &())?), key.to_der()?),
@@ -79,6 +83,10 @@ impl PrivateKey {
 
     /// From PKCS #8 `PrivateKeyInfo` DER (unencrypted, v1 or v2). The key's secrets are
     /// copied once, into memory wiped when dropped.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
         let mut info = Reader::outer("PrivateKeyInfo", der, SEQUENCE)?;
         info.small("version")?;

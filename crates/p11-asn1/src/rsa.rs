@@ -56,6 +56,10 @@ struct RsaPublicKeyAsn {
 
 impl RsaPublicKey {
     /// PKCS #1 `RSAPublicKey` DER (python-pkcs11's `encode_rsa_public_key`).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_der(&self) -> Result<Vec<u8>> {
         encode(
             "RSAPublicKey",
@@ -67,6 +71,10 @@ impl RsaPublicKey {
     }
 
     /// From PKCS #1 `RSAPublicKey` DER (python-pkcs11's `decode_rsa_public_key`).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<RsaPublicKey> {
         let key: RsaPublicKeyAsn = decode("RSAPublicKey", der)?;
         Ok(RsaPublicKey {
@@ -87,6 +95,10 @@ impl RsaPrivateKey {
 
     /// PKCS #1 `RSAPrivateKey` DER (two-prime, version 0), written without leaving
     /// copies of the key in freed memory.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         let fields = [
             &self.modulus[..],
@@ -106,6 +118,10 @@ impl RsaPrivateKey {
     /// From PKCS #1 `RSAPrivateKey` DER (python-pkcs11's `decode_rsa_private_key`).
     /// Multi-prime keys decode, with only their first two primes kept. Each secret is
     /// copied once, into memory wiped when dropped.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<RsaPrivateKey> {
         let mut key = Reader::outer("RSAPrivateKey", der, SEQUENCE)?;
         key.small("version")?;

@@ -82,6 +82,10 @@ pub enum PublicKey {
 impl PublicKey {
     /// `SubjectPublicKeyInfo` DER (python-pkcs11's `encode_ec_public_key`, and the SPKI
     /// form of the others).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn to_spki_der(&self) -> Result<Vec<u8>> {
         let (algorithm, parameters, key) = match self {
             Self::Rsa(key) => (oids::RSA, Some(encode("NULL", &())?), key.to_der()?),
@@ -118,6 +122,10 @@ impl PublicKey {
 
     /// From `SubjectPublicKeyInfo` DER (python-pkcs11's `decode_ec_public_key` and the
     /// SPKI decoding inside `decode_x509_public_key`).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_spki_der(der: &[u8]) -> Result<Self> {
         Self::from_spki(&decode("SubjectPublicKeyInfo", der)?)
     }

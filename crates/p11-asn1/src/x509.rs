@@ -70,6 +70,10 @@ fn date(time: &Time) -> Result<Date> {
 
 impl CertificateInfo {
     /// Reads a DER certificate.
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         let certificate: Certificate = decode("Certificate", der)?;
         let tbs = &certificate.tbs_certificate;
@@ -104,6 +108,10 @@ impl CertificateInfo {
     }
 
     /// The subject's public key, typed (python-pkcs11's `decode_x509_public_key`).
+    ///
+    /// # Errors
+    /// `Asn1Error` when the input is not what the format allows, or
+    /// a value does not fit it.
     pub fn public_key(&self) -> Result<PublicKey> {
         PublicKey::from_spki_der(&self.subject_public_key_info)
     }

@@ -40,16 +40,28 @@ impl Direction {
 impl Session {
     /// Encrypts `data` in one call (`C_EncryptInit`, `C_Encrypt`). The output buffer is
     /// sized from the mechanism when it can be, so that one call suffices.
+    ///
+    /// # Errors
+    /// The module's error from `C_EncryptInit`, `C_Encrypt`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn encrypt(&self, mechanism: &Mechanism, key: &Object, data: &[u8]) -> Result<Vec<u8>> {
         self.crypt(Direction::Encrypt, mechanism, key, data, None)
     }
 
     /// Decrypts `data` in one call (`C_DecryptInit`, `C_Decrypt`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DecryptInit`, `C_Decrypt`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn decrypt(&self, mechanism: &Mechanism, key: &Object, data: &[u8]) -> Result<Vec<u8>> {
         self.crypt(Direction::Decrypt, mechanism, key, data, None)
     }
 
     /// Decrypts with a key that needs its PIN for every use (`CKA_ALWAYS_AUTHENTICATE`).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn decrypt_with_pin(
         &self,
         mechanism: &Mechanism,
@@ -143,11 +155,19 @@ impl Session {
     }
 
     /// Begins a multi-part encryption (`C_EncryptInit`).
+    ///
+    /// # Errors
+    /// The module's error from `C_EncryptInit`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn begin_encrypt(&self, mechanism: &Mechanism, key: &Object) -> Result<Cipher> {
         self.begin_cipher(Direction::Encrypt, mechanism, key)
     }
 
     /// Begins a multi-part decryption (`C_DecryptInit`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DecryptInit`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn begin_decrypt(&self, mechanism: &Mechanism, key: &Object) -> Result<Cipher> {
         self.begin_cipher(Direction::Decrypt, mechanism, key)
     }
@@ -194,6 +214,10 @@ impl Cipher {
 
     /// Logs in for this operation, for keys with `CKA_ALWAYS_AUTHENTICATE`: call it before
     /// the first update.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn authenticate(&self, pin: impl Into<Pin>) -> Result<()> {
         self.active.authenticate(pin.into())
     }
@@ -213,6 +237,10 @@ impl Cipher {
     /// bytes written. `output` of [`update_bound`](Self::update_bound) bytes always
     /// suffices; a smaller one may get `CKR_BUFFER_TOO_SMALL`, after which the call can
     /// be repeated with more room.
+    ///
+    /// # Errors
+    /// The module's error from `C_EncryptUpdate`, `C_DecryptUpdate`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn update(&mut self, input_data: &[u8], output: &mut [u8]) -> Result<usize> {
         if input_data.is_empty() {
             // Nothing to do, and some modules (SoftHSM decrypting) fail on it.
@@ -238,6 +266,10 @@ impl Cipher {
     }
 
     /// Processes `input` into a new vector.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn update_vec(&mut self, input_data: &[u8]) -> Result<Vec<u8>> {
         let mut output = vec![0; self.update_bound(input_data.len())];
         let written = self.update(input_data, &mut output)?;
@@ -247,6 +279,10 @@ impl Cipher {
 
     /// Ends the operation (`C_EncryptFinal`/`C_DecryptFinal`), writing what remains (a
     /// padded last block, a GCM tag) into `output`; the number of bytes written.
+    ///
+    /// # Errors
+    /// The module's error from `C_EncryptFinal`, `C_DecryptFinal`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
         let direction = self.direction;
         self.active.end(|gate, handle| {
@@ -258,6 +294,10 @@ impl Cipher {
     }
 
     /// Ends the operation, returning what remains.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn finish(mut self) -> Result<Vec<u8>> {
         let direction = self.direction;
         let bound = Some(self.update_bound(0));
@@ -436,6 +476,10 @@ pub struct CipherWriter<W: io::Write> {
 
 impl<W: io::Write> CipherWriter<W> {
     /// Ends the operation, writes what remains, and gives back the inner writer.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn finish(mut self) -> Result<W> {
         let Some(cipher) = self.cipher.take() else {
             return Err(Error::invalid_argument("the operation has already failed"));

@@ -13,6 +13,10 @@ use std::fmt;
 
 impl Session {
     /// The digest of `data` in one call (`C_DigestInit`, `C_Digest`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestInit`, `C_Digest`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn digest(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
         let mut active = self.start_digest(mechanism)?;
         let bound = mechanism
@@ -48,6 +52,10 @@ impl Session {
     }
 
     /// Begins a multi-part digest (`C_DigestInit`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestInit`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn begin_digest(&self, mechanism: &Mechanism) -> Result<Digest> {
         let raw = mechanism.raw();
         Ok(Digest {
@@ -88,6 +96,10 @@ pub struct Digest {
 
 impl Digest {
     /// Adds `data` (`C_DigestUpdate`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestUpdate`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         let (data, data_len) = input(data)?;
         self.active.update(|gate, handle| {
@@ -97,6 +109,10 @@ impl Digest {
     }
 
     /// Adds the value of a secret key, inside the token (`C_DigestKey`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestKey`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn update_key(&mut self, key: &Object) -> Result<()> {
         let key = key.raw_handle();
         self.active.update(|gate, handle| {
@@ -106,6 +122,10 @@ impl Digest {
     }
 
     /// Ends the operation: the digest (`C_DigestFinal`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestFinal`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn finish(mut self) -> Result<Vec<u8>> {
         let bound = self.mechanism.output_bound(Operations::DIGEST, 0);
         self.active.end(|gate, handle| {
@@ -117,6 +137,10 @@ impl Digest {
     }
 
     /// Ends the operation, writing the digest into `output`; its length.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
         self.active.end(|gate, handle| {
             output_into("C_DigestFinal", output, |out, len| {

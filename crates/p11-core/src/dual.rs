@@ -16,6 +16,10 @@ use std::fmt;
 impl Session {
     /// Signs `data` so that it can be recovered from the signature (`C_SignRecoverInit`,
     /// `C_SignRecover`), e.g. raw RSA.
+    ///
+    /// # Errors
+    /// The module's error from `C_SignRecoverInit`, `C_SignRecover`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn sign_recover(
         &self,
         mechanism: &Mechanism,
@@ -38,6 +42,10 @@ impl Session {
     /// Verifies `signature` and recovers the data it signs (`C_VerifyRecoverInit`,
     /// `C_VerifyRecover`). A wrong signature is the module's error
     /// (`CKR_SIGNATURE_INVALID`).
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifyRecoverInit`, `C_VerifyRecover`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn verify_recover(
         &self,
         mechanism: &Mechanism,
@@ -86,6 +94,10 @@ pub struct Dual {
 impl Session {
     /// Begins a dual-function operation: `cipher_mechanism` with `cipher_key`, and
     /// `other_mechanism` (a digest, or a signature with `other_key`).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn begin_dual(
         &self,
         kind: DualKind,
@@ -150,6 +162,10 @@ impl Session {
 impl Dual {
     /// Feeds `data` to both operations; the cipher's output goes to `output`, whose
     /// length is returned.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn update(&mut self, data: &[u8], output: &mut [u8]) -> Result<usize> {
         let (data, data_len) = input(data)?;
         let kind = self.kind;
@@ -182,6 +198,10 @@ impl Dual {
     /// Ends both operations. Gives the cipher's last output and the other's result: the
     /// digest or signature; for verification, pass the signature in `signature` and
     /// get back an empty vector when it verifies (an error when it does not).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn finish(mut self, signature: Option<&[u8]>) -> Result<(Vec<u8>, Vec<u8>)> {
         let encrypting = matches!(self.kind, DualKind::DigestEncrypt | DualKind::SignEncrypt);
         let kind = self.kind;

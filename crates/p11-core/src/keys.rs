@@ -34,6 +34,10 @@ impl Session {
     }
 
     /// Generates a secret key, or domain parameters, with `mechanism` (`C_GenerateKey`).
+    ///
+    /// # Errors
+    /// The module's error from `C_GenerateKey`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn generate_key(&self, mechanism: &Mechanism, template: &Template) -> Result<Object> {
         let mechanism = mechanism.raw();
         self.new_object(template, |gate, attributes, count, handle| {
@@ -59,6 +63,10 @@ impl Session {
     /// (`DSA_PARAMETER_GEN`, `DH_PKCS_PARAMETER_GEN`, ...), as an object on the token
     /// (a session object unless `template` says `TOKEN`). `template` gives the size
     /// (`PRIME_BITS`).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn generate_domain_parameters(
         &self,
         key_type: KeyType,
@@ -76,6 +84,10 @@ impl Session {
     }
 
     /// Generates a key pair (`C_GenerateKeyPair`): `(public, private)`.
+    ///
+    /// # Errors
+    /// The module's error from `C_GenerateKeyPair`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn generate_keypair(
         &self,
         mechanism: &Mechanism,
@@ -110,6 +122,10 @@ impl Session {
     }
 
     /// Wraps (encrypts) `key` with `wrapping_key` (`C_WrapKey`).
+    ///
+    /// # Errors
+    /// The module's error from `C_WrapKey`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn wrap_key(
         &self,
         mechanism: &Mechanism,
@@ -173,6 +189,10 @@ impl Session {
 
     /// Unwraps (decrypts) `wrapped` with `unwrapping_key` into a new key described by
     /// `template` (`C_UnwrapKey`).
+    ///
+    /// # Errors
+    /// The module's error from `C_UnwrapKey`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn unwrap_key(
         &self,
         mechanism: &Mechanism,
@@ -204,6 +224,10 @@ impl Session {
     }
 
     /// Derives a new key from `base_key` (`C_DeriveKey`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DeriveKey`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn derive_key(
         &self,
         mechanism: &Mechanism,
@@ -276,6 +300,10 @@ impl DomainParameters {
     }
 
     /// The parameter attributes (read from the token for stored ones).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn attributes(&self) -> Result<Template> {
         match self {
             Self::Local { attributes, .. } => Ok(attributes.clone()),
@@ -298,6 +326,10 @@ impl DomainParameters {
 
     /// Stores local parameters on the token as a `CKO_DOMAIN_PARAMETERS` object (with the
     /// extra attributes in `template`, such as `TOKEN` and `LABEL`).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn store(&self, session: &Session, template: &Template) -> Result<DomainParameters> {
         let object_template = Template::new()
             .with(AttributeType::CLASS, crate::ObjectClass::DOMAIN_PARAMETERS)
@@ -311,6 +343,10 @@ impl DomainParameters {
     }
 
     /// Generates a key pair from these parameters: they are added to the public template.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn generate_keypair(
         &self,
         session: &Session,

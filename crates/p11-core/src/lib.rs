@@ -30,6 +30,7 @@
 //! # Secrets
 //! PINs are [`Pin`]s: taken as text or bytes, zeroed when dropped, never printed.
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 mod attribute;
 mod crypt;

@@ -61,6 +61,10 @@ impl From<ObjectClass> for ObjectKind {
 impl Session {
     /// Creates an object from `template` (`C_CreateObject`): data, a certificate, an
     /// imported key, domain parameters.
+    ///
+    /// # Errors
+    /// The module's error from `C_CreateObject`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn create_object(&self, template: &Template) -> Result<Object> {
         self.new_object(template, |gate, attributes, count, handle| {
             // SAFETY: the template's attributes and values are valid for reading; `handle`
@@ -99,6 +103,10 @@ impl Object {
     }
 
     /// The object's class.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn class(&self) -> Result<ObjectClass> {
         match self.get_attribute(AttributeType::CLASS)? {
             AttributeValue::ObjectClass(class) => Ok(class),
@@ -111,11 +119,19 @@ impl Object {
     }
 
     /// What the object is.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn kind(&self) -> Result<ObjectKind> {
         self.class().map(ObjectKind::from)
     }
 
     /// A copy of the object with `changes` applied (`C_CopyObject`).
+    ///
+    /// # Errors
+    /// The module's error from `C_CopyObject`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn copy(&self, changes: &Template) -> Result<Object> {
         self.session
             .new_object(changes, |gate, attributes, count, handle| {
@@ -136,6 +152,10 @@ impl Object {
     }
 
     /// Destroys the object on the token (`C_DestroyObject`).
+    ///
+    /// # Errors
+    /// The module's error from `C_DestroyObject`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn destroy(self) -> Result<()> {
         let gate = self.session.enter()?;
         // SAFETY: plain handles.
@@ -148,6 +168,10 @@ impl Object {
     }
 
     /// The object's size on the token, in bytes (`C_GetObjectSize`).
+    ///
+    /// # Errors
+    /// The module's error from `C_GetObjectSize`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn size(&self) -> Result<u64> {
         let mut size: CK_ULONG = 0;
         let gate = self.session.enter()?;
@@ -162,6 +186,10 @@ impl Object {
     }
 
     /// Changes attributes (`C_SetAttributeValue`).
+    ///
+    /// # Errors
+    /// The module's error from `C_SetAttributeValue`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn set_attributes(&self, changes: &Template) -> Result<()> {
         let mut raw = RawTemplate::new(changes)?;
         let gate = self.session.enter()?;
@@ -181,6 +209,10 @@ impl Object {
 
     /// One attribute. A sensitive or absent attribute is the module's error
     /// (`CKR_ATTRIBUTE_SENSITIVE`, `CKR_ATTRIBUTE_TYPE_INVALID`).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn get_attribute(&self, ty: AttributeType) -> Result<AttributeValue> {
         let mut values = self.get_attributes(&[ty])?;
         values.pop().unwrap_or_else(|| {
@@ -194,6 +226,10 @@ impl Object {
     /// Several attributes, read together: one `C_GetAttributeValue` when all have fixed
     /// sizes, two otherwise. Each comes back on its own: a sensitive, absent or
     /// unavailable attribute is an error in its place, and does not fail the others.
+    ///
+    /// # Errors
+    /// The module's error from `C_GetAttributeValue`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn get_attributes(&self, types: &[AttributeType]) -> Result<Vec<Result<AttributeValue>>> {
         let mut reads: Vec<Read> = types.iter().map(|ty| Read::new(*ty)).collect();
         let mut attributes: Vec<CK_ATTRIBUTE> = reads.iter_mut().map(Read::attribute).collect();

@@ -29,11 +29,19 @@ fn verdict(result: Result<()>) -> Result<bool> {
 impl Session {
     /// Signs (or MACs) `data` in one call (`C_SignInit`, `C_Sign`). The signature buffer
     /// is sized from the mechanism, so that one call suffices.
+    ///
+    /// # Errors
+    /// The module's error from `C_SignInit`, `C_Sign`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn sign(&self, mechanism: &Mechanism, key: &Object, data: &[u8]) -> Result<Vec<u8>> {
         self.sign_inner(mechanism, key, data, None)
     }
 
     /// Signs with a key that needs its PIN for every use (`CKA_ALWAYS_AUTHENTICATE`).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn sign_with_pin(
         &self,
         mechanism: &Mechanism,
@@ -91,6 +99,10 @@ impl Session {
 
     /// Verifies `signature` over `data` in one call: `Ok(false)` for a wrong signature
     /// (or one of the wrong length), an error for anything else.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn verify(
         &self,
         mechanism: &Mechanism,
@@ -113,6 +125,10 @@ impl Session {
     }
 
     /// Begins a multi-part signature (`C_SignInit`).
+    ///
+    /// # Errors
+    /// The module's error from `C_SignInit`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn begin_sign(&self, mechanism: &Mechanism, key: &Object) -> Result<Signer> {
         Ok(Signer {
             active: self.start_owned(KeyInit::Sign, mechanism, key)?,
@@ -121,6 +137,10 @@ impl Session {
     }
 
     /// Begins a multi-part verification (`C_VerifyInit`).
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifyInit`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn begin_verify(&self, mechanism: &Mechanism, key: &Object) -> Result<Verifier> {
         Ok(Verifier {
             active: self.start_owned(KeyInit::Verify, mechanism, key)?,
@@ -139,11 +159,19 @@ pub struct Signer {
 impl Signer {
     /// Logs in for this operation, for keys with `CKA_ALWAYS_AUTHENTICATE`: call it before
     /// the first update.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn authenticate(&self, pin: impl Into<Pin>) -> Result<()> {
         self.active.authenticate(pin.into())
     }
 
     /// Adds `data` (`C_SignUpdate`).
+    ///
+    /// # Errors
+    /// The module's error from `C_SignUpdate`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         let (data, data_len) = input(data)?;
         self.active.update(|gate, handle| {
@@ -153,6 +181,10 @@ impl Signer {
     }
 
     /// Ends the operation: the signature (`C_SignFinal`).
+    ///
+    /// # Errors
+    /// The module's error from `C_SignFinal`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn finish(mut self) -> Result<Vec<u8>> {
         let bound = self.mechanism.output_bound(Operations::SIGN, 0);
         self.active.end(|gate, handle| {
@@ -164,6 +196,10 @@ impl Signer {
     }
 
     /// Ends the operation, writing the signature into `output`; its length.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
         self.active.end(|gate, handle| {
             output_into("C_SignFinal", output, |out, len| {
@@ -191,6 +227,10 @@ pub struct Verifier {
 
 impl Verifier {
     /// Adds `data` (`C_VerifyUpdate`).
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifyUpdate`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         let (data, data_len) = input(data)?;
         self.active.update(|gate, handle| {
@@ -201,6 +241,10 @@ impl Verifier {
 
     /// Ends the operation against `signature` (`C_VerifyFinal`): `Ok(false)` for a wrong
     /// signature.
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifyFinal`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn finish(mut self, signature: &[u8]) -> Result<bool> {
         let (signature, len) = input(signature)?;
         verdict(self.active.end(|gate, handle| {

@@ -51,6 +51,10 @@ pub struct MechanismInfo {
 
 impl Module {
     /// The module's slots; with `token_present`, only those holding a token.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn get_slots(&self, token_present: bool) -> Result<Vec<Slot>> {
         let gate = self.inner().enter()?;
         let ids = fetch_list(
@@ -84,6 +88,10 @@ impl Module {
     /// Waits for a token to be inserted or removed and returns its slot. Without
     /// `blocking`, returns [`Error::NoEvent`] at once when nothing happened. Many software
     /// modules do not implement this (then the error says `CKR_FUNCTION_NOT_SUPPORTED`).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn wait_for_slot_event(&self, blocking: bool) -> Result<Slot> {
         let gate = self.inner().enter()?;
         let flags = if blocking { 0 } else { CKF_DONT_BLOCK };
@@ -118,6 +126,10 @@ impl Slot {
     }
 
     /// What the slot says of itself.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn info(&self) -> Result<SlotInfo> {
         let gate = self.module_inner().enter()?;
         let mut info = CK_SLOT_INFO::default();
@@ -133,11 +145,19 @@ impl Slot {
     }
 
     /// The token in this slot (`CKR_TOKEN_NOT_PRESENT` when there is none).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn token(&self) -> Result<Token> {
         Token::in_slot(self.clone())
     }
 
     /// The mechanisms the slot's token supports, vendor values included.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn mechanisms(&self) -> Result<Vec<MechanismType>> {
         let gate = self.module_inner().enter()?;
         let raw = fetch_list(
@@ -152,6 +172,10 @@ impl Slot {
     }
 
     /// What `mechanism` can do on this slot's token, and its key sizes.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn mechanism_info(&self, mechanism: MechanismType) -> Result<MechanismInfo> {
         let gate = self.module_inner().enter()?;
         let mut info = CK_MECHANISM_INFO::default();
@@ -171,6 +195,10 @@ impl Slot {
 
     /// Initialises (or re-initialises, erasing it) the token in this slot: `C_InitToken`
     /// with the SO PIN and a label of at most 32 bytes. No session may be open on it.
+    ///
+    /// # Errors
+    /// The module's error from `C_InitToken`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn init_token(&self, so_pin: impl Into<Pin>, label: &str) -> Result<Token> {
         let so_pin = so_pin.into();
         let mut padded = [b' '; 32];
@@ -196,6 +224,10 @@ impl Slot {
 
     /// Closes every session on this slot's token, those of other handles included
     /// (`C_CloseAllSessions`). Their `Session` values become inert.
+    ///
+    /// # Errors
+    /// The module's error from `C_CloseAllSessions`, or p11's when the session is gone or the answer
+    /// is invalid (see `Error`).
     pub fn close_all_sessions(&self) -> Result<()> {
         self.module_inner().exclusive(|gate, book| {
             // SAFETY: a plain call on a slot id.

@@ -115,6 +115,10 @@ impl Token {
     }
 
     /// What the token says of itself now (session counts, free memory, PIN flags, ...).
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn info(&self) -> Result<TokenInfo> {
         token_info(&self.slot)
     }
@@ -130,6 +134,10 @@ impl Token {
     /// session.login(UserType::USER, "1234")?;
     /// # Ok::<(), p11_core::Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn open(&self, access: Access) -> Result<Session> {
         Session::open(self.slot.clone(), access)
     }
@@ -253,6 +261,10 @@ impl fmt::Display for TokenFilter {
 
 impl Module {
     /// The tokens present that match `filter`, in slot order.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn get_tokens(&self, filter: &TokenFilter) -> Result<Vec<Token>> {
         let mut tokens = Vec::new();
         for slot in self.get_slots(true)? {
@@ -275,6 +287,10 @@ impl Module {
 
     /// The one token that matches `filter`: [`Error::NoSuchToken`] when none does,
     /// [`Error::MultipleTokens`] when several do.
+    ///
+    /// # Errors
+    /// The module's error, or p11's when the session is gone or the answer is invalid
+    /// (see `Error`).
     pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
         let mut tokens = self.get_tokens(filter)?;
         match tokens.len() {

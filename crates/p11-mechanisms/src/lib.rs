@@ -16,6 +16,7 @@
 //! # Ok::<(), p11_mechanisms::UnknownName>(())
 //! ```
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 mod mechanism;
 #[doc(hidden)]

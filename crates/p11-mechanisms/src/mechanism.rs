@@ -138,6 +138,9 @@ impl<'a> Mechanism<'a> {
 
     /// A block-cipher mode with its IV, whose length must be the cipher's block size
     /// when the mechanism is one this crate knows.
+    ///
+    /// # Errors
+    /// [`ParameterError`] when the parameter does not fit the mechanism.
     pub fn with_iv(ty: MechanismType, iv: &'a [u8]) -> Result<Self, ParameterError> {
         if let Some(profile) = ty.profile() {
             if profile.parameter != ParameterKind::Iv {
