@@ -4,7 +4,7 @@
 use crate::call;
 use crate::error::{Error, Result};
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, Active, KeyInit, Single};
+use crate::operation::{input, output_into, output_vec, Active, KeyInit};
 use crate::pin::Pin;
 use crate::session::Session;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
@@ -80,7 +80,7 @@ impl Session {
         data: &[u8],
         pin: Option<Pin>,
     ) -> Result<Vec<u8>> {
-        let mut active = self.start_cipher(direction, mechanism, key)?;
+        let mut active = self.start(direction.init(), mechanism, key)?;
         if let Some(pin) = pin {
             active.authenticate(pin)?;
         }
@@ -88,15 +88,11 @@ impl Session {
             .mechanism_type()
             .output_bound(direction.operation(), data.len());
         let (data, data_len) = input(data)?;
-        active.end(|gate, handle| match direction {
-            Direction::Encrypt => output_vec("C_Encrypt", bound, |out, len| {
+        active.end(|gate, handle| {
+            output_vec(single_name(direction), bound, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-                unsafe { call!(gate, C_Encrypt(handle, data, data_len, out, len)) }
-            }),
-            Direction::Decrypt => output_vec("C_Decrypt", bound, |out, len| {
-                // SAFETY: as for C_Encrypt.
-                unsafe { call!(gate, C_Decrypt(handle, data, data_len, out, len)) }
-            }),
+                unsafe { single_call(gate, direction, handle, (data, data_len), out, len) }
+            })
         })
     }
 
@@ -140,17 +136,13 @@ impl Session {
         data: &[u8],
         output: &mut [u8],
     ) -> Result<usize> {
-        let mut active = self.start_cipher(direction, mechanism, key)?;
+        let mut active = self.start(direction.init(), mechanism, key)?;
         let (data, data_len) = input(data)?;
-        active.end(|gate, handle| match direction {
-            Direction::Encrypt => output_into("C_Encrypt", output, |out, len| {
+        active.end(|gate, handle| {
+            output_into(single_name(direction), output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
-                unsafe { call!(gate, C_Encrypt(handle, data, data_len, out, len)) }
-            }),
-            Direction::Decrypt => output_into("C_Decrypt", output, |out, len| {
-                // SAFETY: as for C_Encrypt.
-                unsafe { call!(gate, C_Decrypt(handle, data, data_len, out, len)) }
-            }),
+                unsafe { single_call(gate, direction, handle, (data, data_len), out, len) }
+            })
         })
     }
 
@@ -183,16 +175,6 @@ impl Session {
             direction,
             mechanism: mechanism.mechanism_type(),
         })
-    }
-
-    /// A cipher operation that ends within the caller.
-    fn start_cipher(
-        &self,
-        direction: Direction,
-        mechanism: &Mechanism,
-        key: &Object,
-    ) -> Result<Single<'_>> {
-        self.start(direction.init(), mechanism, key)
     }
 }
 
@@ -352,6 +334,34 @@ impl Cipher {
             input: vec![0; STREAM_CHUNK],
             output: Zeroizing::new(Vec::new()),
             position: 0,
+        }
+    }
+}
+
+fn single_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Encrypt => "C_Encrypt",
+        Direction::Decrypt => "C_Decrypt",
+    }
+}
+
+/// `C_Encrypt` or `C_Decrypt`.
+///
+/// # Safety
+/// `input` must be readable for its length, `out` writable for `*len` bytes.
+unsafe fn single_call(
+    gate: &crate::module::Gate<'_>,
+    direction: Direction,
+    handle: p11_sys::CK_SESSION_HANDLE,
+    (data, data_len): (p11_sys::CK_BYTE_PTR, p11_sys::CK_ULONG),
+    out: p11_sys::CK_BYTE_PTR,
+    len: &mut p11_sys::CK_ULONG,
+) -> Result<()> {
+    // SAFETY: the caller's promise.
+    unsafe {
+        match direction {
+            Direction::Encrypt => call!(gate, C_Encrypt(handle, data, data_len, out, len)),
+            Direction::Decrypt => call!(gate, C_Decrypt(handle, data, data_len, out, len)),
         }
     }
 }
