@@ -215,18 +215,32 @@ fn return_values(constants: &[Constant], header: &str) -> String {
     }
     out.push_str(
         "    /// A value the headers do not name: vendor-defined (from `CKR_VENDOR_DEFINED` on)\n    \
-         /// or unknown to them.\n    Other(CK_RV),\n}\n\n",
+         /// or unknown to them.\n    Other(u64),\n}\n\n",
     );
-    out.push_str("impl From<CK_RV> for ReturnValue {\n    fn from(rv: CK_RV) -> Self {\n        match rv {\n");
+    out.push_str(
+        "impl ReturnValue {\n    /// From the C type, as a module returns it.\n    \
+         #[allow(clippy::unnecessary_cast)] // CK_RV is u64 on LP64 targets\n    \
+         pub(crate) fn from_ck(rv: CK_RV) -> Self {\n        match rv {\n",
+    );
     for (variant, c) in &variants {
         let _ = writeln!(out, "            p11_sys::{} => Self::{variant},", c.name);
     }
-    out.push_str("            other => Self::Other(other),\n        }\n    }\n}\n\n");
-    out.push_str("impl From<ReturnValue> for CK_RV {\n    fn from(rv: ReturnValue) -> Self {\n        match rv {\n");
+    out.push_str("            other => Self::Other(other as u64),\n        }\n    }\n}\n\n");
+    out.push_str(
+        "impl From<u64> for ReturnValue {\n    \
+         #[allow(clippy::unnecessary_fallible_conversions)] // CK_RV is u64 on LP64 targets\n    \
+         fn from(rv: u64) -> Self {\n        \
+         CK_RV::try_from(rv).map_or(Self::Other(rv), Self::from_ck)\n    }\n}\n\n",
+    );
+    out.push_str(
+        "impl From<ReturnValue> for u64 {\n    \
+         #[allow(clippy::unnecessary_cast)] // CK_RV is u64 on LP64 targets\n    \
+         fn from(rv: ReturnValue) -> Self {\n        match rv {\n",
+    );
     for (variant, c) in &variants {
         let _ = writeln!(
             out,
-            "            ReturnValue::{variant} => p11_sys::{},",
+            "            ReturnValue::{variant} => p11_sys::{} as u64,",
             c.name
         );
     }

@@ -203,6 +203,10 @@ impl Error {
     }
 }
 
+/// `CKR_VENDOR_DEFINED`, as the `u64` return values are to Rust.
+#[allow(clippy::unnecessary_cast)] // CK_RV is u64 on LP64 targets
+const VENDOR_DEFINED: u64 = CKR_VENDOR_DEFINED as u64;
+
 /// `Ok` for `CKR_OK`, otherwise the error naming `function`.
 pub(crate) fn check(rv: CK_RV, function: &'static str) -> Result<()> {
     if rv == CKR_OK {
@@ -210,7 +214,7 @@ pub(crate) fn check(rv: CK_RV, function: &'static str) -> Result<()> {
     } else {
         Err(Error::Module {
             function,
-            rv: rv.into(),
+            rv: ReturnValue::from_ck(rv),
             mechanism: None,
         })
     }
@@ -287,10 +291,10 @@ impl fmt::Display for ReturnValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.name(), *self) {
             (Some(name), _) => f.write_str(name),
-            (None, ReturnValue::Other(raw)) if raw >= CKR_VENDOR_DEFINED => {
-                write!(f, "CKR_VENDOR_DEFINED+{:#x}", raw - CKR_VENDOR_DEFINED)
+            (None, ReturnValue::Other(raw)) if raw >= VENDOR_DEFINED => {
+                write!(f, "CKR_VENDOR_DEFINED+{:#x}", raw - VENDOR_DEFINED)
             }
-            (None, rv) => write!(f, "{:#x}", CK_RV::from(rv)),
+            (None, rv) => write!(f, "{:#x}", u64::from(rv)),
         }
     }
 }
@@ -308,7 +312,7 @@ mod tests {
             0xCE53_4351,
             0x7777,
         ] {
-            assert_eq!(CK_RV::from(ReturnValue::from(raw)), raw);
+            assert_eq!(u64::from(ReturnValue::from(raw)), raw);
         }
         assert_eq!(
             ReturnValue::from(0xCE53_4351),

@@ -43,9 +43,8 @@ macro_rules! call {
 /// Runs one C call and checks its return value; with the `tracing` feature, inside a
 /// span that records the function, the return value and the duration (the arguments,
 /// which may be PINs, keys or data, never).
-#[doc(hidden)]
 #[inline(always)]
-pub fn traced(function: &'static str, call: impl FnOnce() -> CK_RV) -> Result<()> {
+pub(crate) fn traced(function: &'static str, call: impl FnOnce() -> CK_RV) -> Result<()> {
     #[cfg(feature = "tracing")]
     {
         let span = tracing::trace_span!(
@@ -570,7 +569,8 @@ impl ModuleInner {
             DestroyMutex: None,
             LockMutex: None,
             UnlockMutex: None,
-            flags: self.init_args.flags.bits(),
+            // Flags PKCS#11 defines fit 32 bits: nothing is cut on LLP64 targets.
+            flags: self.init_args.flags.bits() as CK_FLAGS,
             pReserved: self
                 .init_args
                 .reserved

@@ -431,7 +431,7 @@ impl Session {
         Ok(SessionInfo {
             slot_id: SlotId::from_ulong(info.slotID),
             state: SessionState::from_ck(info.state),
-            flags: SessionFlags::from_bits_retain(info.flags),
+            flags: SessionFlags::from_bits_retain(widen(info.flags)),
             device_error: widen(info.ulDeviceError),
         })
     }

@@ -138,7 +138,7 @@ impl Slot {
         Ok(SlotInfo {
             slot_description: padded_text(&info.slotDescription),
             manufacturer_id: padded_text(&info.manufacturerID),
-            flags: SlotFlags::from_bits_retain(info.flags),
+            flags: SlotFlags::from_bits_retain(widen(info.flags)),
             hardware_version: info.hardwareVersion.into(),
             firmware_version: info.firmwareVersion.into(),
         })
@@ -189,7 +189,7 @@ impl Slot {
         Ok(MechanismInfo {
             min_key_size: widen(info.ulMinKeySize),
             max_key_size: widen(info.ulMaxKeySize),
-            flags: MechanismFlags::from_bits_retain(info.flags),
+            flags: MechanismFlags::from_bits_retain(widen(info.flags)),
         })
     }
 

@@ -64,7 +64,7 @@ fn token_info(slot: &Slot) -> Result<TokenInfo> {
     let mut info = CK_TOKEN_INFO::default();
     // SAFETY: `info` is a writable CK_TOKEN_INFO.
     unsafe { call!(gate, C_GetTokenInfo(slot.id().ulong(), &mut info)) }?;
-    let flags = TokenFlags::from_bits_retain(info.flags);
+    let flags = TokenFlags::from_bits_retain(widen(info.flags));
     let utc_time = padded_text(&info.utcTime);
     Ok(TokenInfo {
         label: padded_text(&info.label),

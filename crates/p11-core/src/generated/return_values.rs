@@ -218,11 +218,13 @@ pub enum ReturnValue {
     ParameterSetNotSupported,
     /// A value the headers do not name: vendor-defined (from `CKR_VENDOR_DEFINED` on)
     /// or unknown to them.
-    Other(CK_RV),
+    Other(u64),
 }
 
-impl From<CK_RV> for ReturnValue {
-    fn from(rv: CK_RV) -> Self {
+impl ReturnValue {
+    /// From the C type, as a module returns it.
+    #[allow(clippy::unnecessary_cast)] // CK_RV is u64 on LP64 targets
+    pub(crate) fn from_ck(rv: CK_RV) -> Self {
         match rv {
             p11_sys::CKR_OK => Self::Ok,
             p11_sys::CKR_CANCEL => Self::Cancel,
@@ -328,120 +330,146 @@ impl From<CK_RV> for ReturnValue {
             p11_sys::CKR_OPERATION_NOT_VALIDATED => Self::OperationNotValidated,
             p11_sys::CKR_TOKEN_NOT_INITIALIZED => Self::TokenNotInitialized,
             p11_sys::CKR_PARAMETER_SET_NOT_SUPPORTED => Self::ParameterSetNotSupported,
-            other => Self::Other(other),
+            other => Self::Other(other as u64),
         }
     }
 }
 
-impl From<ReturnValue> for CK_RV {
+impl From<u64> for ReturnValue {
+    #[allow(clippy::unnecessary_fallible_conversions)] // CK_RV is u64 on LP64 targets
+    fn from(rv: u64) -> Self {
+        CK_RV::try_from(rv).map_or(Self::Other(rv), Self::from_ck)
+    }
+}
+
+impl From<ReturnValue> for u64 {
+    #[allow(clippy::unnecessary_cast)] // CK_RV is u64 on LP64 targets
     fn from(rv: ReturnValue) -> Self {
         match rv {
-            ReturnValue::Ok => p11_sys::CKR_OK,
-            ReturnValue::Cancel => p11_sys::CKR_CANCEL,
-            ReturnValue::HostMemory => p11_sys::CKR_HOST_MEMORY,
-            ReturnValue::SlotIdInvalid => p11_sys::CKR_SLOT_ID_INVALID,
-            ReturnValue::GeneralError => p11_sys::CKR_GENERAL_ERROR,
-            ReturnValue::FunctionFailed => p11_sys::CKR_FUNCTION_FAILED,
-            ReturnValue::ArgumentsBad => p11_sys::CKR_ARGUMENTS_BAD,
-            ReturnValue::NoEvent => p11_sys::CKR_NO_EVENT,
-            ReturnValue::NeedToCreateThreads => p11_sys::CKR_NEED_TO_CREATE_THREADS,
-            ReturnValue::CantLock => p11_sys::CKR_CANT_LOCK,
-            ReturnValue::AttributeReadOnly => p11_sys::CKR_ATTRIBUTE_READ_ONLY,
-            ReturnValue::AttributeSensitive => p11_sys::CKR_ATTRIBUTE_SENSITIVE,
-            ReturnValue::AttributeTypeInvalid => p11_sys::CKR_ATTRIBUTE_TYPE_INVALID,
-            ReturnValue::AttributeValueInvalid => p11_sys::CKR_ATTRIBUTE_VALUE_INVALID,
-            ReturnValue::ActionProhibited => p11_sys::CKR_ACTION_PROHIBITED,
-            ReturnValue::DataInvalid => p11_sys::CKR_DATA_INVALID,
-            ReturnValue::DataLenRange => p11_sys::CKR_DATA_LEN_RANGE,
-            ReturnValue::DeviceError => p11_sys::CKR_DEVICE_ERROR,
-            ReturnValue::DeviceMemory => p11_sys::CKR_DEVICE_MEMORY,
-            ReturnValue::DeviceRemoved => p11_sys::CKR_DEVICE_REMOVED,
-            ReturnValue::EncryptedDataInvalid => p11_sys::CKR_ENCRYPTED_DATA_INVALID,
-            ReturnValue::EncryptedDataLenRange => p11_sys::CKR_ENCRYPTED_DATA_LEN_RANGE,
-            ReturnValue::AeadDecryptFailed => p11_sys::CKR_AEAD_DECRYPT_FAILED,
-            ReturnValue::FunctionCanceled => p11_sys::CKR_FUNCTION_CANCELED,
-            ReturnValue::FunctionNotParallel => p11_sys::CKR_FUNCTION_NOT_PARALLEL,
-            ReturnValue::FunctionNotSupported => p11_sys::CKR_FUNCTION_NOT_SUPPORTED,
-            ReturnValue::KeyHandleInvalid => p11_sys::CKR_KEY_HANDLE_INVALID,
-            ReturnValue::KeySizeRange => p11_sys::CKR_KEY_SIZE_RANGE,
-            ReturnValue::KeyTypeInconsistent => p11_sys::CKR_KEY_TYPE_INCONSISTENT,
-            ReturnValue::KeyNotNeeded => p11_sys::CKR_KEY_NOT_NEEDED,
-            ReturnValue::KeyChanged => p11_sys::CKR_KEY_CHANGED,
-            ReturnValue::KeyNeeded => p11_sys::CKR_KEY_NEEDED,
-            ReturnValue::KeyIndigestible => p11_sys::CKR_KEY_INDIGESTIBLE,
-            ReturnValue::KeyFunctionNotPermitted => p11_sys::CKR_KEY_FUNCTION_NOT_PERMITTED,
-            ReturnValue::KeyNotWrappable => p11_sys::CKR_KEY_NOT_WRAPPABLE,
-            ReturnValue::KeyUnextractable => p11_sys::CKR_KEY_UNEXTRACTABLE,
-            ReturnValue::MechanismInvalid => p11_sys::CKR_MECHANISM_INVALID,
-            ReturnValue::MechanismParamInvalid => p11_sys::CKR_MECHANISM_PARAM_INVALID,
-            ReturnValue::ObjectHandleInvalid => p11_sys::CKR_OBJECT_HANDLE_INVALID,
-            ReturnValue::OperationActive => p11_sys::CKR_OPERATION_ACTIVE,
-            ReturnValue::OperationNotInitialized => p11_sys::CKR_OPERATION_NOT_INITIALIZED,
-            ReturnValue::PinIncorrect => p11_sys::CKR_PIN_INCORRECT,
-            ReturnValue::PinInvalid => p11_sys::CKR_PIN_INVALID,
-            ReturnValue::PinLenRange => p11_sys::CKR_PIN_LEN_RANGE,
-            ReturnValue::PinExpired => p11_sys::CKR_PIN_EXPIRED,
-            ReturnValue::PinLocked => p11_sys::CKR_PIN_LOCKED,
-            ReturnValue::SessionClosed => p11_sys::CKR_SESSION_CLOSED,
-            ReturnValue::SessionCount => p11_sys::CKR_SESSION_COUNT,
-            ReturnValue::SessionHandleInvalid => p11_sys::CKR_SESSION_HANDLE_INVALID,
-            ReturnValue::SessionParallelNotSupported => p11_sys::CKR_SESSION_PARALLEL_NOT_SUPPORTED,
-            ReturnValue::SessionReadOnly => p11_sys::CKR_SESSION_READ_ONLY,
-            ReturnValue::SessionExists => p11_sys::CKR_SESSION_EXISTS,
-            ReturnValue::SessionReadOnlyExists => p11_sys::CKR_SESSION_READ_ONLY_EXISTS,
-            ReturnValue::SessionReadWriteSoExists => p11_sys::CKR_SESSION_READ_WRITE_SO_EXISTS,
-            ReturnValue::SignatureInvalid => p11_sys::CKR_SIGNATURE_INVALID,
-            ReturnValue::SignatureLenRange => p11_sys::CKR_SIGNATURE_LEN_RANGE,
-            ReturnValue::TemplateIncomplete => p11_sys::CKR_TEMPLATE_INCOMPLETE,
-            ReturnValue::TemplateInconsistent => p11_sys::CKR_TEMPLATE_INCONSISTENT,
-            ReturnValue::TokenNotPresent => p11_sys::CKR_TOKEN_NOT_PRESENT,
-            ReturnValue::TokenNotRecognized => p11_sys::CKR_TOKEN_NOT_RECOGNIZED,
-            ReturnValue::TokenWriteProtected => p11_sys::CKR_TOKEN_WRITE_PROTECTED,
-            ReturnValue::UnwrappingKeyHandleInvalid => p11_sys::CKR_UNWRAPPING_KEY_HANDLE_INVALID,
-            ReturnValue::UnwrappingKeySizeRange => p11_sys::CKR_UNWRAPPING_KEY_SIZE_RANGE,
-            ReturnValue::UnwrappingKeyTypeInconsistent => {
-                p11_sys::CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT
+            ReturnValue::Ok => p11_sys::CKR_OK as u64,
+            ReturnValue::Cancel => p11_sys::CKR_CANCEL as u64,
+            ReturnValue::HostMemory => p11_sys::CKR_HOST_MEMORY as u64,
+            ReturnValue::SlotIdInvalid => p11_sys::CKR_SLOT_ID_INVALID as u64,
+            ReturnValue::GeneralError => p11_sys::CKR_GENERAL_ERROR as u64,
+            ReturnValue::FunctionFailed => p11_sys::CKR_FUNCTION_FAILED as u64,
+            ReturnValue::ArgumentsBad => p11_sys::CKR_ARGUMENTS_BAD as u64,
+            ReturnValue::NoEvent => p11_sys::CKR_NO_EVENT as u64,
+            ReturnValue::NeedToCreateThreads => p11_sys::CKR_NEED_TO_CREATE_THREADS as u64,
+            ReturnValue::CantLock => p11_sys::CKR_CANT_LOCK as u64,
+            ReturnValue::AttributeReadOnly => p11_sys::CKR_ATTRIBUTE_READ_ONLY as u64,
+            ReturnValue::AttributeSensitive => p11_sys::CKR_ATTRIBUTE_SENSITIVE as u64,
+            ReturnValue::AttributeTypeInvalid => p11_sys::CKR_ATTRIBUTE_TYPE_INVALID as u64,
+            ReturnValue::AttributeValueInvalid => p11_sys::CKR_ATTRIBUTE_VALUE_INVALID as u64,
+            ReturnValue::ActionProhibited => p11_sys::CKR_ACTION_PROHIBITED as u64,
+            ReturnValue::DataInvalid => p11_sys::CKR_DATA_INVALID as u64,
+            ReturnValue::DataLenRange => p11_sys::CKR_DATA_LEN_RANGE as u64,
+            ReturnValue::DeviceError => p11_sys::CKR_DEVICE_ERROR as u64,
+            ReturnValue::DeviceMemory => p11_sys::CKR_DEVICE_MEMORY as u64,
+            ReturnValue::DeviceRemoved => p11_sys::CKR_DEVICE_REMOVED as u64,
+            ReturnValue::EncryptedDataInvalid => p11_sys::CKR_ENCRYPTED_DATA_INVALID as u64,
+            ReturnValue::EncryptedDataLenRange => p11_sys::CKR_ENCRYPTED_DATA_LEN_RANGE as u64,
+            ReturnValue::AeadDecryptFailed => p11_sys::CKR_AEAD_DECRYPT_FAILED as u64,
+            ReturnValue::FunctionCanceled => p11_sys::CKR_FUNCTION_CANCELED as u64,
+            ReturnValue::FunctionNotParallel => p11_sys::CKR_FUNCTION_NOT_PARALLEL as u64,
+            ReturnValue::FunctionNotSupported => p11_sys::CKR_FUNCTION_NOT_SUPPORTED as u64,
+            ReturnValue::KeyHandleInvalid => p11_sys::CKR_KEY_HANDLE_INVALID as u64,
+            ReturnValue::KeySizeRange => p11_sys::CKR_KEY_SIZE_RANGE as u64,
+            ReturnValue::KeyTypeInconsistent => p11_sys::CKR_KEY_TYPE_INCONSISTENT as u64,
+            ReturnValue::KeyNotNeeded => p11_sys::CKR_KEY_NOT_NEEDED as u64,
+            ReturnValue::KeyChanged => p11_sys::CKR_KEY_CHANGED as u64,
+            ReturnValue::KeyNeeded => p11_sys::CKR_KEY_NEEDED as u64,
+            ReturnValue::KeyIndigestible => p11_sys::CKR_KEY_INDIGESTIBLE as u64,
+            ReturnValue::KeyFunctionNotPermitted => p11_sys::CKR_KEY_FUNCTION_NOT_PERMITTED as u64,
+            ReturnValue::KeyNotWrappable => p11_sys::CKR_KEY_NOT_WRAPPABLE as u64,
+            ReturnValue::KeyUnextractable => p11_sys::CKR_KEY_UNEXTRACTABLE as u64,
+            ReturnValue::MechanismInvalid => p11_sys::CKR_MECHANISM_INVALID as u64,
+            ReturnValue::MechanismParamInvalid => p11_sys::CKR_MECHANISM_PARAM_INVALID as u64,
+            ReturnValue::ObjectHandleInvalid => p11_sys::CKR_OBJECT_HANDLE_INVALID as u64,
+            ReturnValue::OperationActive => p11_sys::CKR_OPERATION_ACTIVE as u64,
+            ReturnValue::OperationNotInitialized => p11_sys::CKR_OPERATION_NOT_INITIALIZED as u64,
+            ReturnValue::PinIncorrect => p11_sys::CKR_PIN_INCORRECT as u64,
+            ReturnValue::PinInvalid => p11_sys::CKR_PIN_INVALID as u64,
+            ReturnValue::PinLenRange => p11_sys::CKR_PIN_LEN_RANGE as u64,
+            ReturnValue::PinExpired => p11_sys::CKR_PIN_EXPIRED as u64,
+            ReturnValue::PinLocked => p11_sys::CKR_PIN_LOCKED as u64,
+            ReturnValue::SessionClosed => p11_sys::CKR_SESSION_CLOSED as u64,
+            ReturnValue::SessionCount => p11_sys::CKR_SESSION_COUNT as u64,
+            ReturnValue::SessionHandleInvalid => p11_sys::CKR_SESSION_HANDLE_INVALID as u64,
+            ReturnValue::SessionParallelNotSupported => {
+                p11_sys::CKR_SESSION_PARALLEL_NOT_SUPPORTED as u64
             }
-            ReturnValue::UserAlreadyLoggedIn => p11_sys::CKR_USER_ALREADY_LOGGED_IN,
-            ReturnValue::UserNotLoggedIn => p11_sys::CKR_USER_NOT_LOGGED_IN,
-            ReturnValue::UserPinNotInitialized => p11_sys::CKR_USER_PIN_NOT_INITIALIZED,
-            ReturnValue::UserTypeInvalid => p11_sys::CKR_USER_TYPE_INVALID,
-            ReturnValue::UserAnotherAlreadyLoggedIn => p11_sys::CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
-            ReturnValue::UserTooManyTypes => p11_sys::CKR_USER_TOO_MANY_TYPES,
-            ReturnValue::WrappedKeyInvalid => p11_sys::CKR_WRAPPED_KEY_INVALID,
-            ReturnValue::WrappedKeyLenRange => p11_sys::CKR_WRAPPED_KEY_LEN_RANGE,
-            ReturnValue::WrappingKeyHandleInvalid => p11_sys::CKR_WRAPPING_KEY_HANDLE_INVALID,
-            ReturnValue::WrappingKeySizeRange => p11_sys::CKR_WRAPPING_KEY_SIZE_RANGE,
-            ReturnValue::WrappingKeyTypeInconsistent => p11_sys::CKR_WRAPPING_KEY_TYPE_INCONSISTENT,
-            ReturnValue::RandomSeedNotSupported => p11_sys::CKR_RANDOM_SEED_NOT_SUPPORTED,
-            ReturnValue::RandomNoRng => p11_sys::CKR_RANDOM_NO_RNG,
-            ReturnValue::DomainParamsInvalid => p11_sys::CKR_DOMAIN_PARAMS_INVALID,
-            ReturnValue::CurveNotSupported => p11_sys::CKR_CURVE_NOT_SUPPORTED,
-            ReturnValue::BufferTooSmall => p11_sys::CKR_BUFFER_TOO_SMALL,
-            ReturnValue::SavedStateInvalid => p11_sys::CKR_SAVED_STATE_INVALID,
-            ReturnValue::InformationSensitive => p11_sys::CKR_INFORMATION_SENSITIVE,
-            ReturnValue::StateUnsaveable => p11_sys::CKR_STATE_UNSAVEABLE,
-            ReturnValue::CryptokiNotInitialized => p11_sys::CKR_CRYPTOKI_NOT_INITIALIZED,
-            ReturnValue::CryptokiAlreadyInitialized => p11_sys::CKR_CRYPTOKI_ALREADY_INITIALIZED,
-            ReturnValue::MutexBad => p11_sys::CKR_MUTEX_BAD,
-            ReturnValue::MutexNotLocked => p11_sys::CKR_MUTEX_NOT_LOCKED,
-            ReturnValue::NewPinMode => p11_sys::CKR_NEW_PIN_MODE,
-            ReturnValue::NextOtp => p11_sys::CKR_NEXT_OTP,
-            ReturnValue::ExceededMaxIterations => p11_sys::CKR_EXCEEDED_MAX_ITERATIONS,
-            ReturnValue::FipsSelfTestFailed => p11_sys::CKR_FIPS_SELF_TEST_FAILED,
-            ReturnValue::LibraryLoadFailed => p11_sys::CKR_LIBRARY_LOAD_FAILED,
-            ReturnValue::PinTooWeak => p11_sys::CKR_PIN_TOO_WEAK,
-            ReturnValue::PublicKeyInvalid => p11_sys::CKR_PUBLIC_KEY_INVALID,
-            ReturnValue::FunctionRejected => p11_sys::CKR_FUNCTION_REJECTED,
-            ReturnValue::TokenResourceExceeded => p11_sys::CKR_TOKEN_RESOURCE_EXCEEDED,
-            ReturnValue::OperationCancelFailed => p11_sys::CKR_OPERATION_CANCEL_FAILED,
-            ReturnValue::KeyExhausted => p11_sys::CKR_KEY_EXHAUSTED,
-            ReturnValue::Pending => p11_sys::CKR_PENDING,
-            ReturnValue::SessionAsyncNotSupported => p11_sys::CKR_SESSION_ASYNC_NOT_SUPPORTED,
-            ReturnValue::SeedRandomRequired => p11_sys::CKR_SEED_RANDOM_REQUIRED,
-            ReturnValue::OperationNotValidated => p11_sys::CKR_OPERATION_NOT_VALIDATED,
-            ReturnValue::TokenNotInitialized => p11_sys::CKR_TOKEN_NOT_INITIALIZED,
-            ReturnValue::ParameterSetNotSupported => p11_sys::CKR_PARAMETER_SET_NOT_SUPPORTED,
+            ReturnValue::SessionReadOnly => p11_sys::CKR_SESSION_READ_ONLY as u64,
+            ReturnValue::SessionExists => p11_sys::CKR_SESSION_EXISTS as u64,
+            ReturnValue::SessionReadOnlyExists => p11_sys::CKR_SESSION_READ_ONLY_EXISTS as u64,
+            ReturnValue::SessionReadWriteSoExists => {
+                p11_sys::CKR_SESSION_READ_WRITE_SO_EXISTS as u64
+            }
+            ReturnValue::SignatureInvalid => p11_sys::CKR_SIGNATURE_INVALID as u64,
+            ReturnValue::SignatureLenRange => p11_sys::CKR_SIGNATURE_LEN_RANGE as u64,
+            ReturnValue::TemplateIncomplete => p11_sys::CKR_TEMPLATE_INCOMPLETE as u64,
+            ReturnValue::TemplateInconsistent => p11_sys::CKR_TEMPLATE_INCONSISTENT as u64,
+            ReturnValue::TokenNotPresent => p11_sys::CKR_TOKEN_NOT_PRESENT as u64,
+            ReturnValue::TokenNotRecognized => p11_sys::CKR_TOKEN_NOT_RECOGNIZED as u64,
+            ReturnValue::TokenWriteProtected => p11_sys::CKR_TOKEN_WRITE_PROTECTED as u64,
+            ReturnValue::UnwrappingKeyHandleInvalid => {
+                p11_sys::CKR_UNWRAPPING_KEY_HANDLE_INVALID as u64
+            }
+            ReturnValue::UnwrappingKeySizeRange => p11_sys::CKR_UNWRAPPING_KEY_SIZE_RANGE as u64,
+            ReturnValue::UnwrappingKeyTypeInconsistent => {
+                p11_sys::CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT as u64
+            }
+            ReturnValue::UserAlreadyLoggedIn => p11_sys::CKR_USER_ALREADY_LOGGED_IN as u64,
+            ReturnValue::UserNotLoggedIn => p11_sys::CKR_USER_NOT_LOGGED_IN as u64,
+            ReturnValue::UserPinNotInitialized => p11_sys::CKR_USER_PIN_NOT_INITIALIZED as u64,
+            ReturnValue::UserTypeInvalid => p11_sys::CKR_USER_TYPE_INVALID as u64,
+            ReturnValue::UserAnotherAlreadyLoggedIn => {
+                p11_sys::CKR_USER_ANOTHER_ALREADY_LOGGED_IN as u64
+            }
+            ReturnValue::UserTooManyTypes => p11_sys::CKR_USER_TOO_MANY_TYPES as u64,
+            ReturnValue::WrappedKeyInvalid => p11_sys::CKR_WRAPPED_KEY_INVALID as u64,
+            ReturnValue::WrappedKeyLenRange => p11_sys::CKR_WRAPPED_KEY_LEN_RANGE as u64,
+            ReturnValue::WrappingKeyHandleInvalid => {
+                p11_sys::CKR_WRAPPING_KEY_HANDLE_INVALID as u64
+            }
+            ReturnValue::WrappingKeySizeRange => p11_sys::CKR_WRAPPING_KEY_SIZE_RANGE as u64,
+            ReturnValue::WrappingKeyTypeInconsistent => {
+                p11_sys::CKR_WRAPPING_KEY_TYPE_INCONSISTENT as u64
+            }
+            ReturnValue::RandomSeedNotSupported => p11_sys::CKR_RANDOM_SEED_NOT_SUPPORTED as u64,
+            ReturnValue::RandomNoRng => p11_sys::CKR_RANDOM_NO_RNG as u64,
+            ReturnValue::DomainParamsInvalid => p11_sys::CKR_DOMAIN_PARAMS_INVALID as u64,
+            ReturnValue::CurveNotSupported => p11_sys::CKR_CURVE_NOT_SUPPORTED as u64,
+            ReturnValue::BufferTooSmall => p11_sys::CKR_BUFFER_TOO_SMALL as u64,
+            ReturnValue::SavedStateInvalid => p11_sys::CKR_SAVED_STATE_INVALID as u64,
+            ReturnValue::InformationSensitive => p11_sys::CKR_INFORMATION_SENSITIVE as u64,
+            ReturnValue::StateUnsaveable => p11_sys::CKR_STATE_UNSAVEABLE as u64,
+            ReturnValue::CryptokiNotInitialized => p11_sys::CKR_CRYPTOKI_NOT_INITIALIZED as u64,
+            ReturnValue::CryptokiAlreadyInitialized => {
+                p11_sys::CKR_CRYPTOKI_ALREADY_INITIALIZED as u64
+            }
+            ReturnValue::MutexBad => p11_sys::CKR_MUTEX_BAD as u64,
+            ReturnValue::MutexNotLocked => p11_sys::CKR_MUTEX_NOT_LOCKED as u64,
+            ReturnValue::NewPinMode => p11_sys::CKR_NEW_PIN_MODE as u64,
+            ReturnValue::NextOtp => p11_sys::CKR_NEXT_OTP as u64,
+            ReturnValue::ExceededMaxIterations => p11_sys::CKR_EXCEEDED_MAX_ITERATIONS as u64,
+            ReturnValue::FipsSelfTestFailed => p11_sys::CKR_FIPS_SELF_TEST_FAILED as u64,
+            ReturnValue::LibraryLoadFailed => p11_sys::CKR_LIBRARY_LOAD_FAILED as u64,
+            ReturnValue::PinTooWeak => p11_sys::CKR_PIN_TOO_WEAK as u64,
+            ReturnValue::PublicKeyInvalid => p11_sys::CKR_PUBLIC_KEY_INVALID as u64,
+            ReturnValue::FunctionRejected => p11_sys::CKR_FUNCTION_REJECTED as u64,
+            ReturnValue::TokenResourceExceeded => p11_sys::CKR_TOKEN_RESOURCE_EXCEEDED as u64,
+            ReturnValue::OperationCancelFailed => p11_sys::CKR_OPERATION_CANCEL_FAILED as u64,
+            ReturnValue::KeyExhausted => p11_sys::CKR_KEY_EXHAUSTED as u64,
+            ReturnValue::Pending => p11_sys::CKR_PENDING as u64,
+            ReturnValue::SessionAsyncNotSupported => {
+                p11_sys::CKR_SESSION_ASYNC_NOT_SUPPORTED as u64
+            }
+            ReturnValue::SeedRandomRequired => p11_sys::CKR_SEED_RANDOM_REQUIRED as u64,
+            ReturnValue::OperationNotValidated => p11_sys::CKR_OPERATION_NOT_VALIDATED as u64,
+            ReturnValue::TokenNotInitialized => p11_sys::CKR_TOKEN_NOT_INITIALIZED as u64,
+            ReturnValue::ParameterSetNotSupported => {
+                p11_sys::CKR_PARAMETER_SET_NOT_SUPPORTED as u64
+            }
             ReturnValue::Other(other) => other,
         }
     }
