@@ -278,6 +278,7 @@ pub(crate) struct Gate<'m> {
 
 impl<'m> Gate<'m> {
     /// Enters the module: `Err(Finalized)` when it is not initialised.
+    #[inline]
     pub(crate) fn enter(module: &'m ModuleInner) -> Result<Gate<'m>> {
         if entered(module) {
             // The outer gate keeps the module initialised, and holds `serial`.
@@ -556,6 +557,7 @@ impl ModuleInner {
     }
 
     /// Enters the module for calls.
+    #[inline]
     pub(crate) fn enter(&self) -> Result<Gate<'_>> {
         Gate::enter(self)
     }

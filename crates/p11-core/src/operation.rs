@@ -51,6 +51,7 @@ pub(crate) type Init<'a> = &'a dyn Fn(&Gate<'_>, CK_SESSION_HANDLE) -> Result<()
 impl<'s> Active<'s> {
     /// Takes the session's operation of `kind` and runs `init` (the `C_*Init` call), for
     /// an operation that ends before the caller returns.
+    #[inline]
     pub(crate) fn begin(
         session: &'s Session,
         kind: OperationKind,
@@ -107,6 +108,7 @@ impl<'s> Active<'s> {
         })
     }
 
+    #[inline]
     fn init(
         gate: &Gate<'_>,
         session: &Session,
@@ -141,6 +143,7 @@ impl<'s> Active<'s> {
 
     /// Runs `call` on the operation's session, from this thread, under `gate` or a new
     /// one.
+    #[inline]
     fn run<T>(
         &self,
         gate: Option<&Gate<'_>>,
@@ -169,6 +172,7 @@ impl<'s> Active<'s> {
         self.end_in(None, call)
     }
 
+    #[inline]
     fn end_in<T>(
         &mut self,
         gate: Option<&Gate<'_>>,
@@ -192,6 +196,7 @@ impl<'s> Active<'s> {
     /// `*Final`). PKCS#11 ends it on success and on any error of the module's but
     /// `CKR_BUFFER_TOO_SMALL`; p11's own refusal of the answer (a length beyond the
     /// buffer, say) leaves it active, to be cancelled.
+    #[inline]
     fn ended_by<T>(&mut self, result: Result<T>) -> Result<T> {
         if ends(&result) {
             self.finished = true;
@@ -300,6 +305,7 @@ pub(crate) struct Single<'s> {
 
 impl Single<'_> {
     /// As [`Active::end`], under the kept gate.
+    #[inline]
     pub(crate) fn end<T>(
         &mut self,
         call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,

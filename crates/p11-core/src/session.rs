@@ -186,6 +186,7 @@ enum Held<'s> {
 }
 
 impl OperationLock {
+    #[inline]
     fn acquire(&self, kind: OperationKind) -> Result<u64> {
         let ticket = next_ticket();
         let me = thread_token();
@@ -252,6 +253,7 @@ impl OperationLock {
         Ok(ticket)
     }
 
+    #[inline]
     fn release(&self, ticket: u64) {
         // Nobody uses the operation any more: cleared before the lock is, so that a
         // thread that finds the lock taken never reads a user of an earlier holder.
@@ -364,6 +366,7 @@ impl Session {
 
     /// Enters the module for calls on this session: `Err(SessionClosed)` when the module
     /// closed it, `Err(Finalized)` when the module is not initialised.
+    #[inline]
     pub(crate) fn enter(&self) -> Result<Gate<'_>> {
         let gate = self.module_inner().enter()?;
         if self.inner.closed.load(Ordering::SeqCst) {
@@ -400,6 +403,7 @@ impl Session {
     /// Takes the session's operation for one of `kind`: waits while another operation
     /// holds it, fails when that operation was last used by this thread. Ends first an
     /// operation an earlier holder could not end.
+    #[inline]
     pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
         let lock = &self.inner.operation;
         let ticket = lock.acquire(kind)?;
