@@ -22,10 +22,21 @@
 //! side; `C_Finalize` runs when the last handle goes. PKCS#11 3.x modules are used through
 //! `C_GetInterface`, older ones through `C_GetFunctionList`.
 //!
-//! # Threads
+//! # Threads and lifecycle
 //! [`Module`], [`Slot`], [`Token`] and [`Session`] are `Send + Sync`. Share a session
-//! between threads by reference (`std::thread::scope`) or in an `Arc`; the module does its
-//! own locking, and login state is kept per token as PKCS#11 defines it.
+//! between threads by reference (`std::thread::scope`) or by cloning it; the module does
+//! its own locking, and login state is kept per token as PKCS#11 defines it. Operations
+//! ([`Cipher`], [`Signer`], [`Digest`], [`FindObjects`], ...) own a session clone and
+//! their hold on it: store them, return them, move them to another thread. Operations
+//! on one session take turns, first come first served.
+//!
+//! Every call holds a shared hold on the module's initialisation: [`Module::reinitialize`]
+//! and [`Module::finalize`] wait for the calls in flight, and sessions from before answer
+//! [`Error::SessionClosed`] afterwards.
+//!
+//! # Features
+//! `tracing`: a span per C call (function, return value, duration) inside the
+//! operation's span (its mechanism); never PINs, keys or data.
 //!
 //! # Secrets
 //! PINs are [`Pin`]s: taken as text or bytes, zeroed when dropped, never printed.

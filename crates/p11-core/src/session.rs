@@ -167,9 +167,18 @@ fn thread_token() -> u64 {
     TOKEN.with(|token| *token)
 }
 
+/// The holder's ticket when it took the operation without queueing.
+const UNQUEUED: u64 = 1;
+
+/// A ticket for a queued waiter: unique, never 0 or [`UNQUEUED`].
 fn next_ticket() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed) & !WAITERS
+    static NEXT: AtomicU64 = AtomicU64::new(UNQUEUED + 1);
+    loop {
+        let ticket = NEXT.fetch_add(1, Ordering::Relaxed) & !WAITERS;
+        if ticket > UNQUEUED {
+            return ticket;
+        }
+    }
 }
 
 /// The session's operation, held; released (to the next in line) when dropped. Borrows
@@ -188,46 +197,50 @@ enum Held<'s> {
 impl OperationLock {
     #[inline]
     fn acquire(&self, kind: OperationKind) -> Result<u64> {
-        let ticket = next_ticket();
         let me = thread_token();
+        // Uncontended: one compare-and-swap; the holder needs no ticket of its own.
         if self
             .holder
-            .compare_exchange(0, ticket, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange(0, UNQUEUED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            self.user.store(me, Ordering::SeqCst);
-            return Ok(ticket);
+            self.user.store(me, Ordering::Relaxed);
+            return Ok(UNQUEUED);
         }
-        if self.user.load(Ordering::SeqCst) == me {
+        // Only this thread writes its own token: reading it means the holder is an
+        // operation this thread used last (release clears it before letting go, and the
+        // acquire above orders that clearing before this read).
+        if self.user.load(Ordering::Relaxed) == me {
             return Err(Error::OperationInProgress(kind.name().into()));
         }
+        self.wait(me)
+    }
+
+    /// Queues for the operation and waits until it is handed over.
+    #[cold]
+    fn wait(&self, me: u64) -> Result<u64> {
+        let ticket = next_ticket();
         {
             let mut queue = lock_mutex(&self.queue);
-            let mut current = self.holder.load(Ordering::SeqCst);
+            let mut current = self.holder.load(Ordering::Acquire);
             loop {
-                if current == 0 {
-                    match self.holder.compare_exchange(
-                        0,
-                        ticket,
-                        Ordering::SeqCst,
-                        Ordering::SeqCst,
-                    ) {
-                        Ok(_) => {
-                            self.user.store(me, Ordering::SeqCst);
-                            return Ok(ticket);
-                        }
-                        Err(now) => current = now,
-                    }
+                let (expected, new) = if current == 0 {
+                    (0, ticket)
                 } else {
-                    match self.holder.compare_exchange(
-                        current,
-                        current | WAITERS,
-                        Ordering::SeqCst,
-                        Ordering::SeqCst,
-                    ) {
-                        Ok(_) => break,
-                        Err(now) => current = now,
+                    (current, current | WAITERS)
+                };
+                match self.holder.compare_exchange(
+                    expected,
+                    new,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) if current == 0 => {
+                        self.user.store(me, Ordering::Relaxed);
+                        return Ok(ticket);
                     }
+                    Ok(_) => break,
+                    Err(now) => current = now,
                 }
             }
             queue.push_back((ticket, thread::current()));
@@ -235,7 +248,7 @@ impl OperationLock {
         // The releaser hands the lock over by writing our ticket, then unparks us. Most
         // operations take microseconds: look for the handover a while before sleeping,
         // so that it does not wait for a wake-up each time.
-        let handed = || self.holder.load(Ordering::SeqCst) & !WAITERS == ticket;
+        let handed = || self.holder.load(Ordering::Acquire) & !WAITERS == ticket;
         for round in 0..SPIN_ROUNDS {
             if handed() {
                 break;
@@ -249,7 +262,7 @@ impl OperationLock {
         while !handed() {
             thread::park();
         }
-        self.user.store(me, Ordering::SeqCst);
+        self.user.store(me, Ordering::Relaxed);
         Ok(ticket)
     }
 
@@ -257,23 +270,27 @@ impl OperationLock {
     fn release(&self, ticket: u64) {
         // Nobody uses the operation any more: cleared before the lock is, so that a
         // thread that finds the lock taken never reads a user of an earlier holder.
-        self.user.store(0, Ordering::SeqCst);
+        self.user.store(0, Ordering::Relaxed);
         if self
             .holder
-            .compare_exchange(ticket, 0, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+            .compare_exchange(ticket, 0, Ordering::Release, Ordering::Relaxed)
+            .is_err()
         {
-            return;
+            self.hand_over();
         }
-        // Threads are queued: hand over to the first, directly, so nobody barges in.
+    }
+
+    /// Threads are queued: hands over to the first, directly, so nobody barges in.
+    #[cold]
+    fn hand_over(&self) {
         let mut queue = lock_mutex(&self.queue);
         match queue.pop_front() {
             Some((next, thread)) => {
                 let waiters = if queue.is_empty() { 0 } else { WAITERS };
-                self.holder.store(next | waiters, Ordering::SeqCst);
+                self.holder.store(next | waiters, Ordering::Release);
                 thread.unpark();
             }
-            None => self.holder.store(0, Ordering::SeqCst),
+            None => self.holder.store(0, Ordering::Release),
         }
     }
 }
@@ -304,7 +321,7 @@ impl<'s> OperationGuard<'s> {
             .inner
             .operation
             .user
-            .store(thread_token(), Ordering::SeqCst);
+            .store(thread_token(), Ordering::Relaxed);
     }
 
     /// Leaves an operation p11 could not end for the next holder to cancel.

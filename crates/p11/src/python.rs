@@ -46,4 +46,4 @@
 //! | `pkcs11.util.rsa/dsa/dh/ec/x509.*` | [`util`](crate::util) for templates, import ([`import_public_key`](crate::Session::import_public_key), [`import_private_key`](crate::Session::import_private_key), [`import_certificate`](crate::Session::import_certificate)) and export ([`PublicKey::to_spki_der`](crate::PublicKey::to_spki_der), [`to_pem`](crate::PublicKey::to_pem)); the DER codecs in [`asn1`](crate::asn1) |
 //! | `pkcs11.util.biginteger(n)` | [`asn1::biginteger`](crate::asn1::biginteger) |
 //! | `pkcs11.constants.DEFAULT` | [`Template::without`](crate::Template::without) |
-//! | `PKCS11Error` and its subclasses | [`Error`](crate::Error): `Module { function, rv }` with every `CKR_`, and library-side variants |
+//! | `PKCS11Error` and its subclasses | [`Error`](crate::Error): `Module { function, rv, mechanism }` with every `CKR_`, and library-side variants |
