@@ -8,6 +8,7 @@
 //! cargo xtask sanitize                          the real-module tests under ASan and valgrind
 //! cargo xtask demo                                the examples against a fresh token
 //! cargo xtask bench [ARGS]                        benches against a fresh token, and ratios
+//! cargo xtask callgrind                           instructions per call, p11 next to raw
 //! cargo xtask fuzz [SECONDS]                      every p11-asn1 fuzz target, bounded
 //! ```
 
@@ -36,6 +37,8 @@ commands:
   demo                               run every example against a fresh SoftHSM token
   bench [ARGS]                       p11-core's benches against a fresh SoftHSM token, then
                                      each path's time over the raw call's (ARGS go to criterion)
+  callgrind                          instructions per call (random, digest), p11 next to the
+                                     raw function list, counted by valgrind's callgrind
   fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each";
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         ["sanitize"] => run::sanitize(),
         ["demo"] => run::demo(),
         ["bench", rest @ ..] => run::bench(rest),
+        ["callgrind"] => run::callgrind(),
         ["fuzz", rest @ ..] => run::fuzz(rest),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");

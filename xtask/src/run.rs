@@ -244,6 +244,69 @@ pub fn bench(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Instructions per call, p11's next to the raw function list's, counted by callgrind:
+/// the `calls` bench binary run with 1000 and 2000 iterations of each path, the
+/// difference halved out of start-up.
+pub fn callgrind() -> Result<()> {
+    let root = workspace_root();
+    ensure_package("valgrind", "valgrind (cargo xtask callgrind)", || {
+        have_program("valgrind")
+    })?;
+    let env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
+    run(cargo().args([
+        "bench",
+        "--package",
+        "p11-core",
+        "--bench",
+        "calls",
+        "--no-run",
+    ]))?;
+    let binary = newest_bench_binary(&root.join("target/release/deps"), "calls-")?;
+    let instructions = |path: &str, count: u64| -> Result<u64> {
+        let out = Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(&binary)
+            .args([path, &count.to_string()])
+            .envs(env.vars())
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        text.lines()
+            .find_map(|l| l.split("Collected : ").nth(1))
+            .and_then(|n| n.trim().parse().ok())
+            .with_context(|| format!("callgrind printed no count for {path}:\n{text}"))
+    };
+    println!(
+        "{:<10} {:>12} {:>12} {:>8}",
+        "path", "p11", "raw", "p11/raw"
+    );
+    for path in ["random", "digest"] {
+        let per_call = |side: &str| -> Result<u64> {
+            let name = format!("{path}-{side}");
+            Ok((instructions(&name, 2000)? - instructions(&name, 1000)?) / 1000)
+        };
+        let (p11, raw) = (per_call("p11")?, per_call("raw")?);
+        println!(
+            "{path:<10} {p11:>12} {raw:>12} {:>8.3}",
+            p11 as f64 / raw as f64
+        );
+    }
+    Ok(())
+}
+
+/// The most recently built `prefix*` executable in `dir`.
+fn newest_bench_binary(dir: &Path, prefix: &str) -> Result<PathBuf> {
+    std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+                && p.extension().is_none()
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .context("the calls bench binary was not built")
+}
+
 fn nanos(ns: f64) -> String {
     match ns {
         n if n >= 1e9 => format!("{:.2} s", n / 1e9),
