@@ -13,6 +13,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
 
 /// Whether a session may change the token (create, modify, destroy token objects).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -140,7 +141,7 @@ struct OperationLock {
     holder: AtomicU64,
     /// The thread that last used the holding operation (see [`thread_token`]).
     user: AtomicU64,
-    queue: Mutex<VecDeque<(u64, Thread)>>,
+    queue: Mutex<VecDeque<Waiter>>,
     /// An operation p11 could not end; the next holder ends it before beginning its own.
     unfinished: Mutex<Option<Unfinished>>,
     /// Whether `unfinished` is set, so that the common case takes no lock.
@@ -156,8 +157,21 @@ pub(crate) struct Unfinished {
 
 const WAITERS: u64 = 1 << 63;
 
-/// How often a waiter looks for the handover (spinning, then yielding) before it sleeps.
-const SPIN_ROUNDS: u32 = 256;
+/// How often a waiter looks for a free operation before it sleeps.
+const SPIN_ROUNDS: u32 = 64;
+
+/// How long the first waiter may wait before the operation is handed to it directly.
+/// Until then a thread that releases and takes the operation again keeps it (no switch
+/// per operation, which would cost more than a short operation itself); after it, the
+/// waiters are served in the order they came.
+const FAIR_AFTER: Duration = Duration::from_micros(500);
+
+/// A thread waiting for the operation.
+struct Waiter {
+    ticket: u64,
+    thread: Thread,
+    since: Instant,
+}
 
 /// A number for the current thread, unique in the process, never 0. (`ThreadId` has no
 /// stable number, and `thread::current()` costs a reference count.)
@@ -198,72 +212,89 @@ impl OperationLock {
     #[inline]
     fn acquire(&self, kind: OperationKind) -> Result<u64> {
         let me = thread_token();
-        // Uncontended: one compare-and-swap; the holder needs no ticket of its own.
-        if self
-            .holder
-            .compare_exchange(0, UNQUEUED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+        if self.try_take(UNQUEUED) {
             self.user.store(me, Ordering::Relaxed);
             return Ok(UNQUEUED);
         }
         // Only this thread writes its own token: reading it means the holder is an
         // operation this thread used last (release clears it before letting go, and the
-        // acquire above orders that clearing before this read).
+        // acquire in `try_take` orders that clearing before this read).
         if self.user.load(Ordering::Relaxed) == me {
             return Err(Error::OperationInProgress(kind.name().into()));
         }
         self.wait(me)
     }
 
-    /// Queues for the operation and waits until it is handed over.
+    /// Takes the operation with `ticket` if it is free (waiters or not); one
+    /// compare-and-swap when uncontended.
+    #[inline]
+    fn try_take(&self, ticket: u64) -> bool {
+        let mut current = self.holder.load(Ordering::Acquire);
+        while current & !WAITERS == 0 {
+            match self.holder.compare_exchange_weak(
+                current,
+                ticket | (current & WAITERS),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => current = now,
+            }
+        }
+        false
+    }
+
+    /// Queues for the operation and waits until it is free or handed over.
     #[cold]
     fn wait(&self, me: u64) -> Result<u64> {
         let ticket = next_ticket();
         {
             let mut queue = lock_mutex(&self.queue);
-            let mut current = self.holder.load(Ordering::Acquire);
-            loop {
-                let (expected, new) = if current == 0 {
-                    (0, ticket)
-                } else {
-                    (current, current | WAITERS)
-                };
-                match self.holder.compare_exchange(
-                    expected,
-                    new,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) if current == 0 => {
-                        self.user.store(me, Ordering::Relaxed);
-                        return Ok(ticket);
-                    }
-                    Ok(_) => break,
-                    Err(now) => current = now,
-                }
+            if self.try_take(ticket) {
+                self.user.store(me, Ordering::Relaxed);
+                return Ok(ticket);
             }
-            queue.push_back((ticket, thread::current()));
+            self.holder.fetch_or(WAITERS, Ordering::AcqRel);
+            queue.push_back(Waiter {
+                ticket,
+                thread: thread::current(),
+                since: Instant::now(),
+            });
         }
-        // The releaser hands the lock over by writing our ticket, then unparks us. Most
-        // operations take microseconds: look for the handover a while before sleeping,
-        // so that it does not wait for a wake-up each time.
-        let handed = || self.holder.load(Ordering::Acquire) & !WAITERS == ticket;
-        for round in 0..SPIN_ROUNDS {
-            if handed() {
+        let mut round = 0;
+        loop {
+            let current = self.holder.load(Ordering::Acquire);
+            if current & !WAITERS == ticket {
+                break; // handed over (and taken off the queue) by the releaser
+            }
+            if current & !WAITERS == 0 && self.take_queued(ticket) {
                 break;
             }
-            if round < 32 {
+            if round < SPIN_ROUNDS {
+                round += 1;
                 std::hint::spin_loop();
             } else {
-                thread::yield_now();
+                // Woken by a hand-over, or in time to become due for one.
+                thread::park_timeout(FAIR_AFTER);
             }
-        }
-        while !handed() {
-            thread::park();
         }
         self.user.store(me, Ordering::Relaxed);
         Ok(ticket)
+    }
+
+    /// A queued waiter takes the free operation and leaves the queue.
+    fn take_queued(&self, ticket: u64) -> bool {
+        let mut queue = lock_mutex(&self.queue);
+        if !self.try_take(ticket) {
+            // Taken by another, or handed to us meanwhile (then we are off the queue).
+            return self.holder.load(Ordering::Acquire) & !WAITERS == ticket;
+        }
+        queue.retain(|w| w.ticket != ticket);
+        if queue.is_empty() {
+            // Ours now: no one else changes the word while we hold the queue.
+            self.holder.store(ticket, Ordering::Release);
+        }
+        true
     }
 
     #[inline]
@@ -276,22 +307,28 @@ impl OperationLock {
             .compare_exchange(ticket, 0, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
-            self.hand_over();
+            self.release_to_waiters();
         }
     }
 
-    /// Threads are queued: hands over to the first, directly, so nobody barges in.
+    /// Threads are queued: hands the operation to the first when it has waited long
+    /// enough, otherwise frees it for whoever comes first.
     #[cold]
-    fn hand_over(&self) {
+    fn release_to_waiters(&self) {
         let mut queue = lock_mutex(&self.queue);
-        match queue.pop_front() {
-            Some((next, thread)) => {
+        let due = queue
+            .front()
+            .is_some_and(|w| w.since.elapsed() >= FAIR_AFTER);
+        if due {
+            if let Some(next) = queue.pop_front() {
                 let waiters = if queue.is_empty() { 0 } else { WAITERS };
-                self.holder.store(next | waiters, Ordering::Release);
-                thread.unpark();
+                self.holder.store(next.ticket | waiters, Ordering::Release);
+                next.thread.unpark();
+                return;
             }
-            None => self.holder.store(0, Ordering::Release),
         }
+        let waiters = if queue.is_empty() { 0 } else { WAITERS };
+        self.holder.store(waiters, Ordering::Release);
     }
 }
 
