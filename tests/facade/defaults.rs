@@ -442,11 +442,26 @@ fn opening_with_a_wrong_pin_while_logged_in_elsewhere_says_so() {
         .get_token(&TokenFilter::new().label(&*f.env().label))
         .unwrap();
     let other = token.open(&OpenOptions::new().user_pin("wrong")).unwrap();
-    assert_eq!(other.login(), Some(p11::core::Login::AlreadyLoggedIn));
+    assert_eq!(other.login(), Some(p11::p11_core::Login::AlreadyLoggedIn));
     assert!(matches!(
         f.session.login(),
-        Some(p11::core::Login::Checked | p11::core::Login::AlreadyLoggedIn)
+        Some(p11::p11_core::Login::Checked | p11::p11_core::Login::AlreadyLoggedIn)
     ));
     let unlogged = token.open(&OpenOptions::new()).unwrap();
     assert_eq!(unlogged.login(), None);
+}
+
+#[test]
+fn the_library_finalizes_on_request_and_says_whether_it_is_initialized() {
+    let guard = p11_tests::exclusive();
+    let env = guard.env.clone();
+    let _lock = guard.into_guard();
+    let lib = Library::load_with(&env.module, p11_tests::init_args(&env)).unwrap();
+    let other = lib.clone();
+    assert!(lib.initialized());
+    lib.finalize().unwrap();
+    assert!(!other.initialized());
+    assert!(matches!(other.info(), Err(p11::Error::Finalized)));
+    let again = Library::load_with(&env.module, p11_tests::init_args(&env)).unwrap();
+    assert!(again.initialized() && again.info().is_ok());
 }

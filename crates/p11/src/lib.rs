@@ -14,8 +14,8 @@
 //! # Ok::<(), p11::Error>(())
 //! ```
 //!
-//! The layers below are re-exported: [`core`] (modules, sessions, objects, operations)
-//! and [`asn1`] (DER codecs).
+//! The layers below are re-exported: [`p11_core`] (modules, sessions, objects,
+//! operations) and [`asn1`] (DER codecs).
 #![deny(missing_docs)]
 
 mod defaults;
@@ -36,7 +36,7 @@ pub use session::{KeyOptions, KeyQuery, Session};
 pub use util::Certificate;
 
 pub use p11_asn1 as asn1;
-pub use p11_core as core;
+pub use p11_core;
 pub use p11_core::{
     mechanisms, AttributeType, AttributeValue, Error, KeyType, Mechanism, MechanismType,
     ObjectClass, Result, Template, TokenFilter,

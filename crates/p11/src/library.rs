@@ -43,9 +43,27 @@ impl Library {
         self.module.wait_for_slot_event(blocking)
     }
 
-    /// Finalises and initialises the library again (python's `reinitialize`).
+    /// Finalises and initialises the library again (python's `reinitialize`). Sessions
+    /// from before answer [`Error::SessionClosed`](p11_core::Error::SessionClosed).
+    ///
+    /// # Errors
+    /// As [`Module::reinitialize`].
     pub fn reinitialize(&self) -> Result<()> {
         self.module.reinitialize()
+    }
+
+    /// Finalises the library now (python's `finalize`), saying what went wrong; other
+    /// handles become inert, and loading the path again initialises it afresh.
+    ///
+    /// # Errors
+    /// As [`Module::finalize`].
+    pub fn finalize(self) -> Result<()> {
+        self.module.finalize()
+    }
+
+    /// Whether the library is initialised (python's `initialized`).
+    pub fn initialized(&self) -> bool {
+        self.module.is_initialized()
     }
 
     /// Cryptoki version, manufacturer, description and library version (python's

@@ -13,6 +13,7 @@
 //! | `lib.get_token(…)` | [`lib.get_token(&TokenFilter)`](crate::Library::get_token) → `NoSuchToken` / `MultipleTokens` |
 //! | `lib.wait_for_slot_event(blocking)` | [`lib.wait_for_slot_event(blocking)`](crate::Library::wait_for_slot_event) → `Error::NoEvent` |
 //! | `lib.reinitialize()` | [`lib.reinitialize()`](crate::Library::reinitialize) |
+//! | `lib.finalize()`, `lib.initialized` | [`lib.finalize()`](crate::Library::finalize), [`lib.initialized()`](crate::Library::initialized) |
 //! | `lib.cryptoki_version`, `manufacturer_id`, `library_description`, `library_version` | [`lib.info()?`](crate::Library::info) fields |
 //! | `Slot.slot_id`, `slot_description`, `manufacturer_id`, `hardware_version`, `firmware_version`, `flags` | `slot.id()`, `slot.info()?` fields |
 //! | `slot.get_token()` | `slot.token()` |
