@@ -14,8 +14,10 @@ pub struct DhParameters {
     pub prime: Vec<u8>,
     /// The base `g`.
     pub base: Vec<u8>,
-    /// The private value's length in bits, when given.
-    pub private_value_length: Option<u64>,
+    /// The private value's length in bits, when given, as an unsigned big-endian integer:
+    /// some files carry a large number here (RFC 5114 group 2 as found in the wild puts
+    /// its 224-bit `q` in this place), which is kept, not refused.
+    pub private_value_length: Option<Vec<u8>>,
 }
 
 /// X9.42 DH domain parameters (RFC 3279 `DomainParameters`).
@@ -69,7 +71,7 @@ impl DhParameters {
         DhParameterAsn {
             prime: from_unsigned(&self.prime),
             base: from_unsigned(&self.base),
-            private_value_length: self.private_value_length.map(Integer::from),
+            private_value_length: self.private_value_length.as_deref().map(from_unsigned),
         }
     }
 
@@ -80,7 +82,7 @@ impl DhParameters {
             private_value_length: asn
                 .private_value_length
                 .as_ref()
-                .map(|l| to_u64("privateValueLength", l))
+                .map(|l| to_unsigned("privateValueLength", l))
                 .transpose()?,
         })
     }
@@ -156,5 +158,25 @@ impl X942DhParameters {
     /// a value does not fit it.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         Self::from_asn(&decode("DomainParameters", der)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_private_value_length_is_kept() {
+        // RFC 5114 group 2's 224-bit q, found as the third integer of a DHParameter.
+        let q = vec![0x80u8; 28];
+        let parameters = DhParameters {
+            prime: vec![0xC3; 256],
+            base: vec![2],
+            private_value_length: Some(q.clone()),
+        };
+        let der = parameters.to_der().unwrap();
+        let back = DhParameters::from_der(&der).unwrap();
+        assert_eq!(back.private_value_length, Some(q));
+        assert_eq!(back, parameters);
     }
 }

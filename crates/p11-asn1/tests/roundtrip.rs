@@ -76,7 +76,7 @@ fn public_key() -> impl Strategy<Value = PublicKey> {
                     parameters: DhParameters {
                         prime,
                         base,
-                        private_value_length: l,
+                        private_value_length: l.map(|l: u64| trim_u64(l)),
                     },
                     y,
                 }
@@ -243,4 +243,11 @@ fn implicit_and_specified_parameters_decode() {
         EcParameters::Specified(specified.to_vec())
     );
     assert!(EcParameters::from_der(&[0x04, 0x00]).is_err());
+}
+
+/// A `u64` as minimal unsigned big-endian bytes (`[0]` for zero), as decoding gives it.
+fn trim_u64(value: u64) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(7);
+    bytes[first..].to_vec()
 }
