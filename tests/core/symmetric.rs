@@ -50,6 +50,67 @@ fn aes_ctr_matches_sp800_38a() {
     );
 }
 
+/// python-pkcs11's `CTRParams(nonce)`: nonce, zeros, a counter from 1 in the bytes after
+/// the nonce. The expected value was computed by OpenSSL (Python's `cryptography`).
+#[test]
+fn aes_ctr_from_a_nonce_counts_from_one_after_it() {
+    let f = shared();
+    let session = user_session(&f);
+    let key = import_secret(&session, KeyType::AES, &hex(NIST_KEY));
+    let params = CtrParams::from_nonce(&hex("f0f1f2f3f4f5f6f7f8f9fafb")).unwrap();
+    let ctr = Mechanism::with(M::AES_CTR, params);
+    let encrypted = session.encrypt(&ctr, &key, &hex(NIST_PLAIN)).unwrap();
+    assert_eq!(
+        encrypted,
+        hex("288028c71599c5a8dd53c2671b86b813ab25397ad21f8b4b94892b65cf891edd")
+    );
+    assert_eq!(
+        session.decrypt(&ctr, &key, &encrypted).unwrap(),
+        hex(NIST_PLAIN)
+    );
+    assert!(CtrParams::from_nonce(&[0; 16]).is_err());
+}
+
+/// GCM IVs other than 12 bytes are GCM too (hashed into the first counter block):
+/// test case 6 of the GCM specification, a 60-byte IV.
+#[test]
+fn aes_gcm_takes_an_iv_longer_than_twelve_bytes() {
+    let f = shared();
+    let session = user_session(&f);
+    let key = import_secret(
+        &session,
+        KeyType::AES,
+        &hex("feffe9928665731c6d6a8f9467308308"),
+    );
+    let plain = hex(concat!(
+        "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72",
+        "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+    ));
+    let aad = hex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+    let mut iv = hex(concat!(
+        "9313225df88406e555909c5aff5269aa6a7a9538534f7da1e4c303d2a318a728",
+        "c3c0c95156809539fcf0e2429a6b525416aedbf5a0de6a57a637b39b"
+    ));
+    let gcm = Mechanism::with(M::AES_GCM, GcmParams::new(&mut iv, &aad, 128).unwrap());
+    let encrypted = match session.encrypt(&gcm, &key, &plain) {
+        Ok(encrypted) => encrypted,
+        Err(e) if e.return_value() == Some(ReturnValue::MechanismParamInvalid) => {
+            println!("skipped: the token refuses GCM IVs of 60 bytes ({e})");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(
+        encrypted,
+        hex(concat!(
+            "8ce24998625615b603a033aca13fb894be9112a5c3a211a8ba262a3cca7e2ca7",
+            "01e4a9a4fba43c90ccdcb281d48c7c6fd62875d2aca417034c34aee5",
+            "619cc5aefffe0bfa462af43c1699d050"
+        ))
+    );
+    assert_eq!(session.decrypt(&gcm, &key, &encrypted).unwrap(), plain);
+}
+
 #[test]
 fn aes_gcm_matches_the_gcm_specification_and_rejects_a_bad_tag() {
     let f = shared();
@@ -66,7 +127,7 @@ fn aes_gcm_matches_the_gcm_specification_and_rejects_a_bad_tag() {
     let aad = hex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
     let mut iv = hex("cafebabefacedbaddecaf888");
     let encrypted = {
-        let gcm = Mechanism::with(M::AES_GCM, GcmParams::new(&mut iv, &aad, 128));
+        let gcm = Mechanism::with(M::AES_GCM, GcmParams::new(&mut iv, &aad, 128).unwrap());
         session.encrypt(&gcm, &key, &plain).unwrap()
     };
     // Test case 4: ciphertext, then the 128-bit tag.
@@ -76,7 +137,7 @@ fn aes_gcm_matches_the_gcm_specification_and_rejects_a_bad_tag() {
         "5bc94fbc3221a5db94fae95ae7121a47"
     ));
     assert_eq!(encrypted, expected);
-    let gcm = Mechanism::with(M::AES_GCM, GcmParams::new(&mut iv, &aad, 128));
+    let gcm = Mechanism::with(M::AES_GCM, GcmParams::new(&mut iv, &aad, 128).unwrap());
     assert_eq!(session.decrypt(&gcm, &key, &encrypted).unwrap(), plain);
 
     let mut tampered = encrypted.clone();

@@ -6,6 +6,7 @@
 //! regenerated from other headers (GCM without `ulIvBits`, say) cannot slip through.
 
 use crate::MechanismType;
+use crate::ParameterError;
 use p11_sys::*;
 use std::marker::PhantomData;
 use std::ptr;
@@ -146,24 +147,48 @@ pub struct GcmParams<'a> {
     _buffers: PhantomData<(&'a mut [u8], &'a [u8])>,
 }
 
+/// The longest GCM IV p11 passes on.
+const MAX_GCM_IV: usize = 256;
+
 impl<'a> GcmParams<'a> {
     /// GCM with this IV, additional authenticated data, and a tag of `tag_bits` bits.
-    pub fn new(iv: &'a mut [u8], aad: &'a [u8], tag_bits: usize) -> Self {
-        GcmParams {
+    ///
+    /// The IV may be 1 to 256 bytes. 12 bytes is what GCM is built for and what to use;
+    /// python-pkcs11 refuses anything longer, but GCM defines longer IVs (hashed into
+    /// the first counter block) and tokens such as SoftHSM accept them, so p11 passes
+    /// them on. An empty IV is refused (`CKR_MECHANISM_PARAM_INVALID` on every token
+    /// tried), as is a tag that is not 32, 64 or 96 to 128 bits in whole bytes (NIST SP
+    /// 800-38D).
+    ///
+    /// # Errors
+    /// [`ParameterError`] for an IV or tag length outside those bounds.
+    pub fn new(iv: &'a mut [u8], aad: &'a [u8], tag_bits: usize) -> Result<Self, ParameterError> {
+        let bad = |reason: String| ParameterError {
+            mechanism: MechanismType::AES_GCM,
+            reason,
+        };
+        if iv.is_empty() || iv.len() > MAX_GCM_IV {
+            return Err(bad(format!(
+                "a GCM IV is 1 to {MAX_GCM_IV} bytes (12 recommended), not {}",
+                iv.len()
+            )));
+        }
+        if !matches!(tag_bits, 32 | 64 | 96 | 104 | 112 | 120 | 128) {
+            return Err(bad(format!(
+                "a GCM tag is 32, 64 or 96 to 128 bits in whole bytes, not {tag_bits}"
+            )));
+        }
+        Ok(GcmParams {
             raw: CK_GCM_PARAMS {
                 ulIvLen: ulong(iv.len()),
                 ulIvBits: ulong(iv.len().saturating_mul(8)),
-                pIv: if iv.is_empty() {
-                    ptr::null_mut()
-                } else {
-                    iv.as_mut_ptr()
-                },
+                pIv: iv.as_mut_ptr(),
                 pAAD: ptr_or_null(aad),
                 ulAADLen: ulong(aad.len()),
                 ulTagBits: ulong(tag_bits),
             },
             _buffers: PhantomData,
-        }
+        })
     }
 
     /// The C struct.
@@ -212,6 +237,28 @@ pub struct CtrParams {
 }
 
 impl CtrParams {
+    /// CTR as python-pkcs11's `CTRParams(nonce)` makes it: the counter block is the nonce,
+    /// zeros, and a counter starting at 1 in the last byte; the counter is every byte
+    /// after the nonce (`(16 - len) * 8` bits).
+    ///
+    /// # Errors
+    /// [`ParameterError`] for a nonce of 16 bytes or more (no room for the counter).
+    pub fn from_nonce(nonce: &[u8]) -> Result<Self, ParameterError> {
+        if nonce.len() >= 16 {
+            return Err(ParameterError {
+                mechanism: MechanismType::AES_CTR,
+                reason: format!(
+                    "a CTR nonce is at most 15 bytes, to leave room for the counter; not {}",
+                    nonce.len()
+                ),
+            });
+        }
+        let mut block = [0u8; 16];
+        block[..nonce.len()].copy_from_slice(nonce);
+        block[15] = 1;
+        Ok(Self::new(block, (16 - nonce.len()) * 8))
+    }
+
     /// CTR starting at `counter_block`, incrementing its low `counter_bits` bits.
     pub fn new(counter_block: [u8; 16], counter_bits: usize) -> Self {
         CtrParams {
@@ -622,13 +669,52 @@ mod tests {
         let mut iv = [7u8; 12];
         let aad = b"header";
         let iv_ptr = iv.as_mut_ptr();
-        let gcm = GcmParams::new(&mut iv, aad, 128);
+        let gcm = GcmParams::new(&mut iv, aad, 128).unwrap();
         let raw = gcm.as_raw();
         assert_eq!(raw.pIv, iv_ptr);
         assert_eq!((raw.ulIvLen, raw.ulIvBits, raw.ulTagBits), (12, 96, 128));
         assert_eq!((raw.pAAD as *const u8, raw.ulAADLen), (aad.as_ptr(), 6));
-        let empty = GcmParams::new(&mut [], &[], 96);
-        assert!(empty.as_raw().pIv.is_null() && empty.as_raw().pAAD.is_null());
+        let mut long_iv = [1u8; 16];
+        let no_aad = GcmParams::new(&mut long_iv, &[], 96).unwrap();
+        assert!(no_aad.as_raw().pAAD.is_null());
+    }
+
+    #[test]
+    fn gcm_iv_and_tag_lengths_are_checked() {
+        assert!(GcmParams::new(&mut [], &[], 128).is_err(), "empty IV");
+        assert!(
+            GcmParams::new(&mut [0; 257], &[], 128).is_err(),
+            "IV too long"
+        );
+        assert!(GcmParams::new(&mut [0; 256], &[], 128).is_ok());
+        for bad in [0, 31, 33, 80, 100, 129] {
+            assert!(
+                GcmParams::new(&mut [0; 12], &[], bad).is_err(),
+                "tag of {bad} bits"
+            );
+        }
+        for good in [32, 64, 96, 104, 112, 120, 128] {
+            assert!(
+                GcmParams::new(&mut [0; 12], &[], good).is_ok(),
+                "tag of {good} bits"
+            );
+        }
+    }
+
+    #[test]
+    fn ctr_from_a_nonce_is_pythons_counter_block() {
+        let ctr = CtrParams::from_nonce(&[0xAA; 12]).unwrap();
+        let mut block = [0u8; 16];
+        block[..12].copy_from_slice(&[0xAA; 12]);
+        block[15] = 1;
+        assert_eq!(ctr.as_raw().cb, block);
+        assert_eq!(ctr.as_raw().ulCounterBits, 32);
+        let empty = CtrParams::from_nonce(&[]).unwrap();
+        assert_eq!(empty.as_raw().ulCounterBits, 128);
+        assert_eq!(empty.as_raw().cb[15], 1);
+        assert!(CtrParams::from_nonce(&[0; 15]).is_ok());
+        let err = CtrParams::from_nonce(&[0; 16]).unwrap_err();
+        assert!(err.reason.contains("at most 15 bytes"), "{err}");
     }
 
     #[test]

@@ -16,11 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut nonce = session.generate_random(96)?;
     let sealed = key.encrypt_with(
         b"secret",
-        &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)),
+        &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)?),
     )?;
     let opened = key.decrypt_with(
         &sealed,
-        &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)),
+        &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)?),
     )?;
     println!(
         "AES-GCM: {} bytes sealed (tag included), opened: {:?}",

@@ -37,6 +37,8 @@
 //! | `DomainParameters.generate_keypair(…)` | [`DomainParameters::generate_keypair`](crate::DomainParameters::generate_keypair) |
 //! | `Certificate` | [`Certificate`](crate::Certificate) (`value`, `info`); [`session.import_certificate`](crate::Session::import_certificate), [`session.get_certificates`](crate::Session::get_certificates) |
 //! | `key.encrypt(data, mechanism, mechanism_param)` | [`encrypt`](crate::Encrypt::encrypt), [`encrypt_param`](crate::Encrypt::encrypt_param), [`encrypt_with`](crate::Encrypt::encrypt_with) |
+//! | `GCMParams(nonce, aad, tag_bits)` | [`GcmParams::new(&mut nonce, aad, tag_bits)`](crate::mechanisms::GcmParams::new) (IVs of 1 to 256 bytes, not only up to 12) |
+//! | `CTRParams(nonce)` | [`CtrParams::from_nonce(nonce)`](crate::mechanisms::CtrParams::from_nonce) |
 //! | `key.encrypt(iterable)` (streaming) | [`key.encryptor(param)?.stream(chunks)`](crate::Encrypt::encryptor), `.writer(w)`, `.reader(r)` |
 //! | `key.decrypt(…)` | [`Decrypt`](crate::Decrypt), the same three ways, and `decryptor` |
 //! | `key.sign(data, …)`, `key.verify(data, signature, …)` | [`Sign`](crate::Sign), [`Verify`](crate::Verify) (composed where the token lacks the combined mechanism) |
