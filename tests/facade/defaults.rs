@@ -465,3 +465,33 @@ fn the_library_finalizes_on_request_and_says_whether_it_is_initialized() {
     let again = Library::load_with(&env.module, p11_tests::init_args(&env)).unwrap();
     assert!(again.initialized() && again.info().is_ok());
 }
+
+#[test]
+fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
+    let f = session();
+    let key = f
+        .session
+        .generate_key(KeyType::AES, 128, &KeyOptions::new())
+        .unwrap();
+    let iv = [9u8; 16];
+    // Shorter than a block: the updates give nothing, the final call everything.
+    let parts: Vec<&[u8]> = vec![b"", b"short", b"", b" input", b""];
+    let mut stream = key.encryptor(iv.as_slice()).unwrap().stream(parts);
+    let mut chunks = Vec::new();
+    while let Some(chunk) = stream.next_chunk() {
+        chunks.push(chunk.unwrap().to_vec());
+    }
+    assert!(
+        chunks.iter().all(|c| !c.is_empty()),
+        "an empty chunk came out"
+    );
+    let ciphertext = chunks.concat();
+    assert_eq!(
+        ciphertext,
+        key.encrypt_param(b"short input", iv.as_slice()).unwrap()
+    );
+    // Fed back with empty chunks in between (SoftHSM refuses an empty decrypt update).
+    let back: Vec<&[u8]> = vec![b"", &ciphertext[..3], b"", &ciphertext[3..], b""];
+    let plain = concat(key.decryptor(iv.as_slice()).unwrap().stream(back)).unwrap();
+    assert_eq!(plain, b"short input");
+}
