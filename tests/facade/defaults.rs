@@ -495,3 +495,35 @@ fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
     let plain = concat(key.decryptor(iv.as_slice()).unwrap().stream(back)).unwrap();
     assert_eq!(plain, b"short input");
 }
+
+#[test]
+fn key_pairs_take_a_template_for_each_half() {
+    let f = session();
+    let options = KeyOptions::new()
+        .template(Template::new().with(A::LABEL, "both halves"))
+        .private_template(Template::new().with(A::ALWAYS_AUTHENTICATE, true))
+        .public_template(Template::new().with(A::ID, b"pub only"));
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::RSA, 1024, &options)
+        .unwrap();
+    assert!(flag(&private, A::ALWAYS_AUTHENTICATE));
+    assert_eq!(private.label().unwrap(), "both halves");
+    assert_eq!(public.label().unwrap(), "both halves");
+    assert_eq!(
+        public.get(A::ID).unwrap().as_bytes(),
+        Some(b"pub only".as_slice())
+    );
+    assert_ne!(
+        private.get(A::ID).unwrap().as_bytes(),
+        Some(b"pub only".as_slice())
+    );
+    // An ALWAYS_AUTHENTICATE key signs with its PIN.
+    let mechanism = p11::Mechanism::new(M::SHA256_RSA_PKCS);
+    let signature = f
+        .session
+        .core()
+        .sign_with_pin(&mechanism, private.object(), b"data", f.env().pin.as_str())
+        .unwrap();
+    assert!(public.verify_with(b"data", &signature, &mechanism).unwrap());
+}

@@ -90,6 +90,8 @@ pub struct KeyOptions {
     id: Option<Vec<u8>>,
     capabilities: Option<Capabilities>,
     template: Template,
+    public_template: Template,
+    private_template: Template,
     mechanism: Option<MechanismType>,
 }
 
@@ -123,10 +125,26 @@ impl KeyOptions {
         self
     }
 
-    /// Attributes laid over the default template; [`Template::without`] removes a
-    /// default so the token decides (python's `DEFAULT`).
+    /// Attributes laid over the default template (of a secret key, or of both halves of
+    /// a key pair); [`Template::without`] removes a default so the token decides
+    /// (python's `DEFAULT`).
     pub fn template(mut self, template: Template) -> Self {
         self.template = template;
+        self
+    }
+
+    /// Attributes for the public half of a key pair only (python's `public_template`),
+    /// laid over the rest.
+    pub fn public_template(mut self, template: Template) -> Self {
+        self.public_template = template;
+        self
+    }
+
+    /// Attributes for the private half of a key pair only (python's
+    /// `private_template`), laid over the rest: `ALWAYS_AUTHENTICATE`, say, which a
+    /// public key cannot carry.
+    pub fn private_template(mut self, template: Template) -> Self {
+        self.private_template = template;
         self
     }
 
@@ -319,10 +337,12 @@ impl Session {
             .with(A::PRIVATE, false)
             .merge(&capability_template(capabilities, PUBLIC_CAPABILITIES))
             .merge(parameters)
-            .merge(&options.template);
+            .merge(&options.template)
+            .merge(&options.public_template);
         let private = KeyOptions::secret(options.common(ObjectClass::PRIVATE_KEY, key_type))
             .merge(&capability_template(capabilities, PRIVATE_CAPABILITIES))
-            .merge(&options.template);
+            .merge(&options.template)
+            .merge(&options.private_template);
         let mechanism = Mechanism::new(options.mechanism.unwrap_or(defaults.generate));
         let (public, private) = self
             .core()
