@@ -527,3 +527,17 @@ fn key_pairs_take_a_template_for_each_half() {
         .unwrap();
     assert!(public.verify_with(b"data", &signature, &mechanism).unwrap());
 }
+
+#[test]
+fn generated_domain_parameters_carry_the_label_asked_for() {
+    let f = session();
+    let options = KeyOptions::new().label("dh params");
+    let parameters = f
+        .session
+        .generate_domain_parameters(KeyType::DH, 512, &options)
+        .unwrap();
+    let p11::p11_core::DomainParameters::Stored { object, .. } = parameters.core() else {
+        panic!("generated parameters live on the token");
+    };
+    assert_eq!(object.get::<String>(A::LABEL).unwrap(), "dh params");
+}

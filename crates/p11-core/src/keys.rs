@@ -2,18 +2,16 @@
 //! unwrapping and deriving keys.
 
 use crate::attribute::AttributeType;
+use crate::call;
 use crate::error::{Error, Result};
 use crate::handle::ObjectHandle;
 use crate::module::Gate;
 use crate::object::Object;
+use crate::operation::output_vec;
 use crate::session::Session;
 use crate::template::{ulong_len, RawTemplate, Template};
-use crate::{call, ReturnValue};
 use p11_mechanisms::{KeyType, Mechanism};
 use p11_sys::*;
-
-/// The largest wrapped key p11 will allocate for.
-const MAX_WRAPPED_LEN: usize = 1 << 20;
 
 /// A pointer to a mechanism for a call; modules only read it.
 pub(crate) fn mechanism_ptr(mechanism: &CK_MECHANISM) -> CK_MECHANISM_PTR {
@@ -39,6 +37,7 @@ impl Session {
     /// The module's error from `C_GenerateKey`, or p11's when the session is gone or the answer
     /// is invalid (see `Error`).
     pub fn generate_key(&self, mechanism: &Mechanism, template: &Template) -> Result<Object> {
+        let ty = mechanism.mechanism_type();
         let mechanism = mechanism.raw();
         self.new_object(template, |gate, attributes, count, handle| {
             // SAFETY: the mechanism and template point into values borrowed for the call
@@ -57,6 +56,7 @@ impl Session {
                 )
             }
         })
+        .map_err(|e| e.with_mechanism(ty))
     }
 
     /// Generates domain parameters for `key_type` with a parameter-generation mechanism
@@ -94,6 +94,7 @@ impl Session {
         public: &Template,
         private: &Template,
     ) -> Result<(Object, Object)> {
+        let ty = mechanism.mechanism_type();
         let mechanism = mechanism.raw();
         let mut public_raw = RawTemplate::new(public)?;
         let mut private_raw = RawTemplate::new(private)?;
@@ -114,7 +115,8 @@ impl Session {
                     &mut private_handle
                 )
             )
-        }?;
+        }
+        .map_err(|e| e.with_mechanism(ty))?;
         Ok((
             self.object(ObjectHandle::from_ulong(public_handle)),
             self.object(ObjectHandle::from_ulong(private_handle)),
@@ -134,12 +136,7 @@ impl Session {
     ) -> Result<Vec<u8>> {
         let raw_mechanism = mechanism.raw();
         let gate = self.enter()?;
-        let wrap = |buffer: &mut [u8], len: &mut CK_ULONG| {
-            let pointer = if buffer.is_empty() {
-                std::ptr::null_mut()
-            } else {
-                buffer.as_mut_ptr()
-            };
+        output_vec("C_WrapKey", None, |buffer, len| {
             // SAFETY: the mechanism is borrowed for the call; `buffer` is NULL (a length
             // query) or writable for `*len` bytes.
             unsafe {
@@ -150,41 +147,13 @@ impl Session {
                         mechanism_ptr(&raw_mechanism),
                         wrapping_key.raw_handle(),
                         key.raw_handle(),
-                        pointer,
+                        buffer,
                         len
                     )
                 )
             }
-        };
-        let mut len: CK_ULONG = 0;
-        wrap(&mut [], &mut len)?;
-        loop {
-            let size = usize::try_from(len)
-                .ok()
-                .filter(|size| *size <= MAX_WRAPPED_LEN)
-                .ok_or_else(|| {
-                    Error::invalid_response("C_WrapKey", format!("a wrapped key of {len} bytes"))
-                })?;
-            let mut wrapped = vec![0; size];
-            match wrap(&mut wrapped, &mut len) {
-                Ok(()) => {
-                    let written = usize::try_from(len).unwrap_or(usize::MAX);
-                    if written > size {
-                        return Err(Error::invalid_response(
-                            "C_WrapKey",
-                            format!("{written} bytes written into room for {size}"),
-                        ));
-                    }
-                    wrapped.truncate(written);
-                    return Ok(wrapped);
-                }
-                // The module gave a length too short, and now the one it needs.
-                Err(e)
-                    if e.return_value() == Some(ReturnValue::BufferTooSmall)
-                        && len as usize > size => {}
-                Err(e) => return Err(e),
-            }
-        }
+        })
+        .map_err(|e| e.with_mechanism(mechanism.mechanism_type()))
     }
 
     /// Unwraps (decrypts) `wrapped` with `unwrapping_key` into a new key described by
@@ -200,6 +169,7 @@ impl Session {
         wrapped: &[u8],
         template: &Template,
     ) -> Result<Object> {
+        let ty = mechanism.mechanism_type();
         let mechanism = mechanism.raw();
         let wrapped_len = ulong_len(wrapped.len(), "the wrapped key")?;
         self.new_object(template, |gate, attributes, count, handle| {
@@ -221,6 +191,7 @@ impl Session {
                 )
             }
         })
+        .map_err(|e| e.with_mechanism(ty))
     }
 
     /// Derives a new key from `base_key` (`C_DeriveKey`).
@@ -234,6 +205,7 @@ impl Session {
         base_key: &Object,
         template: &Template,
     ) -> Result<Object> {
+        let ty = mechanism.mechanism_type();
         let mechanism = mechanism.raw();
         self.new_object(template, |gate, attributes, count, handle| {
             // SAFETY: as for C_UnwrapKey.
@@ -251,6 +223,7 @@ impl Session {
                 )
             }
         })
+        .map_err(|e| e.with_mechanism(ty))
     }
 }
 

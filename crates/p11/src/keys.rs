@@ -380,7 +380,15 @@ impl DomainParameters {
         }
     }
 
+    /// The core value: local attributes, or the object on the token.
+    pub fn core(&self) -> &p11_core::DomainParameters {
+        &self.parameters
+    }
+
     /// The parameter attributes (`PRIME`, `BASE`, `EC_PARAMS`, ...).
+    ///
+    /// # Errors
+    /// The module's error reading a stored object's attributes.
     pub fn attributes(&self) -> Result<Template> {
         self.parameters.attributes()
     }

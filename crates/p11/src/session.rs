@@ -364,10 +364,15 @@ impl Session {
         let generate = defaults(key_type)?.parameters.ok_or_else(|| {
             Error::InvalidArgument(format!("{key_type} has no parameter generation").into())
         })?;
-        let template = Template::new()
-            .with(A::TOKEN, options.store)
-            .with(A::PRIME_BITS, bits as u64)
-            .merge(&options.template);
+        // Domain parameters have a label but no id in PKCS#11 (SoftHSM refuses one).
+        let template = with_label_and_id(
+            Template::new()
+                .with(A::TOKEN, options.store)
+                .with(A::PRIME_BITS, bits as u64),
+            &options.label,
+            &None,
+        )
+        .merge(&options.template);
         let parameters = self.core().generate_domain_parameters(
             key_type,
             &Mechanism::new(options.mechanism.unwrap_or(generate)),
