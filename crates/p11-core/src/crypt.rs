@@ -488,8 +488,8 @@ impl<W: io::Write> CipherWriter<W> {
     /// Ends the operation, writes what remains, and gives back the inner writer.
     ///
     /// # Errors
-    /// The module's error, or p11's when the session is gone or the answer is invalid
-    /// (see `Error`).
+    /// The module's error from the final call; [`Error::Io`] when the inner writer
+    /// fails; [`Error::InvalidArgument`] when an earlier write already failed.
     pub fn finish(mut self) -> Result<W> {
         let Some(cipher) = self.cipher.take() else {
             return Err(Error::invalid_argument("the operation has already failed"));

@@ -103,8 +103,7 @@ impl InitArgs {
     /// `configdir='sql:/path'`. Fails when it contains a NUL byte.
     ///
     /// # Errors
-    /// The module's error, or p11's when the session is gone or the answer is invalid
-    /// (see `Error`).
+    /// [`Error::InvalidArgument`] when `reserved` contains a NUL byte.
     pub fn reserved(mut self, reserved: &str) -> Result<Self> {
         let reserved = CString::new(reserved).map_err(|_| {
             Error::invalid_argument("the C_Initialize reserved string contains a NUL byte")

@@ -289,8 +289,8 @@ impl Module {
     /// [`Error::MultipleTokens`] when several do.
     ///
     /// # Errors
-    /// The module's error, or p11's when the session is gone or the answer is invalid
-    /// (see `Error`).
+    /// [`Error::NoSuchToken`] (listing the tokens present) when none matches,
+    /// [`Error::MultipleTokens`] when several do; the module's error reading them.
     pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
         let mut tokens = self.get_tokens(filter)?;
         match tokens.len() {
