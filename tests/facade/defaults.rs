@@ -541,3 +541,29 @@ fn generated_domain_parameters_carry_the_label_asked_for() {
     };
     assert_eq!(object.get::<String>(A::LABEL).unwrap(), "dh params");
 }
+
+#[test]
+fn keys_tell_their_id_and_length() {
+    let f = session();
+    let options = KeyOptions::new().id(b"k-7".to_vec());
+    let aes = f.session.generate_key(KeyType::AES, 192, &options).unwrap();
+    assert_eq!(aes.id().unwrap(), b"k-7");
+    assert_eq!(aes.key_length().unwrap(), 192);
+    let des3 = f
+        .session
+        .generate_key(KeyType::DES3, 192, &KeyOptions::new())
+        .unwrap();
+    assert_eq!(des3.key_length().unwrap(), 192);
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::RSA, 1024, &options)
+        .unwrap();
+    assert_eq!(public.key_length().unwrap(), 1024);
+    assert_eq!(private.key_length().unwrap(), 1024);
+    assert_eq!(private.id().unwrap(), b"k-7");
+    let (public, _) = f
+        .session
+        .generate_keypair(KeyType::EC, 384, &KeyOptions::new())
+        .unwrap();
+    assert_eq!(public.key_length().unwrap(), 384);
+}

@@ -42,9 +42,66 @@ pub trait Key {
     /// The session it is used through.
     fn session(&self) -> &Session;
 
-    /// Its label.
+    /// Its label (python's `key.label`).
+    ///
+    /// # Errors
+    /// The module's error reading `CKA_LABEL`.
     fn label(&self) -> Result<String> {
         self.object().get(A::LABEL)
+    }
+
+    /// Its id (python's `key.id`).
+    ///
+    /// # Errors
+    /// The module's error reading `CKA_ID`.
+    fn id(&self) -> Result<Vec<u8>> {
+        self.object().get(A::ID)
+    }
+
+    /// Its length in bits (python's `key.key_length`): `VALUE_LEN` of a secret key
+    /// (DES2 and DES3 by their type), the modulus of an RSA key, the prime of a DSA or
+    /// DH key, the field of an EC key's named curve.
+    ///
+    /// # Errors
+    /// The module's error reading the attribute; [`Error::Encoding`] for EC parameters
+    /// that name no curve p11 knows; [`Error::InvalidArgument`] for a key type whose
+    /// length p11 cannot tell.
+    fn key_length(&self) -> Result<u64> {
+        let bytes = |ty| -> Result<u64> {
+            let value: Vec<u8> = self.object().get(ty)?;
+            let first = value.iter().position(|b| *b != 0).unwrap_or(value.len());
+            Ok((value.len() - first) as u64 * 8)
+        };
+        match self.key_type() {
+            KeyType::DES2 => Ok(128),
+            KeyType::DES3 => Ok(192),
+            KeyType::RSA => bytes(A::MODULUS),
+            KeyType::DSA | KeyType::DH | KeyType::X9_42_DH => bytes(A::PRIME),
+            KeyType::EC | KeyType::EC_EDWARDS | KeyType::EC_MONTGOMERY => {
+                let der: Vec<u8> = self.object().get(A::EC_PARAMS)?;
+                let encoding = |e| Error::Encoding {
+                    what: "EC parameters",
+                    source: Box::new(e),
+                };
+                let curve = match p11_asn1::ec::EcParameters::from_der(&der).map_err(encoding)? {
+                    p11_asn1::ec::EcParameters::NamedCurve(oid) => {
+                        p11_asn1::ec::curve_by_oid(&oid).map_err(encoding)?
+                    }
+                    _ => {
+                        return Err(Error::InvalidArgument(
+                            "the key's curve is not a named one".into(),
+                        ))
+                    }
+                };
+                Ok(curve.field_len as u64 * 8)
+            }
+            _ if self.object().kind()? == p11_core::ObjectKind::SecretKey => {
+                Ok(self.object().get::<u64>(A::VALUE_LEN)? * 8)
+            }
+            other => Err(Error::InvalidArgument(
+                format!("p11 cannot tell the length of a {other} key").into(),
+            )),
+        }
     }
 
     /// One attribute (python's `key[Attribute.X]`).

@@ -32,7 +32,7 @@
 //! | `session.digest(data, mechanism)` | [`session.digest(data, mechanism)`](crate::Session::digest); streams and keys: `session.core().begin_digest` (`update`, `update_key`) |
 //! | `Object[Attribute.X]`, `Object[Attribute.X] = v` | [`key.get(A::X)`](crate::Key::get), `object.get_attributes(&[…])` (one call), `object.set_attributes(&Template)` |
 //! | `object.copy(attrs)`, `object.destroy()` | `object.copy(&Template)`, `object.destroy()` |
-//! | `Key.key_type`, `label`, `id` | [`key_type()`](crate::Key::key_type), [`label()`](crate::Key::label), `get(A::ID)` |
+//! | `Key.key_type`, `label`, `id`, `key_length` | [`key_type()`](crate::Key::key_type), [`label()`](crate::Key::label), [`id()`](crate::Key::id), [`key_length()`](crate::Key::key_length) (EC keys too) |
 //! | `SecretKey`, `PublicKey`, `PrivateKey` | [`SecretKey`](crate::SecretKey), [`PublicKey`](crate::PublicKey), [`PrivateKey`](crate::PrivateKey) |
 //! | `DomainParameters.generate_keypair(…)` | [`DomainParameters::generate_keypair`](crate::DomainParameters::generate_keypair) |
 //! | `Certificate` | [`Certificate`](crate::Certificate) (`value`, `info`); [`session.import_certificate`](crate::Session::import_certificate), [`session.get_certificates`](crate::Session::get_certificates) |
