@@ -567,3 +567,27 @@ fn keys_tell_their_id_and_length() {
         .unwrap();
     assert_eq!(public.key_length().unwrap(), 384);
 }
+
+#[test]
+fn digests_mix_data_and_keys_digested_inside_the_token() {
+    let f = session();
+    // A key whose value may be read, to check the digest against.
+    let readable = Template::new()
+        .with(A::SENSITIVE, false)
+        .with(A::EXTRACTABLE, true);
+    let key = f
+        .session
+        .generate_key(KeyType::AES, 128, &KeyOptions::new().template(readable))
+        .unwrap();
+    let value = key.get(A::VALUE).unwrap().as_bytes().unwrap().to_vec();
+    let parts: Vec<p11::DigestPart> = vec![b"before".into(), (&key).into(), b"after".into()];
+    let digest = f.session.digest_chunks(parts, M::SHA256).unwrap();
+    let expected = f
+        .session
+        .digest(
+            &[b"before".as_slice(), &value, b"after"].concat(),
+            M::SHA256,
+        )
+        .unwrap();
+    assert_eq!(digest, expected);
+}

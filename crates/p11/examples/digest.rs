@@ -1,7 +1,7 @@
 //! Digesting data, a stream, and a key's value inside the token.
 use p11::{
-    AttributeType as A, Key, KeyOptions, KeyType, Library, Mechanism, MechanismType as M,
-    OpenOptions, Template, TokenFilter,
+    AttributeType as A, DigestPart, Key, KeyOptions, KeyType, Library, Mechanism,
+    MechanismType as M, OpenOptions, Template, TokenFilter,
 };
 use std::env::var;
 
@@ -25,9 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with(A::SENSITIVE, false)
         .with(A::EXTRACTABLE, true);
     let key = session.generate_key(KeyType::AES, 128, &KeyOptions::new().template(readable))?;
-    let mut with_key = session.core().begin_digest(&Mechanism::new(M::SHA256))?;
-    with_key.update_key(key.object())?;
-    let inside = with_key.finish()?;
+    let inside = session.digest_chunks([DigestPart::Key(&key)], M::SHA256)?;
     let value = key.get(A::VALUE)?;
     let outside = session.digest(value.as_bytes().unwrap_or_default(), M::SHA256)?;
     assert_eq!(inside, outside);

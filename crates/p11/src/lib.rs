@@ -32,7 +32,7 @@ pub use keys::{
     Sign, Unwrap, Verify, Wrap,
 };
 pub use library::{Library, OpenOptions, Token};
-pub use session::{KeyOptions, KeyQuery, Session};
+pub use session::{DigestPart, KeyOptions, KeyQuery, Session};
 pub use util::Certificate;
 
 pub use p11_asn1 as asn1;

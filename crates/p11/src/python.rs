@@ -43,7 +43,7 @@
 //! | `key.decrypt(…)` | [`Decrypt`](crate::Decrypt), the same three ways, and `decryptor` |
 //! | `key.sign(data, …)`, `key.verify(data, signature, …)` | [`Sign`](crate::Sign), [`Verify`](crate::Verify) (composed where the token lacks the combined mechanism) |
 //! | `key.sign(iterable)`, `key.verify(iterable, signature)` | [`sign_chunks`](crate::Sign::sign_chunks), [`verify_chunks`](crate::Verify::verify_chunks); `signer_with` / `verifier_with` are `io::Write` |
-//! | `session.digest(iterable, mechanism)` | [`session.digest_chunks(chunks, mechanism)`](crate::Session::digest_chunks) |
+//! | `session.digest(iterable, mechanism)`, `session.digest((data, key), mechanism)` | [`session.digest_chunks(parts, mechanism)`](crate::Session::digest_chunks): bytes and [`DigestPart::Key`](crate::DigestPart) (`C_DigestKey`) |
 //! | `key.wrap_key(key, …)`, `key.unwrap_key(class, key_type, data, …)` | [`Wrap::wrap_key`](crate::Wrap::wrap_key), [`Unwrap::unwrap_key`](crate::Unwrap::unwrap_key) |
 //! | `key.derive_key(key_type, key_length, mechanism_param, …)` | [`Derive::derive_key`](crate::Derive::derive_key) |
 //! | `pkcs11.util.rsa/dsa/dh/ec/x509.*` | [`util`](crate::util) for templates, import ([`import_public_key`](crate::Session::import_public_key), [`import_private_key`](crate::Session::import_private_key), [`import_certificate`](crate::Session::import_certificate)) and export ([`PublicKey::to_spki_der`](crate::PublicKey::to_spki_der), [`to_pem`](crate::PublicKey::to_pem)); the DER codecs in [`asn1`](crate::asn1) |

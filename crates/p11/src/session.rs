@@ -453,16 +453,54 @@ impl Session {
     }
 
     /// The digest of the concatenation of `chunks`, in parts (python's
-    /// `digest(iterable)`).
-    pub fn digest_chunks<I>(&self, chunks: I, mechanism: MechanismType) -> Result<Vec<u8>>
+    /// `digest(iterable)`): bytes, and secret keys whose value is digested inside the
+    /// token ([`DigestPart`]).
+    pub fn digest_chunks<'a, I>(&self, chunks: I, mechanism: MechanismType) -> Result<Vec<u8>>
     where
         I: IntoIterator,
-        I::Item: AsRef<[u8]>,
+        I::Item: Into<DigestPart<'a>>,
     {
         let mut digest = self.core().begin_digest(&Mechanism::new(mechanism))?;
-        for chunk in chunks {
-            digest.update(chunk.as_ref())?;
+        for part in chunks {
+            match part.into() {
+                DigestPart::Data(data) => digest.update(data)?,
+                DigestPart::Key(key) => digest.update_key(crate::Key::object(key))?,
+            }
         }
         digest.finish()
+    }
+}
+
+/// One part of a digest made in parts: data, or a secret key's value digested inside the
+/// token (`C_DigestKey`), as python's `session.digest((data, key, ...))`.
+#[derive(Clone, Copy, Debug)]
+pub enum DigestPart<'a> {
+    /// Bytes.
+    Data(&'a [u8]),
+    /// A secret key, whose value never leaves the token.
+    Key(&'a crate::SecretKey),
+}
+
+impl<'a> From<&'a [u8]> for DigestPart<'a> {
+    fn from(data: &'a [u8]) -> Self {
+        DigestPart::Data(data)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for DigestPart<'a> {
+    fn from(data: &'a [u8; N]) -> Self {
+        DigestPart::Data(data)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for DigestPart<'a> {
+    fn from(data: &'a Vec<u8>) -> Self {
+        DigestPart::Data(data)
+    }
+}
+
+impl<'a> From<&'a crate::SecretKey> for DigestPart<'a> {
+    fn from(key: &'a crate::SecretKey) -> Self {
+        DigestPart::Key(key)
     }
 }
