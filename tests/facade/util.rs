@@ -339,6 +339,34 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
             Some(&ca.serial_number[..])
         );
         assert_eq!(certificate.info().unwrap(), ca);
+        // python's default leaves the dates out; the extended set has them and the key
+        // identifiers.
+        assert!(
+            !matches!(
+                object.get_attribute(A::START_DATE),
+                Ok(p11::AttributeValue::Date(Some(_)))
+            ),
+            "a basic import carries no start date"
+        );
+        let extended =
+            p11::util::certificate_template(&ca.value, p11::util::CertificateAttributes::Extended)
+                .unwrap()
+                .with(A::TOKEN, false);
+        let full = f.session.core().create_object(&extended).unwrap();
+        let ski = ca
+            .subject_key_identifier
+            .clone()
+            .expect("openssl adds a SKI");
+        assert_eq!(
+            full.get_attribute(A::HASH_OF_SUBJECT_PUBLIC_KEY)
+                .unwrap()
+                .as_bytes(),
+            Some(ski.as_slice())
+        );
+        assert!(matches!(
+            full.get_attribute(A::START_DATE).unwrap(),
+            p11::AttributeValue::Date(Some(_))
+        ));
         let by_subject = Template::new().with(A::SUBJECT, ca.subject.clone());
         let found = f.session.get_certificates(&by_subject).unwrap();
         assert!(

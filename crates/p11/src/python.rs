@@ -47,6 +47,7 @@
 //! | `key.wrap_key(key, …)`, `key.unwrap_key(class, key_type, data, …)` | [`Wrap::wrap_key`](crate::Wrap::wrap_key), [`Unwrap::unwrap_key`](crate::Unwrap::unwrap_key) |
 //! | `key.derive_key(key_type, key_length, mechanism_param, …)` | [`Derive::derive_key`](crate::Derive::derive_key) |
 //! | `pkcs11.util.rsa/dsa/dh/ec/x509.*` | [`util`](crate::util) for templates, import ([`import_public_key`](crate::Session::import_public_key), [`import_private_key`](crate::Session::import_private_key), [`import_certificate`](crate::Session::import_certificate)) and export ([`PublicKey::to_spki_der`](crate::PublicKey::to_spki_der), [`to_pem`](crate::PublicKey::to_pem)); the DER codecs in [`asn1`](crate::asn1) |
+//! | `pkcs11.util.x509.decode_x509_certificate(der, extended_set)` | [`util::certificate_template(der, CertificateAttributes::Basic / Extended)`](crate::util::certificate_template) |
 //! | `pkcs11.util.biginteger(n)` | [`asn1::biginteger`](crate::asn1::biginteger) |
 //! | `pkcs11.constants.DEFAULT` | [`Template::without`](crate::Template::without) |
 //! | `PKCS11Error` and its subclasses | [`Error`](crate::Error): `Module { function, rv, mechanism }` with every `CKR_`, and library-side variants |

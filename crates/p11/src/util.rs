@@ -236,11 +236,26 @@ impl PublicKey {
     }
 }
 
+/// Which attributes a certificate template carries.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum CertificateAttributes {
+    /// Class, type, subject, issuer, serial number and value (python's default). Some
+    /// tokens (openCryptoki 3.8) refuse a certificate object with dates.
+    #[default]
+    Basic,
+    /// Also the validity dates and the key identifiers (`HASH_OF_SUBJECT_PUBLIC_KEY` from
+    /// the subject key identifier, `HASH_OF_ISSUER_PUBLIC_KEY` from the authority key
+    /// identifier), where the certificate has them (python's `extended_set=True`).
+    Extended,
+}
+
 /// The attributes of a certificate object for a DER X.509 certificate (python's
-/// `decode_x509_certificate(extended_set=True)`).
-pub fn certificate_template(der: &[u8]) -> Result<Template> {
+/// `decode_x509_certificate(der, extended_set)`).
+///
+/// # Errors
+/// [`Error::Encoding`] when `der` is not an X.509 certificate.
+pub fn certificate_template(der: &[u8], set: CertificateAttributes) -> Result<Template> {
     let info = CertificateInfo::from_der(der).map_err(asn1_error)?;
-    let date = |d: p11_asn1::Date| Date::new(d.year, d.month, d.day);
     let mut template = Template::new()
         .with(A::CLASS, ObjectClass::CERTIFICATE)
         .with(A::CERTIFICATE_TYPE, CertificateType::X_509)
@@ -248,11 +263,20 @@ pub fn certificate_template(der: &[u8]) -> Result<Template> {
         .with(A::ISSUER, info.issuer)
         .with(A::SERIAL_NUMBER, info.serial_number)
         .with(A::VALUE, info.value);
-    if let Some(start) = date(info.not_before) {
-        template.set(A::START_DATE, start);
-    }
-    if let Some(end) = date(info.not_after) {
-        template.set(A::END_DATE, end);
+    if set == CertificateAttributes::Extended {
+        let date = |d: p11_asn1::Date| Date::new(d.year, d.month, d.day);
+        if let Some(start) = date(info.not_before) {
+            template.set(A::START_DATE, start);
+        }
+        if let Some(end) = date(info.not_after) {
+            template.set(A::END_DATE, end);
+        }
+        if let Some(ski) = info.subject_key_identifier {
+            template.set(A::HASH_OF_SUBJECT_PUBLIC_KEY, ski);
+        }
+        if let Some(aki) = info.authority_key_identifier {
+            template.set(A::HASH_OF_ISSUER_PUBLIC_KEY, aki);
+        }
     }
     Ok(template)
 }
@@ -298,9 +322,14 @@ impl Session {
         Ok((self.core().create_object(&template)?, key_type))
     }
 
-    /// Imports an X.509 certificate (DER) as a certificate object.
+    /// Imports an X.509 certificate (DER) as a certificate object with the basic
+    /// attributes (python's default; [`certificate_template`] with
+    /// [`CertificateAttributes::Extended`] and `create_object` for the rest).
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] when `der` is not an X.509 certificate; the module's error.
     pub fn import_certificate(&self, der: &[u8], extra: &Template) -> Result<Certificate> {
-        let template = certificate_template(der)?
+        let template = certificate_template(der, CertificateAttributes::Basic)?
             .with(A::TOKEN, false)
             .merge(extra);
         Ok(Certificate {
