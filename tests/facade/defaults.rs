@@ -591,3 +591,25 @@ fn digests_mix_data_and_keys_digested_inside_the_token() {
         .unwrap();
     assert_eq!(digest, expected);
 }
+
+#[test]
+fn the_facade_is_closed_from_library_to_slots_tokens_and_sessions() {
+    let f = session();
+    let lib = Library::load_with(&f.env().module, p11_tests::init_args(f.env())).unwrap();
+    let slots = lib.get_slots(true).unwrap();
+    let slot = slots
+        .iter()
+        .find(|s| s.get_token().unwrap().label() == f.env().label)
+        .expect("the test token's slot");
+    assert!(slot.get_mechanisms().unwrap().contains(&M::AES_KEY_GEN));
+    let token = slot.get_token().unwrap();
+    assert_eq!(token.slot(), *slot);
+    let session = token.open(&OpenOptions::new()).unwrap();
+    // Core values convert to facade ones and back.
+    let core: p11::p11_core::Session = session.clone().into();
+    let again = Session::from(core.clone());
+    assert_eq!(again.core().handle(), session.core().handle());
+    let core_token: p11::p11_core::Token = token.clone().into();
+    assert_eq!(p11::Token::from(core_token).label(), token.label());
+    assert_eq!(p11::Slot::from(slot.core().clone()), *slot);
+}

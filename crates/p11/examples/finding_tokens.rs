@@ -6,9 +6,10 @@ use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lib = Library::load(var("PKCS11_MODULE")?)?;
-    for slot in lib.module().get_slots(true)? {
-        let token = slot.token()?;
-        println!("slot {:#x}: token {:?}", slot.id(), token.label());
+    for slot in lib.get_slots(true)? {
+        let token = slot.get_token()?;
+        let description = slot.info()?.slot_description;
+        println!("slot {description:?}: token {:?}", token.label());
     }
     let label = var("PKCS11_TOKEN_LABEL")?;
     let token = lib.get_token(&TokenFilter::new().label(&*label))?;

@@ -31,7 +31,7 @@ pub use keys::{
     Decrypt, Derive, DomainParameters, Encrypt, Key, KeyKind, PrivateKey, PublicKey, SecretKey,
     Sign, Unwrap, Verify, Wrap,
 };
-pub use library::{Library, OpenOptions, Token};
+pub use library::{Library, OpenOptions, Slot, Token};
 pub use session::{DigestPart, KeyOptions, KeyQuery, Session};
 pub use util::Certificate;
 

@@ -33,14 +33,25 @@ impl Library {
 
     /// The slots; with `token_present`, only those holding a token (python's
     /// `get_slots`).
-    pub fn get_slots(&self, token_present: bool) -> Result<Vec<p11_core::Slot>> {
-        self.module.get_slots(token_present)
+    ///
+    /// # Errors
+    /// The module's error from `C_GetSlotList`.
+    pub fn get_slots(&self, token_present: bool) -> Result<Vec<Slot>> {
+        Ok(self
+            .module
+            .get_slots(token_present)?
+            .into_iter()
+            .map(Slot::from)
+            .collect())
     }
 
     /// Waits for a slot event (python's `wait_for_slot_event`); without `blocking`,
     /// [`Error::NoEvent`](p11_core::Error::NoEvent) when nothing happened.
-    pub fn wait_for_slot_event(&self, blocking: bool) -> Result<p11_core::Slot> {
-        self.module.wait_for_slot_event(blocking)
+    ///
+    /// # Errors
+    /// As above; the module's error from `C_WaitForSlotEvent`.
+    pub fn wait_for_slot_event(&self, blocking: bool) -> Result<Slot> {
+        self.module.wait_for_slot_event(blocking).map(Slot::from)
     }
 
     /// Finalises and initialises the library again (python's `reinitialize`). Sessions
@@ -90,10 +101,89 @@ impl Library {
     }
 }
 
+/// A slot (python-pkcs11's `Slot`): where a token sits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    slot: p11_core::Slot,
+}
+
+impl Slot {
+    /// The token in the slot (python's `slot.get_token()`).
+    ///
+    /// # Errors
+    /// The module's error (`CKR_TOKEN_NOT_PRESENT`, ...).
+    pub fn get_token(&self) -> Result<Token> {
+        self.slot.token().map(Token::from)
+    }
+
+    /// What the slot says of itself (python's `slot_description`, `manufacturer_id`,
+    /// `flags`, versions).
+    ///
+    /// # Errors
+    /// The module's error from `C_GetSlotInfo`.
+    pub fn info(&self) -> Result<p11_core::SlotInfo> {
+        self.slot.info()
+    }
+
+    /// The mechanisms the slot's token offers (python's `slot.get_mechanisms()`).
+    ///
+    /// # Errors
+    /// The module's error from `C_GetMechanismList`.
+    pub fn get_mechanisms(&self) -> Result<Vec<p11_core::MechanismType>> {
+        self.slot.mechanisms()
+    }
+
+    /// What `mechanism` can do on the slot's token, and its key sizes (python's
+    /// `slot.get_mechanism_info`).
+    ///
+    /// # Errors
+    /// The module's error from `C_GetMechanismInfo` (`CKR_MECHANISM_INVALID`, ...).
+    pub fn get_mechanism_info(
+        &self,
+        mechanism: p11_core::MechanismType,
+    ) -> Result<p11_core::MechanismInfo> {
+        self.slot.mechanism_info(mechanism)
+    }
+
+    /// The slot's id (python's `slot_id`).
+    pub fn id(&self) -> p11_core::SlotId {
+        self.slot.id()
+    }
+
+    /// The core slot.
+    pub fn core(&self) -> &p11_core::Slot {
+        &self.slot
+    }
+}
+
+impl From<p11_core::Slot> for Slot {
+    fn from(slot: p11_core::Slot) -> Self {
+        Slot { slot }
+    }
+}
+
+impl From<Slot> for p11_core::Slot {
+    fn from(slot: Slot) -> Self {
+        slot.slot
+    }
+}
+
 /// A token (python-pkcs11's `Token`).
 #[derive(Clone, Debug)]
 pub struct Token {
     token: p11_core::Token,
+}
+
+impl From<p11_core::Token> for Token {
+    fn from(token: p11_core::Token) -> Self {
+        Token { token }
+    }
+}
+
+impl From<Token> for p11_core::Token {
+    fn from(token: Token) -> Self {
+        token.token
+    }
 }
 
 /// How to open a session (python's `Token.open(rw, user_pin, so_pin, user_type)`).
@@ -153,6 +243,11 @@ impl Token {
     /// The core token.
     pub fn core(&self) -> &p11_core::Token {
         &self.token
+    }
+
+    /// The slot the token is in (python's `token.slot`).
+    pub fn slot(&self) -> Slot {
+        Slot::from(self.token.slot().clone())
     }
 
     /// Opens a session as `options` say, and logs in when a PIN is given.

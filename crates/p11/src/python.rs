@@ -8,16 +8,17 @@
 //! | python-pkcs11 | p11 |
 //! |---|---|
 //! | `pkcs11.lib(so)` | [`Library::load`](crate::Library::load) (`load_with` for `C_Initialize` arguments) |
-//! | `lib.get_slots(token_present)` | [`lib.get_slots(token_present)`](crate::Library::get_slots) |
+//! | `lib.get_slots(token_present)` | [`lib.get_slots(token_present)`](crate::Library::get_slots) → [`Slot`](crate::Slot) |
+//! | `token.slot` | [`token.slot()`](crate::Token::slot) |
 //! | `lib.get_tokens(token_label=…, token_serial=…, token_flags=…, slot_flags=…, mechanisms=…)` | [`lib.get_tokens(&TokenFilter)`](crate::Library::get_tokens) (the mechanism filter works) |
 //! | `lib.get_token(…)` | [`lib.get_token(&TokenFilter)`](crate::Library::get_token) → `NoSuchToken` / `MultipleTokens` |
 //! | `lib.wait_for_slot_event(blocking)` | [`lib.wait_for_slot_event(blocking)`](crate::Library::wait_for_slot_event) → `Error::NoEvent` |
 //! | `lib.reinitialize()` | [`lib.reinitialize()`](crate::Library::reinitialize) |
 //! | `lib.finalize()`, `lib.initialized` | [`lib.finalize()`](crate::Library::finalize), [`lib.initialized()`](crate::Library::initialized) |
 //! | `lib.cryptoki_version`, `manufacturer_id`, `library_description`, `library_version` | [`lib.info()?`](crate::Library::info) fields |
-//! | `Slot.slot_id`, `slot_description`, `manufacturer_id`, `hardware_version`, `firmware_version`, `flags` | `slot.id()`, `slot.info()?` fields |
-//! | `slot.get_token()` | `slot.token()` |
-//! | `slot.get_mechanisms()`, `slot.get_mechanism_info(m)` | `slot.mechanisms()`, `slot.mechanism_info(m)` |
+//! | `Slot.slot_id`, `slot_description`, `manufacturer_id`, `hardware_version`, `firmware_version`, `flags` | [`slot.id()`](crate::Slot::id), [`slot.info()`](crate::Slot::info)`?` fields |
+//! | `slot.get_token()` | [`slot.get_token()`](crate::Slot::get_token) |
+//! | `slot.get_mechanisms()`, `slot.get_mechanism_info(m)` | [`slot.get_mechanisms()`](crate::Slot::get_mechanisms), [`slot.get_mechanism_info(m)`](crate::Slot::get_mechanism_info) |
 //! | `Token.label`, `serial`, `manufacturer_id`, `model`, versions, `flags` | `token.label()`, `token.core().info()?` fields |
 //! | `token.open(rw, user_pin, so_pin, user_type)` | [`token.open(&OpenOptions::new().rw().user_pin(…))`](crate::Token::open) |
 //! | `session.close()` / `with` block | drop the [`Session`](crate::Session) (logs out, closes) |

@@ -213,6 +213,19 @@ impl KeyOptions {
     }
 }
 
+/// A core session as a facade one (no login recorded: [`Session::login`] is `None`).
+impl From<p11_core::Session> for Session {
+    fn from(session: p11_core::Session) -> Self {
+        Session::new(session, None)
+    }
+}
+
+impl From<Session> for p11_core::Session {
+    fn from(session: Session) -> Self {
+        session.core().clone()
+    }
+}
+
 impl Session {
     pub(crate) fn new(session: p11_core::Session, login: Option<p11_core::Login>) -> Session {
         Session {
