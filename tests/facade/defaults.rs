@@ -613,3 +613,52 @@ fn the_facade_is_closed_from_library_to_slots_tokens_and_sessions() {
     assert_eq!(p11::Token::from(core_token).label(), token.label());
     assert_eq!(p11::Slot::from(slot.core().clone()), *slot);
 }
+
+#[test]
+fn keys_are_found_by_capability_and_listed_by_kind() {
+    let f = session();
+    let label = format!("two rsa {}", f.session.generate_random(32).unwrap()[0]);
+    let signing = KeyOptions::new()
+        .label(label.as_str())
+        .capabilities(Capabilities::SIGN | Capabilities::VERIFY);
+    let decrypting = KeyOptions::new()
+        .label(label.as_str())
+        .capabilities(Capabilities::DECRYPT | Capabilities::ENCRYPT);
+    let (_, signer) = f
+        .session
+        .generate_keypair(KeyType::RSA, 1024, &signing)
+        .unwrap();
+    let (_, decrypter) = f
+        .session
+        .generate_keypair(KeyType::RSA, 1024, &decrypting)
+        .unwrap();
+    let query = p11::KeyQuery::new()
+        .key_type(KeyType::RSA)
+        .label(label.as_str());
+    // Class and key type alone are ambiguous here.
+    assert!(f.session.get_key::<p11::PrivateKey>(&query).is_err());
+    let found: p11::PrivateKey = f
+        .session
+        .get_key(&query.clone().capable_of(Capabilities::SIGN))
+        .unwrap();
+    assert_eq!(found.object(), signer.object());
+    let found: p11::PrivateKey = f
+        .session
+        .get_key(&query.clone().capable_of(Capabilities::DECRYPT))
+        .unwrap();
+    assert_eq!(found.object(), decrypter.object());
+    let all: Vec<p11::PrivateKey> = f
+        .session
+        .get_keys(&query)
+        .unwrap()
+        .collect::<p11::Result<_>>()
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let public: Vec<p11::PublicKey> = f
+        .session
+        .get_keys(&query)
+        .unwrap()
+        .collect::<p11::Result<_>>()
+        .unwrap();
+    assert_eq!(public.len(), 2);
+}

@@ -22,7 +22,7 @@
 //! | `Token.label`, `serial`, `manufacturer_id`, `model`, versions, `flags` | `token.label()`, `token.core().info()?` fields |
 //! | `token.open(rw, user_pin, so_pin, user_type)` | [`token.open(&OpenOptions::new().rw().user_pin(…))`](crate::Token::open) |
 //! | `session.close()` / `with` block | drop the [`Session`](crate::Session) (logs out, closes) |
-//! | `session.get_key(object_class, key_type, label, id)` | [`session.get_key::<SecretKey>(&KeyQuery)`](crate::Session::get_key) (the class is the type) |
+//! | `session.get_key(object_class, key_type, label, id, **attrs)` | [`session.get_key::<SecretKey>(&KeyQuery)`](crate::Session::get_key) (the class is the type; [`KeyQuery::capable_of`](crate::KeyQuery::capable_of), [`attributes`](crate::KeyQuery::attributes)); all of them: [`get_keys`](crate::Session::get_keys) |
 //! | `session.get_objects(attrs)` | [`session.get_objects(&Template)`](crate::Session::get_objects) |
 //! | `session.create_object(attrs)` | [`session.create_object(&Template)`](crate::Session::create_object) |
 //! | `session.create_domain_parameters(key_type, attrs, local, store)` | [`session.create_domain_parameters(key_type, attrs, local, store)`](crate::Session::create_domain_parameters) |

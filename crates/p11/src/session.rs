@@ -25,13 +25,16 @@ struct Inner {
     mechanisms: OnceLock<Vec<MechanismType>>,
 }
 
-/// What [`Session::get_key`] looks for: any of key type, label and id (python's
-/// `get_key(key_type=, label=, id=)`).
+/// What [`Session::get_key`] and [`Session::get_keys`] look for: any of key type,
+/// label, id, capabilities and other attributes (python's `get_key(key_type=, label=,
+/// id=, **attrs)`). The class comes from the kind of key asked for.
 #[derive(Clone, Debug, Default)]
 pub struct KeyQuery {
     key_type: Option<KeyType>,
     label: Option<String>,
     id: Option<Vec<u8>>,
+    capabilities: Option<Capabilities>,
+    attributes: Template,
 }
 
 impl KeyQuery {
@@ -58,12 +61,31 @@ impl KeyQuery {
         self
     }
 
+    /// Able to do all of these ("the RSA key that can sign"): each sets its attribute
+    /// (`SIGN`, `DECRYPT`, ...) to true in the search.
+    pub fn capable_of(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = Some(self.capabilities.unwrap_or(Capabilities::empty()) | capabilities);
+        self
+    }
+
+    /// With these attribute values too.
+    pub fn attributes(mut self, attributes: Template) -> Self {
+        self.attributes = attributes;
+        self
+    }
+
     fn template(&self) -> Template {
         let mut template = Template::new();
         if let Some(key_type) = self.key_type {
             template.set(A::KEY_TYPE, key_type);
         }
-        with_label_and_id(template, &self.label, &self.id)
+        let wanted = self.capabilities.unwrap_or(Capabilities::empty());
+        for (capability, ty) in SECRET_CAPABILITIES {
+            if wanted.contains(*capability) {
+                template.set(*ty, true);
+            }
+        }
+        with_label_and_id(template, &self.label, &self.id).merge(&self.attributes)
     }
 }
 
@@ -428,6 +450,21 @@ impl Session {
         let template = query.template().with(A::CLASS, K::CLASS);
         let object = self.core().get_key(&template)?;
         K::from_object(self.clone(), object)
+    }
+
+    /// Every key of kind `K` matching `query`, as they are found (python's
+    /// `get_objects` narrowed to keys of one class).
+    ///
+    /// # Errors
+    /// The module's error beginning the search; each item, the module's error reading
+    /// the key's class and type.
+    pub fn get_keys<K: KeyKind>(
+        &self,
+        query: &KeyQuery,
+    ) -> Result<impl Iterator<Item = Result<K>> + '_> {
+        let template = query.template().with(A::CLASS, K::CLASS);
+        let found = self.core().find_objects(&template)?;
+        Ok(found.map(move |object| K::from_object(self.clone(), object?)))
     }
 
     /// Every object matching `template` (python's `get_objects`).
