@@ -518,14 +518,24 @@ fn key_pairs_take_a_template_for_each_half() {
         private.get(A::ID).unwrap().as_bytes(),
         Some(b"pub only".as_slice())
     );
-    // An ALWAYS_AUTHENTICATE key signs with its PIN.
-    let mechanism = p11::Mechanism::new(M::SHA256_RSA_PKCS);
-    let signature = f
-        .session
-        .core()
-        .sign_with_pin(&mechanism, private.object(), b"data", f.env().pin.as_str())
+    // An ALWAYS_AUTHENTICATE key signs and decrypts with its PIN (python's `pin=`).
+    let signature = private
+        .sign_with_pin(b"data", f.env().pin.as_str())
         .unwrap();
-    assert!(public.verify_with(b"data", &signature, &mechanism).unwrap());
+    assert!(public.verify(b"data", &signature).unwrap());
+    let secret = public.encrypt(b"for the key's eyes").unwrap();
+    assert_eq!(
+        private
+            .decrypt_with_pin(&secret, f.env().pin.as_str())
+            .unwrap(),
+        b"for the key's eyes"
+    );
+    let err = private.sign_with_pin(b"data", "not the pin").unwrap_err();
+    assert_eq!(
+        err.return_value(),
+        Some(p11::p11_core::ReturnValue::PinIncorrect),
+        "{err}"
+    );
 }
 
 #[test]

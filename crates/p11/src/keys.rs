@@ -30,7 +30,7 @@ use crate::signing;
 use p11_core::mechanisms::{Parameter, ParameterKind};
 use p11_core::{
     AttributeType as A, AttributeValue, Cipher, Error, KeyType, Mechanism, MechanismType, Object,
-    ObjectClass, Result, Signer, Template, Verifier,
+    ObjectClass, Pin, Result, Signer, Template, Verifier,
 };
 
 /// What every key has.
@@ -193,6 +193,18 @@ pub trait Decrypt: Key + Sized {
             .decrypt(mechanism, self.object(), data)
     }
 
+    /// Decrypts with the default mechanism, with the PIN a key marked
+    /// `ALWAYS_AUTHENTICATE` asks for on every use (python's `decrypt(..., pin=)`).
+    ///
+    /// # Errors
+    /// The module's error, `CKR_PIN_INCORRECT` among them.
+    fn decrypt_with_pin(&self, data: &[u8], pin: impl Into<Pin>) -> Result<Vec<u8>> {
+        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, Parameter::None)?;
+        self.session()
+            .core()
+            .decrypt_with_pin(&mechanism, self.object(), data, pin)
+    }
+
     /// A streaming decryption with the default mechanism and `param`.
     fn decryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
         let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
@@ -223,7 +235,19 @@ pub trait Sign: Key + Sized {
 
     /// Signs with any mechanism (composed where the token lacks it and can).
     fn sign_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
-        signing::sign(self.session(), mechanism, self.object(), data)
+        signing::sign(self.session(), mechanism, self.object(), data, None)
+    }
+
+    /// Signs with the default mechanism, with the PIN a key marked
+    /// `ALWAYS_AUTHENTICATE` asks for on every use (python's `sign(..., pin=)`);
+    /// composed as [`sign`](Self::sign) is.
+    ///
+    /// # Errors
+    /// The module's error, `CKR_PIN_INCORRECT` among them.
+    fn sign_with_pin(&self, data: &[u8], pin: impl Into<Pin>) -> Result<Vec<u8>> {
+        let mechanism = default_mechanism(self, "signing", |d| d.sign, Parameter::None)?;
+        let pin = pin.into();
+        signing::sign(self.session(), &mechanism, self.object(), data, Some(&pin))
     }
 
     /// Signs the concatenation of `chunks` with the default mechanism, in parts

@@ -43,6 +43,7 @@
 //! | `key.encrypt(iterable)` (streaming) | [`key.encryptor(param)?.stream(chunks)`](crate::Encrypt::encryptor), `.writer(w)`, `.reader(r)` |
 //! | `key.decrypt(…)` | [`Decrypt`](crate::Decrypt), the same three ways, and `decryptor` |
 //! | `key.sign(data, …)`, `key.verify(data, signature, …)` | [`Sign`](crate::Sign), [`Verify`](crate::Verify) (composed where the token lacks the combined mechanism) |
+//! | `key.sign(data, pin=)`, `key.decrypt(data, pin=)` (`ALWAYS_AUTHENTICATE` keys) | [`sign_with_pin`](crate::Sign::sign_with_pin), [`decrypt_with_pin`](crate::Decrypt::decrypt_with_pin) |
 //! | `key.sign(iterable)`, `key.verify(iterable, signature)` | [`sign_chunks`](crate::Sign::sign_chunks), [`verify_chunks`](crate::Verify::verify_chunks); `signer_with` / `verifier_with` are `io::Write` |
 //! | `session.digest(iterable, mechanism)`, `session.digest((data, key), mechanism)` | [`session.digest_chunks(parts, mechanism)`](crate::Session::digest_chunks): bytes and [`DigestPart::Key`](crate::DigestPart) (`C_DigestKey`) |
 //! | `key.wrap_key(key, …)`, `key.unwrap_key(class, key_type, data, …)` | [`Wrap::wrap_key`](crate::Wrap::wrap_key), [`Unwrap::unwrap_key`](crate::Unwrap::unwrap_key) |

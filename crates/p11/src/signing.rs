@@ -4,7 +4,7 @@
 //! `DigestInfo` — which gives exactly what the combined mechanism gives.
 
 use crate::session::Session;
-use p11_core::{Mechanism, MechanismType as M, Object, Result};
+use p11_core::{Mechanism, MechanismType as M, Object, Pin, Result};
 
 /// The hash and raw mechanism a combined one is made of, and the DigestInfo prefix the
 /// RSA ones put before the digest.
@@ -68,15 +68,33 @@ fn digest_input(session: &Session, hash: M, prefix: &[u8], data: &[u8]) -> Resul
     Ok([prefix, &digest].concat())
 }
 
-/// Signs `data` with `mechanism`, composing it where the token lacks it.
+/// Signs `data` with `mechanism`, composing it where the token lacks it; with `pin`, for
+/// a key that asks for it on every use.
 pub fn sign(
     session: &Session,
     mechanism: &Mechanism,
     key: &Object,
     data: &[u8],
+    pin: Option<&Pin>,
 ) -> Result<Vec<u8>> {
     match composition(session, mechanism)? {
-        Some((hash, raw, prefix)) => sign_composed(session, hash, raw, prefix, key, data),
+        Some((hash, raw, prefix)) => sign_composed(session, hash, raw, prefix, key, data, pin),
+        None => sign_once(session, mechanism, key, data, pin),
+    }
+}
+
+/// One `C_Sign`, with the key's PIN when given.
+fn sign_once(
+    session: &Session,
+    mechanism: &Mechanism,
+    key: &Object,
+    data: &[u8],
+    pin: Option<&Pin>,
+) -> Result<Vec<u8>> {
+    match pin {
+        Some(pin) => session
+            .core()
+            .sign_with_pin(mechanism, key, data, pin.clone()),
         None => session.core().sign(mechanism, key, data),
     }
 }
@@ -179,7 +197,7 @@ pub fn sign_composed_for(
     data: &[u8],
 ) -> Option<Result<Vec<u8>>> {
     let (hash, raw, prefix) = parts(mechanism)?;
-    Some(sign_composed(session, hash, raw, prefix, key, data))
+    Some(sign_composed(session, hash, raw, prefix, key, data, None))
 }
 
 fn sign_composed(
@@ -189,7 +207,8 @@ fn sign_composed(
     prefix: &[u8],
     key: &Object,
     data: &[u8],
+    pin: Option<&Pin>,
 ) -> Result<Vec<u8>> {
     let input = digest_input(session, hash, prefix, data)?;
-    session.core().sign(&Mechanism::new(raw), key, &input)
+    sign_once(session, &Mechanism::new(raw), key, &input, pin)
 }
