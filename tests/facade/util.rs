@@ -540,3 +540,28 @@ fn domain_parameters_from_der_local_and_stored() {
         );
     }
 }
+
+#[test]
+fn key_templates_carry_the_capabilities_asked_for_or_the_defaults() {
+    use p11::asn1::{PublicKey as Der, RsaPublicKey};
+    use p11::Capabilities;
+    let key = Der::Rsa(RsaPublicKey {
+        modulus: vec![0xC1; 128],
+        public_exponent: vec![1, 0, 1],
+    });
+    let only_verify = p11::util::public_key_template(&key, Some(Capabilities::VERIFY)).unwrap();
+    let flag = |t: &Template, ty| t.get(ty).and_then(|v| v.as_bool());
+    assert_eq!(flag(&only_verify, A::VERIFY), Some(true));
+    assert_eq!(flag(&only_verify, A::ENCRYPT), Some(false));
+    assert_eq!(flag(&only_verify, A::WRAP), Some(false));
+    let defaults = p11::util::public_key_template(&key, None).unwrap();
+    let rsa = p11::key_defaults(KeyType::RSA).unwrap().capabilities;
+    assert_eq!(
+        flag(&defaults, A::ENCRYPT),
+        Some(rsa.contains(Capabilities::ENCRYPT))
+    );
+    assert_eq!(
+        flag(&defaults, A::VERIFY),
+        Some(rsa.contains(Capabilities::VERIFY))
+    );
+}

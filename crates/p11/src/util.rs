@@ -23,9 +23,43 @@ fn asn1_error(e: p11_asn1::Asn1Error) -> Error {
 }
 
 /// The key type and attributes (`MODULUS`, `EC_PARAMS`/`EC_POINT`, `PRIME`/`BASE`/`VALUE`,
-/// ...) of a public key, for `C_CreateObject` (python's `decode_*_public_key`). EC points
-/// go in DER-wrapped, as `CKA_EC_POINT` holds them; Edwards keys raw, wrapped likewise.
-pub fn public_key_template(key: &p11_asn1::PublicKey) -> Result<Template> {
+/// ...) of a public key, for `C_CreateObject` (python's `decode_*_public_key(der,
+/// capabilities)`), with the public capabilities of `capabilities` (the key type's
+/// defaults when `None`). EC points go in DER-wrapped, as `CKA_EC_POINT` holds them;
+/// Edwards keys raw, wrapped likewise.
+///
+/// # Errors
+/// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::InvalidArgument`]
+/// for a DSA key without its parameters.
+pub fn public_key_template(
+    key: &p11_asn1::PublicKey,
+    capabilities: Option<Capabilities>,
+) -> Result<Template> {
+    with_capabilities(
+        public_key_attributes(key)?,
+        capabilities,
+        PUBLIC_CAPABILITIES,
+    )
+}
+
+/// The key type's capability attributes (of those `of` lists) laid over `template`.
+fn with_capabilities(
+    template: Template,
+    capabilities: Option<Capabilities>,
+    of: &[(Capabilities, A)],
+) -> Result<Template> {
+    let Some(AttributeValue::KeyType(key_type)) = template.get(A::KEY_TYPE).cloned() else {
+        return Err(Error::InvalidArgument(
+            "the key template has no key type".into(),
+        ));
+    };
+    let capabilities = capabilities
+        .or_else(|| key_defaults(key_type).map(|d| d.capabilities))
+        .unwrap_or(Capabilities::empty());
+    Ok(template.merge(&capability_template(capabilities, of)))
+}
+
+fn public_key_attributes(key: &p11_asn1::PublicKey) -> Result<Template> {
     use p11_asn1::PublicKey as K;
     let base = |key_type: KeyType| {
         Template::new()
@@ -82,9 +116,25 @@ pub fn public_key_template(key: &p11_asn1::PublicKey) -> Result<Template> {
 }
 
 /// The key type and attributes of a private key, for `C_CreateObject` (python's
-/// `decode_rsa_private_key`, `decode_ec_private_key`). Sensitive and not extractable
-/// unless `extra` says otherwise. EC keys need their curve.
-pub fn private_key_template(key: &p11_asn1::PrivateKey) -> Result<Template> {
+/// `decode_rsa_private_key(der, capabilities)`, `decode_ec_private_key`), sensitive and
+/// not extractable, with the private capabilities of `capabilities` (the key type's
+/// defaults when `None`). EC keys need their curve.
+///
+/// # Errors
+/// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::InvalidArgument`]
+/// for an EC key without its curve or a key kind p11 cannot import.
+pub fn private_key_template(
+    key: &p11_asn1::PrivateKey,
+    capabilities: Option<Capabilities>,
+) -> Result<Template> {
+    with_capabilities(
+        private_key_attributes(key)?,
+        capabilities,
+        PRIVATE_CAPABILITIES,
+    )
+}
+
+fn private_key_attributes(key: &p11_asn1::PrivateKey) -> Result<Template> {
     use p11_asn1::PrivateKey as K;
     let base = |key_type: KeyType| {
         Template::new()
@@ -286,8 +336,7 @@ impl Session {
     /// type's default public capabilities and `extra` laid over.
     pub fn import_public_key(&self, spki: &[u8], extra: &Template) -> Result<PublicKey> {
         let key = p11_asn1::PublicKey::from_spki_der(spki).map_err(asn1_error)?;
-        let (object, key_type) =
-            self.import(public_key_template(&key)?, PUBLIC_CAPABILITIES, extra)?;
+        let (object, key_type) = self.import(public_key_template(&key, None)?, extra)?;
         Ok(PublicKey::new(self.clone(), object, key_type))
     }
 
@@ -296,29 +345,18 @@ impl Session {
     /// capabilities and `extra` laid over.
     pub fn import_private_key(&self, pkcs8: &[u8], extra: &Template) -> Result<PrivateKey> {
         let key = p11_asn1::PrivateKey::from_pkcs8_der(pkcs8).map_err(asn1_error)?;
-        let (object, key_type) =
-            self.import(private_key_template(&key)?, PRIVATE_CAPABILITIES, extra)?;
+        let (object, key_type) = self.import(private_key_template(&key, None)?, extra)?;
         Ok(PrivateKey::new(self.clone(), object, key_type))
     }
 
-    /// Creates a session object from a key template, with the capabilities of `of` its
-    /// key type has by default.
-    fn import(
-        &self,
-        template: Template,
-        of: &[(Capabilities, A)],
-        extra: &Template,
-    ) -> Result<(Object, KeyType)> {
+    /// Creates a session object from a key template with `extra` laid over.
+    fn import(&self, template: Template, extra: &Template) -> Result<(Object, KeyType)> {
         let Some(AttributeValue::KeyType(key_type)) = template.get(A::KEY_TYPE).cloned() else {
             return Err(Error::InvalidArgument(
                 "the key template has no key type".into(),
             ));
         };
-        let capabilities = key_defaults(key_type).map_or(Capabilities::empty(), |d| d.capabilities);
-        let template = template
-            .merge(&capability_template(capabilities, of))
-            .with(A::TOKEN, false)
-            .merge(extra);
+        let template = template.with(A::TOKEN, false).merge(extra);
         Ok((self.core().create_object(&template)?, key_type))
     }
 
