@@ -96,7 +96,11 @@ pub trait Key {
                 Ok(curve.field_len as u64 * 8)
             }
             _ if self.object().kind()? == p11_core::ObjectKind::SecretKey => {
-                Ok(self.object().get::<u64>(A::VALUE_LEN)? * 8)
+                let bytes: u64 = self.object().get(A::VALUE_LEN)?;
+                bytes.checked_mul(8).ok_or_else(|| Error::InvalidResponse {
+                    function: "C_GetAttributeValue",
+                    what: format!("a key of {bytes} bytes"),
+                })
             }
             other => Err(Error::InvalidArgument(
                 format!("p11 cannot tell the length of a {other} key").into(),
