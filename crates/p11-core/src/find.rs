@@ -36,6 +36,13 @@ impl Session {
         let mut raw = RawTemplate::new(template)?;
         let guard = self.hold_operation(OperationKind::Find)?.into_owned();
         let gate = self.enter()?;
+        // No session closes or logs out while the module gathers what it finds (see
+        // `object_sweep`).
+        let sweep = self
+            .module_inner()
+            .object_sweep
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // SAFETY: the template is valid for reading during the call.
         unsafe {
             call!(
@@ -43,7 +50,7 @@ impl Session {
                 C_FindObjectsInit(self.raw_handle(), raw.as_mut_ptr(), raw.count())
             )
         }?;
-        drop(gate);
+        drop((sweep, gate));
         Ok(FindObjects {
             guard,
             batch: [CK_INVALID_HANDLE; BATCH],

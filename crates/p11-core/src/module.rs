@@ -165,6 +165,13 @@ pub(crate) struct ModuleInner {
     /// The key of its entry in [`LOADED`], once listed there.
     registered_as: Option<PathBuf>,
     sessions: Mutex<SessionBook>,
+    /// Held shared while a search gathers objects (`C_FindObjectsInit`), exclusively
+    /// while a session closes or the token logs out, which free session objects. SoftHSM
+    /// registers a handle for each object a search finds; one registered for an object
+    /// being freed outlives it and is later given to a new object at the same address,
+    /// and that key's handle then dies with the searching session. Searches start
+    /// quickly, so closing waits for little.
+    pub(crate) object_sweep: RwLock<()>,
     /// Dropped last, after `Drop::drop` has finalised the module.
     _library: libloading::Library,
 }
@@ -538,6 +545,7 @@ impl ModuleInner {
             serial: None,
             registered_as: None,
             sessions: Mutex::new(SessionBook::default()),
+            object_sweep: RwLock::new(()),
             _library: library,
         };
         let owned = inner.initialize()?;

@@ -583,6 +583,7 @@ impl Session {
     pub fn logout(&self) -> Result<()> {
         let gate = self.enter()?;
         let mut book = lock_sessions(self.module_inner());
+        let _sweep = write(&self.module_inner().object_sweep);
         // SAFETY: a plain call on a session handle.
         unsafe { call!(gate, C_Logout(self.raw_handle())) }?;
         if let Some(slot) = book.slots.get_mut(&self.slot().id()) {
@@ -653,6 +654,8 @@ impl SessionInner {
             return Err(Error::SessionClosed);
         }
         let slot = book.slots.entry(self.slot.id()).or_default();
+        // Logging out and closing free session objects: no search gathers them meanwhile.
+        let _sweep = write(&self.slot.module_inner().object_sweep);
         let mut logout = Ok(());
         if self.logged_in.swap(false, Ordering::SeqCst) && slot.logins > 0 {
             slot.logins -= 1;
@@ -665,6 +668,11 @@ impl SessionInner {
         let closed = unsafe { call!(gate, C_CloseSession(self.handle)) };
         logout.and(closed)
     }
+}
+
+fn write(lock: &std::sync::RwLock<()>) -> std::sync::RwLockWriteGuard<'_, ()> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Drop for SessionInner {
