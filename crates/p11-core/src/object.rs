@@ -275,7 +275,7 @@ impl Object {
         let rv = second.filter(|rv| *rv != ReturnValue::Ok).unwrap_or(first);
         if rv != ReturnValue::Ok && unavailable == 0 {
             // The call failed but marked no attribute: nothing it wrote can be trusted.
-            if let [_] = types {
+            if types.len() == 1 {
                 return Ok(vec![Err(Error::Module {
                     function: "C_GetAttributeValue",
                     rv,
