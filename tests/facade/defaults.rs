@@ -1,7 +1,8 @@
 use p11::mechanisms::Ecdh1DeriveParams;
 use p11::{
-    AttributeType as A, Capabilities, Decrypt, Derive, Encrypt, Key, KeyOptions, KeyType, Library,
-    MechanismType as M, OpenOptions, Session, Sign, Template, TokenFilter, Unwrap, Verify, Wrap,
+    AttributeType as A, Capabilities, Decrypt, Derive, Encrypt, Key, KeyType, Library,
+    MechanismType as M, ObjectOptions, OpenOptions, Session, Sign, Storage, Template, TokenFilter,
+    Unwrap, Verify, Wrap,
 };
 use p11_tests::concat;
 
@@ -34,7 +35,7 @@ impl Fixture {
 }
 
 fn flag(key: &impl Key, ty: A) -> bool {
-    key.get(ty).unwrap().as_bool().unwrap()
+    key.get::<bool>(ty).unwrap()
 }
 
 #[test]
@@ -42,13 +43,13 @@ fn generated_secret_keys_are_private_sensitive_and_not_extractable() {
     let f = session();
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &KeyOptions::new().label("facade"))
+        .generate_key(KeyType::AES, 128, &ObjectOptions::new().label("facade"))
         .unwrap();
     assert!(flag(&key, A::PRIVATE) && flag(&key, A::SENSITIVE));
     assert!(!flag(&key, A::EXTRACTABLE) && !flag(&key, A::TOKEN));
     assert_eq!(key.label().unwrap(), "facade");
     assert!(
-        key.get(A::VALUE).is_err(),
+        key.get::<Vec<u8>>(A::VALUE).is_err(),
         "a sensitive key hides its value"
     );
     for ty in [
@@ -67,7 +68,7 @@ fn generated_secret_keys_are_private_sensitive_and_not_extractable() {
 #[test]
 fn a_template_extends_the_defaults_and_can_remove_them() {
     let f = session();
-    let options = KeyOptions::new()
+    let options = ObjectOptions::new()
         .template(
             Template::new()
                 .with(A::EXTRACTABLE, true)
@@ -77,19 +78,21 @@ fn a_template_extends_the_defaults_and_can_remove_them() {
     let key = f.session.generate_key(KeyType::AES, 256, &options).unwrap();
     assert!(flag(&key, A::EXTRACTABLE));
     // SENSITIVE left to the token, which defaults to false: the value is readable.
-    assert_eq!(key.get(A::VALUE).unwrap().as_bytes().unwrap().len(), 32);
+    assert_eq!(key.get::<Vec<u8>>(A::VALUE).unwrap().len(), 32);
     assert!(!flag(&key, A::SIGN), "capabilities replaced");
     let (public, private) = f
         .session
         .generate_keypair(
             KeyType::RSA,
             1024,
-            &KeyOptions::new().store().id(b"pair".to_vec()),
+            &ObjectOptions::new()
+                .storage(Storage::Token)
+                .id(b"pair".to_vec()),
         )
         .unwrap();
     assert!(flag(&public, A::TOKEN) && flag(&private, A::TOKEN));
     assert!(!flag(&public, A::PRIVATE) && flag(&private, A::SENSITIVE));
-    assert_eq!(private.get(A::ID).unwrap().as_bytes(), Some(&b"pair"[..]));
+    assert_eq!(private.get::<Vec<u8>>(A::ID).unwrap(), b"pair".as_slice());
     public.object().clone().destroy().unwrap();
     private.object().clone().destroy().unwrap();
 }
@@ -104,17 +107,17 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
     ] {
         let key = f
             .session
-            .generate_key(key_type, bits, &KeyOptions::new())
+            .generate_key(key_type, bits, &ObjectOptions::new())
             .unwrap();
         let iv = f.session.generate_random(block * 8).unwrap();
-        let crypttext = key.encrypt_param(b"some data", iv.as_slice()).unwrap();
+        let crypttext = key.encrypt_param(iv.as_slice(), b"some data").unwrap();
         assert_eq!(
             crypttext.len(),
             (9 / block + 1) * block,
             "{key_type}: CBC_PAD"
         );
         assert_eq!(
-            key.decrypt_param(&crypttext, iv.as_slice()).unwrap(),
+            key.decrypt_param(iv.as_slice(), &crypttext).unwrap(),
             b"some data"
         );
         let mac = key.sign(b"some data").unwrap();
@@ -123,30 +126,30 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
         assert!(!key.verify(b"other data", &mac).unwrap());
         let short_iv = [0u8; 3];
         assert!(
-            key.encrypt_param(b"x", short_iv.as_slice()).is_err(),
+            key.encrypt_param(short_iv.as_slice(), b"x").is_err(),
             "IV length checked"
         );
     }
     let kek = f
         .session
-        .generate_key(KeyType::AES, 256, &KeyOptions::new())
+        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
         .unwrap();
     let key = f
         .session
         .generate_key(
             KeyType::AES,
             128,
-            &KeyOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
+            &ObjectOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
         )
         .unwrap();
     let wrapped = kek.wrap_key(&key).unwrap();
     let unwrapped = kek
-        .unwrap_key(KeyType::AES, &wrapped, &Template::new())
+        .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &ObjectOptions::new())
         .unwrap();
     let iv = [5u8; 16];
-    let crypttext = key.encrypt_param(b"same key", iv.as_slice()).unwrap();
+    let crypttext = key.encrypt_param(iv.as_slice(), b"same key").unwrap();
     assert_eq!(
-        unwrapped.decrypt_param(&crypttext, iv.as_slice()).unwrap(),
+        unwrapped.decrypt_param(iv.as_slice(), &crypttext).unwrap(),
         b"same key"
     );
     assert!(
@@ -160,7 +163,7 @@ fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
     let f = session();
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::RSA, 2048, &KeyOptions::new())
+        .generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())
         .unwrap();
     let crypttext = public.encrypt(b"one block").unwrap();
     assert_eq!(private.decrypt(&crypttext).unwrap(), b"one block");
@@ -168,7 +171,7 @@ fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
     assert!(public.verify(b"data", &signature).unwrap());
     // The default is SHA512_RSA_PKCS: the same bytes as asking for it.
     let explicit = private
-        .sign_with(b"data", &p11::Mechanism::new(M::SHA512_RSA_PKCS))
+        .sign_with(&p11::Mechanism::new(M::SHA512_RSA_PKCS), b"data")
         .unwrap();
     assert_eq!(signature, explicit);
     let key = f
@@ -176,18 +179,18 @@ fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
         .generate_key(
             KeyType::AES,
             128,
-            &KeyOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
+            &ObjectOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
         )
         .unwrap();
     let wrapped = public.wrap_key(&key).unwrap();
     assert_eq!(wrapped.len(), 256);
     let unwrapped = private
-        .unwrap_key(KeyType::AES, &wrapped, &Template::new())
+        .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &ObjectOptions::new())
         .unwrap();
     let iv = [9u8; 16];
-    let crypttext = key.encrypt_param(b"same key", iv.as_slice()).unwrap();
+    let crypttext = key.encrypt_param(iv.as_slice(), b"same key").unwrap();
     assert_eq!(
-        unwrapped.decrypt_param(&crypttext, iv.as_slice()).unwrap(),
+        unwrapped.decrypt_param(iv.as_slice(), &crypttext).unwrap(),
         b"same key"
     );
 }
@@ -203,7 +206,7 @@ fn dsa_ec_and_eddsa_sign_with_their_defaults() {
     ] {
         let (public, private) = f
             .session
-            .generate_keypair(key_type, bits, &KeyOptions::new())
+            .generate_keypair(key_type, bits, &ObjectOptions::new())
             .unwrap();
         let signature = private.sign(b"message").unwrap();
         assert!(public.verify(b"message", &signature).unwrap(), "{key_type}");
@@ -214,7 +217,7 @@ fn dsa_ec_and_eddsa_sign_with_their_defaults() {
     }
     let err = f
         .session
-        .generate_keypair(KeyType::EC, 200, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 200, &ObjectOptions::new())
         .unwrap_err();
     assert!(err.to_string().contains("no curve of 200 bits"), "{err}");
 }
@@ -222,55 +225,63 @@ fn dsa_ec_and_eddsa_sign_with_their_defaults() {
 #[test]
 fn dh_and_ecdh_derive_with_their_defaults() {
     let f = session();
-    let readable = Template::new()
-        .with(A::SENSITIVE, false)
-        .with(A::EXTRACTABLE, true);
+    let readable = ObjectOptions::new().template(
+        Template::new()
+            .with(A::SENSITIVE, false)
+            .with(A::EXTRACTABLE, true),
+    );
     let (a_public, a_private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
         .unwrap();
     let (b_public, b_private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
         .unwrap();
     let point = |key: &p11::PublicKey| {
-        p11::asn1::ec::decode_ec_point(key.get(A::EC_POINT).unwrap().as_bytes().unwrap()).unwrap()
+        p11::asn1::ec::decode_ec_point(&key.get::<Vec<u8>>(A::EC_POINT).unwrap()).unwrap()
     };
     let (a_point, b_point) = (point(&a_public), point(&b_public));
     let a = a_private
         .derive_key(
+            Ecdh1DeriveParams::new(&b_point),
             KeyType::AES,
             256,
-            Ecdh1DeriveParams::new(&b_point),
             &readable,
         )
         .unwrap();
     let b = b_private
         .derive_key(
+            Ecdh1DeriveParams::new(&a_point),
             KeyType::AES,
             256,
-            Ecdh1DeriveParams::new(&a_point),
             &readable,
         )
         .unwrap();
-    assert_eq!(a.get(A::VALUE).unwrap(), b.get(A::VALUE).unwrap());
-    assert_eq!(a.get(A::VALUE).unwrap().as_bytes().unwrap().len(), 32);
+    assert_eq!(
+        a.get::<Vec<u8>>(A::VALUE).unwrap(),
+        b.get::<Vec<u8>>(A::VALUE).unwrap()
+    );
+    assert_eq!(a.get::<Vec<u8>>(A::VALUE).unwrap().len(), 32);
 
     let parameters = f
         .session
-        .generate_domain_parameters(KeyType::DH, 512, &KeyOptions::new())
+        .generate_domain_parameters(KeyType::DH, 512, &ObjectOptions::new())
         .unwrap();
-    let (a_public, a_private) = parameters.generate_keypair(&KeyOptions::new()).unwrap();
-    let (b_public, b_private) = parameters.generate_keypair(&KeyOptions::new()).unwrap();
-    let value = |key: &p11::PublicKey| key.get(A::VALUE).unwrap().as_bytes().unwrap().to_vec();
+    let (a_public, a_private) = parameters.generate_keypair(&ObjectOptions::new()).unwrap();
+    let (b_public, b_private) = parameters.generate_keypair(&ObjectOptions::new()).unwrap();
+    let value = |key: &p11::PublicKey| key.get::<Vec<u8>>(A::VALUE).unwrap().to_vec();
     let (a_value, b_value) = (value(&a_public), value(&b_public));
     let a = a_private
-        .derive_key(KeyType::AES, 128, b_value.as_slice(), &readable)
+        .derive_key(b_value.as_slice(), KeyType::AES, 128, &readable)
         .unwrap();
     let b = b_private
-        .derive_key(KeyType::AES, 128, a_value.as_slice(), &readable)
+        .derive_key(a_value.as_slice(), KeyType::AES, 128, &readable)
         .unwrap();
-    assert_eq!(a.get(A::VALUE).unwrap(), b.get(A::VALUE).unwrap());
+    assert_eq!(
+        a.get::<Vec<u8>>(A::VALUE).unwrap(),
+        b.get::<Vec<u8>>(A::VALUE).unwrap()
+    );
 }
 
 #[test]
@@ -278,7 +289,7 @@ fn generic_secrets_mac_with_hmac_sha256() {
     let f = session();
     let key = f
         .session
-        .generate_key(KeyType::GENERIC_SECRET, 256, &KeyOptions::new())
+        .generate_key(KeyType::GENERIC_SECRET, 256, &ObjectOptions::new())
         .unwrap();
     let mac = key.sign(b"data").unwrap();
     assert_eq!(mac.len(), 32);
@@ -295,46 +306,34 @@ fn generic_secrets_mac_with_hmac_sha256() {
 }
 
 #[test]
-fn composed_signatures_equal_the_combined_mechanism() {
+fn ecdsa_with_a_hash_composes_where_the_token_lacks_it() {
     let f = session();
-    let (public, private) = f
-        .session
-        .generate_keypair(KeyType::RSA, 1024, &KeyOptions::new())
-        .unwrap();
-    for mechanism in [
-        M::SHA1_RSA_PKCS,
-        M::SHA256_RSA_PKCS,
-        M::SHA384_RSA_PKCS,
-        M::SHA512_RSA_PKCS,
-    ] {
-        let composed =
-            p11::signing::sign_composed_for(&f.session, mechanism, private.object(), b"data")
-                .unwrap()
-                .unwrap();
-        let combined = private
-            .sign_with(b"data", &p11::Mechanism::new(mechanism))
-            .unwrap();
-        assert_eq!(
-            composed, combined,
-            "{mechanism}: PKCS #1 v1.5 is deterministic"
-        );
-        assert!(public
-            .verify_with(b"data", &composed, &p11::Mechanism::new(mechanism))
-            .unwrap());
-    }
     // ECDSA: SoftHSM has no ECDSA_SHA256, so this composes; the raw mechanism verifies
     // the digest it signed.
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
         .unwrap();
     let signature = private
-        .sign_with(b"data", &p11::Mechanism::new(M::ECDSA_SHA256))
+        .sign_with(&p11::Mechanism::new(M::ECDSA_SHA256), b"data")
         .unwrap();
-    let digest = f.session.digest(b"data", M::SHA256).unwrap();
-    assert!(public
-        .verify_with(&digest, &signature, &p11::Mechanism::new(M::ECDSA))
-        .unwrap());
+    let digest = f.session.digest(M::SHA256, b"data").unwrap();
+    let raw = p11::Mechanism::new(M::ECDSA);
+    assert!(public.verify_with(&raw, &digest, &signature).unwrap());
+    // Streaming composes the same way: chunks through `io::Write`, then one verify.
+    let combined = p11::Mechanism::new(M::ECDSA_SHA256);
+    let mut signer = private.signer_with(&combined).unwrap();
+    std::io::copy(&mut &b"da"[..], &mut signer).unwrap();
+    signer.update(b"ta").unwrap();
+    let streamed = signer.finish().unwrap();
+    assert!(public.verify_with(&raw, &digest, &streamed).unwrap());
+    let mut verifier = public.verifier_with(&combined).unwrap();
+    verifier.update(b"d").unwrap();
+    verifier.update(b"ata").unwrap();
+    assert!(verifier.finish(&streamed).unwrap());
+    let mut verifier = public.verifier_with(&combined).unwrap();
+    verifier.update(b"other").unwrap();
+    assert!(!verifier.finish(&streamed).unwrap());
 }
 
 #[test]
@@ -345,10 +344,10 @@ fn streaming_equals_single_part_for_each_operation() {
     // Encryption: the chunk iterator gives the single-part ciphertext.
     let key = f
         .session
-        .generate_key(KeyType::AES, 256, &KeyOptions::new())
+        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
         .unwrap();
     let iv = [3u8; 16];
-    let single = key.encrypt_param(&data, iv.as_slice()).unwrap();
+    let single = key.encrypt_param(iv.as_slice(), &data).unwrap();
     let streamed = concat(key.encryptor(iv.as_slice()).unwrap().stream(chunks())).unwrap();
     assert_eq!(streamed, single);
     let back = concat(
@@ -361,14 +360,14 @@ fn streaming_equals_single_part_for_each_operation() {
     // Signatures: composed (ECDSA_SHA512 on SoftHSM) and native (SHA512_RSA_PKCS).
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
         .unwrap();
     let signature = private.sign_chunks(chunks()).unwrap();
     assert!(public.verify(&data, &signature).unwrap());
     assert!(public.verify_chunks(chunks(), &signature).unwrap());
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::RSA, 1024, &KeyOptions::new())
+        .generate_keypair(KeyType::RSA, 1024, &ObjectOptions::new())
         .unwrap();
     assert_eq!(
         private.sign_chunks(chunks()).unwrap(),
@@ -380,8 +379,8 @@ fn streaming_equals_single_part_for_each_operation() {
     // MACs and digests.
     assert_eq!(key.sign_chunks(chunks()).unwrap(), key.sign(&data).unwrap());
     assert_eq!(
-        f.session.digest_chunks(chunks(), M::SHA256).unwrap(),
-        f.session.digest(&data, M::SHA256).unwrap()
+        f.session.digest_chunks(M::SHA256, chunks()).unwrap(),
+        f.session.digest(M::SHA256, &data).unwrap()
     );
 }
 
@@ -395,7 +394,7 @@ fn sessions_and_keys_are_shared_between_threads() {
     let f = session();
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &KeyOptions::new())
+        .generate_key(KeyType::AES, 128, &ObjectOptions::new())
         .unwrap();
     std::thread::scope(|s| {
         for thread in 0..4u8 {
@@ -403,9 +402,9 @@ fn sessions_and_keys_are_shared_between_threads() {
             s.spawn(move || {
                 let iv = [thread; 16];
                 for _ in 0..50 {
-                    let sealed = key.encrypt_param(&[thread; 40], iv.as_slice()).unwrap();
+                    let sealed = key.encrypt_param(iv.as_slice(), &[thread; 40]).unwrap();
                     assert_eq!(
-                        key.decrypt_param(&sealed, iv.as_slice()).unwrap(),
+                        key.decrypt_param(iv.as_slice(), &sealed).unwrap(),
                         [thread; 40]
                     );
                 }
@@ -419,7 +418,7 @@ fn key_and_random_sizes_that_are_not_whole_bytes_are_refused() {
     let f = session();
     let err = f
         .session
-        .generate_key(KeyType::AES, 129, &KeyOptions::new())
+        .generate_key(KeyType::AES, 129, &ObjectOptions::new())
         .unwrap_err();
     assert!(
         err.to_string().contains("129 bits is not a multiple of 8"),
@@ -471,7 +470,7 @@ fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
     let f = session();
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &KeyOptions::new())
+        .generate_key(KeyType::AES, 128, &ObjectOptions::new())
         .unwrap();
     let iv = [9u8; 16];
     // Shorter than a block: the updates give nothing, the final call everything.
@@ -488,7 +487,7 @@ fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
     let ciphertext = chunks.concat();
     assert_eq!(
         ciphertext,
-        key.encrypt_param(b"short input", iv.as_slice()).unwrap()
+        key.encrypt_param(iv.as_slice(), b"short input").unwrap()
     );
     // Fed back with empty chunks in between (SoftHSM refuses an empty decrypt update).
     let back: Vec<&[u8]> = vec![b"", &ciphertext[..3], b"", &ciphertext[3..], b""];
@@ -499,7 +498,7 @@ fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
 #[test]
 fn key_pairs_take_a_template_for_each_half() {
     let f = session();
-    let options = KeyOptions::new()
+    let options = ObjectOptions::new()
         .template(Template::new().with(A::LABEL, "both halves"))
         .private_template(Template::new().with(A::ALWAYS_AUTHENTICATE, true))
         .public_template(Template::new().with(A::ID, b"pub only"));
@@ -511,12 +510,12 @@ fn key_pairs_take_a_template_for_each_half() {
     assert_eq!(private.label().unwrap(), "both halves");
     assert_eq!(public.label().unwrap(), "both halves");
     assert_eq!(
-        public.get(A::ID).unwrap().as_bytes(),
-        Some(b"pub only".as_slice())
+        public.get::<Vec<u8>>(A::ID).unwrap(),
+        b"pub only".as_slice()
     );
     assert_ne!(
-        private.get(A::ID).unwrap().as_bytes(),
-        Some(b"pub only".as_slice())
+        private.get::<Vec<u8>>(A::ID).unwrap(),
+        b"pub only".as_slice()
     );
     // An ALWAYS_AUTHENTICATE key signs and decrypts with its PIN (python's `pin=`).
     let signature = private
@@ -541,7 +540,7 @@ fn key_pairs_take_a_template_for_each_half() {
 #[test]
 fn generated_domain_parameters_carry_the_label_asked_for() {
     let f = session();
-    let options = KeyOptions::new().label("dh params");
+    let options = ObjectOptions::new().label("dh params");
     let parameters = f
         .session
         .generate_domain_parameters(KeyType::DH, 512, &options)
@@ -555,13 +554,13 @@ fn generated_domain_parameters_carry_the_label_asked_for() {
 #[test]
 fn keys_tell_their_id_and_length() {
     let f = session();
-    let options = KeyOptions::new().id(b"k-7".to_vec());
+    let options = ObjectOptions::new().id(b"k-7".to_vec());
     let aes = f.session.generate_key(KeyType::AES, 192, &options).unwrap();
     assert_eq!(aes.id().unwrap(), b"k-7");
     assert_eq!(aes.key_length().unwrap(), 192);
     let des3 = f
         .session
-        .generate_key(KeyType::DES3, 192, &KeyOptions::new())
+        .generate_key(KeyType::DES3, 192, &ObjectOptions::new())
         .unwrap();
     assert_eq!(des3.key_length().unwrap(), 192);
     let (public, private) = f
@@ -573,7 +572,7 @@ fn keys_tell_their_id_and_length() {
     assert_eq!(private.id().unwrap(), b"k-7");
     let (public, _) = f
         .session
-        .generate_keypair(KeyType::EC, 384, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 384, &ObjectOptions::new())
         .unwrap();
     assert_eq!(public.key_length().unwrap(), 384);
 }
@@ -582,21 +581,23 @@ fn keys_tell_their_id_and_length() {
 fn digests_mix_data_and_keys_digested_inside_the_token() {
     let f = session();
     // A key whose value may be read, to check the digest against.
-    let readable = Template::new()
-        .with(A::SENSITIVE, false)
-        .with(A::EXTRACTABLE, true);
+    let readable = ObjectOptions::new().template(
+        Template::new()
+            .with(A::SENSITIVE, false)
+            .with(A::EXTRACTABLE, true),
+    );
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &KeyOptions::new().template(readable))
+        .generate_key(KeyType::AES, 128, &readable)
         .unwrap();
-    let value = key.get(A::VALUE).unwrap().as_bytes().unwrap().to_vec();
+    let value = key.get::<Vec<u8>>(A::VALUE).unwrap().to_vec();
     let parts: Vec<p11::DigestPart> = vec![b"before".into(), (&key).into(), b"after".into()];
-    let digest = f.session.digest_chunks(parts, M::SHA256).unwrap();
+    let digest = f.session.digest_chunks(M::SHA256, parts).unwrap();
     let expected = f
         .session
         .digest(
-            &[b"before".as_slice(), &value, b"after"].concat(),
             M::SHA256,
+            &[b"before".as_slice(), &value, b"after"].concat(),
         )
         .unwrap();
     assert_eq!(digest, expected);
@@ -628,10 +629,10 @@ fn the_facade_is_closed_from_library_to_slots_tokens_and_sessions() {
 fn keys_are_found_by_capability_and_listed_by_kind() {
     let f = session();
     let label = format!("two rsa {}", f.session.generate_random(32).unwrap()[0]);
-    let signing = KeyOptions::new()
+    let signing = ObjectOptions::new()
         .label(label.as_str())
         .capabilities(Capabilities::SIGN | Capabilities::VERIFY);
-    let decrypting = KeyOptions::new()
+    let decrypting = ObjectOptions::new()
         .label(label.as_str())
         .capabilities(Capabilities::DECRYPT | Capabilities::ENCRYPT);
     let (_, signer) = f
@@ -671,4 +672,113 @@ fn keys_are_found_by_capability_and_listed_by_kind() {
         .collect::<p11::Result<_>>()
         .unwrap();
     assert_eq!(public.len(), 2);
+}
+
+#[test]
+fn domain_parameters_refuse_an_id_they_cannot_carry() {
+    let f = session();
+    let err = f
+        .session
+        .generate_domain_parameters(KeyType::DH, 512, &ObjectOptions::new().id(b"x".to_vec()))
+        .unwrap_err();
+    assert!(
+        matches!(&err, p11::Error::InvalidArgument(why) if why.contains("no id")),
+        "{err}"
+    );
+}
+
+#[test]
+fn private_keys_unwrap_as_private_keys_that_sign() {
+    let f = session();
+    let mechanism = p11::Mechanism::new(M::AES_KEY_WRAP_PAD);
+    if !f.session.has_mechanism(M::AES_KEY_WRAP_PAD).unwrap() {
+        println!("skipped: the token has no AES_KEY_WRAP_PAD");
+        return;
+    }
+    let kek = f
+        .session
+        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
+        .unwrap();
+    let extractable =
+        ObjectOptions::new().private_template(Template::new().with(A::EXTRACTABLE, true));
+    let (public, private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &extractable)
+        .unwrap();
+    let wrapped = kek.wrap_key_with(&mechanism, &private).unwrap();
+    let unwrapped: p11::PrivateKey = kek
+        .unwrap_key_with(
+            &mechanism,
+            KeyType::EC,
+            &wrapped,
+            &ObjectOptions::new().label("unwrapped"),
+        )
+        .unwrap();
+    let (class, sensitive, sign): (p11::ObjectClass, bool, bool) = unwrapped
+        .get_all([A::CLASS, A::SENSITIVE, A::SIGN])
+        .unwrap();
+    assert_eq!(class, p11::ObjectClass::PRIVATE_KEY);
+    assert!(sensitive && sign, "the private-key template's defaults");
+    assert_eq!(unwrapped.label().unwrap(), "unwrapped");
+    let signature = unwrapped.sign(b"unwrapped").unwrap();
+    assert!(public.verify(b"unwrapped", &signature).unwrap());
+}
+
+#[test]
+fn copies_change_what_the_options_ask_and_keep_the_rest() {
+    let f = session();
+    let key = f
+        .session
+        .generate_key(KeyType::AES, 128, &ObjectOptions::new().label("original"))
+        .unwrap();
+    let copy = key
+        .copy(&ObjectOptions::new().label("copy").id(b"c".to_vec()))
+        .unwrap();
+    assert_eq!(copy.label().unwrap(), "copy");
+    assert_eq!(copy.id().unwrap(), b"c");
+    assert_eq!(key.label().unwrap(), "original");
+    let (sensitive, token): (bool, bool) = copy.get_all([A::SENSITIVE, A::TOKEN]).unwrap();
+    assert!(sensitive && !token, "kept from the original");
+    let iv = [3u8; 16];
+    let sealed = copy.encrypt_param(iv.as_slice(), b"same value").unwrap();
+    assert_eq!(
+        key.decrypt_param(iv.as_slice(), &sealed).unwrap(),
+        b"same value"
+    );
+}
+
+#[test]
+fn the_templates_p11_sends_are_public_and_fresh() {
+    let options = ObjectOptions::new()
+        .storage(Storage::Token)
+        .label("t")
+        .id(b"i".to_vec())
+        .capabilities(Capabilities::SIGN | Capabilities::VERIFY)
+        .private_template(Template::new().with(A::ALWAYS_AUTHENTICATE, true));
+    let public = options.public_key_template(KeyType::EC);
+    let private = options.private_key_template(KeyType::EC);
+    let secret = options.secret_key_template(KeyType::AES);
+    let get = |t: &Template, ty| t.get(ty).cloned();
+    for t in [&public, &private, &secret] {
+        assert_eq!(get(t, A::TOKEN), Some(true.into()));
+        assert_eq!(get(t, A::LABEL), Some("t".into()));
+        assert_eq!(get(t, A::ID), Some(b"i".to_vec().into()));
+    }
+    assert_eq!(get(&public, A::VERIFY), Some(true.into()));
+    assert_eq!(get(&public, A::ENCRYPT), Some(false.into()));
+    assert_eq!(
+        get(&public, A::SIGN),
+        None,
+        "no private capability on a public key"
+    );
+    assert_eq!(get(&public, A::ALWAYS_AUTHENTICATE), None);
+    assert_eq!(get(&private, A::SIGN), Some(true.into()));
+    assert_eq!(get(&private, A::ALWAYS_AUTHENTICATE), Some(true.into()));
+    assert_eq!(get(&private, A::SENSITIVE), Some(true.into()));
+    assert_eq!(get(&secret, A::DECRYPT), Some(false.into()));
+    assert_eq!(get(&secret, A::ALWAYS_AUTHENTICATE), None);
+    // Each call builds anew: changing one template leaves the next as it was.
+    let mut changed = options.public_key_template(KeyType::EC);
+    changed.set(A::LABEL, "changed");
+    assert_eq!(options.public_key_template(KeyType::EC), public);
 }

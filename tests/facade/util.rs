@@ -4,8 +4,8 @@
 
 use p11::asn1::{dsa, ec, pem, CertificateInfo, PublicKey as Asn1PublicKey};
 use p11::{
-    AttributeType as A, Decrypt, Derive, Key, KeyOptions, KeyType, Mechanism, MechanismType as M,
-    Sign, Template, Verify,
+    AttributeType as A, Decrypt, Derive, Key, KeyType, Mechanism, MechanismType as M,
+    ObjectOptions, Sign, Template, Verify,
 };
 use std::path::PathBuf;
 use std::process::Command;
@@ -60,12 +60,12 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
     let f = crate::defaults::session();
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::RSA, 2048, &KeyOptions::new())
+        .generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())
         .unwrap();
     s.write("rsa.pem", public.to_pem().unwrap().as_bytes());
     s.write("data", b"made in the token");
     let signature = private
-        .sign_with(b"made in the token", &Mechanism::new(M::SHA256_RSA_PKCS))
+        .sign_with(&Mechanism::new(M::SHA256_RSA_PKCS), b"made in the token")
         .unwrap();
     s.write("rsa.sig", &signature);
     s.run(&[
@@ -98,11 +98,11 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
 
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
         .unwrap();
     s.write("ec.pem", public.to_pem().unwrap().as_bytes());
     let raw = private
-        .sign_with(b"made in the token", &Mechanism::new(M::ECDSA_SHA256))
+        .sign_with(&Mechanism::new(M::ECDSA_SHA256), b"made in the token")
         .unwrap();
     s.write("ec.sig", &ec::encode_ecdsa_signature(&raw).unwrap());
     s.run(&[
@@ -117,7 +117,7 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
 
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC_EDWARDS, 255, &KeyOptions::new())
+        .generate_keypair(KeyType::EC_EDWARDS, 255, &ObjectOptions::new())
         .unwrap();
     s.write("ed.pem", public.to_pem().unwrap().as_bytes());
     s.write("ed.sig", &private.sign(b"made in the token").unwrap());
@@ -177,7 +177,7 @@ fn external_keys_imported_with_util_verify_signatures_made_outside() {
         s.run(&["dgst", "-sha256", "-sign", &key, "-out", "sig", "data"]);
         let public = f
             .session
-            .import_public_key(&s.read("spki.der"), &Template::new())
+            .import_public_key(&s.read("spki.der"), &ObjectOptions::new())
             .unwrap();
         let signature = match name {
             "rsa" => s.read("sig"),
@@ -197,13 +197,13 @@ fn external_keys_imported_with_util_verify_signatures_made_outside() {
         let mechanism = Mechanism::new(mechanism);
         assert!(
             public
-                .verify_with(b"made outside", &signature, &mechanism)
+                .verify_with(&mechanism, b"made outside", &signature)
                 .unwrap(),
             "{name}"
         );
         assert!(
             !public
-                .verify_with(b"made inside", &signature, &mechanism)
+                .verify_with(&mechanism, b"made inside", &signature)
                 .unwrap(),
             "{name}"
         );
@@ -223,7 +223,7 @@ fn ecdh_with_an_outside_party_gives_both_the_same_secret() {
     let f = crate::defaults::session();
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &KeyOptions::new())
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
         .unwrap();
     s.write("token.pem", public.to_pem().unwrap().as_bytes());
     s.run(&[
@@ -253,21 +253,20 @@ fn ecdh_with_an_outside_party_gives_both_the_same_secret() {
     else {
         panic!("an EC key")
     };
-    let readable = Template::new()
-        .with(A::SENSITIVE, false)
-        .with(A::EXTRACTABLE, true);
+    let readable = ObjectOptions::new().template(
+        Template::new()
+            .with(A::SENSITIVE, false)
+            .with(A::EXTRACTABLE, true),
+    );
     let derived = private
         .derive_key(
+            p11::mechanisms::Ecdh1DeriveParams::new(&point),
             KeyType::GENERIC_SECRET,
             256,
-            p11::mechanisms::Ecdh1DeriveParams::new(&point),
             &readable,
         )
         .unwrap();
-    assert_eq!(
-        derived.get(A::VALUE).unwrap().as_bytes().unwrap(),
-        s.read("secret")
-    );
+    assert_eq!(derived.get::<Vec<u8>>(A::VALUE).unwrap(), s.read("secret"));
 }
 
 #[test]
@@ -327,7 +326,7 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         // The certificate object util makes.
         let certificate = f
             .session
-            .import_certificate(&ca.value, &Template::new().with(A::LABEL, name))
+            .import_certificate(&ca.value, &ObjectOptions::new().label(name))
             .unwrap();
         let object = certificate.object();
         assert_eq!(
@@ -376,7 +375,7 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         // The issuer's public key, taken from its certificate, verifies the signature.
         let issuer_key = f
             .session
-            .import_public_key(&ca.subject_public_key_info, &Template::new())
+            .import_public_key(&ca.subject_public_key_info, &ObjectOptions::new())
             .unwrap();
         let (mechanism, signature) = match ca.signature_algorithm.as_slice() {
             [1, 2, 840, 113549, 1, 1, 11] => (M::SHA256_RSA_PKCS, ca.signature.clone()),
@@ -402,7 +401,7 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         };
         assert!(
             issuer_key
-                .verify_with(&ca.tbs_certificate, &signature, &Mechanism::new(mechanism))
+                .verify_with(&Mechanism::new(mechanism), &ca.tbs_certificate, &signature)
                 .unwrap(),
             "{name}: the certificate's signature verifies in the token"
         );
@@ -464,16 +463,13 @@ fn private_keys_made_outside_sign_inside_and_openssl_verifies() {
         s.run(&["pkey", "-in", &key, "-pubout", "-out", "pub.pem"]);
         let private = f
             .session
-            .import_private_key(&s.read("key.der"), &Template::new())
+            .import_private_key(&s.read("key.der"), &ObjectOptions::new())
             .unwrap();
-        assert!(
-            private.get(A::SENSITIVE).unwrap().as_bool().unwrap(),
-            "{name}"
-        );
+        assert!(private.get::<bool>(A::SENSITIVE).unwrap(), "{name}");
         let data = b"signed in the token with an imported key";
         match mechanism {
             Some(mechanism) => {
-                let mut signature = private.sign_with(data, &Mechanism::new(mechanism)).unwrap();
+                let mut signature = private.sign_with(&Mechanism::new(mechanism), data).unwrap();
                 if name == "ec" {
                     signature = ec::encode_ecdsa_signature(&signature).unwrap();
                 }
@@ -517,11 +513,18 @@ fn domain_parameters_from_der_local_and_stored() {
     ]);
     let parameters = p11::asn1::dsa::DsaParameters::from_der(&s.read("params.der")).unwrap();
     let template = p11::util::dsa_parameters_template(&parameters);
-    for (local, store) in [(true, false), (false, false)] {
-        let params = f
-            .session
-            .create_domain_parameters(KeyType::DSA, template.clone(), local, store)
-            .unwrap();
+    let local = f
+        .session
+        .local_domain_parameters(KeyType::DSA, template.clone());
+    let stored = f
+        .session
+        .create_domain_parameters(KeyType::DSA, template, &ObjectOptions::new())
+        .unwrap();
+    assert!(matches!(
+        stored.core(),
+        p11::p11_core::DomainParameters::Stored { .. }
+    ));
+    for (params, local) in [(local, true), (stored, false)] {
         assert_eq!(
             params
                 .attributes()
@@ -531,13 +534,10 @@ fn domain_parameters_from_der_local_and_stored() {
                 .as_bytes(),
             Some(&parameters.p[..])
         );
-        let (public, private) = params.generate_keypair(&KeyOptions::new()).unwrap();
+        let (public, private) = params.generate_keypair(&ObjectOptions::new()).unwrap();
         let signature = private.sign(b"data").unwrap();
         assert!(public.verify(b"data", &signature).unwrap(), "local {local}");
-        assert_eq!(
-            public.get(A::SUBPRIME).unwrap().as_bytes(),
-            Some(&parameters.q[..])
-        );
+        assert_eq!(public.get::<Vec<u8>>(A::SUBPRIME).unwrap(), parameters.q);
     }
 }
 
@@ -549,12 +549,12 @@ fn key_templates_carry_the_capabilities_asked_for_or_the_defaults() {
         modulus: vec![0xC1; 128],
         public_exponent: vec![1, 0, 1],
     });
-    let only_verify = p11::util::public_key_template(&key, Some(Capabilities::VERIFY)).unwrap();
+    let only_verify = p11::util::decode_public_key(&key, Some(Capabilities::VERIFY)).unwrap();
     let flag = |t: &Template, ty| t.get(ty).and_then(|v| v.as_bool());
     assert_eq!(flag(&only_verify, A::VERIFY), Some(true));
     assert_eq!(flag(&only_verify, A::ENCRYPT), Some(false));
     assert_eq!(flag(&only_verify, A::WRAP), Some(false));
-    let defaults = p11::util::public_key_template(&key, None).unwrap();
+    let defaults = p11::util::decode_public_key(&key, None).unwrap();
     let rsa = p11::key_defaults(KeyType::RSA).unwrap().capabilities;
     assert_eq!(
         flag(&defaults, A::ENCRYPT),

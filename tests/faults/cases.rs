@@ -280,3 +280,45 @@ fn a_wrong_pin_while_logged_in_elsewhere_is_told_apart() {
     assert_eq!(again, p11_core::Login::Checked);
     f.finish(());
 }
+
+#[test]
+fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
+    use p11::{Key, ObjectOptions, Sign, Verify};
+    let f = fixture();
+    control().set(
+        "C_GetMechanismList",
+        "hide",
+        CKM_SHA256_RSA_PKCS as u64,
+        0,
+        FOREVER,
+    );
+    let session = p11::Session::from(f.session.clone());
+    assert!(!session.has_mechanism(M::SHA256_RSA_PKCS).unwrap());
+    let (public, private) = session
+        .generate_keypair(KeyType::RSA, 1024, &ObjectOptions::new())
+        .unwrap();
+    let combined = Mechanism::new(M::SHA256_RSA_PKCS);
+    // The module still has it: its own signature is the reference (PKCS #1 v1.5 is
+    // deterministic).
+    let direct = f
+        .session
+        .sign(&combined, private.object(), b"data")
+        .unwrap();
+    let digests = control().calls("C_Digest");
+    let composed = private.sign_with(&combined, b"data").unwrap();
+    assert_eq!(composed, direct);
+    assert_eq!(control().calls("C_Digest"), digests + 1, "hashed apart");
+    let mut signer = private.signer_with(&combined).unwrap();
+    let updates = control().calls("C_DigestUpdate");
+    signer.update(b"da").unwrap();
+    signer.update(b"ta").unwrap();
+    assert_eq!(control().calls("C_DigestUpdate"), updates + 2);
+    assert_eq!(signer.finish().unwrap(), direct);
+    assert!(public.verify_with(&combined, b"data", &direct).unwrap());
+    let mut verifier = public.verifier_with(&combined).unwrap();
+    verifier.update(b"data").unwrap();
+    assert!(verifier.finish(&direct).unwrap());
+    assert!(!public.verify_with(&combined, b"other", &direct).unwrap());
+    drop((public, private, session));
+    f.finish(());
+}

@@ -102,7 +102,7 @@ fn encoding_decoding_and_importing_private_keys_leave_no_copies_in_freed_memory(
         let back = EcPrivateKey::from_der(&der).unwrap();
         let pkcs8 = PrivateKey::Ec(back).to_pkcs8_der().unwrap();
         let imported = PrivateKey::from_pkcs8_der(&pkcs8).unwrap();
-        let template = p11::util::private_key_template(&imported, None).unwrap();
+        let template = p11::util::decode_private_key(&imported, None).unwrap();
         assert_eq!(
             template.get(p11::AttributeType::VALUE).unwrap().as_bytes(),
             Some(&scalar[..])
@@ -128,7 +128,7 @@ fn encoding_decoding_and_importing_private_keys_leave_no_copies_in_freed_memory(
         let back = RsaPrivateKey::from_der(&der).unwrap();
         let pkcs8 = PrivateKey::Rsa(back).to_pkcs8_der().unwrap();
         let imported = PrivateKey::from_pkcs8_der(&pkcs8).unwrap();
-        drop(p11::util::private_key_template(&imported, None).unwrap());
+        drop(p11::util::decode_private_key(&imported, None).unwrap());
     });
     assert_eq!(found, 0, "RSA private key bytes left in freed memory");
 
@@ -138,7 +138,7 @@ fn encoding_decoding_and_importing_private_keys_leave_no_copies_in_freed_memory(
     let found = hits_during(&[&seed], || {
         let pkcs8 = ed.to_pkcs8_der().unwrap();
         let imported = PrivateKey::from_pkcs8_der(&pkcs8).unwrap();
-        drop(p11::util::private_key_template(&imported, None).unwrap());
+        drop(p11::util::decode_private_key(&imported, None).unwrap());
     });
     assert_eq!(found, 0, "Ed25519 seed bytes left in freed memory");
 }

@@ -204,6 +204,11 @@ pub(crate) struct SlotBook {
     pub(crate) logins: usize,
     /// The sessions open on the slot, to mark closed when the module closes them all.
     pub(crate) sessions: Vec<Weak<crate::session::SessionInner>>,
+    /// The token's mechanisms, sorted, read once ([`Slot::has_mechanism`]); forgotten
+    /// when the module is finalised.
+    ///
+    /// [`Slot::has_mechanism`]: crate::Slot::has_mechanism
+    pub(crate) mechanisms: Option<Arc<[crate::MechanismType]>>,
 }
 
 impl SessionBook {

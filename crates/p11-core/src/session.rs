@@ -6,12 +6,12 @@ use crate::info::{widen, SessionFlags};
 use crate::module::{lock as lock_mutex, lock_sessions, Gate, ModuleInner, SessionBook};
 use crate::pin::Pin;
 use crate::slot::Slot;
-use crate::{call, ReturnValue};
+use crate::{call, MechanismType, ReturnValue};
 use p11_sys::*;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
@@ -98,6 +98,8 @@ pub(crate) struct SessionInner {
     /// Held by an operation from its `*Init` to its end. One for all kinds: modules
     /// such as SoftHSM run one operation at a time per session, searches included.
     operation: OperationLock,
+    /// The slot's mechanism list, taken once from the slot's cache.
+    mechanisms: OnceLock<Arc<[MechanismType]>>,
 }
 
 impl SessionInner {
@@ -406,6 +408,7 @@ impl Session {
                 closed: AtomicBool::new(false),
                 logged_in: AtomicBool::new(false),
                 operation: OperationLock::default(),
+                mechanisms: OnceLock::new(),
             }),
         };
         let sessions = &mut book.slots.entry(session.slot().id()).or_default().sessions;
@@ -441,6 +444,23 @@ impl Session {
     /// The slot of the session's token.
     pub fn slot(&self) -> &Slot {
         &self.inner.slot
+    }
+
+    /// Whether the token offers `mechanism`: the slot's list, read once for the slot
+    /// ([`Slot::has_mechanism`]) and kept by the session, so that asking costs a search
+    /// of a sorted list.
+    ///
+    /// # Errors
+    /// The module's error from `C_GetMechanismList`, on the slot's first call.
+    pub fn has_mechanism(&self, mechanism: MechanismType) -> Result<bool> {
+        let list = match self.inner.mechanisms.get() {
+            Some(list) => list,
+            None => {
+                let list = self.slot().cached_mechanisms()?;
+                self.inner.mechanisms.get_or_init(|| list)
+            }
+        };
+        Ok(list.binary_search(&mechanism).is_ok())
     }
 
     /// Read-only or read/write.

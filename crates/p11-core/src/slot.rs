@@ -4,12 +4,13 @@ use crate::error::{Error, Result};
 use crate::handle::SlotId;
 use crate::info::{padded_text, widen, MechanismFlags, SlotFlags, Version};
 use crate::lists::fetch_list;
-use crate::module::{Module, ModuleInner};
+use crate::module::{lock_sessions, Module, ModuleInner};
 use crate::pin::Pin;
 use crate::token::Token;
 use crate::{call, MechanismType};
 use p11_sys::*;
 use std::fmt;
+use std::sync::Arc;
 
 /// More slots than any real module has: a count above it is a module error.
 const MAX_SLOTS: usize = 1 << 16;
@@ -169,6 +170,42 @@ impl Slot {
             },
         )?;
         Ok(raw.into_iter().map(MechanismType::from_ck).collect())
+    }
+
+    /// The token's mechanisms, sorted, as read once for the slot and shared by every
+    /// session on it (the list [`has_mechanism`](Self::has_mechanism) searches).
+    ///
+    /// # Errors
+    /// As [`mechanisms`](Self::mechanisms), on the first call for the slot.
+    pub fn cached_mechanisms(&self) -> Result<Arc<[MechanismType]>> {
+        let inner = self.module_inner();
+        if let Some(list) = lock_sessions(inner)
+            .slots
+            .get(&self.id)
+            .and_then(|slot| slot.mechanisms.clone())
+        {
+            return Ok(list);
+        }
+        // Read without the book locked: the module call may be slow, and two threads
+        // reading at once store equal lists.
+        let mut list = self.mechanisms()?;
+        list.sort_unstable();
+        list.dedup();
+        let list: Arc<[MechanismType]> = list.into();
+        lock_sessions(inner)
+            .slots
+            .entry(self.id)
+            .or_default()
+            .mechanisms = Some(list.clone());
+        Ok(list)
+    }
+
+    /// Whether the slot's token offers `mechanism`, from the slot's cached list.
+    ///
+    /// # Errors
+    /// As [`cached_mechanisms`](Self::cached_mechanisms).
+    pub fn has_mechanism(&self, mechanism: MechanismType) -> Result<bool> {
+        Ok(self.cached_mechanisms()?.binary_search(&mechanism).is_ok())
     }
 
     /// What `mechanism` can do on this slot's token, and its key sizes.

@@ -1,7 +1,7 @@
 //! Certificates: store an X.509 certificate as an object with the attributes util takes
 //! from it, find it again by subject, and read its public key.
 use p11::asn1::{pem, CertificateInfo};
-use p11::{AttributeType as A, Library, OpenOptions, Template, TokenFilter};
+use p11::{AttributeType as A, Library, ObjectOptions, OpenOptions, Template, TokenFilter};
 use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -11,8 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (label, der) = pem::decode(include_str!("data/ca.pem"))?;
     let info = CertificateInfo::from_der(&der)?;
-    let stored =
-        session.import_certificate(&der, &Template::new().with(A::LABEL, "p11 example CA"))?;
+    let stored = session.import_certificate(&der, &ObjectOptions::new().label("p11 example CA"))?;
     let found =
         session.get_certificates(&Template::new().with(A::SUBJECT, info.subject.clone()))?;
     println!(

@@ -1,13 +1,13 @@
 //! Concurrency: one session shared by threads. Operations hold the session while they
 //! run, so threads never interleave them, and no lock is needed in user code.
-use p11::{Decrypt, Encrypt, KeyOptions, KeyType, Library, OpenOptions, TokenFilter};
+use p11::{Decrypt, Encrypt, KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lib = Library::load(var("PKCS11_MODULE")?)?;
     let token = lib.get_token(&TokenFilter::new().label(var("PKCS11_TOKEN_LABEL")?))?;
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
-    let key = session.generate_key(KeyType::AES, 256, &KeyOptions::new())?;
+    let key = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
 
     std::thread::scope(|s| -> Result<(), Box<dyn std::error::Error>> {
         let workers: Vec<_> = (0..8u8)
@@ -17,8 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let iv = [thread; 16];
                     for round in 0..100u32 {
                         let data = format!("thread {thread}, round {round}");
-                        let sealed = key.encrypt_param(data.as_bytes(), iv.as_slice())?;
-                        assert_eq!(key.decrypt_param(&sealed, iv.as_slice())?, data.as_bytes());
+                        let sealed = key.encrypt_param(iv.as_slice(), data.as_bytes())?;
+                        assert_eq!(key.decrypt_param(iv.as_slice(), &sealed)?, data.as_bytes());
                     }
                     Ok(())
                 })

@@ -1,5 +1,5 @@
 //! The seed's 3DES example: generate a DES3 key, encrypt with a random IV.
-use p11::{Decrypt, Encrypt, KeyOptions, KeyType, Library, OpenOptions, TokenFilter};
+use p11::{Decrypt, Encrypt, KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,11 +8,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = b"INPUT DATA";
 
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
-    let key = session.generate_key(KeyType::DES3, 0, &KeyOptions::new())?;
+    let key = session.generate_key(KeyType::DES3, 0, &ObjectOptions::new())?;
     let iv = session.generate_random(64)?; // DES blocks are fixed at 64 bits
-    let crypttext = key.encrypt_param(data, iv.as_slice())?;
+    let crypttext = key.encrypt_param(iv.as_slice(), data)?;
 
-    assert_eq!(key.decrypt_param(&crypttext, iv.as_slice())?, data);
+    assert_eq!(key.decrypt_param(iv.as_slice(), &crypttext)?, data);
     println!("DES3-CBC-PAD: {} bytes of ciphertext", crypttext.len());
     Ok(())
 }

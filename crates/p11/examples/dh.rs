@@ -1,7 +1,7 @@
 //! The seed's Diffie-Hellman example: shared RFC 3526 parameters, two parties, the same
 //! AES key derived on both sides.
 use p11::{
-    AttributeType as A, Derive, Key, KeyOptions, KeyType, Library, OpenOptions, Template,
+    AttributeType as A, Derive, Key, KeyType, Library, ObjectOptions, OpenOptions, Template,
     TokenFilter,
 };
 use std::env::var;
@@ -27,30 +27,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let attributes = Template::new()
         .with(A::PRIME, prime)
         .with(A::BASE, vec![2u8]);
-    let parameters = session.create_domain_parameters(KeyType::DH, attributes, true, false)?;
-    let (public, private) = parameters.generate_keypair(&KeyOptions::new())?;
-    let (their_public, their_private) = parameters.generate_keypair(&KeyOptions::new())?;
+    let parameters = session.local_domain_parameters(KeyType::DH, attributes);
+    let (public, private) = parameters.generate_keypair(&ObjectOptions::new())?;
+    let (their_public, their_private) = parameters.generate_keypair(&ObjectOptions::new())?;
 
     // Exchange public values; each derives the session key from the other's.
-    let ours = public.get(A::VALUE)?;
-    let theirs = their_public.get(A::VALUE)?;
-    let readable = Template::new()
-        .with(A::SENSITIVE, false)
-        .with(A::EXTRACTABLE, true);
-    let key = private.derive_key(
-        KeyType::AES,
-        128,
-        theirs.as_bytes().unwrap_or_default(),
-        &readable,
-    )?;
-    let their_key = their_private.derive_key(
-        KeyType::AES,
-        128,
-        ours.as_bytes().unwrap_or_default(),
-        &readable,
-    )?;
+    let ours: Vec<u8> = public.get(A::VALUE)?;
+    let theirs: Vec<u8> = their_public.get(A::VALUE)?;
+    let readable = ObjectOptions::new().template(
+        Template::new()
+            .with(A::SENSITIVE, false)
+            .with(A::EXTRACTABLE, true),
+    );
+    let key = private.derive_key(theirs.as_slice(), KeyType::AES, 128, &readable)?;
+    let their_key = their_private.derive_key(ours.as_slice(), KeyType::AES, 128, &readable)?;
 
-    assert_eq!(key.get(A::VALUE)?, their_key.get(A::VALUE)?);
+    assert_eq!(
+        key.get::<Vec<u8>>(A::VALUE)?,
+        their_key.get::<Vec<u8>>(A::VALUE)?
+    );
     println!("DH over RFC 3526 group 14: both parties derived the same AES-128 key");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Digesting data, a stream, and a key's value inside the token.
 use p11::{
-    AttributeType as A, DigestPart, Key, KeyOptions, KeyType, Library, Mechanism,
-    MechanismType as M, OpenOptions, Template, TokenFilter,
+    AttributeType as A, DigestPart, Key, KeyType, Library, Mechanism, MechanismType as M,
+    ObjectOptions, OpenOptions, Template, TokenFilter,
 };
 use std::env::var;
 
@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!(
         "SHA-256(\"abc\") = {}",
-        hex(&session.digest(b"abc", M::SHA256)?)
+        hex(&session.digest(M::SHA256, b"abc")?)
     );
     let mut stream = session.core().begin_digest(&Mechanism::new(M::SHA256))?;
     for part in [&b"a"[..], b"b", b"c"] {
@@ -24,10 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let readable = Template::new()
         .with(A::SENSITIVE, false)
         .with(A::EXTRACTABLE, true);
-    let key = session.generate_key(KeyType::AES, 128, &KeyOptions::new().template(readable))?;
-    let inside = session.digest_chunks([DigestPart::Key(&key)], M::SHA256)?;
-    let value = key.get(A::VALUE)?;
-    let outside = session.digest(value.as_bytes().unwrap_or_default(), M::SHA256)?;
+    let key = session.generate_key(KeyType::AES, 128, &ObjectOptions::new().template(readable))?;
+    let inside = session.digest_chunks(M::SHA256, [DigestPart::Key(&key)])?;
+    let value: Vec<u8> = key.get(A::VALUE)?;
+    let outside = session.digest(M::SHA256, &value)?;
     assert_eq!(inside, outside);
     println!("SHA-256 of the key, in the token = {}", hex(&inside));
     Ok(())

@@ -1,5 +1,5 @@
 //! The seed's DSA example: generate a DSA-1024 key pair (parameters first), sign.
-use p11::{KeyOptions, KeyType, Library, OpenOptions, Sign, TokenFilter, Verify};
+use p11::{KeyType, Library, ObjectOptions, OpenOptions, Sign, TokenFilter, Verify};
 use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,7 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = b"INPUT DATA";
 
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
-    let (public, private) = session.generate_keypair(KeyType::DSA, 1024, &KeyOptions::new())?;
+    let (public, private) = session.generate_keypair(KeyType::DSA, 1024, &ObjectOptions::new())?;
     let signature = private.sign(data)?;
 
     assert!(public.verify(data, &signature)?);

@@ -3,7 +3,7 @@
 use p11::asn1::ec;
 use p11::mechanisms::Ecdh1DeriveParams;
 use p11::{
-    AttributeType as A, Derive, Key, KeyOptions, KeyType, Library, OpenOptions, Template,
+    AttributeType as A, Derive, Key, KeyType, Library, ObjectOptions, OpenOptions, Template,
     TokenFilter,
 };
 use std::env::var;
@@ -17,30 +17,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         A::EC_PARAMS,
         ec::encode_named_curve_parameters("secp256r1")?,
     );
-    let parameters = session.create_domain_parameters(KeyType::EC, ecparams, true, false)?;
-    let (public, private) = parameters.generate_keypair(&KeyOptions::new())?;
-    let (their_public, their_private) = parameters.generate_keypair(&KeyOptions::new())?;
+    let parameters = session.local_domain_parameters(KeyType::EC, ecparams);
+    let (public, private) = parameters.generate_keypair(&ObjectOptions::new())?;
+    let (their_public, their_private) = parameters.generate_keypair(&ObjectOptions::new())?;
 
     // CKA_EC_POINT is DER; the peer's point goes in raw.
     let point = |key: &p11::PublicKey| -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-        Ok(ec::decode_ec_point(
-            key.get(A::EC_POINT)?.as_bytes().unwrap_or_default(),
-        )?)
+        Ok(ec::decode_ec_point(&key.get::<Vec<u8>>(A::EC_POINT)?)?)
     };
     let (ours, theirs) = (point(&public)?, point(&their_public)?);
-    let readable = Template::new()
-        .with(A::SENSITIVE, false)
-        .with(A::EXTRACTABLE, true);
+    let readable = ObjectOptions::new().template(
+        Template::new()
+            .with(A::SENSITIVE, false)
+            .with(A::EXTRACTABLE, true),
+    );
     let key = private.derive_key(
+        Ecdh1DeriveParams::new(&theirs),
         KeyType::AES,
         128,
-        Ecdh1DeriveParams::new(&theirs),
         &readable,
     )?;
     let their_key =
-        their_private.derive_key(KeyType::AES, 128, Ecdh1DeriveParams::new(&ours), &readable)?;
+        their_private.derive_key(Ecdh1DeriveParams::new(&ours), KeyType::AES, 128, &readable)?;
 
-    assert_eq!(key.get(A::VALUE)?, their_key.get(A::VALUE)?);
+    assert_eq!(
+        key.get::<Vec<u8>>(A::VALUE)?,
+        their_key.get::<Vec<u8>>(A::VALUE)?
+    );
     println!("ECDH on P-256: both parties derived the same AES-128 key");
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! lack it, such as SoftHSM, where python-pkcs11's same example fails).
 use p11::asn1::ec;
 use p11::{
-    AttributeType, KeyOptions, KeyType, Library, OpenOptions, Sign, Template, TokenFilter, Verify,
+    AttributeType, KeyType, Library, ObjectOptions, OpenOptions, Sign, Template, TokenFilter,
+    Verify,
 };
 use std::env::var;
 
@@ -17,8 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         AttributeType::EC_PARAMS,
         ec::encode_named_curve_parameters("secp256r1")?,
     );
-    let ecparams = session.create_domain_parameters(KeyType::EC, params, true, false)?;
-    let (public, private) = ecparams.generate_keypair(&KeyOptions::new())?;
+    let ecparams = session.local_domain_parameters(KeyType::EC, params);
+    let (public, private) = ecparams.generate_keypair(&ObjectOptions::new())?;
     let signature = private.sign(data)?;
 
     assert!(public.verify(data, &signature)?);

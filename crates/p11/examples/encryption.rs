@@ -2,7 +2,7 @@
 //! v1.5 and OAEP with SHA-256 parameters.
 use p11::mechanisms::{GcmParams, Mgf, OaepParams};
 use p11::{
-    Decrypt, Encrypt, KeyOptions, KeyType, Library, Mechanism, MechanismType as M, OpenOptions,
+    Decrypt, Encrypt, KeyType, Library, Mechanism, MechanismType as M, ObjectOptions, OpenOptions,
     TokenFilter,
 };
 use std::env::var;
@@ -11,16 +11,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lib = Library::load(var("PKCS11_MODULE")?)?;
     let token = lib.get_token(&TokenFilter::new().label(var("PKCS11_TOKEN_LABEL")?))?;
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
-    let key = session.generate_key(KeyType::AES, 256, &KeyOptions::new())?;
+    let key = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
 
     let mut nonce = session.generate_random(96)?;
     let sealed = key.encrypt_with(
-        b"secret",
         &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)?),
+        b"secret",
     )?;
     let opened = key.decrypt_with(
-        &sealed,
         &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)?),
+        &sealed,
     )?;
     println!(
         "AES-GCM: {} bytes sealed (tag included), opened: {:?}",
@@ -28,28 +28,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         String::from_utf8_lossy(&opened)
     );
 
-    let block = key.encrypt_with(&[7u8; 16], &Mechanism::new(M::AES_ECB))?;
+    let block = key.encrypt_with(&Mechanism::new(M::AES_ECB), &[7u8; 16])?;
     println!(
         "AES-ECB of one block: {} bytes (identical blocks encrypt identically)",
         block.len()
     );
 
-    let (public, private) = session.generate_keypair(KeyType::RSA, 2048, &KeyOptions::new())?;
+    let (public, private) = session.generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())?;
     let pkcs1 = Mechanism::new(M::RSA_PKCS);
     println!(
         "RSA PKCS #1 v1.5: {:?}",
         String::from_utf8_lossy(
-            &private.decrypt_with(&public.encrypt_with(b"hello", &pkcs1)?, &pkcs1)?
+            &private.decrypt_with(&pkcs1, &public.encrypt_with(&pkcs1, b"hello")?)?
         )
     );
     let sha256 = Mechanism::with(
         M::RSA_PKCS_OAEP,
         OaepParams::new(M::SHA256, Mgf::MGF1_SHA256),
     );
-    match public.encrypt_with(b"hello", &sha256) {
+    match public.encrypt_with(&sha256, b"hello") {
         Ok(c) => println!(
             "RSA OAEP-SHA256: {:?}",
-            String::from_utf8_lossy(&private.decrypt_with(&c, &sha256)?)
+            String::from_utf8_lossy(&private.decrypt_with(&sha256, &c)?)
         ),
         Err(e) => println!("RSA OAEP-SHA256 refused by this token: {e}"),
     }

@@ -1,6 +1,6 @@
 //! Finding objects: keys by label and id, and every object matching a template.
 use p11::{
-    AttributeType as A, Key, KeyOptions, KeyQuery, KeyType, Library, ObjectClass, OpenOptions,
+    AttributeType as A, Key, KeyQuery, KeyType, Library, ObjectClass, ObjectOptions, OpenOptions,
     SecretKey, Template, TokenFilter,
 };
 use std::env::var;
@@ -13,15 +13,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         session.generate_key(
             KeyType::AES,
             128,
-            &KeyOptions::new().label(label).id(label.as_bytes().to_vec()),
+            &ObjectOptions::new()
+                .label(label)
+                .id(label.as_bytes().to_vec()),
         )?;
     }
     let beta: SecretKey = session.get_key(&KeyQuery::new().key_type(KeyType::AES).label("beta"))?;
-    println!(
-        "get_key by label: {:?}, id {:?}",
-        beta.label()?,
-        beta.get(A::ID)?
-    );
+    println!("get_key by label: {:?}, id {:?}", beta.label()?, beta.id()?);
     let secret_keys =
         session.get_objects(&Template::new().with(A::CLASS, ObjectClass::SECRET_KEY))?;
     println!("{} secret keys visible to this session", secret_keys.len());

@@ -1,8 +1,8 @@
 //! Generating keys: stored keys with labels and ids, templates that extend or remove the
 //! secure defaults, key pairs of each type, and domain parameters.
 use p11::{
-    AttributeType as A, Capabilities, Key, KeyOptions, KeyType, Library, OpenOptions, Template,
-    TokenFilter,
+    AttributeType as A, Capabilities, Key, KeyType, Library, ObjectOptions, OpenOptions, Storage,
+    Template, TokenFilter,
 };
 use std::env::var;
 
@@ -14,22 +14,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stored = session.generate_key(
         KeyType::AES,
         256,
-        &KeyOptions::new()
-            .store()
+        &ObjectOptions::new()
+            .storage(Storage::Token)
             .label("stored key")
             .id(vec![1, 2, 3]),
     )?;
-    println!("stored AES key: token object {:?}", stored.get(A::TOKEN)?);
+    println!(
+        "stored AES key: token object {:?}",
+        stored.get::<bool>(A::TOKEN)?
+    );
     // A key whose value may leave the token: extend the template, drop SENSITIVE.
     let exportable = Template::new()
         .with(A::EXTRACTABLE, true)
         .without(A::SENSITIVE);
-    let key = session.generate_key(KeyType::AES, 128, &KeyOptions::new().template(exportable))?;
+    let key = session.generate_key(
+        KeyType::AES,
+        128,
+        &ObjectOptions::new().template(exportable),
+    )?;
     println!(
         "exportable AES key: {} bytes of value",
-        key.get(A::VALUE)?.as_bytes().map_or(0, <[u8]>::len)
+        key.get::<Vec<u8>>(A::VALUE)?.len()
     );
-    let mac_only = KeyOptions::new().capabilities(Capabilities::SIGN | Capabilities::VERIFY);
+    let mac_only = ObjectOptions::new().capabilities(Capabilities::SIGN | Capabilities::VERIFY);
     session.generate_key(KeyType::GENERIC_SECRET, 256, &mac_only)?;
     for (key_type, bits) in [
         (KeyType::RSA, 2048),
@@ -37,14 +44,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::EC, 384),
         (KeyType::EC_EDWARDS, 255),
     ] {
-        let (public, _private) = session.generate_keypair(key_type, bits, &KeyOptions::new())?;
+        let (public, _private) = session.generate_keypair(key_type, bits, &ObjectOptions::new())?;
         println!(
             "{key_type} key pair of {bits} bits: public key type {:?}",
             public.key_type()
         );
     }
-    let parameters = session.generate_domain_parameters(KeyType::DH, 512, &KeyOptions::new())?;
-    let (_public, _private) = parameters.generate_keypair(&KeyOptions::new())?;
+    let parameters = session.generate_domain_parameters(KeyType::DH, 512, &ObjectOptions::new())?;
+    let (_public, _private) = parameters.generate_keypair(&ObjectOptions::new())?;
     println!("DH key pair from fresh 512-bit parameters");
     stored.object().clone().destroy()?;
     Ok(())

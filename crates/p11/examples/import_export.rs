@@ -1,9 +1,7 @@
 //! Importing and exporting keys and certificates: public keys out as SubjectPublicKeyInfo
 //! and PEM, back in through util; PKCS #1 for RSA; an X.509 certificate in.
 use p11::asn1::{pem, CertificateInfo, PublicKey as Asn1PublicKey};
-use p11::{
-    util, AttributeType as A, KeyOptions, KeyType, Library, OpenOptions, Template, TokenFilter,
-};
+use p11::{util, KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::DSA, 1024),
         (KeyType::EC, 256),
     ] {
-        let (public, _) = session.generate_keypair(key_type, bits, &KeyOptions::new())?;
+        let (public, _) = session.generate_keypair(key_type, bits, &ObjectOptions::new())?;
         let spki = public.to_spki_der()?;
         println!(
             "{key_type}: {} bytes of SubjectPublicKeyInfo\n{}",
@@ -26,14 +24,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Asn1PublicKey::Rsa(rsa) = util::public_key_of(&public)? {
             println!("  as PKCS #1 RSAPublicKey: {} bytes", rsa.to_der()?.len());
         }
-        let imported =
-            session.import_public_key(&spki, &Template::new().with(A::LABEL, "imported"))?;
+        let imported = session.import_public_key(&spki, &ObjectOptions::new().label("imported"))?;
         assert_eq!(imported.to_spki_der()?, spki);
     }
 
     let (_, der) = pem::decode(include_str!("data/ca.pem"))?;
     let certificate =
-        session.import_certificate(&der, &Template::new().with(A::LABEL, "example CA"))?;
+        session.import_certificate(&der, &ObjectOptions::new().label("example CA"))?;
     let info = CertificateInfo::from_der(&der)?;
     println!(
         "certificate valid {:?} to {:?}, {} bytes of subject",

@@ -1,5 +1,5 @@
 //! The seed's RSA example: generate an RSA-2048 key pair, encrypt one block (OAEP).
-use p11::{Decrypt, Encrypt, KeyOptions, KeyType, Library, OpenOptions, TokenFilter};
+use p11::{Decrypt, Encrypt, KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 use std::env::var;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,7 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = b"INPUT DATA";
 
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
-    let (public, private) = session.generate_keypair(KeyType::RSA, 2048, &KeyOptions::new())?;
+    let (public, private) = session.generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())?;
     let crypttext = public.encrypt(data)?;
 
     assert_eq!(private.decrypt(&crypttext)?, data);

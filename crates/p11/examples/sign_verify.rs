@@ -2,7 +2,7 @@
 //! signatures converted to DER for other tools.
 use p11::asn1::{dsa, ec};
 use p11::{
-    KeyOptions, KeyType, Library, Mechanism, MechanismType as M, OpenOptions, Sign, TokenFilter,
+    KeyType, Library, Mechanism, MechanismType as M, ObjectOptions, OpenOptions, Sign, TokenFilter,
     Verify,
 };
 use std::env::var;
@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
     let data = b"the message";
 
-    let aes = session.generate_key(KeyType::AES, 256, &KeyOptions::new())?;
+    let aes = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
     let mac = aes.sign(data)?;
     println!(
         "AES-CMAC: {} bytes, verifies: {}",
@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::EC, 256),
         (KeyType::EC_EDWARDS, 255),
     ] {
-        let (public, private) = session.generate_keypair(key_type, bits, &KeyOptions::new())?;
+        let (public, private) = session.generate_keypair(key_type, bits, &ObjectOptions::new())?;
         let signature = private.sign(data)?;
         println!(
             "{key_type}: {}-byte signature, verifies: {}",
@@ -45,10 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             KeyType::RSA => {
                 let pss = Mechanism::new(M::SHA256_RSA_PKCS_PSS);
-                let signature = private.sign_with(data, &pss)?;
+                let signature = private.sign_with(&pss, data)?;
                 println!(
                     "  RSA-PSS (SHA-256, MGF1-SHA256, 32-byte salt): verifies {}",
-                    public.verify_with(data, &signature, &pss)?
+                    public.verify_with(&pss, data, &signature)?
                 );
             }
             _ => {}

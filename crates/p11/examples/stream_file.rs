@@ -1,6 +1,6 @@
 //! Streaming a file through AES: encrypt a file chunk by chunk into another (an
 //! `io::Write` adapter, one buffer reused), then decrypt it back through an `io::Read`.
-use p11::{Decrypt, Encrypt, KeyOptions, KeyType, Library, OpenOptions, TokenFilter};
+use p11::{Decrypt, Encrypt, KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 use std::env::var;
 use std::io::{copy, Read};
 
@@ -8,7 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lib = Library::load(var("PKCS11_MODULE")?)?;
     let token = lib.get_token(&TokenFilter::new().label(var("PKCS11_TOKEN_LABEL")?))?;
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
-    let key = session.generate_key(KeyType::AES, 256, &KeyOptions::new())?;
+    let key = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
     let iv = session.generate_random(128)?;
 
     let dir = std::env::temp_dir();

@@ -1,8 +1,8 @@
 //! Wrapping and unwrapping keys: an AES key under another AES key (AES_KEY_WRAP), and
 //! under an RSA key (OAEP).
 use p11::{
-    AttributeType as A, Decrypt, Encrypt, KeyOptions, KeyType, Library, OpenOptions, Template,
-    TokenFilter, Unwrap, Wrap,
+    AttributeType as A, Decrypt, Encrypt, KeyType, Library, ObjectOptions, OpenOptions, SecretKey,
+    Template, TokenFilter, Unwrap, Wrap,
 };
 use std::env::var;
 
@@ -14,27 +14,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = session.generate_key(
         KeyType::AES,
         128,
-        &KeyOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
+        &ObjectOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
     )?;
     let iv = [0u8; 16];
-    let crypttext = key.encrypt_param(b"wrapped and back", iv.as_slice())?;
+    let crypttext = key.encrypt_param(iv.as_slice(), b"wrapped and back")?;
 
-    let kek = session.generate_key(KeyType::AES, 256, &KeyOptions::new())?;
+    let kek = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
     let wrapped = kek.wrap_key(&key)?;
-    let unwrapped = kek.unwrap_key(KeyType::AES, &wrapped, &Template::new())?;
+    let unwrapped: SecretKey = kek.unwrap_key(KeyType::AES, &wrapped, &ObjectOptions::new())?;
     println!(
         "AES_KEY_WRAP: {} bytes; the unwrapped key decrypts: {:?}",
         wrapped.len(),
-        String::from_utf8_lossy(&unwrapped.decrypt_param(&crypttext, iv.as_slice())?)
+        String::from_utf8_lossy(&unwrapped.decrypt_param(iv.as_slice(), &crypttext)?)
     );
 
-    let (public, private) = session.generate_keypair(KeyType::RSA, 2048, &KeyOptions::new())?;
+    let (public, private) = session.generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())?;
     let wrapped = public.wrap_key(&key)?;
-    let unwrapped = private.unwrap_key(KeyType::AES, &wrapped, &Template::new())?;
+    let unwrapped: SecretKey = private.unwrap_key(KeyType::AES, &wrapped, &ObjectOptions::new())?;
     println!(
         "RSA OAEP wrap: {} bytes; the unwrapped key decrypts: {:?}",
         wrapped.len(),
-        String::from_utf8_lossy(&unwrapped.decrypt_param(&crypttext, iv.as_slice())?)
+        String::from_utf8_lossy(&unwrapped.decrypt_param(iv.as_slice(), &crypttext)?)
     );
     Ok(())
 }

@@ -25,12 +25,13 @@
 //! ```
 
 use crate::defaults::{key_defaults, KeyDefaults};
-use crate::session::Session;
-use crate::signing;
+use crate::options::ObjectOptions;
+use crate::session::{with_value_len, Session};
+use crate::signing::{self, Plan, Signer, Verifier};
 use p11_core::mechanisms::{Parameter, ParameterKind};
 use p11_core::{
-    AttributeType as A, AttributeValue, Cipher, Error, KeyType, Mechanism, MechanismType, Object,
-    ObjectClass, Pin, Result, Signer, Template, Verifier,
+    AttributeType as A, Cipher, Error, FromAttribute, FromAttributes, KeyType, Mechanism,
+    MechanismType, Object, ObjectClass, Pin, Result, Template,
 };
 
 /// What every key has.
@@ -108,9 +109,28 @@ pub trait Key {
         }
     }
 
-    /// One attribute (python's `key[Attribute.X]`).
-    fn get(&self, ty: A) -> Result<AttributeValue> {
-        self.object().get_attribute(ty)
+    /// One attribute, typed (python's `key[Attribute.X]`): `bool`, `u64`, `String`,
+    /// `Vec<u8>`, the open enums, or [`AttributeValue`](p11_core::AttributeValue).
+    ///
+    /// # Errors
+    /// The module's error; [`Error::AttributeKind`] when the value is of another kind.
+    fn get<T: FromAttribute>(&self, ty: A) -> Result<T>
+    where
+        Self: Sized,
+    {
+        self.object().get(ty)
+    }
+
+    /// Several attributes in one call, typed, as a tuple:
+    /// `let (label, bits): (String, u64) = key.get_all([A::LABEL, A::MODULUS_BITS])?`.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), for any of them.
+    fn get_all<T: FromAttributes>(&self, types: T::Types) -> Result<T>
+    where
+        Self: Sized,
+    {
+        self.object().get_all(types)
     }
 }
 
@@ -141,21 +161,41 @@ fn default_mechanism<'a>(
     }
 }
 
+fn encryption<'a>(key: &dyn Key, param: Parameter<'a>) -> Result<Mechanism<'a>> {
+    default_mechanism(key, "encryption", |d| d.encrypt, param)
+}
+
+fn signing<'a>(key: &dyn Key, param: Parameter<'a>) -> Result<Mechanism<'a>> {
+    default_mechanism(key, "signing", |d| d.sign, param)
+}
+
+fn wrapping(key: &dyn Key) -> Result<Mechanism<'static>> {
+    default_mechanism(key, "wrapping", |d| d.wrap, Parameter::None)
+}
+
 /// Encryption: secret and public keys.
 pub trait Encrypt: Key + Sized {
     /// Encrypts with the default mechanism (RSA: OAEP with SHA-1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
     fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.encrypt_param(data, Parameter::None)
+        self.encrypt_with(&encryption(self, Parameter::None)?, data)
     }
 
     /// Encrypts with the default mechanism and this parameter (AES/DES3: the IV).
-    fn encrypt_param<'a>(&self, data: &[u8], param: impl Into<Parameter<'a>>) -> Result<Vec<u8>> {
-        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
-        self.encrypt_with(data, &mechanism)
+    ///
+    /// # Errors
+    /// As [`encrypt`](Self::encrypt); [`Error::Parameter`] for an IV of the wrong size.
+    fn encrypt_param<'a>(&self, param: impl Into<Parameter<'a>>, data: &[u8]) -> Result<Vec<u8>> {
+        self.encrypt_with(&encryption(self, param.into())?, data)
     }
 
     /// Encrypts with any mechanism.
-    fn encrypt_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
+    ///
+    /// # Errors
+    /// The module's error.
+    fn encrypt_with(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
         self.session()
             .core()
             .encrypt(mechanism, self.object(), data)
@@ -164,12 +204,17 @@ pub trait Encrypt: Key + Sized {
     /// A streaming encryption with the default mechanism and `param`: feed it chunks
     /// ([`Cipher::stream`], python's `encrypt(iterable)`), or use it as an `io::Write`
     /// ([`Cipher::writer`]) or `io::Read` ([`Cipher::reader`]).
-    fn encryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
-        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
-        self.encryptor_with(&mechanism)
+    ///
+    /// # Errors
+    /// As [`encrypt_param`](Self::encrypt_param).
+    fn encryptor<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
+        self.encryptor_with(&encryption(self, param.into())?)
     }
 
     /// A streaming encryption with any mechanism.
+    ///
+    /// # Errors
+    /// The module's error from `C_EncryptInit`.
     fn encryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher> {
         self.session()
             .core()
@@ -180,18 +225,26 @@ pub trait Encrypt: Key + Sized {
 /// Decryption: secret and private keys.
 pub trait Decrypt: Key + Sized {
     /// Decrypts with the default mechanism.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
     fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.decrypt_param(data, Parameter::None)
+        self.decrypt_with(&encryption(self, Parameter::None)?, data)
     }
 
     /// Decrypts with the default mechanism and this parameter (AES/DES3: the IV).
-    fn decrypt_param<'a>(&self, data: &[u8], param: impl Into<Parameter<'a>>) -> Result<Vec<u8>> {
-        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
-        self.decrypt_with(data, &mechanism)
+    ///
+    /// # Errors
+    /// As [`decrypt`](Self::decrypt); [`Error::Parameter`] for an IV of the wrong size.
+    fn decrypt_param<'a>(&self, param: impl Into<Parameter<'a>>, data: &[u8]) -> Result<Vec<u8>> {
+        self.decrypt_with(&encryption(self, param.into())?, data)
     }
 
     /// Decrypts with any mechanism.
-    fn decrypt_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
+    ///
+    /// # Errors
+    /// The module's error.
+    fn decrypt_with(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
         self.session()
             .core()
             .decrypt(mechanism, self.object(), data)
@@ -203,19 +256,24 @@ pub trait Decrypt: Key + Sized {
     /// # Errors
     /// The module's error, `CKR_PIN_INCORRECT` among them.
     fn decrypt_with_pin(&self, data: &[u8], pin: impl Into<Pin>) -> Result<Vec<u8>> {
-        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, Parameter::None)?;
+        let mechanism = encryption(self, Parameter::None)?;
         self.session()
             .core()
             .decrypt_with_pin(&mechanism, self.object(), data, pin)
     }
 
     /// A streaming decryption with the default mechanism and `param`.
-    fn decryptor<'a>(&'a self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
-        let mechanism = default_mechanism(self, "encryption", |d| d.encrypt, param.into())?;
-        self.decryptor_with(&mechanism)
+    ///
+    /// # Errors
+    /// As [`decrypt_param`](Self::decrypt_param).
+    fn decryptor<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
+        self.decryptor_with(&encryption(self, param.into())?)
     }
 
     /// A streaming decryption with any mechanism.
+    ///
+    /// # Errors
+    /// The module's error from `C_DecryptInit`.
     fn decryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher> {
         self.session()
             .core()
@@ -223,104 +281,189 @@ pub trait Decrypt: Key + Sized {
     }
 }
 
-/// Signing (and MACs): secret and private keys.
+/// Signing (and MACs): secret and private keys. Every spelling — one-shot, chunks, a
+/// [`Signer`] stream — composes a hash-and-sign mechanism the token lacks from the hash
+/// and the raw signature when it has those, giving the same signature.
 pub trait Sign: Key + Sized {
-    /// Signs with the default mechanism. Where the token lacks a hash-and-sign mechanism
-    /// but has the hash and the raw signature, they are composed (see [`signing`]).
+    /// Signs with the default mechanism.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
     fn sign(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.sign_param(data, Parameter::None)
+        self.sign_with(&signing(self, Parameter::None)?, data)
     }
 
     /// Signs with the default mechanism and this parameter.
-    fn sign_param<'a>(&self, data: &[u8], param: impl Into<Parameter<'a>>) -> Result<Vec<u8>> {
-        let mechanism = default_mechanism(self, "signing", |d| d.sign, param.into())?;
-        self.sign_with(data, &mechanism)
+    ///
+    /// # Errors
+    /// As [`sign`](Self::sign).
+    fn sign_param<'a>(&self, param: impl Into<Parameter<'a>>, data: &[u8]) -> Result<Vec<u8>> {
+        self.sign_with(&signing(self, param.into())?, data)
     }
 
-    /// Signs with any mechanism (composed where the token lacks it and can).
-    fn sign_with(&self, data: &[u8], mechanism: &Mechanism) -> Result<Vec<u8>> {
-        signing::sign(self.session(), mechanism, self.object(), data, None)
+    /// Signs with any mechanism.
+    ///
+    /// # Errors
+    /// The module's error.
+    fn sign_with(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
+        let plan = Plan::for_mechanism(self.session(), mechanism)?;
+        signing::sign(self.session(), plan, mechanism, self.object(), data, None)
     }
 
     /// Signs with the default mechanism, with the PIN a key marked
-    /// `ALWAYS_AUTHENTICATE` asks for on every use (python's `sign(..., pin=)`);
-    /// composed as [`sign`](Self::sign) is.
+    /// `ALWAYS_AUTHENTICATE` asks for on every use (python's `sign(..., pin=)`).
     ///
     /// # Errors
     /// The module's error, `CKR_PIN_INCORRECT` among them.
     fn sign_with_pin(&self, data: &[u8], pin: impl Into<Pin>) -> Result<Vec<u8>> {
-        let mechanism = default_mechanism(self, "signing", |d| d.sign, Parameter::None)?;
+        let mechanism = signing(self, Parameter::None)?;
+        let plan = Plan::for_mechanism(self.session(), &mechanism)?;
         let pin = pin.into();
-        signing::sign(self.session(), &mechanism, self.object(), data, Some(&pin))
+        signing::sign(
+            self.session(),
+            plan,
+            &mechanism,
+            self.object(),
+            data,
+            Some(&pin),
+        )
     }
 
     /// Signs the concatenation of `chunks` with the default mechanism, in parts
     /// (python's `sign(iterable)`).
+    ///
+    /// # Errors
+    /// As [`signer`](Self::signer), and the module's errors on the way.
     fn sign_chunks<I>(&self, chunks: I) -> Result<Vec<u8>>
     where
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let mechanism = default_mechanism(self, "signing", |d| d.sign, Parameter::None)?;
-        signing::sign_chunks(self.session(), &mechanism, self.object(), chunks)
+        let mut signer = self.signer(Parameter::None)?;
+        for chunk in chunks {
+            signer.update(chunk.as_ref())?;
+        }
+        signer.finish()
     }
 
-    /// A streaming signature with any mechanism the token has (also an `io::Write`).
+    /// A streaming signature with the default mechanism and `param`
+    /// ([`Parameter::None`] for none); an `io::Write`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error
+    /// from the init.
+    fn signer<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Signer> {
+        self.signer_with(&signing(self, param.into())?)
+    }
+
+    /// A streaming signature with any mechanism.
+    ///
+    /// # Errors
+    /// The module's error from the init.
     fn signer_with(&self, mechanism: &Mechanism) -> Result<Signer> {
-        self.session().core().begin_sign(mechanism, self.object())
+        Signer::begin(self.session(), mechanism, self.object(), None)
+    }
+
+    /// A streaming signature with the default mechanism, with the PIN a key marked
+    /// `ALWAYS_AUTHENTICATE` asks for.
+    ///
+    /// # Errors
+    /// The module's error, `CKR_PIN_INCORRECT` among them.
+    fn signer_with_pin(&self, pin: impl Into<Pin>) -> Result<Signer> {
+        let mechanism = signing(self, Parameter::None)?;
+        Signer::begin(self.session(), &mechanism, self.object(), Some(pin.into()))
     }
 }
 
-/// Verification: secret and public keys.
+/// Verification: secret and public keys; composed as [`Sign`] is.
 pub trait Verify: Key + Sized {
     /// Verifies with the default mechanism: `Ok(false)` for a wrong signature.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
     fn verify(&self, data: &[u8], signature: &[u8]) -> Result<bool> {
-        self.verify_param(data, signature, Parameter::None)
+        self.verify_with(&signing(self, Parameter::None)?, data, signature)
     }
 
     /// Verifies with the default mechanism and this parameter.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
     fn verify_param<'a>(
         &self,
+        param: impl Into<Parameter<'a>>,
         data: &[u8],
         signature: &[u8],
-        param: impl Into<Parameter<'a>>,
     ) -> Result<bool> {
-        let mechanism = default_mechanism(self, "signing", |d| d.sign, param.into())?;
-        self.verify_with(data, signature, &mechanism)
+        self.verify_with(&signing(self, param.into())?, data, signature)
     }
 
-    /// Verifies with any mechanism (composed where the token lacks it and can).
-    fn verify_with(&self, data: &[u8], signature: &[u8], mechanism: &Mechanism) -> Result<bool> {
-        signing::verify(self.session(), mechanism, self.object(), data, signature)
+    /// Verifies with any mechanism.
+    ///
+    /// # Errors
+    /// The module's error.
+    fn verify_with(&self, mechanism: &Mechanism, data: &[u8], signature: &[u8]) -> Result<bool> {
+        let plan = Plan::for_mechanism(self.session(), mechanism)?;
+        signing::verify(
+            self.session(),
+            plan,
+            mechanism,
+            self.object(),
+            data,
+            signature,
+        )
     }
 
     /// Verifies `signature` over the concatenation of `chunks` with the default
     /// mechanism, in parts (python's `verify(iterable, signature)`).
+    ///
+    /// # Errors
+    /// As [`verifier`](Self::verifier), and the module's errors on the way.
     fn verify_chunks<I>(&self, chunks: I, signature: &[u8]) -> Result<bool>
     where
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let mechanism = default_mechanism(self, "signing", |d| d.sign, Parameter::None)?;
-        signing::verify_chunks(self.session(), &mechanism, self.object(), chunks, signature)
+        let mut verifier = self.verifier(Parameter::None)?;
+        for chunk in chunks {
+            verifier.update(chunk.as_ref())?;
+        }
+        verifier.finish(signature)
     }
 
-    /// A streaming verification with any mechanism the token has (also an `io::Write`).
+    /// A streaming verification with the default mechanism and `param`; an `io::Write`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error
+    /// from the init.
+    fn verifier<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Verifier> {
+        self.verifier_with(&signing(self, param.into())?)
+    }
+
+    /// A streaming verification with any mechanism.
+    ///
+    /// # Errors
+    /// The module's error from the init.
     fn verifier_with(&self, mechanism: &Mechanism) -> Result<Verifier> {
-        self.session().core().begin_verify(mechanism, self.object())
+        Verifier::begin(self.session(), mechanism, self.object())
     }
 }
 
 /// Wrapping other keys: secret and public keys.
 pub trait Wrap: Key + Sized {
     /// Wraps `key` with the default mechanism (AES: AES_KEY_WRAP, RSA: OAEP).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
     fn wrap_key(&self, key: &dyn Key) -> Result<Vec<u8>> {
-        let mechanism = default_mechanism(self, "wrapping", |d| d.wrap, Parameter::None)?;
-        self.wrap_key_with(key, &mechanism)
+        self.wrap_key_with(&wrapping(self)?, key)
     }
 
     /// Wraps `key` with any mechanism.
-    fn wrap_key_with(&self, key: &dyn Key, mechanism: &Mechanism) -> Result<Vec<u8>> {
+    ///
+    /// # Errors
+    /// The module's error.
+    fn wrap_key_with(&self, mechanism: &Mechanism, key: &dyn Key) -> Result<Vec<u8>> {
         self.session()
             .core()
             .wrap_key(mechanism, self.object(), key.object())
@@ -329,78 +472,88 @@ pub trait Wrap: Key + Sized {
 
 /// Unwrapping keys: secret and private keys.
 pub trait Unwrap: Key + Sized {
-    /// Unwraps a secret key of `key_type` with the default mechanism; it is
-    /// `SENSITIVE` and not `EXTRACTABLE` unless `template` says otherwise.
-    fn unwrap_key(
+    /// Unwraps a key of kind `K` (secret, private or public) and `key_type` with the
+    /// default mechanism, made as `options` say — its template is the one
+    /// [`ObjectOptions`] gives for that kind (python's `unwrap_key(object_class, ...)`).
+    ///
+    /// ```no_run
+    /// # fn f(kek: &p11::SecretKey, wrapped: &[u8]) -> p11::Result<()> {
+    /// use p11::{KeyType, ObjectOptions, PrivateKey, Unwrap};
+    /// let key: PrivateKey = kek.unwrap_key(KeyType::RSA, wrapped, &ObjectOptions::new())?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
+    fn unwrap_key<K: KeyKind>(
         &self,
         key_type: KeyType,
         wrapped: &[u8],
-        template: &Template,
-    ) -> Result<SecretKey> {
-        let mechanism = default_mechanism(self, "wrapping", |d| d.wrap, Parameter::None)?;
-        self.unwrap_key_with(key_type, wrapped, template, &mechanism)
+        options: &ObjectOptions,
+    ) -> Result<K> {
+        self.unwrap_key_with(&wrapping(self)?, key_type, wrapped, options)
     }
 
     /// Unwraps with any mechanism.
-    fn unwrap_key_with(
+    ///
+    /// # Errors
+    /// The module's error.
+    fn unwrap_key_with<K: KeyKind>(
         &self,
+        mechanism: &Mechanism,
         key_type: KeyType,
         wrapped: &[u8],
-        template: &Template,
-        mechanism: &Mechanism,
-    ) -> Result<SecretKey> {
-        let template = Template::new()
-            .with(A::CLASS, ObjectClass::SECRET_KEY)
-            .with(A::KEY_TYPE, key_type)
-            .with(A::SENSITIVE, true)
-            .with(A::EXTRACTABLE, false)
-            .merge(template);
+        options: &ObjectOptions,
+    ) -> Result<K> {
+        let template = options.key_template(K::CLASS, key_type);
         let object =
             self.session()
                 .core()
                 .unwrap_key(mechanism, self.object(), wrapped, &template)?;
-        Ok(SecretKey::new(self.session().clone(), object, key_type))
+        Ok(K::made(self.session().clone(), object, key_type))
     }
 }
 
 /// Deriving keys: secret and private keys.
 pub trait Derive: Key + Sized {
     /// Derives a secret key of `key_type` and `bits` with the default mechanism and its
-    /// parameter (DH: the other party's public value; ECDH: [`Ecdh1DeriveParams`]).
+    /// parameter (DH: the other party's public value; ECDH: [`Ecdh1DeriveParams`]),
+    /// made as `options` say ([`ObjectOptions::secret_key_template`] with `VALUE_LEN`).
     ///
     /// [`Ecdh1DeriveParams`]: p11_core::mechanisms::Ecdh1DeriveParams
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default or a length that is
+    /// not whole bytes; the module's error.
     fn derive_key<'a>(
         &self,
+        param: impl Into<Parameter<'a>>,
         key_type: KeyType,
         bits: usize,
-        param: impl Into<Parameter<'a>>,
-        template: &Template,
+        options: &ObjectOptions,
     ) -> Result<SecretKey> {
         let mechanism = default_mechanism(self, "derivation", |d| d.derive, param.into())?;
-        self.derive_key_with(key_type, bits, template, &mechanism)
+        self.derive_key_with(&mechanism, key_type, bits, options)
     }
 
     /// Derives with any mechanism.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a length that is not whole bytes; the module's
+    /// error.
     fn derive_key_with(
         &self,
+        mechanism: &Mechanism,
         key_type: KeyType,
         bits: usize,
-        template: &Template,
-        mechanism: &Mechanism,
+        options: &ObjectOptions,
     ) -> Result<SecretKey> {
-        let mut defaults = Template::new()
-            .with(A::CLASS, ObjectClass::SECRET_KEY)
-            .with(A::KEY_TYPE, key_type)
-            .with(A::SENSITIVE, true)
-            .with(A::EXTRACTABLE, false);
-        if !matches!(key_type, KeyType::DES2 | KeyType::DES3) {
-            defaults.set(A::VALUE_LEN, (bits / 8) as u64);
-        }
-        let object = self.session().core().derive_key(
-            mechanism,
-            self.object(),
-            &defaults.merge(template),
-        )?;
+        let template =
+            with_value_len(key_type, bits)?.merge(&options.secret_key_template(key_type));
+        let object = self
+            .session()
+            .core()
+            .derive_key(mechanism, self.object(), &template)?;
         Ok(SecretKey::new(self.session().clone(), object, key_type))
     }
 }
@@ -418,6 +571,24 @@ macro_rules! key_kind {
         impl $name {
             pub(crate) fn new(session: Session, object: Object, key_type: KeyType) -> Self {
                 Self { session, object, key_type }
+            }
+
+            /// A copy of the key (python's `copy`, `C_CopyObject`) with what `options`
+            /// asks for changed — label, id, storage, capabilities, template — and the
+            /// rest as the original has it.
+            ///
+            /// # Errors
+            /// The module's error (`CKR_ATTRIBUTE_READ_ONLY` for what cannot change).
+            pub fn copy(&self, options: &ObjectOptions) -> Result<Self> {
+                let changes = options.changes(<Self as KeyKind>::CLASS);
+                let object = self.object.copy(&changes)?;
+                Ok(Self::new(self.session.clone(), object, self.key_type))
+            }
+        }
+
+        impl sealed::Made for $name {
+            fn made(session: Session, object: Object, key_type: KeyType) -> Self {
+                Self::new(session, object, key_type)
             }
         }
 
@@ -478,8 +649,12 @@ impl DomainParameters {
         self.parameters.attributes()
     }
 
-    /// A key pair from these parameters, with the key type's defaults.
-    pub fn generate_keypair(&self, options: &crate::KeyOptions) -> Result<(PublicKey, PrivateKey)> {
+    /// A key pair from these parameters, made as `options` say (python's
+    /// `DomainParameters.generate_keypair`).
+    ///
+    /// # Errors
+    /// The module's error reading stored parameters or generating the pair.
+    pub fn generate_keypair(&self, options: &ObjectOptions) -> Result<(PublicKey, PrivateKey)> {
         self.session.generate_keypair_from(
             self.parameters.key_type(),
             &self.parameters.attributes()?,
@@ -488,12 +663,24 @@ impl DomainParameters {
     }
 }
 
-/// A kind of key the facade can return from a search.
-pub trait KeyKind: Key + Sized {
+mod sealed {
+    /// Making a key value of a kind p11 knows the object to be.
+    pub trait Made {
+        fn made(session: super::Session, object: super::Object, key_type: super::KeyType) -> Self;
+    }
+}
+
+/// A kind of key: secret, public or private. The facade returns it from searches and
+/// unwrapping; the class is the type's.
+pub trait KeyKind: Key + Sized + sealed::Made {
     /// The object class of this kind.
     const CLASS: ObjectClass;
 
-    /// Wraps an object of this kind (its key type read from the token).
+    /// Wraps an object of this kind, its class and key type read from the token in one
+    /// call.
+    ///
+    /// # Errors
+    /// [`Error::WrongClass`] for an object of another class; the module's error.
     fn from_object(session: Session, object: Object) -> Result<Self>;
 }
 

@@ -3,14 +3,14 @@
 //! Rust's types: signing with a public key does not compile.
 //!
 //! ```no_run
-//! use p11::{Encrypt, KeyOptions, KeyType, Library, OpenOptions, TokenFilter};
+//! use p11::{Encrypt, KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 //!
 //! let lib = Library::load(std::env::var("PKCS11_MODULE").unwrap_or_default())?;
 //! let token = lib.get_token(&TokenFilter::new().label("DEMO"))?;
 //! let session = token.open(&OpenOptions::new().user_pin("1234"))?;
-//! let key = session.generate_key(KeyType::AES, 256, &KeyOptions::new())?;
+//! let key = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
 //! let iv = session.generate_random(128)?;
-//! let crypttext = key.encrypt_param(b"INPUT DATA", iv.as_slice())?;
+//! let crypttext = key.encrypt_param(iv.as_slice(), b"INPUT DATA")?;
 //! # Ok::<(), p11::Error>(())
 //! ```
 //!
@@ -21,9 +21,10 @@
 mod defaults;
 mod keys;
 mod library;
+mod options;
 pub mod python;
 mod session;
-pub mod signing;
+mod signing;
 pub mod util;
 
 pub use defaults::{key_defaults, Capabilities, KeyDefaults};
@@ -32,7 +33,9 @@ pub use keys::{
     Sign, Unwrap, Verify, Wrap,
 };
 pub use library::{Library, OpenOptions, Slot, Token};
-pub use session::{DigestPart, KeyOptions, KeyQuery, Session};
+pub use options::{ObjectOptions, Storage};
+pub use session::{DigestPart, KeyQuery, Session};
+pub use signing::{Signer, Verifier};
 pub use util::Certificate;
 
 pub use p11_asn1 as asn1;

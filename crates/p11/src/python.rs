@@ -2,7 +2,7 @@
 //!
 //! Each call of python-pkcs11's API reference and its p11 counterpart. Keyword arguments
 //! become option structs ([`OpenOptions`](crate::OpenOptions),
-//! [`KeyOptions`](crate::KeyOptions), [`KeyQuery`](crate::KeyQuery)) or a `_param` /
+//! [`ObjectOptions`](crate::ObjectOptions), [`KeyQuery`](crate::KeyQuery)) or a `_param` /
 //! `_with` variant of the method (python's `mechanism_param=` / `mechanism=`).
 //!
 //! | python-pkcs11 | p11 |
@@ -26,9 +26,9 @@
 //! | `session.get_objects(attrs)` | [`session.get_objects(&Template)`](crate::Session::get_objects) |
 //! | `session.create_object(attrs)` | [`session.create_object(&Template)`](crate::Session::create_object) |
 //! | `session.create_domain_parameters(key_type, attrs, local, store)` | [`session.create_domain_parameters(key_type, attrs, local, store)`](crate::Session::create_domain_parameters) |
-//! | `session.generate_domain_parameters(key_type, param_length, store, …)` | [`session.generate_domain_parameters(key_type, bits, &KeyOptions)`](crate::Session::generate_domain_parameters) |
-//! | `session.generate_key(key_type, key_length, id, label, store, capabilities, mechanism, mechanism_param, template)` | [`session.generate_key(key_type, bits, &KeyOptions)`](crate::Session::generate_key) |
-//! | `session.generate_keypair(key_type, key_length, …, public_template, private_template)` | [`session.generate_keypair(key_type, bits, &KeyOptions)`](crate::Session::generate_keypair), with [`KeyOptions::public_template`](crate::KeyOptions::public_template) and [`private_template`](crate::KeyOptions::private_template) |
+//! | `session.generate_domain_parameters(key_type, param_length, store, …)` | [`session.generate_domain_parameters(key_type, bits, &ObjectOptions)`](crate::Session::generate_domain_parameters) |
+//! | `session.generate_key(key_type, key_length, id, label, store, capabilities, mechanism, mechanism_param, template)` | [`session.generate_key(key_type, bits, &ObjectOptions)`](crate::Session::generate_key) |
+//! | `session.generate_keypair(key_type, key_length, …, public_template, private_template)` | [`session.generate_keypair(key_type, bits, &ObjectOptions)`](crate::Session::generate_keypair), with [`ObjectOptions::public_template`](crate::ObjectOptions::public_template) and [`private_template`](crate::ObjectOptions::private_template) |
 //! | `session.seed_random(seed)`, `session.generate_random(nbits)` | [`seed_random`](crate::Session::seed_random), [`generate_random`](crate::Session::generate_random) |
 //! | `session.digest(data, mechanism)` | [`session.digest(data, mechanism)`](crate::Session::digest); streams and keys: `session.core().begin_digest` (`update`, `update_key`) |
 //! | `Object[Attribute.X]`, `Object[Attribute.X] = v` | [`key.get(A::X)`](crate::Key::get), `object.get_attributes(&[…])` (one call), `object.set_attributes(&Template)` |

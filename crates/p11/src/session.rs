@@ -3,26 +3,19 @@
 
 use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
 use crate::keys::{DomainParameters, KeyKind, PrivateKey, PublicKey, SecretKey};
+use crate::options::{ObjectOptions, SECRET_CAPABILITIES};
 use p11_asn1::ec::EcParameters;
 use p11_core::{
     AttributeType as A, Error, KeyType, Mechanism, MechanismType, ObjectClass, Result, Template,
 };
-use std::sync::{Arc, OnceLock};
 
 /// A session on a token (python-pkcs11's `Session`). Cheap to clone and `Send + Sync`:
 /// share it between threads; keys made or found through it keep it open.
 #[derive(Clone, Debug)]
 pub struct Session {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
     session: p11_core::Session,
     /// What the login at opening did, when there was one.
     login: Option<p11_core::Login>,
-    /// The token's mechanisms, read once when first needed (portable signing).
-    mechanisms: OnceLock<Vec<MechanismType>>,
 }
 
 /// What [`Session::get_key`] and [`Session::get_keys`] look for: any of key type,
@@ -85,154 +78,54 @@ impl KeyQuery {
                 template.set(*ty, true);
             }
         }
-        with_label_and_id(template, &self.label, &self.id).merge(&self.attributes)
+        if let Some(label) = &self.label {
+            template.set(A::LABEL, label.as_str());
+        }
+        if let Some(id) = &self.id {
+            template.set(A::ID, id.clone());
+        }
+        template.merge(&self.attributes)
     }
 }
 
-/// `template` with the label and id, where given.
-fn with_label_and_id(
-    mut template: Template,
-    label: &Option<String>,
-    id: &Option<Vec<u8>>,
-) -> Template {
-    if let Some(label) = label {
-        template.set(A::LABEL, label.as_str());
-    }
-    if let Some(id) = id {
-        template.set(A::ID, id.clone());
-    }
-    template
+/// The mechanism `options` asks for, else the key type's default one `pick` names.
+fn mechanism_for(
+    options: &ObjectOptions,
+    key_type: KeyType,
+    what: &str,
+    pick: fn(&KeyDefaults) -> Option<MechanismType>,
+) -> Result<MechanismType> {
+    options
+        .chosen_mechanism()
+        .or_else(|| key_defaults(key_type).as_ref().and_then(pick))
+        .ok_or_else(|| {
+            Error::InvalidArgument(
+                format!("p11 has no default {what} mechanism for {key_type}: give one").into(),
+            )
+        })
 }
 
-/// Options for generating a key or key pair (python's keyword arguments).
-#[derive(Clone, Debug, Default)]
-pub struct KeyOptions {
-    store: bool,
-    label: Option<String>,
-    id: Option<Vec<u8>>,
-    capabilities: Option<Capabilities>,
-    template: Template,
-    public_template: Template,
-    private_template: Template,
-    mechanism: Option<MechanismType>,
+/// `VALUE_LEN` for a secret key of `bits` (none for DES2/DES3, whose length is their type).
+pub(crate) fn with_value_len(key_type: KeyType, bits: usize) -> Result<Template> {
+    if matches!(key_type, KeyType::DES2 | KeyType::DES3) {
+        return Ok(Template::new());
+    }
+    if bits % 8 != 0 {
+        return Err(Error::InvalidArgument(
+            format!("{key_type} keys are whole bytes: {bits} bits is not a multiple of 8").into(),
+        ));
+    }
+    Ok(Template::new().with(A::VALUE_LEN, (bits / 8) as u64))
 }
 
-impl KeyOptions {
-    /// Session keys, the key type's default capabilities, no label or id.
-    pub fn new() -> Self {
-        Self::default()
+/// What domain parameters take of `options`: class, storage, label and template.
+fn domain_parameters_template(options: &ObjectOptions) -> Result<Template> {
+    if options.has_id() {
+        return Err(Error::InvalidArgument(
+            "domain parameters have no id in PKCS #11: give a label".into(),
+        ));
     }
-
-    /// Store the key on the token (`CKA_TOKEN`), rather than for the session only.
-    pub fn store(mut self) -> Self {
-        self.store = true;
-        self
-    }
-
-    /// Give the key this label.
-    pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
-
-    /// Give the key this id.
-    pub fn id(mut self, id: impl Into<Vec<u8>>) -> Self {
-        self.id = Some(id.into());
-        self
-    }
-
-    /// Capabilities instead of the key type's default ones.
-    pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
-        self.capabilities = Some(capabilities);
-        self
-    }
-
-    /// Attributes laid over the default template (of a secret key, or of both halves of
-    /// a key pair); [`Template::without`] removes a default so the token decides
-    /// (python's `DEFAULT`).
-    pub fn template(mut self, template: Template) -> Self {
-        self.template = template;
-        self
-    }
-
-    /// Attributes for the public half of a key pair only (python's `public_template`),
-    /// laid over the rest.
-    pub fn public_template(mut self, template: Template) -> Self {
-        self.public_template = template;
-        self
-    }
-
-    /// Attributes for the private half of a key pair only (python's
-    /// `private_template`), laid over the rest: `ALWAYS_AUTHENTICATE`, say, which a
-    /// public key cannot carry.
-    pub fn private_template(mut self, template: Template) -> Self {
-        self.private_template = template;
-        self
-    }
-
-    /// A generation mechanism instead of the key type's default.
-    pub fn mechanism(mut self, mechanism: MechanismType) -> Self {
-        self.mechanism = Some(mechanism);
-        self
-    }
-}
-
-fn defaults(key_type: KeyType) -> Result<KeyDefaults> {
-    key_defaults(key_type).ok_or_else(|| {
-        Error::InvalidArgument(
-            format!("p11 has no defaults for {key_type}: give a mechanism").into(),
-        )
-    })
-}
-
-/// The capability attributes `wanted` sets, of the ones a key of this class can have.
-pub(crate) fn capability_template(
-    capabilities: Capabilities,
-    of: &[(Capabilities, A)],
-) -> Template {
-    of.iter()
-        .map(|(capability, ty)| (*ty, capabilities.contains(*capability).into()))
-        .collect()
-}
-
-const SECRET_CAPABILITIES: &[(Capabilities, A)] = &[
-    (Capabilities::ENCRYPT, A::ENCRYPT),
-    (Capabilities::DECRYPT, A::DECRYPT),
-    (Capabilities::SIGN, A::SIGN),
-    (Capabilities::VERIFY, A::VERIFY),
-    (Capabilities::WRAP, A::WRAP),
-    (Capabilities::UNWRAP, A::UNWRAP),
-    (Capabilities::DERIVE, A::DERIVE),
-];
-pub(crate) const PUBLIC_CAPABILITIES: &[(Capabilities, A)] = &[
-    (Capabilities::ENCRYPT, A::ENCRYPT),
-    (Capabilities::VERIFY, A::VERIFY),
-    (Capabilities::WRAP, A::WRAP),
-];
-pub(crate) const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
-    (Capabilities::DECRYPT, A::DECRYPT),
-    (Capabilities::SIGN, A::SIGN),
-    (Capabilities::UNWRAP, A::UNWRAP),
-    (Capabilities::DERIVE, A::DERIVE),
-];
-
-impl KeyOptions {
-    /// What every generated object of `class` gets: TOKEN, label, id.
-    fn common(&self, class: ObjectClass, key_type: KeyType) -> Template {
-        let template = Template::new()
-            .with(A::CLASS, class)
-            .with(A::KEY_TYPE, key_type)
-            .with(A::TOKEN, self.store);
-        with_label_and_id(template, &self.label, &self.id)
-    }
-
-    /// Secret and private keys: PRIVATE, SENSITIVE, not EXTRACTABLE, unless overridden.
-    fn secret(template: Template) -> Template {
-        template
-            .with(A::PRIVATE, true)
-            .with(A::SENSITIVE, true)
-            .with(A::EXTRACTABLE, false)
-    }
+    Ok(options.object_template(ObjectClass::DOMAIN_PARAMETERS))
 }
 
 /// A core session as a facade one (no login recorded: [`Session::login`] is `None`).
@@ -250,13 +143,7 @@ impl From<Session> for p11_core::Session {
 
 impl Session {
     pub(crate) fn new(session: p11_core::Session, login: Option<p11_core::Login>) -> Session {
-        Session {
-            inner: Arc::new(Inner {
-                session,
-                login,
-                mechanisms: OnceLock::new(),
-            }),
-        }
+        Session { session, login }
     }
 
     /// What the login at opening did: [`Login::Checked`](p11_core::Login::Checked) when the
@@ -264,61 +151,59 @@ impl Session {
     /// when another session had logged the token in (then the PIN was not checked);
     /// `None` when no login was asked for.
     pub fn login(&self) -> Option<p11_core::Login> {
-        self.inner.login
+        self.login
     }
 
     /// The core session, for everything the facade does not wrap.
     pub fn core(&self) -> &p11_core::Session {
-        &self.inner.session
+        &self.session
     }
 
-    /// Whether the token offers `mechanism` (its list is read once per session).
+    /// Whether the token offers `mechanism` (its list is read once per slot).
+    ///
+    /// # Errors
+    /// The module's error from `C_GetMechanismList`, the first time for the slot.
     pub fn has_mechanism(&self, mechanism: MechanismType) -> Result<bool> {
-        if let Some(list) = self.inner.mechanisms.get() {
-            return Ok(list.contains(&mechanism));
-        }
-        let list = self.core().slot().mechanisms()?;
-        let has = list.contains(&mechanism);
-        let _ = self.inner.mechanisms.set(list);
-        Ok(has)
+        self.session.has_mechanism(mechanism)
     }
 
     /// Generates a secret key of `key_type` and `bits` (ignored for DES2/DES3), with the
     /// type's default mechanism and capabilities, `SENSITIVE` and not `EXTRACTABLE`
-    /// (python's `generate_key`).
+    /// (python's `generate_key`): the template is
+    /// [`ObjectOptions::secret_key_template`] with `VALUE_LEN`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a length that is not whole bytes or a key type
+    /// without a default mechanism (give one); the module's error.
     pub fn generate_key(
         &self,
         key_type: KeyType,
         bits: usize,
-        options: &KeyOptions,
+        options: &ObjectOptions,
     ) -> Result<SecretKey> {
-        let defaults = defaults(key_type)?;
-        let capabilities = options.capabilities.unwrap_or(defaults.capabilities);
-        let mut template = KeyOptions::secret(options.common(ObjectClass::SECRET_KEY, key_type))
-            .merge(&capability_template(capabilities, SECRET_CAPABILITIES));
-        if !matches!(key_type, KeyType::DES2 | KeyType::DES3) {
-            if bits % 8 != 0 {
-                return Err(Error::InvalidArgument(
-                    format!("{key_type} keys are whole bytes: {bits} bits is not a multiple of 8")
-                        .into(),
-                ));
-            }
-            template.set(A::VALUE_LEN, (bits / 8) as u64);
-        }
-        let template = template.merge(&options.template);
-        let mechanism = Mechanism::new(options.mechanism.unwrap_or(defaults.generate));
-        let object = self.core().generate_key(&mechanism, &template)?;
+        let mechanism = mechanism_for(options, key_type, "generation", |d| Some(d.generate))?;
+        let template =
+            with_value_len(key_type, bits)?.merge(&options.secret_key_template(key_type));
+        let object = self
+            .core()
+            .generate_key(&Mechanism::new(mechanism), &template)?;
         Ok(SecretKey::new(self.clone(), object, key_type))
     }
 
     /// Generates a key pair of `key_type` and `bits` (python's `generate_keypair`): RSA
     /// with exponent 65537; DSA and DH from freshly generated domain parameters of that
     /// size; EC on the NIST curve of that size (256, 384, 521); EC_EDWARDS 255 is Ed25519.
+    /// The templates are [`ObjectOptions::public_key_template`] and
+    /// [`private_key_template`](ObjectOptions::private_key_template) with the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a size with no curve, or a key type without a
+    /// default mechanism; the module's error.
     pub fn generate_keypair(
         &self,
         key_type: KeyType,
         bits: usize,
-        options: &KeyOptions,
+        options: &ObjectOptions,
     ) -> Result<(PublicKey, PrivateKey)> {
         let parameters = match key_type {
             KeyType::RSA => Template::new()
@@ -326,7 +211,7 @@ impl Session {
                 .with(A::PUBLIC_EXPONENT, vec![1u8, 0, 1]),
             KeyType::DSA | KeyType::DH | KeyType::X9_42_DH => {
                 return self
-                    .generate_domain_parameters(key_type, bits, &KeyOptions::new())?
+                    .generate_domain_parameters(key_type, bits, &ObjectOptions::new())?
                     .generate_keypair(options);
             }
             KeyType::EC | KeyType::EC_EDWARDS => {
@@ -363,25 +248,16 @@ impl Session {
         &self,
         key_type: KeyType,
         parameters: &Template,
-        options: &KeyOptions,
+        options: &ObjectOptions,
     ) -> Result<(PublicKey, PrivateKey)> {
-        let defaults = defaults(key_type)?;
-        let capabilities = options.capabilities.unwrap_or(defaults.capabilities);
-        let public = options
-            .common(ObjectClass::PUBLIC_KEY, key_type)
-            .with(A::PRIVATE, false)
-            .merge(&capability_template(capabilities, PUBLIC_CAPABILITIES))
-            .merge(parameters)
-            .merge(&options.template)
-            .merge(&options.public_template);
-        let private = KeyOptions::secret(options.common(ObjectClass::PRIVATE_KEY, key_type))
-            .merge(&capability_template(capabilities, PRIVATE_CAPABILITIES))
-            .merge(&options.template)
-            .merge(&options.private_template);
-        let mechanism = Mechanism::new(options.mechanism.unwrap_or(defaults.generate));
-        let (public, private) = self
-            .core()
-            .generate_keypair(&mechanism, &public, &private)?;
+        let mechanism = mechanism_for(options, key_type, "generation", |d| Some(d.generate))?;
+        let public = parameters
+            .clone()
+            .merge(&options.public_key_template(key_type));
+        let private = options.private_key_template(key_type);
+        let (public, private) =
+            self.core()
+                .generate_keypair(&Mechanism::new(mechanism), &public, &private)?;
         Ok((
             PublicKey::new(self.clone(), public, key_type),
             PrivateKey::new(self.clone(), private, key_type),
@@ -389,51 +265,64 @@ impl Session {
     }
 
     /// Generates domain parameters of `bits` for DSA, DH or X9.42 DH on the token
-    /// (python's `generate_domain_parameters`).
+    /// (python's `generate_domain_parameters`), with the options' storage, label and
+    /// template.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an id (domain parameters have none in PKCS #11)
+    /// or a key type without parameter generation; the module's error.
     pub fn generate_domain_parameters(
         &self,
         key_type: KeyType,
         bits: usize,
-        options: &KeyOptions,
+        options: &ObjectOptions,
     ) -> Result<DomainParameters> {
-        let generate = defaults(key_type)?.parameters.ok_or_else(|| {
-            Error::InvalidArgument(format!("{key_type} has no parameter generation").into())
-        })?;
-        // Domain parameters have a label but no id in PKCS#11 (SoftHSM refuses one).
-        let template = with_label_and_id(
-            Template::new()
-                .with(A::TOKEN, options.store)
-                .with(A::PRIME_BITS, bits as u64),
-            &options.label,
-            &None,
-        )
-        .merge(&options.template);
+        let mechanism = mechanism_for(options, key_type, "parameter generation", |d| d.parameters)?;
+        let template = Template::new()
+            .with(A::PRIME_BITS, bits as u64)
+            .merge(&domain_parameters_template(options)?);
         let parameters = self.core().generate_domain_parameters(
             key_type,
-            &Mechanism::new(options.mechanism.unwrap_or(generate)),
+            &Mechanism::new(mechanism),
             &template,
         )?;
         Ok(DomainParameters::new(self.clone(), parameters))
     }
 
-    /// Domain parameters from their attributes (python's `create_domain_parameters`):
-    /// kept here when `local`, else created on the token (stored when `store`).
+    /// Domain parameters from their attributes, kept here rather than on the token
+    /// (python's `create_domain_parameters(..., local=True)`): keys generated from them
+    /// carry the attributes in their template.
+    pub fn local_domain_parameters(
+        &self,
+        key_type: KeyType,
+        attributes: Template,
+    ) -> DomainParameters {
+        DomainParameters::new(
+            self.clone(),
+            p11_core::DomainParameters::Local {
+                key_type,
+                attributes,
+            },
+        )
+    }
+
+    /// Domain parameters from their attributes, created on the token as the options
+    /// say (python's `create_domain_parameters(..., store=)`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an id (domain parameters have none); the module's
+    /// error.
     pub fn create_domain_parameters(
         &self,
         key_type: KeyType,
         attributes: Template,
-        local: bool,
-        store: bool,
+        options: &ObjectOptions,
     ) -> Result<DomainParameters> {
-        let local_parameters = p11_core::DomainParameters::Local {
+        let parameters = p11_core::DomainParameters::Local {
             key_type,
             attributes,
-        };
-        let parameters = if local {
-            local_parameters
-        } else {
-            local_parameters.store(self.core(), &Template::new().with(A::TOKEN, store))?
-        };
+        }
+        .store(self.core(), &domain_parameters_template(options)?)?;
         Ok(DomainParameters::new(self.clone(), parameters))
     }
 
@@ -498,14 +387,20 @@ impl Session {
     }
 
     /// The digest of `data` with `mechanism` (`SHA256`, ...).
-    pub fn digest(&self, data: &[u8], mechanism: MechanismType) -> Result<Vec<u8>> {
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn digest(&self, mechanism: MechanismType, data: &[u8]) -> Result<Vec<u8>> {
         self.core().digest(&Mechanism::new(mechanism), data)
     }
 
     /// The digest of the concatenation of `chunks`, in parts (python's
     /// `digest(iterable)`): bytes, and secret keys whose value is digested inside the
     /// token ([`DigestPart`]).
-    pub fn digest_chunks<'a, I>(&self, chunks: I, mechanism: MechanismType) -> Result<Vec<u8>>
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn digest_chunks<'a, I>(&self, mechanism: MechanismType, chunks: I) -> Result<Vec<u8>>
     where
         I: IntoIterator,
         I::Item: Into<DigestPart<'a>>,

@@ -1,10 +1,39 @@
 //! Portable signing: where a token lacks a hash-and-sign mechanism (SoftHSM has no
 //! `ECDSA_SHA*`; old openCryptoki no `SHA256_RSA_PKCS`) but has the hash and the raw
-//! signature, p11 digests first and signs the digest — for RSA, wrapped in its PKCS #1
-//! `DigestInfo` — which gives exactly what the combined mechanism gives.
+//! signature, p11 digests first and signs the digest — for RSA, behind its PKCS #1
+//! `DigestInfo` — which gives exactly what the combined mechanism gives. The choice is
+//! made once, in [`Plan::for_mechanism`], for one-shot, chunked and streaming use alike.
 
 use crate::session::Session;
 use p11_core::{Mechanism, MechanismType as M, Object, Pin, Result};
+use std::{fmt, io};
+
+/// How a mechanism is carried out on this token.
+pub(crate) enum Plan {
+    /// The token has the mechanism (or it is no hash-and-sign one): use it.
+    Direct,
+    /// Hash with `hash` in the token, then sign `prefix || digest` with `raw`.
+    Composed {
+        hash: M,
+        raw: M,
+        prefix: &'static [u8],
+    },
+}
+
+impl Plan {
+    /// The plan for `mechanism` on the session's token.
+    pub(crate) fn for_mechanism(session: &Session, mechanism: &Mechanism) -> Result<Plan> {
+        let Some((hash, raw, prefix)) = parts(mechanism.mechanism_type()) else {
+            return Ok(Plan::Direct);
+        };
+        if session.has_mechanism(mechanism.mechanism_type())?
+            || !(session.has_mechanism(hash)? && session.has_mechanism(raw)?)
+        {
+            return Ok(Plan::Direct);
+        }
+        Ok(Plan::Composed { hash, raw, prefix })
+    }
+}
 
 /// The hash and raw mechanism a combined one is made of, and the DigestInfo prefix the
 /// RSA ones put before the digest.
@@ -48,167 +77,241 @@ fn parts(mechanism: M) -> Option<(M, M, &'static [u8])> {
     })
 }
 
-/// The composition for `mechanism`, when the token lacks it but has its parts.
-fn composition(session: &Session, mechanism: &Mechanism) -> Result<Option<(M, M, &'static [u8])>> {
-    let Some((hash, raw, prefix)) = parts(mechanism.mechanism_type()) else {
-        return Ok(None);
-    };
-    if session.has_mechanism(mechanism.mechanism_type())? {
-        return Ok(None);
+/// `prefix || digest`, the input of the raw signature.
+fn raw_input(prefix: &[u8], digest: Vec<u8>) -> Vec<u8> {
+    if prefix.is_empty() {
+        digest
+    } else {
+        [prefix, &digest].concat()
     }
-    Ok(
-        (session.has_mechanism(hash)? && session.has_mechanism(raw)?)
-            .then_some((hash, raw, prefix)),
-    )
 }
 
-/// The hash of `data`, behind the DigestInfo prefix.
-fn digest_input(session: &Session, hash: M, prefix: &[u8], data: &[u8]) -> Result<Vec<u8>> {
-    let digest = session.core().digest(&Mechanism::new(hash), data)?;
-    Ok([prefix, &digest].concat())
-}
-
-/// Signs `data` with `mechanism`, composing it where the token lacks it; with `pin`, for
-/// a key that asks for it on every use.
-pub fn sign(
+/// Signs `data` with `mechanism` as `plan` says; with `pin`, for a key that asks for
+/// it on every use.
+pub(crate) fn sign(
     session: &Session,
+    plan: Plan,
     mechanism: &Mechanism,
     key: &Object,
     data: &[u8],
     pin: Option<&Pin>,
 ) -> Result<Vec<u8>> {
-    match composition(session, mechanism)? {
-        Some((hash, raw, prefix)) => sign_composed(session, hash, raw, prefix, key, data, pin),
-        None => sign_once(session, mechanism, key, data, pin),
+    let core = session.core();
+    match plan {
+        Plan::Direct => sign_once(core, mechanism, key, data, pin),
+        Plan::Composed { hash, raw, prefix } => {
+            let input = raw_input(prefix, core.digest(&Mechanism::new(hash), data)?);
+            sign_once(core, &Mechanism::new(raw), key, &input, pin)
+        }
     }
 }
 
 /// One `C_Sign`, with the key's PIN when given.
 fn sign_once(
-    session: &Session,
+    core: &p11_core::Session,
     mechanism: &Mechanism,
     key: &Object,
     data: &[u8],
     pin: Option<&Pin>,
 ) -> Result<Vec<u8>> {
     match pin {
-        Some(pin) => session
-            .core()
-            .sign_with_pin(mechanism, key, data, pin.clone()),
-        None => session.core().sign(mechanism, key, data),
+        Some(pin) => core.sign_with_pin(mechanism, key, data, pin.clone()),
+        None => core.sign(mechanism, key, data),
     }
 }
 
-/// Verifies with `mechanism`, composing it where the token lacks it.
-pub fn verify(
+/// Verifies `signature` over `data` as `plan` says.
+pub(crate) fn verify(
     session: &Session,
+    plan: Plan,
     mechanism: &Mechanism,
     key: &Object,
     data: &[u8],
     signature: &[u8],
 ) -> Result<bool> {
-    match composition(session, mechanism)? {
-        Some((hash, raw, prefix)) => {
-            let input = digest_input(session, hash, prefix, data)?;
-            session
-                .core()
-                .verify(&Mechanism::new(raw), key, &input, signature)
+    let core = session.core();
+    match plan {
+        Plan::Direct => core.verify(mechanism, key, data, signature),
+        Plan::Composed { hash, raw, prefix } => {
+            let input = raw_input(prefix, core.digest(&Mechanism::new(hash), data)?);
+            core.verify(&Mechanism::new(raw), key, &input, signature)
         }
-        None => session.core().verify(mechanism, key, data, signature),
     }
 }
 
-/// Signs the concatenation of `chunks` with `mechanism`, in parts, composing the
-/// mechanism where the token lacks it (the digest is then what is streamed).
-pub fn sign_chunks<I>(
-    session: &Session,
-    mechanism: &Mechanism,
-    key: &Object,
-    chunks: I,
-) -> Result<Vec<u8>>
-where
-    I: IntoIterator,
-    I::Item: AsRef<[u8]>,
-{
-    match composition(session, mechanism)? {
-        Some((hash, raw, prefix)) => {
-            let input = digest_chunks(session, hash, prefix, chunks)?;
-            session.core().sign(&Mechanism::new(raw), key, &input)
-        }
-        None => {
-            let mut signer = session.core().begin_sign(mechanism, key)?;
-            for chunk in chunks {
-                signer.update(chunk.as_ref())?;
+/// What a stream feeds: the token's multi-part operation, or the hash of a composition.
+enum Feed<Op> {
+    Direct(Op),
+    Composed {
+        digest: p11_core::Digest,
+        raw: M,
+        prefix: &'static [u8],
+        key: Object,
+        session: p11_core::Session,
+    },
+}
+
+impl<Op> Feed<Op> {
+    fn begin(
+        session: &Session,
+        plan: Plan,
+        key: &Object,
+        direct: impl FnOnce() -> Result<Op>,
+    ) -> Result<Self> {
+        Ok(match plan {
+            Plan::Direct => Feed::Direct(direct()?),
+            Plan::Composed { hash, raw, prefix } => Feed::Composed {
+                digest: session.core().begin_digest(&Mechanism::new(hash))?,
+                raw,
+                prefix,
+                key: key.clone(),
+                session: session.core().clone(),
+            },
+        })
+    }
+}
+
+/// A streaming signature (python's `sign(iterable)`; also an `io::Write`, so that
+/// `io::copy` signs a whole reader). Where the token lacks the combined mechanism, the
+/// data is hashed in the token and the digest signed at the end, as one-shot signing
+/// does. Owns its session: `Send + 'static`, it can be kept or moved to another
+/// thread. Dropped unfinished, it cancels the operation.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
+pub struct Signer {
+    feed: Feed<p11_core::Signer>,
+    pin: Option<Pin>,
+}
+
+impl Signer {
+    pub(crate) fn begin(
+        session: &Session,
+        mechanism: &Mechanism,
+        key: &Object,
+        pin: Option<Pin>,
+    ) -> Result<Signer> {
+        let plan = Plan::for_mechanism(session, mechanism)?;
+        let feed = Feed::begin(session, plan, key, || {
+            session.core().begin_sign(mechanism, key)
+        })?;
+        // A key that asks for its PIN on every use gets it right after the init.
+        let pin = match (&feed, pin) {
+            (Feed::Direct(signer), Some(pin)) => {
+                signer.authenticate(pin)?;
+                None
             }
-            signer.finish()
+            (_, pin) => pin,
+        };
+        Ok(Signer { feed, pin })
+    }
+
+    /// Adds `data`.
+    ///
+    /// # Errors
+    /// The module's error from `C_SignUpdate` (or `C_DigestUpdate` when composed).
+    pub fn update(&mut self, data: &[u8]) -> Result<()> {
+        match &mut self.feed {
+            Feed::Direct(signer) => signer.update(data),
+            Feed::Composed { digest, .. } => digest.update(data),
         }
     }
-}
 
-/// Verifies `signature` over the concatenation of `chunks`, in parts, composing where
-/// the token lacks the mechanism.
-pub fn verify_chunks<I>(
-    session: &Session,
-    mechanism: &Mechanism,
-    key: &Object,
-    chunks: I,
-    signature: &[u8],
-) -> Result<bool>
-where
-    I: IntoIterator,
-    I::Item: AsRef<[u8]>,
-{
-    match composition(session, mechanism)? {
-        Some((hash, raw, prefix)) => {
-            let input = digest_chunks(session, hash, prefix, chunks)?;
-            session
-                .core()
-                .verify(&Mechanism::new(raw), key, &input, signature)
-        }
-        None => {
-            let mut verifier = session.core().begin_verify(mechanism, key)?;
-            for chunk in chunks {
-                verifier.update(chunk.as_ref())?;
+    /// Ends the operation: the signature.
+    ///
+    /// # Errors
+    /// The module's error from `C_SignFinal` (or from the digest and `C_Sign` when
+    /// composed).
+    pub fn finish(self) -> Result<Vec<u8>> {
+        match self.feed {
+            Feed::Direct(signer) => signer.finish(),
+            Feed::Composed {
+                digest,
+                raw,
+                prefix,
+                key,
+                session,
+            } => {
+                let input = raw_input(prefix, digest.finish()?);
+                sign_once(
+                    &session,
+                    &Mechanism::new(raw),
+                    &key,
+                    &input,
+                    self.pin.as_ref(),
+                )
             }
-            verifier.finish(signature)
         }
     }
 }
 
-/// The digest of the concatenation of `chunks`, behind the DigestInfo prefix.
-fn digest_chunks<I>(session: &Session, hash: M, prefix: &[u8], chunks: I) -> Result<Vec<u8>>
-where
-    I: IntoIterator,
-    I::Item: AsRef<[u8]>,
-{
-    let mut digest = session.core().begin_digest(&Mechanism::new(hash))?;
-    for chunk in chunks {
-        digest.update(chunk.as_ref())?;
+/// A streaming verification (python's `verify(iterable, signature)`; also an
+/// `io::Write`), composed where the token lacks the mechanism, as [`Signer`] is.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
+pub struct Verifier {
+    feed: Feed<p11_core::Verifier>,
+}
+
+impl Verifier {
+    pub(crate) fn begin(session: &Session, mechanism: &Mechanism, key: &Object) -> Result<Self> {
+        let plan = Plan::for_mechanism(session, mechanism)?;
+        let feed = Feed::begin(session, plan, key, || {
+            session.core().begin_verify(mechanism, key)
+        })?;
+        Ok(Verifier { feed })
     }
-    Ok([prefix, &digest.finish()?].concat())
+
+    /// Adds `data`.
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifyUpdate` (or `C_DigestUpdate` when composed).
+    pub fn update(&mut self, data: &[u8]) -> Result<()> {
+        match &mut self.feed {
+            Feed::Direct(verifier) => verifier.update(data),
+            Feed::Composed { digest, .. } => digest.update(data),
+        }
+    }
+
+    /// Ends the operation against `signature`: `Ok(false)` for a wrong signature.
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifyFinal` (or from the digest and `C_Verify` when
+    /// composed).
+    pub fn finish(self, signature: &[u8]) -> Result<bool> {
+        match self.feed {
+            Feed::Direct(verifier) => verifier.finish(signature),
+            Feed::Composed {
+                digest,
+                raw,
+                prefix,
+                key,
+                session,
+            } => {
+                let input = raw_input(prefix, digest.finish()?);
+                session.verify(&Mechanism::new(raw), &key, &input, signature)
+            }
+        }
+    }
 }
 
-/// Signs by composition whether or not the token has the combined mechanism: what
-/// [`sign`] does when it lacks it. `None` for a mechanism that is no hash-and-sign one.
-pub fn sign_composed_for(
-    session: &Session,
-    mechanism: M,
-    key: &Object,
-    data: &[u8],
-) -> Option<Result<Vec<u8>>> {
-    let (hash, raw, prefix) = parts(mechanism)?;
-    Some(sign_composed(session, hash, raw, prefix, key, data, None))
+macro_rules! write_by_update {
+    ($($ty:ty),*) => {$(
+        impl io::Write for $ty {
+            fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+                self.update(data).map_err(io::Error::other)?;
+                Ok(data.len())
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let composed = matches!(self.feed, Feed::Composed { .. });
+                f.debug_struct(stringify!($ty)).field("composed", &composed).finish()
+            }
+        }
+    )*};
 }
 
-fn sign_composed(
-    session: &Session,
-    hash: M,
-    raw: M,
-    prefix: &[u8],
-    key: &Object,
-    data: &[u8],
-    pin: Option<&Pin>,
-) -> Result<Vec<u8>> {
-    let input = digest_input(session, hash, prefix, data)?;
-    sign_once(session, &Mechanism::new(raw), key, &input, pin)
-}
+write_by_update!(Signer, Verifier);

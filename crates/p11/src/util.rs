@@ -4,8 +4,10 @@
 
 use crate::defaults::{key_defaults, Capabilities};
 use crate::keys::{Key, PrivateKey, PublicKey};
+use crate::options::{
+    capability_template, ObjectOptions, PRIVATE_CAPABILITIES, PUBLIC_CAPABILITIES,
+};
 use crate::session::Session;
-use crate::session::{capability_template, PRIVATE_CAPABILITIES, PUBLIC_CAPABILITIES};
 use p11_asn1::dh::{DhParameters, X942DhParameters};
 use p11_asn1::dsa::DsaParameters;
 use p11_asn1::ec::{self, EcParameters};
@@ -31,7 +33,7 @@ fn asn1_error(e: p11_asn1::Asn1Error) -> Error {
 /// # Errors
 /// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::InvalidArgument`]
 /// for a DSA key without its parameters.
-pub fn public_key_template(
+pub fn decode_public_key(
     key: &p11_asn1::PublicKey,
     capabilities: Option<Capabilities>,
 ) -> Result<Template> {
@@ -123,7 +125,7 @@ fn public_key_attributes(key: &p11_asn1::PublicKey) -> Result<Template> {
 /// # Errors
 /// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::InvalidArgument`]
 /// for an EC key without its curve or a key kind p11 cannot import.
-pub fn private_key_template(
+pub fn decode_private_key(
     key: &p11_asn1::PrivateKey,
     capabilities: Option<Capabilities>,
 ) -> Result<Template> {
@@ -332,44 +334,56 @@ pub fn certificate_template(der: &[u8], set: CertificateAttributes) -> Result<Te
 }
 
 impl Session {
-    /// Imports a public key made elsewhere (SubjectPublicKeyInfo DER), with the key
-    /// type's default public capabilities and `extra` laid over.
-    pub fn import_public_key(&self, spki: &[u8], extra: &Template) -> Result<PublicKey> {
+    /// Imports a public key made elsewhere (SubjectPublicKeyInfo DER) as `options` say:
+    /// its attributes under [`ObjectOptions::public_key_template`] (the key type's
+    /// default public capabilities unless the options give others).
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] when `spki` is no public key p11 reads; the module's error.
+    pub fn import_public_key(&self, spki: &[u8], options: &ObjectOptions) -> Result<PublicKey> {
         let key = p11_asn1::PublicKey::from_spki_der(spki).map_err(asn1_error)?;
-        let (object, key_type) = self.import(public_key_template(&key, None)?, extra)?;
+        let (object, key_type) = self.import(public_key_attributes(&key)?, options)?;
         Ok(PublicKey::new(self.clone(), object, key_type))
     }
 
     /// Imports a private key made elsewhere (PKCS #8 `PrivateKeyInfo` DER: RSA, EC,
-    /// Ed25519), sensitive and not extractable, with the key type's default private
-    /// capabilities and `extra` laid over.
-    pub fn import_private_key(&self, pkcs8: &[u8], extra: &Template) -> Result<PrivateKey> {
+    /// Ed25519) as `options` say: its attributes under
+    /// [`ObjectOptions::private_key_template`] (sensitive, not extractable, the key
+    /// type's default private capabilities unless the options say otherwise).
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] when `pkcs8` is no private key p11 reads; the module's error.
+    pub fn import_private_key(&self, pkcs8: &[u8], options: &ObjectOptions) -> Result<PrivateKey> {
         let key = p11_asn1::PrivateKey::from_pkcs8_der(pkcs8).map_err(asn1_error)?;
-        let (object, key_type) = self.import(private_key_template(&key, None)?, extra)?;
+        let (object, key_type) = self.import(private_key_attributes(&key)?, options)?;
         Ok(PrivateKey::new(self.clone(), object, key_type))
     }
 
-    /// Creates a session object from a key template with `extra` laid over.
-    fn import(&self, template: Template, extra: &Template) -> Result<(Object, KeyType)> {
-        let Some(AttributeValue::KeyType(key_type)) = template.get(A::KEY_TYPE).cloned() else {
+    /// Creates a key from its attributes (class and key type among them) under the
+    /// options' template for that class.
+    fn import(&self, attributes: Template, options: &ObjectOptions) -> Result<(Object, KeyType)> {
+        let (Some(AttributeValue::ObjectClass(class)), Some(AttributeValue::KeyType(key_type))) = (
+            attributes.get(A::CLASS).cloned(),
+            attributes.get(A::KEY_TYPE).cloned(),
+        ) else {
             return Err(Error::InvalidArgument(
-                "the key template has no key type".into(),
+                "the key template has no class or key type".into(),
             ));
         };
-        let template = template.with(A::TOKEN, false).merge(extra);
+        let template = attributes.merge(&options.key_template(class, key_type));
         Ok((self.core().create_object(&template)?, key_type))
     }
 
     /// Imports an X.509 certificate (DER) as a certificate object with the basic
-    /// attributes (python's default; [`certificate_template`] with
-    /// [`CertificateAttributes::Extended`] and `create_object` for the rest).
+    /// attributes (python's default), made as `options` say (storage, label, id,
+    /// template); [`certificate_template`] with [`CertificateAttributes::Extended`] and
+    /// [`ObjectOptions::template`] add the dates and key identifiers.
     ///
     /// # Errors
     /// [`Error::Encoding`] when `der` is not an X.509 certificate; the module's error.
-    pub fn import_certificate(&self, der: &[u8], extra: &Template) -> Result<Certificate> {
+    pub fn import_certificate(&self, der: &[u8], options: &ObjectOptions) -> Result<Certificate> {
         let template = certificate_template(der, CertificateAttributes::Basic)?
-            .with(A::TOKEN, false)
-            .merge(extra);
+            .merge(&options.object_template(ObjectClass::CERTIFICATE));
         Ok(Certificate {
             object: self.core().create_object(&template)?,
         })

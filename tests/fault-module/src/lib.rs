@@ -32,6 +32,9 @@ enum Fault {
     OverCount(CK_ULONG),
     /// Sleep this many milliseconds, then call through.
     Slow(u64),
+    /// Call through, then leave this value out of the list (a mechanism the module
+    /// does not offer).
+    Hide(CK_ULONG),
 }
 
 #[derive(Debug)]
@@ -156,8 +159,8 @@ fn text(p: *const c_char) -> Option<String> {
 }
 
 /// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
-/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `over_count`, `slow`),
-/// with `arg` (the return value, the extra count, the milliseconds), after `skip` good
+/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `over_count`, `slow`, `hide`),
+/// with `arg` (the return value, the extra count, the milliseconds, the item to leave out of a list), after `skip` good
 /// calls, `times` times (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
 ///
 /// # Safety
@@ -181,6 +184,7 @@ pub unsafe extern "C" fn p11fault_set(
         "length_unavailable" => Fault::LengthUnavailable,
         "over_count" => Fault::OverCount(arg as CK_ULONG),
         "slow" => Fault::Slow(arg),
+        "hide" => Fault::Hide(arg as CK_ULONG),
         _ => return -1,
     };
     with_state(|s| {
@@ -362,6 +366,23 @@ macro_rules! counted {
                 if !$list.is_null() && !$count.is_null() {
                     // SAFETY: a non-NULL count is writable.
                     unsafe { *$count = room + extra };
+                }
+            }
+            if let (Some(Fault::Hide(value)), CKR_OK) = (fault, rv) {
+                if !$list.is_null() && !$count.is_null() {
+                    // SAFETY: the module wrote `*$count` items (at most `room`) to the
+                    // list, which is writable for them; the count is writable.
+                    unsafe {
+                        let items = std::slice::from_raw_parts_mut($list, (*$count).min(room) as usize);
+                        let mut kept = 0;
+                        for i in 0..items.len() {
+                            if items[i] != value {
+                                items[kept] = items[i];
+                                kept += 1;
+                            }
+                        }
+                        *$count = kept as CK_ULONG;
+                    }
                 }
             }
             rv

@@ -1,0 +1,255 @@
+//! How objects are made: one option type for every call that creates a key or object
+//! (generate, key pairs, unwrap, derive, copy, import, domain parameters, certificates),
+//! and the templates p11 sends for it, as public functions (python's
+//! `AttributeMapper.public_key_template`, `private_key_template`, `secret_key_template`).
+
+use crate::defaults::{key_defaults, Capabilities};
+use p11_core::{AttributeType as A, KeyType, MechanismType, ObjectClass, Template};
+
+/// Where a created object lives (python's `store=`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// A session object: gone when the session closes (`CKA_TOKEN` false).
+    #[default]
+    Session,
+    /// A token object: kept on the token (`CKA_TOKEN` true).
+    Token,
+}
+
+/// Options for an object p11 creates (python's keyword arguments `store`, `label`,
+/// `id`, `capabilities`, `template`, `public_template`, `private_template`,
+/// `mechanism`). The default: a session object, the key type's default capabilities,
+/// no label or id, secret and private keys `SENSITIVE` and not `EXTRACTABLE`.
+///
+/// ```
+/// use p11::{Capabilities, KeyType, ObjectOptions, Storage};
+/// let options = ObjectOptions::new()
+///     .storage(Storage::Token)
+///     .label("signing")
+///     .capabilities(Capabilities::SIGN | Capabilities::VERIFY);
+/// // What p11 would send for the private half of a key pair:
+/// let template = options.private_key_template(KeyType::EC);
+/// assert_eq!(template.get(p11::AttributeType::SIGN), Some(&true.into()));
+/// assert_eq!(template.get(p11::AttributeType::DERIVE), Some(&false.into()));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ObjectOptions {
+    storage: Option<Storage>,
+    label: Option<String>,
+    id: Option<Vec<u8>>,
+    capabilities: Option<Capabilities>,
+    template: Template,
+    public_template: Template,
+    private_template: Template,
+    mechanism: Option<MechanismType>,
+}
+
+impl ObjectOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keep the object on the token, or in the session (the default).
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Give the object this label.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Give the object this id.
+    pub fn id(mut self, id: impl Into<Vec<u8>>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Capabilities instead of the key type's default ones.
+    pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// Attributes laid over the default template (of a secret key, of both halves of a
+    /// key pair, of any other object); [`Template::without`] removes a default so the
+    /// token decides (python's `DEFAULT`).
+    pub fn template(mut self, template: Template) -> Self {
+        self.template = template;
+        self
+    }
+
+    /// Attributes for a public key only (python's `public_template`), laid over the rest.
+    pub fn public_template(mut self, template: Template) -> Self {
+        self.public_template = template;
+        self
+    }
+
+    /// Attributes for a private key only (python's `private_template`), laid over the
+    /// rest: `ALWAYS_AUTHENTICATE`, say, which a public key cannot carry.
+    pub fn private_template(mut self, template: Template) -> Self {
+        self.private_template = template;
+        self
+    }
+
+    /// A generation mechanism instead of the key type's default.
+    pub fn mechanism(mut self, mechanism: MechanismType) -> Self {
+        self.mechanism = Some(mechanism);
+        self
+    }
+
+    /// The generation mechanism asked for, if any.
+    pub(crate) fn chosen_mechanism(&self) -> Option<MechanismType> {
+        self.mechanism
+    }
+
+    /// Whether an id was asked for.
+    pub(crate) fn has_id(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// The template of a secret key of `key_type` (python's `secret_key_template`):
+    /// class, key type, storage, label, id, `PRIVATE`, `SENSITIVE`, not `EXTRACTABLE`,
+    /// every capability attribute, then [`template`](Self::template). A fresh template
+    /// on each call.
+    pub fn secret_key_template(&self, key_type: KeyType) -> Template {
+        self.key_template(ObjectClass::SECRET_KEY, key_type)
+    }
+
+    /// The template of a public key of `key_type` (python's `public_key_template`):
+    /// class, key type, storage, label, id, not `PRIVATE`, the public capabilities
+    /// (`ENCRYPT`, `VERIFY`, `WRAP`), then [`template`](Self::template) and
+    /// [`public_template`](Self::public_template).
+    pub fn public_key_template(&self, key_type: KeyType) -> Template {
+        self.key_template(ObjectClass::PUBLIC_KEY, key_type)
+    }
+
+    /// The template of a private key of `key_type` (python's `private_key_template`):
+    /// class, key type, storage, label, id, `PRIVATE`, `SENSITIVE`, not `EXTRACTABLE`,
+    /// the private capabilities (`DECRYPT`, `SIGN`, `UNWRAP`, `DERIVE`), then
+    /// [`template`](Self::template) and [`private_template`](Self::private_template).
+    pub fn private_key_template(&self, key_type: KeyType) -> Template {
+        self.key_template(ObjectClass::PRIVATE_KEY, key_type)
+    }
+
+    /// The template of an object of `class` that is no key (a certificate, data, domain
+    /// parameters): class, storage, label, id, then [`template`](Self::template).
+    pub fn object_template(&self, class: ObjectClass) -> Template {
+        self.common(Template::new().with(A::CLASS, class))
+            .merge(&self.template)
+    }
+
+    /// The template of a key of `class`: the defaults of that class and key type, then
+    /// what was asked for.
+    pub(crate) fn key_template(&self, class: ObjectClass, key_type: KeyType) -> Template {
+        let base = self.common(
+            Template::new()
+                .with(A::CLASS, class)
+                .with(A::KEY_TYPE, key_type),
+        );
+        let capabilities = self
+            .capabilities
+            .or_else(|| key_defaults(key_type).map(|d| d.capabilities));
+        let (defaults, own, of) = match class {
+            ObjectClass::PUBLIC_KEY => (
+                Template::new().with(A::PRIVATE, false),
+                &self.public_template,
+                PUBLIC_CAPABILITIES,
+            ),
+            ObjectClass::PRIVATE_KEY => (
+                secret_defaults(),
+                &self.private_template,
+                PRIVATE_CAPABILITIES,
+            ),
+            _ => (secret_defaults(), &Template::new(), SECRET_CAPABILITIES),
+        };
+        let mut template = base.merge(&defaults);
+        if let Some(capabilities) = capabilities {
+            template = template.merge(&capability_template(capabilities, of));
+        }
+        template.merge(&self.template).merge(own)
+    }
+
+    /// Only what was asked for, for a copy of a key of `class`: the copy keeps the
+    /// rest of the original's attributes.
+    pub(crate) fn changes(&self, class: ObjectClass) -> Template {
+        let mut template = self.label_and_id(Template::new());
+        if let Some(storage) = self.storage {
+            template.set(A::TOKEN, storage == Storage::Token);
+        }
+        if let Some(capabilities) = self.capabilities {
+            let of = match class {
+                ObjectClass::PUBLIC_KEY => PUBLIC_CAPABILITIES,
+                ObjectClass::PRIVATE_KEY => PRIVATE_CAPABILITIES,
+                _ => SECRET_CAPABILITIES,
+            };
+            template = template.merge(&capability_template(capabilities, of));
+        }
+        let own = match class {
+            ObjectClass::PUBLIC_KEY => &self.public_template,
+            ObjectClass::PRIVATE_KEY => &self.private_template,
+            _ => &Template::new(),
+        };
+        template.merge(&self.template).merge(own)
+    }
+
+    /// Storage (a session object unless asked), label and id laid over `template`.
+    fn common(&self, mut template: Template) -> Template {
+        template.set(A::TOKEN, self.storage.unwrap_or_default() == Storage::Token);
+        self.label_and_id(template)
+    }
+
+    /// Label and id laid over `template`, where given.
+    fn label_and_id(&self, mut template: Template) -> Template {
+        if let Some(label) = &self.label {
+            template.set(A::LABEL, label.as_str());
+        }
+        if let Some(id) = &self.id {
+            template.set(A::ID, id.clone());
+        }
+        template
+    }
+}
+
+/// Secret and private keys: `PRIVATE`, `SENSITIVE`, not `EXTRACTABLE`.
+fn secret_defaults() -> Template {
+    Template::new()
+        .with(A::PRIVATE, true)
+        .with(A::SENSITIVE, true)
+        .with(A::EXTRACTABLE, false)
+}
+
+/// The capability attributes `capabilities` sets, of the ones a key of this class can
+/// have.
+pub(crate) fn capability_template(
+    capabilities: Capabilities,
+    of: &[(Capabilities, A)],
+) -> Template {
+    of.iter()
+        .map(|(capability, ty)| (*ty, capabilities.contains(*capability).into()))
+        .collect()
+}
+
+pub(crate) const SECRET_CAPABILITIES: &[(Capabilities, A)] = &[
+    (Capabilities::ENCRYPT, A::ENCRYPT),
+    (Capabilities::DECRYPT, A::DECRYPT),
+    (Capabilities::SIGN, A::SIGN),
+    (Capabilities::VERIFY, A::VERIFY),
+    (Capabilities::WRAP, A::WRAP),
+    (Capabilities::UNWRAP, A::UNWRAP),
+    (Capabilities::DERIVE, A::DERIVE),
+];
+pub(crate) const PUBLIC_CAPABILITIES: &[(Capabilities, A)] = &[
+    (Capabilities::ENCRYPT, A::ENCRYPT),
+    (Capabilities::VERIFY, A::VERIFY),
+    (Capabilities::WRAP, A::WRAP),
+];
+pub(crate) const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
+    (Capabilities::DECRYPT, A::DECRYPT),
+    (Capabilities::SIGN, A::SIGN),
+    (Capabilities::UNWRAP, A::UNWRAP),
+    (Capabilities::DERIVE, A::DERIVE),
+];
