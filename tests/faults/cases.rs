@@ -322,3 +322,70 @@ fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
     drop((public, private, session));
     f.finish(());
 }
+
+/// Reads an empty boolean as false, and `CKA_ID` as text.
+#[derive(Debug)]
+struct Lenient;
+
+impl p11_core::AttributeMapper for Lenient {
+    fn kind(&self, ty: A) -> p11_core::AttributeKind {
+        match ty {
+            A::ID => p11_core::AttributeKind::Text,
+            other => other.kind(),
+        }
+    }
+
+    fn decode(
+        &self,
+        ty: A,
+        kind: p11_core::AttributeKind,
+        bytes: &[u8],
+    ) -> p11_core::Result<p11_core::AttributeValue> {
+        match (kind, bytes) {
+            (p11_core::AttributeKind::Bool, []) => Ok(p11_core::AttributeValue::Bool(false)),
+            _ => p11_core::AttributeValue::decode(ty, kind, bytes),
+        }
+    }
+}
+
+#[test]
+fn an_attribute_mapper_reads_what_the_module_encodes_its_own_way() {
+    let f = fixture();
+    let token = f.session.slot().token().unwrap();
+    let mapped = token.open(p11_core::Access::ReadWrite).unwrap();
+    mapped
+        .set_attribute_mapper(std::sync::Arc::new(Lenient))
+        .unwrap();
+    assert!(mapped
+        .set_attribute_mapper(std::sync::Arc::new(Lenient))
+        .is_err());
+    let key = mapped
+        .create_object(
+            &Template::new()
+                .with(A::CLASS, ObjectClass::SECRET_KEY)
+                .with(A::KEY_TYPE, KeyType::AES)
+                .with(A::VALUE, vec![1u8; 16])
+                .with(A::ID, "text id"),
+        )
+        .unwrap();
+    assert_eq!(
+        key.get_attribute(A::ID).unwrap(),
+        p11_core::AttributeValue::Text("text id".into()),
+        "ID is text in this session"
+    );
+    let plain = f.session.object(key.handle());
+    assert_eq!(
+        plain.get::<Vec<u8>>(A::ID).unwrap(),
+        b"text id",
+        "and bytes elsewhere"
+    );
+    // A module that answers an empty value for a boolean: an error p11's way, false
+    // the mapper's.
+    control().set("C_GetAttributeValue", "empty", 0, 0, 1);
+    let err = plain.get::<bool>(A::TOKEN).unwrap_err();
+    assert!(invalid_response(&err, "C_GetAttributeValue"), "{err}");
+    control().set("C_GetAttributeValue", "empty", 0, 0, 1);
+    assert!(!key.get::<bool>(A::TOKEN).unwrap());
+    drop((key, plain, mapped));
+    f.finish(());
+}

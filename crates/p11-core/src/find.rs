@@ -33,7 +33,7 @@ impl Session {
     /// # Errors
     /// The module's error from `C_FindObjectsInit`; a template p11 cannot encode.
     pub fn find_objects(&self, template: &Template) -> Result<FindObjects> {
-        let mut raw = RawTemplate::new(template)?;
+        let mut raw = RawTemplate::new(template, self.attribute_mapper())?;
         let guard = self.hold_operation(OperationKind::Find)?.into_owned();
         let gate = self.enter()?;
         // No session closes or logs out while the module gathers what it finds (see

@@ -25,7 +25,7 @@ impl Session {
         template: &Template,
         make: impl FnOnce(&Gate<'_>, CK_ATTRIBUTE_PTR, CK_ULONG, &mut CK_OBJECT_HANDLE) -> Result<()>,
     ) -> Result<Object> {
-        let mut raw = RawTemplate::new(template)?;
+        let mut raw = RawTemplate::new(template, self.attribute_mapper())?;
         let mut handle = CK_INVALID_HANDLE;
         make(&self.enter()?, raw.as_mut_ptr(), raw.count(), &mut handle)?;
         Ok(self.object(ObjectHandle::from_ulong(handle)))
@@ -96,8 +96,8 @@ impl Session {
     ) -> Result<(Object, Object)> {
         let ty = mechanism.mechanism_type();
         let mechanism = mechanism.raw();
-        let mut public_raw = RawTemplate::new(public)?;
-        let mut private_raw = RawTemplate::new(private)?;
+        let mut public_raw = RawTemplate::new(public, self.attribute_mapper())?;
+        let mut private_raw = RawTemplate::new(private, self.attribute_mapper())?;
         let (mut public_handle, mut private_handle) = (CK_INVALID_HANDLE, CK_INVALID_HANDLE);
         let gate = self.enter()?;
         // SAFETY: as for C_GenerateKey; both handles are writable.

@@ -53,6 +53,7 @@ mod handle;
 mod info;
 mod keys;
 mod lists;
+mod mapper;
 mod module;
 mod object;
 mod operation;
@@ -87,6 +88,7 @@ pub use info::{
     InitFlags, MechanismFlags, SessionFlags, SessionLimit, SlotFlags, TokenFlags, Version,
 };
 pub use keys::DomainParameters;
+pub use mapper::AttributeMapper;
 pub use module::{InitArgs, LibraryInfo, Module};
 pub use object::{Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};

@@ -5,6 +5,7 @@ use crate::attribute::{AttributeKind, AttributeType, AttributeValue, Date, Objec
 use crate::error::{Error, Result};
 use crate::handle::ObjectHandle;
 use crate::info::widen;
+use crate::mapper::AttributeMapper;
 use crate::session::Session;
 use crate::template::{RawTemplate, Template};
 use crate::{call, MechanismType, ReturnValue};
@@ -191,7 +192,7 @@ impl Object {
     /// The module's error from `C_SetAttributeValue`, or p11's when the session is gone or the answer
     /// is invalid (see `Error`).
     pub fn set_attributes(&self, changes: &Template) -> Result<()> {
-        let mut raw = RawTemplate::new(changes)?;
+        let mut raw = RawTemplate::new(changes, self.session.attribute_mapper())?;
         let gate = self.session.enter()?;
         // SAFETY: as for C_CreateObject.
         unsafe {
@@ -231,7 +232,8 @@ impl Object {
     /// The module's error from `C_GetAttributeValue`, or p11's when the session is gone or the answer
     /// is invalid (see `Error`).
     pub fn get_attributes(&self, types: &[AttributeType]) -> Result<Vec<Result<AttributeValue>>> {
-        let mut reads: Vec<Read> = types.iter().map(|ty| Read::new(*ty)).collect();
+        let mapper = self.session.attribute_mapper();
+        let mut reads: Vec<Read> = types.iter().map(|ty| Read::new(*ty, mapper)).collect();
         let mut attributes: Vec<CK_ATTRIBUTE> = reads.iter_mut().map(Read::attribute).collect();
         let first = self.get_raw(&mut attributes)?;
 
@@ -254,7 +256,7 @@ impl Object {
             let mut nested_pending = false;
             for (slot, i) in pending.iter().enumerate() {
                 attributes[*i] = subset[slot];
-                if reads[*i].size_nested()? {
+                if reads[*i].size_nested(mapper)? {
                     nested_pending = true;
                 }
             }
@@ -303,7 +305,7 @@ impl Object {
                     mechanism: None,
                 })
             } else {
-                read.decode(attribute.ulValueLen)
+                read.decode(attribute.ulValueLen, mapper)
             });
         }
         Ok(values)
@@ -373,9 +375,10 @@ enum Buffer {
 }
 
 impl Read {
-    /// A read whose buffer is ready when the value's size is fixed.
-    fn new(ty: AttributeType) -> Read {
-        let kind = ty.kind();
+    /// A read whose buffer is ready when the value's size is fixed; of the kind the
+    /// session's mapper says, if it has one.
+    fn new(ty: AttributeType, mapper: Option<&dyn AttributeMapper>) -> Read {
+        let kind = mapper.map_or_else(|| ty.kind(), |m| m.kind(ty));
         let buffer = match kind {
             AttributeKind::Bool => Some(Buffer::Word(0, size_of::<CK_BBOOL>())),
             AttributeKind::Ulong
@@ -458,7 +461,7 @@ impl Read {
 
     /// After the module filled in a nested template's member types and lengths, gives
     /// each member a buffer. `true` when another call is needed to fetch them.
-    fn size_nested(&mut self) -> Result<bool> {
+    fn size_nested(&mut self, mapper: Option<&dyn AttributeMapper>) -> Result<bool> {
         let Some(Buffer::Nested(attributes, members)) = &mut self.buffer else {
             return Ok(false);
         };
@@ -470,7 +473,7 @@ impl Read {
         members.extend(
             attributes
                 .iter()
-                .map(|a| Read::new(AttributeType::from_ck(a.type_))),
+                .map(|a| Read::new(AttributeType::from_ck(a.type_), mapper)),
         );
         for (member, attribute) in members.iter_mut().zip(attributes.iter_mut()) {
             if member.buffer.is_none() {
@@ -481,10 +484,34 @@ impl Read {
         Ok(true)
     }
 
-    fn decode(self, len: CK_ULONG) -> Result<AttributeValue> {
+    fn decode(self, len: CK_ULONG, mapper: Option<&dyn AttributeMapper>) -> Result<AttributeValue> {
         let bad = |what: String| Error::invalid_response("C_GetAttributeValue", what);
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         let ty = self.ty;
+        if let Some(mapper) = mapper {
+            // The mapper reads flat values from the bytes the module wrote.
+            match &self.buffer {
+                Some(Buffer::Word(word, size)) => {
+                    let bytes = word.to_ne_bytes();
+                    return match bytes.get(..len).filter(|_| len <= *size) {
+                        Some(bytes) => mapper.decode(ty, self.kind, bytes),
+                        None => Err(bad(format!(
+                            "{ty} claims {len} bytes in a buffer of {size}"
+                        ))),
+                    };
+                }
+                Some(Buffer::Bytes(bytes)) => {
+                    return match bytes.get(..len) {
+                        Some(bytes) => mapper.decode(ty, self.kind, bytes),
+                        None => Err(bad(format!(
+                            "{ty} claims {len} bytes in a buffer of {}",
+                            bytes.len()
+                        ))),
+                    };
+                }
+                _ => {}
+            }
+        }
         match self.buffer {
             None => Err(bad(format!("no buffer was sized for {ty}"))),
             Some(Buffer::Word(_, size)) if len != size => {
@@ -539,7 +566,7 @@ impl Read {
                 let mut template = Template::new();
                 for (member, attribute) in members.into_iter().zip(&attributes) {
                     let ty = member.ty;
-                    template.set(ty, member.decode(attribute.ulValueLen)?);
+                    template.set(ty, member.decode(attribute.ulValueLen, mapper)?);
                 }
                 Ok(AttributeValue::Template(template))
             }
@@ -571,13 +598,13 @@ mod tests {
 
     #[test]
     fn an_absurd_length_is_an_error_not_an_allocation() {
-        let mut read = Read::new(AttributeType::VALUE);
+        let mut read = Read::new(AttributeType::VALUE, None);
         let err = read.allocate(CK_ULONG::MAX).unwrap_err();
         assert!(
             err.to_string().contains("more than p11 will allocate"),
             "{err}"
         );
-        let mut nested = Read::new(AttributeType::WRAP_TEMPLATE);
+        let mut nested = Read::new(AttributeType::WRAP_TEMPLATE, None);
         assert!(
             nested.allocate(7).is_err(),
             "not a whole number of CK_ATTRIBUTEs"
@@ -586,32 +613,32 @@ mod tests {
 
     #[test]
     fn a_length_beyond_the_buffer_is_an_error_not_a_read() {
-        let mut read = Read::new(AttributeType::LABEL);
+        let mut read = Read::new(AttributeType::LABEL, None);
         read.allocate(4).unwrap();
-        let err = read.decode(5).unwrap_err();
+        let err = read.decode(5, None).unwrap_err();
         assert!(
             err.to_string().contains("claims 5 bytes in a buffer of 4"),
             "{err}"
         );
-        let boolean = Read::new(AttributeType::TOKEN);
-        assert!(boolean.decode(2).is_err());
-        let ulong = Read::new(AttributeType::VALUE_LEN);
-        assert!(ulong.decode(3).is_err());
+        let boolean = Read::new(AttributeType::TOKEN, None);
+        assert!(boolean.decode(2, None).is_err());
+        let ulong = Read::new(AttributeType::VALUE_LEN, None);
+        assert!(ulong.decode(3, None).is_err());
     }
 
     #[test]
     fn values_decode_by_their_kind() {
-        let mut read = Read::new(AttributeType::START_DATE);
+        let mut read = Read::new(AttributeType::START_DATE, None);
         read.allocate(8).unwrap();
         if let Some(Buffer::Bytes(b)) = &mut read.buffer {
             b.copy_from_slice(b"20251231");
         }
         assert_eq!(
-            read.decode(8).unwrap(),
+            read.decode(8, None).unwrap(),
             AttributeValue::Date(Date::new(2025, 12, 31))
         );
-        let mut empty = Read::new(AttributeType::END_DATE);
+        let mut empty = Read::new(AttributeType::END_DATE, None);
         empty.allocate(0).unwrap();
-        assert_eq!(empty.decode(0).unwrap(), AttributeValue::Date(None));
+        assert_eq!(empty.decode(0, None).unwrap(), AttributeValue::Date(None));
     }
 }

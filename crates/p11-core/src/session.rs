@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::handle::{SessionHandle, SlotId};
 use crate::info::{widen, SessionFlags};
+use crate::mapper::AttributeMapper;
 use crate::module::{lock as lock_mutex, lock_sessions, Gate, ModuleInner, SessionBook};
 use crate::pin::Pin;
 use crate::slot::Slot;
@@ -100,6 +101,8 @@ pub(crate) struct SessionInner {
     operation: OperationLock,
     /// The slot's mechanism list, taken once from the slot's cache.
     mechanisms: OnceLock<Arc<[MechanismType]>>,
+    /// How attribute values are read, when not p11's own way.
+    mapper: OnceLock<Arc<dyn AttributeMapper>>,
 }
 
 impl SessionInner {
@@ -409,6 +412,7 @@ impl Session {
                 logged_in: AtomicBool::new(false),
                 operation: OperationLock::default(),
                 mechanisms: OnceLock::new(),
+                mapper: OnceLock::new(),
             }),
         };
         let sessions = &mut book.slots.entry(session.slot().id()).or_default().sessions;
@@ -444,6 +448,24 @@ impl Session {
     /// The slot of the session's token.
     pub fn slot(&self) -> &Slot {
         &self.inner.slot
+    }
+
+    /// Reads this session's attributes (on every object, in every clone) as `mapper`
+    /// says, from now on (python's `AttributeMapper`). Set once: a session's values
+    /// read one way throughout.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the session already has a mapper.
+    pub fn set_attribute_mapper(&self, mapper: Arc<dyn AttributeMapper>) -> Result<()> {
+        self.inner
+            .mapper
+            .set(mapper)
+            .map_err(|_| Error::invalid_argument("the session already has an attribute mapper"))
+    }
+
+    /// The session's attribute mapper, if one was set.
+    pub fn attribute_mapper(&self) -> Option<&dyn AttributeMapper> {
+        self.inner.mapper.get().map(|m| &**m)
     }
 
     /// Whether the token offers `mechanism`: the slot's list, read once for the slot

@@ -2,6 +2,7 @@
 
 use crate::attribute::{AttributeType, AttributeValue};
 use crate::error::{Error, Result};
+use crate::mapper::AttributeMapper;
 use p11_sys::*;
 use std::fmt;
 use std::marker::PhantomData;
@@ -153,14 +154,20 @@ fn to_ulong(value: u64, ty: AttributeType) -> Result<CK_ULONG> {
 }
 
 impl<'a> RawTemplate<'a> {
-    pub(crate) fn new(template: &'a Template) -> Result<Self> {
+    /// `template` encoded; each value must be of its attribute's kind, as `mapper` (else
+    /// p11's table) says.
+    pub(crate) fn new(
+        template: &'a Template,
+        mapper: Option<&dyn AttributeMapper>,
+    ) -> Result<Self> {
         let mut attributes = Vec::with_capacity(template.len());
         let mut storage = Vec::new();
         for (ty, value) in template.iter() {
-            if !value.fits(ty.kind()) {
+            let kind = mapper.map_or_else(|| ty.kind(), |m| m.kind(ty));
+            if !value.fits(kind) {
                 return Err(Error::AttributeKind {
                     attribute: ty,
-                    expected: ty.kind(),
+                    expected: kind,
                     found: format!("{value:?}"),
                 });
             }
@@ -189,7 +196,7 @@ impl<'a> RawTemplate<'a> {
                     (p, size_of::<CK_DATE>())
                 }
                 AttributeValue::Template(nested) => {
-                    let mut nested = RawTemplate::new(nested)?;
+                    let mut nested = RawTemplate::new(nested, mapper)?;
                     let len = nested.attributes.len() * size_of::<CK_ATTRIBUTE>();
                     let p = nested.as_mut_ptr() as CK_VOID_PTR;
                     storage.push(Storage::Nested(nested));
@@ -255,7 +262,7 @@ mod tests {
                 vec![MechanismType::AES_CBC, MechanismType::AES_GCM],
             )
             .without(AttributeType::SENSITIVE);
-        let raw = RawTemplate::new(&template).unwrap();
+        let raw = RawTemplate::new(&template, None).unwrap();
         assert_eq!(raw.count(), 6, "the `without` entry is not sent");
         let a = &raw.attributes;
         assert_eq!(bytes_at(&a[0]), CKO_SECRET_KEY.to_ne_bytes());
@@ -272,7 +279,7 @@ mod tests {
     fn nested_templates_point_at_their_own_attribute_arrays() {
         let nested = Template::new().with(AttributeType::EXTRACTABLE, false);
         let template = Template::new().with(AttributeType::WRAP_TEMPLATE, nested);
-        let raw = RawTemplate::new(&template).unwrap();
+        let raw = RawTemplate::new(&template, None).unwrap();
         let outer = &raw.attributes[0];
         assert_eq!(outer.ulValueLen as usize, size_of::<CK_ATTRIBUTE>());
         // SAFETY: the outer value is an array of one CK_ATTRIBUTE owned by `raw`.
@@ -284,7 +291,7 @@ mod tests {
     #[test]
     fn a_value_of_the_wrong_kind_is_refused() {
         let template = Template::new().with(AttributeType::CLASS, true);
-        let err = RawTemplate::new(&template).err().unwrap();
+        let err = RawTemplate::new(&template, None).err().unwrap();
         assert!(
             err.to_string()
                 .contains("CKA_CLASS takes a ObjectClass value"),
@@ -292,7 +299,7 @@ mod tests {
         );
         // A vendor attribute takes what it is given.
         let vendor = Template::new().with(AttributeType::new(0x8000_1000), true);
-        assert!(RawTemplate::new(&vendor).is_ok());
+        assert!(RawTemplate::new(&vendor, None).is_ok());
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub use util::Certificate;
 pub use p11_asn1 as asn1;
 pub use p11_core;
 pub use p11_core::{
-    mechanisms, AttributeType, AttributeValue, Error, KeyType, Mechanism, MechanismType,
-    ObjectClass, Result, Template, TokenFilter,
+    mechanisms, AttributeKind, AttributeMapper, AttributeType, AttributeValue, Error, KeyType,
+    Mechanism, MechanismType, ObjectClass, Result, Template, TokenFilter,
 };
 
 /// The workspace README's example, compiled as a doc test.

@@ -1,8 +1,9 @@
 //! The library, its tokens, and opening sessions: python-pkcs11's `lib`, `Token.open`.
 
 use crate::session::Session;
-use p11_core::{Access, InitArgs, Module, Pin, Result, TokenFilter, UserType};
+use p11_core::{Access, AttributeMapper, InitArgs, Module, Pin, Result, TokenFilter, UserType};
 use std::path::Path;
+use std::sync::Arc;
 
 /// A loaded PKCS #11 library (python-pkcs11's `pkcs11.lib`). Cheap to clone; the same
 /// path loaded twice shares one initialisation.
@@ -195,6 +196,7 @@ pub struct OpenOptions {
     so_pin: Option<Pin>,
     user_type: Option<UserType>,
     protected: bool,
+    mapper: Option<Arc<dyn AttributeMapper>>,
 }
 
 impl OpenOptions {
@@ -227,6 +229,13 @@ impl OpenOptions {
         self
     }
 
+    /// Read the session's attributes as `mapper` says (python's `attribute_mapper=`):
+    /// vendor attributes' kinds, a module's nonstandard encodings.
+    pub fn attribute_mapper(mut self, mapper: Arc<dyn AttributeMapper>) -> Self {
+        self.mapper = Some(mapper);
+        self
+    }
+
     /// Log in as this user type (vendor types allowed) instead of the one the PIN implies.
     pub fn user_type(mut self, user_type: UserType) -> Self {
         self.user_type = Some(user_type);
@@ -251,6 +260,9 @@ impl Token {
     }
 
     /// Opens a session as `options` say, and logs in when a PIN is given.
+    ///
+    /// # Errors
+    /// The module's error opening the session or logging in (`CKR_PIN_INCORRECT`, ...).
     pub fn open(&self, options: &OpenOptions) -> Result<Session> {
         let access = if options.rw {
             Access::ReadWrite
@@ -258,6 +270,9 @@ impl Token {
             Access::ReadOnly
         };
         let session = self.token.open(access)?;
+        if let Some(mapper) = &options.mapper {
+            session.set_attribute_mapper(mapper.clone())?;
+        }
         let default_type = if options.so_pin.is_some() {
             UserType::SO
         } else {

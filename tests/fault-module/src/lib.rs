@@ -32,6 +32,9 @@ enum Fault {
     OverCount(CK_ULONG),
     /// Sleep this many milliseconds, then call through.
     Slow(u64),
+    /// Call through, then say every attribute is empty (a module that answers an empty
+    /// value for an unset one).
+    Empty,
     /// Call through, then leave this value out of the list (a mechanism the module
     /// does not offer).
     Hide(CK_ULONG),
@@ -159,9 +162,10 @@ fn text(p: *const c_char) -> Option<String> {
 }
 
 /// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
-/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `over_count`, `slow`, `hide`),
-/// with `arg` (the return value, the extra count, the milliseconds, the item to leave out of a list), after `skip` good
-/// calls, `times` times (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
+/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `over_count`, `slow`,
+/// `hide`, `empty`), with `arg` (the return value, the extra count, the milliseconds,
+/// the item to leave out of a list), after `skip` good calls, `times` times
+/// (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
 ///
 /// # Safety
 /// Both strings must be NUL-terminated.
@@ -185,6 +189,7 @@ pub unsafe extern "C" fn p11fault_set(
         "over_count" => Fault::OverCount(arg as CK_ULONG),
         "slow" => Fault::Slow(arg),
         "hide" => Fault::Hide(arg as CK_ULONG),
+        "empty" => Fault::Empty,
         _ => return -1,
     };
     with_state(|s| {
@@ -406,6 +411,17 @@ unsafe extern "C" fn C_GetAttributeValue(
 ) -> CK_RV {
     match take("C_GetAttributeValue") {
         Some(Fault::Fail(rv)) => rv,
+        Some(Fault::Empty) => {
+            let rv = forward!(C_GetAttributeValue(h, o, t, n));
+            if rv == CKR_OK && !t.is_null() {
+                // SAFETY: the caller's template holds `n` attributes, writable.
+                let attributes = unsafe { std::slice::from_raw_parts_mut(t, n as usize) };
+                for attribute in attributes {
+                    attribute.ulValueLen = 0;
+                }
+            }
+            rv
+        }
         _ => forward!(C_GetAttributeValue(h, o, t, n)),
     }
 }
