@@ -782,3 +782,53 @@ fn the_templates_p11_sends_are_public_and_fresh() {
     changed.set(A::LABEL, "changed");
     assert_eq!(options.public_key_template(KeyType::EC), public);
 }
+
+#[test]
+fn objects_found_or_created_come_back_typed_by_class() {
+    let f = session();
+    let label = "typed objects";
+    let options = ObjectOptions::new().label(label);
+    let secret = f.session.generate_key(KeyType::AES, 128, &options).unwrap();
+    f.session
+        .generate_keypair(KeyType::EC, 256, &options)
+        .unwrap();
+    let data = f
+        .session
+        .create_object(
+            &Template::new()
+                .with(A::CLASS, p11::ObjectClass::DATA)
+                .with(A::LABEL, label)
+                .with(A::VALUE, b"plain data".to_vec()),
+        )
+        .unwrap();
+    assert!(matches!(data, p11::Object::Other(_)));
+    let found = f
+        .session
+        .get_objects(&Template::new().with(A::LABEL, label))
+        .unwrap();
+    let kinds: Vec<&str> = found
+        .iter()
+        .map(|object| match object {
+            p11::Object::SecretKey(_) => "secret",
+            p11::Object::PublicKey(_) => "public",
+            p11::Object::PrivateKey(_) => "private",
+            p11::Object::Other(_) => "other",
+            _ => "unexpected",
+        })
+        .collect();
+    for kind in ["secret", "public", "private", "other"] {
+        assert_eq!(kinds.iter().filter(|k| **k == kind).count(), 1, "{kinds:?}");
+    }
+    let typed_secret = found
+        .iter()
+        .find_map(|object| match object {
+            p11::Object::SecretKey(key) => Some(key),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(typed_secret.object(), secret.object());
+    assert_eq!(
+        found[0].core().session().handle(),
+        f.session.core().handle()
+    );
+}

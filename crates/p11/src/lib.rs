@@ -21,6 +21,7 @@
 mod defaults;
 mod keys;
 mod library;
+mod object;
 mod options;
 pub mod python;
 mod session;
@@ -33,6 +34,7 @@ pub use keys::{
     Sign, Unwrap, Verify, Wrap,
 };
 pub use library::{Library, OpenOptions, Slot, Token};
+pub use object::Object;
 pub use options::{ObjectOptions, Storage};
 pub use session::{DigestPart, KeyQuery, Session};
 pub use signing::{Signer, Verifier};

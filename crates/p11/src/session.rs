@@ -3,6 +3,7 @@
 
 use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
 use crate::keys::{DomainParameters, KeyKind, PrivateKey, PublicKey, SecretKey};
+use crate::object::Object;
 use crate::options::{ObjectOptions, SECRET_CAPABILITIES};
 use p11_asn1::ec::EcParameters;
 use p11_core::{
@@ -356,14 +357,24 @@ impl Session {
         Ok(found.map(move |object| K::from_object(self.clone(), object?)))
     }
 
-    /// Every object matching `template` (python's `get_objects`).
-    pub fn get_objects(&self, template: &Template) -> Result<Vec<p11_core::Object>> {
-        self.core().get_objects(template)
+    /// Every object matching `template`, typed by class (python's `get_objects`).
+    ///
+    /// # Errors
+    /// The module's error searching or reading an object's class.
+    pub fn get_objects(&self, template: &Template) -> Result<Vec<Object>> {
+        self.core()
+            .get_objects(template)?
+            .into_iter()
+            .map(|object| Object::new(self, object))
+            .collect()
     }
 
-    /// Creates an object from `template` (python's `create_object`).
-    pub fn create_object(&self, template: &Template) -> Result<p11_core::Object> {
-        self.core().create_object(template)
+    /// Creates an object from `template`, typed by class (python's `create_object`).
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn create_object(&self, template: &Template) -> Result<Object> {
+        Object::new(self, self.core().create_object(template)?)
     }
 
     /// `nbits` random bits from the token (python's convention), as `nbits / 8` bytes.

@@ -408,6 +408,10 @@ pub struct Certificate {
 }
 
 impl Certificate {
+    pub(crate) fn new(object: Object) -> Certificate {
+        Certificate { object }
+    }
+
     /// The object.
     pub fn object(&self) -> &Object {
         &self.object
