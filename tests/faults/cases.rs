@@ -288,7 +288,7 @@ fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
     control().set(
         "C_GetMechanismList",
         "hide",
-        CKM_SHA256_RSA_PKCS as u64,
+        M::SHA256_RSA_PKCS.raw(),
         0,
         FOREVER,
     );

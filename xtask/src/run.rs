@@ -195,22 +195,17 @@ fn examples(root: &Path) -> Result<Vec<(String, String)>> {
     Ok(found)
 }
 
-/// p11-core's benches against a fresh SoftHSM token, then a table of each p11 path's
+/// p11-core's and the facade's benches against a fresh SoftHSM token, then a table of each p11 path's
 /// time over the raw function-list call's, from criterion's medians.
 pub fn bench(args: &[&str]) -> Result<()> {
     let root = workspace_root();
     let env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
-    run(cargo()
-        .args([
-            "bench",
-            "--package",
-            "p11-core",
-            "--bench",
-            "operations",
-            "--",
-        ])
-        .args(args)
-        .envs(env.vars()))?;
+    for (package, bench) in [("p11-core", "operations"), ("p11", "facade")] {
+        run(cargo()
+            .args(["bench", "--package", package, "--bench", bench, "--"])
+            .args(args)
+            .envs(env.vars()))?;
+    }
     println!(
         "\n{:<52} {:>12} {:>12} {:>8}",
         "benchmark", "p11", "raw", "p11/raw"

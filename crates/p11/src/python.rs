@@ -1,55 +1,162 @@
 //! # Coming from python-pkcs11
 //!
-//! Each call of python-pkcs11's API reference and its p11 counterpart. Keyword arguments
-//! become option structs ([`OpenOptions`](crate::OpenOptions),
-//! [`ObjectOptions`](crate::ObjectOptions), [`KeyQuery`](crate::KeyQuery)) or a `_param` /
-//! `_with` variant of the method (python's `mechanism_param=` / `mechanism=`).
+//! Each call of python-pkcs11's API reference, as a comment, and its p11 counterpart
+//! beneath it. The block is compiled as a doc test, so a row that goes stale fails the
+//! build. Keyword arguments become option structs ([`OpenOptions`](crate::OpenOptions),
+//! [`ObjectOptions`](crate::ObjectOptions), [`KeyQuery`](crate::KeyQuery)) or a
+//! `_param` / `_with` variant of the method (python's `mechanism_param=` /
+//! `mechanism=`), which take the parameter or mechanism first, then the data.
 //!
-//! | python-pkcs11 | p11 |
-//! |---|---|
-//! | `pkcs11.lib(so)` | [`Library::load`](crate::Library::load) (`load_with` for `C_Initialize` arguments) |
-//! | `lib.get_slots(token_present)` | [`lib.get_slots(token_present)`](crate::Library::get_slots) → [`Slot`](crate::Slot) |
-//! | `token.slot` | [`token.slot()`](crate::Token::slot) |
-//! | `lib.get_tokens(token_label=…, token_serial=…, token_flags=…, slot_flags=…, mechanisms=…)` | [`lib.get_tokens(&TokenFilter)`](crate::Library::get_tokens) (the mechanism filter works) |
-//! | `lib.get_token(…)` | [`lib.get_token(&TokenFilter)`](crate::Library::get_token) → `NoSuchToken` / `MultipleTokens` |
-//! | `lib.wait_for_slot_event(blocking)` | [`lib.wait_for_slot_event(blocking)`](crate::Library::wait_for_slot_event) → `Error::NoEvent` |
-//! | `lib.reinitialize()` | [`lib.reinitialize()`](crate::Library::reinitialize) |
-//! | `lib.finalize()`, `lib.initialized` | [`lib.finalize()`](crate::Library::finalize), [`lib.initialized()`](crate::Library::initialized) |
-//! | `lib.cryptoki_version`, `manufacturer_id`, `library_description`, `library_version` | [`lib.info()?`](crate::Library::info) fields |
-//! | `Slot.slot_id`, `slot_description`, `manufacturer_id`, `hardware_version`, `firmware_version`, `flags` | [`slot.id()`](crate::Slot::id), [`slot.info()`](crate::Slot::info)`?` fields |
-//! | `slot.get_token()` | [`slot.get_token()`](crate::Slot::get_token) |
-//! | `slot.get_mechanisms()`, `slot.get_mechanism_info(m)` | [`slot.get_mechanisms()`](crate::Slot::get_mechanisms), [`slot.get_mechanism_info(m)`](crate::Slot::get_mechanism_info) |
-//! | `Token.label`, `serial`, `manufacturer_id`, `model`, versions, `flags` | `token.label()`, `token.core().info()?` fields |
-//! | `token.open(rw, user_pin, so_pin, user_type)` | [`token.open(&OpenOptions::new().rw().user_pin(…))`](crate::Token::open) |
-//! | `session.close()` / `with` block | drop the [`Session`](crate::Session) (logs out, closes) |
-//! | `session.get_key(object_class, key_type, label, id, **attrs)` | [`session.get_key::<SecretKey>(&KeyQuery)`](crate::Session::get_key) (the class is the type; [`KeyQuery::capable_of`](crate::KeyQuery::capable_of), [`attributes`](crate::KeyQuery::attributes)); all of them: [`get_keys`](crate::Session::get_keys) |
-//! | `session.get_objects(attrs)` | [`session.get_objects(&Template)`](crate::Session::get_objects) |
-//! | `session.create_object(attrs)` | [`session.create_object(&Template)`](crate::Session::create_object) |
-//! | `session.create_domain_parameters(key_type, attrs, local, store)` | [`session.create_domain_parameters(key_type, attrs, local, store)`](crate::Session::create_domain_parameters) |
-//! | `session.generate_domain_parameters(key_type, param_length, store, …)` | [`session.generate_domain_parameters(key_type, bits, &ObjectOptions)`](crate::Session::generate_domain_parameters) |
-//! | `session.generate_key(key_type, key_length, id, label, store, capabilities, mechanism, mechanism_param, template)` | [`session.generate_key(key_type, bits, &ObjectOptions)`](crate::Session::generate_key) |
-//! | `session.generate_keypair(key_type, key_length, …, public_template, private_template)` | [`session.generate_keypair(key_type, bits, &ObjectOptions)`](crate::Session::generate_keypair), with [`ObjectOptions::public_template`](crate::ObjectOptions::public_template) and [`private_template`](crate::ObjectOptions::private_template) |
-//! | `session.seed_random(seed)`, `session.generate_random(nbits)` | [`seed_random`](crate::Session::seed_random), [`generate_random`](crate::Session::generate_random) |
-//! | `session.digest(data, mechanism)` | [`session.digest(data, mechanism)`](crate::Session::digest); streams and keys: `session.core().begin_digest` (`update`, `update_key`) |
-//! | `Object[Attribute.X]`, `Object[Attribute.X] = v` | [`key.get(A::X)`](crate::Key::get), `object.get_attributes(&[…])` (one call), `object.set_attributes(&Template)` |
-//! | `object.copy(attrs)`, `object.destroy()` | `object.copy(&Template)`, `object.destroy()` |
-//! | `Key.key_type`, `label`, `id`, `key_length` | [`key_type()`](crate::Key::key_type), [`label()`](crate::Key::label), [`id()`](crate::Key::id), [`key_length()`](crate::Key::key_length) (EC keys too) |
-//! | `SecretKey`, `PublicKey`, `PrivateKey` | [`SecretKey`](crate::SecretKey), [`PublicKey`](crate::PublicKey), [`PrivateKey`](crate::PrivateKey) |
-//! | `DomainParameters.generate_keypair(…)` | [`DomainParameters::generate_keypair`](crate::DomainParameters::generate_keypair) |
-//! | `Certificate` | [`Certificate`](crate::Certificate) (`value`, `info`); [`session.import_certificate`](crate::Session::import_certificate), [`session.get_certificates`](crate::Session::get_certificates) |
-//! | `key.encrypt(data, mechanism, mechanism_param)` | [`encrypt`](crate::Encrypt::encrypt), [`encrypt_param`](crate::Encrypt::encrypt_param), [`encrypt_with`](crate::Encrypt::encrypt_with) |
-//! | `GCMParams(nonce, aad, tag_bits)` | [`GcmParams::new(&mut nonce, aad, tag_bits)`](crate::mechanisms::GcmParams::new) (IVs of 1 to 256 bytes, not only up to 12) |
-//! | `CTRParams(nonce)` | [`CtrParams::from_nonce(nonce)`](crate::mechanisms::CtrParams::from_nonce) |
-//! | `key.encrypt(iterable)` (streaming) | [`key.encryptor(param)?.stream(chunks)`](crate::Encrypt::encryptor), `.writer(w)`, `.reader(r)` |
-//! | `key.decrypt(…)` | [`Decrypt`](crate::Decrypt), the same three ways, and `decryptor` |
-//! | `key.sign(data, …)`, `key.verify(data, signature, …)` | [`Sign`](crate::Sign), [`Verify`](crate::Verify) (composed where the token lacks the combined mechanism) |
-//! | `key.sign(data, pin=)`, `key.decrypt(data, pin=)` (`ALWAYS_AUTHENTICATE` keys) | [`sign_with_pin`](crate::Sign::sign_with_pin), [`decrypt_with_pin`](crate::Decrypt::decrypt_with_pin) |
-//! | `key.sign(iterable)`, `key.verify(iterable, signature)` | [`sign_chunks`](crate::Sign::sign_chunks), [`verify_chunks`](crate::Verify::verify_chunks); `signer_with` / `verifier_with` are `io::Write` |
-//! | `session.digest(iterable, mechanism)`, `session.digest((data, key), mechanism)` | [`session.digest_chunks(parts, mechanism)`](crate::Session::digest_chunks): bytes and [`DigestPart::Key`](crate::DigestPart) (`C_DigestKey`) |
-//! | `key.wrap_key(key, …)`, `key.unwrap_key(class, key_type, data, …)` | [`Wrap::wrap_key`](crate::Wrap::wrap_key), [`Unwrap::unwrap_key`](crate::Unwrap::unwrap_key) |
-//! | `key.derive_key(key_type, key_length, mechanism_param, …)` | [`Derive::derive_key`](crate::Derive::derive_key) |
-//! | `pkcs11.util.rsa/dsa/dh/ec/x509.*` | [`util`](crate::util) for templates, import ([`import_public_key`](crate::Session::import_public_key), [`import_private_key`](crate::Session::import_private_key), [`import_certificate`](crate::Session::import_certificate)) and export ([`PublicKey::to_spki_der`](crate::PublicKey::to_spki_der), [`to_pem`](crate::PublicKey::to_pem)); the DER codecs in [`asn1`](crate::asn1) |
-//! | `pkcs11.util.x509.decode_x509_certificate(der, extended_set)` | [`util::certificate_template(der, CertificateAttributes::Basic / Extended)`](crate::util::certificate_template) |
-//! | `pkcs11.util.biginteger(n)` | [`asn1::biginteger`](crate::asn1::biginteger) |
-//! | `pkcs11.constants.DEFAULT` | [`Template::without`](crate::Template::without) |
-//! | `PKCS11Error` and its subclasses | [`Error`](crate::Error): `Module { function, rv, mechanism }` with every `CKR_`, and library-side variants |
+//! ```no_run
+//! use p11::asn1::{biginteger, CertificateInfo};
+//! use p11::mechanisms::{CtrParams, Ecdh1DeriveParams, GcmParams, Parameter};
+//! use p11::util::{self, CertificateAttributes};
+//! use p11::{
+//!     AttributeType as A, Capabilities, Decrypt, Derive, DigestPart, Encrypt, Key, KeyQuery,
+//!     KeyType, Library, Mechanism, MechanismType as M, Object, ObjectClass, ObjectOptions,
+//!     OpenOptions, PrivateKey, PublicKey, SecretKey, Sign, Storage, Template, TokenFilter,
+//!     Unwrap, Verify, Wrap,
+//! };
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let (path, der, spki, pkcs8) = (String::new(), Vec::<u8>::new(), Vec::<u8>::new(), Vec::<u8>::new());
+//! // lib = pkcs11.lib(so)
+//! let lib = Library::load(&path)?;
+//! // lib.cryptoki_version, manufacturer_id, library_description, library_version
+//! let info = lib.info()?;
+//! let _ = (info.cryptoki_version, info.manufacturer_id, info.library_description);
+//! // lib.get_slots(token_present=True); slot.slot_id, slot.flags, ...
+//! let slot = lib.get_slots(true)?.remove(0);
+//! let (_id, _flags) = (slot.id(), slot.info()?.flags);
+//! // slot.get_token(), slot.get_mechanisms(), slot.get_mechanism_info(m)
+//! let _ = (slot.get_token()?, slot.get_mechanisms()?, slot.get_mechanism_info(M::AES_CBC)?);
+//! // lib.get_tokens(token_label=..., ...), lib.get_token(token_label=...)
+//! let _all = lib.get_tokens(&TokenFilter::new().mechanisms([M::AES_GCM]))?;
+//! let token = lib.get_token(&TokenFilter::new().label("DEMO"))?;
+//! // token.label, token.serial, token.flags, token.slot
+//! let _ = (token.label(), token.core().info()?.serial_number, token.slot());
+//! // lib.wait_for_slot_event(blocking=False)
+//! let _ = lib.wait_for_slot_event(false);
+//!
+//! // with token.open(rw=True, user_pin='1234', user_type=...) as session:
+//! let session = token.open(&OpenOptions::new().rw().user_pin("1234"))?;
+//!
+//! // session.generate_key(KeyType.AES, 256, label=, id=, store=, capabilities=, template=)
+//! let options = ObjectOptions::new()
+//!     .label("aes")
+//!     .id(b"1".to_vec())
+//!     .storage(Storage::Token)
+//!     .capabilities(Capabilities::ENCRYPT | Capabilities::DECRYPT)
+//!     .template(Template::new().with(A::EXTRACTABLE, true));
+//! let key = session.generate_key(KeyType::AES, 256, &options)?;
+//! // session.generate_keypair(KeyType.EC, ..., public_template=, private_template=)
+//! let (public, private) = session.generate_keypair(
+//!     KeyType::EC,
+//!     256,
+//!     &ObjectOptions::new().private_template(Template::new().with(A::ALWAYS_AUTHENTICATE, true)),
+//! )?;
+//! // session.generate_domain_parameters(KeyType.DH, 2048), params.generate_keypair()
+//! let parameters = session.generate_domain_parameters(KeyType::DH, 2048, &ObjectOptions::new())?;
+//! let _pair = parameters.generate_keypair(&ObjectOptions::new())?;
+//! // session.create_domain_parameters(KeyType.DH, attrs, local=True / store=)
+//! let attributes = Template::new().with(A::PRIME, vec![0xff; 256]).with(A::BASE, vec![2u8]);
+//! let _local = session.local_domain_parameters(KeyType::DH, attributes.clone());
+//! let _stored = session.create_domain_parameters(KeyType::DH, attributes, &ObjectOptions::new())?;
+//! // session.get_key(object_class=, key_type=, label=, id=, **attrs)
+//! let found: SecretKey = session.get_key(
+//!     &KeyQuery::new().key_type(KeyType::AES).label("aes").capable_of(Capabilities::ENCRYPT),
+//! )?;
+//! // session.get_objects({Attribute.CLASS: ...}) — typed by class
+//! for object in session.get_objects(&Template::new().with(A::CLASS, ObjectClass::SECRET_KEY))? {
+//!     if let Object::SecretKey(key) = object {
+//!         let _ = key.label()?;
+//!     }
+//! }
+//! // all keys of a kind, as they are found
+//! for key in session.get_keys::<PrivateKey>(&KeyQuery::new())? {
+//!     let _ = key?.key_type();
+//! }
+//! // session.create_object(attrs)
+//! let _data = session.create_object(&Template::new().with(A::CLASS, ObjectClass::DATA))?;
+//! // session.seed_random(seed), session.generate_random(256)
+//! session.seed_random(b"seed")?;
+//! let iv = session.generate_random(128)?;
+//! // session.digest(data, mechanism=Mechanism.SHA256)
+//! let _ = session.digest(M::SHA256, b"data")?;
+//! // session.digest((data, key, data), mechanism=...) — keys digested in the token
+//! let _ = session.digest_chunks(M::SHA256, [DigestPart::Data(b"a"), DigestPart::Key(&key)])?;
+//! // session.close() / the `with` block
+//! # let other = session.clone();
+//! drop(other);
+//!
+//! // key[Attribute.LABEL], key.label, key.id, key.key_type, key.key_length
+//! let _: String = key.get(A::LABEL)?;
+//! let (_label, _id, _type, _bits) = (key.label()?, key.id()?, key.key_type(), key.key_length()?);
+//! // several attributes in one call
+//! let (_sensitive, _len): (bool, u64) = key.get_all([A::SENSITIVE, A::VALUE_LEN])?;
+//! // key[Attribute.LABEL] = 'new'; key.copy(label=...); key.destroy()
+//! key.object().set_attributes(&Template::new().with(A::LABEL, "renamed"))?;
+//! let copy = key.copy(&ObjectOptions::new().label("copy"))?;
+//! copy.object().clone().destroy()?;
+//!
+//! // key.encrypt(data, mechanism_param=iv); key.decrypt(...)
+//! let sealed = key.encrypt_param(iv.as_slice(), b"data")?;
+//! let _ = key.decrypt_param(iv.as_slice(), &sealed)?;
+//! // key.encrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(nonce, aad, 128))
+//! let mut nonce = [0u8; 12];
+//! let gcm = Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"aad", 128)?);
+//! let _ = key.encrypt_with(&gcm, b"data")?;
+//! // CTRParams(nonce)
+//! let _ctr = Mechanism::with(M::AES_CTR, CtrParams::from_nonce(&[1u8; 8])?);
+//! // key.encrypt(iterable) — streams; also io::Write and io::Read
+//! let mut sealed_stream = Vec::new();
+//! let mut chunks = key.encryptor(iv.as_slice())?.stream([b"a".as_slice(), b"b"]);
+//! while let Some(chunk) = chunks.next_chunk() {
+//!     sealed_stream.extend_from_slice(chunk?);
+//! }
+//! // key.sign(data), key.verify(data, signature), mechanism= / mechanism_param=
+//! let signature = private.sign(b"data")?;
+//! assert!(public.verify(b"data", &signature)?);
+//! let pss = Mechanism::new(M::ECDSA_SHA256);
+//! let _ = private.sign_with(&pss, b"data")?;
+//! // key.sign(data, pin=...) for ALWAYS_AUTHENTICATE keys; key.decrypt(data, pin=)
+//! let _ = private.sign_with_pin(b"data", "1234")?;
+//! // key.sign(iterable), key.verify(iterable, signature) — also streams and io::Write
+//! let _ = private.sign_chunks([b"da", b"ta"])?;
+//! let mut signer = private.signer(Parameter::None)?;
+//! signer.update(b"data")?;
+//! assert!(public.verify_chunks([b"data"], &signer.finish()?)?);
+//! // key.wrap_key(other), key.unwrap_key(ObjectClass.SECRET_KEY, KeyType.AES, data)
+//! let wrapped = key.wrap_key(&copy)?;
+//! let _unwrapped: SecretKey = key.unwrap_key(KeyType::AES, &wrapped, &ObjectOptions::new())?;
+//! // key.derive_key(KeyType.AES, 128, mechanism_param=ECDH1DeriveParams(...))
+//! let _derived = private.derive_key(Ecdh1DeriveParams::new(&[4u8; 65]), KeyType::AES, 128, &ObjectOptions::new())?;
+//!
+//! // pkcs11.util: decode_rsa_public_key(der), decode_ec_private_key(der), ...
+//! let _ = util::decode_public_key(&p11::asn1::PublicKey::from_spki_der(&spki)?, None)?;
+//! let _ = session.import_public_key(&spki, &ObjectOptions::new())?;
+//! let _ = session.import_private_key(&pkcs8, &ObjectOptions::new())?;
+//! // encode_rsa_public_key / encode_ec_public_key: SubjectPublicKeyInfo, PEM
+//! let (_spki, _pem): (Vec<u8>, String) = (public.to_spki_der()?, public.to_pem()?);
+//! // decode_x509_certificate(der, extended_set=True), import
+//! let _ = util::certificate_template(&der, CertificateAttributes::Extended)?;
+//! let certificate = session.import_certificate(&der, &ObjectOptions::new().label("ca"))?;
+//! let _: CertificateInfo = certificate.info()?;
+//! // pkcs11.util.biginteger(n)
+//! let _ = biginteger(&[0, 1, 0, 1]);
+//! // the templates p11 sends (AttributeMapper.public_key_template, ...)
+//! let _: Template = ObjectOptions::new().public_key_template(KeyType::RSA);
+//! // pkcs11.constants.DEFAULT: leave an attribute to the token
+//! let _ = Template::new().without(A::SENSITIVE);
+//! // lib.reinitialize(), lib.finalize(), lib.initialized
+//! lib.reinitialize()?;
+//! assert!(lib.initialized());
+//! lib.finalize()?;
+//! # let _: Option<PublicKey> = None;
+//! # Ok(()) }
+//! ```
+//!
+//! python's `AttributeMapper` is [`AttributeMapper`](crate::AttributeMapper), given with
+//! [`OpenOptions::attribute_mapper`](crate::OpenOptions::attribute_mapper); its default
+//! templates are [`ObjectOptions`](crate::ObjectOptions)'s. `PKCS11Error` and its
+//! subclasses are [`Error`](crate::Error): `Module { function, rv, mechanism }` with
+//! every `CKR_`, and library-side variants.

@@ -1,0 +1,228 @@
+//! The idioms a facade user writes, next to the raw function-list calls doing the same
+//! work, in one run, against the token `cargo xtask bench` makes (SoftHSM): a key's
+//! typed bulk read, and the default signing path of each key type (the combined
+//! mechanism, or the hash and raw signature where SoftHSM composes).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::undocumented_unsafe_blocks)] // raw baselines: plain C calls on live buffers
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use p11::p11_core::sys::*;
+use p11::{
+    AttributeType as A, Key, KeyType, Library, MechanismType as M, ObjectClass, ObjectOptions,
+    OpenOptions, Session, Sign, TokenFilter,
+};
+use std::hint::black_box;
+
+fn session() -> Session {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the benches with `cargo xtask bench`")
+        })
+    };
+    let lib = Library::load(var("PKCS11_MODULE")).unwrap();
+    let token = lib
+        .get_token(&TokenFilter::new().label(var("PKCS11_TOKEN_LABEL")))
+        .unwrap();
+    token
+        .open(&OpenOptions::new().rw().user_pin(var("PKCS11_TOKEN_PIN")))
+        .unwrap()
+}
+
+fn bulk_read(c: &mut Criterion) {
+    let session = session();
+    let list = session.core().slot().module().raw_function_list();
+    let h = session.core().handle().raw();
+    let key = session
+        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
+        .unwrap();
+    let o = key.object().handle().raw();
+
+    let mut group = c.benchmark_group("facade key: 5 attributes typed, one read");
+    group.bench_function("p11", |b| {
+        b.iter(|| {
+            let read: (ObjectClass, KeyType, bool, bool, u64) = key
+                .get_all([A::CLASS, A::KEY_TYPE, A::SIGN, A::SENSITIVE, A::VALUE_LEN])
+                .unwrap();
+            black_box(read)
+        })
+    });
+    group.bench_function("raw", |b| {
+        b.iter(|| {
+            let (mut class, mut key_type, mut len): (CK_ULONG, CK_ULONG, CK_ULONG) = (0, 0, 0);
+            let (mut sign, mut sensitive): (CK_BBOOL, CK_BBOOL) = (0, 0);
+            let word = |p: *mut CK_ULONG| (p as CK_VOID_PTR, size_of::<CK_ULONG>() as CK_ULONG);
+            let flag = |p: *mut CK_BBOOL| (p as CK_VOID_PTR, 1);
+            let mut attributes = [
+                (CKA_CLASS, word(&mut class)),
+                (CKA_KEY_TYPE, word(&mut key_type)),
+                (CKA_SIGN, flag(&mut sign)),
+                (CKA_SENSITIVE, flag(&mut sensitive)),
+                (CKA_VALUE_LEN, word(&mut len)),
+            ]
+            .map(|(type_, (value, len))| CK_ATTRIBUTE {
+                type_,
+                pValue: value,
+                ulValueLen: len,
+            });
+            let rv = unsafe { list.C_GetAttributeValue.unwrap()(h, o, attributes.as_mut_ptr(), 5) };
+            assert_eq!(rv, CKR_OK);
+            black_box((
+                ObjectClass::from_ck(class),
+                KeyType::from_ck(key_type),
+                sign != 0,
+                sensitive != 0,
+                len,
+            ))
+        })
+    });
+    group.finish();
+}
+
+/// `C_SignInit` + `C_Sign` into a Vec of `size`, trimmed: the raw way.
+fn raw_sign(
+    list: &CK_FUNCTION_LIST,
+    h: CK_SESSION_HANDLE,
+    mechanism: CK_MECHANISM_TYPE,
+    key: CK_OBJECT_HANDLE,
+    data: &[u8],
+    size: usize,
+) -> Vec<u8> {
+    let mut mechanism = CK_MECHANISM {
+        mechanism,
+        pParameter: std::ptr::null_mut(),
+        ulParameterLen: 0,
+    };
+    assert_eq!(
+        unsafe { list.C_SignInit.unwrap()(h, &mut mechanism, key) },
+        CKR_OK
+    );
+    let mut out = vec![0u8; size];
+    let mut len = size as CK_ULONG;
+    let rv = unsafe {
+        list.C_Sign.unwrap()(
+            h,
+            data.as_ptr() as *mut u8,
+            data.len() as CK_ULONG,
+            out.as_mut_ptr(),
+            &mut len,
+        )
+    };
+    assert_eq!(rv, CKR_OK);
+    out.truncate(len as usize);
+    out
+}
+
+/// `C_DigestInit` + `C_Digest` of `data` with `hash`, into a Vec: the raw way.
+fn raw_digest(
+    list: &CK_FUNCTION_LIST,
+    h: CK_SESSION_HANDLE,
+    hash: CK_MECHANISM_TYPE,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut mechanism = CK_MECHANISM {
+        mechanism: hash,
+        pParameter: std::ptr::null_mut(),
+        ulParameterLen: 0,
+    };
+    assert_eq!(
+        unsafe { list.C_DigestInit.unwrap()(h, &mut mechanism) },
+        CKR_OK
+    );
+    let mut out = vec![0u8; 64];
+    let mut len = 64;
+    let rv = unsafe {
+        list.C_Digest.unwrap()(
+            h,
+            data.as_ptr() as *mut u8,
+            data.len() as CK_ULONG,
+            out.as_mut_ptr(),
+            &mut len,
+        )
+    };
+    assert_eq!(rv, CKR_OK);
+    out.truncate(len as usize);
+    out
+}
+
+fn default_signing(c: &mut Criterion) {
+    let session = session();
+    let list = session.core().slot().module().raw_function_list();
+    let h = session.core().handle().raw();
+    let data = [0x5Au8; 64];
+    let options = ObjectOptions::new();
+
+    let secrets = [
+        ("AES (AES_CMAC)", KeyType::AES, 256, M::AES_CMAC, 16),
+        (
+            "generic secret (SHA256_HMAC)",
+            KeyType::GENERIC_SECRET,
+            256,
+            M::SHA256_HMAC,
+            32,
+        ),
+    ];
+    for (name, key_type, bits, mechanism, size) in secrets {
+        if !session.has_mechanism(mechanism).unwrap() {
+            println!("{name}: skipped, the token has no {mechanism}");
+            continue;
+        }
+        let key = session.generate_key(key_type, bits, &options).unwrap();
+        let o = key.object().handle().raw();
+        let mut group = c.benchmark_group(format!("facade default sign: {name}"));
+        group.bench_function("p11", |b| b.iter(|| black_box(key.sign(&data).unwrap())));
+        group.bench_function("raw", |b| {
+            b.iter(|| black_box(raw_sign(list, h, mechanism.ck(), o, &data, size)))
+        });
+        group.finish();
+    }
+
+    let pairs = [
+        (
+            "RSA-2048 (SHA512_RSA_PKCS)",
+            KeyType::RSA,
+            2048,
+            M::SHA512_RSA_PKCS,
+            256,
+        ),
+        (
+            "EC P-256 (ECDSA_SHA512)",
+            KeyType::EC,
+            256,
+            M::ECDSA_SHA512,
+            64,
+        ),
+        ("Ed25519 (EDDSA)", KeyType::EC_EDWARDS, 255, M::EDDSA, 64),
+    ];
+    for (name, key_type, bits, mechanism, size) in pairs {
+        let Ok((_, private)) = session.generate_keypair(key_type, bits, &options) else {
+            println!("{name}: skipped, the token cannot generate the key");
+            continue;
+        };
+        let o = private.object().handle().raw();
+        // What the raw caller does on this token: the combined mechanism, or the hash
+        // then the raw signature where the token lacks it (SoftHSM's ECDSA: the only
+        // composition among these keys).
+        let composed = !session.has_mechanism(mechanism).unwrap();
+        let mut group = c.benchmark_group(format!(
+            "facade default sign: {name}{}",
+            if composed { ", composed" } else { "" }
+        ));
+        group.bench_function("p11", |b| {
+            b.iter(|| black_box(private.sign(&data).unwrap()))
+        });
+        group.bench_function("raw", |b| {
+            b.iter(|| {
+                black_box(if composed {
+                    let digest = raw_digest(list, h, CKM_SHA512, &data);
+                    raw_sign(list, h, CKM_ECDSA, o, &digest, size)
+                } else {
+                    raw_sign(list, h, mechanism.ck(), o, &data, size)
+                })
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bulk_read, default_signing);
+criterion_main!(benches);
