@@ -142,13 +142,27 @@ pub(crate) fn verify(
 /// What a stream feeds: the token's multi-part operation, or the hash of a composition.
 enum Feed<Op> {
     Direct(Op),
-    Composed {
-        digest: p11_core::Digest,
-        raw: M,
-        prefix: &'static [u8],
-        key: Object,
-        session: p11_core::Session,
-    },
+    Composed(Composed),
+}
+
+/// A composition under way: the hash being fed, and what signs or verifies its digest.
+struct Composed {
+    digest: p11_core::Digest,
+    raw: M,
+    prefix: &'static [u8],
+    key: Object,
+    session: p11_core::Session,
+}
+
+impl Composed {
+    /// Ends the hash and hands the raw mechanism's input to `last`.
+    fn finish<T>(
+        self,
+        last: impl FnOnce(&p11_core::Session, &Mechanism, &Object, &[u8]) -> Result<T>,
+    ) -> Result<T> {
+        let input = raw_input(self.prefix, self.digest.finish()?);
+        last(&self.session, &Mechanism::new(self.raw), &self.key, &input)
+    }
 }
 
 impl<Op> Feed<Op> {
@@ -160,13 +174,13 @@ impl<Op> Feed<Op> {
     ) -> Result<Self> {
         Ok(match plan {
             Plan::Direct => Feed::Direct(direct()?),
-            Plan::Composed { hash, raw, prefix } => Feed::Composed {
+            Plan::Composed { hash, raw, prefix } => Feed::Composed(Composed {
                 digest: session.core().begin_digest(&Mechanism::new(hash))?,
                 raw,
                 prefix,
                 key: key.clone(),
                 session: session.core().clone(),
-            },
+            }),
         })
     }
 }
@@ -211,7 +225,7 @@ impl Signer {
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         match &mut self.feed {
             Feed::Direct(signer) => signer.update(data),
-            Feed::Composed { digest, .. } => digest.update(data),
+            Feed::Composed(composed) => composed.digest.update(data),
         }
     }
 
@@ -223,21 +237,11 @@ impl Signer {
     pub fn finish(self) -> Result<Vec<u8>> {
         match self.feed {
             Feed::Direct(signer) => signer.finish(),
-            Feed::Composed {
-                digest,
-                raw,
-                prefix,
-                key,
-                session,
-            } => {
-                let input = raw_input(prefix, digest.finish()?);
-                sign_once(
-                    &session,
-                    &Mechanism::new(raw),
-                    &key,
-                    &input,
-                    self.pin.as_ref(),
-                )
+            Feed::Composed(composed) => {
+                let pin = self.pin;
+                composed.finish(|session, raw, key, input| {
+                    sign_once(session, raw, key, input, pin.as_ref())
+                })
             }
         }
     }
@@ -266,7 +270,7 @@ impl Verifier {
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         match &mut self.feed {
             Feed::Direct(verifier) => verifier.update(data),
-            Feed::Composed { digest, .. } => digest.update(data),
+            Feed::Composed(composed) => composed.digest.update(data),
         }
     }
 
@@ -278,16 +282,8 @@ impl Verifier {
     pub fn finish(self, signature: &[u8]) -> Result<bool> {
         match self.feed {
             Feed::Direct(verifier) => verifier.finish(signature),
-            Feed::Composed {
-                digest,
-                raw,
-                prefix,
-                key,
-                session,
-            } => {
-                let input = raw_input(prefix, digest.finish()?);
-                session.verify(&Mechanism::new(raw), &key, &input, signature)
-            }
+            Feed::Composed(composed) => composed
+                .finish(|session, raw, key, input| session.verify(raw, key, input, signature)),
         }
     }
 }
@@ -307,7 +303,7 @@ macro_rules! write_by_update {
 
         impl fmt::Debug for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let composed = matches!(self.feed, Feed::Composed { .. });
+                let composed = matches!(self.feed, Feed::Composed(_));
                 f.debug_struct(stringify!($ty)).field("composed", &composed).finish()
             }
         }
