@@ -274,7 +274,7 @@ pub fn callgrind() -> Result<()> {
         "{:<10} {:>12} {:>12} {:>8}",
         "path", "p11", "raw", "p11/raw"
     );
-    for path in ["random", "digest"] {
+    for path in ["random", "digest", "attributes"] {
         let per_call = |side: &str| -> Result<u64> {
             let name = format!("{path}-{side}");
             Ok((instructions(&name, 2000)? - instructions(&name, 1000)?) / 1000)
