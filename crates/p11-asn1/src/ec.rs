@@ -218,6 +218,27 @@ pub fn decode_ec_point(der: &[u8]) -> Result<Vec<u8>> {
     Ok(decode::<OctetString>("ECPoint", der)?.to_vec())
 }
 
+/// The raw point of a key on `curve` from its `CKA_EC_POINT` as a module stores it: the
+/// DER OCTET STRING the standard asks for, or the raw point some modules store (kryoptic's
+/// Edwards keys). DER is taken only when what it wraps has a raw point's size for the
+/// curve (`04 || X || Y`, a compressed point, or an Edwards/Montgomery string), so a raw
+/// value that happens to parse as DER — one 32-byte key in 65,536 starts `04 1E` — stays
+/// raw.
+pub fn ec_point_from_attribute(stored: &[u8], curve: &NamedCurve) -> Vec<u8> {
+    let edwards_or_montgomery = curve.oid.starts_with(&[1, 3, 101]);
+    let fits = |len: usize| {
+        if edwards_or_montgomery {
+            len == curve.field_len
+        } else {
+            len == 2 * curve.field_len + 1 || len == curve.field_len + 1
+        }
+    };
+    match decode_ec_point(stored) {
+        Ok(raw) if fits(raw.len()) => raw,
+        _ => stored.to_vec(),
+    }
+}
+
 /// A PKCS #11 ECDSA signature (`r || s`) as DER `ECDSA-Sig-Value` (python-pkcs11's
 /// `encode_ecdsa_signature`).
 ///
@@ -325,5 +346,35 @@ impl EcPrivateKey {
             parameters,
             public_key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_points_that_parse_as_der_stay_raw() -> Result<()> {
+        let ed25519 = curve_by_name("Ed25519")?;
+        // A raw Ed25519 key that happens to be a DER OCTET STRING of 30 bytes.
+        let mut raw = vec![0x04, 0x1E];
+        raw.extend([0xAB; 30]);
+        assert_eq!(ec_point_from_attribute(&raw, ed25519), raw);
+        // The same key wrapped as the standard says.
+        assert_eq!(
+            ec_point_from_attribute(&encode_ec_point(&raw)?, ed25519),
+            raw
+        );
+
+        let p256 = curve_by_name("P-256")?;
+        // An uncompressed point whose X starts 0x3F: `04 3F` + 63 bytes is DER too.
+        let mut point = vec![0x04, 0x3F];
+        point.extend([0x11; 63]);
+        assert_eq!(ec_point_from_attribute(&point, p256), point);
+        assert_eq!(
+            ec_point_from_attribute(&encode_ec_point(&point)?, p256),
+            point
+        );
+        Ok(())
     }
 }

@@ -250,17 +250,21 @@ pub fn public_key_of(key: &PublicKey) -> Result<p11_asn1::PublicKey> {
             let parameters =
                 EcParameters::from_der(&bytes(o, A::EC_PARAMS)?).map_err(asn1_error)?;
             let stored = bytes(o, A::EC_POINT)?;
+            let curve = parameters.curve().ok();
             // DER-wrapped as the standard says; some modules store Edwards points raw.
-            let raw = ec::decode_ec_point(&stored).unwrap_or(stored);
-            match (key.key_type(), parameters.curve().map(|c| c.name())) {
+            let raw = match curve {
+                Some(curve) => ec::ec_point_from_attribute(&stored, curve),
+                None => ec::decode_ec_point(&stored).unwrap_or(stored),
+            };
+            match (key.key_type(), curve.map(|c| c.name())) {
                 (KeyType::EC, _) => K::Ec {
                     parameters,
                     point: raw,
                 },
-                (_, Ok("Ed25519")) => K::Ed25519(raw),
-                (_, Ok("Ed448")) => K::Ed448(raw),
-                (_, Ok("X25519")) => K::X25519(raw),
-                (_, Ok("X448")) => K::X448(raw),
+                (_, Some("Ed25519")) => K::Ed25519(raw),
+                (_, Some("Ed448")) => K::Ed448(raw),
+                (_, Some("X25519")) => K::X25519(raw),
+                (_, Some("X448")) => K::X448(raw),
                 (kt, _) => {
                     return Err(Error::InvalidArgument(
                         format!("{kt} key on an unknown curve").into(),
