@@ -1,7 +1,8 @@
 //! How a session reads attribute values: python-pkcs11's `AttributeMapper`.
 
-use crate::attribute::ObjectClass;
-use crate::attribute::{AttributeKind, AttributeType, AttributeValue, CertificateType, Date};
+use crate::attribute::{
+    AttributeKind, AttributeType, AttributeValue, CertificateType, Date, ObjectClass,
+};
 use crate::error::{Error, Result};
 use crate::{KeyType, MechanismType};
 use p11_sys::CK_ULONG;
@@ -66,6 +67,11 @@ pub trait AttributeMapper: Send + Sync + fmt::Debug {
     }
 }
 
+/// The kind of `ty`, as `mapper` (else p11's table) says.
+pub(crate) fn kind_of(mapper: Option<&dyn AttributeMapper>, ty: AttributeType) -> AttributeKind {
+    mapper.map_or_else(|| ty.kind(), |m| m.kind(ty))
+}
+
 impl AttributeValue {
     /// The value of `ty` from the bytes a module returned, read as `kind` says — p11's
     /// own reading, for [`AttributeMapper`]s to fall back on: a `CK_BBOOL` is one byte,
@@ -99,6 +105,7 @@ impl AttributeValue {
                 AttributeValue::CertificateType(CertificateType::new(word()?))
             }
             AttributeKind::Mechanism => AttributeValue::Mechanism(MechanismType::new(word()?)),
+            // Text that is not UTF-8 stays bytes, so that it can be given back.
             AttributeKind::Text => match std::str::from_utf8(bytes) {
                 Ok(text) => AttributeValue::Text(text.to_owned()),
                 Err(_) => AttributeValue::Bytes(Zeroizing::new(bytes.to_vec())),

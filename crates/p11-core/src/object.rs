@@ -1,15 +1,13 @@
 //! Objects on a token: making, copying, destroying them, and their attributes.
 
-use crate::attribute::CertificateType;
-use crate::attribute::{AttributeKind, AttributeType, AttributeValue, Date, ObjectClass};
+use crate::attribute::{AttributeKind, AttributeType, AttributeValue, ObjectClass};
 use crate::error::{Error, Result};
 use crate::handle::ObjectHandle;
 use crate::info::widen;
-use crate::mapper::AttributeMapper;
+use crate::mapper::{kind_of, AttributeMapper};
 use crate::session::Session;
 use crate::template::{RawTemplate, Template};
 use crate::{call, MechanismType, ReturnValue};
-use p11_mechanisms::KeyType;
 use p11_sys::*;
 use std::fmt;
 use std::mem::size_of;
@@ -378,7 +376,7 @@ impl Read {
     /// A read whose buffer is ready when the value's size is fixed; of the kind the
     /// session's mapper says, if it has one.
     fn new(ty: AttributeType, mapper: Option<&dyn AttributeMapper>) -> Read {
-        let kind = mapper.map_or_else(|| ty.kind(), |m| m.kind(ty));
+        let kind = kind_of(mapper, ty);
         let buffer = match kind {
             AttributeKind::Bool => Some(Buffer::Word(0, size_of::<CK_BBOOL>())),
             AttributeKind::Ulong
@@ -487,69 +485,33 @@ impl Read {
     fn decode(self, len: CK_ULONG, mapper: Option<&dyn AttributeMapper>) -> Result<AttributeValue> {
         let bad = |what: String| Error::invalid_response("C_GetAttributeValue", what);
         let len = usize::try_from(len).unwrap_or(usize::MAX);
-        let ty = self.ty;
-        if let Some(mapper) = mapper {
-            // The mapper reads flat values from the bytes the module wrote.
-            match &self.buffer {
-                Some(Buffer::Word(word, size)) => {
-                    let bytes = word.to_ne_bytes();
-                    return match bytes.get(..len).filter(|_| len <= *size) {
-                        Some(bytes) => mapper.decode(ty, self.kind, bytes),
-                        None => Err(bad(format!(
-                            "{ty} claims {len} bytes in a buffer of {size}"
-                        ))),
-                    };
-                }
-                Some(Buffer::Bytes(bytes)) => {
-                    return match bytes.get(..len) {
-                        Some(bytes) => mapper.decode(ty, self.kind, bytes),
-                        None => Err(bad(format!(
-                            "{ty} claims {len} bytes in a buffer of {}",
-                            bytes.len()
-                        ))),
-                    };
-                }
-                _ => {}
-            }
-        }
+        let (ty, kind) = (self.ty, self.kind);
+        // Flat values are read by one decoder: the session's mapper, else p11's own.
+        let flat = |bytes: &[u8]| match mapper {
+            Some(mapper) => mapper.decode(ty, kind, bytes),
+            None => AttributeValue::decode(ty, kind, bytes),
+        };
+        let beyond = |room: usize| bad(format!("{ty} claims {len} bytes in a buffer of {room}"));
         match self.buffer {
             None => Err(bad(format!("no buffer was sized for {ty}"))),
-            Some(Buffer::Word(_, size)) if len != size => {
-                Err(bad(format!("{ty} is {len} bytes, not {size}")))
-            }
-            Some(Buffer::Word(word, _)) => Ok(match self.kind {
-                // A CK_BBOOL is the word's first byte in memory.
-                AttributeKind::Bool => AttributeValue::Bool(word.to_ne_bytes()[0] != 0),
-                AttributeKind::ObjectClass => {
-                    AttributeValue::ObjectClass(ObjectClass::from_ck(word))
-                }
-                AttributeKind::KeyType => AttributeValue::KeyType(KeyType::from_ck(word)),
-                AttributeKind::CertificateType => {
-                    AttributeValue::CertificateType(CertificateType::from_ck(word))
-                }
-                AttributeKind::Mechanism => AttributeValue::Mechanism(MechanismType::from_ck(word)),
-                _ => AttributeValue::Ulong(widen(word)),
-            }),
-            Some(Buffer::Bytes(bytes)) if len > bytes.len() => Err(bad(format!(
-                "{ty} claims {len} bytes in a buffer of {}",
-                bytes.len()
-            ))),
-            Some(Buffer::Bytes(mut bytes)) => {
+            // The module wrote the value at the word's address: its first bytes in memory.
+            Some(Buffer::Word(word, size)) => match word.to_ne_bytes().get(..len) {
+                Some(bytes) if len <= size => flat(bytes),
+                _ => Err(beyond(size)),
+            },
+            Some(Buffer::Bytes(bytes)) if len > bytes.len() => Err(beyond(bytes.len())),
+            // Opaque values keep their (zeroized) buffer rather than being copied.
+            Some(Buffer::Bytes(mut bytes))
+                if mapper.is_none()
+                    && matches!(
+                        kind,
+                        AttributeKind::Bytes | AttributeKind::BigInteger | AttributeKind::Unknown
+                    ) =>
+            {
                 bytes.truncate(len);
-                Ok(match self.kind {
-                    // Text that is not UTF-8 stays bytes, so that it can be given back.
-                    AttributeKind::Text => match std::str::from_utf8(&bytes) {
-                        Ok(text) => AttributeValue::Text(text.to_owned()),
-                        Err(_) => AttributeValue::Bytes(bytes),
-                    },
-                    AttributeKind::Date if len == 0 => AttributeValue::Date(None),
-                    AttributeKind::Date => AttributeValue::Date(Some(
-                        Date::from_bytes(&bytes)
-                            .ok_or_else(|| bad(format!("{ty} is not a YYYYMMDD date")))?,
-                    )),
-                    _ => AttributeValue::Bytes(bytes),
-                })
+                Ok(AttributeValue::Bytes(bytes))
             }
+            Some(Buffer::Bytes(bytes)) => flat(&bytes[..len]),
             Some(Buffer::Ulongs(words)) => {
                 let word = size_of::<CK_ULONG>();
                 if len % word != 0 || len > words.len() * word {
@@ -595,6 +557,7 @@ impl Eq for Object {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attribute::Date;
 
     #[test]
     fn an_absurd_length_is_an_error_not_an_allocation() {

@@ -2,7 +2,7 @@
 
 use crate::attribute::{AttributeType, AttributeValue};
 use crate::error::{Error, Result};
-use crate::mapper::AttributeMapper;
+use crate::mapper::{kind_of, AttributeMapper};
 use p11_sys::*;
 use std::fmt;
 use std::marker::PhantomData;
@@ -163,7 +163,7 @@ impl<'a> RawTemplate<'a> {
         let mut attributes = Vec::with_capacity(template.len());
         let mut storage = Vec::new();
         for (ty, value) in template.iter() {
-            let kind = mapper.map_or_else(|| ty.kind(), |m| m.kind(ty));
+            let kind = kind_of(mapper, ty);
             if !value.fits(kind) {
                 return Err(Error::AttributeKind {
                     attribute: ty,
