@@ -6,12 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 #![allow(clippy::undocumented_unsafe_blocks)] // raw baselines: plain C calls on live buffers
 
-use p11_core::sys::*;
+use p11_core::sys::CKR_OK;
 use p11_core::{
-    Access, AttributeType as A, KeyType, Mechanism, MechanismType, Module, ObjectClass, Template,
-    TokenFilter,
+    Access, AttributeType as A, Mechanism, MechanismType, Module, Template, TokenFilter,
 };
 use std::hint::black_box;
+
+mod support;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,7 +40,6 @@ fn main() {
                 .with(A::PRIVATE, false),
         )
         .unwrap();
-    let object = key.handle().raw();
     for _ in 0..count {
         match path {
             "random-p11" => session.fill_random(&mut out).unwrap(),
@@ -64,39 +64,11 @@ fn main() {
                 assert_eq!(rv, CKR_OK);
             },
             "attributes-p11" => {
-                let read: (ObjectClass, KeyType, bool, bool, u64) = key
-                    .get_all([A::CLASS, A::KEY_TYPE, A::SIGN, A::SENSITIVE, A::VALUE_LEN])
-                    .unwrap();
-                black_box(read);
+                black_box(support::typed_read(&key));
             }
-            "attributes-raw" => unsafe {
-                let (mut class, mut key_type, mut len): (CK_ULONG, CK_ULONG, CK_ULONG) = (0, 0, 0);
-                let (mut sign, mut sensitive): (CK_BBOOL, CK_BBOOL) = (0, 0);
-                let word = |p: *mut CK_ULONG| (p as CK_VOID_PTR, size_of::<CK_ULONG>() as CK_ULONG);
-                let flag = |p: *mut CK_BBOOL| (p as CK_VOID_PTR, 1);
-                let mut attributes = [
-                    (CKA_CLASS, word(&mut class)),
-                    (CKA_KEY_TYPE, word(&mut key_type)),
-                    (CKA_SIGN, flag(&mut sign)),
-                    (CKA_SENSITIVE, flag(&mut sensitive)),
-                    (CKA_VALUE_LEN, word(&mut len)),
-                ]
-                .map(|(type_, (value, len))| CK_ATTRIBUTE {
-                    type_,
-                    pValue: value,
-                    ulValueLen: len,
-                });
-                let rv =
-                    list.C_GetAttributeValue.unwrap()(handle, object, attributes.as_mut_ptr(), 5);
-                assert_eq!(rv, CKR_OK);
-                black_box((
-                    ObjectClass::from_ck(class),
-                    KeyType::from_ck(key_type),
-                    sign != 0,
-                    sensitive != 0,
-                    len,
-                ));
-            },
+            "attributes-raw" => {
+                black_box(support::raw_typed_read(list, handle, key.handle().raw()));
+            }
             other => panic!("unknown path {other}"),
         }
         black_box(&out);

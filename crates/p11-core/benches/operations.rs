@@ -17,6 +17,8 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod support;
+
 /// Counts allocations, to show the streaming path's memory does not grow with the stream.
 struct Counting;
 
@@ -298,6 +300,15 @@ fn attributes_and_search(c: &mut Criterion) {
     });
     group.bench_function("raw", |b| {
         b.iter(|| black_box(raw_five_attributes(list, h, f.aes.handle().raw())))
+    });
+    group.finish();
+
+    // What a user writes for several attributes at once (the facade's `Key::get_all`
+    // is this call): fixed-size ones, one read on both sides.
+    let mut group = c.benchmark_group("5 fixed-size attributes of one key, typed");
+    group.bench_function("p11", |b| b.iter(|| black_box(support::typed_read(&f.aes))));
+    group.bench_function("raw", |b| {
+        b.iter(|| black_box(support::raw_typed_read(list, h, f.aes.handle().raw())))
     });
     group.finish();
 

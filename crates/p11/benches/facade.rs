@@ -1,15 +1,16 @@
 //! The idioms a facade user writes, next to the raw function-list calls doing the same
-//! work, in one run, against the token `cargo xtask bench` makes (SoftHSM): a key's
-//! typed bulk read, and the default signing path of each key type (the combined
-//! mechanism, or the hash and raw signature where SoftHSM composes).
+//! work, in one run, against the token `cargo xtask bench` makes (SoftHSM): the default
+//! signing path of each key type (the combined mechanism, or the hash and raw signature
+//! where SoftHSM composes). A key's typed bulk read (`Key::get_all`, which is the core's
+//! `Object::get_all`) is measured in p11-core's `operations` bench.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 #![allow(clippy::undocumented_unsafe_blocks)] // raw baselines: plain C calls on live buffers
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use p11::p11_core::sys::*;
 use p11::{
-    AttributeType as A, Key, KeyType, Library, MechanismType as M, ObjectClass, ObjectOptions,
-    OpenOptions, Session, Sign, TokenFilter,
+    Key, KeyType, Library, MechanismType as M, ObjectOptions, OpenOptions, Session, Sign,
+    TokenFilter,
 };
 use std::hint::black_box;
 
@@ -26,56 +27,6 @@ fn session() -> Session {
     token
         .open(&OpenOptions::new().rw().user_pin(var("PKCS11_TOKEN_PIN")))
         .unwrap()
-}
-
-fn bulk_read(c: &mut Criterion) {
-    let session = session();
-    let list = session.core().slot().module().raw_function_list();
-    let h = session.core().handle().raw();
-    let key = session
-        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
-        .unwrap();
-    let o = key.object().handle().raw();
-
-    let mut group = c.benchmark_group("facade key: 5 attributes typed, one read");
-    group.bench_function("p11", |b| {
-        b.iter(|| {
-            let read: (ObjectClass, KeyType, bool, bool, u64) = key
-                .get_all([A::CLASS, A::KEY_TYPE, A::SIGN, A::SENSITIVE, A::VALUE_LEN])
-                .unwrap();
-            black_box(read)
-        })
-    });
-    group.bench_function("raw", |b| {
-        b.iter(|| {
-            let (mut class, mut key_type, mut len): (CK_ULONG, CK_ULONG, CK_ULONG) = (0, 0, 0);
-            let (mut sign, mut sensitive): (CK_BBOOL, CK_BBOOL) = (0, 0);
-            let word = |p: *mut CK_ULONG| (p as CK_VOID_PTR, size_of::<CK_ULONG>() as CK_ULONG);
-            let flag = |p: *mut CK_BBOOL| (p as CK_VOID_PTR, 1);
-            let mut attributes = [
-                (CKA_CLASS, word(&mut class)),
-                (CKA_KEY_TYPE, word(&mut key_type)),
-                (CKA_SIGN, flag(&mut sign)),
-                (CKA_SENSITIVE, flag(&mut sensitive)),
-                (CKA_VALUE_LEN, word(&mut len)),
-            ]
-            .map(|(type_, (value, len))| CK_ATTRIBUTE {
-                type_,
-                pValue: value,
-                ulValueLen: len,
-            });
-            let rv = unsafe { list.C_GetAttributeValue.unwrap()(h, o, attributes.as_mut_ptr(), 5) };
-            assert_eq!(rv, CKR_OK);
-            black_box((
-                ObjectClass::from_ck(class),
-                KeyType::from_ck(key_type),
-                sign != 0,
-                sensitive != 0,
-                len,
-            ))
-        })
-    });
-    group.finish();
 }
 
 /// `C_SignInit` + `C_Sign` into a Vec of `size`, trimmed: the raw way.
@@ -224,5 +175,5 @@ fn default_signing(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bulk_read, default_signing);
+criterion_group!(benches, default_signing);
 criterion_main!(benches);

@@ -150,27 +150,17 @@ impl ObjectOptions {
                 .with(A::CLASS, class)
                 .with(A::KEY_TYPE, key_type),
         );
-        let capabilities = self
-            .capabilities
-            .or_else(|| key_defaults(key_type).map(|d| d.capabilities));
-        let (defaults, own, of) = match class {
-            ObjectClass::PUBLIC_KEY => (
-                Template::new().with(A::PRIVATE, false),
-                &self.public_template,
-                PUBLIC_CAPABILITIES,
-            ),
-            ObjectClass::PRIVATE_KEY => (
-                secret_defaults(),
-                &self.private_template,
-                PRIVATE_CAPABILITIES,
-            ),
-            _ => (secret_defaults(), &Template::new(), SECRET_CAPABILITIES),
+        let defaults = if class == ObjectClass::PUBLIC_KEY {
+            Template::new().with(A::PRIVATE, false)
+        } else {
+            secret_defaults()
         };
+        let (of, own) = self.of_class(class);
         let mut template = base.merge(&defaults);
-        if let Some(capabilities) = capabilities {
+        if let Some(capabilities) = capabilities_or_defaults(self.capabilities, key_type) {
             template = template.merge(&capability_template(capabilities, of));
         }
-        template.merge(&self.template).merge(own)
+        self.asked(template, own)
     }
 
     /// Only what was asked for, for a copy of a key of `class`: the copy keeps the
@@ -180,20 +170,31 @@ impl ObjectOptions {
         if let Some(storage) = self.storage {
             template.set(A::TOKEN, storage == Storage::Token);
         }
+        let (of, own) = self.of_class(class);
         if let Some(capabilities) = self.capabilities {
-            let of = match class {
-                ObjectClass::PUBLIC_KEY => PUBLIC_CAPABILITIES,
-                ObjectClass::PRIVATE_KEY => PRIVATE_CAPABILITIES,
-                _ => SECRET_CAPABILITIES,
-            };
             template = template.merge(&capability_template(capabilities, of));
         }
-        let own = match class {
-            ObjectClass::PUBLIC_KEY => &self.public_template,
-            ObjectClass::PRIVATE_KEY => &self.private_template,
-            _ => &Template::new(),
-        };
-        template.merge(&self.template).merge(own)
+        self.asked(template, own)
+    }
+
+    /// The capability attributes a key of `class` has, and the options' template for
+    /// that class alone (secret keys have none).
+    fn of_class(&self, class: ObjectClass) -> (&'static [(Capabilities, A)], Option<&Template>) {
+        match class {
+            ObjectClass::PUBLIC_KEY => (PUBLIC_CAPABILITIES, Some(&self.public_template)),
+            ObjectClass::PRIVATE_KEY => (PRIVATE_CAPABILITIES, Some(&self.private_template)),
+            _ => (SECRET_CAPABILITIES, None),
+        }
+    }
+
+    /// `template` with the options' template and, where there is one, the class's own
+    /// laid over it.
+    fn asked(&self, template: Template, own: Option<&Template>) -> Template {
+        let template = template.merge(&self.template);
+        match own {
+            Some(own) => template.merge(own),
+            None => template,
+        }
     }
 
     /// Storage (a session object unless asked), label and id laid over `template`.
@@ -212,6 +213,15 @@ impl ObjectOptions {
         }
         template
     }
+}
+
+/// The capabilities asked for, else the key type's defaults; `None` for a key type p11
+/// has no defaults for.
+pub(crate) fn capabilities_or_defaults(
+    capabilities: Option<Capabilities>,
+    key_type: KeyType,
+) -> Option<Capabilities> {
+    capabilities.or_else(|| key_defaults(key_type).map(|d| d.capabilities))
 }
 
 /// Secret and private keys: `PRIVATE`, `SENSITIVE`, not `EXTRACTABLE`.

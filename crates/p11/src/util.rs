@@ -2,10 +2,11 @@
 //! python-pkcs11's `pkcs11.util` — importing keys and certificates made elsewhere, and
 //! exporting public keys as SubjectPublicKeyInfo or PEM.
 
-use crate::defaults::{key_defaults, Capabilities};
+use crate::defaults::Capabilities;
 use crate::keys::{Key, PrivateKey, PublicKey};
 use crate::options::{
-    capability_template, ObjectOptions, PRIVATE_CAPABILITIES, PUBLIC_CAPABILITIES,
+    capabilities_or_defaults, capability_template, ObjectOptions, PRIVATE_CAPABILITIES,
+    PUBLIC_CAPABILITIES,
 };
 use crate::session::Session;
 use p11_asn1::dh::{DhParameters, X942DhParameters};
@@ -55,9 +56,8 @@ fn with_capabilities(
             "the key template has no key type".into(),
         ));
     };
-    let capabilities = capabilities
-        .or_else(|| key_defaults(key_type).map(|d| d.capabilities))
-        .unwrap_or(Capabilities::empty());
+    let capabilities =
+        capabilities_or_defaults(capabilities, key_type).unwrap_or(Capabilities::empty());
     Ok(template.merge(&capability_template(capabilities, of)))
 }
 
