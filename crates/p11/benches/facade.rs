@@ -29,12 +29,12 @@ fn session() -> Session {
         .unwrap()
 }
 
-/// `C_SignInit` + `C_Sign` into a Vec of `size`, trimmed: the raw way.
-fn raw_sign(
-    list: &CK_FUNCTION_LIST,
-    h: CK_SESSION_HANDLE,
+/// A single-part operation the raw way: `init` with `mechanism` (no parameter), then
+/// `call` on `data` into a Vec of `size`, trimmed.
+fn raw_single(
     mechanism: CK_MECHANISM_TYPE,
-    key: CK_OBJECT_HANDLE,
+    init: impl FnOnce(&mut CK_MECHANISM) -> CK_RV,
+    call: impl FnOnce(*mut u8, CK_ULONG, *mut u8, &mut CK_ULONG) -> CK_RV,
     data: &[u8],
     size: usize,
 ) -> Vec<u8> {
@@ -43,56 +43,52 @@ fn raw_sign(
         pParameter: std::ptr::null_mut(),
         ulParameterLen: 0,
     };
-    assert_eq!(
-        unsafe { list.C_SignInit.unwrap()(h, &mut mechanism, key) },
-        CKR_OK
-    );
+    assert_eq!(init(&mut mechanism), CKR_OK);
     let mut out = vec![0u8; size];
     let mut len = size as CK_ULONG;
-    let rv = unsafe {
-        list.C_Sign.unwrap()(
-            h,
-            data.as_ptr() as *mut u8,
-            data.len() as CK_ULONG,
-            out.as_mut_ptr(),
-            &mut len,
-        )
-    };
+    let rv = call(
+        data.as_ptr() as *mut u8,
+        data.len() as CK_ULONG,
+        out.as_mut_ptr(),
+        &mut len,
+    );
     assert_eq!(rv, CKR_OK);
     out.truncate(len as usize);
     out
 }
 
-/// `C_DigestInit` + `C_Digest` of `data` with `hash`, into a Vec: the raw way.
+/// `C_SignInit` + `C_Sign`.
+fn raw_sign(
+    list: &CK_FUNCTION_LIST,
+    h: CK_SESSION_HANDLE,
+    mechanism: CK_MECHANISM_TYPE,
+    key: CK_OBJECT_HANDLE,
+    data: &[u8],
+    size: usize,
+) -> Vec<u8> {
+    raw_single(
+        mechanism,
+        |m| unsafe { list.C_SignInit.unwrap()(h, m, key) },
+        |d, n, out, len| unsafe { list.C_Sign.unwrap()(h, d, n, out, len) },
+        data,
+        size,
+    )
+}
+
+/// `C_DigestInit` + `C_Digest`.
 fn raw_digest(
     list: &CK_FUNCTION_LIST,
     h: CK_SESSION_HANDLE,
     hash: CK_MECHANISM_TYPE,
     data: &[u8],
 ) -> Vec<u8> {
-    let mut mechanism = CK_MECHANISM {
-        mechanism: hash,
-        pParameter: std::ptr::null_mut(),
-        ulParameterLen: 0,
-    };
-    assert_eq!(
-        unsafe { list.C_DigestInit.unwrap()(h, &mut mechanism) },
-        CKR_OK
-    );
-    let mut out = vec![0u8; 64];
-    let mut len = 64;
-    let rv = unsafe {
-        list.C_Digest.unwrap()(
-            h,
-            data.as_ptr() as *mut u8,
-            data.len() as CK_ULONG,
-            out.as_mut_ptr(),
-            &mut len,
-        )
-    };
-    assert_eq!(rv, CKR_OK);
-    out.truncate(len as usize);
-    out
+    raw_single(
+        hash,
+        |m| unsafe { list.C_DigestInit.unwrap()(h, m) },
+        |d, n, out, len| unsafe { list.C_Digest.unwrap()(h, d, n, out, len) },
+        data,
+        64,
+    )
 }
 
 fn default_signing(c: &mut Criterion) {
