@@ -35,9 +35,9 @@ commands:
   sanitize                           the real-module and fault tests under AddressSanitizer
                                      and valgrind memcheck
   demo                               run every example against a fresh SoftHSM token
-  bench [ARGS]                       p11-core's benches against a fresh SoftHSM token, then
-                                     each path's time over the raw call's (ARGS go to criterion)
-  callgrind                          instructions per call (random, digest), p11 next to the
+  bench [ARGS]                       p11-core's and p11's benches against a fresh SoftHSM token,
+                                     then each path's time over the raw call's (ARGS: criterion)
+  callgrind                          instructions per call (random, digest, attributes), p11 by the
                                      raw function list, counted by valgrind's callgrind
   fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each";
 
