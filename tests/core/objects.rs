@@ -343,4 +343,9 @@ fn typed_reads_give_rust_values_and_refuse_the_wrong_kind() {
         .get_all::<(ObjectClass, ObjectClass)>([A::CLASS, A::MODULUS])
         .unwrap_err();
     assert_eq!(err.return_value(), Some(ReturnValue::AttributeTypeInvalid));
+    // All of fixed size (read into words in one call), one of them absent.
+    let err = key
+        .get_all::<(ObjectClass, u64)>([A::CLASS, A::MODULUS_BITS])
+        .unwrap_err();
+    assert_eq!(err.return_value(), Some(ReturnValue::AttributeTypeInvalid));
 }

@@ -148,6 +148,11 @@ fn attribute_errors_without_markers_are_errors_not_values() {
                 Some(ReturnValue::from(rv))
             );
         }
+        // Fixed-size values read into words on the stack: the same error, not zeros.
+        let err = key
+            .get_all::<(ObjectClass, bool, u64)>([A::CLASS, A::ENCRYPT, A::VALUE_LEN])
+            .unwrap_err();
+        assert_eq!(err.return_value(), Some(ReturnValue::from(rv)), "{err}");
         control().clear();
     }
     assert_eq!(key.class().unwrap(), ObjectClass::SECRET_KEY);
@@ -385,7 +390,74 @@ fn an_attribute_mapper_reads_what_the_module_encodes_its_own_way() {
     let err = plain.get::<bool>(A::TOKEN).unwrap_err();
     assert!(invalid_response(&err, "C_GetAttributeValue"), "{err}");
     control().set("C_GetAttributeValue", "empty", 0, 0, 1);
+    let err = plain
+        .get_all::<(bool, ObjectClass)>([A::TOKEN, A::CLASS])
+        .unwrap_err();
+    assert!(invalid_response(&err, "C_GetAttributeValue"), "{err}");
+    control().set("C_GetAttributeValue", "empty", 0, 0, 1);
     assert!(!key.get::<bool>(A::TOKEN).unwrap());
     drop((key, plain, mapped));
+    f.finish(());
+}
+
+#[test]
+fn a_key_value_knows_its_capabilities_from_the_one_read_that_types_it() {
+    use p11::{Capabilities as C, Key, KeyKind, KeyQuery, ObjectOptions, PublicKey, SecretKey};
+    let f = fixture();
+    let session = p11::Session::from(f.session.clone());
+    let asked = C::ENCRYPT | C::DECRYPT;
+    let key = session
+        .generate_key(
+            KeyType::AES,
+            128,
+            &ObjectOptions::new().label("capable").capabilities(asked),
+        )
+        .unwrap();
+    assert_eq!(key.capabilities(), asked);
+    let reads = control().calls("C_GetAttributeValue");
+    let found: SecretKey = session.get_key(&KeyQuery::new().label("capable")).unwrap();
+    assert_eq!(
+        control().calls("C_GetAttributeValue"),
+        reads + 1,
+        "class, key type and capabilities in one call"
+    );
+    assert_eq!(found.capabilities(), asked);
+
+    // Each half of a pair: what its own flags say, the other class's flags absent.
+    let (public, private) = session
+        .generate_keypair(KeyType::RSA, 1024, &ObjectOptions::new())
+        .unwrap();
+    let flags = [
+        (C::ENCRYPT, A::ENCRYPT),
+        (C::DECRYPT, A::DECRYPT),
+        (C::SIGN, A::SIGN),
+        (C::VERIFY, A::VERIFY),
+        (C::WRAP, A::WRAP),
+        (C::UNWRAP, A::UNWRAP),
+        (C::DERIVE, A::DERIVE),
+    ];
+    for key in [&public as &dyn Key, &private] {
+        for (capability, flag) in flags {
+            let set = key.object().get::<bool>(flag).unwrap_or(false);
+            assert_eq!(key.capabilities().contains(capability), set, "{flag}");
+        }
+    }
+    assert!(public.capabilities().contains(C::VERIFY));
+    assert!(private.capabilities().contains(C::SIGN));
+
+    // A module failing the bulk read without marking what failed: each is read alone,
+    // and the key is still typed right.
+    control().set(
+        "C_GetAttributeValue",
+        "fail",
+        CKR_ATTRIBUTE_TYPE_INVALID,
+        0,
+        1,
+    );
+    let again: PublicKey =
+        PublicKey::from_object(session.clone(), public.object().clone()).unwrap();
+    assert_eq!(again.capabilities(), public.capabilities());
+    assert_eq!(again.key_type(), KeyType::RSA);
+    drop((key, found, public, private, again, session));
     f.finish(());
 }

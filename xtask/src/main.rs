@@ -37,8 +37,9 @@ commands:
   demo                               run every example against a fresh SoftHSM token
   bench [ARGS]                       p11-core's and p11's benches against a fresh SoftHSM token,
                                      then each path's time over the raw call's (ARGS: criterion)
-  callgrind                          instructions per call (random, digest, attributes), p11 by the
-                                     raw function list, counted by valgrind's callgrind
+  callgrind                          instructions per call (core: random, digest, typed attribute
+                                     read; facade: HMAC and CMAC signing), p11 by the raw function
+                                     list, counted by valgrind's callgrind
   fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each";
 
 fn main() -> ExitCode {

@@ -240,66 +240,69 @@ pub fn bench(args: &[&str]) -> Result<()> {
 }
 
 /// Instructions per call, p11's next to the raw function list's, counted by callgrind:
-/// the `calls` bench binary run with 1000 and 2000 iterations of each path, the
-/// difference halved out of start-up.
+/// the `calls` bench binaries (p11-core's and the facade's) run with 1000 and 2000
+/// iterations of each path, the difference halved out of start-up.
 pub fn callgrind() -> Result<()> {
     let root = workspace_root();
     ensure_package("valgrind", "valgrind (cargo xtask callgrind)", || {
         have_program("valgrind")
     })?;
     let env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
-    run(cargo().args([
-        "bench",
-        "--package",
-        "p11-core",
-        "--bench",
-        "calls",
-        "--no-run",
-    ]))?;
-    let binary = newest_bench_binary(&root.join("target/release/deps"), "calls-")?;
-    let instructions = |path: &str, count: u64| -> Result<u64> {
-        let out = Command::new("valgrind")
-            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-            .arg(&binary)
-            .args([path, &count.to_string()])
-            .envs(env.vars())
-            .output()?;
-        let text = String::from_utf8_lossy(&out.stderr);
-        text.lines()
-            .find_map(|l| l.split("Collected : ").nth(1))
-            .and_then(|n| n.trim().parse().ok())
-            .with_context(|| format!("callgrind printed no count for {path}:\n{text}"))
-    };
     println!(
-        "{:<10} {:>12} {:>12} {:>8}",
-        "path", "p11", "raw", "p11/raw"
+        "{:<10} {:<10} {:>12} {:>12} {:>8}",
+        "crate", "path", "p11", "raw", "p11/raw"
     );
-    for path in ["random", "digest", "attributes"] {
-        let per_call = |side: &str| -> Result<u64> {
-            let name = format!("{path}-{side}");
-            Ok((instructions(&name, 2000)? - instructions(&name, 1000)?) / 1000)
+    let benches: [(&str, &[&str]); 2] = [
+        ("p11-core", &["random", "digest", "attributes"]),
+        ("p11", &["hmac", "cmac"]),
+    ];
+    for (package, paths) in benches {
+        let binary = bench_binary(package, "calls")?;
+        let instructions = |path: &str, count: u64| -> Result<u64> {
+            let out = Command::new("valgrind")
+                .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+                .arg(&binary)
+                .args([path, &count.to_string()])
+                .envs(env.vars())
+                .output()?;
+            let text = String::from_utf8_lossy(&out.stderr);
+            text.lines()
+                .find_map(|l| l.split("Collected : ").nth(1))
+                .and_then(|n| n.trim().parse().ok())
+                .with_context(|| format!("callgrind printed no count for {path}:\n{text}"))
         };
-        let (p11, raw) = (per_call("p11")?, per_call("raw")?);
-        println!(
-            "{path:<10} {p11:>12} {raw:>12} {:>8.3}",
-            p11 as f64 / raw as f64
-        );
+        for path in paths {
+            let per_call = |side: &str| -> Result<u64> {
+                let name = format!("{path}-{side}");
+                Ok((instructions(&name, 2000)? - instructions(&name, 1000)?) / 1000)
+            };
+            let (p11, raw) = (per_call("p11")?, per_call("raw")?);
+            println!(
+                "{package:<10} {path:<10} {p11:>12} {raw:>12} {:>8.3}",
+                p11 as f64 / raw as f64
+            );
+        }
     }
     Ok(())
 }
 
-/// The most recently built `prefix*` executable in `dir`.
-fn newest_bench_binary(dir: &Path, prefix: &str) -> Result<PathBuf> {
-    std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
-                && p.extension().is_none()
-        })
-        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
-        .context("the calls bench binary was not built")
+/// Builds `package`'s bench `name` without running it; its executable, as cargo reports it.
+fn bench_binary(package: &str, name: &str) -> Result<PathBuf> {
+    let out = cargo()
+        .args(["bench", "--package", package, "--bench", name, "--no-run"])
+        .args(["--message-format", "json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "building {package}'s {name} bench failed"
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == name)
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .with_context(|| format!("cargo reported no executable for {package}'s {name} bench"))
 }
 
 fn nanos(ns: f64) -> String {

@@ -80,34 +80,28 @@ pub trait FromAttributes: Sized {
 }
 
 macro_rules! from_attributes {
-    ($n:literal: $($t:ident $i:tt),*) => {
+    ($n:literal: $($t:ident $v:ident $i:tt),*) => {
         impl<$($t: FromAttribute),*> FromAttributes for ($($t,)*) {
             type Types = [AttributeType; $n];
 
             fn read(object: &Object, types: Self::Types) -> Result<Self> {
-                let mut values = object.get_attributes(&types)?.into_iter();
+                let [$($v,)*] = object.get_attribute_array(types)?;
                 Ok(($(
-                    $t::from_attribute(
-                        types[$i],
-                        values.next().ok_or_else(|| Error::invalid_response(
-                            "C_GetAttributeValue",
-                            "fewer values than attributes asked for",
-                        ))??,
-                    )?,
+                    $t::from_attribute(types[$i], $v?)?,
                 )*))
             }
         }
     };
 }
 
-from_attributes!(1: A 0);
-from_attributes!(2: A 0, B 1);
-from_attributes!(3: A 0, B 1, C 2);
-from_attributes!(4: A 0, B 1, C 2, D 3);
-from_attributes!(5: A 0, B 1, C 2, D 3, E 4);
-from_attributes!(6: A 0, B 1, C 2, D 3, E 4, F 5);
-from_attributes!(7: A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-from_attributes!(8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+from_attributes!(1: A a 0);
+from_attributes!(2: A a 0, B b 1);
+from_attributes!(3: A a 0, B b 1, C c 2);
+from_attributes!(4: A a 0, B b 1, C c 2, D d 3);
+from_attributes!(5: A a 0, B b 1, C c 2, D d 3, E e 4);
+from_attributes!(6: A a 0, B b 1, C c 2, D d 3, E e 4, F f 5);
+from_attributes!(7: A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6);
+from_attributes!(8: A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6, H h 7);
 
 impl Object {
     /// One attribute, as `T`: `object.get::<String>(AttributeType::LABEL)`.

@@ -8,75 +8,14 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use p11::p11_core::sys::*;
-use p11::{
-    Key, KeyType, Library, MechanismType as M, ObjectOptions, OpenOptions, Session, Sign,
-    TokenFilter,
-};
+use p11::{Key, KeyType, MechanismType as M, ObjectOptions, Sign};
 use std::hint::black_box;
 
-fn session() -> Session {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run the benches with `cargo xtask bench`")
-        })
-    };
-    let lib = Library::load(var("PKCS11_MODULE")).unwrap();
-    let token = lib
-        .get_token(&TokenFilter::new().label(var("PKCS11_TOKEN_LABEL")))
-        .unwrap();
-    token
-        .open(&OpenOptions::new().rw().user_pin(var("PKCS11_TOKEN_PIN")))
-        .unwrap()
-}
-
-/// A single-part operation the raw way: `init` with `mechanism` (no parameter), then
-/// `call` on `data` into a Vec of `size`, trimmed.
-fn raw_single(
-    mechanism: CK_MECHANISM_TYPE,
-    init: impl FnOnce(&mut CK_MECHANISM) -> CK_RV,
-    call: impl FnOnce(*mut u8, CK_ULONG, *mut u8, &mut CK_ULONG) -> CK_RV,
-    data: &[u8],
-    size: usize,
-) -> Vec<u8> {
-    let mut mechanism = CK_MECHANISM {
-        mechanism,
-        pParameter: std::ptr::null_mut(),
-        ulParameterLen: 0,
-    };
-    assert_eq!(init(&mut mechanism), CKR_OK);
-    let mut out = vec![0u8; size];
-    let mut len = size as CK_ULONG;
-    let rv = call(
-        data.as_ptr() as *mut u8,
-        data.len() as CK_ULONG,
-        out.as_mut_ptr(),
-        &mut len,
-    );
-    assert_eq!(rv, CKR_OK);
-    out.truncate(len as usize);
-    out
-}
-
-/// `C_SignInit` + `C_Sign`.
-fn raw_sign(
-    list: &CK_FUNCTION_LIST,
-    h: CK_SESSION_HANDLE,
-    mechanism: CK_MECHANISM_TYPE,
-    key: CK_OBJECT_HANDLE,
-    data: &[u8],
-    size: usize,
-) -> Vec<u8> {
-    raw_single(
-        mechanism,
-        |m| unsafe { list.C_SignInit.unwrap()(h, m, key) },
-        |d, n, out, len| unsafe { list.C_Sign.unwrap()(h, d, n, out, len) },
-        data,
-        size,
-    )
-}
+mod support;
+use support::{raw_sign, raw_single, session};
 
 /// `C_DigestInit` + `C_Digest`.
-fn raw_digest(
+pub fn raw_digest(
     list: &CK_FUNCTION_LIST,
     h: CK_SESSION_HANDLE,
     hash: CK_MECHANISM_TYPE,

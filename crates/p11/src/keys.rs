@@ -24,14 +24,14 @@
 //! }
 //! ```
 
-use crate::defaults::{key_defaults, KeyDefaults};
-use crate::options::ObjectOptions;
+use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
+use crate::options::{ObjectOptions, SECRET_CAPABILITIES};
 use crate::session::{with_value_len, Session};
 use crate::signing::{self, Plan, Signer, Verifier};
 use p11_core::mechanisms::{Parameter, ParameterKind};
 use p11_core::{
-    AttributeType as A, Cipher, Error, FromAttribute, FromAttributes, KeyType, Mechanism,
-    MechanismType, Object, ObjectClass, Pin, Result, Template,
+    AttributeType as A, AttributeValue, Cipher, Error, FromAttribute, FromAttributes, KeyType,
+    Mechanism, MechanismType, Object, ObjectClass, Pin, Result, Template,
 };
 
 /// What every key has.
@@ -42,6 +42,10 @@ pub trait Key {
     fn key_type(&self) -> KeyType;
     /// The session it is used through.
     fn session(&self) -> &Session;
+    /// What it may be used for (`CKA_ENCRYPT`, `CKA_SIGN`, ...), as the token said when
+    /// this value was made: read in one call with the class and key type, as python's
+    /// key objects are. A change made since shows on a fresh value from `get_key`.
+    fn capabilities(&self) -> Capabilities;
 
     /// Its label (python's `key.label`).
     ///
@@ -510,7 +514,7 @@ pub trait Unwrap: Key + Sized {
             self.session()
                 .core()
                 .unwrap_key(mechanism, self.object(), wrapped, &template)?;
-        Ok(K::made(self.session().clone(), object, key_type))
+        K::from_object(self.session().clone(), object)
     }
 }
 
@@ -554,7 +558,7 @@ pub trait Derive: Key + Sized {
             .session()
             .core()
             .derive_key(mechanism, self.object(), &template)?;
-        Ok(SecretKey::new(self.session().clone(), object, key_type))
+        SecretKey::from_object(self.session().clone(), object)
     }
 }
 
@@ -566,12 +570,10 @@ macro_rules! key_kind {
             session: Session,
             object: Object,
             key_type: KeyType,
+            capabilities: Capabilities,
         }
 
         impl $name {
-            pub(crate) fn new(session: Session, object: Object, key_type: KeyType) -> Self {
-                Self { session, object, key_type }
-            }
 
             /// A copy of the key (python's `copy`, `C_CopyObject`) with what `options`
             /// asks for changed — label, id, storage, capabilities, template — and the
@@ -582,13 +584,7 @@ macro_rules! key_kind {
             pub fn copy(&self, options: &ObjectOptions) -> Result<Self> {
                 let changes = options.changes(<Self as KeyKind>::CLASS);
                 let object = self.object.copy(&changes)?;
-                Ok(Self::new(self.session.clone(), object, self.key_type))
-            }
-        }
-
-        impl sealed::Made for $name {
-            fn made(session: Session, object: Object, key_type: KeyType) -> Self {
-                Self::new(session, object, key_type)
+                Self::from_object(self.session.clone(), object)
             }
         }
 
@@ -601,6 +597,9 @@ macro_rules! key_kind {
             }
             fn session(&self) -> &Session {
                 &self.session
+            }
+            fn capabilities(&self) -> Capabilities {
+                self.capabilities
             }
         }
 
@@ -664,23 +663,68 @@ impl DomainParameters {
 }
 
 mod sealed {
-    /// Making a key value of a kind p11 knows the object to be.
-    pub trait Made {
-        fn made(session: super::Session, object: super::Object, key_type: super::KeyType) -> Self;
+    /// Only p11's key kinds are [`KeyKind`](super::KeyKind)s.
+    pub trait Sealed {}
+}
+
+/// What a key value is made with, read from the token in one call: its class, key type
+/// and capabilities.
+pub(crate) struct Facts {
+    pub(crate) class: ObjectClass,
+    /// `None` for an object that is no key.
+    pub(crate) key_type: Option<KeyType>,
+    pub(crate) capabilities: Capabilities,
+}
+
+impl Facts {
+    /// Reads them. A capability the module does not report (not one of the class's
+    /// attributes, or unreadable) is one the key lacks.
+    ///
+    /// # Errors
+    /// The module's error reading the class.
+    pub(crate) fn read(object: &Object) -> Result<Facts> {
+        let mut types = [A::CLASS; 2 + SECRET_CAPABILITIES.len()];
+        types[1] = A::KEY_TYPE;
+        for (slot, (_, ty)) in types[2..].iter_mut().zip(SECRET_CAPABILITIES) {
+            *slot = *ty;
+        }
+        let values = object.get_present(&types)?;
+        let class = match values.first() {
+            Some(Some(AttributeValue::ObjectClass(class))) => *class,
+            // No class in a bulk read: the module's own error, read alone.
+            _ => object.get(A::CLASS)?,
+        };
+        let key_type = match values.get(1) {
+            Some(Some(AttributeValue::KeyType(key_type))) => Some(*key_type),
+            _ => None,
+        };
+        let capabilities = SECRET_CAPABILITIES
+            .iter()
+            .zip(values.iter().skip(2))
+            .filter(|(_, value)| matches!(value, Some(AttributeValue::Bool(true))))
+            .fold(Capabilities::empty(), |all, ((capability, _), _)| {
+                all | *capability
+            });
+        Ok(Facts {
+            class,
+            key_type,
+            capabilities,
+        })
     }
 }
 
 /// A kind of key: secret, public or private. The facade returns it from searches and
 /// unwrapping; the class is the type's.
-pub trait KeyKind: Key + Sized + sealed::Made {
+pub trait KeyKind: Key + Sized + sealed::Sealed {
     /// The object class of this kind.
     const CLASS: ObjectClass;
 
-    /// Wraps an object of this kind, its class and key type read from the token in one
-    /// call.
+    /// Wraps an object of this kind, its class, key type and capabilities read from the
+    /// token in one call.
     ///
     /// # Errors
-    /// [`Error::WrongClass`] for an object of another class; the module's error.
+    /// [`Error::WrongClass`] for an object of another class;
+    /// [`Error::InvalidResponse`] for a key without a key type; the module's error.
     fn from_object(session: Session, object: Object) -> Result<Self>;
 }
 
@@ -690,15 +734,32 @@ macro_rules! key_kind_class {
             const CLASS: ObjectClass = ObjectClass::$class;
 
             fn from_object(session: Session, object: Object) -> Result<Self> {
-                let (class, key_type): (ObjectClass, KeyType) =
-                    object.get_all([A::CLASS, A::KEY_TYPE])?;
-                if class != ObjectClass::$class {
+                let facts = Facts::read(&object)?;
+                $name::with_facts(session, object, facts)
+            }
+        }
+
+        impl sealed::Sealed for $name {}
+
+        impl $name {
+            /// The key value for `object` whose `facts` were read.
+            pub(crate) fn with_facts(session: Session, object: Object, facts: Facts) -> Result<Self> {
+                if facts.class != ObjectClass::$class {
                     return Err(Error::WrongClass {
                         expected: ObjectClass::$class,
-                        actual: class,
+                        actual: facts.class,
                     });
                 }
-                Ok($name::new(session, object, key_type))
+                let key_type = facts.key_type.ok_or_else(|| Error::InvalidResponse {
+                    function: "C_GetAttributeValue",
+                    what: "a key without a key type".into(),
+                })?;
+                Ok(Self {
+                    session,
+                    object,
+                    key_type,
+                    capabilities: facts.capabilities,
+                })
             }
         }
     )*};

@@ -1,10 +1,10 @@
 //! Objects of any class, as python-pkcs11's `Object.from_handle` types them: what
 //! searches and `create_object` return.
 
-use crate::keys::{DomainParameters, PrivateKey, PublicKey, SecretKey};
+use crate::keys::{DomainParameters, Facts, PrivateKey, PublicKey, SecretKey};
 use crate::session::Session;
 use crate::util::Certificate;
-use p11_core::{AttributeType as A, AttributeValue, KeyType, ObjectClass, Result};
+use p11_core::{KeyType, ObjectClass, Result};
 
 /// An object, typed by its class (read with its key type in one call when found).
 #[derive(Clone, Debug)]
@@ -35,26 +35,17 @@ impl Object {
     /// # Errors
     /// The module's error reading the class.
     pub fn new(session: &Session, object: p11_core::Object) -> Result<Object> {
-        let mut values = object.get_attributes(&[A::CLASS, A::KEY_TYPE])?.into_iter();
-        let class = match values.next() {
-            Some(Ok(AttributeValue::ObjectClass(class))) => class,
-            Some(Err(e)) => return Err(e),
-            _ => return Ok(Object::Other(object)),
-        };
-        let key_type = match values.next() {
-            Some(Ok(AttributeValue::KeyType(key_type))) => Some(key_type),
-            _ => None,
-        };
+        let facts = Facts::read(&object)?;
         let session = session.clone();
-        Ok(match (class, key_type) {
-            (ObjectClass::SECRET_KEY, Some(kt)) => {
-                Object::SecretKey(SecretKey::new(session, object, kt))
+        Ok(match (facts.class, facts.key_type) {
+            (ObjectClass::SECRET_KEY, Some(_)) => {
+                Object::SecretKey(SecretKey::with_facts(session, object, facts)?)
             }
-            (ObjectClass::PUBLIC_KEY, Some(kt)) => {
-                Object::PublicKey(PublicKey::new(session, object, kt))
+            (ObjectClass::PUBLIC_KEY, Some(_)) => {
+                Object::PublicKey(PublicKey::with_facts(session, object, facts)?)
             }
-            (ObjectClass::PRIVATE_KEY, Some(kt)) => {
-                Object::PrivateKey(PrivateKey::new(session, object, kt))
+            (ObjectClass::PRIVATE_KEY, Some(_)) => {
+                Object::PrivateKey(PrivateKey::with_facts(session, object, facts)?)
             }
             (ObjectClass::DOMAIN_PARAMETERS, Some(key_type)) => Object::DomainParameters {
                 parameters: DomainParameters::new(

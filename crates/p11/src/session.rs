@@ -188,7 +188,7 @@ impl Session {
         let object = self
             .core()
             .generate_key(&Mechanism::new(mechanism), &template)?;
-        Ok(SecretKey::new(self.clone(), object, key_type))
+        SecretKey::from_object(self.clone(), object)
     }
 
     /// Generates a key pair of `key_type` and `bits` (python's `generate_keypair`): RSA
@@ -260,8 +260,8 @@ impl Session {
             self.core()
                 .generate_keypair(&Mechanism::new(mechanism), &public, &private)?;
         Ok((
-            PublicKey::new(self.clone(), public, key_type),
-            PrivateKey::new(self.clone(), private, key_type),
+            PublicKey::from_object(self.clone(), public)?,
+            PrivateKey::from_object(self.clone(), private)?,
         ))
     }
 
