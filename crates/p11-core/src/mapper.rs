@@ -83,21 +83,9 @@ impl AttributeValue {
     /// kind that is not read from flat bytes (mechanism lists, templates).
     pub fn decode(ty: AttributeType, kind: AttributeKind, bytes: &[u8]) -> Result<AttributeValue> {
         let bad = |what: String| Error::invalid_response("C_GetAttributeValue", what);
-        let word = || -> Result<u64> {
-            let array: [u8; size_of::<CK_ULONG>()] = bytes.try_into().map_err(|_| {
-                bad(format!(
-                    "{ty} is {} bytes, not {}",
-                    bytes.len(),
-                    size_of::<CK_ULONG>()
-                ))
-            })?;
-            Ok(crate::info::widen(CK_ULONG::from_ne_bytes(array)))
-        };
+        let word = || decode_ulong(ty, bytes);
         Ok(match kind {
-            AttributeKind::Bool => match bytes {
-                [b] => AttributeValue::Bool(*b != 0),
-                _ => return Err(bad(format!("{ty} is {} bytes, not 1", bytes.len()))),
-            },
+            AttributeKind::Bool => AttributeValue::Bool(decode_bool(ty, bytes)?),
             AttributeKind::Ulong => AttributeValue::Ulong(word()?),
             AttributeKind::ObjectClass => AttributeValue::ObjectClass(ObjectClass::new(word()?)),
             AttributeKind::KeyType => AttributeValue::KeyType(KeyType::new(word()?)),
@@ -123,4 +111,30 @@ impl AttributeValue {
             }
         })
     }
+}
+
+/// A `CK_BBOOL` as the module wrote it.
+pub(crate) fn decode_bool(ty: AttributeType, bytes: &[u8]) -> Result<bool> {
+    match bytes {
+        [b] => Ok(*b != 0),
+        _ => Err(Error::invalid_response(
+            "C_GetAttributeValue",
+            format!("{ty} is {} bytes, not 1", bytes.len()),
+        )),
+    }
+}
+
+/// A `CK_ULONG` as the module wrote it (in native byte order), widened.
+pub(crate) fn decode_ulong(ty: AttributeType, bytes: &[u8]) -> Result<u64> {
+    let array: [u8; size_of::<CK_ULONG>()] = bytes.try_into().map_err(|_| {
+        Error::invalid_response(
+            "C_GetAttributeValue",
+            format!(
+                "{ty} is {} bytes, not {}",
+                bytes.len(),
+                size_of::<CK_ULONG>()
+            ),
+        )
+    })?;
+    Ok(crate::info::widen(CK_ULONG::from_ne_bytes(array)))
 }

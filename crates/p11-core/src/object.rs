@@ -264,43 +264,12 @@ impl Object {
     }
 
     /// [`get_attributes`](Self::get_attributes) for a fixed number of attributes, kept
-    /// on the stack: what typed reads use, so that reading a key's flags allocates nothing.
-    // Inlined into each tuple's read, the values go straight into their places
-    // (measured: ~200 instructions a call fewer).
-    #[inline(always)]
+    /// on the stack (typed reads).
     pub(crate) fn get_attribute_array<const N: usize>(
         &self,
         types: [AttributeType; N],
     ) -> Result<[Result<AttributeValue>; N]> {
         let mapper = self.session.attribute_mapper();
-        // All of fixed size (flags, classes, lengths): one call into words on the stack.
-        let kinds = types.map(|ty| kind_of(mapper, ty));
-        let sizes = kinds.map(fixed_size);
-        if sizes.iter().all(Option::is_some) {
-            let mut words: [CK_ULONG; N] = [0; N];
-            let mut attributes = [CK_ATTRIBUTE::default(); N];
-            for ((attribute, word), (ty, size)) in attributes
-                .iter_mut()
-                .zip(&mut words)
-                .zip(types.iter().zip(&sizes))
-            {
-                *attribute = CK_ATTRIBUTE {
-                    type_: ty.ck(),
-                    pValue: (word as *mut CK_ULONG).cast(),
-                    ulValueLen: size.unwrap_or(0) as CK_ULONG,
-                };
-            }
-            if self.get_raw(&mut attributes)? == ReturnValue::Ok {
-                let mut i = 0;
-                return Ok(types.map(|ty| {
-                    let (kind, word, len) = (kinds[i], words[i], attributes[i].ulValueLen);
-                    let size = sizes[i].unwrap_or(0);
-                    i += 1;
-                    decode_word(ty, kind, word, size, len, mapper)
-                }));
-            }
-            // Some attribute failed: the general reading below says which, and why.
-        }
         let mut reads = types.map(|ty| Read::new(ty, mapper));
         let mut attributes = reads.each_mut().map(|read| read.attribute());
         let status = self.fill(&mut reads, &mut attributes, mapper)?;
@@ -312,6 +281,34 @@ impl Object {
                 "fewer values than attributes asked for",
             )),
         }))
+    }
+
+    /// Values all of fixed size (flags, classes, lengths) in one call into words on the
+    /// stack, for typed reads to decode in place: `None` when one is not of fixed size,
+    /// the session has a mapper, or the call failed — the general reading then says
+    /// which attribute failed, and why.
+    pub(crate) fn read_words<const N: usize>(
+        &self,
+        types: [AttributeType; N],
+    ) -> Result<Option<[Word; N]>> {
+        if self.session.attribute_mapper().is_some() {
+            return Ok(None);
+        }
+        if !types.iter().all(|ty| Word::size_of(ty.kind()).is_some()) {
+            return Ok(None);
+        }
+        let mut words = types.map(|ty| {
+            let kind = ty.kind();
+            Word::new(ty, kind, Word::size_of(kind).unwrap_or(0))
+        });
+        let mut attributes = words.each_mut().map(Word::attribute);
+        if self.get_raw(&mut attributes)? != ReturnValue::Ok {
+            return Ok(None);
+        }
+        for (word, attribute) in words.iter_mut().zip(&attributes) {
+            word.len = attribute.ulValueLen;
+        }
+        Ok(Some(words))
     }
 
     /// The reading protocol shared by every attribute read: one call for the values of
@@ -455,40 +452,80 @@ impl Object {
     }
 }
 
-/// The size of a value of `kind` when it is fixed: a `CK_BBOOL` or a `CK_ULONG`.
-fn fixed_size(kind: AttributeKind) -> Option<usize> {
-    match kind {
-        AttributeKind::Bool => Some(size_of::<CK_BBOOL>()),
-        AttributeKind::Ulong
-        | AttributeKind::ObjectClass
-        | AttributeKind::KeyType
-        | AttributeKind::CertificateType
-        | AttributeKind::Mechanism => Some(size_of::<CK_ULONG>()),
-        _ => None,
-    }
-}
-
-/// A fixed-size value the module wrote at a word's address (its first `len` bytes in
-/// memory), `size` bytes being what it was given.
-fn decode_word(
+/// A fixed-size value (a `CK_BBOOL` or a `CK_ULONG`) read into a word in place: no
+/// allocation. The module writes it at the word's address, so its first `len` bytes in
+/// memory are the value.
+pub(crate) struct Word {
     ty: AttributeType,
     kind: AttributeKind,
-    word: CK_ULONG,
+    value: CK_ULONG,
+    /// The value's size, which the module was given.
     size: usize,
+    /// What the module says it wrote.
     len: CK_ULONG,
-    mapper: Option<&dyn AttributeMapper>,
-) -> Result<AttributeValue> {
-    let bytes = word.to_ne_bytes();
-    match usize::try_from(len)
-        .ok()
-        .filter(|len| *len <= size)
-        .and_then(|len| bytes.get(..len))
-    {
-        Some(bytes) => decode_flat(ty, kind, bytes, mapper),
-        None => Err(Error::invalid_response(
-            "C_GetAttributeValue",
-            format!("{ty} claims {len} bytes in a buffer of {size}"),
-        )),
+}
+
+impl Word {
+    /// The size of a value of `kind` when it is fixed.
+    fn size_of(kind: AttributeKind) -> Option<usize> {
+        match kind {
+            AttributeKind::Bool => Some(size_of::<CK_BBOOL>()),
+            AttributeKind::Ulong
+            | AttributeKind::ObjectClass
+            | AttributeKind::KeyType
+            | AttributeKind::CertificateType
+            | AttributeKind::Mechanism => Some(size_of::<CK_ULONG>()),
+            _ => None,
+        }
+    }
+
+    /// A word for `ty` of `kind`, given `size` bytes ([`size_of`](Self::size_of)).
+    fn new(ty: AttributeType, kind: AttributeKind, size: usize) -> Word {
+        Word {
+            ty,
+            kind,
+            value: 0,
+            size,
+            len: 0,
+        }
+    }
+
+    fn attribute(&mut self) -> CK_ATTRIBUTE {
+        CK_ATTRIBUTE {
+            type_: self.ty.ck(),
+            pValue: (&mut self.value as *mut CK_ULONG).cast(),
+            // At most a CK_ULONG's size.
+            ulValueLen: self.size as CK_ULONG,
+        }
+    }
+
+    /// `decode` on the bytes written, as long as the module says it wrote no more than
+    /// it was given.
+    fn decode_with<T>(&self, decode: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
+        let bytes = self.value.to_ne_bytes();
+        match usize::try_from(self.len)
+            .ok()
+            .filter(|len| *len <= self.size)
+            .and_then(|len| bytes.get(..len))
+        {
+            Some(written) => decode(written),
+            None => Err(Error::invalid_response(
+                "C_GetAttributeValue",
+                format!(
+                    "{} claims {} bytes in a buffer of {}",
+                    self.ty, self.len, self.size
+                ),
+            )),
+        }
+    }
+
+    /// The value as `T`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] for a length beyond the word; [`Error::AttributeKind`]
+    /// when `T` is of another kind.
+    pub(crate) fn decode<T: crate::typed::FromAttribute>(&self) -> Result<T> {
+        self.decode_with(|bytes| T::from_bytes(self.ty, self.kind, bytes))
     }
 }
 
@@ -525,9 +562,7 @@ struct Read {
 }
 
 enum Buffer {
-    /// A fixed-size value (a `CK_BBOOL` or a `CK_ULONG`) in place: no allocation. The
-    /// `usize` is the value's size.
-    Word(CK_ULONG, usize),
+    Word(Word),
     Bytes(Zeroizing<Vec<u8>>),
     /// `CK_ULONG`-aligned, for values the module writes as `CK_ULONG`s.
     Ulongs(Vec<CK_ULONG>),
@@ -540,7 +575,7 @@ impl Read {
     /// session's mapper says, if it has one.
     fn new(ty: AttributeType, mapper: Option<&dyn AttributeMapper>) -> Read {
         let kind = kind_of(mapper, ty);
-        let buffer = fixed_size(kind).map(|size| Buffer::Word(0, size));
+        let buffer = Word::size_of(kind).map(|size| Buffer::Word(Word::new(ty, kind, size)));
         Read {
             ty,
             kind,
@@ -552,7 +587,7 @@ impl Read {
     fn attribute(&mut self) -> CK_ATTRIBUTE {
         let (pointer, len) = match &mut self.buffer {
             None => (std::ptr::null_mut(), 0),
-            Some(Buffer::Word(word, len)) => (word as *mut CK_ULONG as CK_VOID_PTR, *len),
+            Some(Buffer::Word(word)) => return word.attribute(),
             Some(Buffer::Bytes(b)) => (b.as_mut_ptr() as CK_VOID_PTR, b.len()),
             Some(Buffer::Ulongs(u)) => (
                 u.as_mut_ptr() as CK_VOID_PTR,
@@ -649,7 +684,10 @@ impl Read {
         let beyond = |room: usize| bad(format!("{ty} claims {len} bytes in a buffer of {room}"));
         match self.buffer {
             None => Err(bad(format!("no buffer was sized for {ty}"))),
-            Some(Buffer::Word(word, size)) => decode_word(ty, kind, word, size, written, mapper),
+            Some(Buffer::Word(mut word)) => {
+                word.len = written;
+                word.decode_with(|bytes| decode_flat(ty, kind, bytes, mapper))
+            }
             Some(Buffer::Bytes(bytes)) if len > bytes.len() => Err(beyond(bytes.len())),
             // Opaque values keep their (zeroized) buffer rather than being copied.
             Some(Buffer::Bytes(mut bytes))
@@ -738,6 +776,37 @@ mod tests {
         assert!(boolean.decode(2, None).is_err());
         let ulong = Read::new(AttributeType::VALUE_LEN, None);
         assert!(ulong.decode(3, None).is_err());
+    }
+
+    #[test]
+    fn a_word_decodes_to_its_type_only_within_its_size_and_kind() {
+        let mut flag = Word::new(AttributeType::SIGN, AttributeKind::Bool, 1);
+        // The module writes one byte at the word's address.
+        let mut written = [0; size_of::<CK_ULONG>()];
+        written[0] = 1;
+        flag.value = CK_ULONG::from_ne_bytes(written);
+        flag.len = 1;
+        assert!(flag.decode::<bool>().unwrap());
+        assert!(matches!(
+            flag.decode::<u64>(),
+            Err(Error::AttributeKind { .. })
+        ));
+        flag.len = 2;
+        let err = flag.decode::<bool>().unwrap_err();
+        assert!(
+            err.to_string().contains("claims 2 bytes in a buffer of 1"),
+            "{err}"
+        );
+        let word = size_of::<CK_ULONG>();
+        let mut class = Word::new(AttributeType::CLASS, AttributeKind::ObjectClass, word);
+        class.value = CKO_SECRET_KEY;
+        class.len = word as CK_ULONG;
+        assert_eq!(
+            class.decode::<ObjectClass>().unwrap(),
+            ObjectClass::SECRET_KEY
+        );
+        class.len = CK_UNAVAILABLE_INFORMATION;
+        assert!(class.decode::<ObjectClass>().is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::attribute::{AttributeKind, AttributeType, AttributeValue, Date, ObjectClass};
 use crate::error::{Error, Result};
+use crate::mapper::{decode_bool, decode_ulong};
 use crate::object::Object;
 use crate::template::Template;
 use crate::CertificateType;
@@ -16,6 +17,17 @@ pub trait FromAttribute: Sized {
     /// # Errors
     /// [`Error::AttributeKind`] when `value` is not of this type's kind.
     fn from_attribute(ty: AttributeType, value: AttributeValue) -> Result<Self>;
+
+    /// The value from the bytes the module wrote for `ty`, of `kind` by p11's reading.
+    /// The default decodes an [`AttributeValue`] and takes it; flags, numbers and the
+    /// open enums read the bytes directly.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] for bytes that are no value of `kind`;
+    /// [`Error::AttributeKind`] when `kind` is not this type's.
+    fn from_bytes(ty: AttributeType, kind: AttributeKind, bytes: &[u8]) -> Result<Self> {
+        Self::from_attribute(ty, AttributeValue::decode(ty, kind, bytes)?)
+    }
 }
 
 fn wrong_kind(ty: AttributeType, expected: AttributeKind, found: &AttributeValue) -> Error {
@@ -40,17 +52,41 @@ macro_rules! from_attribute {
 }
 
 from_attribute! {
-    bool => Bool, Bool;
-    u64 => Ulong, Ulong;
-    ObjectClass => ObjectClass, ObjectClass;
-    KeyType => KeyType, KeyType;
-    CertificateType => CertificateType, CertificateType;
-    MechanismType => Mechanism, Mechanism;
     String => Text, Text;
     Option<Date> => Date, Date;
     Vec<MechanismType> => Mechanisms, Mechanisms;
     Template => Template, Template;
     Zeroizing<Vec<u8>> => Bytes, Bytes;
+}
+
+/// Fixed-size values, also read straight from the bytes: no [`AttributeValue`] between.
+macro_rules! from_word {
+    ($($t:ty => $kind:ident, $decode:ident, $make:expr;)*) => {$(
+        impl FromAttribute for $t {
+            fn from_attribute(ty: AttributeType, value: AttributeValue) -> Result<Self> {
+                match value {
+                    AttributeValue::$kind(v) => Ok(v),
+                    other => Err(wrong_kind(ty, AttributeKind::$kind, &other)),
+                }
+            }
+
+            fn from_bytes(ty: AttributeType, kind: AttributeKind, bytes: &[u8]) -> Result<Self> {
+                if kind != AttributeKind::$kind {
+                    return Self::from_attribute(ty, AttributeValue::decode(ty, kind, bytes)?);
+                }
+                $decode(ty, bytes).map($make)
+            }
+        }
+    )*};
+}
+
+from_word! {
+    bool => Bool, decode_bool, |b| b;
+    u64 => Ulong, decode_ulong, |n| n;
+    ObjectClass => ObjectClass, decode_ulong, ObjectClass::new;
+    KeyType => KeyType, decode_ulong, KeyType::new;
+    CertificateType => CertificateType, decode_ulong, CertificateType::new;
+    MechanismType => Mechanism, decode_ulong, MechanismType::new;
 }
 
 /// The bytes, out of their wiping wrapper: the caller now keeps them.
@@ -85,6 +121,9 @@ macro_rules! from_attributes {
             type Types = [AttributeType; $n];
 
             fn read(object: &Object, types: Self::Types) -> Result<Self> {
+                if let Some([$($v,)*]) = object.read_words(types)? {
+                    return Ok(($($v.decode::<$t>()?,)*));
+                }
                 let [$($v,)*] = object.get_attribute_array(types)?;
                 Ok(($(
                     $t::from_attribute(types[$i], $v?)?,
