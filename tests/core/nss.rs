@@ -97,3 +97,14 @@ fn nss_offers_recovery_and_dual_function_operations() {
         "NSS signs with recovery: {tested:?}"
     );
 }
+
+#[test]
+fn nss_decrypts_cbc_pad_streams_in_chunks_of_any_length() {
+    let nss = nss();
+    let args = InitArgs::new().reserved(&nss.init_args).unwrap();
+    let module = Module::load_with(&nss.module, args).unwrap();
+    let token = module.get_token(&TokenFilter::new().label("TEST")).unwrap();
+    let session = token.open(Access::ReadWrite).unwrap();
+    session.login(UserType::USER, nss.pin.as_str()).unwrap();
+    crate::streams::any_chunking_works(&session);
+}

@@ -60,6 +60,66 @@ fn cbc_pad_streamed_equals_single_part_for_every_size() {
     }
 }
 
+/// CBC-PAD streams in chunks of any length, each way, equal the single-part result:
+/// p11 gives the module whole blocks (NSS refuses others when decrypting). Shared
+/// with the NSS test.
+pub fn any_chunking_works(session: &p11_core::Session) {
+    let key = import_secret(session, KeyType::AES, &[0x42; 16]);
+    let cbc_pad = Mechanism::with_iv(M::AES_CBC_PAD, &IV).unwrap();
+    let plain = data(100);
+    let single = session.encrypt(&cbc_pad, &key, &plain).unwrap();
+    let uneven = |bytes: &[u8]| -> Vec<Vec<u8>> {
+        let mut rest = bytes;
+        let mut chunks = Vec::new();
+        for len in [1, 7, 15, 17, 33, 1, 16].into_iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, after) = rest.split_at(len.min(rest.len()));
+            chunks.push(chunk.to_vec());
+            rest = after;
+        }
+        chunks
+    };
+    let encrypted = concat(
+        session
+            .begin_encrypt(&cbc_pad, &key)
+            .unwrap()
+            .stream(uneven(&plain)),
+    )
+    .unwrap();
+    assert_eq!(encrypted, single, "encrypted in uneven chunks");
+    let decrypted = concat(
+        session
+            .begin_decrypt(&cbc_pad, &key)
+            .unwrap()
+            .stream(uneven(&single)),
+    )
+    .unwrap();
+    assert_eq!(decrypted, plain, "decrypted in uneven chunks");
+    // A ciphertext that is no whole number of blocks: the module's own error, at the end.
+    let err = concat(
+        session
+            .begin_decrypt(&cbc_pad, &key)
+            .unwrap()
+            .stream(uneven(&single[..single.len() - 1])),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err.return_value(),
+            Some(ReturnValue::EncryptedDataLenRange | ReturnValue::EncryptedDataInvalid)
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn cbc_pad_streams_take_chunks_of_any_length() {
+    let f = shared();
+    any_chunking_works(&user_session(&f));
+}
+
 #[test]
 fn an_undersized_output_buffer_can_be_retried() {
     let f = shared();

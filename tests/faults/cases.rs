@@ -461,3 +461,28 @@ fn a_key_value_knows_its_capabilities_from_the_one_read_that_types_it() {
     drop((key, found, public, private, again, session));
     f.finish(());
 }
+
+#[test]
+fn rsa_output_is_the_length_the_token_tells_not_the_room_it_claims_to_fill() {
+    let f = fixture();
+    let (public, private) = p11_tests::rsa_pair(&f.session, 1024, Template::new(), Template::new());
+    let pkcs1 = Mechanism::new(M::RSA_PKCS);
+    // Like tpm2-pkcs11: every encryption says it filled the buffer it was given.
+    control().set("C_Encrypt", "report_room", 0, 0, FOREVER);
+    let ciphertext = f.session.encrypt(&pkcs1, &public, b"secret").unwrap();
+    control().clear();
+    assert_eq!(ciphertext.len(), 128, "a 1024-bit modulus's length");
+    assert_eq!(
+        f.session.decrypt(&pkcs1, &private, &ciphertext).unwrap(),
+        b"secret"
+    );
+    control().set("C_Sign", "report_room", 0, 0, FOREVER);
+    let signature = f.session.sign(&pkcs1, &private, b"data").unwrap();
+    control().clear();
+    assert_eq!(signature.len(), 128);
+    assert!(f
+        .session
+        .verify(&pkcs1, &public, b"data", &signature)
+        .unwrap());
+    f.finish((public, private));
+}

@@ -174,6 +174,7 @@ impl Session {
             active: self.start_owned(direction.init(), mechanism, key)?,
             direction,
             mechanism: mechanism.mechanism_type(),
+            held: Zeroizing::new(Vec::new()),
         })
     }
 }
@@ -186,6 +187,9 @@ pub struct Cipher {
     active: Active<'static>,
     direction: Direction,
     mechanism: MechanismType,
+    /// In a mode that works on whole blocks, the start of a block not yet whole: held
+    /// back so that the module is given whole blocks only.
+    held: Zeroizing<Vec<u8>>,
 }
 
 impl Cipher {
@@ -220,10 +224,53 @@ impl Cipher {
     /// suffices; a smaller one may get `CKR_BUFFER_TOO_SMALL`, after which the call can
     /// be repeated with more room.
     ///
+    /// Modes that work on whole blocks (ECB, CBC, CBC-PAD: see
+    /// [`MechanismType::whole_blocks`]) give the module whole blocks only, holding back
+    /// the start of the next block until it is whole, so that any chunking works on any
+    /// module; what is held goes to the module at [`finish`](Self::finish).
+    ///
     /// # Errors
     /// The module's error from `C_EncryptUpdate`, `C_DecryptUpdate`, or p11's when the session is gone or the answer
     /// is invalid (see `Error`).
     pub fn update(&mut self, input_data: &[u8], output: &mut [u8]) -> Result<usize> {
+        let Some(block) = self.mechanism.whole_blocks() else {
+            return self.update_module(input_data, output);
+        };
+        // Whole blocks for the module: the held start of one completed first, then the
+        // input's whole blocks; what is left over waits for the next update.
+        let total = self.held.len() + input_data.len();
+        let passed = total - total % block;
+        if !self.held.is_empty() && passed > 0 && output.len() < passed {
+            // Two calls: the second must not fail for room once the first has consumed
+            // the held bytes.
+            return Err(Error::invalid_argument(format!(
+                "room for {} bytes; this update may write {passed}",
+                output.len()
+            )));
+        }
+        let mut rest = input_data;
+        let mut written = 0;
+        if !self.held.is_empty() && passed > 0 {
+            let (fill, after) = rest.split_at(block - self.held.len());
+            let mut joined = Zeroizing::new([0u8; MAX_BLOCK]);
+            let first = joined.get_mut(..block).unwrap_or_default();
+            first[..self.held.len()].copy_from_slice(&self.held);
+            first[self.held.len()..].copy_from_slice(fill);
+            written = self.update_module(first, output)?;
+            self.held.clear();
+            rest = after;
+        }
+        let whole = rest.len() - rest.len() % block;
+        if whole > 0 {
+            let room = output.get_mut(written..).unwrap_or_default();
+            written += self.update_module(&rest[..whole], room)?;
+        }
+        self.held.extend_from_slice(&rest[whole..]);
+        Ok(written)
+    }
+
+    /// `C_EncryptUpdate`/`C_DecryptUpdate` on `input_data` as it is.
+    fn update_module(&mut self, input_data: &[u8], output: &mut [u8]) -> Result<usize> {
         if input_data.is_empty() {
             // Nothing to do, and some modules (SoftHSM decrypting) fail on it.
             return Ok(0);
@@ -247,6 +294,14 @@ impl Cipher {
         })
     }
 
+    /// Gives the module what was held back of a last block that is not whole (padded
+    /// on encryption; on decryption, or without padding, the module's error says it
+    /// is no whole block).
+    fn release_held(&mut self, output: &mut [u8]) -> Result<usize> {
+        let held = std::mem::take(&mut self.held);
+        self.update_module(&held, output)
+    }
+
     /// Processes `input` into a new vector.
     ///
     /// # Errors
@@ -266,13 +321,16 @@ impl Cipher {
     /// The module's error from `C_EncryptFinal`, `C_DecryptFinal`, or p11's when the session is gone or the answer
     /// is invalid (see `Error`).
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
+        let held = self.release_held(output)?;
+        let output = output.get_mut(held..).unwrap_or_default();
         let direction = self.direction;
-        self.active.end(|gate, handle| {
+        let last = self.active.end(|gate, handle| {
             output_into(final_name(direction), output, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
                 unsafe { final_call(gate, direction, handle, out, len) }
             })
-        })
+        })?;
+        Ok(held + last)
     }
 
     /// Ends the operation, returning what remains.
@@ -281,14 +339,22 @@ impl Cipher {
     /// The module's error, or p11's when the session is gone or the answer is invalid
     /// (see `Error`).
     pub fn finish(mut self) -> Result<Vec<u8>> {
+        let bound = self.update_bound(0);
+        // Room for the held block's output and the final's, so that joining them does
+        // not reallocate and leave a copy behind.
+        let mut output = Vec::with_capacity(2 * bound);
+        output.resize(bound, 0);
+        let written = self.release_held(&mut output)?;
+        output.truncate(written);
         let direction = self.direction;
-        let bound = Some(self.update_bound(0));
-        self.active.end(|gate, handle| {
-            output_vec(final_name(direction), bound, |out, len| {
+        let last = Zeroizing::new(self.active.end(|gate, handle| {
+            output_vec(final_name(direction), Some(bound), |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
                 unsafe { final_call(gate, direction, handle, out, len) }
             })
-        })
+        })?);
+        output.extend_from_slice(&last);
+        Ok(output)
     }
 
     /// Streams `chunks` through the operation, one output buffer reused for every chunk:
@@ -406,6 +472,9 @@ impl fmt::Debug for Cipher {
             .finish()
     }
 }
+
+/// The largest block of the modes p11 passes on in whole blocks (AES's).
+const MAX_BLOCK: usize = 16;
 
 /// The size of the chunks the reader adapters read.
 const STREAM_CHUNK: usize = 64 * 1024;

@@ -282,15 +282,26 @@ impl MechanismType {
     }
 }
 
-/// Output longer than any key here gives: RSA moduli up to 4096 bits. Longer outputs
-/// still work, through one more call.
-const RSA_BOUND: usize = 512;
-
 impl MechanismType {
+    /// The block size of a mode that works on whole blocks (ECB, CBC, CBC-PAD), whose
+    /// multi-part input p11 passes on in whole blocks: PKCS #11 lets a module take
+    /// any length, but NSS's softoken refuses CBC-PAD decryption of other lengths.
+    pub fn whole_blocks(self) -> Option<usize> {
+        match self {
+            Self::AES_ECB | Self::AES_CBC | Self::AES_CBC_PAD => Some(16),
+            Self::DES3_ECB | Self::DES3_CBC | Self::DES3_CBC_PAD => Some(8),
+            _ => None,
+        }
+    }
+
     /// An upper bound on the output of `operation` (one of `ENCRYPT`, `DECRYPT`, `SIGN`,
     /// `DIGEST`, `WRAP`) over `input_len` bytes, when this crate can tell one without
     /// asking the token; `None` otherwise. A buffer of this size takes the result in one
-    /// call; for RSA, keys beyond 4096 bits need one more.
+    /// call.
+    ///
+    /// RSA has none: its output is the modulus's length, which the token tells exactly
+    /// when asked. A larger guess lets a module that reports the room it was given as
+    /// the length written (tpm2-pkcs11's RSA encryption) pass garbage off as output.
     pub fn output_bound(self, operation: Operations, input_len: usize) -> Option<usize> {
         let block = |b: usize| input_len.checked_add(b - input_len % b);
         if operation == Operations::DIGEST {
@@ -313,7 +324,6 @@ impl MechanismType {
                 | Self::DSA_SHA384
                 | Self::DSA_SHA512 => Some(2 * 32),
                 Self::EDDSA => Some(114),
-                _ if self.profile().is_some_and(|p| p.key_types == RSA) => Some(RSA_BOUND),
                 _ => self
                     .digest_len()
                     .filter(|_| self.profile().is_some_and(|p| p.key_types == HMAC)),
@@ -329,7 +339,6 @@ impl MechanismType {
                 Self::AES_GCM | Self::AES_CCM => input_len.checked_add(16),
                 Self::AES_KEY_WRAP => input_len.checked_add(8),
                 Self::AES_KEY_WRAP_PAD | Self::AES_KEY_WRAP_KWP => input_len.checked_add(15),
-                Self::RSA_PKCS | Self::RSA_PKCS_OAEP | Self::RSA_X_509 => Some(RSA_BOUND),
                 _ => None,
             };
         }
@@ -347,7 +356,6 @@ impl MechanismType {
                 | Self::DES3_ECB
                 | Self::DES3_CBC
                 | Self::DES3_CBC_PAD => Some(input_len),
-                Self::RSA_PKCS | Self::RSA_PKCS_OAEP | Self::RSA_X_509 => Some(RSA_BOUND),
                 _ => None,
             };
         }
@@ -422,8 +430,10 @@ mod tests {
         );
         assert_eq!(
             MechanismType::SHA256_RSA_PKCS.output_bound(Operations::SIGN, 3),
-            Some(512)
+            None,
+            "the token tells RSA's length"
         );
+        assert_eq!(MechanismType::RSA_PKCS_OAEP.output_bound(enc, 3), None);
         assert_eq!(
             MechanismType::ECDSA.output_bound(Operations::SIGN, 32),
             Some(132)

@@ -28,6 +28,8 @@ enum Fault {
     LengthHuge,
     /// Call through, then claim `CK_UNAVAILABLE_INFORMATION`.
     LengthUnavailable,
+    /// Call through, then claim the whole room given was written.
+    ReportRoom,
     /// Call through, then claim this many items more than the room given.
     OverCount(CK_ULONG),
     /// Sleep this many milliseconds, then call through.
@@ -162,8 +164,8 @@ fn text(p: *const c_char) -> Option<String> {
 }
 
 /// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
-/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `over_count`, `slow`,
-/// `hide`, `empty`), with `arg` (the return value, the extra count, the milliseconds,
+/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `report_room`,
+/// `over_count`, `slow`, `hide`, `empty`), with `arg` (the return value, the extra count, the milliseconds,
 /// the item to leave out of a list), after `skip` good calls, `times` times
 /// (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
 ///
@@ -190,6 +192,7 @@ pub unsafe extern "C" fn p11fault_set(
         "slow" => Fault::Slow(arg),
         "hide" => Fault::Hide(arg as CK_ULONG),
         "empty" => Fault::Empty,
+        "report_room" => Fault::ReportRoom,
         _ => return -1,
     };
     with_state(|s| {
@@ -296,6 +299,9 @@ macro_rules! output {
                     Some(Fault::LengthPlusOne) => Some(room + 1),
                     Some(Fault::LengthHuge) => Some(1 << 40),
                     Some(Fault::LengthUnavailable) => Some(CK_UNAVAILABLE_INFORMATION),
+                    // It filled its buffer, it says, whatever it wrote (tpm2-pkcs11's
+                    // RSA encryption).
+                    Some(Fault::ReportRoom) => Some(room),
                     _ => None,
                 };
                 if let Some(claim) = claim {
