@@ -8,6 +8,7 @@ mod keygen;
 mod module;
 mod nss;
 mod objects;
+mod post_quantum;
 mod random;
 mod sessions;
 mod streams;

@@ -4,6 +4,7 @@
 //! cargo xtask bindgen [--check] [--headers DIR]   regenerate p11-sys and the name tables
 //! cargo xtask softhsm DIR                         a fresh SoftHSM token under DIR, as export lines
 //! cargo xtask nss DIR                             a fresh NSS database under DIR, as export lines
+//! cargo xtask kryoptic DIR                        a fresh kryoptic (PKCS#11 3.2) token, as export lines
 //! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
 //! cargo xtask sanitize                          the real-module tests under ASan and valgrind
 //! cargo xtask demo                                the examples against a fresh token
@@ -13,6 +14,7 @@
 //! ```
 
 mod bindings;
+mod kryoptic;
 mod run;
 mod system;
 mod tables;
@@ -30,6 +32,9 @@ commands:
   softhsm DIR                        install SoftHSM if needed, make a token under DIR,
                                      print the export lines for it
   nss DIR                            an NSS softoken database under DIR, as export lines
+  kryoptic DIR                       build kryoptic (PKCS#11 3.2, post-quantum) once into
+                                     target/kryoptic/, make a token under DIR, print the
+                                     export lines for it
   test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test,
                                      then sanitize
   sanitize                           the real-module and fault tests under AddressSanitizer
@@ -78,6 +83,10 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         }
         ["nss", dir] => {
             print!("{}", tokens::nss(&PathBuf::from(dir))?.export_lines());
+            Ok(())
+        }
+        ["kryoptic", dir] => {
+            print!("{}", tokens::kryoptic(&PathBuf::from(dir))?.export_lines());
             Ok(())
         }
         ["test"] => run::test(),

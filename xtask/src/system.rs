@@ -32,6 +32,15 @@ pub fn have_program(name: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
 
+/// Whether the Debian package `name` is installed (for libraries and headers, which no
+/// program on `PATH` reveals).
+pub fn have_debian_package(name: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f", "${Status}", name])
+        .output()
+        .is_ok_and(|out| out.stdout.ends_with(b"install ok installed"))
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -57,13 +66,17 @@ pub fn ensure_package(package: &str, what: &str, present: impl Fn() -> bool) -> 
     let mut update_result = Ok(());
     APT_UPDATE.call_once(|| {
         eprintln!("xtask: apt-get update");
-        update_result = run(Command::new("apt-get").args(["update", "-q"]));
+        update_result = run(Command::new("apt-get")
+            .args(["update", "-q"])
+            .stdout(std::io::stderr()));
     });
     update_result?;
     eprintln!("xtask: installing {package} ({what})");
+    // Its report goes to stderr: stdout may be export lines a shell evaluates.
     run(Command::new("apt-get")
         .args(["install", "-y", "-q", "--no-install-recommends", package])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(std::io::stderr()))?;
     if !present() {
         bail!("installed `{package}`, but {what} is still missing");
     }

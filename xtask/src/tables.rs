@@ -80,6 +80,24 @@ const OPEN_ENUMS: &[OpenEnum] = &[
         prefix: "CKP_PKCS5_PBKD2_",
         c_type: "CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE",
     },
+    OpenEnum {
+        file: "crates/p11-mechanisms/src/generated/ml_kem_parameter_sets.rs",
+        type_name: "MlKemParameterSet",
+        prefix: "CKP_",
+        c_type: "CK_ML_KEM_PARAMETER_SET_TYPE",
+    },
+    OpenEnum {
+        file: "crates/p11-mechanisms/src/generated/ml_dsa_parameter_sets.rs",
+        type_name: "MlDsaParameterSet",
+        prefix: "CKP_",
+        c_type: "CK_ML_DSA_PARAMETER_SET_TYPE",
+    },
+    OpenEnum {
+        file: "crates/p11-mechanisms/src/generated/slh_dsa_parameter_sets.rs",
+        type_name: "SlhDsaParameterSet",
+        prefix: "CKP_",
+        c_type: "CK_SLH_DSA_PARAMETER_SET_TYPE",
+    },
 ];
 
 /// The generated files, each with its text, formatted as `cargo fmt` leaves them.

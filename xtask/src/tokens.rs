@@ -1,4 +1,5 @@
-//! Throwaway test tokens: SoftHSM (the main one) and NSS's softoken.
+//! Throwaway test tokens: SoftHSM (the main one), NSS's softoken, and kryoptic (the
+//! PKCS#11 3.2 one).
 
 use crate::system::{ensure_package, find_library, have_program, run};
 use anyhow::{bail, Context, Result};
@@ -120,6 +121,47 @@ pub fn nss(dir: &Path) -> Result<TokenEnv> {
         ),
     );
     env.set("PKCS11_NSS_PIN", USER_PIN);
+    Ok(env)
+}
+
+/// A fresh kryoptic token (label `TEST`) in an SQLite file under `dir`, the module built
+/// first when the cache has none (see [`crate::kryoptic`]).
+pub fn kryoptic(dir: &Path) -> Result<TokenEnv> {
+    let module = crate::kryoptic::module()?;
+    ensure_package("opensc", "OpenSC's pkcs11-tool", || {
+        have_program("pkcs11-tool")
+    })?;
+    let dir = fresh_dir(dir)?;
+    let conf = dir.join("kryoptic.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[slots]]\nslot = 1\ndescription = \"p11 test slot\"\ndbtype = \"sqlite\"\n\
+             dbargs = \"{}\"\n",
+            dir.join("token.sql").display()
+        ),
+    )?;
+    let tool = || {
+        let mut cmd = Command::new("pkcs11-tool");
+        cmd.arg("--module")
+            .arg(&module)
+            .env("KRYOPTIC_CONF", &conf)
+            .stdout(std::process::Stdio::null());
+        cmd
+    };
+    run(tool()
+        .args(["--slot", "1", "--init-token", "--label", LABEL])
+        .args(["--so-pin", SO_PIN]))?;
+    run(tool()
+        .args(["--token-label", LABEL, "--login", "--login-type", "so"])
+        .args(["--so-pin", SO_PIN, "--init-pin", "--new-pin", USER_PIN]))?;
+
+    let mut env = TokenEnv::default();
+    env.set("PKCS11_MODULE", module.to_string_lossy());
+    env.set("PKCS11_TOKEN_LABEL", LABEL);
+    env.set("PKCS11_TOKEN_PIN", USER_PIN);
+    env.set("PKCS11_TOKEN_SO_PIN", SO_PIN);
+    env.set("KRYOPTIC_CONF", conf.to_string_lossy());
     Ok(env)
 }
 

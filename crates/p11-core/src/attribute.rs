@@ -332,6 +332,10 @@ value_from!(
     KeyType => |v| Self::KeyType(v),
     CertificateType => |v| Self::CertificateType(v),
     MechanismType => |v| Self::Mechanism(v),
+    // `CKA_PARAMETER_SET` is a CK_ULONG whose meaning the key type decides.
+    p11_mechanisms::MlKemParameterSet => |v| Self::Ulong(v.raw()),
+    p11_mechanisms::MlDsaParameterSet => |v| Self::Ulong(v.raw()),
+    p11_mechanisms::SlhDsaParameterSet => |v| Self::Ulong(v.raw()),
     &str => |v| Self::Text(v.to_owned()),
     String => |v| Self::Text(v),
     Date => |v| Self::Date(Some(v)),

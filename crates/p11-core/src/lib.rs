@@ -51,6 +51,7 @@ mod error;
 mod find;
 mod handle;
 mod info;
+mod kem;
 mod keys;
 mod lists;
 mod mapper;

@@ -16,7 +16,8 @@ use std::ptr::{self, NonNull};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Weak};
 
 /// Calls a module function through a [`Gate`]: `call!(gate, C_GetSlotInfo(id, &mut info))`
-/// for the 2.40 list, `call!(gate, v3 C_SessionCancel(handle, flags))` for the 3.0 list.
+/// for the 2.40 list, `call!(gate, v3 C_SessionCancel(handle, flags))` for the 3.0 list,
+/// `call!(gate, v3_2 C_EncapsulateKey(..))` for the 3.2 list.
 ///
 /// Evaluates to `Result<()>`: `Err(NotSupported)` when the module lacks the function,
 /// `Err(Module { .. })` when it returns anything but `CKR_OK`. The call is an unsafe
@@ -34,6 +35,12 @@ macro_rules! call {
     };
     ($gate:expr, v3 $function:ident ( $($arg:expr),* $(,)? )) => {
         match $gate.function_list_3_0().and_then(|list| list.$function) {
+            Some(function) => $crate::module::traced(stringify!($function), || function($($arg),*)),
+            None => Err($crate::Error::NotSupported(stringify!($function))),
+        }
+    };
+    ($gate:expr, v3_2 $function:ident ( $($arg:expr),* $(,)? )) => {
+        match $gate.function_list_3_2().and_then(|list| list.$function) {
             Some(function) => $crate::module::traced(stringify!($function), || function($($arg),*)),
             None => Err($crate::Error::NotSupported(stringify!($function))),
         }
@@ -188,6 +195,7 @@ struct Lifecycle {
 struct FunctionLists {
     v2: NonNull<CK_FUNCTION_LIST>,
     v3_0: Option<NonNull<CK_FUNCTION_LIST_3_0>>,
+    v3_2: Option<NonNull<CK_FUNCTION_LIST_3_2>>,
     version: Version,
 }
 
@@ -331,6 +339,11 @@ impl<'m> Gate<'m> {
     /// The 3.0 function list, on modules that offer PKCS#11 3.x.
     pub(crate) fn function_list_3_0(&self) -> Option<&CK_FUNCTION_LIST_3_0> {
         self.module.function_list_3_0()
+    }
+
+    /// The 3.2 function list, on modules that offer PKCS#11 3.2.
+    pub(crate) fn function_list_3_2(&self) -> Option<&CK_FUNCTION_LIST_3_2> {
+        self.module.function_list_3_2()
     }
 }
 
@@ -529,15 +542,32 @@ type GetInterface = unsafe extern "C" fn(
     CK_FLAGS,
 ) -> CK_RV;
 
+/// Loads the module's library, never to be unmapped on Unix (`RTLD_NODELETE`): modules
+/// leave thread-exit destructors behind (kryoptic's OpenSSL does), which would jump into
+/// unmapped code when a thread ends after the last `Module` went.
+#[cfg(unix)]
+fn open_library(path: &Path) -> std::result::Result<libloading::Library, libloading::Error> {
+    use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+    // SAFETY: loading a library runs its initialisers; the caller chose the module and
+    // PKCS#11 modules have no initialisers with preconditions on us.
+    unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | libc::RTLD_NODELETE) }
+        .map(libloading::Library::from)
+}
+
+/// Loads the module's library.
+#[cfg(not(unix))]
+fn open_library(path: &Path) -> std::result::Result<libloading::Library, libloading::Error> {
+    // SAFETY: as above.
+    unsafe { libloading::Library::new(path) }
+}
+
 impl ModuleInner {
     fn load(path: &Path, init_args: InitArgs) -> Result<ModuleInner> {
         let load_error = |e: libloading::Error| Error::Load {
             path: path.to_path_buf(),
             source: Box::new(e),
         };
-        // SAFETY: loading a library runs its initialisers; the caller chose the module
-        // and PKCS#11 modules have no initialisers with preconditions on us.
-        let library = unsafe { libloading::Library::new(path) }.map_err(load_error)?;
+        let library = open_library(path).map_err(load_error)?;
         let functions = FunctionLists::from_library(&library, path)?;
         let mut inner = ModuleInner {
             path: path.to_path_buf(),
@@ -678,6 +708,12 @@ impl ModuleInner {
         // SAFETY: as for `function_list`; only set when the interface is 3.x.
         self.functions.v3_0.map(|list| unsafe { list.as_ref() })
     }
+
+    /// The 3.2 function list, on modules that offer PKCS#11 3.2.
+    fn function_list_3_2(&self) -> Option<&CK_FUNCTION_LIST_3_2> {
+        // SAFETY: as for `function_list`; only set when the interface is 3.2 or later.
+        self.functions.v3_2.map(|list| unsafe { list.as_ref() })
+    }
 }
 
 impl Drop for ModuleInner {
@@ -732,19 +768,50 @@ impl FunctionLists {
         Ok(FunctionLists {
             v2,
             v3_0: None,
+            v3_2: None,
             version,
         })
     }
 
-    /// The standard "PKCS 11" interface; `None` when the module has none to give.
+    /// The standard "PKCS 11" interface: 3.2 (the newest p11 knows) when the module
+    /// offers it, else the module's default; `None` when it has none to give.
     fn from_interface(get_interface: GetInterface) -> Option<FunctionLists> {
+        let newest = CK_VERSION { major: 3, minor: 2 };
+        let interface = Self::interface(get_interface, Some(newest))
+            .or_else(|| Self::interface(get_interface, None))?;
+        // SAFETY: the module points `interface` at a CK_INTERFACE it owns.
+        let list = unsafe { interface.as_ref() }.pFunctionList;
+        let v2 = NonNull::new(list as CK_FUNCTION_LIST_PTR)?;
+        // SAFETY: every function list begins with its CK_VERSION.
+        let version: Version = unsafe { v2.as_ref() }.version.into();
+        let v3_0 = (version.major >= 3).then(|| v2.cast::<CK_FUNCTION_LIST_3_0>());
+        let v3_2 =
+            (version >= Version { major: 3, minor: 2 }).then(|| v2.cast::<CK_FUNCTION_LIST_3_2>());
+        Some(FunctionLists {
+            v2,
+            v3_0,
+            v3_2,
+            version,
+        })
+    }
+
+    /// `C_GetInterface` for the standard interface of `version` (`None`: the default).
+    fn interface(
+        get_interface: GetInterface,
+        version: Option<CK_VERSION>,
+    ) -> Option<NonNull<CK_INTERFACE>> {
+        let mut version = version;
+        let version_ptr = version
+            .as_mut()
+            .map_or(ptr::null_mut(), |v| v as *mut CK_VERSION);
         let mut interface: CK_INTERFACE_PTR = ptr::null_mut();
-        // SAFETY: the name is a NUL-terminated string the module only reads; a NULL
-        // version asks for the module's default; `interface` is a writable out-pointer.
+        // SAFETY: the name is a NUL-terminated string the module only reads; the version
+        // is NULL or points at a CK_VERSION alive across the call; `interface` is a
+        // writable out-pointer.
         let rv = unsafe {
             get_interface(
                 PKCS11_INTERFACE_NAME.as_ptr() as *mut CK_UTF8CHAR,
-                ptr::null_mut(),
+                version_ptr,
                 &mut interface,
                 0,
             )
@@ -752,12 +819,6 @@ impl FunctionLists {
         if rv != CKR_OK {
             return None;
         }
-        // SAFETY: on CKR_OK the module points `interface` at a CK_INTERFACE it owns.
-        let list = unsafe { interface.as_ref() }?.pFunctionList;
-        let v2 = NonNull::new(list as CK_FUNCTION_LIST_PTR)?;
-        // SAFETY: every function list begins with its CK_VERSION.
-        let version: Version = unsafe { v2.as_ref() }.version.into();
-        let v3_0 = (version.major >= 3).then(|| v2.cast::<CK_FUNCTION_LIST_3_0>());
-        Some(FunctionLists { v2, v3_0, version })
+        NonNull::new(interface)
     }
 }

@@ -21,6 +21,7 @@
 mod mechanism;
 #[doc(hidden)]
 pub mod open_enum;
+mod parameter_sets;
 mod params;
 mod profile;
 
@@ -29,12 +30,16 @@ mod generated {
     pub(crate) mod key_types;
     pub(crate) mod mechanism_types;
     pub(crate) mod mgfs;
+    pub(crate) mod ml_dsa_parameter_sets;
+    pub(crate) mod ml_kem_parameter_sets;
     pub(crate) mod prfs;
+    pub(crate) mod slh_dsa_parameter_sets;
 }
 
 pub use mechanism::{Mechanism, Parameter, ParameterError};
 pub use open_enum::UnknownName;
 use p11_sys::{CKK_VENDOR_DEFINED, CKM_VENDOR_DEFINED, CK_KEY_TYPE, CK_MECHANISM_TYPE};
+pub use parameter_sets::{MlDsaParameterSet, MlKemParameterSet, SlhDsaParameterSet};
 pub use params::{
     AesCbcEncryptDataParams, CcmParams, CtrParams, DesCbcEncryptDataParams, Ecdh1DeriveParams,
     EddsaParams, GcmParams, HkdfParams, HkdfSalt, Kdf, KeyDerivationStringData, Mgf, OaepParams,
