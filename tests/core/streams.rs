@@ -7,6 +7,19 @@ use std::io::{Read, Write};
 
 const IV: [u8; 16] = [0x24; 16];
 
+/// A ciphertext of the wrong length refused as such (kryoptic says `DATA_LEN_RANGE`
+/// where the spec says `ENCRYPTED_DATA_LEN_RANGE`).
+fn refuses_the_length(err: &p11_core::Error) -> bool {
+    matches!(
+        err.return_value(),
+        Some(
+            ReturnValue::EncryptedDataLenRange
+                | ReturnValue::EncryptedDataInvalid
+                | ReturnValue::DataLenRange
+        )
+    )
+}
+
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
 }
@@ -105,13 +118,7 @@ pub fn any_chunking_works(session: &p11_core::Session) {
             .stream(uneven(&single[..single.len() - 1])),
     )
     .unwrap_err();
-    assert!(
-        matches!(
-            err.return_value(),
-            Some(ReturnValue::EncryptedDataLenRange | ReturnValue::EncryptedDataInvalid)
-        ),
-        "{err}"
-    );
+    assert!(refuses_the_length(&err), "{err}");
 }
 
 #[test]
@@ -214,13 +221,7 @@ fn truncated_ciphertext_and_wrong_signatures_are_errors_and_false() {
     let err = session
         .decrypt(&cbc_pad, &aes, &ciphertext[..ciphertext.len() - 1])
         .unwrap_err();
-    assert!(
-        matches!(
-            err.return_value(),
-            Some(ReturnValue::EncryptedDataLenRange | ReturnValue::EncryptedDataInvalid)
-        ),
-        "{err}"
-    );
+    assert!(refuses_the_length(&err), "{err}");
     let cmac = Mechanism::new(M::AES_CMAC);
     assert!(!session.verify(&cmac, &aes, b"data", &[0u8; 16]).unwrap());
     assert!(!session.verify(&cmac, &aes, b"data", &[]).unwrap());

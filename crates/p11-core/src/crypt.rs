@@ -175,6 +175,7 @@ impl Session {
             direction,
             mechanism: mechanism.mechanism_type(),
             held: Zeroizing::new(Vec::new()),
+            fed: false,
         })
     }
 }
@@ -190,6 +191,9 @@ pub struct Cipher {
     /// In a mode that works on whole blocks, the start of a block not yet whole: held
     /// back so that the module is given whole blocks only.
     held: Zeroizing<Vec<u8>>,
+    /// Whether the module was given any input: an operation given none ends as a
+    /// single-part one over nothing (kryoptic refuses a final call without an update).
+    fed: bool,
 }
 
 impl Cipher {
@@ -277,6 +281,7 @@ impl Cipher {
         }
         let (data, data_len) = input(input_data)?;
         let direction = self.direction;
+        self.fed = true;
         self.active.update(|gate, handle| {
             output_into(update_name(direction), output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
@@ -323,11 +328,11 @@ impl Cipher {
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
         let held = self.release_held(output)?;
         let output = output.get_mut(held..).unwrap_or_default();
-        let direction = self.direction;
+        let (direction, fed) = (self.direction, self.fed);
         let last = self.active.end(|gate, handle| {
-            output_into(final_name(direction), output, |out, len| {
+            output_into(end_name(direction, fed), output, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
-                unsafe { final_call(gate, direction, handle, out, len) }
+                unsafe { end_call(gate, direction, handle, fed, out, len) }
             })
         })?;
         Ok(held + last)
@@ -346,11 +351,11 @@ impl Cipher {
         output.resize(bound, 0);
         let written = self.release_held(&mut output)?;
         output.truncate(written);
-        let direction = self.direction;
+        let (direction, fed) = (self.direction, self.fed);
         let last = Zeroizing::new(self.active.end(|gate, handle| {
-            output_vec(final_name(direction), Some(bound), |out, len| {
+            output_vec(end_name(direction, fed), Some(bound), |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
-                unsafe { final_call(gate, direction, handle, out, len) }
+                unsafe { end_call(gate, direction, handle, fed, out, len) }
             })
         })?);
         output.extend_from_slice(&last);
@@ -444,6 +449,37 @@ fn final_name(direction: Direction) -> &'static str {
         Direction::Encrypt => "C_EncryptFinal",
         Direction::Decrypt => "C_DecryptFinal",
     }
+}
+
+/// The function [`end_call`] calls.
+fn end_name(direction: Direction, fed: bool) -> &'static str {
+    if fed {
+        final_name(direction)
+    } else {
+        single_name(direction)
+    }
+}
+
+/// Ends an operation: `C_EncryptFinal`/`C_DecryptFinal` after input, else the
+/// single-part call over no input.
+///
+/// # Safety
+/// `out` must be writable for `*len` bytes.
+unsafe fn end_call(
+    gate: &crate::module::Gate<'_>,
+    direction: Direction,
+    handle: p11_sys::CK_SESSION_HANDLE,
+    fed: bool,
+    out: p11_sys::CK_BYTE_PTR,
+    len: &mut p11_sys::CK_ULONG,
+) -> Result<()> {
+    if fed {
+        // SAFETY: the caller's promise about `out`.
+        return unsafe { final_call(gate, direction, handle, out, len) };
+    }
+    let nothing = input(&[])?;
+    // SAFETY: no input is read; the caller's promise about `out`.
+    unsafe { single_call(gate, direction, handle, nothing, out, len) }
 }
 
 /// # Safety
