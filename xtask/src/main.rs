@@ -39,7 +39,8 @@ commands:
                                      the post-quantum tests on kryoptic, then sanitize
   sanitize                           the real-module and fault tests under AddressSanitizer
                                      and valgrind memcheck
-  demo                               run every example against a fresh SoftHSM token
+  demo                               run every example against a fresh SoftHSM token, and the
+                                     post-quantum one on kryoptic
   bench [ARGS]                       p11-core's and p11's benches against a fresh SoftHSM token,
                                      then each path's time over the raw call's (ARGS: criterion)
   callgrind                          instructions per call (core: random, digest, typed attribute

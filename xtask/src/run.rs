@@ -70,8 +70,16 @@ pub fn test() -> Result<()> {
         // quirks, and a deadlock of kryoptic's between C_Logout and other sessions'
         // operations).
         run(cargo()
-            .args(["test", "--package", "p11-tests", "--test", "core", "--"])
-            .arg("post_quantum::")
+            .args([
+                "test",
+                "--package",
+                "p11-tests",
+                "--test",
+                "core",
+                "--test",
+                "facade",
+            ])
+            .args(["--", "post_quantum::"])
             .envs(env.vars())
             .envs(kryoptic.vars()))
     })?;
@@ -182,6 +190,19 @@ pub fn demo() -> Result<()> {
             ])
             .envs(env.vars()))?;
     }
+    // The post-quantum example again, where it has something to show: on kryoptic.
+    let kryoptic = tokens::kryoptic(&root.join("target/p11-demo/kryoptic"))?;
+    eprintln!("\n=== p11: example post_quantum, on kryoptic (PKCS#11 3.2)\n");
+    run(cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "p11",
+            "--example",
+            "post_quantum",
+        ])
+        .envs(kryoptic.vars()))?;
     Ok(())
 }
 

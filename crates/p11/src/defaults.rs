@@ -22,7 +22,18 @@ bitflags::bitflags! {
         const UNWRAP = 1 << 5;
         /// Derive keys.
         const DERIVE = 1 << 6;
+        /// Encapsulate a new key to the holder of the private key (PKCS#11 3.2, ML-KEM).
+        const ENCAPSULATE = 1 << 7;
+        /// Decapsulate a key sent to this private key (PKCS#11 3.2, ML-KEM).
+        const DECAPSULATE = 1 << 8;
     }
+}
+
+impl Capabilities {
+    /// The capabilities whose attributes only PKCS#11 3.2 modules know: p11 sets them
+    /// when asked and otherwise leaves them out, so that older modules are not handed
+    /// an attribute they refuse.
+    pub const PKCS11_3_2: Capabilities = Capabilities::ENCAPSULATE.union(Capabilities::DECAPSULATE);
 }
 
 /// The defaults for one key type.
@@ -40,6 +51,8 @@ pub struct KeyDefaults {
     pub wrap: Option<M>,
     /// The mechanism for derive.
     pub derive: Option<M>,
+    /// The mechanism for encapsulate/decapsulate.
+    pub encapsulate: Option<M>,
     /// The domain-parameter generation mechanism.
     pub parameters: Option<M>,
 }
@@ -57,6 +70,12 @@ pub struct KeyDefaults {
 /// | DH | DH_PKCS_KEY_PAIR_GEN | derive | – | – | – | DH_PKCS_DERIVE | DH_PKCS_PARAMETER_GEN |
 /// | X9_42_DH | X9_42_DH_KEY_PAIR_GEN | **derive** | – | – | – | X9_42_DH_DERIVE | X9_42_DH_PARAMETER_GEN |
 /// | GENERIC_SECRET | GENERIC_SECRET_KEY_GEN | **sign, verify, derive** | – | SHA256_HMAC | – | – | – |
+/// | ML_DSA | ML_DSA_KEY_PAIR_GEN | sign, verify | – | ML_DSA | – | – | – |
+/// | SLH_DSA | **SLH_DSA_KEY_PAIR_GEN** | **sign, verify** | – | **SLH_DSA** | – | – | – |
+/// | ML_KEM | ML_KEM_KEY_PAIR_GEN | encapsulate, decapsulate | – | – | – | – | – |
+///
+/// ML-KEM keys encapsulate with ML_KEM. The post-quantum key types take their size from
+/// `CKA_PARAMETER_SET` (python-pkcs11 0.10.1 has ML-DSA and ML-KEM; SLH-DSA is p11's).
 ///
 /// Deviations from python-pkcs11, in bold: CMAC instead of CBC-MAC for AES and DES3
 /// (CBC-MAC is unsafe for messages of varying length, and SoftHSM lacks it); X9.42 DH
@@ -71,7 +90,19 @@ pub fn key_defaults(key_type: KeyType) -> Option<KeyDefaults> {
         sign,
         wrap,
         derive,
+        encapsulate: None,
         parameters,
+    };
+    let signing = |generate, sign| {
+        d(
+            generate,
+            C::SIGN | C::VERIFY,
+            None,
+            Some(sign),
+            None,
+            None,
+            None,
+        )
     };
     Some(match key_type {
         KeyType::AES => d(
@@ -164,6 +195,20 @@ pub fn key_defaults(key_type: KeyType) -> Option<KeyDefaults> {
             None,
             None,
         ),
+        KeyType::ML_DSA => signing(M::ML_DSA_KEY_PAIR_GEN, M::ML_DSA),
+        KeyType::SLH_DSA => signing(M::SLH_DSA_KEY_PAIR_GEN, M::SLH_DSA),
+        KeyType::ML_KEM => KeyDefaults {
+            encapsulate: Some(M::ML_KEM),
+            ..d(
+                M::ML_KEM_KEY_PAIR_GEN,
+                C::ENCAPSULATE | C::DECAPSULATE,
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
+        },
         _ => return None,
     })
 }

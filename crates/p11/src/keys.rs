@@ -25,7 +25,7 @@
 //! ```
 
 use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
-use crate::options::{ObjectOptions, SECRET_CAPABILITIES};
+use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use crate::session::{with_value_len, Session};
 use crate::signing::{self, Plan, Signer, Verifier};
 use p11_core::mechanisms::{Parameter, ParameterKind};
@@ -518,6 +518,116 @@ pub trait Unwrap: Key + Sized {
     }
 }
 
+/// The template of a secret key of `key_type` made by encapsulation: `bits` sets its
+/// length (0: the mechanism's own, 32 bytes for ML-KEM).
+fn encapsulated_template(
+    key_type: KeyType,
+    bits: usize,
+    options: &ObjectOptions,
+) -> Result<Template> {
+    let length = if bits == 0 {
+        Template::new()
+    } else {
+        with_value_len(key_type, bits)?
+    };
+    Ok(length.merge(&options.secret_key_template(key_type)))
+}
+
+/// Encapsulating keys (PKCS#11 3.2): public keys, ML-KEM's above all.
+pub trait Encapsulate: Key + Sized {
+    /// A new secret key of `key_type` for the holder of the private key, made as
+    /// `options` say, with the default mechanism (ML_KEM for ML-KEM keys): the
+    /// ciphertext to send them, and the key (python's `encapsulate_key`). `bits` sets
+    /// its length; 0 takes the mechanism's own.
+    ///
+    /// ```no_run
+    /// # fn demo(public: &p11::PublicKey) -> p11::Result<()> {
+    /// use p11::{Encapsulate, KeyType, ObjectOptions};
+    /// let (ciphertext, key) = public.encapsulate_key(KeyType::AES, 0, &ObjectOptions::new())?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default;
+    /// [`Error::NotSupported`] on a module without the 3.2 interface; the module's error.
+    fn encapsulate_key(
+        &self,
+        key_type: KeyType,
+        bits: usize,
+        options: &ObjectOptions,
+    ) -> Result<(Vec<u8>, SecretKey)> {
+        let mechanism =
+            default_mechanism(self, "encapsulation", |d| d.encapsulate, Parameter::None)?;
+        self.encapsulate_key_with(&mechanism, key_type, bits, options)
+    }
+
+    /// Encapsulates with any mechanism.
+    ///
+    /// # Errors
+    /// As [`encapsulate_key`](Self::encapsulate_key).
+    fn encapsulate_key_with(
+        &self,
+        mechanism: &Mechanism,
+        key_type: KeyType,
+        bits: usize,
+        options: &ObjectOptions,
+    ) -> Result<(Vec<u8>, SecretKey)> {
+        let template = encapsulated_template(key_type, bits, options)?;
+        let (ciphertext, object) =
+            self.session()
+                .core()
+                .encapsulate_key(mechanism, self.object(), &template)?;
+        Ok((
+            ciphertext,
+            SecretKey::from_object(self.session().clone(), object)?,
+        ))
+    }
+}
+
+/// Decapsulating keys (PKCS#11 3.2): private keys, ML-KEM's above all.
+pub trait Decapsulate: Key + Sized {
+    /// The secret key that [`Encapsulate::encapsulate_key`] sent as `ciphertext`, made
+    /// here as `options` say, with the default mechanism (python's `decapsulate_key`).
+    /// `key_type` and `bits` as the sender gave them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default;
+    /// [`Error::NotSupported`] on a module without the 3.2 interface; the module's error.
+    fn decapsulate_key(
+        &self,
+        ciphertext: &[u8],
+        key_type: KeyType,
+        bits: usize,
+        options: &ObjectOptions,
+    ) -> Result<SecretKey> {
+        let mechanism =
+            default_mechanism(self, "decapsulation", |d| d.encapsulate, Parameter::None)?;
+        self.decapsulate_key_with(&mechanism, ciphertext, key_type, bits, options)
+    }
+
+    /// Decapsulates with any mechanism.
+    ///
+    /// # Errors
+    /// As [`decapsulate_key`](Self::decapsulate_key).
+    fn decapsulate_key_with(
+        &self,
+        mechanism: &Mechanism,
+        ciphertext: &[u8],
+        key_type: KeyType,
+        bits: usize,
+        options: &ObjectOptions,
+    ) -> Result<SecretKey> {
+        let template = encapsulated_template(key_type, bits, options)?;
+        let object = self.session().core().decapsulate_key(
+            mechanism,
+            self.object(),
+            ciphertext,
+            &template,
+        )?;
+        SecretKey::from_object(self.session().clone(), object)
+    }
+}
+
 /// Deriving keys: secret and private keys.
 pub trait Derive: Key + Sized {
     /// Derives a secret key of `key_type` and `bits` with the default mechanism and its
@@ -612,12 +722,12 @@ key_kind!(
     SecretKey: Encrypt, Decrypt, Sign, Verify, Wrap, Unwrap, Derive
 );
 key_kind!(
-    /// The public half of a key pair: encrypt, verify, wrap.
-    PublicKey: Encrypt, Verify, Wrap
+    /// The public half of a key pair: encrypt, verify, wrap, encapsulate.
+    PublicKey: Encrypt, Verify, Wrap, Encapsulate
 );
 key_kind!(
-    /// The private half of a key pair: decrypt, sign, unwrap, derive.
-    PrivateKey: Decrypt, Sign, Unwrap, Derive
+    /// The private half of a key pair: decrypt, sign, unwrap, derive, decapsulate.
+    PrivateKey: Decrypt, Sign, Unwrap, Derive, Decapsulate
 );
 
 /// Domain parameters, local or on the token (python's `DomainParameters`).
@@ -683,9 +793,9 @@ impl Facts {
     /// # Errors
     /// The module's error reading the class.
     pub(crate) fn read(object: &Object) -> Result<Facts> {
-        let mut types = [A::CLASS; 2 + SECRET_CAPABILITIES.len()];
+        let mut types = [A::CLASS; 2 + ALL_CAPABILITIES.len()];
         types[1] = A::KEY_TYPE;
-        for (slot, (_, ty)) in types[2..].iter_mut().zip(SECRET_CAPABILITIES) {
+        for (slot, (_, ty)) in types[2..].iter_mut().zip(ALL_CAPABILITIES) {
             *slot = *ty;
         }
         let values = object.get_present(&types)?;
@@ -698,7 +808,7 @@ impl Facts {
             Some(Some(AttributeValue::KeyType(key_type))) => Some(*key_type),
             _ => None,
         };
-        let capabilities = SECRET_CAPABILITIES
+        let capabilities = ALL_CAPABILITIES
             .iter()
             .zip(values.iter().skip(2))
             .filter(|(_, value)| matches!(value, Some(AttributeValue::Bool(true))))

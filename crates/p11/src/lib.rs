@@ -30,8 +30,8 @@ pub mod util;
 
 pub use defaults::{key_defaults, Capabilities, KeyDefaults};
 pub use keys::{
-    Decrypt, Derive, DomainParameters, Encrypt, Key, KeyKind, PrivateKey, PublicKey, SecretKey,
-    Sign, Unwrap, Verify, Wrap,
+    Decapsulate, Decrypt, Derive, DomainParameters, Encapsulate, Encrypt, Key, KeyKind, PrivateKey,
+    PublicKey, SecretKey, Sign, Unwrap, Verify, Wrap,
 };
 pub use library::{Library, OpenOptions, Slot, Token};
 pub use object::Object;

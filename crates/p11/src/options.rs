@@ -106,6 +106,11 @@ impl ObjectOptions {
         self.mechanism
     }
 
+    /// An attribute of the public template, if set there.
+    pub(crate) fn public_attribute(&self, ty: A) -> Option<&p11_core::AttributeValue> {
+        self.public_template.get(ty)
+    }
+
     /// Whether an id was asked for.
     pub(crate) fn has_id(&self) -> bool {
         self.id.is_some()
@@ -239,6 +244,9 @@ pub(crate) fn capability_template(
     of: &[(Capabilities, A)],
 ) -> Template {
     of.iter()
+        .filter(|(capability, _)| {
+            capabilities.contains(*capability) || !Capabilities::PKCS11_3_2.contains(*capability)
+        })
         .map(|(capability, ty)| (*ty, capabilities.contains(*capability).into()))
         .collect()
 }
@@ -256,10 +264,24 @@ pub(crate) const PUBLIC_CAPABILITIES: &[(Capabilities, A)] = &[
     (Capabilities::ENCRYPT, A::ENCRYPT),
     (Capabilities::VERIFY, A::VERIFY),
     (Capabilities::WRAP, A::WRAP),
+    (Capabilities::ENCAPSULATE, A::ENCAPSULATE),
 ];
 pub(crate) const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
     (Capabilities::DECRYPT, A::DECRYPT),
     (Capabilities::SIGN, A::SIGN),
     (Capabilities::UNWRAP, A::UNWRAP),
     (Capabilities::DERIVE, A::DERIVE),
+    (Capabilities::DECAPSULATE, A::DECAPSULATE),
+];
+/// Every capability and its attribute, for reading what a key of any class may do.
+pub(crate) const ALL_CAPABILITIES: &[(Capabilities, A)] = &[
+    (Capabilities::ENCRYPT, A::ENCRYPT),
+    (Capabilities::DECRYPT, A::DECRYPT),
+    (Capabilities::SIGN, A::SIGN),
+    (Capabilities::VERIFY, A::VERIFY),
+    (Capabilities::WRAP, A::WRAP),
+    (Capabilities::UNWRAP, A::UNWRAP),
+    (Capabilities::DERIVE, A::DERIVE),
+    (Capabilities::ENCAPSULATE, A::ENCAPSULATE),
+    (Capabilities::DECAPSULATE, A::DECAPSULATE),
 ];

@@ -9,10 +9,11 @@
 //!
 //! ```no_run
 //! use p11::asn1::{biginteger, CertificateInfo};
-//! use p11::mechanisms::{CtrParams, Ecdh1DeriveParams, GcmParams, Parameter};
+//! use p11::mechanisms::{CtrParams, Ecdh1DeriveParams, GcmParams, MlKemParameterSet, Parameter};
 //! use p11::util::{self, CertificateAttributes};
 //! use p11::{
-//!     AttributeType as A, Capabilities, Decrypt, Derive, DigestPart, Encrypt, Key, KeyQuery,
+//!     AttributeType as A, Capabilities, Decapsulate, Decrypt, Derive, DigestPart, Encapsulate,
+//!     Encrypt, Key, KeyQuery,
 //!     KeyType, Library, Mechanism, MechanismType as M, Object, ObjectClass, ObjectOptions,
 //!     OpenOptions, PrivateKey, PublicKey, SecretKey, Sign, Storage, Template, TokenFilter,
 //!     Unwrap, Verify, Wrap,
@@ -132,6 +133,15 @@
 //! let _unwrapped: SecretKey = key.unwrap_key(KeyType::AES, &wrapped, &ObjectOptions::new())?;
 //! // key.derive_key(KeyType.AES, 128, mechanism_param=ECDH1DeriveParams(...))
 //! let _derived = private.derive_key(Ecdh1DeriveParams::new(&[4u8; 65]), KeyType::AES, 128, &ObjectOptions::new())?;
+//! // session.generate_keypair(KeyType.ML_KEM, public_template={Attribute.PARAMETER_SET:
+//! //     MLKEMParameterSet.ML_KEM_768}) (0.10.1; ML_DSA alike)
+//! let ml_kem_768 = ObjectOptions::new()
+//!     .public_template(Template::new().with(A::PARAMETER_SET, MlKemParameterSet::ML_KEM_768));
+//! let (kem_public, kem_private) = session.generate_keypair(KeyType::ML_KEM, 0, &ml_kem_768)?;
+//! // ciphertext, key = public.encapsulate_key(KeyType.AES, 256)
+//! let (ciphertext, _sent) = kem_public.encapsulate_key(KeyType::AES, 256, &ObjectOptions::new())?;
+//! // private.decapsulate_key(ciphertext, KeyType.AES, 256)
+//! let _received = kem_private.decapsulate_key(&ciphertext, KeyType::AES, 256, &ObjectOptions::new())?;
 //!
 //! // pkcs11.util: decode_rsa_public_key(der), decode_ec_private_key(der), ...
 //! let _ = util::decode_public_key(&p11::asn1::PublicKey::from_spki_der(&spki)?, None)?;

@@ -4,7 +4,7 @@
 use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
 use crate::keys::{DomainParameters, KeyKind, PrivateKey, PublicKey, SecretKey};
 use crate::object::Object;
-use crate::options::{ObjectOptions, SECRET_CAPABILITIES};
+use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use p11_asn1::ec::EcParameters;
 use p11_core::{
     AttributeType as A, Error, KeyType, Mechanism, MechanismType, ObjectClass, Result, Template,
@@ -74,7 +74,7 @@ impl KeyQuery {
             template.set(A::KEY_TYPE, key_type);
         }
         let wanted = self.capabilities.unwrap_or(Capabilities::empty());
-        for (capability, ty) in SECRET_CAPABILITIES {
+        for (capability, ty) in ALL_CAPABILITIES {
             if wanted.contains(*capability) {
                 template.set(*ty, true);
             }
@@ -194,12 +194,25 @@ impl Session {
     /// Generates a key pair of `key_type` and `bits` (python's `generate_keypair`): RSA
     /// with exponent 65537; DSA and DH from freshly generated domain parameters of that
     /// size; EC on the NIST curve of that size (256, 384, 521); EC_EDWARDS 255 is Ed25519.
+    /// ML-DSA, ML-KEM and SLH-DSA keys take 0 bits and their parameter set from the
+    /// options' public template, as python-pkcs11 does:
+    ///
+    /// ```no_run
+    /// # fn demo(session: &p11::Session) -> p11::Result<()> {
+    /// use p11::mechanisms::MlDsaParameterSet;
+    /// use p11::{AttributeType as A, KeyType, ObjectOptions, Template};
+    /// let options = ObjectOptions::new()
+    ///     .public_template(Template::new().with(A::PARAMETER_SET, MlDsaParameterSet::ML_DSA_65));
+    /// let (public, private) = session.generate_keypair(KeyType::ML_DSA, 0, &options)?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// The templates are [`ObjectOptions::public_key_template`] and
     /// [`private_key_template`](ObjectOptions::private_key_template) with the parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a size with no curve, or a key type without a
-    /// default mechanism; the module's error.
+    /// [`Error::InvalidArgument`] for a size with no curve, a post-quantum key without a
+    /// parameter set, or a key type without a default mechanism; the module's error.
     pub fn generate_keypair(
         &self,
         key_type: KeyType,
@@ -238,6 +251,25 @@ impl Session {
                         source: Box::new(e),
                     })?;
                 Template::new().with(A::EC_PARAMS, params)
+            }
+            // Their size is the parameter set, as python-pkcs11 0.10.1 takes it.
+            KeyType::ML_DSA | KeyType::ML_KEM | KeyType::SLH_DSA => {
+                if options.public_attribute(A::PARAMETER_SET).is_none() {
+                    return Err(Error::InvalidArgument(
+                        format!(
+                            "{key_type} keys take their size from CKA_PARAMETER_SET in the \
+                             options' public template (e.g. MlDsaParameterSet::ML_DSA_65)"
+                        )
+                        .into(),
+                    ));
+                }
+                if bits != 0 {
+                    return Err(Error::InvalidArgument(
+                        format!("{key_type} keys have a parameter set, not a size: give 0 bits")
+                            .into(),
+                    ));
+                }
+                Template::new()
             }
             _ => Template::new(),
         };
