@@ -227,11 +227,14 @@ fn examples(root: &Path) -> Result<Vec<(String, String)>> {
     Ok(found)
 }
 
-/// p11-core's and the facade's benches against a fresh SoftHSM token, then a table of each p11 path's
+/// p11-core's and the facade's benches against a fresh SoftHSM token (the post-quantum
+/// ones on kryoptic), then a table of each p11 path's
 /// time over the raw function-list call's, from criterion's medians.
 pub fn bench(args: &[&str]) -> Result<()> {
     let root = workspace_root();
-    let env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
+    let mut env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
+    // The post-quantum benches' token.
+    env.extend(tokens::kryoptic(&root.join("target/p11-bench/kryoptic"))?.prefixed("PKCS11_PQ"));
     for (package, bench) in [("p11-core", "operations"), ("p11", "facade")] {
         run(cargo()
             .args(["bench", "--package", package, "--bench", bench, "--"])

@@ -27,6 +27,20 @@ impl TokenEnv {
         self.vars.extend(other.vars);
     }
 
+    /// The same variables, those named `PKCS11_*` renamed `{prefix}_*`: a second token
+    /// beside the main one.
+    pub fn prefixed(self, prefix: &str) -> TokenEnv {
+        let vars = self
+            .vars
+            .into_iter()
+            .map(|(name, value)| match name.strip_prefix("PKCS11_") {
+                Some(rest) => (format!("{prefix}_{rest}"), value),
+                None => (name, value),
+            })
+            .collect();
+        TokenEnv { vars }
+    }
+
     /// The variables, for `Command::envs`.
     pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
         self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))

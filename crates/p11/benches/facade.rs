@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use p11::p11_core::sys::*;
-use p11::{Key, KeyType, MechanismType as M, ObjectOptions, Sign};
+use p11::{Key, KeyType, MechanismType as M, ObjectOptions, Sign, Template};
 use std::hint::black_box;
 
 mod support;
@@ -110,5 +110,147 @@ fn default_signing(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, default_signing);
+/// A template's attributes as the raw caller lays them out: flags as `CK_BBOOL`s, numbers
+/// and the open enums as `CK_ULONG`s, each in storage that `words` keeps alive.
+fn raw_attributes(template: &Template, words: &mut Vec<CK_ULONG>) -> Vec<CK_ATTRIBUTE> {
+    use p11::AttributeValue as V;
+    words.clear();
+    words.reserve(template.len());
+    let mut layout = Vec::new();
+    for (ty, value) in template.iter() {
+        let (word, len) = match value {
+            V::Bool(b) => (CK_ULONG::from(*b), 1),
+            V::Ulong(n) => (*n as CK_ULONG, size_of::<CK_ULONG>()),
+            V::ObjectClass(c) => (c.raw() as CK_ULONG, size_of::<CK_ULONG>()),
+            V::KeyType(k) => (k.raw() as CK_ULONG, size_of::<CK_ULONG>()),
+            other => panic!("the bench lays out flags and numbers only, not {other:?}"),
+        };
+        words.push(word);
+        layout.push((ty.raw() as CK_ATTRIBUTE_TYPE, len));
+    }
+    layout
+        .into_iter()
+        .zip(words.iter_mut())
+        .map(|((type_, len), word)| CK_ATTRIBUTE {
+            type_,
+            pValue: word as *mut CK_ULONG as CK_VOID_PTR,
+            ulValueLen: len as CK_ULONG,
+        })
+        .collect()
+}
+
+/// ML-DSA-65 signing and ML-KEM-768 encapsulation, default paths, on the token
+/// `PKCS11_PQ_MODULE` names (`cargo xtask bench` makes one on kryoptic), else the main
+/// one when it has them.
+fn post_quantum(c: &mut Criterion) {
+    use p11::mechanisms::{MlDsaParameterSet, MlKemParameterSet};
+    use p11::{AttributeType as A, Encapsulate};
+    let session = match std::env::var_os("PKCS11_PQ_MODULE") {
+        Some(_) => support::session_from("PKCS11_PQ"),
+        None => session(),
+    };
+    let list = session.core().slot().module().raw_function_list();
+    let h = session.core().handle().raw();
+    if !session.has_mechanism(M::ML_DSA).unwrap() || !session.has_mechanism(M::ML_KEM).unwrap() {
+        println!("post-quantum: skipped, the token has no ML-DSA or ML-KEM");
+        return;
+    }
+    let with_set = |set: u64| {
+        ObjectOptions::new().public_template(Template::new().with(A::PARAMETER_SET, set))
+    };
+    let data = [0x5Au8; 64];
+
+    let (_, private) = session
+        .generate_keypair(
+            KeyType::ML_DSA,
+            0,
+            &with_set(MlDsaParameterSet::ML_DSA_65.raw()),
+        )
+        .unwrap();
+    let o = private.object().handle().raw();
+    let mut group = c.benchmark_group("facade post-quantum: ML-DSA-65 sign");
+    group.bench_function("p11", |b| {
+        b.iter(|| black_box(private.sign(&data).unwrap()))
+    });
+    group.bench_function("raw", |b| {
+        b.iter(|| black_box(raw_sign(list, h, CKM_ML_DSA, o, &data, 3309)))
+    });
+    group.finish();
+
+    let (public, _) = session
+        .generate_keypair(
+            KeyType::ML_KEM,
+            0,
+            &with_set(MlKemParameterSet::ML_KEM_768.raw()),
+        )
+        .unwrap();
+    let o = public.object().handle().raw();
+    let options = ObjectOptions::new();
+    // What the facade sends, laid out the raw way; each new key destroyed on both sides.
+    let template = options.secret_key_template(KeyType::GENERIC_SECRET);
+    let mut words = Vec::new();
+    let mut attributes = raw_attributes(&template, &mut words);
+    let mut group = c.benchmark_group("facade post-quantum: ML-KEM-768 encapsulate");
+    group.bench_function("p11", |b| {
+        b.iter(|| {
+            let (ciphertext, key) = public
+                .encapsulate_key(KeyType::GENERIC_SECRET, 0, &options)
+                .unwrap();
+            key.object().clone().destroy().unwrap();
+            black_box(ciphertext)
+        })
+    });
+    group.bench_function("raw", |b| {
+        b.iter(|| unsafe {
+            let mut mechanism = CK_MECHANISM {
+                mechanism: CKM_ML_KEM,
+                pParameter: std::ptr::null_mut(),
+                ulParameterLen: 0,
+            };
+            let encapsulate = list_3_2(list).C_EncapsulateKey.unwrap();
+            let mut len: CK_ULONG = 0;
+            let mut key: CK_OBJECT_HANDLE = 0;
+            let (a, n) = (attributes.as_mut_ptr(), attributes.len() as CK_ULONG);
+            let rv = encapsulate(
+                h,
+                &mut mechanism,
+                o,
+                a,
+                n,
+                std::ptr::null_mut(),
+                &mut len,
+                &mut key,
+            );
+            assert_eq!(rv, CKR_OK);
+            let mut ciphertext = vec![0u8; len as usize];
+            let rv = encapsulate(
+                h,
+                &mut mechanism,
+                o,
+                a,
+                n,
+                ciphertext.as_mut_ptr(),
+                &mut len,
+                &mut key,
+            );
+            assert_eq!(rv, CKR_OK);
+            ciphertext.truncate(len as usize);
+            assert_eq!(list.C_DestroyObject.unwrap()(h, key), CKR_OK);
+            black_box(ciphertext)
+        })
+    });
+    group.finish();
+}
+
+/// The module's 3.2 function list: the one it gave for the 3.2 interface begins with
+/// the 2.40 one.
+fn list_3_2(list: &CK_FUNCTION_LIST) -> &CK_FUNCTION_LIST_3_2 {
+    assert!(
+        list.version.major >= 3 && list.version.minor >= 2,
+        "a 3.2 list"
+    );
+    unsafe { &*(list as *const CK_FUNCTION_LIST as *const CK_FUNCTION_LIST_3_2) }
+}
+
+criterion_group!(benches, default_signing, post_quantum);
 criterion_main!(benches);

@@ -33,6 +33,7 @@ use p11_core::{
     AttributeType as A, AttributeValue, Cipher, Error, FromAttribute, FromAttributes, KeyType,
     Mechanism, MechanismType, Object, ObjectClass, Pin, Result, Template,
 };
+use std::sync::OnceLock;
 
 /// What every key has.
 pub trait Key {
@@ -42,10 +43,15 @@ pub trait Key {
     fn key_type(&self) -> KeyType;
     /// The session it is used through.
     fn session(&self) -> &Session;
-    /// What it may be used for (`CKA_ENCRYPT`, `CKA_SIGN`, ...), as the token said when
-    /// this value was made: read in one call with the class and key type, as python's
-    /// key objects are. A change made since shows on a fresh value from `get_key`.
-    fn capabilities(&self) -> Capabilities;
+    /// What it may be used for (`CKA_ENCRYPT`, `CKA_SIGN`, ...), as the token says, read
+    /// once and kept: with the class and key type in one call when the key was found
+    /// (`get_key`, `get_objects`), as python's key objects are; on first asking for a
+    /// key p11 made, so that making one costs no read. A change made since shows on a
+    /// fresh value from `get_key`.
+    ///
+    /// # Errors
+    /// The module's error from the read, when one is needed.
+    fn capabilities(&self) -> Result<Capabilities>;
 
     /// Its label (python's `key.label`).
     ///
@@ -514,7 +520,7 @@ pub trait Unwrap: Key + Sized {
             self.session()
                 .core()
                 .unwrap_key(mechanism, self.object(), wrapped, &template)?;
-        K::from_object(self.session().clone(), object)
+        Ok(K::made(self.session().clone(), object, key_type))
     }
 }
 
@@ -624,7 +630,7 @@ pub trait Decapsulate: Key + Sized {
             ciphertext,
             &template,
         )?;
-        SecretKey::from_object(self.session().clone(), object)
+        Ok(SecretKey::made(self.session().clone(), object, key_type))
     }
 }
 
@@ -668,7 +674,7 @@ pub trait Derive: Key + Sized {
             .session()
             .core()
             .derive_key(mechanism, self.object(), &template)?;
-        SecretKey::from_object(self.session().clone(), object)
+        Ok(SecretKey::made(self.session().clone(), object, key_type))
     }
 }
 
@@ -680,7 +686,8 @@ macro_rules! key_kind {
             session: Session,
             object: Object,
             key_type: KeyType,
-            capabilities: Capabilities,
+            /// Read once: with the class when the key was found, else when first asked.
+            capabilities: OnceLock<Capabilities>,
         }
 
         impl $name {
@@ -694,7 +701,7 @@ macro_rules! key_kind {
             pub fn copy(&self, options: &ObjectOptions) -> Result<Self> {
                 let changes = options.changes(<Self as KeyKind>::CLASS);
                 let object = self.object.copy(&changes)?;
-                Self::from_object(self.session.clone(), object)
+                Ok(Self::made(self.session.clone(), object, self.key_type))
             }
         }
 
@@ -708,8 +715,12 @@ macro_rules! key_kind {
             fn session(&self) -> &Session {
                 &self.session
             }
-            fn capabilities(&self) -> Capabilities {
-                self.capabilities
+            fn capabilities(&self) -> Result<Capabilities> {
+                if let Some(known) = self.capabilities.get() {
+                    return Ok(*known);
+                }
+                let read = read_capabilities(&self.object)?;
+                Ok(*self.capabilities.get_or_init(|| read))
             }
         }
 
@@ -772,9 +783,33 @@ impl DomainParameters {
     }
 }
 
+pub(crate) use sealed::Made;
+
 mod sealed {
     /// Only p11's key kinds are [`KeyKind`](super::KeyKind)s.
-    pub trait Sealed {}
+    pub trait Made {
+        /// The key value for an object p11 just made of this kind and `key_type`: no read.
+        fn made(session: super::Session, object: super::Object, key_type: super::KeyType) -> Self;
+    }
+}
+
+/// The capabilities among `values`, read for [`ALL_CAPABILITIES`] in its order: a
+/// capability the module does not report (not one of the class's attributes, or
+/// unreadable) is one the key lacks.
+fn capabilities_of(values: &[Option<AttributeValue>]) -> Capabilities {
+    ALL_CAPABILITIES
+        .iter()
+        .zip(values)
+        .filter(|(_, value)| matches!(value, Some(AttributeValue::Bool(true))))
+        .fold(Capabilities::empty(), |all, ((capability, _), _)| {
+            all | *capability
+        })
+}
+
+/// A key's capabilities, read in one call.
+fn read_capabilities(object: &Object) -> Result<Capabilities> {
+    let types = ALL_CAPABILITIES.map(|(_, ty)| ty);
+    Ok(capabilities_of(&object.get_present(&types)?))
 }
 
 /// What a key value is made with, read from the token in one call: its class, key type
@@ -795,7 +830,7 @@ impl Facts {
     pub(crate) fn read(object: &Object) -> Result<Facts> {
         let mut types = [A::CLASS; 2 + ALL_CAPABILITIES.len()];
         types[1] = A::KEY_TYPE;
-        for (slot, (_, ty)) in types[2..].iter_mut().zip(ALL_CAPABILITIES) {
+        for (slot, (_, ty)) in types[2..].iter_mut().zip(&ALL_CAPABILITIES) {
             *slot = *ty;
         }
         let values = object.get_present(&types)?;
@@ -808,13 +843,7 @@ impl Facts {
             Some(Some(AttributeValue::KeyType(key_type))) => Some(*key_type),
             _ => None,
         };
-        let capabilities = ALL_CAPABILITIES
-            .iter()
-            .zip(values.iter().skip(2))
-            .filter(|(_, value)| matches!(value, Some(AttributeValue::Bool(true))))
-            .fold(Capabilities::empty(), |all, ((capability, _), _)| {
-                all | *capability
-            });
+        let capabilities = capabilities_of(values.get(2..).unwrap_or_default());
         Ok(Facts {
             class,
             key_type,
@@ -825,7 +854,7 @@ impl Facts {
 
 /// A kind of key: secret, public or private. The facade returns it from searches and
 /// unwrapping; the class is the type's.
-pub trait KeyKind: Key + Sized + sealed::Sealed {
+pub trait KeyKind: Key + Sized + sealed::Made {
     /// The object class of this kind.
     const CLASS: ObjectClass;
 
@@ -849,7 +878,16 @@ macro_rules! key_kind_class {
             }
         }
 
-        impl sealed::Sealed for $name {}
+        impl sealed::Made for $name {
+            fn made(session: Session, object: Object, key_type: KeyType) -> Self {
+                Self {
+                    session,
+                    object,
+                    key_type,
+                    capabilities: OnceLock::new(),
+                }
+            }
+        }
 
         impl $name {
             /// The key value for `object` whose `facts` were read.
@@ -868,7 +906,7 @@ macro_rules! key_kind_class {
                     session,
                     object,
                     key_type,
-                    capabilities: facts.capabilities,
+                    capabilities: OnceLock::from(facts.capabilities),
                 })
             }
         }

@@ -274,7 +274,7 @@ pub(crate) const PRIVATE_CAPABILITIES: &[(Capabilities, A)] = &[
     (Capabilities::DECAPSULATE, A::DECAPSULATE),
 ];
 /// Every capability and its attribute, for reading what a key of any class may do.
-pub(crate) const ALL_CAPABILITIES: &[(Capabilities, A)] = &[
+pub(crate) const ALL_CAPABILITIES: [(Capabilities, A); 9] = [
     (Capabilities::ENCRYPT, A::ENCRYPT),
     (Capabilities::DECRYPT, A::DECRYPT),
     (Capabilities::SIGN, A::SIGN),

@@ -95,7 +95,7 @@
 //! // several attributes in one call
 //! let (_sensitive, _len): (bool, u64) = key.get_all([A::SENSITIVE, A::VALUE_LEN])?;
 //! // isinstance(key, pkcs11.SignMixin): the flags read when the key object was made
-//! let _can_sign = key.capabilities().contains(Capabilities::SIGN);
+//! let _can_sign = key.capabilities()?.contains(Capabilities::SIGN);
 //! // key[Attribute.LABEL] = 'new'; key.copy(label=...); key.destroy()
 //! key.object().set_attributes(&Template::new().with(A::LABEL, "renamed"))?;
 //! let copy = key.copy(&ObjectOptions::new().label("copy"))?;

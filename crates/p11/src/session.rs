@@ -2,7 +2,7 @@
 //! parameters, searching, random and digests.
 
 use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
-use crate::keys::{DomainParameters, KeyKind, PrivateKey, PublicKey, SecretKey};
+use crate::keys::{DomainParameters, KeyKind, Made, PrivateKey, PublicKey, SecretKey};
 use crate::object::Object;
 use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use p11_asn1::ec::EcParameters;
@@ -74,7 +74,7 @@ impl KeyQuery {
             template.set(A::KEY_TYPE, key_type);
         }
         let wanted = self.capabilities.unwrap_or(Capabilities::empty());
-        for (capability, ty) in ALL_CAPABILITIES {
+        for (capability, ty) in &ALL_CAPABILITIES {
             if wanted.contains(*capability) {
                 template.set(*ty, true);
             }
@@ -188,7 +188,7 @@ impl Session {
         let object = self
             .core()
             .generate_key(&Mechanism::new(mechanism), &template)?;
-        SecretKey::from_object(self.clone(), object)
+        Ok(SecretKey::made(self.clone(), object, key_type))
     }
 
     /// Generates a key pair of `key_type` and `bits` (python's `generate_keypair`): RSA
@@ -292,8 +292,8 @@ impl Session {
             self.core()
                 .generate_keypair(&Mechanism::new(mechanism), &public, &private)?;
         Ok((
-            PublicKey::from_object(self.clone(), public)?,
-            PrivateKey::from_object(self.clone(), private)?,
+            PublicKey::made(self.clone(), public, key_type),
+            PrivateKey::made(self.clone(), private, key_type),
         ))
     }
 

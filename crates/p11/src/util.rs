@@ -3,7 +3,7 @@
 //! exporting public keys as SubjectPublicKeyInfo or PEM.
 
 use crate::defaults::Capabilities;
-use crate::keys::{Key, KeyKind, PrivateKey, PublicKey};
+use crate::keys::{Key, Made, PrivateKey, PublicKey};
 use crate::options::{
     capabilities_or_defaults, capability_template, ObjectOptions, PRIVATE_CAPABILITIES,
     PUBLIC_CAPABILITIES,
@@ -346,8 +346,8 @@ impl Session {
     /// [`Error::Encoding`] when `spki` is no public key p11 reads; the module's error.
     pub fn import_public_key(&self, spki: &[u8], options: &ObjectOptions) -> Result<PublicKey> {
         let key = p11_asn1::PublicKey::from_spki_der(spki).map_err(asn1_error)?;
-        let object = self.import(public_key_attributes(&key)?, options)?;
-        PublicKey::from_object(self.clone(), object)
+        let (object, key_type) = self.import(public_key_attributes(&key)?, options)?;
+        Ok(PublicKey::made(self.clone(), object, key_type))
     }
 
     /// Imports a private key made elsewhere (PKCS #8 `PrivateKeyInfo` DER: RSA, EC,
@@ -359,13 +359,13 @@ impl Session {
     /// [`Error::Encoding`] when `pkcs8` is no private key p11 reads; the module's error.
     pub fn import_private_key(&self, pkcs8: &[u8], options: &ObjectOptions) -> Result<PrivateKey> {
         let key = p11_asn1::PrivateKey::from_pkcs8_der(pkcs8).map_err(asn1_error)?;
-        let object = self.import(private_key_attributes(&key)?, options)?;
-        PrivateKey::from_object(self.clone(), object)
+        let (object, key_type) = self.import(private_key_attributes(&key)?, options)?;
+        Ok(PrivateKey::made(self.clone(), object, key_type))
     }
 
     /// Creates a key from its attributes (class and key type among them) under the
     /// options' template for that class.
-    fn import(&self, attributes: Template, options: &ObjectOptions) -> Result<Object> {
+    fn import(&self, attributes: Template, options: &ObjectOptions) -> Result<(Object, KeyType)> {
         let (Some(AttributeValue::ObjectClass(class)), Some(AttributeValue::KeyType(key_type))) = (
             attributes.get(A::CLASS).cloned(),
             attributes.get(A::KEY_TYPE).cloned(),
@@ -375,7 +375,7 @@ impl Session {
             ));
         };
         let template = attributes.merge(&options.key_template(class, key_type));
-        self.core().create_object(&template)
+        Ok((self.core().create_object(&template)?, key_type))
     }
 
     /// Imports an X.509 certificate (DER) as a certificate object with the basic

@@ -6,17 +6,24 @@ use p11::{Library, OpenOptions, Session, TokenFilter};
 
 /// A read-write, logged-in session on the token `cargo xtask bench` made.
 pub fn session() -> Session {
+    session_from("PKCS11")
+}
+
+/// A read-write, logged-in session on the token that `{prefix}_MODULE`,
+/// `{prefix}_TOKEN_LABEL` and `{prefix}_TOKEN_PIN` name.
+pub fn session_from(prefix: &str) -> Session {
     let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
+        let name = format!("{prefix}_{name}");
+        std::env::var(&name).unwrap_or_else(|_| {
             panic!("{name} is not set: run the benches with `cargo xtask bench`")
         })
     };
-    let lib = Library::load(var("PKCS11_MODULE")).unwrap();
+    let lib = Library::load(var("MODULE")).unwrap();
     let token = lib
-        .get_token(&TokenFilter::new().label(var("PKCS11_TOKEN_LABEL")))
+        .get_token(&TokenFilter::new().label(var("TOKEN_LABEL")))
         .unwrap();
     token
-        .open(&OpenOptions::new().rw().user_pin(var("PKCS11_TOKEN_PIN")))
+        .open(&OpenOptions::new().rw().user_pin(var("TOKEN_PIN")))
         .unwrap()
 }
 
