@@ -129,15 +129,17 @@ impl fmt::Debug for Template {
 /// and into buffers owned here, all valid while this value and the template live.
 pub(crate) struct RawTemplate<'a> {
     attributes: Vec<CK_ATTRIBUTE>,
+    /// Flags and single numbers, one word each: sized before the first is written, so
+    /// that it never moves and the attributes may point into it.
+    _words: Vec<CK_ULONG>,
     _storage: Vec<Storage<'a>>,
     _template: PhantomData<&'a Template>,
 }
 
-/// Buffers the encoded attributes point into. Boxed, so that they stay put as the
-/// vectors holding them grow. Never read again: they only need to live.
+/// Other buffers the encoded attributes point into. Boxed, so that they stay put as the
+/// vector holding them grows. Never read again: they only need to live.
 #[allow(dead_code)]
 enum Storage<'a> {
-    Bool(Box<CK_BBOOL>),
     Ulongs(Box<[CK_ULONG]>),
     Date(Box<CK_DATE>),
     Nested(RawTemplate<'a>),
@@ -162,6 +164,32 @@ impl<'a> RawTemplate<'a> {
     ) -> Result<Self> {
         let mut attributes = Vec::with_capacity(template.len());
         let mut storage = Vec::new();
+        let one_word = |value: &AttributeValue| {
+            matches!(
+                value,
+                AttributeValue::Bool(_)
+                    | AttributeValue::Ulong(_)
+                    | AttributeValue::ObjectClass(_)
+                    | AttributeValue::KeyType(_)
+                    | AttributeValue::CertificateType(_)
+                    | AttributeValue::Mechanism(_)
+            )
+        };
+        let mut words: Vec<CK_ULONG> =
+            Vec::with_capacity(template.iter().filter(|(_, v)| one_word(v)).count());
+        // The word's first byte in memory is where the module reads a CK_BBOOL.
+        let mut word = |value: CK_ULONG, size: usize| -> (CK_VOID_PTR, usize) {
+            words.push(value);
+            // Within the capacity reserved above the vector never moves, and
+            // `as_mut_ptr` makes no reference that a later push would invalidate.
+            let at = words.as_mut_ptr().wrapping_add(words.len() - 1);
+            (at as CK_VOID_PTR, size)
+        };
+        let flag = |b: bool| {
+            let mut bytes = [0u8; size_of::<CK_ULONG>()];
+            bytes[0] = CK_BBOOL::from(b);
+            CK_ULONG::from_ne_bytes(bytes)
+        };
         for (ty, value) in template.iter() {
             let kind = kind_of(mapper, ty);
             if !value.fits(kind) {
@@ -171,18 +199,14 @@ impl<'a> RawTemplate<'a> {
                     found: format!("{value:?}"),
                 });
             }
+            let long = size_of::<CK_ULONG>();
             let (pointer, len): (CK_VOID_PTR, usize) = match value {
-                AttributeValue::Bool(b) => {
-                    let b = Box::new(CK_BBOOL::from(*b));
-                    let p = &*b as *const CK_BBOOL as CK_VOID_PTR;
-                    storage.push(Storage::Bool(b));
-                    (p, size_of::<CK_BBOOL>())
-                }
-                AttributeValue::Ulong(n) => Self::ulongs(&mut storage, vec![to_ulong(*n, ty)?]),
-                AttributeValue::ObjectClass(c) => Self::ulongs(&mut storage, vec![c.ck()]),
-                AttributeValue::KeyType(k) => Self::ulongs(&mut storage, vec![k.ck()]),
-                AttributeValue::CertificateType(c) => Self::ulongs(&mut storage, vec![c.ck()]),
-                AttributeValue::Mechanism(m) => Self::ulongs(&mut storage, vec![m.ck()]),
+                AttributeValue::Bool(b) => word(flag(*b), size_of::<CK_BBOOL>()),
+                AttributeValue::Ulong(n) => word(to_ulong(*n, ty)?, long),
+                AttributeValue::ObjectClass(c) => word(c.ck(), long),
+                AttributeValue::KeyType(k) => word(k.ck(), long),
+                AttributeValue::CertificateType(c) => word(c.ck(), long),
+                AttributeValue::Mechanism(m) => word(m.ck(), long),
                 AttributeValue::Mechanisms(ms) => {
                     Self::ulongs(&mut storage, ms.iter().map(|m| m.ck()).collect())
                 }
@@ -211,6 +235,7 @@ impl<'a> RawTemplate<'a> {
         }
         Ok(RawTemplate {
             attributes,
+            _words: words,
             _storage: storage,
             _template: PhantomData,
         })

@@ -531,12 +531,12 @@ fn encapsulated_template(
     bits: usize,
     options: &ObjectOptions,
 ) -> Result<Template> {
-    let length = if bits == 0 {
-        Template::new()
-    } else {
-        with_value_len(key_type, bits)?
-    };
-    Ok(length.merge(&options.secret_key_template(key_type)))
+    let mut template = options.secret_key_template(key_type);
+    // A length the options' template gives wins, as everything it gives does.
+    if bits != 0 && template.get(A::VALUE_LEN).is_none() {
+        template = with_value_len(key_type, bits)?.merge(&template);
+    }
+    Ok(template)
 }
 
 /// Encapsulating keys (PKCS#11 3.2): public keys, ML-KEM's above all.
@@ -585,7 +585,7 @@ pub trait Encapsulate: Key + Sized {
                 .encapsulate_key(mechanism, self.object(), &template)?;
         Ok((
             ciphertext,
-            SecretKey::from_object(self.session().clone(), object)?,
+            SecretKey::made(self.session().clone(), object, key_type),
         ))
     }
 }

@@ -148,22 +148,22 @@ impl ObjectOptions {
     }
 
     /// The template of a key of `class`: the defaults of that class and key type, then
-    /// what was asked for.
+    /// what was asked for. Built in place: it is made for every key p11 makes.
     pub(crate) fn key_template(&self, class: ObjectClass, key_type: KeyType) -> Template {
-        let base = self.common(
-            Template::new()
-                .with(A::CLASS, class)
-                .with(A::KEY_TYPE, key_type),
-        );
-        let defaults = if class == ObjectClass::PUBLIC_KEY {
-            Template::new().with(A::PRIVATE, false)
+        let mut template = Template::new();
+        template.set(A::CLASS, class);
+        template.set(A::KEY_TYPE, key_type);
+        let mut template = self.common(template);
+        if class == ObjectClass::PUBLIC_KEY {
+            template.set(A::PRIVATE, false);
         } else {
-            secret_defaults()
-        };
+            template.set(A::PRIVATE, true);
+            template.set(A::SENSITIVE, true);
+            template.set(A::EXTRACTABLE, false);
+        }
         let (of, own) = self.of_class(class);
-        let mut template = base.merge(&defaults);
         if let Some(capabilities) = capabilities_or_defaults(self.capabilities, key_type) {
-            template = template.merge(&capability_template(capabilities, of));
+            set_capabilities(&mut template, capabilities, of);
         }
         self.asked(template, own)
     }
@@ -177,7 +177,7 @@ impl ObjectOptions {
         }
         let (of, own) = self.of_class(class);
         if let Some(capabilities) = self.capabilities {
-            template = template.merge(&capability_template(capabilities, of));
+            set_capabilities(&mut template, capabilities, of);
         }
         self.asked(template, own)
     }
@@ -229,26 +229,20 @@ pub(crate) fn capabilities_or_defaults(
     capabilities.or_else(|| key_defaults(key_type).map(|d| d.capabilities))
 }
 
-/// Secret and private keys: `PRIVATE`, `SENSITIVE`, not `EXTRACTABLE`.
-fn secret_defaults() -> Template {
-    Template::new()
-        .with(A::PRIVATE, true)
-        .with(A::SENSITIVE, true)
-        .with(A::EXTRACTABLE, false)
-}
-
 /// The capability attributes `capabilities` sets, of the ones a key of this class can
-/// have.
-pub(crate) fn capability_template(
+/// have (`of`), laid over `template`. The PKCS#11 3.2 ones only when set: older modules
+/// refuse attributes they do not know.
+pub(crate) fn set_capabilities(
+    template: &mut Template,
     capabilities: Capabilities,
     of: &[(Capabilities, A)],
-) -> Template {
-    of.iter()
-        .filter(|(capability, _)| {
-            capabilities.contains(*capability) || !Capabilities::PKCS11_3_2.contains(*capability)
-        })
-        .map(|(capability, ty)| (*ty, capabilities.contains(*capability).into()))
-        .collect()
+) {
+    for (capability, ty) in of {
+        let set = capabilities.contains(*capability);
+        if set || !Capabilities::PKCS11_3_2.contains(*capability) {
+            template.set(*ty, set);
+        }
+    }
 }
 
 pub(crate) const SECRET_CAPABILITIES: &[(Capabilities, A)] = &[

@@ -5,7 +5,7 @@
 use crate::defaults::Capabilities;
 use crate::keys::{Key, Made, PrivateKey, PublicKey};
 use crate::options::{
-    capabilities_or_defaults, capability_template, ObjectOptions, PRIVATE_CAPABILITIES,
+    capabilities_or_defaults, set_capabilities, ObjectOptions, PRIVATE_CAPABILITIES,
     PUBLIC_CAPABILITIES,
 };
 use crate::session::Session;
@@ -47,7 +47,7 @@ pub fn decode_public_key(
 
 /// The key type's capability attributes (of those `of` lists) laid over `template`.
 fn with_capabilities(
-    template: Template,
+    mut template: Template,
     capabilities: Option<Capabilities>,
     of: &[(Capabilities, A)],
 ) -> Result<Template> {
@@ -58,7 +58,8 @@ fn with_capabilities(
     };
     let capabilities =
         capabilities_or_defaults(capabilities, key_type).unwrap_or(Capabilities::empty());
-    Ok(template.merge(&capability_template(capabilities, of)))
+    set_capabilities(&mut template, capabilities, of);
+    Ok(template)
 }
 
 fn public_key_attributes(key: &p11_asn1::PublicKey) -> Result<Template> {
