@@ -112,6 +112,21 @@ pub fn user_session<G>(f: &Fixture<G>) -> p11_core::Session {
     session
 }
 
+/// The capability probe the tests skip by: whether the token lists every one of
+/// `mechanisms`, printing which one it lacks when not.
+pub fn offers(session: &p11_core::Session, mechanisms: &[p11_core::MechanismType]) -> bool {
+    for m in mechanisms {
+        if !session
+            .has_mechanism(*m)
+            .expect("reading the mechanism list")
+        {
+            println!("skipped: the token does not list {m}");
+            return false;
+        }
+    }
+    true
+}
+
 /// A label no other test (or run) uses, drawn from the token's RNG.
 pub fn unique_label(session: &p11_core::Session, prefix: &str) -> String {
     let bytes = session.generate_random(8).expect("random bytes");

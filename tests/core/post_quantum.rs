@@ -7,18 +7,7 @@ use p11_core::{
     AttributeType as A, Error, KeyType, Mechanism, MechanismType as M, ObjectClass, Session,
     Template,
 };
-use p11_tests::{shared, user_session};
-
-/// Whether the token has every one of `mechanisms`; says which is missing when not.
-fn offers(session: &Session, mechanisms: &[M]) -> bool {
-    for m in mechanisms {
-        if !session.has_mechanism(*m).unwrap() {
-            println!("skipped: the token does not list {m}");
-            return false;
-        }
-    }
-    true
-}
+use p11_tests::{offers, shared, user_session};
 
 /// A session key pair of `key_type` and parameter `set`, the public half allowed
 /// `public_use`, the private half `private_use`.

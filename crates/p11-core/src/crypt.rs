@@ -84,9 +84,11 @@ impl Session {
         if let Some(pin) = pin {
             active.authenticate(pin)?;
         }
-        let bound = mechanism
-            .mechanism_type()
-            .output_bound(direction.operation(), data.len());
+        let bound = key.output_bound(
+            mechanism.mechanism_type(),
+            direction.operation(),
+            data.len(),
+        );
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
             output_vec(single_name(direction), bound, |out, len| {

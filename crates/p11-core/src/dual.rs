@@ -27,9 +27,7 @@ impl Session {
         data: &[u8],
     ) -> Result<Vec<u8>> {
         let mut active = self.start(KeyInit::SignRecover, mechanism, key)?;
-        let bound = mechanism
-            .mechanism_type()
-            .output_bound(Operations::SIGN, data.len());
+        let bound = key.output_bound(mechanism.mechanism_type(), Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
             output_vec("C_SignRecover", bound, |out, len| {

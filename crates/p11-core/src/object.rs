@@ -11,6 +11,7 @@ use crate::{call, MechanismType, ReturnValue};
 use p11_sys::*;
 use std::fmt;
 use std::mem::size_of;
+use std::sync::OnceLock;
 use zeroize::Zeroizing;
 
 /// The largest attribute value p11 will allocate for. A module claiming more is wrong.
@@ -22,6 +23,8 @@ const MAX_ATTRIBUTE_LEN: usize = 64 << 20;
 pub struct Object {
     session: Session,
     handle: CK_OBJECT_HANDLE,
+    /// The length of its RSA modulus in bytes, once read (`None` inside: not told).
+    modulus_len: OnceLock<Option<usize>>,
 }
 
 /// What an object is, by its class.
@@ -82,6 +85,7 @@ impl Session {
         Object {
             session: self.clone(),
             handle: handle.ulong(),
+            modulus_len: OnceLock::new(),
         }
     }
 }
@@ -437,6 +441,36 @@ impl Object {
             }) => Ok(rv),
             Err(e) => Err(e),
         }
+    }
+
+    /// An upper bound on what `mechanism` makes of `input_len` bytes with this key, or
+    /// `None` to ask the module: for RSA the modulus's length, read from the key once
+    /// (the length alone, one call) and kept — exactly the output, so that no module
+    /// can pass spare room off as output, and no length query is needed (kryoptic's
+    /// fails for raw RSA).
+    pub(crate) fn output_bound(
+        &self,
+        mechanism: MechanismType,
+        operation: p11_mechanisms::Operations,
+        input_len: usize,
+    ) -> Option<usize> {
+        if !mechanism.output_is_modulus() {
+            return mechanism.output_bound(operation, input_len);
+        }
+        *self.modulus_len.get_or_init(|| {
+            let mut probe = [CK_ATTRIBUTE {
+                type_: CKA_MODULUS,
+                pValue: std::ptr::null_mut(),
+                ulValueLen: 0,
+            }];
+            match self.get_raw(&mut probe) {
+                // A modulus of up to 64 kbit; anything else is no answer to trust.
+                Ok(ReturnValue::Ok) => usize::try_from(probe[0].ulValueLen)
+                    .ok()
+                    .filter(|len| (1..=8192).contains(len)),
+                _ => None,
+            }
+        })
     }
 
     fn why_unavailable(&self, ty: AttributeType) -> Result<ReturnValue> {

@@ -63,9 +63,7 @@ impl Session {
         if let Some(pin) = pin {
             active.authenticate(pin)?;
         }
-        let bound = mechanism
-            .mechanism_type()
-            .output_bound(Operations::SIGN, data.len());
+        let bound = key.output_bound(mechanism.mechanism_type(), Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
             output_vec("C_Sign", bound, |out, len| {
@@ -133,6 +131,7 @@ impl Session {
         Ok(Signer {
             active: self.start_owned(KeyInit::Sign, mechanism, key)?,
             mechanism: mechanism.mechanism_type(),
+            bound: key.output_bound(mechanism.mechanism_type(), Operations::SIGN, 0),
         })
     }
 
@@ -154,6 +153,8 @@ impl Session {
 pub struct Signer {
     active: Active<'static>,
     mechanism: MechanismType,
+    /// Room for the signature, as the key tells it (see `Object::output_bound`).
+    bound: Option<usize>,
 }
 
 impl Signer {
@@ -186,7 +187,7 @@ impl Signer {
     /// The module's error from `C_SignFinal`, or p11's when the session is gone or the answer
     /// is invalid (see `Error`).
     pub fn finish(mut self) -> Result<Vec<u8>> {
-        let bound = self.mechanism.output_bound(Operations::SIGN, 0);
+        let bound = self.bound;
         self.active.end(|gate, handle| {
             output_vec("C_SignFinal", bound, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.

@@ -283,6 +283,16 @@ impl MechanismType {
 }
 
 impl MechanismType {
+    /// Whether the output is as long as the key's modulus (RSA encryption and
+    /// signatures): a length only the key tells, which p11 reads from it once.
+    pub fn output_is_modulus(self) -> bool {
+        self.profile().is_some_and(|p| {
+            p.key_types == RSA
+                && p.operations
+                    .intersects(Operations::ENCRYPT | Operations::SIGN)
+        })
+    }
+
     /// The block size of a mode that works on whole blocks (ECB, CBC, CBC-PAD), whose
     /// multi-part input p11 passes on in whole blocks: PKCS #11 lets a module take
     /// any length, but NSS's softoken refuses CBC-PAD decryption of other lengths.
@@ -299,9 +309,10 @@ impl MechanismType {
     /// asking the token; `None` otherwise. A buffer of this size takes the result in one
     /// call.
     ///
-    /// RSA has none: its output is the modulus's length, which the token tells exactly
-    /// when asked. A larger guess lets a module that reports the room it was given as
-    /// the length written (tpm2-pkcs11's RSA encryption) pass garbage off as output.
+    /// RSA has none: its output is the modulus's length (see
+    /// [`output_is_modulus`](Self::output_is_modulus)). A larger guess lets a module that
+    /// reports the room it was given as the length written (tpm2-pkcs11's RSA
+    /// encryption) pass garbage off as output.
     pub fn output_bound(self, operation: Operations, input_len: usize) -> Option<usize> {
         let block = |b: usize| input_len.checked_add(b - input_len % b);
         if operation == Operations::DIGEST {
