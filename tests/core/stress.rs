@@ -31,7 +31,9 @@ impl World {
         )?;
         let ec = session.generate_keypair(
             &Mechanism::new(M::EC_KEY_PAIR_GEN),
-            &Template::new().with(A::EC_PARAMS, vectors::P256),
+            &Template::new()
+                .with(A::EC_PARAMS, vectors::P256)
+                .with(A::VERIFY, true),
             &Template::new().with(A::SIGN, true),
         )?;
         Ok(World { session, aes, ec })

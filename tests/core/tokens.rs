@@ -4,22 +4,30 @@ use p11_core::{
 use p11_tests::shared;
 
 #[test]
-fn slots_include_the_test_token_and_softhsms_free_slot() {
+fn slots_include_the_test_token_and_any_free_one() {
     let f = shared();
     let all = f.module.get_slots(false).unwrap();
     let present = f.module.get_slots(true).unwrap();
-    assert!(all.len() >= 2, "the test token and the free slot: {all:?}");
-    assert!(present.contains(f.token.slot()));
+    assert!(present.contains(f.token.slot()), "{present:?}");
+    assert!(all.len() >= present.len());
     let info = f.token.slot().info().unwrap();
     assert!(info.flags.contains(SlotFlags::TOKEN_PRESENT));
     assert!(!info.slot_description.is_empty());
-    // SoftHSM always lists one slot whose token is not initialised yet.
-    let uninitialised = all.iter().filter(|slot| {
-        slot.token()
-            .and_then(|t| t.info())
-            .is_ok_and(|info| !info.flags.contains(TokenFlags::TOKEN_INITIALIZED))
-    });
-    assert!(uninitialised.count() >= 1);
+    // SoftHSM always lists one slot whose token is not initialised yet; other modules
+    // list only their configured tokens.
+    let uninitialised = all
+        .iter()
+        .filter(|slot| {
+            slot.token()
+                .and_then(|t| t.info())
+                .is_ok_and(|info| !info.flags.contains(TokenFlags::TOKEN_INITIALIZED))
+        })
+        .count();
+    if all.len() >= 2 {
+        assert!(uninitialised < all.len(), "the test token is initialised");
+    } else {
+        println!("one slot only: no free one to find");
+    }
 }
 
 #[test]
@@ -35,8 +43,9 @@ fn token_info_describes_the_test_token() {
             | TokenFlags::USER_PIN_INITIALIZED
             | TokenFlags::LOGIN_REQUIRED
     ));
+    // kryoptic says 0 for no maximum.
     assert!(
-        info.min_pin_len >= 1 && info.min_pin_len <= info.max_pin_len,
+        info.min_pin_len >= 1 && (info.max_pin_len == 0 || info.min_pin_len <= info.max_pin_len),
         "{info:?}"
     );
 }
@@ -83,13 +92,25 @@ fn get_token_finds_the_token_by_label_serial_flags_and_mechanisms() {
 #[test]
 fn a_required_mechanism_the_token_lacks_excludes_it() {
     let f = shared();
-    // SoftHSM has no SHA-3 digests.
+    let offered = f.token.slot().mechanisms().unwrap();
+    // One the token does not list: SoftHSM has no SHA-3, kryoptic no DES3.
+    let Some(lacking) = [
+        MechanismType::SHA3_256,
+        MechanismType::DES3_KEY_GEN,
+        MechanismType::ML_DSA,
+        MechanismType::new(0x8000_7e57),
+    ]
+    .into_iter()
+    .find(|m| !offered.contains(m)) else {
+        println!("skipped: the token lists every candidate");
+        return;
+    };
     let filter = TokenFilter::new()
         .label(&*f.env.label)
-        .mechanisms([MechanismType::AES_KEY_GEN, MechanismType::SHA3_256]);
+        .mechanisms([MechanismType::AES_KEY_GEN, lacking]);
     match f.module.get_token(&filter) {
         Err(Error::NoSuchToken { filter, available }) => {
-            assert!(filter.contains("CKM_SHA3_256"));
+            assert!(filter.contains(&lacking.to_string()), "{filter}");
             // The error lists the tokens that are there.
             assert!(available.contains(&f.env.label), "{available:?}");
         }
@@ -105,8 +126,13 @@ fn get_token_reports_no_token_and_several_tokens() {
         .get_token(&TokenFilter::new().label("no such token here"));
     assert!(matches!(none, Err(Error::NoSuchToken { .. })), "{none:?}");
     // The test token and SoftHSM's free slot both hold a token.
+    let tokens = f.module.get_slots(true).unwrap().len();
     match f.module.get_token(&TokenFilter::new()) {
-        Err(Error::MultipleTokens { count, .. }) => assert!(count >= 2),
+        Err(Error::MultipleTokens { count, .. }) => assert_eq!(count, tokens),
+        Ok(only) if tokens == 1 => {
+            assert_eq!(only.slot(), f.token.slot());
+            println!("one token only: no ambiguity to report");
+        }
         other => panic!("expected MultipleTokens, got {other:?}"),
     }
 }

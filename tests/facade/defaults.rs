@@ -75,10 +75,19 @@ fn a_template_extends_the_defaults_and_can_remove_them() {
                 .without(A::SENSITIVE),
         )
         .capabilities(Capabilities::ENCRYPT | Capabilities::DECRYPT);
+    assert_eq!(
+        options.secret_key_template(KeyType::AES).get(A::SENSITIVE),
+        None
+    );
     let key = f.session.generate_key(KeyType::AES, 256, &options).unwrap();
     assert!(flag(&key, A::EXTRACTABLE));
-    // SENSITIVE left to the token, which defaults to false: the value is readable.
-    assert_eq!(key.get::<Vec<u8>>(A::VALUE).unwrap().len(), 32);
+    // SENSITIVE left to the token: SoftHSM defaults to false, and the value is readable;
+    // kryoptic to true.
+    if flag(&key, A::SENSITIVE) {
+        println!("the token makes secret keys sensitive unless told otherwise");
+    } else {
+        assert_eq!(key.get::<Vec<u8>>(A::VALUE).unwrap().len(), 32);
+    }
     assert!(!flag(&key, A::SIGN), "capabilities replaced");
     let (public, private) = f
         .session
@@ -105,6 +114,10 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
         (KeyType::DES3, 0, 8),
         (KeyType::DES2, 0, 8),
     ] {
+        let generate = p11::key_defaults(key_type).unwrap().generate;
+        if !p11_tests::offers(f.session.core(), &[generate]) {
+            continue;
+        }
         let key = f
             .session
             .generate_key(key_type, bits, &ObjectOptions::new())
@@ -204,6 +217,14 @@ fn dsa_ec_and_eddsa_sign_with_their_defaults() {
         (KeyType::EC, 384),
         (KeyType::EC_EDWARDS, 255),
     ] {
+        let defaults = p11::key_defaults(key_type).unwrap();
+        let needed: Vec<M> = [Some(defaults.generate), defaults.parameters]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !p11_tests::offers(f.session.core(), &needed) {
+            continue;
+        }
         let (public, private) = f
             .session
             .generate_keypair(key_type, bits, &ObjectOptions::new())
@@ -264,6 +285,9 @@ fn dh_and_ecdh_derive_with_their_defaults() {
     );
     assert_eq!(a.get::<Vec<u8>>(A::VALUE).unwrap().len(), 32);
 
+    if !p11_tests::offers(f.session.core(), &[M::DH_PKCS_PARAMETER_GEN]) {
+        return;
+    }
     let parameters = f
         .session
         .generate_domain_parameters(KeyType::DH, 512, &ObjectOptions::new())
@@ -513,10 +537,12 @@ fn key_pairs_take_a_template_for_each_half() {
         public.get::<Vec<u8>>(A::ID).unwrap(),
         b"pub only".as_slice()
     );
-    assert_ne!(
-        private.get::<Vec<u8>>(A::ID).unwrap(),
-        b"pub only".as_slice()
-    );
+    match private.get::<Vec<u8>>(A::ID) {
+        Ok(id) => assert_ne!(id, b"pub only".as_slice()),
+        // kryoptic gives a key made without an id no CKA_ID at all.
+        Err(e) if e.return_value() == Some(p11::p11_core::ReturnValue::AttributeTypeInvalid) => {}
+        Err(e) => panic!("{e}"),
+    }
     // An ALWAYS_AUTHENTICATE key signs and decrypts with its PIN (python's `pin=`).
     let signature = private
         .sign_with_pin(b"data", f.env().pin.as_str())
@@ -541,6 +567,9 @@ fn key_pairs_take_a_template_for_each_half() {
 fn generated_domain_parameters_carry_the_label_asked_for() {
     let f = session();
     let options = ObjectOptions::new().label("dh params");
+    if !p11_tests::offers(f.session.core(), &[M::DH_PKCS_PARAMETER_GEN]) {
+        return;
+    }
     let parameters = f
         .session
         .generate_domain_parameters(KeyType::DH, 512, &options)
@@ -558,11 +587,13 @@ fn keys_tell_their_id_and_length() {
     let aes = f.session.generate_key(KeyType::AES, 192, &options).unwrap();
     assert_eq!(aes.id().unwrap(), b"k-7");
     assert_eq!(aes.key_length().unwrap(), 192);
-    let des3 = f
-        .session
-        .generate_key(KeyType::DES3, 192, &ObjectOptions::new())
-        .unwrap();
-    assert_eq!(des3.key_length().unwrap(), 192);
+    if p11_tests::offers(f.session.core(), &[M::DES3_KEY_GEN]) {
+        let des3 = f
+            .session
+            .generate_key(KeyType::DES3, 192, &ObjectOptions::new())
+            .unwrap();
+        assert_eq!(des3.key_length().unwrap(), 192);
+    }
     let (public, private) = f
         .session
         .generate_keypair(KeyType::RSA, 1024, &options)

@@ -36,7 +36,7 @@ commands:
                                      target/kryoptic/, make a token under DIR, print the
                                      export lines for it
   test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test,
-                                     the post-quantum tests on kryoptic, then sanitize
+                                     the real-module suite again on kryoptic, then sanitize
   sanitize                           the real-module and fault tests under AddressSanitizer
                                      and valgrind memcheck
   demo                               run every example against a fresh SoftHSM token, and the

@@ -64,22 +64,16 @@ pub fn test() -> Result<()> {
             .envs(env.vars())
             .env("P11_FAULT_MODULE", &fault_module))
     })?;
-    step("PKCS#11 3.2 on kryoptic", || {
+    step("the suite on kryoptic (PKCS#11 3.2)", || {
         let kryoptic = tokens::kryoptic(&root.join("target/p11-test/kryoptic"))?;
-        // The post-quantum tests; the rest of the suite does not yet pass there (module
-        // quirks, and a deadlock of kryoptic's between C_Logout and other sessions'
-        // operations).
+        // One test at a time: kryoptic deadlocks when one session's C_Logout meets
+        // another thread's operation (its C_Logout takes the token's lock, then each
+        // session's; an operation takes its session's, then the token's).
         run(cargo()
-            .args([
-                "test",
-                "--package",
-                "p11-tests",
-                "--test",
-                "core",
-                "--test",
-                "facade",
-            ])
-            .args(["--", "post_quantum::"])
+            .args(["test", "--package", "p11-tests"])
+            .args(["--test", "core", "--test", "facade"])
+            .args(["--test", "secrets", "--test", "tracing"])
+            .args(["--", "--test-threads=1"])
             .envs(env.vars())
             .envs(kryoptic.vars()))
     })?;
