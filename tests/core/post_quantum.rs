@@ -2,7 +2,7 @@
 //! `C_DecapsulateKey`, and ML-DSA signatures. Each test runs where the token lists the
 //! mechanisms (kryoptic) and says why it skips elsewhere.
 
-use p11_core::mechanisms::{MlDsaParameterSet, MlKemParameterSet};
+use p11_core::mechanisms::{Hedge, MlDsaParameterSet, MlKemParameterSet, SignAdditionalContext};
 use p11_core::{
     AttributeType as A, Error, KeyType, Mechanism, MechanismType as M, ObjectClass, Session,
     Template,
@@ -98,6 +98,25 @@ fn ml_dsa_65_signs_and_verifies() {
     assert!(!session
         .verify(&ml_dsa, &public, b"post-quantum?", &signature)
         .unwrap());
+
+    // A context string is part of what is signed; deterministic signing repeats itself.
+    let with = |context: &'static [u8], hedge| {
+        Mechanism::with(M::ML_DSA, SignAdditionalContext::new(hedge, context))
+    };
+    let first = session
+        .sign(&with(b"invoice", Hedge::Deterministic), &private, b"pay 10")
+        .unwrap();
+    let again = session
+        .sign(&with(b"invoice", Hedge::Deterministic), &private, b"pay 10")
+        .unwrap();
+    assert_eq!(first, again, "deterministic");
+    let verify = |m: &Mechanism| session.verify(m, &public, b"pay 10", &first).unwrap();
+    assert!(verify(&with(b"invoice", Hedge::Preferred)));
+    assert!(
+        !verify(&with(b"receipt", Hedge::Preferred)),
+        "another context"
+    );
+    assert!(!verify(&ml_dsa), "no context");
 }
 
 #[test]

@@ -42,8 +42,9 @@ use p11_sys::{CKK_VENDOR_DEFINED, CKM_VENDOR_DEFINED, CK_KEY_TYPE, CK_MECHANISM_
 pub use parameter_sets::{MlDsaParameterSet, MlKemParameterSet, SlhDsaParameterSet};
 pub use params::{
     AesCbcEncryptDataParams, CcmParams, CtrParams, DesCbcEncryptDataParams, Ecdh1DeriveParams,
-    EddsaParams, GcmParams, HkdfParams, HkdfSalt, Kdf, KeyDerivationStringData, Mgf, OaepParams,
-    Pbkdf2Params, Pbkdf2Prf, PssParams, X942Dh1DeriveParams,
+    EddsaParams, GcmParams, HashSignAdditionalContext, Hedge, HkdfParams, HkdfSalt, Kdf,
+    KeyDerivationStringData, Mgf, OaepParams, Pbkdf2Params, Pbkdf2Prf, PssParams,
+    SignAdditionalContext, X942Dh1DeriveParams,
 };
 pub use profile::{MechanismProfile, Operations, ParameterKind};
 

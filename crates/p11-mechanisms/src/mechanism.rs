@@ -82,6 +82,10 @@ parameters!(
     X942Dh1(X942Dh1DeriveParams<'a>),
     /// EdDSA.
     Eddsa(EddsaParams<'a>),
+    /// ML-DSA and SLH-DSA: context and hedging.
+    SignContext(SignAdditionalContext<'a>),
+    /// Pre-hash ML-DSA and SLH-DSA: context, hedging and hash.
+    HashSignContext(HashSignAdditionalContext<'a>),
     /// A byte string for derivation.
     KeyDerivationString(KeyDerivationStringData<'a>),
     /// `AES_CBC_ENCRYPT_DATA`.

@@ -378,6 +378,88 @@ impl<'a> EddsaParams<'a> {
     }
 }
 
+/// How an ML-DSA or SLH-DSA signature draws randomness (`CK_HEDGE_TYPE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Hedge {
+    /// Hedged where the token can (`CKH_HEDGE_PREFERRED`, the standard's default).
+    #[default]
+    Preferred,
+    /// Hedged, or fail (`CKH_HEDGE_REQUIRED`).
+    Required,
+    /// Deterministic: the same signature for the same key, message and context
+    /// (`CKH_DETERMINISTIC_REQUIRED`).
+    Deterministic,
+}
+
+impl Hedge {
+    fn raw(self) -> CK_HEDGE_TYPE {
+        match self {
+            Hedge::Preferred => CKH_HEDGE_PREFERRED,
+            Hedge::Required => CKH_HEDGE_REQUIRED,
+            Hedge::Deterministic => CKH_DETERMINISTIC_REQUIRED,
+        }
+    }
+}
+
+/// ML-DSA and SLH-DSA signing parameters (`CK_SIGN_ADDITIONAL_CONTEXT`): a context
+/// string (at most 255 bytes, bound into the signature: a verifier must give the same)
+/// and the hedging.
+#[derive(Clone, Copy, Debug)]
+#[repr(transparent)]
+pub struct SignAdditionalContext<'a> {
+    raw: CK_SIGN_ADDITIONAL_CONTEXT,
+    _context: PhantomData<&'a [u8]>,
+}
+
+impl<'a> SignAdditionalContext<'a> {
+    /// This context, hedged as `hedge` says.
+    pub fn new(hedge: Hedge, context: &'a [u8]) -> Self {
+        SignAdditionalContext {
+            raw: CK_SIGN_ADDITIONAL_CONTEXT {
+                hedgeVariant: hedge.raw(),
+                pContext: ptr_or_null(context),
+                ulContextLen: ulong(context.len()),
+            },
+            _context: PhantomData,
+        }
+    }
+
+    /// The C struct.
+    pub fn as_raw(&self) -> &CK_SIGN_ADDITIONAL_CONTEXT {
+        &self.raw
+    }
+}
+
+/// Pre-hash ML-DSA and SLH-DSA parameters (`CK_HASH_SIGN_ADDITIONAL_CONTEXT`, for
+/// `HASH_ML_DSA` and `HASH_SLH_DSA`): as [`SignAdditionalContext`], and the hash the
+/// message is digested with.
+#[derive(Clone, Copy, Debug)]
+#[repr(transparent)]
+pub struct HashSignAdditionalContext<'a> {
+    raw: CK_HASH_SIGN_ADDITIONAL_CONTEXT,
+    _context: PhantomData<&'a [u8]>,
+}
+
+impl<'a> HashSignAdditionalContext<'a> {
+    /// This context and hash (`SHA256`, `SHA3_512`, ...), hedged as `hedge` says.
+    pub fn new(hedge: Hedge, context: &'a [u8], hash: MechanismType) -> Self {
+        HashSignAdditionalContext {
+            raw: CK_HASH_SIGN_ADDITIONAL_CONTEXT {
+                hedgeVariant: hedge.raw(),
+                pContext: ptr_or_null(context),
+                ulContextLen: ulong(context.len()),
+                hash: hash.ck(),
+            },
+            _context: PhantomData,
+        }
+    }
+
+    /// The C struct.
+    pub fn as_raw(&self) -> &CK_HASH_SIGN_ADDITIONAL_CONTEXT {
+        &self.raw
+    }
+}
+
 /// Data for derivations that take a byte string (`CK_KEY_DERIVATION_STRING_DATA`), such
 /// as `AES_ECB_ENCRYPT_DATA` and `CONCATENATE_BASE_AND_DATA`.
 #[derive(Clone, Copy, Debug)]
