@@ -5,6 +5,7 @@
 mod asymmetric;
 mod dual;
 mod keygen;
+mod messages;
 mod module;
 mod nss;
 mod objects;

@@ -55,6 +55,7 @@ mod kem;
 mod keys;
 mod lists;
 mod mapper;
+mod message;
 mod module;
 mod object;
 mod operation;
@@ -90,6 +91,7 @@ pub use info::{
 };
 pub use keys::DomainParameters;
 pub use mapper::AttributeMapper;
+pub use message::{MessageDecryptor, MessageEncryptor};
 pub use module::{InitArgs, LibraryInfo, Module};
 pub use object::{Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};

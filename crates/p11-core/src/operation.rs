@@ -233,6 +233,8 @@ pub(crate) enum KeyInit {
     Verify,
     SignRecover,
     VerifyRecover,
+    MessageEncrypt,
+    MessageDecrypt,
 }
 
 impl KeyInit {
@@ -242,6 +244,8 @@ impl KeyInit {
             KeyInit::Decrypt => OperationKind::Decrypt,
             KeyInit::Sign | KeyInit::SignRecover => OperationKind::Sign,
             KeyInit::Verify | KeyInit::VerifyRecover => OperationKind::Verify,
+            KeyInit::MessageEncrypt => OperationKind::MessageEncrypt,
+            KeyInit::MessageDecrypt => OperationKind::MessageDecrypt,
         }
     }
 
@@ -264,6 +268,12 @@ impl KeyInit {
                 KeyInit::Verify => call!(gate, C_VerifyInit(handle, mechanism, key)),
                 KeyInit::SignRecover => call!(gate, C_SignRecoverInit(handle, mechanism, key)),
                 KeyInit::VerifyRecover => call!(gate, C_VerifyRecoverInit(handle, mechanism, key)),
+                KeyInit::MessageEncrypt => {
+                    call!(gate, v3 C_MessageEncryptInit(handle, mechanism, key))
+                }
+                KeyInit::MessageDecrypt => {
+                    call!(gate, v3 C_MessageDecryptInit(handle, mechanism, key))
+                }
             }
         }
     }
@@ -371,6 +381,8 @@ pub(crate) fn cancel(session: &Session, unfinished: Unfinished) -> bool {
         OperationKind::Sign => CKF_SIGN,
         OperationKind::Verify => CKF_VERIFY,
         OperationKind::Digest => CKF_DIGEST,
+        OperationKind::MessageEncrypt => CKF_MESSAGE_ENCRYPT,
+        OperationKind::MessageDecrypt => CKF_MESSAGE_DECRYPT,
     };
     // SAFETY: plain values.
     if unsafe { call!(gate, v3 C_SessionCancel(handle, flag)) }.is_ok() {
@@ -401,6 +413,8 @@ pub(crate) fn cancel(session: &Session, unfinished: Unfinished) -> bool {
             (OperationKind::Digest, false) => call!(gate, C_DigestFinal(handle, out, &mut len)),
             (OperationKind::Verify, true) => call!(gate, C_Verify(handle, empty, 0, empty, 1)),
             (OperationKind::Verify, false) => call!(gate, C_VerifyFinal(handle, empty, 1)),
+            (OperationKind::MessageEncrypt, _) => call!(gate, v3 C_MessageEncryptFinal(handle)),
+            (OperationKind::MessageDecrypt, _) => call!(gate, v3 C_MessageDecryptFinal(handle)),
         }
     };
     buffer.zeroize();

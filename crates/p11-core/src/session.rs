@@ -121,6 +121,8 @@ pub(crate) enum OperationKind {
     Sign,
     Verify,
     Digest,
+    MessageEncrypt,
+    MessageDecrypt,
 }
 
 impl OperationKind {
@@ -132,6 +134,8 @@ impl OperationKind {
             OperationKind::Sign => "signature",
             OperationKind::Verify => "verification",
             OperationKind::Digest => "digest",
+            OperationKind::MessageEncrypt => "message encryption",
+            OperationKind::MessageDecrypt => "message decryption",
         }
     }
 }

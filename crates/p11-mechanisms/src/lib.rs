@@ -19,6 +19,7 @@
 #![warn(clippy::missing_errors_doc)]
 
 mod mechanism;
+mod message;
 #[doc(hidden)]
 pub mod open_enum;
 mod parameter_sets;
@@ -37,6 +38,7 @@ mod generated {
 }
 
 pub use mechanism::{Mechanism, Parameter, ParameterError};
+pub use message::{ChaCha20Poly1305MessageParams, GcmMessageParams, IvGenerator, MessageParameter};
 pub use open_enum::UnknownName;
 use p11_sys::{CKK_VENDOR_DEFINED, CKM_VENDOR_DEFINED, CK_KEY_TYPE, CK_MECHANISM_TYPE};
 pub use parameter_sets::{MlDsaParameterSet, MlKemParameterSet, SlhDsaParameterSet};

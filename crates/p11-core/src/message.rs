@@ -1,0 +1,183 @@
+//! Message-based encryption (PKCS#11 3.0): one operation, many messages, each with its
+//! own IV or nonce and tag (AES-GCM, AES-CCM, ChaCha20-Poly1305), so that the key is
+//! set up once for a stream of records.
+
+use crate::call;
+use crate::error::Result;
+use crate::object::Object;
+use crate::operation::{input, output_vec, Active, KeyInit};
+use crate::session::Session;
+use p11_mechanisms::{Mechanism, MechanismType, MessageParameter};
+use std::fmt;
+
+impl Session {
+    /// Begins message-based encryption with `key` (`C_MessageEncryptInit`): give the
+    /// mechanism without its per-message parameter (`Mechanism::new(AES_GCM)`), then
+    /// each message its own ([`GcmMessageParams`](p11_mechanisms::GcmMessageParams)).
+    ///
+    /// ```no_run
+    /// # fn demo(session: &p11_core::Session, key: &p11_core::Object) -> p11_core::Result<()> {
+    /// use p11_core::mechanisms::GcmMessageParams;
+    /// use p11_core::{Mechanism, MechanismType};
+    /// let mut records = session.begin_message_encrypt(&Mechanism::new(MechanismType::AES_GCM), key)?;
+    /// let (iv, mut tag) = ([7u8; 12], [0u8; 16]);
+    /// let sealed = records.encrypt(&mut GcmMessageParams::new(&iv, &mut tag), b"header", b"record 1")?;
+    /// records.finish()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`](crate::Error::NotSupported) on a module without PKCS#11
+    /// 3.0; the module's error from `C_MessageEncryptInit`.
+    pub fn begin_message_encrypt(
+        &self,
+        mechanism: &Mechanism,
+        key: &Object,
+    ) -> Result<MessageEncryptor> {
+        Ok(MessageEncryptor {
+            active: self.start_owned(KeyInit::MessageEncrypt, mechanism, key)?,
+            mechanism: mechanism.mechanism_type(),
+        })
+    }
+
+    /// Begins message-based decryption with `key` (`C_MessageDecryptInit`).
+    ///
+    /// # Errors
+    /// As [`begin_message_encrypt`](Self::begin_message_encrypt).
+    pub fn begin_message_decrypt(
+        &self,
+        mechanism: &Mechanism,
+        key: &Object,
+    ) -> Result<MessageDecryptor> {
+        Ok(MessageDecryptor {
+            active: self.start_owned(KeyInit::MessageDecrypt, mechanism, key)?,
+            mechanism: mechanism.mechanism_type(),
+        })
+    }
+}
+
+/// A message-based encryption: [`encrypt`](Self::encrypt) each message, then
+/// [`finish`](Self::finish). Dropped unfinished, it cancels the operation.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
+pub struct MessageEncryptor {
+    active: Active<'static>,
+    mechanism: MechanismType,
+}
+
+/// A message-based decryption: [`decrypt`](Self::decrypt) each message, then
+/// [`finish`](Self::finish). Dropped unfinished, it cancels the operation.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
+pub struct MessageDecryptor {
+    active: Active<'static>,
+    mechanism: MechanismType,
+}
+
+impl MessageEncryptor {
+    /// Encrypts one message (`C_EncryptMessage`) with its `parameter` — the token writes
+    /// the tag, and a generated IV, into the parameter's buffers — authenticating
+    /// `associated_data` with it; the ciphertext.
+    ///
+    /// # Errors
+    /// The module's error. Modules differ on whether a failed message ends the
+    /// operation (kryoptic's do): begin another to go on.
+    pub fn encrypt(
+        &mut self,
+        parameter: &mut impl MessageParameter,
+        associated_data: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>> {
+        let (param, param_len) = parameter.raw();
+        let (aad, aad_len) = input(associated_data)?;
+        let (data, data_len) = input(plaintext)?;
+        // The AEAD modes write as many bytes as they read; a module wanting more says so.
+        let bound = Some(plaintext.len());
+        self.active.update(|gate, handle| {
+            output_vec("C_EncryptMessage", bound, |out, len| {
+                // SAFETY: the parameter's contract makes `param` valid (and writable where
+                // the token writes) for this call; `aad` and `data` are readable for
+                // their lengths; `out` is writable for `*len` bytes.
+                unsafe {
+                    call!(
+                        gate,
+                        v3 C_EncryptMessage(
+                            handle, param, param_len, aad, aad_len, data, data_len, out, len
+                        )
+                    )
+                }
+            })
+        })
+    }
+
+    /// Ends the operation (`C_MessageEncryptFinal`).
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn finish(mut self) -> Result<()> {
+        self.active.end(|gate, handle| {
+            // SAFETY: a plain handle.
+            unsafe { call!(gate, v3 C_MessageEncryptFinal(handle)) }
+        })
+    }
+}
+
+impl MessageDecryptor {
+    /// Decrypts one message (`C_DecryptMessage`) sent with `parameter` (its IV and
+    /// tag) and `associated_data`; the plaintext.
+    ///
+    /// # Errors
+    /// The module's error — `CKR_ENCRYPTED_DATA_INVALID` or `CKR_AEAD_DECRYPT_FAILED`
+    /// for a message, tag or associated data that was tampered with. Modules differ on
+    /// whether a failed message ends the operation (kryoptic's do): begin another to go
+    /// on.
+    pub fn decrypt(
+        &mut self,
+        parameter: &mut impl MessageParameter,
+        associated_data: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>> {
+        let (param, param_len) = parameter.raw();
+        let (aad, aad_len) = input(associated_data)?;
+        let (data, data_len) = input(ciphertext)?;
+        let bound = Some(ciphertext.len());
+        self.active.update(|gate, handle| {
+            output_vec("C_DecryptMessage", bound, |out, len| {
+                // SAFETY: as for C_EncryptMessage.
+                unsafe {
+                    call!(
+                        gate,
+                        v3 C_DecryptMessage(
+                            handle, param, param_len, aad, aad_len, data, data_len, out, len
+                        )
+                    )
+                }
+            })
+        })
+    }
+
+    /// Ends the operation (`C_MessageDecryptFinal`).
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn finish(mut self) -> Result<()> {
+        self.active.end(|gate, handle| {
+            // SAFETY: a plain handle.
+            unsafe { call!(gate, v3 C_MessageDecryptFinal(handle)) }
+        })
+    }
+}
+
+impl fmt::Debug for MessageEncryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageEncryptor")
+            .field("mechanism", &self.mechanism)
+            .finish()
+    }
+}
+
+impl fmt::Debug for MessageDecryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageDecryptor")
+            .field("mechanism", &self.mechanism)
+            .finish()
+    }
+}

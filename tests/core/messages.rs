@@ -1,0 +1,185 @@
+//! Message-based encryption (PKCS#11 3.0): AES-GCM and ChaCha20-Poly1305 records, each
+//! with its own IV and tag, on tokens whose mechanism info says they do it (kryoptic);
+//! elsewhere the tests say why they skip.
+
+use p11_core::mechanisms::{
+    ChaCha20Poly1305MessageParams, GcmMessageParams, GcmParams, IvGenerator,
+};
+use p11_core::{
+    AttributeType as A, Error, KeyType, Mechanism, MechanismFlags, MechanismType as M, Session,
+    Template,
+};
+use p11_tests::{import_secret, shared, user_session};
+
+/// Whether the token says it encrypts messages with `mechanism`.
+fn encrypts_messages(session: &Session, mechanism: M) -> bool {
+    let flags = session
+        .slot()
+        .mechanism_info(mechanism)
+        .map(|info| info.flags)
+        .unwrap_or(MechanismFlags::empty());
+    let both = MechanismFlags::MESSAGE_ENCRYPT | MechanismFlags::MESSAGE_DECRYPT;
+    if !flags.contains(both) {
+        println!("skipped: the token does not encrypt messages with {mechanism}");
+    }
+    flags.contains(both)
+}
+
+#[test]
+fn gcm_records_each_with_their_own_iv_and_tag() {
+    let f = shared();
+    let session = user_session(&f);
+    if !encrypts_messages(&session, M::AES_GCM) {
+        return;
+    }
+    let key = import_secret(&session, KeyType::AES, &[0x42; 32]);
+    let gcm = Mechanism::new(M::AES_GCM);
+    let records: [(&[u8], &[u8], [u8; 12]); 2] = [
+        (b"first record", b"header 1", [1; 12]),
+        (b"the second record", b"header 2", [2; 12]),
+    ];
+    let mut sealed = Vec::new();
+    let mut writer = session.begin_message_encrypt(&gcm, &key).unwrap();
+    for (plain, aad, iv) in &records {
+        let mut tag = [0u8; 16];
+        let ciphertext = writer
+            .encrypt(&mut GcmMessageParams::new(iv, &mut tag), aad, plain)
+            .unwrap();
+        assert_eq!(ciphertext.len(), plain.len());
+        assert_ne!(tag, [0u8; 16], "the token wrote the tag");
+        sealed.push((ciphertext, tag));
+    }
+    writer.finish().unwrap();
+
+    // Each record is what single-part GCM makes of it: ciphertext, then the tag.
+    for ((plain, aad, iv), (ciphertext, tag)) in records.iter().zip(&sealed) {
+        let mut iv = *iv;
+        let single = Mechanism::with(M::AES_GCM, GcmParams::new(&mut iv, aad, 128).unwrap());
+        let joined = [ciphertext.as_slice(), tag].concat();
+        assert_eq!(session.decrypt(&single, &key, &joined).unwrap(), *plain);
+    }
+
+    let mut reader = session.begin_message_decrypt(&gcm, &key).unwrap();
+    // A tampered tag fails; modules differ on whether the operation survives it
+    // (kryoptic ends it), so the records are opened by a fresh one.
+    let (ciphertext, tag) = &sealed[0];
+    let mut bad_tag = *tag;
+    bad_tag[0] ^= 1;
+    let err = reader
+        .decrypt(
+            &mut GcmMessageParams::to_decrypt(&records[0].2, &bad_tag),
+            records[0].1,
+            ciphertext,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Module { .. }), "{err}");
+    drop(reader);
+    let mut reader = session.begin_message_decrypt(&gcm, &key).unwrap();
+    for ((plain, aad, iv), (ciphertext, tag)) in records.iter().zip(&sealed) {
+        let opened = reader
+            .decrypt(&mut GcmMessageParams::to_decrypt(iv, tag), aad, ciphertext)
+            .unwrap();
+        assert_eq!(opened, *plain);
+    }
+    reader.finish().unwrap();
+}
+
+#[test]
+fn a_generated_iv_comes_back_in_the_callers_buffer() {
+    let f = shared();
+    let session = user_session(&f);
+    if !encrypts_messages(&session, M::AES_GCM) {
+        return;
+    }
+    let key = import_secret(&session, KeyType::AES, &[0x24; 16]);
+    let gcm = Mechanism::new(M::AES_GCM);
+    let mut writer = session.begin_message_encrypt(&gcm, &key).unwrap();
+    let (mut iv, mut tag) = ([0u8; 12], [0u8; 16]);
+    let ciphertext = writer
+        .encrypt(
+            &mut GcmMessageParams::generated(&mut iv, 0, IvGenerator::Random, &mut tag),
+            b"",
+            b"a record",
+        )
+        .unwrap();
+    // Dropped unfinished: cancelled, and the session takes the next operation.
+    drop(writer);
+    assert_ne!(iv, [0u8; 12], "the token wrote the IV it made");
+    let mut reader = session.begin_message_decrypt(&gcm, &key).unwrap();
+    let opened = reader
+        .decrypt(
+            &mut GcmMessageParams::to_decrypt(&iv, &tag),
+            b"",
+            &ciphertext,
+        )
+        .unwrap();
+    assert_eq!(opened, b"a record");
+}
+
+#[test]
+fn chacha20_poly1305_records() {
+    let f = shared();
+    let session = user_session(&f);
+    if !encrypts_messages(&session, M::CHACHA20_POLY1305) {
+        return;
+    }
+    let key = session
+        .generate_key(
+            &Mechanism::new(M::CHACHA20_KEY_GEN),
+            &Template::new()
+                .with(A::VALUE_LEN, 32u64)
+                .with(A::TOKEN, false)
+                .with(A::ENCRYPT, true)
+                .with(A::DECRYPT, true),
+        )
+        .unwrap();
+    let mechanism = Mechanism::new(M::CHACHA20_POLY1305);
+    let (nonce, mut tag) = ([9u8; 12], [0u8; 16]);
+    let mut writer = session.begin_message_encrypt(&mechanism, &key).unwrap();
+    let ciphertext = writer
+        .encrypt(
+            &mut ChaCha20Poly1305MessageParams::new(&nonce, &mut tag),
+            b"aad",
+            b"stream cipher record",
+        )
+        .unwrap();
+    writer.finish().unwrap();
+    let mut reader = session.begin_message_decrypt(&mechanism, &key).unwrap();
+    let opened = reader
+        .decrypt(
+            &mut ChaCha20Poly1305MessageParams::to_decrypt(&nonce, &tag),
+            b"aad",
+            &ciphertext,
+        )
+        .unwrap();
+    assert_eq!(opened, b"stream cipher record");
+    let err = reader
+        .decrypt(
+            &mut ChaCha20Poly1305MessageParams::to_decrypt(&nonce, &tag),
+            b"other aad",
+            &ciphertext,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Module { .. }), "{err}");
+    // Whatever state the failure left, dropping it leaves the session ready.
+    drop(reader);
+    assert!(session.begin_message_decrypt(&mechanism, &key).is_ok());
+}
+
+#[test]
+fn a_module_without_pkcs11_3_says_so() {
+    let f = shared();
+    if f.module.interface_version().major >= 3 {
+        println!("skipped: the module offers PKCS#11 3.x");
+        return;
+    }
+    let session = user_session(&f);
+    let key = import_secret(&session, KeyType::AES, &[1; 16]);
+    let err = session
+        .begin_message_encrypt(&Mechanism::new(M::AES_GCM), &key)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NotSupported("C_MessageEncryptInit")),
+        "{err:?}"
+    );
+}
