@@ -175,3 +175,40 @@ fn finalize_reports_and_leaves_other_handles_inert_until_loaded_again() {
     assert!(fresh.is_initialized() && fresh.info().is_ok());
     assert!(matches!(f.module.info(), Err(Error::Finalized)));
 }
+
+#[test]
+fn a_module_says_which_functions_and_interfaces_it_has() {
+    use p11_core::{Function, Version};
+    let f = p11_tests::shared();
+    let version = f.module.interface_version();
+    assert!(f.module.is_supported(Function::Initialize));
+    assert!(f.module.is_supported(Function::GenerateRandom));
+    assert_eq!(
+        f.module.is_supported(Function::SessionCancel),
+        version.major >= 3,
+        "a 3.0 function, on a {version} list"
+    );
+    assert_eq!(
+        f.module.is_supported(Function::EncapsulateKey),
+        version >= Version { major: 3, minor: 2 },
+        "a 3.2 function, on a {version} list"
+    );
+    assert_eq!(Function::EncapsulateKey.name(), "C_EncapsulateKey");
+    assert_eq!(Function::ALL.len(), 104, "every function of the 3.2 list");
+    match f.module.interfaces() {
+        Ok(interfaces) => {
+            let standard: Vec<_> = interfaces.iter().filter(|i| i.name == "PKCS 11").collect();
+            assert!(
+                standard.iter().any(|i| i.version == Some(version)),
+                "the interface p11 uses is listed: {interfaces:?}"
+            );
+        }
+        Err(e) => {
+            assert!(version.major < 3, "{e}");
+            assert!(
+                matches!(e, p11_core::Error::NotSupported("C_GetInterfaceList")),
+                "{e:?}"
+            );
+        }
+    }
+}

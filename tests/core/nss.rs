@@ -40,8 +40,20 @@ fn nss_needs_its_reserved_string_then_lists_slots_and_logs_in() {
     let args = InitArgs::new().reserved(&nss.init_args).unwrap();
     let module = Module::load_with(&nss.module, args).unwrap();
     assert!(module.info().unwrap().manufacturer_id.contains("Mozilla"));
-    // NSS exports C_GetInterface: p11 uses its PKCS#11 3.0 function list.
+    // NSS exports C_GetInterface: p11 uses its PKCS#11 3.0 function list; it lists
+    // that interface, and its own vendor ones beside it.
     assert_eq!(module.interface_version().major, 3);
+    let interfaces = module.interfaces().unwrap();
+    assert!(
+        interfaces
+            .iter()
+            .any(|i| i.name == "PKCS 11" && i.version == Some(module.interface_version())),
+        "{interfaces:?}"
+    );
+    assert!(
+        interfaces.iter().any(|i| i.name != "PKCS 11" && i.version.is_none()),
+        "NSS's vendor interfaces: {interfaces:?}"
+    );
     let slots = module.get_slots(true).unwrap();
     assert_eq!(
         slots.len(),

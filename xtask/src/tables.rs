@@ -117,6 +117,10 @@ pub fn generate(root: &Path, bindings: &str, header: &str) -> Result<Vec<(PathBu
             header,
         ))?,
     ));
+    files.push((
+        root.join("crates/p11-core/src/generated/functions.rs"),
+        rustfmt(functions(bindings)?)?,
+    ));
     Ok(files)
 }
 
@@ -270,6 +274,83 @@ fn return_values(constants: &[Constant], header: &str) -> String {
     }
     out.push_str("            Self::Other(_) => None,\n        }\n    }\n}\n");
     out
+}
+
+/// The `C_*` fields of the function-list struct `list`, in order.
+fn list_functions(bindings: &str, list: &str) -> Result<Vec<String>> {
+    let start = format!("pub struct {list} {{");
+    let Some(body) = bindings.split(start.as_str()).nth(1) else {
+        bail!("no {list} in the bindings");
+    };
+    let body = body.split('}').next().unwrap_or_default();
+    Ok(body
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("pub "))
+        .filter_map(|field| field.split(':').next())
+        .filter(|name| name.starts_with("C_"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// `Function`: every function of the newest list, with the list version that has it.
+fn functions(bindings: &str) -> Result<String> {
+    let v2 = list_functions(bindings, "CK_FUNCTION_LIST")?;
+    let v3_0 = list_functions(bindings, "CK_FUNCTION_LIST_3_0")?;
+    let v3_2 = list_functions(bindings, "CK_FUNCTION_LIST_3_2")?;
+    let mut out = String::from(HEADER);
+    out.push_str(
+        "\nuse p11_sys::{CK_FUNCTION_LIST, CK_FUNCTION_LIST_3_0, CK_FUNCTION_LIST_3_2};\n\n",
+    );
+    out.push_str(
+        "/// A PKCS#11 function: every one of the 3.2 function list, for asking a module\n\
+         /// whether it has it ([`Module::is_supported`](crate::Module::is_supported)).\n",
+    );
+    out.push_str("#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]\n#[non_exhaustive]\n");
+    out.push_str("pub enum Function {\n");
+    for name in &v3_2 {
+        let _ = writeln!(out, "    #[doc = \"`{name}`\"]\n    {},", &name[2..]);
+    }
+    out.push_str("}\n\nimpl Function {\n    /// Every function, in the 3.2 list's order.\n");
+    out.push_str("    pub const ALL: &'static [Function] = &[\n");
+    for name in &v3_2 {
+        let _ = writeln!(out, "        Function::{},", &name[2..]);
+    }
+    out.push_str("    ];\n\n    /// Its C name.\n    pub const fn name(self) -> &'static str {\n        match self {\n");
+    for name in &v3_2 {
+        let _ = writeln!(out, "            Function::{} => \"{name}\",", &name[2..]);
+    }
+    out.push_str("        }\n    }\n\n");
+    out.push_str(
+        "    /// Whether the lists a module gave have it: the 2.40 list every module gives,\n\
+         \x20   /// the 3.0 and 3.2 ones where it offers them.\n\
+         \x20   pub(crate) fn present(\n\
+         \x20       self,\n\
+         \x20       v2: &CK_FUNCTION_LIST,\n\
+         \x20       v3_0: Option<&CK_FUNCTION_LIST_3_0>,\n\
+         \x20       v3_2: Option<&CK_FUNCTION_LIST_3_2>,\n\
+         \x20   ) -> bool {\n        match self {\n",
+    );
+    for name in &v3_2 {
+        let variant = &name[2..];
+        let _ = if v2.contains(name) {
+            writeln!(
+                out,
+                "            Function::{variant} => v2.{name}.is_some(),"
+            )
+        } else if v3_0.contains(name) {
+            writeln!(
+                out,
+                "            Function::{variant} => v3_0.is_some_and(|l| l.{name}.is_some()),"
+            )
+        } else {
+            writeln!(
+                out,
+                "            Function::{variant} => v3_2.is_some_and(|l| l.{name}.is_some()),"
+            )
+        };
+    }
+    out.push_str("        }\n    }\n}\n");
+    Ok(out)
 }
 
 /// The constants, header order kept, but among those sharing a value the canonical name

@@ -71,6 +71,7 @@ mod typed;
 mod generated {
     pub(crate) mod attribute_types;
     pub(crate) mod certificate_types;
+    pub(crate) mod functions;
     pub(crate) mod object_classes;
     pub(crate) mod return_values;
     pub(crate) mod session_states;
@@ -85,6 +86,7 @@ pub use digest::Digest;
 pub use dual::{Dual, DualKind};
 pub use error::{Error, Result, ReturnValue};
 pub use find::FindObjects;
+pub use generated::functions::Function;
 pub use handle::{ObjectHandle, SessionHandle, SlotId};
 pub use info::{
     InitFlags, MechanismFlags, SessionFlags, SessionLimit, SlotFlags, TokenFlags, Version,
@@ -92,7 +94,7 @@ pub use info::{
 pub use keys::DomainParameters;
 pub use mapper::AttributeMapper;
 pub use message::{MessageDecryptor, MessageEncryptor};
-pub use module::{InitArgs, LibraryInfo, Module};
+pub use module::{InitArgs, Interface, LibraryInfo, Module};
 pub use object::{Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};
 pub use pin::Pin;

@@ -6,6 +6,7 @@
 
 use crate::error::{check, Error, Result};
 use crate::info::{padded_text, widen, InitFlags, Version};
+use crate::Function;
 use p11_sys::*;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -69,6 +70,56 @@ pub(crate) fn traced(function: &'static str, call: impl FnOnce() -> CK_RV) -> Re
     }
     #[cfg(not(feature = "tracing"))]
     check(call(), function)
+}
+
+/// The most interfaces p11 lists for a module.
+const MAX_INTERFACES: usize = 64;
+
+/// An interface a module offers (`CK_INTERFACE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    /// Its name: `"PKCS 11"` for the standard one, a vendor's own otherwise.
+    pub name: String,
+    /// The version of its function list, for the standard interface (whose list begins
+    /// with one); `None` for a vendor's, whose layout p11 does not know.
+    pub version: Option<Version>,
+    /// Whether its functions may be called in a forked child (`CKF_INTERFACE_FORK_SAFE`).
+    pub fork_safe: bool,
+}
+
+impl Interface {
+    fn from_raw(raw: &CK_INTERFACE) -> Interface {
+        let name = interface_name(raw.pInterfaceName);
+        let standard = name.as_bytes() == &PKCS11_INTERFACE_NAME[..PKCS11_INTERFACE_NAME.len() - 1];
+        let version = (standard && !raw.pFunctionList.is_null()).then(|| {
+            // SAFETY: a standard interface's function list begins with its CK_VERSION,
+            // and the module keeps it while loaded.
+            Version::from(unsafe { *(raw.pFunctionList as *const CK_VERSION) })
+        });
+        Interface {
+            name,
+            version,
+            fork_safe: raw.flags & CKF_INTERFACE_FORK_SAFE != 0,
+        }
+    }
+}
+
+/// A module's NUL-terminated interface name, read up to 256 bytes.
+fn interface_name(name: CK_UTF8CHAR_PTR) -> String {
+    if name.is_null() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    for i in 0..256 {
+        // SAFETY: the module gives a NUL-terminated string it keeps while loaded; the
+        // read stops at the NUL, and at 256 bytes for a module that forgot it.
+        let byte = unsafe { *name.add(i) };
+        if byte == 0 {
+            break;
+        }
+        bytes.push(byte);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Arguments for `C_Initialize`.
@@ -444,6 +495,57 @@ impl Module {
     /// The path the module was loaded from, as first given.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether the module has `function`: its entry in the function lists it gave p11
+    /// is set (a 2.40 module has no 3.x function, a 3.0 one no 3.2 function).
+    pub fn is_supported(&self, function: Function) -> bool {
+        let inner = &self.inner;
+        function.present(
+            inner.function_list(),
+            inner.function_list_3_0(),
+            inner.function_list_3_2(),
+        )
+    }
+
+    /// The interfaces the module offers (`C_GetInterfaceList`, PKCS#11 3.x): the standard
+    /// `"PKCS 11"` one in each version it has, and any of its vendor's.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] on a 2.x module; the module's error; p11's when it
+    /// answers more interfaces than it counted.
+    pub fn interfaces(&self) -> Result<Vec<Interface>> {
+        let gate = Gate::enter(&self.inner)?;
+        let mut count: CK_ULONG = 0;
+        // SAFETY: a NULL list asks for the count; `count` is writable.
+        unsafe { call!(gate, v3 C_GetInterfaceList(ptr::null_mut(), &mut count)) }?;
+        let room = usize::try_from(count)
+            .ok()
+            .filter(|n| *n <= MAX_INTERFACES)
+            .ok_or_else(|| {
+                Error::invalid_response(
+                    "C_GetInterfaceList",
+                    format!("{count} interfaces, more than p11 takes ({MAX_INTERFACES})"),
+                )
+            })?;
+        let mut list = vec![
+            CK_INTERFACE {
+                pInterfaceName: ptr::null_mut(),
+                pFunctionList: ptr::null_mut(),
+                flags: 0,
+            };
+            room
+        ];
+        // SAFETY: `list` is writable for `count` entries.
+        unsafe { call!(gate, v3 C_GetInterfaceList(list.as_mut_ptr(), &mut count)) }?;
+        let answered = usize::try_from(count).unwrap_or(usize::MAX);
+        let list = list.get(..answered).ok_or_else(|| {
+            Error::invalid_response(
+                "C_GetInterfaceList",
+                format!("{answered} interfaces in room for {room}"),
+            )
+        })?;
+        Ok(list.iter().map(Interface::from_raw).collect())
     }
 
     /// The version of the function list in use: 2.x from `C_GetFunctionList`, 3.x from
