@@ -51,7 +51,9 @@ fn nss_needs_its_reserved_string_then_lists_slots_and_logs_in() {
         "{interfaces:?}"
     );
     assert!(
-        interfaces.iter().any(|i| i.name != "PKCS 11" && i.version.is_none()),
+        interfaces
+            .iter()
+            .any(|i| i.name != "PKCS 11" && i.version.is_none()),
         "NSS's vendor interfaces: {interfaces:?}"
     );
     let slots = module.get_slots(true).unwrap();
