@@ -361,3 +361,44 @@ fn typed_reads_give_rust_values_and_refuse_the_wrong_kind() {
         .unwrap_err();
     assert_eq!(err.return_value(), Some(ReturnValue::AttributeTypeInvalid));
 }
+
+#[test]
+fn an_object_names_itself_by_uri_and_the_uri_finds_it() {
+    use p11_core::{TokenFilter, Uri};
+    let f = shared();
+    let session = user_session(&f);
+    let label = unique_label(&session, "uri key; with % and ?");
+    let key = session
+        .create_object(&aes_key_template(&label).with(A::ID, vec![0u8, 0xff, b';']))
+        .unwrap();
+    let written = key.uri().unwrap().to_string();
+    assert!(written.starts_with("pkcs11:token="), "{written}");
+    assert!(written.contains("type=secret-key"), "{written}");
+    assert!(written.contains("id=%00%FF%3B"), "{written}");
+
+    let uri: Uri = written.parse().unwrap();
+    let token = f.module.get_token(&TokenFilter::new().uri(&uri)).unwrap();
+    assert_eq!(token.slot(), f.token.slot());
+    let found = session.get_objects(&uri.object_template()).unwrap();
+    assert_eq!(found, [key]);
+
+    // The slot and library attributes are checked too.
+    let mut elsewhere = uri.clone();
+    elsewhere.slot_id = Some(f.token.slot().id().raw() + 1);
+    assert!(f
+        .module
+        .get_token(&TokenFilter::new().uri(&elsewhere))
+        .is_err());
+    let mut other_library = uri.clone();
+    other_library.library_manufacturer = Some("nobody".into());
+    assert!(f
+        .module
+        .get_token(&TokenFilter::new().uri(&other_library))
+        .is_err());
+    let mut this_library = uri;
+    this_library.library_version = Some(f.module.info().unwrap().library_version);
+    assert!(f
+        .module
+        .get_token(&TokenFilter::new().uri(&this_library))
+        .is_ok());
+}

@@ -85,6 +85,7 @@ mod slot;
 mod template;
 mod token;
 mod typed;
+mod uri;
 
 mod generated {
     pub(crate) mod attribute_types;
@@ -122,6 +123,7 @@ pub use slot::{MechanismInfo, Slot, SlotInfo};
 pub use template::Template;
 pub use token::{Token, TokenFilter, TokenInfo};
 pub use typed::{FromAttribute, FromAttributes};
+pub use uri::{Uri, UriError};
 
 /// Mechanisms, their profiles and typed parameters.
 pub use p11_mechanisms as mechanisms;

@@ -169,6 +169,9 @@ pub struct TokenFilter {
     token_flags: Option<TokenFlags>,
     slot_flags: Option<SlotFlags>,
     mechanisms: Vec<MechanismType>,
+    /// What a PKCS#11 URI asks of the token, its slot and its library beyond label and
+    /// serial.
+    uri: Option<crate::Uri>,
 }
 
 impl TokenFilter {
@@ -207,6 +210,21 @@ impl TokenFilter {
         self
     }
 
+    /// Only the tokens a PKCS#11 URI names: its token, slot and library attributes (the
+    /// object attributes are for searching the token: [`Uri::object_template`]).
+    ///
+    /// [`Uri::object_template`]: crate::Uri::object_template
+    pub fn uri(mut self, uri: &crate::Uri) -> Self {
+        if let Some(label) = &uri.token {
+            self.label = Some(label.clone());
+        }
+        if let Some(serial) = &uri.serial {
+            self.serial = Some(serial.clone());
+        }
+        self.uri = Some(uri.clone());
+        self
+    }
+
     fn matches(&self, slot: &Slot, info: &TokenInfo) -> Result<bool> {
         if self.label.as_ref().is_some_and(|l| *l != info.label)
             || self
@@ -219,6 +237,11 @@ impl TokenFilter {
         }
         if let Some(flags) = self.slot_flags {
             if !slot.info()?.flags.contains(flags) {
+                return Ok(false);
+            }
+        }
+        if let Some(uri) = &self.uri {
+            if !uri.matches_token(slot, info)? {
                 return Ok(false);
             }
         }
@@ -250,6 +273,9 @@ impl fmt::Display for TokenFilter {
         if !self.mechanisms.is_empty() {
             let names: Vec<String> = self.mechanisms.iter().map(|m| m.to_string()).collect();
             parts.push(format!("mechanisms {}", names.join(", ")));
+        }
+        if let Some(uri) = &self.uri {
+            parts.push(format!("{uri:?}"));
         }
         if parts.is_empty() {
             f.write_str("any token")

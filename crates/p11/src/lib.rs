@@ -44,7 +44,7 @@ pub use p11_asn1 as asn1;
 pub use p11_core;
 pub use p11_core::{
     mechanisms, AttributeKind, AttributeMapper, AttributeType, AttributeValue, Error, KeyType,
-    Mechanism, MechanismType, ObjectClass, Result, Template, TokenFilter,
+    Mechanism, MechanismType, ObjectClass, Result, Template, TokenFilter, Uri, UriError,
 };
 
 /// The workspace README's example, compiled as a doc test.
