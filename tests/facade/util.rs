@@ -574,3 +574,54 @@ fn key_templates_carry_the_capabilities_asked_for_or_the_defaults() {
         Some(rsa.contains(Capabilities::VERIFY))
     );
 }
+
+#[test]
+fn a_uri_opens_the_library_token_and_session_and_finds_the_key() {
+    use p11::{KeyQuery, Library, OpenOptions, SecretKey, Sign, TokenFilter, Uri};
+    let f = crate::defaults::session();
+    let label = p11_tests::unique_label(f.session.core(), "uri-key");
+    let key = f
+        .session
+        .generate_key(
+            KeyType::GENERIC_SECRET,
+            256,
+            &ObjectOptions::new()
+                .label(label.as_str())
+                .id(b"u1".to_vec()),
+        )
+        .unwrap();
+    // What the key says of itself, with the module and the PIN, from a file.
+    let mut uri = key.object().uri().unwrap();
+    uri.module_path = Some(f.env().module.clone());
+    let pin_file = std::env::temp_dir().join(format!("{label}.pin"));
+    std::fs::write(&pin_file, format!("{}\n", f.env().pin)).unwrap();
+    uri.pin_source = Some(format!("file:{}", pin_file.display()));
+    let uri: Uri = uri.to_string().parse().unwrap();
+
+    let lib = Library::load_uri(&uri).unwrap();
+    let token = lib.get_token(&TokenFilter::new().uri(&uri)).unwrap();
+    let session = token.open(&OpenOptions::new().uri(&uri).unwrap()).unwrap();
+    std::fs::remove_file(&pin_file).unwrap();
+    let found: SecretKey = session.get_key(&KeyQuery::new().uri(&uri)).unwrap();
+    assert_eq!(found.sign(b"m").unwrap(), key.sign(b"m").unwrap());
+
+    // By name, where the module under test is SoftHSM's.
+    if f.env().module.ends_with("/libsofthsm2.so") {
+        let by_name: Uri = "pkcs11:token=TEST?module-name=softhsm2".parse().unwrap();
+        let lib = Library::load_uri(&by_name).unwrap();
+        assert!(lib.info().unwrap().manufacturer_id.contains("SoftHSM"));
+    }
+    // A URI naming no module, or a PIN source p11 cannot read, is refused as such.
+    let nowhere: Uri = "pkcs11:token=TEST".parse().unwrap();
+    assert!(matches!(
+        Library::load_uri(&nowhere),
+        Err(p11::Error::InvalidArgument(_))
+    ));
+    let elsewhere: Uri = "pkcs11:?pin-source=https://example.org/pin"
+        .parse()
+        .unwrap();
+    assert!(matches!(
+        OpenOptions::new().uri(&elsewhere),
+        Err(p11::Error::InvalidArgument(_))
+    ));
+}

@@ -1,8 +1,10 @@
 //! The library, its tokens, and opening sessions: python-pkcs11's `lib`, `Token.open`.
 
 use crate::session::Session;
-use p11_core::{Access, AttributeMapper, InitArgs, Module, Pin, Result, TokenFilter, UserType};
-use std::path::Path;
+use p11_core::{
+    Access, AttributeMapper, Error, InitArgs, Module, Pin, Result, TokenFilter, Uri, UserType,
+};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A loaded PKCS #11 library (python-pkcs11's `pkcs11.lib`). Cheap to clone; the same
@@ -25,6 +27,26 @@ impl Library {
         Ok(Library {
             module: Module::load_with(path, args)?,
         })
+    }
+
+    /// Loads the module a PKCS#11 URI names: its `module-path` (a file, or a folder to
+    /// look for `module-name` in), else `module-name` in the usual module folders
+    /// (`/usr/lib/<multiarch>/pkcs11`, `/usr/lib/pkcs11`, `/usr/lib64/pkcs11`, the
+    /// library folders and their subfolders), as `lib<name>.so` or `<name>.so`.
+    ///
+    /// ```no_run
+    /// use p11::{Library, OpenOptions, TokenFilter, Uri};
+    /// let uri: Uri = "pkcs11:token=TEST;object=server?module-name=softhsm2&pin-value=1234".parse()?;
+    /// let lib = Library::load_uri(&uri)?;
+    /// let session = lib.get_token(&TokenFilter::new().uri(&uri))?.open(&OpenOptions::new().uri(&uri)?)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a URI that names no module, or one not found;
+    /// as [`load`](Self::load).
+    pub fn load_uri(uri: &Uri) -> Result<Library> {
+        Self::load(module_of(uri)?)
     }
 
     /// The core module, for everything else it offers (slots, mechanism info, events).
@@ -199,10 +221,79 @@ pub struct OpenOptions {
     mapper: Option<Arc<dyn AttributeMapper>>,
 }
 
+/// Where a URI's module is.
+fn module_of(uri: &Uri) -> Result<PathBuf> {
+    let path = uri.module_path.as_deref().map(PathBuf::from);
+    let Some(name) = uri.module_name.as_deref() else {
+        return match path {
+            Some(file) if !file.is_dir() => Ok(file),
+            _ => Err(Error::InvalidArgument(
+                "the URI names no module: give module-path or module-name".into(),
+            )),
+        };
+    };
+    if name.contains('/') {
+        return Err(Error::InvalidArgument(
+            format!("module-name {name:?} is a name, not a path").into(),
+        ));
+    }
+    let mut folders: Vec<PathBuf> = path.into_iter().filter(|p| p.is_dir()).collect();
+    if folders.is_empty() {
+        let multiarch = std::fs::read_dir("/usr/lib")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with("-linux-gnu"));
+        for lib in multiarch.chain([PathBuf::from("/usr/lib"), PathBuf::from("/usr/lib64")]) {
+            folders.push(lib.join("pkcs11"));
+            // Modules that keep a folder of their own (/usr/lib/softhsm/libsofthsm2.so).
+            let own = std::fs::read_dir(&lib).into_iter().flatten().flatten();
+            folders.extend(own.map(|e| e.path()).filter(|p| p.is_dir()));
+            folders.push(lib);
+        }
+    }
+    let files = [format!("lib{name}.so"), format!("{name}.so")];
+    folders
+        .iter()
+        .flat_map(|folder| files.iter().map(move |file| folder.join(file)))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!("no module named {name:?} in {folders:?}").into())
+        })
+}
+
 impl OpenOptions {
     /// Read-only, nobody logged in.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Logged in as the user with the PIN a PKCS#11 URI gives: its `pin-value`, or the
+    /// file its `pin-source` names (`file:/path` or a plain path; a trailing newline is
+    /// not part of the PIN).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the PIN file cannot be read; [`Error::InvalidArgument`] for a
+    /// `pin-source` that is no file.
+    pub fn uri(self, uri: &Uri) -> Result<Self> {
+        if let Some(pin) = &uri.pin_value {
+            return Ok(self.user_pin(pin.as_str()));
+        }
+        let Some(source) = &uri.pin_source else {
+            return Ok(self);
+        };
+        let path = source.strip_prefix("file:").unwrap_or(source);
+        if path.contains(':') && !path.starts_with('/') {
+            return Err(Error::InvalidArgument(
+                format!("pin-source {source:?} is no file p11 can read").into(),
+            ));
+        }
+        let mut bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(Error::Io)?);
+        while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            bytes.pop();
+        }
+        Ok(self.user_pin(bytes.as_slice()))
     }
 
     /// Read/write.

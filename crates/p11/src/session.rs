@@ -68,6 +68,13 @@ impl KeyQuery {
         self
     }
 
+    /// The key a PKCS#11 URI names: its `object` (label), `id` and `type` (which must
+    /// be the kind asked for, or nothing is found).
+    pub fn uri(mut self, uri: &p11_core::Uri) -> Self {
+        self.attributes = std::mem::take(&mut self.attributes).merge(&uri.object_template());
+        self
+    }
+
     fn template(&self) -> Template {
         let mut template = Template::new();
         if let Some(key_type) = self.key_type {
