@@ -1,6 +1,8 @@
 //! NSS's softoken: a module that will not initialise without a `pReserved` string.
 
-use p11_core::{Access, InitArgs, Module, ReturnValue, SessionState, TokenFilter, UserType};
+use p11_core::{
+    Access, InitArgs, Module, ReturnValue, Session, SessionState, TokenFilter, UserType,
+};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// NSS loaded with and without arguments must not overlap: a loaded module refuses a
@@ -97,14 +99,21 @@ fn nss_and_softhsm_are_loaded_side_by_side() {
     assert_eq!(hsm_session.generate_random(8).unwrap().len(), 8);
 }
 
-#[test]
-fn nss_offers_recovery_and_dual_function_operations() {
+/// A read/write session on NSS's key database token, logged in (with the NSS guard,
+/// which keeps other NSS loads out meanwhile).
+fn user_session() -> (Nss, Session) {
     let nss = nss();
     let args = InitArgs::new().reserved(&nss.init_args).unwrap();
     let module = Module::load_with(&nss.module, args).unwrap();
     let token = module.get_token(&TokenFilter::new().label("TEST")).unwrap();
     let session = token.open(Access::ReadWrite).unwrap();
     session.login(UserType::USER, nss.pin.as_str()).unwrap();
+    (nss, session)
+}
+
+#[test]
+fn nss_offers_recovery_and_dual_function_operations() {
+    let (_nss, session) = user_session();
     let tested = crate::dual::recover_and_dual(&session, "NSS");
     assert!(
         tested.contains(&"sign/verify recover"),
@@ -114,11 +123,6 @@ fn nss_offers_recovery_and_dual_function_operations() {
 
 #[test]
 fn nss_decrypts_cbc_pad_streams_in_chunks_of_any_length() {
-    let nss = nss();
-    let args = InitArgs::new().reserved(&nss.init_args).unwrap();
-    let module = Module::load_with(&nss.module, args).unwrap();
-    let token = module.get_token(&TokenFilter::new().label("TEST")).unwrap();
-    let session = token.open(Access::ReadWrite).unwrap();
-    session.login(UserType::USER, nss.pin.as_str()).unwrap();
+    let (_nss, session) = user_session();
     crate::streams::any_chunking_works(&session);
 }

@@ -18,6 +18,16 @@ pub struct TokenEnv {
 }
 
 impl TokenEnv {
+    /// The variables of a test token (`TEST`, its PINs) in `module`.
+    fn test_token(module: &Path) -> TokenEnv {
+        let mut env = TokenEnv::default();
+        env.set("PKCS11_MODULE", module.to_string_lossy());
+        env.set("PKCS11_TOKEN_LABEL", LABEL);
+        env.set("PKCS11_TOKEN_PIN", USER_PIN);
+        env.set("PKCS11_TOKEN_SO_PIN", SO_PIN);
+        env
+    }
+
     fn set(&mut self, name: &str, value: impl Into<String>) {
         self.vars.push((name.to_owned(), value.into()));
     }
@@ -92,11 +102,7 @@ pub fn softhsm(dir: &Path) -> Result<TokenEnv> {
         .env("SOFTHSM2_CONF", &conf)
         .stdout(std::process::Stdio::null()))?;
 
-    let mut env = TokenEnv::default();
-    env.set("PKCS11_MODULE", module.to_string_lossy());
-    env.set("PKCS11_TOKEN_LABEL", LABEL);
-    env.set("PKCS11_TOKEN_PIN", USER_PIN);
-    env.set("PKCS11_TOKEN_SO_PIN", SO_PIN);
+    let mut env = TokenEnv::test_token(&module);
     env.set("SOFTHSM2_CONF", conf.to_string_lossy());
     Ok(env)
 }
@@ -170,11 +176,7 @@ pub fn kryoptic(dir: &Path) -> Result<TokenEnv> {
         .args(["--token-label", LABEL, "--login", "--login-type", "so"])
         .args(["--so-pin", SO_PIN, "--init-pin", "--new-pin", USER_PIN]))?;
 
-    let mut env = TokenEnv::default();
-    env.set("PKCS11_MODULE", module.to_string_lossy());
-    env.set("PKCS11_TOKEN_LABEL", LABEL);
-    env.set("PKCS11_TOKEN_PIN", USER_PIN);
-    env.set("PKCS11_TOKEN_SO_PIN", SO_PIN);
+    let mut env = TokenEnv::test_token(&module);
     env.set("KRYOPTIC_CONF", conf.to_string_lossy());
     Ok(env)
 }

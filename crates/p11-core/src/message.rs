@@ -86,26 +86,13 @@ impl MessageEncryptor {
         associated_data: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
-        let (param, param_len) = parameter.raw();
-        let (aad, aad_len) = input(associated_data)?;
-        let (data, data_len) = input(plaintext)?;
-        // The AEAD modes write as many bytes as they read; a module wanting more says so.
-        let bound = Some(plaintext.len());
-        self.active.update(|gate, handle| {
-            output_vec("C_EncryptMessage", bound, |out, len| {
-                // SAFETY: the parameter's contract makes `param` valid (and writable where
-                // the token writes) for this call; `aad` and `data` are readable for
-                // their lengths; `out` is writable for `*len` bytes.
-                unsafe {
-                    call!(
-                        gate,
-                        v3 C_EncryptMessage(
-                            handle, param, param_len, aad, aad_len, data, data_len, out, len
-                        )
-                    )
-                }
-            })
-        })
+        one_message(
+            &mut self.active,
+            true,
+            parameter,
+            associated_data,
+            plaintext,
+        )
     }
 
     /// Ends the operation (`C_MessageEncryptFinal`).
@@ -135,23 +122,13 @@ impl MessageDecryptor {
         associated_data: &[u8],
         ciphertext: &[u8],
     ) -> Result<Vec<u8>> {
-        let (param, param_len) = parameter.raw();
-        let (aad, aad_len) = input(associated_data)?;
-        let (data, data_len) = input(ciphertext)?;
-        let bound = Some(ciphertext.len());
-        self.active.update(|gate, handle| {
-            output_vec("C_DecryptMessage", bound, |out, len| {
-                // SAFETY: as for C_EncryptMessage.
-                unsafe {
-                    call!(
-                        gate,
-                        v3 C_DecryptMessage(
-                            handle, param, param_len, aad, aad_len, data, data_len, out, len
-                        )
-                    )
-                }
-            })
-        })
+        one_message(
+            &mut self.active,
+            false,
+            parameter,
+            associated_data,
+            ciphertext,
+        )
     }
 
     /// Ends the operation (`C_MessageDecryptFinal`).
@@ -164,6 +141,49 @@ impl MessageDecryptor {
             unsafe { call!(gate, v3 C_MessageDecryptFinal(handle)) }
         })
     }
+}
+
+/// `C_EncryptMessage` (`encrypt`) or `C_DecryptMessage` on one message: the AEAD modes
+/// write as many bytes as they read, and a module wanting more says so.
+fn one_message(
+    active: &mut Active<'static>,
+    encrypt: bool,
+    parameter: &mut impl MessageParameter,
+    associated_data: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let (param, param_len) = parameter.raw();
+    let (aad, aad_len) = input(associated_data)?;
+    let (input, input_len) = input(data)?;
+    let name = if encrypt {
+        "C_EncryptMessage"
+    } else {
+        "C_DecryptMessage"
+    };
+    active.update(|gate, handle| {
+        output_vec(name, Some(data.len()), |out, len| {
+            // SAFETY: the parameter's contract makes `param` valid (and writable where
+            // the token writes) for this call; `aad` and `input` are readable for their
+            // lengths; `out` is writable for `*len` bytes.
+            unsafe {
+                if encrypt {
+                    call!(
+                        gate,
+                        v3 C_EncryptMessage(
+                            handle, param, param_len, aad, aad_len, input, input_len, out, len
+                        )
+                    )
+                } else {
+                    call!(
+                        gate,
+                        v3 C_DecryptMessage(
+                            handle, param, param_len, aad, aad_len, input, input_len, out, len
+                        )
+                    )
+                }
+            }
+        })
+    })
 }
 
 impl fmt::Debug for MessageEncryptor {

@@ -245,15 +245,8 @@ pub(crate) fn set_capabilities(
     }
 }
 
-pub(crate) const SECRET_CAPABILITIES: &[(Capabilities, A)] = &[
-    (Capabilities::ENCRYPT, A::ENCRYPT),
-    (Capabilities::DECRYPT, A::DECRYPT),
-    (Capabilities::SIGN, A::SIGN),
-    (Capabilities::VERIFY, A::VERIFY),
-    (Capabilities::WRAP, A::WRAP),
-    (Capabilities::UNWRAP, A::UNWRAP),
-    (Capabilities::DERIVE, A::DERIVE),
-];
+/// A secret key's: the classic seven (every capability but the 3.2 ones).
+pub(crate) const SECRET_CAPABILITIES: &[(Capabilities, A)] = ALL_CAPABILITIES.split_at(7).0;
 pub(crate) const PUBLIC_CAPABILITIES: &[(Capabilities, A)] = &[
     (Capabilities::ENCRYPT, A::ENCRYPT),
     (Capabilities::VERIFY, A::VERIFY),
