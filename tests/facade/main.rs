@@ -4,4 +4,5 @@
 
 mod defaults;
 mod post_quantum;
+mod rustcrypto;
 mod util;

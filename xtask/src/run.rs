@@ -173,10 +173,12 @@ pub fn demo() -> Result<()> {
     let env = tokens::softhsm(&root.join("target/p11-demo/softhsm"))?;
     for (package, example) in examples(&root)? {
         eprintln!("\n=== {package}: example {example}\n");
+        // Every feature, so that feature-gated examples (RustCrypto signers) run too.
         run(cargo()
             .args([
                 "run",
                 "--quiet",
+                "--all-features",
                 "--package",
                 &package,
                 "--example",

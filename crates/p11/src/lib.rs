@@ -24,6 +24,8 @@ mod library;
 mod object;
 mod options;
 pub mod python;
+#[cfg(feature = "rustcrypto")]
+pub mod rustcrypto;
 mod session;
 mod signing;
 pub mod util;
