@@ -5,4 +5,5 @@
 mod defaults;
 mod post_quantum;
 mod rustcrypto;
+mod tls;
 mod util;

@@ -26,6 +26,8 @@ mod options;
 pub mod python;
 #[cfg(feature = "rustcrypto")]
 pub mod rustcrypto;
+#[cfg(feature = "rustls")]
+pub mod rustls;
 mod session;
 mod signing;
 pub mod util;

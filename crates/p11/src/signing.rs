@@ -35,6 +35,19 @@ impl Plan {
     }
 }
 
+/// Whether the token signs with `mechanism`: it has it, or the hash and raw signature
+/// p11 composes it from.
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+pub(crate) fn can_sign(session: &Session, mechanism: M) -> Result<bool> {
+    if session.has_mechanism(mechanism)? {
+        return Ok(true);
+    }
+    Ok(match parts(mechanism) {
+        Some((hash, raw, _)) => session.has_mechanism(hash)? && session.has_mechanism(raw)?,
+        None => false,
+    })
+}
+
 /// The hash and raw mechanism a combined one is made of, and the DigestInfo prefix the
 /// RSA ones put before the digest.
 fn parts(mechanism: M) -> Option<(M, M, &'static [u8])> {
