@@ -1,12 +1,14 @@
 //! Real TLS handshakes over loopback between a rustls client and a rustls server whose
-//! key is on the token: TLS 1.3 and 1.2, ECDSA P-256 and RSA (PSS); the client trusts a
-//! CA (a software key) that certified the token key.
+//! key is on the token: TLS 1.3 and 1.2, ECDSA P-256 and RSA (PSS), and the client
+//! authenticating with a token key of its own; both trust a CA (a software key) that
+//! certified the token keys.
 
 use crate::defaults::session;
 use p11::rustls::TokenSigningKey;
 use p11::{KeyType, ObjectOptions, PublicKey};
+use rustls::client::ResolvesClientCert;
 use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -36,46 +38,80 @@ impl ResolvesServerCert for Always {
     }
 }
 
-/// A CA certificate, and a certificate for `localhost` on the token key it signed.
-fn certify(public: &PublicKey) -> (CertificateDer<'static>, CertificateDer<'static>) {
-    let (raw, algorithm) = match p11::util::public_key_of(public).unwrap() {
-        p11::asn1::PublicKey::Ec { point, .. } => (point, &rcgen::PKCS_ECDSA_P256_SHA256),
-        p11::asn1::PublicKey::Rsa(rsa) => (rsa.to_der().unwrap(), &rcgen::PKCS_RSA_SHA256),
-        other => panic!("no certificate for {other:?} here"),
-    };
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = ca.self_signed(&ca_key).unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&TokenPublicKey { raw, algorithm }, &ca, &ca_key)
-        .unwrap();
-    (ca.der().clone(), leaf.der().clone())
+impl ResolvesClientCert for Always {
+    fn resolve(&self, _: &[&[u8]], _: &[rustls::SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
-/// One handshake in `version`, and an echo through it. It completes only when the
-/// client verified the server's signature, made on the token, with the certified key.
+/// A CA: its certificate and its (software) key.
+struct Ca {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl Ca {
+    fn new() -> Ca {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        Ca {
+            cert: params.self_signed(&key).unwrap(),
+            key,
+        }
+    }
+
+    /// A certificate for `localhost` on the token key `public`, for `purpose`.
+    fn certify(
+        &self,
+        public: &PublicKey,
+        purpose: rcgen::ExtendedKeyUsagePurpose,
+    ) -> CertificateDer<'static> {
+        let (raw, algorithm) = match p11::util::public_key_of(public).unwrap() {
+            p11::asn1::PublicKey::Ec { point, .. } => (point, &rcgen::PKCS_ECDSA_P256_SHA256),
+            p11::asn1::PublicKey::Rsa(rsa) => (rsa.to_der().unwrap(), &rcgen::PKCS_RSA_SHA256),
+            other => panic!("no certificate for {other:?} here"),
+        };
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.extended_key_usages = vec![purpose];
+        params
+            .signed_by(&TokenPublicKey { raw, algorithm }, &self.cert, &self.key)
+            .unwrap()
+            .der()
+            .clone()
+    }
+}
+
+/// One handshake in `version`, the client authenticating with `client`'s key, and an
+/// echo through it. It completes only when each side verified the other's signature,
+/// made on the token, with the certified key.
 fn handshake(
-    key: TokenSigningKey,
-    ca: CertificateDer<'static>,
-    leaf: CertificateDer<'static>,
+    ca: &Ca,
+    server: Arc<CertifiedKey>,
+    client: Arc<CertifiedKey>,
     version: &'static rustls::SupportedProtocolVersion,
 ) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certified = Arc::new(CertifiedKey::new(vec![leaf], Arc::new(key)));
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.cert.der().clone()).unwrap();
+    let roots = Arc::new(roots);
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
+        .build()
+        .unwrap();
     let server = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[version])
         .unwrap()
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(Always(certified)));
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca).unwrap();
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(Arc::new(Always(server)));
     let client = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[version])
         .unwrap()
         .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_client_cert_resolver(Arc::new(Always(client)));
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
@@ -87,6 +123,10 @@ fn handshake(
         stream.read_exact(&mut line).unwrap();
         stream.write_all(&line).unwrap();
         stream.flush().unwrap();
+        // The client's certificate chain, as the server verified it.
+        assert!(tls
+            .peer_certificates()
+            .is_some_and(|chain| !chain.is_empty()));
     });
     let mut socket = TcpStream::connect(address).unwrap();
     let name = ServerName::try_from("localhost").unwrap();
@@ -101,14 +141,21 @@ fn handshake(
 }
 
 #[test]
-fn tls_13_and_12_handshakes_with_the_server_key_on_the_token() {
+fn tls_13_and_12_handshakes_with_server_and_client_keys_on_the_token() {
     let f = session();
+    let ca = Ca::new();
+    // The client's key: ECDSA P-256, on the token too.
+    let (client_public, client_private) = f
+        .session
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .unwrap();
+    let client_cert = ca.certify(&client_public, rcgen::ExtendedKeyUsagePurpose::ClientAuth);
     for (key_type, bits) in [(KeyType::EC, 256), (KeyType::RSA, 2048)] {
         let (public, private) = f
             .session
             .generate_keypair(key_type, bits, &ObjectOptions::new())
             .unwrap();
-        let (ca, leaf) = certify(&public);
+        let leaf = ca.certify(&public, rcgen::ExtendedKeyUsagePurpose::ServerAuth);
         for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
             let key = TokenSigningKey::new(private.clone(), &public).unwrap();
             let preferred = if key_type == KeyType::RSA {
@@ -117,7 +164,13 @@ fn tls_13_and_12_handshakes_with_the_server_key_on_the_token() {
                 rustls::SignatureScheme::ECDSA_NISTP256_SHA256
             };
             assert_eq!(key.schemes().first(), Some(&preferred));
-            handshake(key, ca.clone(), leaf.clone(), version);
+            let server = Arc::new(CertifiedKey::new(vec![leaf.clone()], Arc::new(key)));
+            let client_key = TokenSigningKey::new(client_private.clone(), &client_public).unwrap();
+            let client = Arc::new(CertifiedKey::new(
+                vec![client_cert.clone()],
+                Arc::new(client_key),
+            ));
+            handshake(&ca, server, client, version);
         }
     }
 }
