@@ -245,3 +245,8 @@ where
     }
     Ok(out)
 }
+
+/// The workspace README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct WorkspaceReadme;

@@ -48,3 +48,8 @@ pub use x509::{CertificateInfo, Date};
 pub fn biginteger(bytes: &[u8]) -> Vec<u8> {
     integer::trim(bytes)
 }
+
+/// The crate README's example, compiled as a doc test (it ships with the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

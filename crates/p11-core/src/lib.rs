@@ -130,3 +130,8 @@ pub use p11_mechanisms as mechanisms;
 /// The raw bindings, for what this crate does not wrap.
 pub use p11_sys as sys;
 pub use zeroize::Zeroizing;
+
+/// The crate README's example, compiled as a doc test (it ships with the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

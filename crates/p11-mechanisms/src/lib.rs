@@ -123,3 +123,8 @@ mod tests {
         );
     }
 }
+
+/// The crate README's example, compiled as a doc test (it ships with the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -51,7 +51,7 @@ pub use p11_core::{
     Mechanism, MechanismType, ObjectClass, Result, Template, TokenFilter, Uri, UriError,
 };
 
-/// The workspace README's example, compiled as a doc test.
+/// The crate README's example, compiled as a doc test (it ships with the package).
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeExample;
