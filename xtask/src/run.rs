@@ -44,12 +44,15 @@ pub fn test() -> Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"))
     })?;
     step("bindgen --check", || bindings::generate(None, true))?;
-    step("cargo package: every published crate, unpacked and built", || {
-        run(cargo()
-            .args(["package", "--workspace", "--allow-dirty", "--quiet"])
-            .args(["--exclude", "p11-tests", "--exclude", "p11-fault-module"])
-            .args(["--exclude", "xtask"]))
-    })?;
+    step(
+        "cargo package: every published crate, unpacked and built",
+        || {
+            run(cargo()
+                .args(["package", "--workspace", "--allow-dirty", "--quiet"])
+                .args(["--exclude", "p11-tests", "--exclude", "p11-fault-module"])
+                .args(["--exclude", "xtask"]))
+        },
+    )?;
     step("tools the tests use", || {
         ensure_package(
             "openssl",
