@@ -3,7 +3,7 @@
 //! elsewhere the tests say why they skip.
 
 use p11_core::mechanisms::{
-    ChaCha20Poly1305MessageParams, GcmMessageParams, GcmParams, IvGenerator,
+    CcmMessageParams, ChaCha20Poly1305MessageParams, GcmMessageParams, GcmParams, IvGenerator,
 };
 use p11_core::{
     AttributeType as A, Error, KeyType, Mechanism, MechanismFlags, MechanismType as M, Session,
@@ -114,6 +114,38 @@ fn a_generated_iv_comes_back_in_the_callers_buffer() {
         )
         .unwrap();
     assert_eq!(opened, b"a record");
+}
+
+#[test]
+fn ccm_records_carry_their_length_nonce_and_mac() {
+    let f = shared();
+    let session = user_session(&f);
+    if !encrypts_messages(&session, M::AES_CCM) {
+        return;
+    }
+    let key = import_secret(&session, KeyType::AES, &[0x33; 16]);
+    let ccm = Mechanism::new(M::AES_CCM);
+    let plain = b"a counted record";
+    let (nonce, mut mac) = ([5u8; 12], [0u8; 16]);
+    let mut writer = session.begin_message_encrypt(&ccm, &key).unwrap();
+    let sealed = writer
+        .encrypt(
+            &mut CcmMessageParams::new(plain.len(), &nonce, &mut mac),
+            b"aad",
+            plain,
+        )
+        .unwrap();
+    writer.finish().unwrap();
+    assert_ne!(mac, [0u8; 16], "the token wrote the MAC");
+    let mut reader = session.begin_message_decrypt(&ccm, &key).unwrap();
+    let opened = reader
+        .decrypt(
+            &mut CcmMessageParams::to_decrypt(sealed.len(), &nonce, &mac),
+            b"aad",
+            &sealed,
+        )
+        .unwrap();
+    assert_eq!(opened, plain);
 }
 
 #[test]

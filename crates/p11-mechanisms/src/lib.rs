@@ -38,7 +38,10 @@ mod generated {
 }
 
 pub use mechanism::{Mechanism, Parameter, ParameterError};
-pub use message::{ChaCha20Poly1305MessageParams, GcmMessageParams, IvGenerator, MessageParameter};
+pub use message::{
+    CcmMessageParams, ChaCha20Poly1305MessageParams, GcmMessageParams, IvGenerator,
+    MessageParameter,
+};
 pub use open_enum::UnknownName;
 use p11_sys::{CKK_VENDOR_DEFINED, CKM_VENDOR_DEFINED, CK_KEY_TYPE, CK_MECHANISM_TYPE};
 pub use parameter_sets::{MlDsaParameterSet, MlKemParameterSet, SlhDsaParameterSet};

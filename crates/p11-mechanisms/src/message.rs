@@ -118,6 +118,98 @@ unsafe impl MessageParameter for GcmMessageParams<'_> {
     }
 }
 
+/// AES-CCM per-message parameters (`CK_CCM_MESSAGE_PARAMS`): the message's length (CCM
+/// needs it first), the nonce (7 to 13 bytes) and the MAC, whose length is the tag's.
+#[derive(Debug)]
+pub struct CcmMessageParams<'a> {
+    raw: CK_CCM_MESSAGE_PARAMS,
+    _buffers: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> CcmMessageParams<'a> {
+    /// Encryption of `data_len` bytes with the caller's `nonce`; the token writes the
+    /// MAC into `mac`.
+    pub fn new(data_len: usize, nonce: &'a [u8], mac: &'a mut [u8]) -> Self {
+        Self::raw_params(
+            data_len,
+            nonce.as_ptr().cast_mut(),
+            nonce.len(),
+            0,
+            IvGenerator::None,
+            mac.as_mut_ptr(),
+            mac.len(),
+        )
+    }
+
+    /// Encryption with a nonce the token makes into `nonce`, its first `fixed_bits`
+    /// bits the caller's.
+    pub fn generated(
+        data_len: usize,
+        nonce: &'a mut [u8],
+        fixed_bits: usize,
+        generator: IvGenerator,
+        mac: &'a mut [u8],
+    ) -> Self {
+        Self::raw_params(
+            data_len,
+            nonce.as_mut_ptr(),
+            nonce.len(),
+            fixed_bits,
+            generator,
+            mac.as_mut_ptr(),
+            mac.len(),
+        )
+    }
+
+    /// Decryption of `data_len` bytes sent with `nonce` and `mac`.
+    pub fn to_decrypt(data_len: usize, nonce: &'a [u8], mac: &'a [u8]) -> Self {
+        // Only read on decryption.
+        Self::raw_params(
+            data_len,
+            nonce.as_ptr().cast_mut(),
+            nonce.len(),
+            0,
+            IvGenerator::None,
+            mac.as_ptr().cast_mut(),
+            mac.len(),
+        )
+    }
+
+    fn raw_params(
+        data_len: usize,
+        nonce: CK_BYTE_PTR,
+        nonce_len: usize,
+        fixed_bits: usize,
+        generator: IvGenerator,
+        mac: CK_BYTE_PTR,
+        mac_len: usize,
+    ) -> Self {
+        CcmMessageParams {
+            raw: CK_CCM_MESSAGE_PARAMS {
+                ulDataLen: ulong(data_len),
+                pNonce: nonce,
+                ulNonceLen: ulong(nonce_len),
+                ulNonceFixedBits: ulong(fixed_bits),
+                nonceGenerator: generator.raw(),
+                pMAC: mac,
+                ulMACLen: ulong(mac_len),
+            },
+            _buffers: PhantomData,
+        }
+    }
+}
+
+// SAFETY: as for GcmMessageParams: the nonce read (written when generated), the MAC
+// written on encryption, both borrowed for 'a.
+unsafe impl MessageParameter for CcmMessageParams<'_> {
+    fn raw(&mut self) -> (CK_VOID_PTR, CK_ULONG) {
+        (
+            (&mut self.raw as *mut CK_CCM_MESSAGE_PARAMS).cast(),
+            ulong(size_of::<CK_CCM_MESSAGE_PARAMS>()),
+        )
+    }
+}
+
 /// ChaCha20-Poly1305 (and Salsa20-Poly1305) per-message parameters
 /// (`CK_SALSA20_CHACHA20_POLY1305_MSG_PARAMS`): a nonce, and the 16-byte tag.
 #[derive(Debug)]
