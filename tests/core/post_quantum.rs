@@ -137,3 +137,40 @@ fn a_module_without_the_3_2_interface_says_so_for_encapsulation() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_signature_given_first_verifies_where_the_module_has_pkcs11_3_2() {
+    let f = shared();
+    let session = user_session(&f);
+    let (public, private) = p11_tests::ec_pair(
+        &session,
+        p11_tests::vectors::P256,
+        Template::new().with(A::VERIFY, true),
+        Template::new().with(A::SIGN, true),
+    );
+    let ecdsa = Mechanism::new(M::ECDSA);
+    let digest = [7u8; 32];
+    let signature = session.sign(&ecdsa, &private, &digest).unwrap();
+    let v3_2 = p11_core::Version { major: 3, minor: 2 };
+    match session.verify_signature(&ecdsa, &public, &digest, &signature) {
+        Ok(valid) => {
+            assert!(f.module.interface_version() >= v3_2);
+            assert!(valid);
+            let other = [8u8; 32];
+            assert!(!session
+                .verify_signature(&ecdsa, &public, &other, &signature)
+                .unwrap());
+            // The session is free for the next operation.
+            assert!(session
+                .verify(&ecdsa, &public, &digest, &signature)
+                .unwrap());
+        }
+        Err(e) => {
+            assert!(f.module.interface_version() < v3_2, "{e}");
+            assert!(
+                matches!(e, Error::NotSupported("C_VerifySignatureInit")),
+                "{e:?}"
+            );
+        }
+    }
+}

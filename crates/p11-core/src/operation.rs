@@ -375,17 +375,19 @@ pub(crate) fn cancel(session: &Session, unfinished: Unfinished) -> bool {
     let handle = session.raw_handle();
     let kind = unfinished.kind;
     let flag = match kind {
-        OperationKind::Find => CKF_FIND_OBJECTS,
-        OperationKind::Encrypt => CKF_ENCRYPT,
-        OperationKind::Decrypt => CKF_DECRYPT,
-        OperationKind::Sign => CKF_SIGN,
-        OperationKind::Verify => CKF_VERIFY,
-        OperationKind::Digest => CKF_DIGEST,
-        OperationKind::MessageEncrypt => CKF_MESSAGE_ENCRYPT,
-        OperationKind::MessageDecrypt => CKF_MESSAGE_DECRYPT,
+        OperationKind::Find => Some(CKF_FIND_OBJECTS),
+        OperationKind::Encrypt => Some(CKF_ENCRYPT),
+        OperationKind::Decrypt => Some(CKF_DECRYPT),
+        OperationKind::Sign => Some(CKF_SIGN),
+        OperationKind::Verify => Some(CKF_VERIFY),
+        OperationKind::Digest => Some(CKF_DIGEST),
+        OperationKind::MessageEncrypt => Some(CKF_MESSAGE_ENCRYPT),
+        OperationKind::MessageDecrypt => Some(CKF_MESSAGE_DECRYPT),
+        // C_SessionCancel has no flag for it: it is ended by its own calls.
+        OperationKind::VerifySignature => None,
     };
     // SAFETY: plain values.
-    if unsafe { call!(gate, v3 C_SessionCancel(handle, flag)) }.is_ok() {
+    if flag.is_some_and(|flag| unsafe { call!(gate, v3 C_SessionCancel(handle, flag)) }.is_ok()) {
         return true;
     }
     // Room for any signature or final block; what lands here is wiped.
@@ -415,6 +417,12 @@ pub(crate) fn cancel(session: &Session, unfinished: Unfinished) -> bool {
             (OperationKind::Verify, false) => call!(gate, C_VerifyFinal(handle, empty, 1)),
             (OperationKind::MessageEncrypt, _) => call!(gate, v3 C_MessageEncryptFinal(handle)),
             (OperationKind::MessageDecrypt, _) => call!(gate, v3 C_MessageDecryptFinal(handle)),
+            (OperationKind::VerifySignature, true) => {
+                call!(gate, v3_2 C_VerifySignature(handle, empty, 0))
+            }
+            (OperationKind::VerifySignature, false) => {
+                call!(gate, v3_2 C_VerifySignatureFinal(handle))
+            }
         }
     };
     buffer.zeroize();

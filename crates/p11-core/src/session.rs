@@ -123,6 +123,7 @@ pub(crate) enum OperationKind {
     Digest,
     MessageEncrypt,
     MessageDecrypt,
+    VerifySignature,
 }
 
 impl OperationKind {
@@ -136,6 +137,7 @@ impl OperationKind {
             OperationKind::Digest => "digest",
             OperationKind::MessageEncrypt => "message encryption",
             OperationKind::MessageDecrypt => "message decryption",
+            OperationKind::VerifySignature => "signature verification",
         }
     }
 }

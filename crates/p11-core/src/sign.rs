@@ -2,10 +2,12 @@
 
 use crate::call;
 use crate::error::Result;
+use crate::keys::mechanism_ptr;
+use crate::module::Gate;
 use crate::object::Object;
 use crate::operation::{input, output_into, output_vec, write_by_update, Active, KeyInit};
 use crate::pin::Pin;
-use crate::session::Session;
+use crate::session::{OperationKind, Session};
 use crate::ReturnValue;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
@@ -119,6 +121,51 @@ impl Session {
                     C_Verify(handle, data, data_len, signature, signature_len)
                 )
             }
+        }))
+    }
+
+    /// Verifies `signature` over `data` with the signature given first
+    /// (`C_VerifySignatureInit`, `C_VerifySignature`; PKCS#11 3.2): `true` when it is
+    /// valid, `false` when the module says it is not.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`](crate::Error::NotSupported) on a module without the 3.2
+    /// interface; the module's error, or p11's when the session is gone.
+    pub fn verify_signature(
+        &self,
+        mechanism: &Mechanism,
+        key: &Object,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<bool> {
+        let (raw, key) = (mechanism.raw(), key.raw_handle());
+        let (signature, signature_len) = input(signature)?;
+        let init = |gate: &Gate<'_>, handle| {
+            // SAFETY: the mechanism and the signature are borrowed for the call and only
+            // read; the rest are plain handles.
+            unsafe {
+                call!(
+                    gate,
+                    v3_2 C_VerifySignatureInit(
+                        handle,
+                        mechanism_ptr(&raw),
+                        key,
+                        signature,
+                        signature_len
+                    )
+                )
+            }
+        };
+        let mut active = Active::begin(
+            self,
+            OperationKind::VerifySignature,
+            mechanism.mechanism_type(),
+            &init,
+        )?;
+        let (data, data_len) = input(data)?;
+        verdict(active.end(|gate, handle| {
+            // SAFETY: `data` is readable for `data_len` bytes.
+            unsafe { call!(gate, v3_2 C_VerifySignature(handle, data, data_len)) }
         }))
     }
 
