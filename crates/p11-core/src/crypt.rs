@@ -177,7 +177,6 @@ impl Session {
             direction,
             mechanism: mechanism.mechanism_type(),
             held: Zeroizing::new(Vec::new()),
-            fed: false,
         })
     }
 }
@@ -193,9 +192,6 @@ pub struct Cipher {
     /// In a mode that works on whole blocks, the start of a block not yet whole: held
     /// back so that the module is given whole blocks only.
     held: Zeroizing<Vec<u8>>,
-    /// Whether the module was given any input: an operation given none ends as a
-    /// single-part one over nothing (kryoptic refuses a final call without an update).
-    fed: bool,
 }
 
 impl Cipher {
@@ -283,7 +279,6 @@ impl Cipher {
         }
         let (data, data_len) = input(input_data)?;
         let direction = self.direction;
-        self.fed = true;
         self.active.update(|gate, handle| {
             output_into(update_name(direction), output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
@@ -330,7 +325,9 @@ impl Cipher {
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
         let held = self.release_held(output)?;
         let output = output.get_mut(held..).unwrap_or_default();
-        let (direction, fed) = (self.direction, self.fed);
+        // An operation given no input ends as a single-part one over nothing (kryoptic
+        // refuses a final call without an update).
+        let (direction, fed) = (self.direction, self.active.updated());
         let last = self.active.end(|gate, handle| {
             output_into(end_name(direction, fed), output, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
@@ -353,7 +350,9 @@ impl Cipher {
         output.resize(bound, 0);
         let written = self.release_held(&mut output)?;
         output.truncate(written);
-        let (direction, fed) = (self.direction, self.fed);
+        // An operation given no input ends as a single-part one over nothing (kryoptic
+        // refuses a final call without an update).
+        let (direction, fed) = (self.direction, self.active.updated());
         let last = Zeroizing::new(self.active.end(|gate, handle| {
             output_vec(end_name(direction, fed), Some(bound), |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.

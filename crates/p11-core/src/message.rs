@@ -79,7 +79,8 @@ impl MessageEncryptor {
     ///
     /// # Errors
     /// The module's error. Modules differ on whether a failed message ends the
-    /// operation (kryoptic's do): begin another to go on.
+    /// operation (kryoptic's do): to go on, drop this one (which cancels it) and begin
+    /// another.
     pub fn encrypt(
         &mut self,
         parameter: &mut impl MessageParameter,
@@ -114,8 +115,8 @@ impl MessageDecryptor {
     /// # Errors
     /// The module's error — `CKR_ENCRYPTED_DATA_INVALID` or `CKR_AEAD_DECRYPT_FAILED`
     /// for a message, tag or associated data that was tampered with. Modules differ on
-    /// whether a failed message ends the operation (kryoptic's do): begin another to go
-    /// on.
+    /// whether a failed message ends the operation (kryoptic's do): to go on, drop this
+    /// one (which cancels it) and begin another.
     pub fn decrypt(
         &mut self,
         parameter: &mut impl MessageParameter,
@@ -160,7 +161,7 @@ fn one_message(
     } else {
         "C_DecryptMessage"
     };
-    active.update(|gate, handle| {
+    active.message(|gate, handle| {
         output_vec(name, Some(data.len()), |out, len| {
             // SAFETY: the parameter's contract makes `param` valid (and writable where
             // the token writes) for this call; `aad` and `input` are readable for their

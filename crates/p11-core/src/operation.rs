@@ -192,6 +192,23 @@ impl<'s> Active<'s> {
         self.updated_by(result)
     }
 
+    /// Runs `call`, one message of a message-based operation. Its failure is the
+    /// message's: modules differ on whether it ends the operation too (kryoptic's do),
+    /// so the operation stays recorded as active, and dropping it cancels it.
+    pub(crate) fn message<T>(
+        &mut self,
+        call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
+    ) -> Result<T> {
+        self.updated = true;
+        self.run(None, call)
+    }
+
+    /// Whether any update (or message) was made: a final call, not a single-part one,
+    /// then ends the operation.
+    pub(crate) fn updated(&self) -> bool {
+        self.updated
+    }
+
     /// Records the outcome of a call that ends the operation (the single-part call, or
     /// `*Final`). PKCS#11 ends it on success and on any error of the module's but
     /// `CKR_BUFFER_TOO_SMALL`; p11's own refusal of the answer (a length beyond the

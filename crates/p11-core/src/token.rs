@@ -59,7 +59,7 @@ pub struct TokenInfo {
     pub utc_time: Option<String>,
 }
 
-fn token_info(slot: &Slot) -> Result<TokenInfo> {
+pub(crate) fn token_info(slot: &Slot) -> Result<TokenInfo> {
     let gate = slot.module_inner().enter()?;
     let mut info = CK_TOKEN_INFO::default();
     // SAFETY: `info` is a writable CK_TOKEN_INFO.

@@ -132,7 +132,8 @@ impl Object {
     /// # Errors
     /// The module's error reading the token's information or the object's class.
     pub fn uri(&self) -> Result<Uri> {
-        let info = self.session().slot().token()?.info()?;
+        // One C_GetTokenInfo: `slot().token()?.info()` would make two.
+        let info = crate::token::token_info(self.session().slot())?;
         let values = self.get_present(&[
             AttributeType::CLASS,
             AttributeType::LABEL,

@@ -19,7 +19,6 @@
 use crate::keys::{PrivateKey, PublicKey, Sign};
 use p11_core::{Error, Mechanism, MechanismType as M, Result};
 use spki::DecodePublicKey;
-use std::marker::PhantomData;
 
 pub use {ecdsa, ed25519, ed25519_dalek, p256, p384, rsa, sha2, signature, spki};
 
@@ -119,7 +118,6 @@ pub struct RsaPkcs1v15Signer<D: sha2::Digest> {
 pub struct RsaPssSigner<D: sha2::Digest> {
     key: PrivateKey,
     verifying: rsa::pss::VerifyingKey<D>,
-    _hash: PhantomData<D>,
 }
 
 macro_rules! rsa_signer {
@@ -168,7 +166,6 @@ macro_rules! rsa_signer {
                 Ok(RsaPssSigner {
                     key: private,
                     verifying: rsa::pss::VerifyingKey::new(key),
-                    _hash: PhantomData,
                 })
             }
         }

@@ -42,8 +42,9 @@ impl TokenSigningKey {
     /// [`Error::InvalidArgument`] for a key rustls cannot use, or one the token offers no
     /// scheme for; the module's error reading the keys.
     pub fn new(private: PrivateKey, public: &PublicKey) -> Result<Self> {
+        // Read once: the key's type and curve, and its SPKI, come from the same read.
         let key = crate::util::public_key_of(public)?;
-        let spki = public.to_spki_der()?;
+        let spki = key.to_spki_der().map_err(crate::util::asn1_error)?;
         let (algorithm, candidates): (SignatureAlgorithm, &[(SignatureScheme, M)]) =
             match (&key, private.key_type()) {
                 (p11_asn1::PublicKey::Ec { parameters, .. }, KeyType::EC) => {

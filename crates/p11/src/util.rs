@@ -18,7 +18,7 @@ use p11_core::{
     Result, Template,
 };
 
-fn asn1_error(e: p11_asn1::Asn1Error) -> Error {
+pub(crate) fn asn1_error(e: p11_asn1::Asn1Error) -> Error {
     Error::Encoding {
         what: "a DER value",
         source: Box::new(e),
