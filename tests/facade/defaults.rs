@@ -102,8 +102,8 @@ fn a_template_extends_the_defaults_and_can_remove_them() {
     assert!(flag(&public, A::TOKEN) && flag(&private, A::TOKEN));
     assert!(!flag(&public, A::PRIVATE) && flag(&private, A::SENSITIVE));
     assert_eq!(private.get::<Vec<u8>>(A::ID).unwrap(), b"pair".as_slice());
-    public.object().clone().destroy().unwrap();
-    private.object().clone().destroy().unwrap();
+    public.destroy().unwrap();
+    private.destroy().unwrap();
 }
 
 #[test]

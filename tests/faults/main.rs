@@ -6,3 +6,4 @@
 
 mod cases;
 mod control;
+mod pool;

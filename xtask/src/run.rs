@@ -240,9 +240,15 @@ pub fn bench(args: &[&str]) -> Result<()> {
     let mut env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
     // The post-quantum benches' token.
     env.extend(tokens::kryoptic(&root.join("target/p11-bench/kryoptic"))?.prefixed("PKCS11_PQ"));
-    for (package, bench) in [("p11-core", "operations"), ("p11", "facade")] {
+    let benches = [
+        ("p11-core", "operations", ""),
+        ("p11", "facade", ""),
+        ("p11", "pool", "pool"),
+    ];
+    for (package, bench, features) in benches {
         run(cargo()
-            .args(["bench", "--package", package, "--bench", bench, "--"])
+            .args(["bench", "--package", package, "--bench", bench])
+            .args(["--features", features, "--"])
             .args(args)
             .envs(env.vars()))?;
     }
@@ -264,17 +270,29 @@ pub fn bench(args: &[&str]) -> Result<()> {
                 .as_f64()
                 .context("criterion's estimates.json has no median")
         };
-        let (p11, raw) = (median("p11")?, median("raw")?);
+        let raw = median("raw")?;
         let name = group
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        println!(
-            "{name:<52} {:>12} {:>12} {:>8.3}",
-            nanos(p11),
-            nanos(raw),
-            p11 / raw
-        );
+        // `own`: the pool benches' threads each in a p11 session of its own.
+        for side in ["p11", "own"] {
+            if !group.join(side).is_dir() {
+                continue;
+            }
+            let time = median(side)?;
+            let label = if side == "p11" {
+                name.clone()
+            } else {
+                format!("{name} [{side}]")
+            };
+            println!(
+                "{label:<52} {:>12} {:>12} {:>8.3}",
+                nanos(time),
+                nanos(raw),
+                time / raw
+            );
+        }
     }
     Ok(())
 }
@@ -292,12 +310,12 @@ pub fn callgrind() -> Result<()> {
         "{:<10} {:<10} {:>12} {:>12} {:>8}",
         "crate", "path", "p11", "raw", "p11/raw"
     );
-    let benches: [(&str, &[&str]); 2] = [
-        ("p11-core", &["random", "digest", "attributes"]),
-        ("p11", &["hmac", "cmac"]),
+    let benches: [(&str, &[&str], &str); 2] = [
+        ("p11-core", &["random", "digest", "attributes"], ""),
+        ("p11", &["hmac", "cmac", "ecdsa"], "pool"),
     ];
-    for (package, paths) in benches {
-        let binary = bench_binary(package, "calls")?;
+    for (package, paths, features) in benches {
+        let binary = bench_binary(package, "calls", features)?;
         let instructions = |path: &str, count: u64| -> Result<u64> {
             let out = Command::new("valgrind")
                 .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
@@ -321,15 +339,26 @@ pub fn callgrind() -> Result<()> {
                 "{package:<10} {path:<10} {p11:>12} {raw:>12} {:>8.3}",
                 p11 as f64 / raw as f64
             );
+            if *path == "ecdsa" {
+                // The same signature through a one-session pool.
+                let pool = per_call("pool")?;
+                println!(
+                    "{package:<10} {:<10} {pool:>12} {raw:>12} {:>8.3}  (pool/own {:.3})",
+                    "ecdsa pool",
+                    pool as f64 / raw as f64,
+                    pool as f64 / p11 as f64
+                );
+            }
         }
     }
     Ok(())
 }
 
 /// Builds `package`'s bench `name` without running it; its executable, as cargo reports it.
-fn bench_binary(package: &str, name: &str) -> Result<PathBuf> {
+fn bench_binary(package: &str, name: &str, features: &str) -> Result<PathBuf> {
     let out = cargo()
         .args(["bench", "--package", package, "--bench", name, "--no-run"])
+        .args(["--features", features])
         .args(["--message-format", "json"])
         .stderr(std::process::Stdio::inherit())
         .output()?;

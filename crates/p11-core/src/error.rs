@@ -88,6 +88,9 @@ pub enum Error {
         "an operation this thread uses holds the session; finish or drop it before starting a {0}"
     )]
     OperationInProgress(Cow<'static, str>),
+    /// No session could be had: a pool's wait ran out, or every token of a cluster failed.
+    #[error("no session available: {0}")]
+    NoSession(Cow<'static, str>),
     /// A non-blocking wait for a slot event found none.
     #[error("no slot event is pending")]
     NoEvent,
@@ -188,6 +191,24 @@ impl Error {
                     rv: ReturnValue::FunctionNotSupported,
                     ..
                 }
+        )
+    }
+
+    /// Whether the module says its token or device is gone (`CKR_DEVICE_REMOVED`,
+    /// `CKR_TOKEN_NOT_PRESENT`): the answer after which a cluster tries another token.
+    pub fn is_token_gone(&self) -> bool {
+        matches!(
+            self.return_value(),
+            Some(ReturnValue::DeviceRemoved | ReturnValue::TokenNotPresent)
+        )
+    }
+
+    /// Whether the module refuses an object or key handle as invalid: the object is gone,
+    /// or (on a module that scopes handles to sessions) must be found again.
+    pub fn is_stale_handle(&self) -> bool {
+        matches!(
+            self.return_value(),
+            Some(ReturnValue::ObjectHandleInvalid | ReturnValue::KeyHandleInvalid)
         )
     }
 

@@ -105,6 +105,28 @@ impl Object {
         &self.session
     }
 
+    /// The same object used through `session`, another session of this application on
+    /// the same token: handles belong to the application, not to the session that found
+    /// them (PKCS #11 §5.7), so a key found once serves every pooled session. What was read
+    /// of the object (its modulus length) comes along.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `session` is on another slot or module, where the
+    /// handle would name something else or nothing.
+    pub fn in_session(&self, session: &Session) -> Result<Object> {
+        if session.slot() != self.session.slot() {
+            return Err(Error::InvalidArgument(
+                "an object handle is only valid on its own token: the session is on another slot"
+                    .into(),
+            ));
+        }
+        Ok(Object {
+            session: session.clone(),
+            handle: self.handle,
+            modulus_len: self.modulus_len.clone(),
+        })
+    }
+
     /// The object's class.
     ///
     /// # Errors

@@ -1,11 +1,13 @@
 //! One facade path, many times, for `cargo xtask callgrind` (as p11-core's `calls`):
 //! arguments PATH COUNT, where PATH is `hmac-p11`, `hmac-raw`, `cmac-p11` or `cmac-raw`
 //! — a key's default signing of 64 bytes (`SHA256_HMAC`, `AES_CMAC`), the cheapest
-//! signatures and so the ones where p11's own cost shows most.
+//! signatures and so the ones where p11's own cost shows most — or `ecdsa-p11`,
+//! `ecdsa-raw`, `ecdsa-pool`: P-256 `ECDSA` of a digest in the key's own session, the
+//! raw way, and through a one-session pool (with the `pool` feature).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 #![allow(clippy::undocumented_unsafe_blocks)] // raw baselines: plain C calls on live buffers
 
-use p11::{Key, KeyType, MechanismType as M, ObjectOptions, Sign};
+use p11::{Key, KeyType, Mechanism, MechanismType as M, ObjectOptions, Sign};
 use std::hint::black_box;
 
 mod support;
@@ -20,21 +22,90 @@ fn main() {
     let (key_type, bits, mechanism, size) = match family {
         "hmac" => (KeyType::GENERIC_SECRET, 256, M::SHA256_HMAC, 32),
         "cmac" => (KeyType::AES, 256, M::AES_CMAC, 16),
+        "ecdsa" => (KeyType::EC, 256, M::ECDSA, 64),
         other => panic!("unknown path {other}"),
     };
     let session = support::session();
     let list = session.core().slot().module().raw_function_list();
     let h = session.core().handle().raw();
-    let key = session
-        .generate_key(key_type, bits, &ObjectOptions::new())
-        .unwrap();
+    let label = format!("calls-{}", std::process::id());
+    let options = ObjectOptions::new().label(&label);
+    let key = if key_type == KeyType::EC {
+        let (_, private) = session.generate_keypair(key_type, bits, &options).unwrap();
+        Signing::Private(private)
+    } else {
+        Signing::Secret(session.generate_key(key_type, bits, &options).unwrap())
+    };
     let o = key.object().handle().raw();
     let data = [0x5Au8; 64];
-    for _ in 0..count {
-        black_box(match side {
-            "p11" => key.sign(&data).unwrap(),
-            "raw" => support::raw_sign(list, h, mechanism.ck(), o, &data, size),
-            other => panic!("unknown side {other}"),
-        });
+    let data = if family == "ecdsa" {
+        &data[..32]
+    } else {
+        &data[..]
+    };
+    let with = Mechanism::new(mechanism);
+    match side {
+        "p11" => {
+            // The default mechanism where there is one (HMAC, CMAC), as users sign.
+            let ecdsa = family == "ecdsa";
+            for _ in 0..count {
+                black_box(if ecdsa {
+                    key.sign_with(&with, data).unwrap()
+                } else {
+                    key.sign(data).unwrap()
+                });
+            }
+        }
+        "raw" => {
+            for _ in 0..count {
+                black_box(support::raw_sign(list, h, mechanism.ck(), o, data, size));
+            }
+        }
+        #[cfg(feature = "pool")]
+        "pool" => {
+            let Signing::Private(_) = key else {
+                panic!("the pool path signs with ECDSA")
+            };
+            let pool = p11::pool::Pool::builder()
+                .max_size(1)
+                .token(&support::token(), p11::OpenOptions::new())
+                .build()
+                .unwrap();
+            let query = p11::KeyQuery::new().label(&label);
+            let pooled = pool.key::<p11::PrivateKey>(query);
+            for _ in 0..count {
+                black_box(pooled.run(|key| key.sign_with(&with, data)).unwrap());
+            }
+        }
+        other => panic!("unknown side {other}"),
+    }
+}
+
+/// A secret or a private key: what the paths sign with.
+enum Signing {
+    Secret(p11::SecretKey),
+    Private(p11::PrivateKey),
+}
+
+impl Signing {
+    fn object(&self) -> &p11::p11_core::Object {
+        match self {
+            Signing::Secret(key) => key.object(),
+            Signing::Private(key) => key.object(),
+        }
+    }
+
+    fn sign(&self, data: &[u8]) -> p11::Result<Vec<u8>> {
+        match self {
+            Signing::Secret(key) => key.sign(data),
+            Signing::Private(key) => key.sign(data),
+        }
+    }
+
+    fn sign_with(&self, mechanism: &Mechanism, data: &[u8]) -> p11::Result<Vec<u8>> {
+        match self {
+            Signing::Secret(key) => key.sign_with(mechanism, data),
+            Signing::Private(key) => key.sign_with(mechanism, data),
+        }
     }
 }

@@ -53,6 +53,17 @@ pub trait Key {
     /// The module's error from the read, when one is needed.
     fn capabilities(&self) -> Result<Capabilities>;
 
+    /// Destroys the key (python's `destroy`, `C_DestroyObject`).
+    ///
+    /// # Errors
+    /// The module's error (`CKR_ACTION_PROHIBITED` for a key that may not be destroyed).
+    fn destroy(self) -> Result<()>
+    where
+        Self: Sized,
+    {
+        self.object().clone().destroy()
+    }
+
     /// Its label (python's `key.label`).
     ///
     /// # Errors
@@ -865,6 +876,14 @@ pub trait KeyKind: Key + Sized + sealed::Made {
     /// [`Error::WrongClass`] for an object of another class;
     /// [`Error::InvalidResponse`] for a key without a key type; the module's error.
     fn from_object(session: Session, object: Object) -> Result<Self>;
+
+    /// The same key used through `session`, another session of this application on the
+    /// same token (a pooled one, say): nothing is read or called, and operations on it run
+    /// in `session`, beside those of other sessions.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `session` is on another token.
+    fn in_session(&self, session: &Session) -> Result<Self>;
 }
 
 macro_rules! key_kind_class {
@@ -875,6 +894,15 @@ macro_rules! key_kind_class {
             fn from_object(session: Session, object: Object) -> Result<Self> {
                 let facts = Facts::read(&object)?;
                 $name::with_facts(session, object, facts)
+            }
+
+            fn in_session(&self, session: &Session) -> Result<Self> {
+                Ok(Self {
+                    session: session.clone(),
+                    object: self.object.in_session(session.core())?,
+                    key_type: self.key_type,
+                    capabilities: self.capabilities.clone(),
+                })
             }
         }
 

@@ -23,6 +23,8 @@ mod keys;
 mod library;
 mod object;
 mod options;
+#[cfg(feature = "pool")]
+pub mod pool;
 pub mod python;
 #[cfg(feature = "rustcrypto")]
 pub mod rustcrypto;

@@ -27,6 +27,12 @@ pub fn session_from(prefix: &str) -> Session {
         .unwrap()
 }
 
+/// The token `cargo xtask bench` made.
+#[allow(dead_code)] // not every bench binary pools
+pub fn token() -> p11::Token {
+    p11::Token::from(session().core().slot().token().unwrap())
+}
+
 /// A single-part operation the raw way: `init` with `mechanism` (no parameter), then
 /// `call` on `data` into a Vec of `size`, trimmed.
 pub fn raw_single(

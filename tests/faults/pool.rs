@@ -1,0 +1,91 @@
+//! A pool over two tokens (two members on the test token, behind the fault module) fails
+//! over when one says it is gone, rests it, and tries every member when all rest.
+
+use crate::control::{control, fixture, path, FOREVER};
+use p11::pool::Pool;
+use p11::{Key, Verify};
+use p11::{KeyQuery, KeyType, Library, ObjectOptions, OpenOptions, PrivateKey, Sign, TokenFilter};
+use p11_core::sys::{CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT};
+use std::time::Duration;
+
+#[test]
+fn a_cluster_fails_over_when_a_token_is_gone_and_rests_it() {
+    let f = fixture();
+    let env = p11_tests::env();
+    let token = Library::load(path())
+        .unwrap()
+        .get_token(&TokenFilter::new().label(env.label.as_str()))
+        .unwrap();
+    let options = OpenOptions::new().rw().user_pin(f.pin.as_str());
+    // One session per member, opened on demand: nothing is left opening in the
+    // background when the case ends.
+    let pool = Pool::builder()
+        .max_size(1)
+        .min_idle(Some(0))
+        .rest(Duration::from_secs(600))
+        .token(&token, options.clone())
+        .token(&token, options)
+        .build()
+        .unwrap();
+    assert_eq!(pool.tokens(), 2);
+    let made = ObjectOptions::new().label("cluster");
+    let (public, private) = pool
+        .run(|session| session.generate_keypair(KeyType::EC, 256, &made))
+        .unwrap();
+    let key = pool.key::<PrivateKey>(KeyQuery::new().label("cluster"));
+
+    // The next member says its device was removed: the call runs again on the other.
+    control().clear();
+    control().set("C_SignInit", "fail", CKR_DEVICE_REMOVED, 0, 1);
+    let signature = key.run(|key| key.sign(b"failover")).unwrap();
+    assert!(public.verify(b"failover", &signature).unwrap());
+    assert_eq!(control().calls("C_SignInit"), 2);
+    let resting = pool.resting();
+    assert_eq!(resting.len(), 1, "{resting:?}");
+
+    // While it rests, every call goes to the member in service.
+    control().clear();
+    for _ in 0..4 {
+        key.run(|key| key.sign(b"steady")).unwrap();
+    }
+    assert_eq!(control().calls("C_SignInit"), 4);
+    assert_eq!(pool.resting(), resting);
+
+    // Both gone: the module's error, and both rest.
+    control().set("C_SignInit", "fail", CKR_TOKEN_NOT_PRESENT, 0, FOREVER);
+    let err = key.run(|key| key.sign(b"gone")).unwrap_err();
+    assert!(err.is_token_gone(), "{err}");
+    assert_eq!(pool.resting().len(), 2);
+
+    // Back again: with every member resting, each is tried anyway.
+    control().clear();
+    let signature = key.run(|key| key.sign(b"back")).unwrap();
+    assert!(public.verify(b"back", &signature).unwrap());
+
+    // Any other error is the caller's answer, with no failover.
+    control().clear();
+    control().set(
+        "C_SignInit",
+        "fail",
+        p11_core::sys::CKR_FUNCTION_FAILED,
+        0,
+        1,
+    );
+    let err = key.run(|key| key.sign(b"failed")).unwrap_err();
+    assert!(!err.is_token_gone(), "{err}");
+    assert_eq!(control().calls("C_SignInit"), 1);
+
+    drop(key);
+    drop(public);
+    private.destroy().unwrap();
+    drop(pool);
+    // r2d2 opens sessions in its worker threads, which may hold the last reference to
+    // the pool for a moment yet: give them a second to close what they opened.
+    for _ in 0..100 {
+        if control().open_sessions() == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f.finish(());
+}
