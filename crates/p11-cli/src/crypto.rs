@@ -1,0 +1,244 @@
+//! Signing, verifying, encrypting and decrypting files with token keys, by the key type's
+//! default mechanism (python-pkcs11's) unless told otherwise.
+
+use crate::connect::{Connection, Login};
+use crate::objects::find;
+use crate::output::{spec_name, text, Output};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use p11::{
+    Decrypt, Encrypt, Key, KeyType, Mechanism, MechanismType, Object, Sign as _, Verify as _,
+};
+use serde_json::json;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Sign {
+    /// The private or secret key: a PKCS #11 URI or a label.
+    #[arg(long)]
+    key: String,
+    /// The file to sign.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where to write the signature (else it is printed in hex).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A mechanism without parameters (CKM_ name), instead of the key type's default.
+    #[arg(long)]
+    mechanism: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Verify {
+    /// The public or secret key: a PKCS #11 URI or a label.
+    #[arg(long)]
+    key: String,
+    /// The signed file.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// The signature file.
+    #[arg(long)]
+    signature: PathBuf,
+    /// A mechanism without parameters (CKM_ name), instead of the key type's default.
+    #[arg(long)]
+    mechanism: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Crypt {
+    /// The key: a PKCS #11 URI or a label.
+    #[arg(long)]
+    key: String,
+    /// The input file.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// The output file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn mechanism(name: Option<&str>) -> Result<Option<Mechanism<'static>>> {
+    name.map(|name| {
+        let spec = spec_name(name, "CKM_");
+        let ty: MechanismType = spec
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
+        Ok(Mechanism::new(ty))
+    })
+    .transpose()
+}
+
+fn read(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    Ok(zeroize::Zeroizing::new(
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    ))
+}
+
+pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {
+    let session = connection.session(Login::User)?;
+    let key = find(&session, &args.key, |o| {
+        matches!(o, Object::PrivateKey(_) | Object::SecretKey(_))
+    })?;
+    let data = read(&args.input)?;
+    let with = mechanism(args.mechanism.as_deref())?;
+    let signature = match (&key, &with) {
+        (Object::PrivateKey(key), Some(m)) => key.sign_with(m, &data)?,
+        (Object::PrivateKey(key), None) => key.sign(&data)?,
+        (Object::SecretKey(key), Some(m)) => key.sign_with(m, &data)?,
+        (Object::SecretKey(key), None) => key.sign(&data)?,
+        _ => bail!("only private and secret keys sign"),
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &signature)
+                .with_context(|| format!("writing {}", path.display()))?;
+            out.print(
+                json!({ "written": path.display().to_string(), "length": signature.len() }),
+                |v| {
+                    format!(
+                        "wrote a {}-byte signature to {}",
+                        v["length"],
+                        text(&v["written"])
+                    )
+                },
+            );
+        }
+        None => out.print(json!({ "signature": hex::encode(&signature) }), |v| {
+            text(&v["signature"]).to_owned()
+        }),
+    }
+    Ok(())
+}
+
+/// Exit status 0 for a good signature, 1 for a bad one.
+pub fn verify(connection: &Connection, args: &Verify, out: &Output) -> Result<ExitCode> {
+    let session = connection.session(Login::IfPin)?;
+    let key = find(&session, &args.key, |o| {
+        matches!(o, Object::PublicKey(_) | Object::SecretKey(_))
+    })?;
+    let data = read(&args.input)?;
+    let signature = read(&args.signature)?;
+    let with = mechanism(args.mechanism.as_deref())?;
+    let valid = match (&key, &with) {
+        (Object::PublicKey(key), Some(m)) => key.verify_with(m, &data, &signature)?,
+        (Object::PublicKey(key), None) => key.verify(&data, &signature)?,
+        (Object::SecretKey(key), Some(m)) => key.verify_with(m, &data, &signature)?,
+        (Object::SecretKey(key), None) => key.verify(&data, &signature)?,
+        _ => bail!("only public and secret keys verify"),
+    };
+    out.print(json!({ "valid": valid }), |_| {
+        if valid {
+            "signature valid"
+        } else {
+            "signature INVALID"
+        }
+        .into()
+    });
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The IV length of a secret key type's default (CBC-PAD) mechanism: its block size.
+fn iv_len(key_type: KeyType) -> Result<usize> {
+    Ok(match key_type {
+        KeyType::AES => 16,
+        KeyType::DES | KeyType::DES2 | KeyType::DES3 => 8,
+        other => bail!("p11 streams files through AES and DES3 keys (CBC-PAD); not {other}"),
+    })
+}
+
+/// A progress bar on stderr over `len` bytes, hidden when stderr is no terminal.
+fn progress(len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn open(path: &Path) -> Result<(File, u64)> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((file, len))
+}
+
+fn create(path: &Path) -> Result<File> {
+    File::create(path).with_context(|| format!("creating {}", path.display()))
+}
+
+fn done(out: &Output, args: &Crypt, written: u64) {
+    out.print(
+        json!({ "written": args.out.display().to_string(), "length": written }),
+        |v| format!("wrote {} bytes to {}", v["length"], text(&v["written"])),
+    );
+}
+
+/// Secret keys: the IV (random, from the token) then the input streamed through the
+/// key's CBC-PAD mechanism. Public keys: one part, by the key type's default (RSA: OAEP).
+pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()> {
+    let session = connection.session(Login::User)?;
+    let key = find(&session, &args.key, |o| {
+        matches!(o, Object::PublicKey(_) | Object::SecretKey(_))
+    })?;
+    let sealed = match key {
+        Object::SecretKey(key) => {
+            let iv = session.generate_random(iv_len(key.key_type())? * 8)?;
+            let (input, len) = open(&args.input)?;
+            let mut output = create(&args.out)?;
+            output.write_all(&iv)?;
+            let bar = progress(len);
+            let mut writer = key.encryptor(iv.as_slice())?.writer(output);
+            std::io::copy(&mut bar.wrap_read(input), &mut writer)?;
+            writer.finish()?.flush()?;
+            bar.finish_and_clear();
+            std::fs::metadata(&args.out)?.len()
+        }
+        Object::PublicKey(key) => {
+            let sealed = key.encrypt(&read(&args.input)?)?;
+            std::fs::write(&args.out, &sealed)?;
+            sealed.len() as u64
+        }
+        _ => bail!("only public and secret keys encrypt"),
+    };
+    done(out, args, sealed);
+    Ok(())
+}
+
+/// What [`encrypt`] wrote, back.
+pub fn decrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()> {
+    let session = connection.session(Login::User)?;
+    let key = find(&session, &args.key, |o| {
+        matches!(o, Object::PrivateKey(_) | Object::SecretKey(_))
+    })?;
+    let written = match key {
+        Object::SecretKey(key) => {
+            let (mut input, len) = open(&args.input)?;
+            let mut iv = vec![0u8; iv_len(key.key_type())?];
+            input
+                .read_exact(&mut iv)
+                .context("the input is shorter than its IV: not what `p11 encrypt` wrote")?;
+            let bar = progress(len.saturating_sub(iv.len() as u64));
+            let mut writer = key.decryptor(iv.as_slice())?.writer(create(&args.out)?);
+            std::io::copy(&mut bar.wrap_read(input), &mut writer)?;
+            writer.finish()?.flush()?;
+            bar.finish_and_clear();
+            std::fs::metadata(&args.out)?.len()
+        }
+        Object::PrivateKey(key) => {
+            let plain = zeroize::Zeroizing::new(key.decrypt(&read(&args.input)?)?);
+            std::fs::write(&args.out, plain.as_slice())?;
+            plain.len() as u64
+        }
+        _ => bail!("only private and secret keys decrypt"),
+    };
+    done(out, args, written);
+    Ok(())
+}

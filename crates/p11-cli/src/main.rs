@@ -1,0 +1,124 @@
+//! `p11`: PKCS #11 tokens from the command line, on the p11 crates. Lists what a module
+//! offers, makes and finds keys (named by PKCS #11 URIs), signs, verifies, encrypts and
+//! decrypts files (streamed, with a progress bar), imports and exports PEM/DER, and sets
+//! tokens and PINs up. Human output by default, `--json` for scripts.
+#![deny(missing_docs)]
+
+mod connect;
+mod crypto;
+mod objects;
+mod output;
+mod tokens;
+
+use clap::{Parser, Subcommand};
+use connect::Connection;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// PKCS #11 tokens from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "p11", version, about)]
+struct Cli {
+    /// The PKCS #11 module (a shared library).
+    #[arg(long, env = "PKCS11_MODULE", global = true)]
+    module: Option<PathBuf>,
+    /// The `C_Initialize` argument string some modules need (NSS: "configdir='sql:DIR'").
+    #[arg(long, env = "PKCS11_INIT_ARGS", global = true)]
+    init_args: Option<String>,
+    /// The token: its label, or a PKCS #11 URI (`pkcs11:token=...`).
+    #[arg(long, env = "PKCS11_TOKEN_LABEL", global = true)]
+    token: Option<String>,
+    /// The user PIN (else a URI's pin-value or pin-source, else a prompt).
+    #[arg(long, env = "PKCS11_TOKEN_PIN", global = true, hide_env_values = true)]
+    pin: Option<String>,
+    /// The security officer's PIN, for init-token and init-pin.
+    #[arg(
+        long,
+        env = "PKCS11_TOKEN_SO_PIN",
+        global = true,
+        hide_env_values = true
+    )]
+    so_pin: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// What the module says of itself.
+    Info,
+    /// The module's slots.
+    Slots,
+    /// The tokens present, with their URIs.
+    Tokens,
+    /// The token's mechanisms, their key sizes and operations.
+    Mechanisms,
+    /// The token's objects, with their URIs; only those a URI names, if given.
+    Objects {
+        /// A PKCS #11 URI naming the objects (label, id, class).
+        uri: Option<String>,
+    },
+    /// Generates a key or key pair on the token.
+    Keygen(objects::Keygen),
+    /// Deletes the one object a URI or label names.
+    Delete {
+        /// The object: a PKCS #11 URI or a label.
+        object: String,
+    },
+    /// Signs a file (or MACs it) with a private or secret key.
+    Sign(crypto::Sign),
+    /// Verifies a signature over a file.
+    Verify(crypto::Verify),
+    /// Encrypts a file (secret keys: streamed, the IV first; public keys: one part).
+    Encrypt(crypto::Crypt),
+    /// Decrypts what `encrypt` wrote.
+    Decrypt(crypto::Crypt),
+    /// Imports a public key, private key (PKCS #8) or certificate from PEM or DER.
+    Import(objects::Import),
+    /// Exports a public key (SubjectPublicKeyInfo) or certificate as PEM or DER.
+    Export(objects::Export),
+    /// Initialises the token in a slot (erasing it), with a label and SO PIN.
+    InitToken(tokens::InitToken),
+    /// Sets the user PIN as the security officer (after init-token).
+    InitPin(tokens::NewPin),
+    /// Changes the user PIN.
+    SetPin(tokens::NewPin),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            output::error(&error, cli.json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let connection = Connection::open(cli)?;
+    let out = output::Output::new(cli.json);
+    match &cli.command {
+        Command::Info => tokens::info(&connection, &out)?,
+        Command::Slots => tokens::slots(&connection, &out)?,
+        Command::Tokens => tokens::tokens(&connection, &out)?,
+        Command::Mechanisms => tokens::mechanisms(&connection, &out)?,
+        Command::Objects { uri } => objects::list(&connection, uri.as_deref(), &out)?,
+        Command::Keygen(args) => objects::keygen(&connection, args, &out)?,
+        Command::Delete { object } => objects::delete(&connection, object, &out)?,
+        Command::Sign(args) => crypto::sign(&connection, args, &out)?,
+        Command::Verify(args) => return crypto::verify(&connection, args, &out),
+        Command::Encrypt(args) => crypto::encrypt(&connection, args, &out)?,
+        Command::Decrypt(args) => crypto::decrypt(&connection, args, &out)?,
+        Command::Import(args) => objects::import(&connection, args, &out)?,
+        Command::Export(args) => objects::export(&connection, args, &out)?,
+        Command::InitToken(args) => tokens::init_token(&connection, args, &out)?,
+        Command::InitPin(args) => tokens::init_pin(&connection, args, &out)?,
+        Command::SetPin(args) => tokens::set_pin(&connection, args, &out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,274 @@
+//! Objects: listing (with URIs), finding one by URI or label, generating keys, deleting,
+//! importing and exporting PEM/DER.
+
+use crate::connect::{Connection, Login};
+use crate::output::{spec_name, text, Output};
+use anyhow::{bail, Context, Result};
+use p11::asn1::pem;
+use p11::{AttributeType as A, KeyType, Object, ObjectOptions, Session, Storage, Template, Uri};
+use serde_json::{json, Value};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// The template a URI or a label names.
+fn template_of(spec: &str) -> Result<Template> {
+    if spec.starts_with("pkcs11:") {
+        let uri: Uri = spec.parse().context("not a valid PKCS#11 URI")?;
+        Ok(uri.object_template())
+    } else {
+        Ok(Template::new().with(A::LABEL, spec))
+    }
+}
+
+/// The one object `spec` (a URI or a label) names, of one of the classes `wanted` takes.
+pub fn find(session: &Session, spec: &str, wanted: impl Fn(&Object) -> bool) -> Result<Object> {
+    let found: Vec<Object> = session
+        .get_objects(&template_of(spec)?)?
+        .into_iter()
+        .filter(|object| wanted(object))
+        .collect();
+    match found.len() {
+        1 => Ok(found.into_iter().next().context("one object")?),
+        0 => bail!("no suitable object matches {spec:?} (`p11 objects` lists them)"),
+        n => bail!("{n} objects match {spec:?}: name one by its URI (`p11 objects`)"),
+    }
+}
+
+fn describe(object: &Object) -> Result<Value> {
+    let core = object.core();
+    let values = core.get_present(&[A::CLASS, A::LABEL, A::ID])?;
+    let field = |i: usize| values.get(i).cloned().flatten();
+    let class = match field(0) {
+        Some(p11::AttributeValue::ObjectClass(class)) => class.to_string(),
+        _ => String::new(),
+    };
+    let label = match field(1) {
+        Some(p11::AttributeValue::Text(label)) => label,
+        _ => String::new(),
+    };
+    let id = match field(2) {
+        Some(p11::AttributeValue::Bytes(id)) => hex::encode(id.as_slice()),
+        _ => String::new(),
+    };
+    Ok(json!({
+        "class": class,
+        "key_type": object.key_type().map(|t| t.to_string()),
+        "label": label,
+        "id": id,
+        "uri": core.uri()?.to_string(),
+    }))
+}
+
+fn print_objects(out: &Output, objects: Vec<Value>) {
+    out.print(Value::Array(objects), |v| {
+        let mut s = String::new();
+        for o in v.as_array().into_iter().flatten() {
+            let kind = o["key_type"].as_str().unwrap_or(text(&o["class"]));
+            let _ = writeln!(
+                s,
+                "{:<24} {:<28} id {}\n  {}",
+                kind,
+                text(&o["label"]),
+                text(&o["id"]),
+                text(&o["uri"])
+            );
+        }
+        s
+    });
+}
+
+pub fn list(connection: &Connection, uri: Option<&str>, out: &Output) -> Result<()> {
+    let session = connection.session(Login::IfPin)?;
+    let template = match uri {
+        Some(spec) => template_of(spec)?,
+        None => Template::new(),
+    };
+    let objects = session
+        .get_objects(&template)?
+        .iter()
+        .map(describe)
+        .collect::<Result<Vec<_>>>()?;
+    print_objects(out, objects);
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Keygen {
+    /// The key type: rsa, ec, ec-edwards (Ed25519), aes, des3, generic-secret, ... (any
+    /// CKK_ name).
+    #[arg(long = "type")]
+    key_type: String,
+    /// The size: RSA modulus bits, the EC curve's bits (256, 384, 521; 255 for Ed25519),
+    /// secret key bits.
+    #[arg(long)]
+    bits: usize,
+    /// The label.
+    #[arg(long)]
+    label: String,
+    /// The id, in hex.
+    #[arg(long)]
+    id: Option<String>,
+    /// A session key, gone when the command ends, instead of a token key.
+    #[arg(long)]
+    session_only: bool,
+}
+
+/// A key type from its CKK_ name, any case, `-` for `_`.
+fn key_type(name: &str) -> Result<KeyType> {
+    let spec = spec_name(name, "CKK_");
+    spec.parse::<KeyType>()
+        .map_err(|e| anyhow::anyhow!("{e} (try rsa, ec, ec-edwards, aes, generic-secret)"))
+}
+
+/// Whether keys of this type come in pairs (`C_GenerateKeyPair`).
+fn is_pair(key_type: KeyType) -> bool {
+    matches!(
+        key_type,
+        KeyType::RSA
+            | KeyType::EC
+            | KeyType::EC_EDWARDS
+            | KeyType::EC_MONTGOMERY
+            | KeyType::DSA
+            | KeyType::DH
+            | KeyType::X9_42_DH
+    )
+}
+
+pub fn keygen(connection: &Connection, args: &Keygen, out: &Output) -> Result<()> {
+    let session = connection.session(Login::User)?;
+    let key_type = key_type(&args.key_type)?;
+    let mut options = ObjectOptions::new()
+        .label(&args.label)
+        .storage(if args.session_only {
+            Storage::Session
+        } else {
+            Storage::Token
+        });
+    if let Some(id) = &args.id {
+        options = options.id(hex::decode(id).context("--id is not hex")?);
+    }
+    let made: Vec<Object> = if is_pair(key_type) {
+        let (public, private) = session.generate_keypair(key_type, args.bits, &options)?;
+        vec![Object::PublicKey(public), Object::PrivateKey(private)]
+    } else {
+        vec![Object::SecretKey(
+            session.generate_key(key_type, args.bits, &options)?,
+        )]
+    };
+    let objects = made.iter().map(describe).collect::<Result<Vec<_>>>()?;
+    print_objects(out, objects);
+    Ok(())
+}
+
+pub fn delete(connection: &Connection, spec: &str, out: &Output) -> Result<()> {
+    let session = connection.session(Login::IfPin)?;
+    let object = find(&session, spec, |_| true)?;
+    let uri = object.core().uri()?.to_string();
+    object.core().clone().destroy()?;
+    out.print(json!({ "deleted": uri }), |v| {
+        format!("deleted {}", text(&v["deleted"]))
+    });
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Import {
+    /// The PEM or DER file.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// What a DER file holds: public (SubjectPublicKeyInfo), private (PKCS #8) or
+    /// certificate; PEM says so itself.
+    #[arg(long)]
+    kind: Option<String>,
+    /// The label.
+    #[arg(long)]
+    label: String,
+    /// The id, in hex.
+    #[arg(long)]
+    id: Option<String>,
+}
+
+pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()> {
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?,
+    );
+    let (kind, der) = match std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|text| text.contains("-----BEGIN"))
+    {
+        Some(text) => {
+            let (label, der) = pem::decode(text).context("reading the PEM block")?;
+            let kind = match label.as_str() {
+                "PUBLIC KEY" => "public",
+                "PRIVATE KEY" => "private",
+                "CERTIFICATE" => "certificate",
+                other => bail!("a PEM {other:?} block: p11 imports PUBLIC KEY, PRIVATE KEY (PKCS #8) and CERTIFICATE"),
+            };
+            (kind.to_owned(), zeroize::Zeroizing::new(der))
+        }
+        None => {
+            let kind = args
+                .kind
+                .clone()
+                .context("a DER file: say what it holds with --kind public|private|certificate")?;
+            (kind, bytes.clone())
+        }
+    };
+    let session = connection.session(Login::User)?;
+    let mut options = ObjectOptions::new()
+        .label(&args.label)
+        .storage(Storage::Token);
+    if let Some(id) = &args.id {
+        options = options.id(hex::decode(id).context("--id is not hex")?);
+    }
+    let object = match kind.as_str() {
+        "public" => Object::PublicKey(session.import_public_key(&der, &options)?),
+        "private" => Object::PrivateKey(session.import_private_key(&der, &options)?),
+        "certificate" => Object::Certificate(session.import_certificate(&der, &options)?),
+        other => bail!("--kind {other:?}: public, private or certificate"),
+    };
+    print_objects(out, vec![describe(&object)?]);
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Export {
+    /// The public key or certificate: a PKCS #11 URI or a label.
+    object: String,
+    /// DER instead of PEM.
+    #[arg(long)]
+    der: bool,
+    /// Where to write it (else stdout, PEM only).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn export(connection: &Connection, args: &Export, out: &Output) -> Result<()> {
+    let session = connection.session(Login::IfPin)?;
+    let object = find(&session, &args.object, |o| {
+        matches!(o, Object::PublicKey(_) | Object::Certificate(_))
+    })?;
+    let (label, der) = match &object {
+        Object::PublicKey(key) => ("PUBLIC KEY", key.to_spki_der()?),
+        Object::Certificate(certificate) => ("CERTIFICATE", certificate.value()?),
+        _ => bail!("only public keys and certificates export"),
+    };
+    let bytes = if args.der {
+        der
+    } else {
+        pem::encode(label, &der)?.into_bytes()
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            out.print(json!({ "written": path.display().to_string() }), |v| {
+                format!("wrote {}", text(&v["written"]))
+            });
+        }
+        None if args.der => bail!("DER is binary: give --out FILE"),
+        None => out.print(json!({ "pem": String::from_utf8_lossy(&bytes) }), |v| {
+            text(&v["pem"]).to_owned()
+        }),
+    }
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! The `p11` command against real modules: the test token `cargo xtask test` makes
+//! (PKCS11_MODULE, PKCS11_TOKEN_LABEL, PKCS11_TOKEN_PIN), NSS's softoken (PKCS11_NSS_*),
+//! and a private SoftHSM token store for initialising tokens and PINs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+/// The test token's module, or why the test cannot run.
+fn env(name: &str) -> Option<String> {
+    let value = std::env::var(name).ok();
+    if value.is_none() {
+        println!("skipped: {name} is not set (run `cargo xtask test`)");
+    }
+    value
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos:x}", std::process::id())
+}
+
+fn p11() -> Command {
+    Command::cargo_bin("p11").unwrap()
+}
+
+/// Runs `p11 --json ARGS`, expecting success, and parses what it printed.
+fn json(command: &mut Command, args: &[&str]) -> Value {
+    let out = command.arg("--json").args(args).assert().success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+fn uris(objects: &Value) -> Vec<String> {
+    objects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["uri"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Deletes every object labelled `label`.
+fn delete_all(command: impl Fn() -> Command, label: &str) {
+    let found = json(
+        &mut command(),
+        &["objects", &format!("pkcs11:object={label}")],
+    );
+    for uri in uris(&found) {
+        command().args(["delete", &uri]).assert().success();
+    }
+}
+
+/// Makes a key pair, signs a file, checks the signature and a tampered file's, exports
+/// the public key as PEM and imports it again: on whatever token `command` points at.
+fn sign_verify_export_import(command: impl Fn() -> Command, key_type: &str, bits: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let label = unique("cli-pair");
+    let made = json(
+        &mut command(),
+        &[
+            "keygen", "--type", key_type, "--bits", bits, "--label", &label,
+        ],
+    );
+    let made = uris(&made);
+    assert_eq!(made.len(), 2, "{made:?}");
+    assert!(made.iter().any(|u| u.ends_with("type=private")), "{made:?}");
+
+    let (message, signature) = (dir.path().join("message"), dir.path().join("signature"));
+    std::fs::write(&message, b"signed from the command line").unwrap();
+    let private = format!("pkcs11:object={label};type=private");
+    command()
+        .args(["sign", "--key", &private, "--in"])
+        .arg(&message)
+        .arg("--out")
+        .arg(&signature)
+        .assert()
+        .success();
+    let verify = |file: &Path| {
+        command()
+            .args(["verify", "--key", &label, "--in"])
+            .arg(file)
+            .arg("--signature")
+            .arg(&signature)
+            .assert()
+    };
+    verify(&message).success().stdout("signature valid\n");
+    std::fs::write(&message, b"signed from the command line!").unwrap();
+    verify(&message).code(1).stdout("signature INVALID\n");
+
+    let pem = dir.path().join("public.pem");
+    command()
+        .args([
+            "export",
+            &format!("pkcs11:object={label};type=public"),
+            "--out",
+        ])
+        .arg(&pem)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&pem).unwrap();
+    assert!(text.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{text}");
+    let imported = unique("cli-imported");
+    let objects = json(
+        &mut command(),
+        &[
+            "import",
+            "--in",
+            pem.to_str().unwrap(),
+            "--label",
+            &imported,
+        ],
+    );
+    assert_eq!(objects[0]["class"], "CKO_PUBLIC_KEY", "{objects}");
+    // The imported key exports to the same PEM.
+    let again = command()
+        .args(["export", &format!("pkcs11:object={imported}")])
+        .assert()
+        .success();
+    assert_eq!(String::from_utf8_lossy(&again.get_output().stdout), text);
+
+    delete_all(&command, &label);
+    delete_all(&command, &imported);
+    let left = json(
+        &mut command(),
+        &["objects", &format!("pkcs11:object={label}")],
+    );
+    assert_eq!(left, Value::Array(vec![]), "deleted objects are gone");
+}
+
+/// A file streamed through an AES key and back, the same bytes.
+fn encrypt_decrypt(command: impl Fn() -> Command) {
+    let dir = tempfile::tempdir().unwrap();
+    let label = unique("cli-aes");
+    json(
+        &mut command(),
+        &[
+            "keygen", "--type", "aes", "--bits", "256", "--label", &label,
+        ],
+    );
+    let plain: Vec<u8> = (0..1_000_003u32).map(|i| (i % 253) as u8).collect();
+    let paths = ["plain", "sealed", "opened"].map(|name| dir.path().join(name));
+    std::fs::write(&paths[0], &plain).unwrap();
+    for (command_name, from, to) in [("encrypt", 0, 1), ("decrypt", 1, 2)] {
+        command()
+            .args([command_name, "--key", &label, "--in"])
+            .arg(&paths[from])
+            .arg("--out")
+            .arg(&paths[to])
+            .assert()
+            .success();
+    }
+    let sealed = std::fs::read(&paths[1]).unwrap();
+    // The IV, then whole blocks with the padding.
+    assert_eq!(sealed.len(), 16 + (plain.len() / 16 + 1) * 16);
+    assert_ne!(&sealed[16..48], &plain[..32]);
+    assert_eq!(std::fs::read(&paths[2]).unwrap(), plain);
+    delete_all(&command, &label);
+}
+
+#[test]
+fn lists_the_module_its_tokens_and_mechanisms() {
+    let (Some(_), Some(label)) = (env("PKCS11_MODULE"), env("PKCS11_TOKEN_LABEL")) else {
+        return;
+    };
+    let info = json(&mut p11(), &["info"]);
+    assert!(
+        info["cryptoki_version"].as_str().unwrap().contains('.'),
+        "{info}"
+    );
+    let tokens = json(&mut p11(), &["tokens"]);
+    let ours = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label.as_str())
+        .unwrap_or_else(|| panic!("{label} is not among {tokens}"));
+    let uri = ours["uri"].as_str().unwrap();
+    assert!(uri.starts_with(&format!("pkcs11:token={label}")), "{uri}");
+    // The token's URI names it as well as its label does.
+    let mechanisms = json(&mut p11(), &["--token", uri, "mechanisms"]);
+    let names: Vec<&str> = mechanisms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"CKM_SHA256"), "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("CKM_")), "{names:?}");
+    let slots = json(&mut p11(), &["slots"]);
+    assert!(slots
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == ours["slot"]));
+}
+
+#[test]
+fn signs_verifies_exports_and_imports_on_the_test_token() {
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    sign_verify_export_import(p11, "ec", "256");
+}
+
+#[test]
+fn streams_files_through_aes_on_the_test_token() {
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    encrypt_decrypt(p11);
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let Some(_) = env("PKCS11_MODULE") else {
+        return;
+    };
+    let missing = p11()
+        .args(["--token", "no such token", "objects"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&missing.get_output().stderr).into_owned();
+    assert!(stderr.contains("no token matches"), "{stderr}");
+    assert!(stderr.contains("hint: "), "{stderr}");
+    let err = json_failure(&["--module", "/nonexistent/module.so", "info"]);
+    assert!(err["hint"].as_str().unwrap().contains("--module"), "{err}");
+    let unknown = p11()
+        .args(["keygen", "--type", "rsb", "--bits", "1", "--label", "x"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&unknown.get_output().stderr).into_owned();
+    assert!(stderr.contains("CKK_RSB"), "{stderr}");
+}
+
+fn json_failure(args: &[&str]) -> Value {
+    let out = p11().arg("--json").args(args).assert().failure();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+/// NSS's softoken: refused without its init string (with a hint naming it), then the
+/// same keys, signatures and files as on the test token.
+#[test]
+fn drives_nss_with_its_init_string() {
+    let (Some(module), Some(args), Some(pin)) = (
+        env("PKCS11_NSS_MODULE"),
+        env("PKCS11_NSS_INIT_ARGS"),
+        env("PKCS11_NSS_PIN"),
+    ) else {
+        return;
+    };
+    let err = json_failure(&["--module", &module, "info"]);
+    assert!(
+        err["error"].as_str().unwrap().contains("CKR_ARGUMENTS_BAD"),
+        "{err}"
+    );
+    assert!(
+        err["hint"].as_str().unwrap().contains("--init-args"),
+        "{err}"
+    );
+    let nss = || {
+        let mut command = p11();
+        command
+            .env("PKCS11_MODULE", &module)
+            .env("PKCS11_INIT_ARGS", &args)
+            .env("PKCS11_TOKEN_LABEL", "TEST")
+            .env("PKCS11_TOKEN_PIN", &pin);
+        command
+    };
+    sign_verify_export_import(nss, "rsa", "2048");
+    encrypt_decrypt(nss);
+}
+
+/// A token store of the test's own (SoftHSM's `SOFTHSM2_CONF`): initialise a token,
+/// set its user PIN as the SO, change it as the user; the old PIN is refused after.
+#[test]
+fn initialises_a_token_and_sets_its_pins() {
+    let Some(module) = env("PKCS11_MODULE") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tokens")).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            dir.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let private = || {
+        let mut command = p11();
+        command
+            .env("SOFTHSM2_CONF", &conf)
+            .env("PKCS11_MODULE", &module)
+            .env_remove("PKCS11_TOKEN_LABEL")
+            .env_remove("PKCS11_TOKEN_PIN")
+            .env_remove("PKCS11_INIT_ARGS");
+        command
+    };
+    // Capability probe: a module whose token store this test can point elsewhere.
+    let info = json(&mut private(), &["info"]);
+    if !info["manufacturer"].as_str().unwrap().contains("SoftHSM") {
+        println!("skipped: initialising tokens needs a private token store, as SoftHSM's SOFTHSM2_CONF gives: {info}");
+        return;
+    }
+    let slots = json(&mut private(), &["slots"]);
+    let slot = slots[0]["id"].to_string();
+    json(
+        &mut private(),
+        &[
+            "init-token",
+            "--slot",
+            &slot,
+            "--label",
+            "CLI",
+            "--so-pin",
+            "12345678",
+        ],
+    );
+    json(
+        &mut private(),
+        &[
+            "--token",
+            "CLI",
+            "--so-pin",
+            "12345678",
+            "init-pin",
+            "--new-pin",
+            "1111",
+        ],
+    );
+    json(
+        &mut private(),
+        &[
+            "--token",
+            "CLI",
+            "--pin",
+            "1111",
+            "set-pin",
+            "--new-pin",
+            "2222",
+        ],
+    );
+    json(
+        &mut private(),
+        &[
+            "--token", "CLI", "--pin", "2222", "keygen", "--type", "aes", "--bits", "128",
+            "--label", "k",
+        ],
+    );
+    let err = {
+        let out = private()
+            .args(["--json", "--token", "CLI", "--pin", "1111", "objects"])
+            .assert()
+            .failure();
+        serde_json::from_slice::<Value>(&out.get_output().stdout).unwrap()
+    };
+    assert!(
+        err["error"].as_str().unwrap().contains("CKR_PIN_INCORRECT"),
+        "{err}"
+    );
+    assert!(err["hint"].as_str().unwrap().contains("PIN"), "{err}");
+}
