@@ -80,6 +80,25 @@ fn dropping_one_of_two_logged_in_sessions_keeps_the_other_logged_in() {
 }
 
 #[test]
+fn a_session_logged_in_before_a_logout_does_not_log_out_a_later_login_when_dropped() {
+    let f = exclusive();
+    let before = f.token.open(Access::ReadOnly).unwrap();
+    let logging_out = f.token.open(Access::ReadOnly).unwrap();
+    before.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    logging_out.logout().unwrap();
+    let after = f.token.open(Access::ReadOnly).unwrap();
+    after.login(UserType::USER, f.env.pin.as_str()).unwrap();
+    // `before` counted in the login `logout` ended: closing it is no last logout.
+    drop(before);
+    assert_eq!(after.info().unwrap().state, SessionState::RO_USER_FUNCTIONS);
+    drop(logging_out);
+    assert_eq!(after.info().unwrap().state, SessionState::RO_USER_FUNCTIONS);
+    drop(after);
+    let fresh = f.token.open(Access::ReadOnly).unwrap();
+    assert_eq!(fresh.info().unwrap().state, SessionState::RO_PUBLIC_SESSION);
+}
+
+#[test]
 fn logout_returns_to_public_state() {
     let f = exclusive();
     let session = f.token.open(Access::ReadOnly).unwrap();

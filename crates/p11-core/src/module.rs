@@ -261,6 +261,9 @@ pub(crate) struct SessionBook {
 pub(crate) struct SlotBook {
     /// Open sessions that logged in (PKCS#11 login state is per token, not per session).
     pub(crate) logins: usize,
+    /// The token's login generation: a logout ends it (every session is logged out), so
+    /// sessions counted in an earlier one no longer count.
+    pub(crate) login_generation: u64,
     /// The sessions open on the slot, to mark closed when the module closes them all.
     pub(crate) sessions: Vec<Weak<crate::session::SessionInner>>,
     /// The token's mechanisms, sorted, read once ([`Slot::has_mechanism`]); forgotten
@@ -287,6 +290,7 @@ impl SlotBook {
             session.mark_closed();
         }
         self.logins = 0;
+        self.login_generation += 1;
     }
 }
 

@@ -94,8 +94,9 @@ pub(crate) struct SessionInner {
     /// Changed only with the module's lifecycle held exclusively or the session book
     /// locked inside a gate, so a call that checked it under a gate is safe.
     closed: AtomicBool,
-    /// Whether this session counts in the slot's logins.
-    logged_in: AtomicBool,
+    /// The slot's login generation this session counts in, plus one (0: it counts in
+    /// none): a logout through any session starts a new generation.
+    login: AtomicU64,
     /// Held by an operation from its `*Init` to its end. One for all kinds: modules
     /// such as SoftHSM run one operation at a time per session, searches included.
     operation: OperationLock,
@@ -108,7 +109,7 @@ pub(crate) struct SessionInner {
 impl SessionInner {
     pub(crate) fn mark_closed(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        self.logged_in.store(false, Ordering::SeqCst);
+        self.login.store(0, Ordering::SeqCst);
     }
 }
 
@@ -415,7 +416,7 @@ impl Session {
                 handle,
                 access,
                 closed: AtomicBool::new(false),
-                logged_in: AtomicBool::new(false),
+                login: AtomicU64::new(0),
                 operation: OperationLock::default(),
                 mechanisms: OnceLock::new(),
                 mapper: OnceLock::new(),
@@ -617,9 +618,12 @@ impl Session {
             }
             Err(e) => return Err(e),
         };
-        if user != UserType::CONTEXT_SPECIFIC && !self.inner.logged_in.swap(true, Ordering::SeqCst)
-        {
-            book.slots.entry(self.slot().id()).or_default().logins += 1;
+        if user != UserType::CONTEXT_SPECIFIC {
+            let slot = book.slots.entry(self.slot().id()).or_default();
+            let mark = slot.login_generation + 1;
+            if self.inner.login.swap(mark, Ordering::SeqCst) != mark {
+                slot.logins += 1;
+            }
         }
         Ok(login)
     }
@@ -634,10 +638,13 @@ impl Session {
         let _sweep = write(&self.module_inner().object_sweep);
         // SAFETY: a plain call on a session handle.
         unsafe { call!(gate, C_Logout(self.raw_handle())) }?;
+        // Every session of the process is logged out: none counts any more, whatever it
+        // recorded (closing one must not log out a later login).
         if let Some(slot) = book.slots.get_mut(&self.slot().id()) {
             slot.logins = 0;
+            slot.login_generation += 1;
         }
-        self.inner.logged_in.store(false, Ordering::SeqCst);
+        self.inner.login.store(0, Ordering::SeqCst);
         Ok(())
     }
 
@@ -705,7 +712,8 @@ impl SessionInner {
         // Logging out and closing free session objects: no search gathers them meanwhile.
         let _sweep = write(&self.slot.module_inner().object_sweep);
         let mut logout = Ok(());
-        if self.logged_in.swap(false, Ordering::SeqCst) && slot.logins > 0 {
+        let counted = self.login.swap(0, Ordering::SeqCst) == slot.login_generation + 1;
+        if counted && slot.logins > 0 {
             slot.logins -= 1;
             if slot.logins == 0 {
                 // SAFETY: a plain call on our own, still open, session handle.
