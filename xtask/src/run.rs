@@ -33,6 +33,7 @@ pub fn test() -> Result<()> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--all-features",
             "--",
             "-D",
             "warnings",
@@ -47,12 +48,18 @@ pub fn test() -> Result<()> {
     step(
         "cargo package: every published crate, unpacked and built",
         || {
+            let build = root.join("target/package-build");
+            forget_packaged(&build)?;
             run(cargo()
                 .args(["package", "--workspace", "--allow-dirty", "--quiet"])
                 .args(["--exclude", "p11-tests", "--exclude", "p11-fault-module"])
-                .args(["--exclude", "xtask"]))
+                .args(["--exclude", "xtask"])
+                .env("CARGO_TARGET_DIR", &build))
         },
     )?;
+    step("the unpacked packages' doc tests", || {
+        doc_test_packages(&root)
+    })?;
     step("tools the tests use", || {
         ensure_package(
             "openssl",
@@ -90,6 +97,106 @@ pub fn test() -> Result<()> {
 }
 
 /// Builds the fault-injection module; its path.
+/// The published crates, in dependency order.
+const PUBLISHED: [&str; 6] = [
+    "p11-sys",
+    "p11-mechanisms",
+    "p11-core",
+    "p11-asn1",
+    "p11",
+    "p11-cli",
+];
+
+/// Removes what earlier `cargo package` runs left of p11's own crates: their sources as
+/// extracted from the temporary registry (under `$CARGO_HOME/registry/src/-<hash>`) and
+/// their build in `build`. Cargo takes a registry crate of the same name and version for
+/// unchanged, so a second run would verify against the first run's crates.
+fn forget_packaged(build: &Path) -> Result<()> {
+    let version = env!("CARGO_PKG_VERSION");
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let registries = home
+        .and_then(|home| std::fs::read_dir(home.join("registry/src")).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        // crates.io's is `index.crates.io-<hash>`; local ones have no name before the `-`.
+        .filter(|registry| registry.file_name().to_string_lossy().starts_with('-'));
+    for registry in registries {
+        for name in PUBLISHED {
+            let extracted = registry.path().join(format!("{name}-{version}"));
+            if extracted.is_dir() {
+                std::fs::remove_dir_all(&extracted)?;
+            }
+        }
+    }
+    for dir in ["debug/.fingerprint", "debug/deps", "debug/build"] {
+        let Ok(entries) = std::fs::read_dir(build.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("p11") || name.starts_with("libp11") {
+                let path = entry.path();
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The crates as `cargo package` unpacked them, gathered into a workspace of their own
+/// (each other's versions patched to those copies, the main lock file reused so that
+/// nothing is resolved or built anew), and their doc tests run with every feature: what
+/// a user of the published crates compiles, READMEs included.
+fn doc_test_packages(root: &Path) -> Result<()> {
+    let packaged = root.join("target/package-build/package");
+    let workspace = root.join("target/package-doctest");
+    if workspace.exists() {
+        std::fs::remove_dir_all(&workspace)?;
+    }
+    std::fs::create_dir_all(&workspace)?;
+    let version = env!("CARGO_PKG_VERSION");
+    let mut manifest = String::from("[workspace]\nresolver = \"2\"\nmembers = [");
+    let mut patch = String::from("\n[patch.crates-io]\n");
+    for name in PUBLISHED {
+        let unpacked = packaged.join(format!("{name}-{version}"));
+        anyhow::ensure!(
+            unpacked.is_dir(),
+            "cargo package left no {}",
+            unpacked.display()
+        );
+        copy_tree(&unpacked, &workspace.join(name))?;
+        manifest.push_str(&format!("\"{name}\", "));
+        patch.push_str(&format!("{name} = {{ path = \"{name}\" }}\n"));
+    }
+    manifest.push_str("]\n");
+    std::fs::write(workspace.join("Cargo.toml"), manifest + &patch)?;
+    std::fs::copy(root.join("Cargo.lock"), workspace.join("Cargo.lock"))?;
+    run(cargo()
+        .current_dir(&workspace)
+        .args(["test", "--doc", "--workspace", "--all-features"])
+        .env("CARGO_TARGET_DIR", root.join("target")))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)?.flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
 fn fault_module() -> Result<PathBuf> {
     run(cargo().args(["build", "--package", "p11-fault-module"]))?;
     let name = format!(
