@@ -313,7 +313,6 @@ impl Builder {
                 // Sessions do not age like connections; the health check finds dead ones.
                 .max_lifetime(None)
                 .idle_timeout(None)
-                .test_on_check_out(false)
                 .build_unchecked(manager);
             members.push(Member {
                 sessions,
