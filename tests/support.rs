@@ -250,3 +250,8 @@ where
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct WorkspaceReadme;
+
+/// The remote-HSM guide's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/remote-hsm.md")]
+struct RemoteHsmGuide;

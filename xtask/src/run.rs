@@ -93,10 +93,27 @@ pub fn test() -> Result<()> {
             .envs(env.vars())
             .envs(kryoptic.vars()))
     })?;
+    step(
+        "the session pool through p11-kit's RPC (a remote HSM)",
+        || {
+            let base = root.join("target/p11-test/remote");
+            let backend = tokens::softhsm(&base.join("softhsm"))?;
+            let (remote, _server) = tokens::p11_kit_remote(&base.join("server"), &backend)?;
+            run(cargo()
+                .args([
+                    "test",
+                    "--package",
+                    "p11-tests",
+                    "--test",
+                    "facade",
+                    "pool::",
+                ])
+                .envs(remote.vars()))
+        },
+    )?;
     sanitize_with(&env, &fault_module)
 }
 
-/// Builds the fault-injection module; its path.
 /// The published crates, in dependency order.
 const PUBLISHED: [&str; 6] = [
     "p11-sys",
@@ -197,6 +214,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Builds the fault-injection module; its path.
 fn fault_module() -> Result<PathBuf> {
     run(cargo().args(["build", "--package", "p11-fault-module"]))?;
     let name = format!(

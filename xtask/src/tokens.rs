@@ -189,3 +189,77 @@ fn fresh_dir(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(std::fs::canonicalize(dir)?)
 }
+
+/// A running `p11-kit server`, stopped (by its PID) when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: std::process::Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The SoftHSM token of `backend` served by `p11-kit server` on a unix socket under
+/// `dir`, and reached through p11-kit's client module: a module on "another machine",
+/// every call going over p11-kit's RPC. The variables are those of a test token, plus
+/// `P11_KIT_SERVER_ADDRESS`; the server runs while the returned value lives.
+pub fn p11_kit_remote(dir: &Path, backend: &TokenEnv) -> Result<(TokenEnv, Server)> {
+    let client = || {
+        find_library(
+            &["/usr/lib64/pkcs11/p11-kit-client.so"],
+            "pkcs11/p11-kit-client.so",
+        )
+    };
+    ensure_package("p11-kit-modules", "p11-kit's client module", || {
+        client().is_some()
+    })?;
+    ensure_package("p11-kit", "the p11-kit command", || have_program("p11-kit"))?;
+    let Some(client) = client() else {
+        bail!("p11-kit-client.so not found after installing p11-kit-modules");
+    };
+    let var = |name: &str| {
+        backend
+            .vars()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+            .with_context(|| format!("the backend token has no {name}"))
+    };
+    let dir = fresh_dir(dir)?;
+    let socket = dir.join("p11-kit.sock");
+    // -f: in the foreground, so that the child is the server itself.
+    let child = Command::new("p11-kit")
+        .args(["server", "-f", "-s", "-n"])
+        .arg(&socket)
+        .arg("--provider")
+        .arg(var("PKCS11_MODULE")?)
+        .arg(format!("pkcs11:token={LABEL}"))
+        .envs(backend.vars())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("server.log"))?)
+        .spawn()
+        .context("starting p11-kit server")?;
+    let server = Server { child };
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if !socket.exists() {
+        bail!(
+            "p11-kit server did not open {} (see {})",
+            socket.display(),
+            dir.join("server.log").display()
+        );
+    }
+    let mut env = TokenEnv::test_token(&client);
+    env.set(
+        "P11_KIT_SERVER_ADDRESS",
+        format!("unix:path={}", socket.display()),
+    );
+    Ok((env, server))
+}

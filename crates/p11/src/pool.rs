@@ -9,6 +9,10 @@
 //! answers `CKR_DEVICE_REMOVED` or `CKR_TOKEN_NOT_PRESENT` it rests that token for a while
 //! and runs the call again on the next.
 //!
+//! A token on another machine is reached through p11-kit's RPC (`p11-kit server` next to
+//! the token, its client module in the application); `docs/remote-hsm.md` in the
+//! repository shows the set-up, which `cargo xtask test` runs the pool through.
+//!
 //! The sessions are kept by [`r2d2`]: PKCS #11 calls block, and r2d2 is the blocking pool
 //! (sizes, wait timeouts, a health check on checkout, background refills), where deadpool
 //! would put an async runtime under every synchronous call.
