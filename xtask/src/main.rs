@@ -35,17 +35,20 @@ commands:
   kryoptic DIR                       build kryoptic (PKCS#11 3.2, post-quantum) once into
                                      target/kryoptic/, make a token under DIR, print the
                                      export lines for it
-  test                               fmt, clippy, docs, bindgen --check, fresh tokens, cargo test,
-                                     the real-module suite again on kryoptic, then sanitize
+  test                               fmt, clippy, docs, bindgen --check, the packaged crates built
+                                     and doc-tested, fresh tokens, cargo test, the real-module
+                                     suite again on kryoptic, the pool through p11-kit's RPC,
+                                     then sanitize
   sanitize                           the real-module and fault tests under AddressSanitizer
                                      and valgrind memcheck
   demo                               run every example against a fresh SoftHSM token, and the
                                      post-quantum one on kryoptic
-  bench [ARGS]                       p11-core's and p11's benches against a fresh SoftHSM token,
-                                     then each path's time over the raw call's (ARGS: criterion)
+  bench [ARGS]                       p11-core's and p11's benches (the pool's from 1, 4 and 8
+                                     threads too) against a fresh SoftHSM token, then each path's
+                                     time over the raw call's (ARGS: criterion)
   callgrind                          instructions per call (core: random, digest, typed attribute
-                                     read; facade: HMAC and CMAC signing), p11 by the raw function
-                                     list, counted by valgrind's callgrind
+                                     read; facade: HMAC, CMAC and ECDSA signing, ECDSA through a
+                                     pool), p11 by the raw function list, counted by callgrind
   fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each";
 
 fn main() -> ExitCode {

@@ -6,6 +6,7 @@ use crate::objects::find;
 use crate::output::{spec_name, text, Output};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use p11::p11_core::Cipher;
 use p11::{
     Decrypt, Encrypt, Key, KeyType, Mechanism, MechanismType, Object, Sign as _, Verify as _,
 };
@@ -153,15 +154,20 @@ fn iv_len(key_type: KeyType) -> Result<usize> {
     })
 }
 
-/// A progress bar on stderr over `len` bytes, hidden when stderr is no terminal.
-fn progress(len: u64) -> ProgressBar {
+/// `input` (`len` bytes) through `cipher` into `output`, with a progress bar on stderr
+/// (hidden when stderr is no terminal).
+fn stream(cipher: Cipher, input: File, len: u64, output: File) -> Result<()> {
     let bar = ProgressBar::new(len);
     if let Ok(style) =
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
     {
         bar.set_style(style);
     }
-    bar
+    let mut writer = cipher.writer(output);
+    std::io::copy(&mut bar.wrap_read(input), &mut writer)?;
+    writer.finish()?.flush()?;
+    bar.finish_and_clear();
+    Ok(())
 }
 
 fn open(path: &Path) -> Result<(File, u64)> {
@@ -194,11 +200,7 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
             let (input, len) = open(&args.input)?;
             let mut output = create(&args.out)?;
             output.write_all(&iv)?;
-            let bar = progress(len);
-            let mut writer = key.encryptor(iv.as_slice())?.writer(output);
-            std::io::copy(&mut bar.wrap_read(input), &mut writer)?;
-            writer.finish()?.flush()?;
-            bar.finish_and_clear();
+            stream(key.encryptor(iv.as_slice())?, input, len, output)?;
             std::fs::metadata(&args.out)?.len()
         }
         Object::PublicKey(key) => {
@@ -225,11 +227,13 @@ pub fn decrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
             input
                 .read_exact(&mut iv)
                 .context("the input is shorter than its IV: not what `p11 encrypt` wrote")?;
-            let bar = progress(len.saturating_sub(iv.len() as u64));
-            let mut writer = key.decryptor(iv.as_slice())?.writer(create(&args.out)?);
-            std::io::copy(&mut bar.wrap_read(input), &mut writer)?;
-            writer.finish()?.flush()?;
-            bar.finish_and_clear();
+            let len = len.saturating_sub(iv.len() as u64);
+            stream(
+                key.decryptor(iv.as_slice())?,
+                input,
+                len,
+                create(&args.out)?,
+            )?;
             std::fs::metadata(&args.out)?.len()
         }
         Object::PrivateKey(key) => {
