@@ -15,8 +15,8 @@ pub struct TestEnv {
     pub label: String,
     /// `PKCS11_TOKEN_PIN`.
     pub pin: String,
-    /// `PKCS11_TOKEN_SO_PIN`.
-    pub so_pin: String,
+    /// `PKCS11_TOKEN_SO_PIN`; unset for a token without a security officer (NSS's).
+    pub so_pin: Option<String>,
     /// `PKCS11_INIT_ARGS`: an optional `pReserved` string for `C_Initialize`.
     pub init_args: Option<String>,
 }
@@ -36,8 +36,18 @@ pub fn env() -> TestEnv {
         module: var("PKCS11_MODULE"),
         label: var("PKCS11_TOKEN_LABEL"),
         pin: var("PKCS11_TOKEN_PIN"),
-        so_pin: var("PKCS11_TOKEN_SO_PIN"),
+        so_pin: std::env::var("PKCS11_TOKEN_SO_PIN").ok(),
         init_args: std::env::var("PKCS11_INIT_ARGS").ok(),
+    }
+}
+
+impl TestEnv {
+    /// The SO PIN; `None`, saying why the test skips, for a token that has none.
+    pub fn so_pin(&self) -> Option<&str> {
+        if self.so_pin.is_none() {
+            println!("skipped: the token has no security officer (no PKCS11_TOKEN_SO_PIN)");
+        }
+        self.so_pin.as_deref()
     }
 }
 

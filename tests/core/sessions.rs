@@ -49,8 +49,11 @@ fn a_wrong_pin_is_pin_incorrect() {
 #[test]
 fn so_login_needs_a_read_write_session() {
     let f = exclusive();
+    let Some(so_pin) = f.env.so_pin() else {
+        return;
+    };
     let session = f.token.open(Access::ReadWrite).unwrap();
-    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    session.login(UserType::SO, so_pin).unwrap();
     assert_eq!(session.info().unwrap().state, SessionState::RW_SO_FUNCTIONS);
     // While the SO is logged in, the user cannot be.
     let err = session
@@ -173,13 +176,16 @@ fn set_pin_changes_the_user_pin_and_back() {
 #[test]
 fn init_pin_as_so_sets_the_user_pin() {
     let f = exclusive();
+    let Some(so_pin) = f.env.so_pin() else {
+        return;
+    };
     let session = f.token.open(Access::ReadWrite).unwrap();
-    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    session.login(UserType::SO, so_pin).unwrap();
     session.init_pin("55555555").unwrap();
     session.logout().unwrap();
     session.login(UserType::USER, "55555555").unwrap();
     session.logout().unwrap();
-    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    session.login(UserType::SO, so_pin).unwrap();
     session.init_pin(f.env.pin.as_str()).unwrap();
     session.logout().unwrap();
     session.login(UserType::USER, f.env.pin.as_str()).unwrap();
@@ -188,6 +194,9 @@ fn init_pin_as_so_sets_the_user_pin() {
 #[test]
 fn init_token_on_the_free_slot_makes_a_new_token() {
     let f = exclusive();
+    let Some(so_pin) = f.env.so_pin() else {
+        return;
+    };
     let Some(free) = f.module.get_slots(true).unwrap().into_iter().find(|slot| {
         slot.token()
             .and_then(|t| t.info())
@@ -207,15 +216,13 @@ fn init_token_on_the_free_slot_makes_a_new_token() {
         "fresh-{:02x}{:02x}{:02x}{:02x}",
         random[0], random[1], random[2], random[3]
     );
-    let too_long = free
-        .init_token(f.env.so_pin.as_str(), &"x".repeat(33))
-        .unwrap_err();
+    let too_long = free.init_token(so_pin, &"x".repeat(33)).unwrap_err();
     assert!(
         too_long.to_string().contains("at most 32 bytes"),
         "{too_long}"
     );
 
-    let token = free.init_token(f.env.so_pin.as_str(), &label).unwrap();
+    let token = free.init_token(so_pin, &label).unwrap();
     assert_eq!(token.label(), label);
     let info = token.info().unwrap();
     assert!(info.flags.contains(TokenFlags::TOKEN_INITIALIZED));
@@ -226,7 +233,7 @@ fn init_token_on_the_free_slot_makes_a_new_token() {
         .get_token(&TokenFilter::new().label(&*label))
         .unwrap();
     let session = found.open(Access::ReadWrite).unwrap();
-    session.login(UserType::SO, f.env.so_pin.as_str()).unwrap();
+    session.login(UserType::SO, so_pin).unwrap();
     session.init_pin("4321").unwrap();
     session.logout().unwrap();
     session.login(UserType::USER, "4321").unwrap();

@@ -6,6 +6,7 @@
 //! cargo xtask nss DIR                             a fresh NSS database under DIR, as export lines
 //! cargo xtask kryoptic DIR                        a fresh kryoptic (PKCS#11 3.2) token, as export lines
 //! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
+//! cargo xtask compat [MODULE...]                  the suites on each module; docs/compatibility.md
 //! cargo xtask sanitize                          the real-module tests under ASan and valgrind
 //! cargo xtask demo                                the examples against a fresh token
 //! cargo xtask bench [ARGS]                        benches against a fresh token, and ratios
@@ -14,6 +15,7 @@
 //! ```
 
 mod bindings;
+mod compat;
 mod kryoptic;
 mod run;
 mod system;
@@ -39,6 +41,9 @@ commands:
                                      and doc-tested, fresh tokens, cargo test, the real-module
                                      suite again on kryoptic, the pool through p11-kit's RPC,
                                      then sanitize
+  compat [MODULE...]                 the real-module suites on each module (softhsm, nss, kryoptic,
+                                     p11-kit-remote; all without names), outcomes kept in
+                                     target/compat/, docs/compatibility.md written from them
   sanitize                           the real-module and fault tests under AddressSanitizer
                                      and valgrind memcheck
   demo                               run every example against a fresh SoftHSM token, and the
@@ -94,6 +99,7 @@ fn dispatch(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         ["test"] => run::test(),
+        ["compat", rest @ ..] => compat::compat(rest),
         ["sanitize"] => run::sanitize(),
         ["demo"] => run::demo(),
         ["bench", rest @ ..] => run::bench(rest),

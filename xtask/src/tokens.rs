@@ -32,6 +32,23 @@ impl TokenEnv {
         self.vars.push((name.to_owned(), value.into()));
     }
 
+    /// NSS's variables (`PKCS11_NSS_*`, from [`nss`]) as those of the test token, its
+    /// init string as `PKCS11_INIT_ARGS`.
+    pub fn into_test_token(self) -> TokenEnv {
+        let mut env = TokenEnv::default();
+        for (name, value) in self.vars {
+            let name = match name.as_str() {
+                "PKCS11_NSS_MODULE" => "PKCS11_MODULE",
+                "PKCS11_NSS_INIT_ARGS" => "PKCS11_INIT_ARGS",
+                "PKCS11_NSS_PIN" => "PKCS11_TOKEN_PIN",
+                _ => continue,
+            };
+            env.set(name, value);
+        }
+        env.set("PKCS11_TOKEN_LABEL", LABEL);
+        env
+    }
+
     /// Adds every variable of `other`.
     pub fn extend(&mut self, other: TokenEnv) {
         self.vars.extend(other.vars);
