@@ -138,6 +138,26 @@ fn rsa_data_too_long_is_a_typed_error() {
 fn rsa_signatures_with_every_hash_and_pss() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(
+        &session,
+        &[
+            M::RSA_PKCS,
+            M::RSA_PKCS_PSS,
+            M::SHA1_RSA_PKCS,
+            M::SHA1_RSA_PKCS_PSS,
+            M::SHA224_RSA_PKCS,
+            M::SHA224_RSA_PKCS_PSS,
+            M::SHA256_RSA_PKCS,
+            M::SHA256_RSA_PKCS_PSS,
+            M::SHA384_RSA_PKCS,
+            M::SHA384_RSA_PKCS_PSS,
+            M::SHA512_RSA_PKCS,
+            M::SHA512_RSA_PKCS_PSS,
+            M::SHA_1,
+        ],
+    ) {
+        return;
+    }
     let pair = rsa_pair(&session, 2048);
     let data = b"the data to sign, long enough to span several parts";
     for mechanism in [
@@ -246,6 +266,9 @@ fn ecdsa_on_p256_p384_p521() {
 fn ed25519_signatures() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::EC_EDWARDS_KEY_PAIR_GEN, M::EDDSA]) {
+        return;
+    }
     let pair = p11_tests::ec_pair(
         &session,
         ED25519,

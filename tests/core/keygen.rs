@@ -248,6 +248,9 @@ fn ec_key_pairs_on_p256_p384_p521() {
 fn ed25519_key_pair() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::EC_EDWARDS_KEY_PAIR_GEN]) {
+        return;
+    }
     let (public, private) = session
         .generate_keypair(
             &Mechanism::new(M::EC_EDWARDS_KEY_PAIR_GEN),

@@ -55,6 +55,9 @@ fn an_operation_moved_to_another_thread_belongs_to_that_thread() {
     use std::sync::mpsc;
     let f = shared();
     let session = p11_tests::user_session(&f);
+    if !p11_tests::offers(&session, &[M::AES_CBC_PAD, M::SHA256]) {
+        return;
+    }
     let key = p11_tests::import_secret(&session, KeyType::AES, &[9u8; 16]);
     let cbc = || Mechanism::with_iv(M::AES_CBC_PAD, &[0u8; 16]).unwrap();
     let expected = session.encrypt(&cbc(), &key, &[1u8; 40]).unwrap();
@@ -151,6 +154,9 @@ fn operations_are_owned_values_that_move_between_threads() {
     }
     let f = shared();
     let session = p11_tests::user_session(&f);
+    if !p11_tests::offers(&session, &[p11_core::MechanismType::AES_CBC_PAD]) {
+        return;
+    }
     let mut sealer = sealer(&session);
     let mut out = [0u8; 64];
     let n = sealer.stream.update(&[1u8; 20], &mut out).unwrap();

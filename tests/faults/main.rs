@@ -7,3 +7,4 @@
 mod cases;
 mod control;
 mod pool;
+mod quirks;

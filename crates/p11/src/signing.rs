@@ -3,6 +3,10 @@
 //! signature, p11 digests first and signs the digest — for RSA, behind its PKCS #1
 //! `DigestInfo` — which gives exactly what the combined mechanism gives. The choice is
 //! made once, in [`Plan::for_mechanism`], for one-shot, chunked and streaming use alike.
+//!
+//! Likewise a MAC the token computes but will not check (NSS lists `AES_CMAC` and signs
+//! with it, but answers `C_VerifyInit` with `CKR_MECHANISM_INVALID`) is checked by
+//! computing it and comparing in constant time.
 
 use crate::session::Session;
 use p11_core::{Mechanism, MechanismType as M, Object, Pin, Result};
@@ -144,12 +148,35 @@ pub(crate) fn verify(
 ) -> Result<bool> {
     let core = session.core();
     match plan {
-        Plan::Direct => core.verify(mechanism, key, data, signature),
+        Plan::Direct => match core.verify(mechanism, key, data, signature) {
+            Err(e) if refuses_to_check_a_mac(&e, key)? => {
+                let mac = zeroize::Zeroizing::new(core.sign(mechanism, key, data)?);
+                Ok(bool::from(subtle::ConstantTimeEq::ct_eq(
+                    mac.as_slice(),
+                    signature,
+                )))
+            }
+            done => done,
+        },
         Plan::Composed { hash, raw, prefix } => {
             let input = raw_input(prefix, core.digest(&Mechanism::new(hash), data)?);
             core.verify(&Mechanism::new(raw), key, &input, signature)
         }
     }
+}
+
+/// Whether `error` is a module refusing to start checking a MAC with a secret key it
+/// could compute the MAC with (the class is read only then).
+fn refuses_to_check_a_mac(error: &p11_core::Error, key: &Object) -> Result<bool> {
+    let refused = matches!(
+        error,
+        p11_core::Error::Module {
+            function: "C_VerifyInit",
+            rv: p11_core::ReturnValue::MechanismInvalid,
+            ..
+        }
+    );
+    Ok(refused && key.class()? == p11_core::ObjectClass::SECRET_KEY)
 }
 
 /// What a stream feeds: the token's multi-part operation, or the hash of a composition.
