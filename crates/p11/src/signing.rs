@@ -150,11 +150,7 @@ pub(crate) fn verify(
     match plan {
         Plan::Direct => match core.verify(mechanism, key, data, signature) {
             Err(e) if refuses_to_check_a_mac(&e, key)? => {
-                let mac = zeroize::Zeroizing::new(core.sign(mechanism, key, data)?);
-                Ok(bool::from(subtle::ConstantTimeEq::ct_eq(
-                    mac.as_slice(),
-                    signature,
-                )))
+                Ok(same_mac(core.sign(mechanism, key, data)?, signature))
             }
             done => done,
         },
@@ -177,6 +173,19 @@ fn refuses_to_check_a_mac(error: &p11_core::Error, key: &Object) -> Result<bool>
         }
     );
     Ok(refused && key.class()? == p11_core::ObjectClass::SECRET_KEY)
+}
+
+/// Whether the MAC computed equals the one given, compared in constant time.
+fn same_mac(computed: Vec<u8>, given: &[u8]) -> bool {
+    let computed = zeroize::Zeroizing::new(computed);
+    bool::from(subtle::ConstantTimeEq::ct_eq(computed.as_slice(), given))
+}
+
+/// How a streaming verification checks: the token's verification, or, for a MAC the
+/// token computes but will not check, the MAC computed and compared at the end.
+enum Check {
+    Token(p11_core::Verifier),
+    Mac(p11_core::Signer),
 }
 
 /// What a stream feeds: the token's multi-part operation, or the hash of a composition.
@@ -291,14 +300,19 @@ impl Signer {
 /// `io::Write`), composed where the token lacks the mechanism, as [`Signer`] is.
 #[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct Verifier {
-    feed: Feed<p11_core::Verifier>,
+    feed: Feed<Check>,
 }
 
 impl Verifier {
     pub(crate) fn begin(session: &Session, mechanism: &Mechanism, key: &Object) -> Result<Self> {
         let plan = Plan::for_mechanism(session, mechanism)?;
         let feed = Feed::begin(session, plan, key, || {
-            session.core().begin_verify(mechanism, key)
+            match session.core().begin_verify(mechanism, key) {
+                Err(e) if refuses_to_check_a_mac(&e, key)? => {
+                    Ok(Check::Mac(session.core().begin_sign(mechanism, key)?))
+                }
+                begun => begun.map(Check::Token),
+            }
         })?;
         Ok(Verifier { feed })
     }
@@ -309,7 +323,8 @@ impl Verifier {
     /// The module's error from `C_VerifyUpdate` (or `C_DigestUpdate` when composed).
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
         match &mut self.feed {
-            Feed::Direct(verifier) => verifier.update(data),
+            Feed::Direct(Check::Token(verifier)) => verifier.update(data),
+            Feed::Direct(Check::Mac(signer)) => signer.update(data),
             Feed::Composed(composed) => composed.digest.update(data),
         }
     }
@@ -321,7 +336,8 @@ impl Verifier {
     /// composed).
     pub fn finish(self, signature: &[u8]) -> Result<bool> {
         match self.feed {
-            Feed::Direct(verifier) => verifier.finish(signature),
+            Feed::Direct(Check::Token(verifier)) => verifier.finish(signature),
+            Feed::Direct(Check::Mac(signer)) => Ok(same_mac(signer.finish()?, signature)),
             Feed::Composed(composed) => composed
                 .finish(|session, raw, key, input| session.verify(raw, key, input, signature)),
         }
