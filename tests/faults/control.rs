@@ -126,6 +126,14 @@ pub fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// The test token through the facade, over the same fault module.
+    pub fn facade_token(&self) -> p11::Token {
+        p11::Library::load(path())
+            .unwrap()
+            .get_token(&p11::TokenFilter::new().label(p11_tests::env().label.as_str()))
+            .unwrap()
+    }
+
     /// Drops the session and `made` (objects and operations made through it), and checks
     /// that p11 closed every session it opened; keeps the module loaded meanwhile, so the
     /// count is the module's.

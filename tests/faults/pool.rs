@@ -1,21 +1,16 @@
 //! A pool over two tokens (two members on the test token, behind the fault module) fails
 //! over when one says it is gone, rests it, and tries every member when all rest.
 
-use crate::control::{control, fixture, path, FOREVER};
+use crate::control::{control, fixture, FOREVER};
 use p11::pool::Pool;
-use p11::{Key, Verify};
-use p11::{KeyQuery, KeyType, Library, ObjectOptions, OpenOptions, PrivateKey, Sign, TokenFilter};
+use p11::{Key, KeyQuery, KeyType, ObjectOptions, OpenOptions, PrivateKey, Sign, Verify};
 use p11_core::sys::{CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT};
 use std::time::Duration;
 
 #[test]
 fn a_cluster_fails_over_when_a_token_is_gone_and_rests_it() {
     let f = fixture();
-    let env = p11_tests::env();
-    let token = Library::load(path())
-        .unwrap()
-        .get_token(&TokenFilter::new().label(env.label.as_str()))
-        .unwrap();
+    let token = f.facade_token();
     let options = OpenOptions::new().rw().user_pin(f.pin.as_str());
     // One session per member, opened on demand: nothing is left opening in the
     // background when the case ends.

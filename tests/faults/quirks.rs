@@ -1,7 +1,7 @@
 //! Module quirks the facade handles, reproduced by the fault module.
 
-use crate::control::{control, fixture, path, FOREVER};
-use p11::{KeyType, Library, ObjectOptions, OpenOptions, Sign, TokenFilter, Verify};
+use crate::control::{control, fixture, FOREVER};
+use p11::{KeyType, ObjectOptions, OpenOptions, Sign, Verify};
 use p11_core::sys::CKR_MECHANISM_INVALID;
 
 /// NSS lists `AES_CMAC` and signs with it but refuses `C_VerifyInit`: the facade checks
@@ -9,11 +9,7 @@ use p11_core::sys::CKR_MECHANISM_INVALID;
 #[test]
 fn a_mac_the_token_will_not_check_is_checked_by_computing_it() {
     let f = fixture();
-    let env = p11_tests::env();
-    let token = Library::load(path())
-        .unwrap()
-        .get_token(&TokenFilter::new().label(env.label.as_str()))
-        .unwrap();
+    let token = f.facade_token();
     let session = token
         .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
         .unwrap();
