@@ -25,6 +25,9 @@ fn loading_a_loaded_module_with_other_arguments_is_refused() {
         Err(Error::InitArgsConflict { path }) => assert_eq!(path.to_str(), Some(&*f.env.module)),
         other => panic!("expected InitArgsConflict, got {other:?}"),
     }
+    // Who has no say in the arguments (a URI's loader) shares the module as it is.
+    let joined = Module::join_or_load(&f.env.module).unwrap();
+    assert!(joined == f.module);
 }
 
 #[test]

@@ -447,7 +447,22 @@ impl Module {
     /// As [`Module::load`]; [`Error::InitArgsConflict`] when the path is loaded with
     /// other arguments.
     pub fn load_with(path: impl AsRef<Path>, args: InitArgs) -> Result<Module> {
-        let given = path.as_ref();
+        Self::load_or_join(path.as_ref(), Some(args))
+    }
+
+    /// The module at `path` as this process has it loaded already, whatever arguments it
+    /// was initialised with; else loaded with the default ones. For callers that have no
+    /// say in the arguments: a PKCS#11 URI names a module but carries no init string.
+    ///
+    /// # Errors
+    /// As [`Module::load`].
+    pub fn join_or_load(path: impl AsRef<Path>) -> Result<Module> {
+        Self::load_or_join(path.as_ref(), None)
+    }
+
+    /// Shares the loaded module at `given` when its arguments are `args` (any, for
+    /// `None`), else loads it with `args` (the default ones for `None`).
+    fn load_or_join(given: &Path, args: Option<InitArgs>) -> Result<Module> {
         // A bare file name is for the dynamic loader to search; anything else is one file
         // however it is spelled.
         let key = if given.components().count() > 1 {
@@ -467,7 +482,7 @@ impl Module {
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
             };
-            if inner.init_args == args {
+            if args.as_ref().map_or(true, |args| inner.init_args == *args) {
                 return Ok(Module { inner });
             }
             // Unlock first: should `inner` be the last handle, its drop takes the lock.
@@ -477,7 +492,7 @@ impl Module {
                 path: given.to_path_buf(),
             });
         }
-        let mut inner = ModuleInner::load(given, args)?;
+        let mut inner = ModuleInner::load(given, args.unwrap_or_default())?;
         inner.registered_as = Some(key.clone());
         let inner = Arc::new(inner);
         loaded.push((key, Arc::downgrade(&inner)));

@@ -32,7 +32,9 @@ impl Library {
     /// Loads the module a PKCS#11 URI names: its `module-path` (a file, or a folder to
     /// look for `module-name` in), else `module-name` in the usual module folders
     /// (`/usr/lib/<multiarch>/pkcs11`, `/usr/lib/pkcs11`, `/usr/lib64/pkcs11`, the
-    /// library folders and their subfolders), as `lib<name>.so` or `<name>.so`.
+    /// library folders and their subfolders), as `lib<name>.so` or `<name>.so`. A URI
+    /// carries no init string: a module this process has loaded already is shared as it
+    /// was initialised (NSS's softoken, say, loaded with its `configdir`).
     ///
     /// ```no_run
     /// use p11::{Library, OpenOptions, TokenFilter, Uri};
@@ -46,7 +48,9 @@ impl Library {
     /// [`Error::InvalidArgument`] for a URI that names no module, or one not found;
     /// as [`load`](Self::load).
     pub fn load_uri(uri: &Uri) -> Result<Library> {
-        Self::load(module_of(uri)?)
+        Ok(Library {
+            module: Module::join_or_load(module_of(uri)?)?,
+        })
     }
 
     /// The core module, for everything else it offers (slots, mechanism info, events).
