@@ -93,7 +93,8 @@ fn run_module(root: &Path, name: &str, env: &TokenEnv) -> Result<Value> {
             .args(["test", "--package", "p11-tests", "--test", suite])
             // NSS's own tests (core::nss) run in `cargo xtask test`, whatever the module.
             .args(["--", "--test-threads=1", "--show-output", "--skip", "nss::"])
-            .env_remove("PKCS11_INIT_ARGS")
+            .env_clear()
+            .envs(outside_tokens())
             .envs(env.vars())
             .stderr(Stdio::inherit())
             .output()
@@ -108,6 +109,20 @@ fn run_module(root: &Path, name: &str, env: &TokenEnv) -> Result<Value> {
         }
     }
     Ok(json!({ "module": name, "about": about, "tests": tests }))
+}
+
+/// This process's environment without any token's variables (`PKCS11_*`, the modules'
+/// own), so that a module is tested with exactly what its set-up says.
+fn outside_tokens() -> Vec<(String, String)> {
+    const TOKEN_VARS: [&str; 4] = [
+        "SOFTHSM2_CONF",
+        "KRYOPTIC_CONF",
+        "P11_KIT_SERVER_ADDRESS",
+        "P11_FAULT_MODULE",
+    ];
+    std::env::vars()
+        .filter(|(name, _)| !name.starts_with("PKCS11_") && !TOKEN_VARS.contains(&name.as_str()))
+        .collect()
 }
 
 fn outcome_json(outcome: &Outcome) -> Value {
@@ -125,7 +140,8 @@ fn about(root: &Path, env: &TokenEnv) -> Result<Value> {
             .current_dir(root)
             .args(["run", "--quiet", "--package", "p11-cli", "--", "--json"])
             .args(args)
-            .env_remove("PKCS11_INIT_ARGS")
+            .env_clear()
+            .envs(outside_tokens())
             .envs(env.vars())
             .stderr(Stdio::inherit())
             .output()?;
