@@ -6,7 +6,7 @@
 use crate::tokens::{self, TokenEnv};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -245,14 +245,11 @@ fn render(dir: &Path) -> Result<String> {
         let _ = writeln!(doc, "| {name} | not run here: {why} | | |");
     }
     // Features: the test groups (`core::asymmetric`, ...), in name order.
-    let mut groups: BTreeMap<String, ()> = BTreeMap::new();
-    for report in &reports {
-        if let Some(tests) = report["tests"].as_object() {
-            for test in tests.keys() {
-                groups.insert(group_of(test), ());
-            }
-        }
-    }
+    let groups: BTreeSet<String> = reports
+        .iter()
+        .filter_map(|report| report["tests"].as_object())
+        .flat_map(|tests| tests.keys().map(|test| group_of(test)))
+        .collect();
     doc.push_str("\n## Features\n\n| feature |");
     for report in &reports {
         let _ = write!(doc, " {} |", text(&report["module"]));
@@ -266,7 +263,7 @@ fn render(dir: &Path) -> Result<String> {
     }
     doc.push('\n');
     let mut notes = String::new();
-    for group in groups.keys() {
+    for group in &groups {
         let _ = write!(doc, "| {group} |");
         for report in &reports {
             let module = text(&report["module"]);

@@ -137,7 +137,7 @@ impl Pool {
     /// r2d2 gave is in the message).
     pub fn get(&self) -> Result<PooledSession> {
         let mut last = None;
-        for member in self.shared.order() {
+        for (_, member) in self.shared.order() {
             match member.sessions.get() {
                 Ok(session) => return Ok(PooledSession { session }),
                 Err(e) => last = Some(e.to_string()),
@@ -163,7 +163,7 @@ impl Pool {
     /// As [`run`](Self::run), telling `work` which member (token) it runs on.
     fn run_on<T>(&self, mut work: impl FnMut(usize, &Session) -> Result<T>) -> Result<T> {
         let mut last = None;
-        for (index, member) in self.shared.order_indexed() {
+        for (index, member) in self.shared.order() {
             let session = match member.sessions.get() {
                 Ok(session) => session,
                 Err(e) => {
@@ -225,12 +225,9 @@ impl Shared {
         member.resting_until.store(until, Ordering::Relaxed);
     }
 
-    /// The members in service, from the next one round; every member when none is.
-    fn order(&self) -> impl Iterator<Item = &Member> {
-        self.order_indexed().map(|(_, member)| member)
-    }
-
-    fn order_indexed(&self) -> impl Iterator<Item = (usize, &Member)> {
+    /// The members in service with their places, from the next one round; every member
+    /// when none is.
+    fn order(&self) -> impl Iterator<Item = (usize, &Member)> {
         let count = self.members.len();
         let start = match count {
             0 | 1 => 0,
