@@ -24,49 +24,97 @@ const FLAVOURS: &[Flavour] = &[
     },
 ];
 
-/// Regenerates (or, with `check`, verifies) every generated file of the workspace.
-pub fn generate(headers: Option<PathBuf>, check: bool) -> Result<()> {
-    ensure_libclang()?;
-    let root = workspace_root();
-    let standard = root.join("vendor-headers");
-    let headers = headers.unwrap_or_else(|| standard.clone());
+/// The headers bindings are made from: the wrapper bindgen reads, the folders it
+/// searches, and the line that says where the bindings came from.
+struct Headers {
+    wrapper: PathBuf,
+    include: Vec<PathBuf>,
+    source: String,
+}
 
-    let mut outputs: Vec<(PathBuf, String)> = Vec::new();
-    let mut standard_unix = None;
-    for flavour in FLAVOURS {
-        let mut text: Option<String> = None;
-        for target in flavour.targets {
-            let fresh = bindings_for(&headers, target)?;
-            match &text {
-                None => text = Some(fresh),
-                Some(first) if *first != fresh => bail!(
-                    "bindings for {target} differ from those for {}: \
-                     {} cannot serve both",
-                    flavour.targets[0],
-                    flavour.file
-                ),
-                Some(_) => {}
-            }
-        }
-        if let Some(text) = text {
-            if flavour.file == "unix.rs" && headers == standard {
-                standard_unix = Some(text.clone());
-            }
-            outputs.push((
-                root.join("crates/p11-sys/src/bindings").join(flavour.file),
-                text,
-            ));
+impl Headers {
+    /// The OASIS headers in vendor-headers/.
+    fn standard(root: &Path) -> Headers {
+        let dir = root.join("vendor-headers");
+        Headers {
+            wrapper: dir.join("wrapper.h"),
+            include: vec![dir],
+            source: "the PKCS#11 headers in vendor-headers/".into(),
         }
     }
-    // The name tables of the upper crates always come from the standard headers, so that
-    // they build against any vendor's p11-sys.
-    let standard_unix = match standard_unix {
-        Some(text) => text,
-        None => bindings_for(&standard, FLAVOURS[0].targets[0])?,
-    };
-    let header = std::fs::read_to_string(standard.join("pkcs11t.h"))
+
+    /// A vendor's folder: its own wrapper.h if it has one, else one written to `out` that
+    /// includes `pkcs11.h` (the vendor's, else the OASIS one) and then every other header
+    /// of the folder, with the platform macros set as vendor-headers/wrapper.h sets them.
+    fn vendor(root: &Path, dir: &Path, out: &Path) -> Result<Headers> {
+        let standard = root.join("vendor-headers");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading the header folder {}", dir.display()))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".h"))
+            .collect();
+        names.sort();
+        if names.is_empty() {
+            bail!("{} holds no .h file", dir.display());
+        }
+        let include = vec![dir.to_path_buf(), standard.clone()];
+        let source = format!(
+            "the PKCS#11 headers in {} ({}) over the OASIS 3.2 headers",
+            dir.display(),
+            names.join(", ")
+        );
+        let own = dir.join("wrapper.h");
+        if own.is_file() {
+            return Ok(Headers {
+                wrapper: own,
+                include,
+                source,
+            });
+        }
+        let extra: String = names
+            .iter()
+            .filter(|n| !matches!(n.as_str(), "pkcs11.h" | "pkcs11t.h" | "pkcs11f.h"))
+            .map(|n| format!("#include \"{n}\"\n"))
+            .collect();
+        let template = std::fs::read_to_string(standard.join("wrapper.h"))
+            .context("reading vendor-headers/wrapper.h")?;
+        let text = template.replace(
+            "#include \"pkcs11.h\"\n",
+            &format!("#include \"pkcs11.h\"\n{extra}"),
+        );
+        std::fs::create_dir_all(out)?;
+        let wrapper = out.join("wrapper.h");
+        std::fs::write(&wrapper, text)?;
+        Ok(Headers {
+            wrapper,
+            include,
+            source,
+        })
+    }
+}
+
+/// Regenerates (or, with `check`, verifies) every generated file of the workspace from
+/// vendor-headers/.
+pub fn generate(check: bool) -> Result<()> {
+    ensure_libclang()?;
+    let root = workspace_root();
+    let standard = Headers::standard(&root);
+    let mut outputs = Vec::new();
+    let mut unix = None;
+    for (flavour, text) in flavours(&standard)? {
+        if flavour.file == "unix.rs" {
+            unix = Some(text.clone());
+        }
+        outputs.push((
+            root.join("crates/p11-sys/src/bindings").join(flavour.file),
+            text,
+        ));
+    }
+    let unix = unix.context("no unix flavour")?;
+    let header = std::fs::read_to_string(root.join("vendor-headers/pkcs11t.h"))
         .context("reading vendor-headers/pkcs11t.h")?;
-    outputs.extend(tables::generate(&root, &standard_unix, &header)?);
+    outputs.extend(tables::generate(&root, &unix, &header)?);
 
     if check {
         let stale: Vec<String> = outputs
@@ -84,14 +132,120 @@ pub fn generate(headers: Option<PathBuf>, check: bool) -> Result<()> {
             "bindgen --check: {} generated files up to date",
             outputs.len()
         );
-    } else {
-        for (path, text) in &outputs {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+        return Ok(());
+    }
+    write_all(&root, &outputs)
+}
+
+/// A standalone p11-sys crate in `out`, generated from a vendor's headers in `headers`:
+/// a concrete Cargo.toml (no workspace inheritance), p11-sys's own lib.rs, bindings for
+/// each flavour, a README naming the headers and carrying the OASIS notice, the LICENSE.
+/// A fork swaps it in with `[patch.crates-io] p11-sys = { path = ... }`; the crates above
+/// use only the standard items, so they build against it unchanged.
+pub fn fork(headers: &Path, out: &Path) -> Result<()> {
+    ensure_libclang()?;
+    let root = workspace_root();
+    let vendor = Headers::vendor(&root, headers, out)?;
+    let mut outputs = Vec::new();
+    for (flavour, text) in flavours(&vendor)? {
+        outputs.push((out.join("src/bindings").join(flavour.file), text));
+    }
+    let sys = root.join("crates/p11-sys");
+    let read = |path: &str| {
+        std::fs::read_to_string(sys.join(path)).with_context(|| format!("reading p11-sys/{path}"))
+    };
+    outputs.push((out.join("src/lib.rs"), read("src/lib.rs")?));
+    outputs.push((out.join("LICENSE"), read("LICENSE")?));
+    let readme = read("README.md")?;
+    let licence = readme
+        .split("## Licence")
+        .nth(1)
+        .context("p11-sys/README.md has no Licence section")?;
+    outputs.push((
+        out.join("README.md"),
+        format!(
+            "# p11-sys, generated from a vendor's headers\n\n\
+             Raw FFI bindings to PKCS#11 (Cryptoki) 3.2 and the vendor's extensions, generated \
+             by `cargo xtask bindgen --headers {} --out {}` from {}.\n\n\
+             Swap it in for p11-sys under the p11 crates with\n\n\
+             ```toml\n[patch.crates-io]\np11-sys = {{ path = \"{}\" }}\n```\n\n\
+             ## Licence{licence}",
+            headers.display(),
+            out.display(),
+            vendor.source,
+            out.display(),
+        ),
+    ));
+    let version = workspace_field(&root, "version")?;
+    outputs.push((
+        out.join("Cargo.toml"),
+        format!(
+            "[package]\n\
+             name = \"p11-sys\"\n\
+             description = \"Raw FFI bindings to PKCS#11 (Cryptoki) 3.2 with a vendor's extensions\"\n\
+             version = \"{version}\"\n\
+             edition = \"{}\"\n\
+             rust-version = \"{}\"\n\
+             license = \"{}\"\n\
+             publish = false\n\n\
+             [lib]\npath = \"src/lib.rs\"\n",
+            workspace_field(&root, "edition")?,
+            workspace_field(&root, "rust-version")?,
+            workspace_field(&root, "license")?,
+        ),
+    ));
+    write_all(out, &outputs)
+}
+
+/// A `[workspace.package]` field of the workspace's Cargo.toml.
+fn workspace_field(root: &Path, field: &str) -> Result<String> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    let package = manifest
+        .split("[workspace.package]")
+        .nth(1)
+        .context("no [workspace.package] in Cargo.toml")?;
+    package
+        .lines()
+        .take_while(|line| !line.starts_with('['))
+        .find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == field).then(|| value.trim().trim_matches('"').to_owned())
+        })
+        .with_context(|| format!("no {field} in [workspace.package]"))
+}
+
+/// Each flavour's bindings from `headers`; a flavour's targets must agree.
+fn flavours(headers: &Headers) -> Result<Vec<(&'static Flavour, String)>> {
+    let mut out = Vec::new();
+    for flavour in FLAVOURS {
+        let mut text: Option<String> = None;
+        for target in flavour.targets {
+            let fresh = bindings_for(headers, target)?;
+            match &text {
+                None => text = Some(fresh),
+                Some(first) if *first != fresh => bail!(
+                    "bindings for {target} differ from those for {}: \
+                     {} cannot serve both",
+                    flavour.targets[0],
+                    flavour.file
+                ),
+                Some(_) => {}
             }
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-            println!("wrote {}", display(&root, path));
         }
+        if let Some(text) = text {
+            out.push((flavour, text));
+        }
+    }
+    Ok(out)
+}
+
+fn write_all(root: &Path, outputs: &[(PathBuf, String)]) -> Result<()> {
+    for (path, text) in outputs {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", display(root, path));
     }
     Ok(())
 }
@@ -129,8 +283,8 @@ fn has_libclang(dir: &Path, depth: u32) -> bool {
     })
 }
 
-fn bindings_for(headers: &Path, target: &str) -> Result<String> {
-    let wrapper = headers.join("wrapper.h");
+fn bindings_for(headers: &Headers, target: &str) -> Result<String> {
+    let wrapper = &headers.wrapper;
     if !wrapper.is_file() {
         bail!(
             "{} not found: the header folder needs a wrapper.h that defines the \
@@ -138,13 +292,17 @@ fn bindings_for(headers: &Path, target: &str) -> Result<String> {
             wrapper.display()
         );
     }
-    let bindings = bindgen::Builder::default()
+    let mut builder = bindgen::Builder::default()
         .header(wrapper.to_string_lossy())
-        .clang_arg(format!("--target={target}"))
-        .clang_arg(format!("-I{}", headers.display()))
-        .raw_line(
-            "// Generated by `cargo xtask bindgen` from the PKCS#11 headers in vendor-headers/.",
-        )
+        .clang_arg(format!("--target={target}"));
+    for dir in &headers.include {
+        builder = builder.clang_arg(format!("-I{}", dir.display()));
+    }
+    let bindings = builder
+        .raw_line(format!(
+            "// Generated by `cargo xtask bindgen` from {}.",
+            headers.source
+        ))
         .raw_line("// Do not edit: change the headers or the generator, then run it again.")
         .allowlist_type("CK_.*")
         .allowlist_var("CK.*")

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's automation.
 //!
 //! ```text
-//! cargo xtask bindgen [--check] [--headers DIR]   regenerate p11-sys and the name tables
+//! cargo xtask bindgen [--check]                  regenerate p11-sys and the name tables
+//! cargo xtask bindgen --headers DIR --out DIR     a standalone p11-sys from a vendor's headers
 //! cargo xtask softhsm DIR                         a fresh SoftHSM token under DIR, as export lines
 //! cargo xtask nss DIR                             a fresh NSS database under DIR, as export lines
 //! cargo xtask kryoptic DIR                        a fresh kryoptic (PKCS#11 3.2) token, as export lines
@@ -29,8 +30,10 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  bindgen [--check] [--headers DIR]  regenerate crates/p11-sys (and the name tables) from
-                                     vendor-headers/ or DIR; --check fails when stale
+  bindgen [--check]                  regenerate crates/p11-sys (and the name tables) from
+                                     vendor-headers/; --check fails when stale
+  bindgen --headers DIR --out DIR    a standalone p11-sys crate in OUT from a vendor's headers
+                                     in DIR (over the OASIS ones), to swap in with [patch]
   softhsm DIR                        install SoftHSM if needed, make a token under DIR,
                                      print the export lines for it
   nss DIR                            an NSS softoken database under DIR, as export lines
@@ -69,21 +72,10 @@ fn main() -> ExitCode {
 fn dispatch(args: Vec<String>) -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["bindgen", rest @ ..] => {
-            let mut check = false;
-            let mut headers = None;
-            let mut rest = rest.iter();
-            while let Some(arg) = rest.next() {
-                match *arg {
-                    "--check" => check = true,
-                    "--headers" => match rest.next() {
-                        Some(dir) => headers = Some(PathBuf::from(dir)),
-                        None => bail!("--headers needs a folder\n\n{USAGE}"),
-                    },
-                    other => bail!("unknown bindgen option {other:?}\n\n{USAGE}"),
-                }
-            }
-            bindings::generate(headers, check)
+        ["bindgen"] => bindings::generate(false),
+        ["bindgen", "--check"] => bindings::generate(true),
+        ["bindgen", "--headers", headers, "--out", out] => {
+            bindings::fork(&PathBuf::from(headers), &PathBuf::from(out))
         }
         ["softhsm", dir] => {
             let token = tokens::softhsm(&PathBuf::from(dir))?;

@@ -44,7 +44,7 @@ pub fn test() -> Result<()> {
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"))
     })?;
-    step("bindgen --check", || bindings::generate(None, true))?;
+    step("bindgen --check", || bindings::generate(true))?;
     step(
         "cargo package: every published crate, unpacked and built",
         || {
@@ -80,6 +80,10 @@ pub fn test() -> Result<()> {
             .envs(env.vars())
             .env("P11_FAULT_MODULE", &fault_module))
     })?;
+    step(
+        "the vendor fork: p11 on a p11-sys made from a vendor's headers",
+        || vendor_fork(&root, &env, &fault_module),
+    )?;
     step("the suite on kryoptic (PKCS#11 3.2)", || {
         let kryoptic = tokens::kryoptic(&root.join("target/p11-test/kryoptic"))?;
         // One test at a time: kryoptic deadlocks when one session's C_Logout meets
@@ -198,6 +202,45 @@ fn doc_test_packages(root: &Path) -> Result<()> {
     run(cargo()
         .current_dir(&workspace)
         .args(["test", "--doc", "--workspace", "--all-features"])
+        .env("CARGO_TARGET_DIR", root.join("target")))
+}
+
+/// What an HSM vendor's fork does, done in target/vendor-fork/: p11-sys generated from
+/// the sample vendor header in tests/vendor-fork/headers, and the application in
+/// tests/vendor-fork/app built on the packaged p11 crates with that p11-sys swapped in by
+/// `[patch.crates-io]`; its test drives the vendor's values through the fault module.
+fn vendor_fork(root: &Path, env: &tokens::TokenEnv, fault_module: &Path) -> Result<()> {
+    let dir = root.join("target/vendor-fork");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    bindings::fork(
+        &root.join("tests/vendor-fork/headers"),
+        &dir.join("p11-sys"),
+    )?;
+    copy_tree(&root.join("tests/vendor-fork/app"), &dir.join("app"))?;
+    let packaged = root.join("target/package-build/package");
+    let version = env!("CARGO_PKG_VERSION");
+    let mut manifest = String::from(
+        "[workspace]\nresolver = \"2\"\nmembers = [\"app\"]\n\n[patch.crates-io]\n\
+         p11-sys = { path = \"p11-sys\" }\n",
+    );
+    for name in ["p11-mechanisms", "p11-core", "p11-asn1", "p11"] {
+        let unpacked = packaged.join(format!("{name}-{version}"));
+        anyhow::ensure!(
+            unpacked.is_dir(),
+            "cargo package left no {}",
+            unpacked.display()
+        );
+        manifest.push_str(&format!("{name} = {{ path = {:?} }}\n", unpacked));
+    }
+    std::fs::write(dir.join("Cargo.toml"), manifest)?;
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
+    run(cargo()
+        .current_dir(&dir)
+        .args(["test", "--workspace"])
+        .envs(env.vars())
+        .env("P11_FAULT_MODULE", fault_module)
         .env("CARGO_TARGET_DIR", root.join("target")))
 }
 

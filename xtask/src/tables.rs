@@ -272,7 +272,14 @@ fn return_values(constants: &[Constant], header: &str) -> String {
     for (variant, c) in &variants {
         let _ = writeln!(out, "            Self::{variant} => Some(\"{}\"),", c.name);
     }
-    out.push_str("            Self::Other(_) => None,\n        }\n    }\n}\n");
+    out.push_str("            Self::Other(_) => None,\n        }\n    }\n}\n\n");
+    out.push_str("/// Every standard name with its value (aliases too), for parsing.\n");
+    out.push_str("#[allow(clippy::unnecessary_cast)] // CK_RV is u64 on LP64 targets\n");
+    out.push_str("pub(crate) const NAMES: &[(&str, u64)] = &[\n");
+    for c in &named {
+        let _ = writeln!(out, "    (\"{0}\", p11_sys::{0} as u64),", c.name);
+    }
+    out.push_str("];\n");
     out
 }
 

@@ -1,13 +1,16 @@
 //! The one error type of p11, and the mapping of return values onto it.
 
 use crate::attribute::{AttributeKind, AttributeType, ObjectClass};
+use p11_mechanisms::open_enum::{self, UnknownName};
 use p11_mechanisms::MechanismType;
 use p11_sys::{CKR_OK, CKR_VENDOR_DEFINED, CK_RV};
 use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 pub use crate::generated::return_values::ReturnValue;
+use crate::generated::return_values::NAMES;
 
 /// What went wrong: in the module (a return value and the function that gave it), or on
 /// this side of the call (loading, a search that found no token, a bad argument).
@@ -307,16 +310,38 @@ impl ReturnValue {
     }
 }
 
-/// The spec name; an unnamed value as `CKR_VENDOR_DEFINED+0x…` or in hex.
+impl ReturnValue {
+    /// Gives a vendor value a name, so that it prints and parses by it (a fork's own
+    /// `CKR_` values, say). Spec names keep their values.
+    pub fn register_name(name: &'static str, value: u64) {
+        open_enum::register(&REGISTERED, name, value);
+    }
+}
+
+/// Names given to vendor return values at run time.
+static REGISTERED: open_enum::Registry = std::sync::RwLock::new(Vec::new());
+
+/// The spec name, else a registered name; an unnamed value as `CKR_VENDOR_DEFINED+0x…`
+/// or in hex.
 impl fmt::Display for ReturnValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.name(), *self) {
-            (Some(name), _) => f.write_str(name),
-            (None, ReturnValue::Other(raw)) if raw >= VENDOR_DEFINED => {
-                write!(f, "CKR_VENDOR_DEFINED+{:#x}", raw - VENDOR_DEFINED)
-            }
-            (None, rv) => write!(f, "{:#x}", u64::from(rv)),
-        }
+        let raw = u64::from(*self);
+        let name = self
+            .name()
+            .or_else(|| open_enum::registered_name(&REGISTERED, raw));
+        open_enum::write_name(f, raw, name, "CKR_", VENDOR_DEFINED)
+    }
+}
+
+/// Parses a spec name (any alias), a registered name, `CKR_VENDOR_DEFINED+0x…`, or a
+/// number.
+impl FromStr for ReturnValue {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> std::result::Result<Self, UnknownName> {
+        let registered = open_enum::registered(&REGISTERED);
+        let names = NAMES.iter().copied().chain(registered);
+        open_enum::parse_name(s, names, "return value", "CKR_", VENDOR_DEFINED).map(Self::from)
     }
 }
 
@@ -363,6 +388,22 @@ mod tests {
             "C_Initialize failed: CKR_VENDOR_DEFINED+0x42"
         );
         assert!(check(CKR_OK, "C_Finalize").is_ok());
+    }
+
+    #[test]
+    fn return_values_parse_and_vendor_ones_take_registered_names() {
+        assert_eq!(
+            "CKR_PIN_INCORRECT".parse::<ReturnValue>(),
+            Ok(ReturnValue::PinIncorrect)
+        );
+        assert_eq!("0xA0".parse::<ReturnValue>(), Ok(ReturnValue::PinIncorrect));
+        let quota = ReturnValue::from(VENDOR_DEFINED + 0x51);
+        assert_eq!(quota.to_string(), "CKR_VENDOR_DEFINED+0x51");
+        assert_eq!(quota.to_string().parse::<ReturnValue>(), Ok(quota));
+        ReturnValue::register_name("CKR_ACME_QUOTA_EXCEEDED", VENDOR_DEFINED + 0x51);
+        assert_eq!(quota.to_string(), "CKR_ACME_QUOTA_EXCEEDED");
+        assert_eq!("CKR_ACME_QUOTA_EXCEEDED".parse::<ReturnValue>(), Ok(quota));
+        assert!("CKR_NO_SUCH_THING".parse::<ReturnValue>().is_err());
     }
 
     #[test]

@@ -37,7 +37,7 @@ mod generated {
     pub(crate) mod slh_dsa_parameter_sets;
 }
 
-pub use mechanism::{Mechanism, Parameter, ParameterError};
+pub use mechanism::{Mechanism, Parameter, ParameterError, StructParameter};
 pub use message::{
     CcmMessageParams, ChaCha20Poly1305MessageParams, GcmMessageParams, IvGenerator,
     MessageParameter,

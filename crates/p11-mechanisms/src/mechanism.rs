@@ -5,8 +5,9 @@ use crate::profile::ParameterKind;
 use crate::MechanismType;
 use p11_sys::{CK_MECHANISM, CK_ULONG, CK_VOID_PTR};
 use std::fmt;
+use std::marker::PhantomData;
 use std::mem::size_of_val;
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 /// A parameter that does not fit its mechanism.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +33,9 @@ macro_rules! parameters {
             Bytes(&'a [u8]),
             /// A `CK_ULONG` (MAC lengths of `*_MAC_GENERAL`, ...).
             Ulong(CK_ULONG),
+            /// A `#[repr(C)]` parameter struct p11 does not type: a vendor's, from its
+            /// own headers.
+            Struct(StructParameter<'a>),
             $($(#[$doc])* $variant($ty),)*
         }
 
@@ -51,11 +55,65 @@ macro_rules! parameters {
                     Parameter::None | Parameter::Bytes([]) => (ptr::null_mut(), 0),
                     Parameter::Bytes(b) => (b.as_ptr() as CK_VOID_PTR, ulong(b.len())),
                     Parameter::Ulong(u) => param(u),
+                    Parameter::Struct(s) => (s.pointer.as_ptr(), ulong(s.len)),
                     $(Parameter::$variant(p) => param(p.as_raw()),)*
                 }
             }
         }
     };
+}
+
+/// A parameter struct p11 does not type — a vendor mechanism's, from the bindings of the
+/// vendor's headers — passed as the module expects it: a pointer to the struct and its
+/// size. The struct stays borrowed mutably while the [`Mechanism`] lives (a module may
+/// write into a parameter, as GCM's IV output shows), and its own borrows (the pointers
+/// inside it) must outlive that too, so no `unsafe` is needed to pass one.
+///
+/// ```
+/// use p11_mechanisms::{Mechanism, MechanismType, StructParameter};
+///
+/// /// As bindgen makes it from a vendor's header.
+/// #[repr(C)]
+/// #[derive(Copy, Clone, Debug, Default)]
+/// struct CK_ACME_SEAL_PARAMS { ulRounds: u64, ulTagBits: u64 }
+///
+/// let mut params = CK_ACME_SEAL_PARAMS { ulRounds: 12, ulTagBits: 128 };
+/// let seal = MechanismType::new(MechanismType::VENDOR_DEFINED.raw() + 0x5EA1);
+/// let mechanism = Mechanism::with(seal, StructParameter::new(&mut params));
+/// assert_eq!(mechanism.raw().ulParameterLen, 16);
+/// ```
+pub struct StructParameter<'a> {
+    pointer: NonNull<std::ffi::c_void>,
+    len: usize,
+    type_name: &'static str,
+    borrow: PhantomData<&'a mut ()>,
+}
+
+impl<'a> StructParameter<'a> {
+    /// `value` as a parameter. `Copy` keeps out types that own resources (a module
+    /// gets plain data, as C structs are); bindgen derives it for every parameter struct.
+    pub fn new<T: Copy + 'a>(value: &'a mut T) -> Self {
+        StructParameter {
+            pointer: NonNull::from(value).cast(),
+            len: std::mem::size_of::<T>(),
+            type_name: std::any::type_name::<T>(),
+            borrow: PhantomData,
+        }
+    }
+}
+
+impl fmt::Debug for StructParameter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The struct's fields may hold secrets (a vendor's key-derivation data): only its
+        // type and size are shown.
+        write!(f, "StructParameter<{}>({} bytes)", self.type_name, self.len)
+    }
+}
+
+impl<'a> From<StructParameter<'a>> for Parameter<'a> {
+    fn from(parameter: StructParameter<'a>) -> Self {
+        Parameter::Struct(parameter)
+    }
 }
 
 /// Raw bytes: an IV, a DH public value, or a parameter without a typed struct here.
@@ -240,5 +298,30 @@ mod tests {
         assert_eq!(cbc.raw().ulParameterLen, 16);
         let none = Mechanism::new(MechanismType::AES_KEY_GEN).raw();
         assert!(none.pParameter.is_null() && none.ulParameterLen == 0);
+    }
+
+    #[test]
+    fn a_struct_parameter_points_at_the_struct_and_shows_only_its_type() {
+        #[derive(Copy, Clone)]
+        #[repr(C)]
+        struct Params {
+            rounds: CK_ULONG,
+            secret: [u8; 8],
+        }
+        let mut params = Params {
+            rounds: 7,
+            secret: [0x5A; 8],
+        };
+        let address = &params as *const Params as usize;
+        let mechanism = Mechanism::with(
+            MechanismType::new(0x8000_0001),
+            StructParameter::new(&mut params),
+        );
+        let raw = mechanism.raw();
+        assert_eq!(raw.pParameter as usize, address);
+        assert_eq!(raw.ulParameterLen as usize, std::mem::size_of::<Params>());
+        let shown = format!("{mechanism:?}");
+        assert!(shown.contains("Params>(16 bytes)"), "{shown}");
+        assert!(!shown.contains("90"), "{shown}");
     }
 }

@@ -50,7 +50,8 @@ pub use p11_asn1 as asn1;
 pub use p11_core;
 pub use p11_core::{
     mechanisms, AttributeKind, AttributeMapper, AttributeType, AttributeValue, Error, KeyType,
-    Mechanism, MechanismType, ObjectClass, Result, Template, TokenFilter, Uri, UriError,
+    Mechanism, MechanismType, ObjectClass, Result, ReturnValue, Template, TokenFilter, Uri,
+    UriError,
 };
 
 /// The crate README's example, compiled as a doc test (it ships with the package).

@@ -7,6 +7,11 @@
 //!
 //! Tests steer it through the `p11fault_*` functions it exports beside
 //! `C_GetFunctionList` (loaded into the same process, it is the same instance p11 calls).
+//!
+//! For the vendor-fork test it also stands in for a vendor's module: it records the
+//! mechanism (type and parameter bytes) of the last `C_EncryptInit`/`C_SignInit`, and,
+//! once asked, keeps vendor-range attributes of the objects made through it to itself
+//! (the real module would refuse them) and answers them when read.
 #![allow(non_snake_case)] // the wrappers carry the names of the functions they wrap
 
 use p11_sys::*;
@@ -59,6 +64,12 @@ struct State {
     open: HashSet<CK_SESSION_HANDLE>,
     opened: u64,
     closed: u64,
+    /// The last mechanism an `*Init` call was given: its type and parameter bytes.
+    last_mechanism: Option<(CK_MECHANISM_TYPE, Vec<u8>)>,
+    /// Whether vendor-range attributes are kept here rather than passed on.
+    keep_vendor_attributes: bool,
+    /// The vendor-range attributes kept, per object.
+    vendor_attributes: HashMap<CK_OBJECT_HANDLE, Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>)>>,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -215,6 +226,36 @@ pub extern "C" fn p11fault_clear() {
     });
 }
 
+/// Keeps vendor-range attributes of objects made from now on here (`on` non-zero), so
+/// that a module which does not know them still makes the object, and they read back.
+#[no_mangle]
+pub extern "C" fn p11fault_keep_vendor_attributes(on: c_int) {
+    with_state(|s| s.keep_vendor_attributes = on != 0);
+}
+
+/// The last mechanism given to `C_EncryptInit` or `C_SignInit`: its type in `*ty`, its
+/// parameter's bytes copied to `buffer` (up to `room`); returns the parameter's length,
+/// or -1 when no mechanism was given yet.
+///
+/// # Safety
+/// `ty` must be writable, `buffer` writable for `room` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn p11fault_last_mechanism(
+    ty: *mut CK_MECHANISM_TYPE,
+    buffer: *mut u8,
+    room: usize,
+) -> i64 {
+    let Some((mechanism, parameter)) = with_state(|s| s.last_mechanism.clone()) else {
+        return -1;
+    };
+    // SAFETY: the caller's promise.
+    unsafe {
+        *ty = mechanism;
+        std::ptr::copy_nonoverlapping(parameter.as_ptr(), buffer, parameter.len().min(room));
+    }
+    parameter.len() as i64
+}
+
 /// How many times `function` was called since the last clear.
 ///
 /// # Safety
@@ -323,14 +364,10 @@ plain! {
     C_GetSessionInfo(h: CK_SESSION_HANDLE, info: CK_SESSION_INFO_PTR);
     C_FindObjectsInit(h: CK_SESSION_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG);
     C_FindObjectsFinal(h: CK_SESSION_HANDLE);
-    C_CreateObject(h: CK_SESSION_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, o: CK_OBJECT_HANDLE_PTR);
     C_DestroyObject(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE);
     C_SetAttributeValue(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG);
-    C_GenerateKey(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, o: CK_OBJECT_HANDLE_PTR);
     C_GenerateKeyPair(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, t2: CK_ATTRIBUTE_PTR, n2: CK_ULONG, o: CK_OBJECT_HANDLE_PTR, o2: CK_OBJECT_HANDLE_PTR);
-    C_EncryptInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
     C_DecryptInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
-    C_SignInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
     C_SignUpdate(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG);
     C_VerifyInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
     C_Verify(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG, s: CK_BYTE_PTR, sn: CK_ULONG);
@@ -407,6 +444,184 @@ counted! {
     C_GetMechanismList(slot: CK_SLOT_ID, list: CK_MECHANISM_TYPE_PTR, count: CK_ULONG_PTR) => list, count;
 }
 
+/// Keeps the mechanism's type and parameter bytes as the last one given.
+fn record_mechanism(m: CK_MECHANISM_PTR) {
+    if m.is_null() {
+        return;
+    }
+    // SAFETY: a non-NULL mechanism pointer is readable, as PKCS#11 requires.
+    let mechanism = unsafe { &*m };
+    let parameter = if mechanism.pParameter.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: the caller's parameter is `ulParameterLen` readable bytes.
+        unsafe {
+            std::slice::from_raw_parts(
+                mechanism.pParameter as *const u8,
+                mechanism.ulParameterLen as usize,
+            )
+        }
+        .to_vec()
+    };
+    with_state(|s| s.last_mechanism = Some((mechanism.mechanism, parameter)));
+}
+
+/// Wrappers of `*Init` functions: the mechanism recorded, then as `plain!`.
+macro_rules! init {
+    ($($f:ident ( $($arg:ident : $ty:ty),* ) => $m:ident;)*) => {$(
+        unsafe extern "C" fn $f($($arg: $ty),*) -> CK_RV {
+            record_mechanism($m);
+            match take(stringify!($f)) {
+                Some(Fault::Fail(rv)) => rv,
+                _ => forward!($f($($arg),*)),
+            }
+        }
+    )*};
+}
+
+init! {
+    C_EncryptInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE) => m;
+    C_SignInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE) => m;
+}
+
+/// The template without its vendor-range attributes, and those (copied), when vendor
+/// attributes are kept here; else the template as given.
+fn split_vendor(
+    t: CK_ATTRIBUTE_PTR,
+    n: CK_ULONG,
+) -> (Vec<CK_ATTRIBUTE>, Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>)>) {
+    if t.is_null() {
+        return (Vec::new(), Vec::new());
+    }
+    // SAFETY: the caller's template holds `n` readable attributes.
+    let template = unsafe { std::slice::from_raw_parts(t, n as usize) };
+    if !with_state(|s| s.keep_vendor_attributes) {
+        return (template.to_vec(), Vec::new());
+    }
+    let (vendor, standard): (Vec<_>, Vec<_>) =
+        template.iter().partition(|a| a.type_ >= CKA_VENDOR_DEFINED);
+    let vendor = vendor
+        .iter()
+        .map(|a: &CK_ATTRIBUTE| {
+            let bytes = if a.pValue.is_null() {
+                Vec::new()
+            } else {
+                // SAFETY: each value is `ulValueLen` readable bytes.
+                unsafe { std::slice::from_raw_parts(a.pValue as *const u8, a.ulValueLen as usize) }
+                    .to_vec()
+            };
+            (a.type_, bytes)
+        })
+        .collect();
+    (standard, vendor)
+}
+
+fn keep_vendor(handle: CK_OBJECT_HANDLE, vendor: Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>)>) {
+    if !vendor.is_empty() {
+        with_state(|s| s.vendor_attributes.insert(handle, vendor));
+    }
+}
+
+unsafe extern "C" fn C_CreateObject(
+    h: CK_SESSION_HANDLE,
+    t: CK_ATTRIBUTE_PTR,
+    n: CK_ULONG,
+    o: CK_OBJECT_HANDLE_PTR,
+) -> CK_RV {
+    if let Some(Fault::Fail(rv)) = take("C_CreateObject") {
+        return rv;
+    }
+    let (mut standard, vendor) = split_vendor(t, n);
+    let rv = forward!(C_CreateObject(
+        h,
+        standard.as_mut_ptr(),
+        standard.len() as CK_ULONG,
+        o
+    ));
+    if rv == CKR_OK && !o.is_null() {
+        // SAFETY: the module wrote the new handle there.
+        keep_vendor(unsafe { *o }, vendor);
+    }
+    rv
+}
+
+unsafe extern "C" fn C_GenerateKey(
+    h: CK_SESSION_HANDLE,
+    m: CK_MECHANISM_PTR,
+    t: CK_ATTRIBUTE_PTR,
+    n: CK_ULONG,
+    o: CK_OBJECT_HANDLE_PTR,
+) -> CK_RV {
+    if let Some(Fault::Fail(rv)) = take("C_GenerateKey") {
+        return rv;
+    }
+    let (mut standard, vendor) = split_vendor(t, n);
+    let rv = forward!(C_GenerateKey(
+        h,
+        m,
+        standard.as_mut_ptr(),
+        standard.len() as CK_ULONG,
+        o
+    ));
+    if rv == CKR_OK && !o.is_null() {
+        // SAFETY: the module wrote the new handle there.
+        keep_vendor(unsafe { *o }, vendor);
+    }
+    rv
+}
+
+/// Vendor attributes kept here answered from what was kept, the rest by the module.
+unsafe fn get_with_vendor(
+    h: CK_SESSION_HANDLE,
+    o: CK_OBJECT_HANDLE,
+    t: CK_ATTRIBUTE_PTR,
+    n: CK_ULONG,
+    kept: Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>)>,
+) -> CK_RV {
+    // SAFETY: the caller's template holds `n` attributes, writable.
+    let template = unsafe { std::slice::from_raw_parts_mut(t, n as usize) };
+    let mut rv = CKR_OK;
+    let mut standard = Vec::new();
+    for (i, attribute) in template.iter_mut().enumerate() {
+        let Some((_, value)) = kept.iter().find(|(ty, _)| *ty == attribute.type_) else {
+            standard.push(i);
+            continue;
+        };
+        if attribute.pValue.is_null() {
+            attribute.ulValueLen = value.len() as CK_ULONG;
+        } else if (attribute.ulValueLen as usize) < value.len() {
+            attribute.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            rv = CKR_BUFFER_TOO_SMALL;
+        } else {
+            // SAFETY: the buffer holds `ulValueLen` >= value.len() writable bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    value.as_ptr(),
+                    attribute.pValue as *mut u8,
+                    value.len(),
+                )
+            };
+            attribute.ulValueLen = value.len() as CK_ULONG;
+        }
+    }
+    if !standard.is_empty() {
+        let mut rest: Vec<CK_ATTRIBUTE> = standard.iter().map(|&i| template[i]).collect();
+        let theirs = forward!(C_GetAttributeValue(
+            h,
+            o,
+            rest.as_mut_ptr(),
+            rest.len() as CK_ULONG
+        ));
+        for (&i, answered) in standard.iter().zip(&rest) {
+            template[i].ulValueLen = answered.ulValueLen;
+        }
+        if theirs != CKR_OK {
+            rv = theirs;
+        }
+    }
+    rv
+}
+
 /// `fail` here returns the value without touching the template: no attribute is marked
 /// unavailable, and the buffers keep whatever they held.
 unsafe extern "C" fn C_GetAttributeValue(
@@ -415,6 +630,11 @@ unsafe extern "C" fn C_GetAttributeValue(
     t: CK_ATTRIBUTE_PTR,
     n: CK_ULONG,
 ) -> CK_RV {
+    let kept = with_state(|s| s.vendor_attributes.get(&o).cloned());
+    if let (Some(kept), false) = (kept, t.is_null()) {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { get_with_vendor(h, o, t, n, kept) };
+    }
     match take("C_GetAttributeValue") {
         Some(Fault::Fail(rv)) => rv,
         Some(Fault::Empty) => {

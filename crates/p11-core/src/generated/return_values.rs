@@ -587,3 +587,310 @@ impl ReturnValue {
         }
     }
 }
+
+/// Every standard name with its value (aliases too), for parsing.
+#[allow(clippy::unnecessary_cast)] // CK_RV is u64 on LP64 targets
+pub(crate) const NAMES: &[(&str, u64)] = &[
+    ("CKR_OK", p11_sys::CKR_OK as u64),
+    ("CKR_CANCEL", p11_sys::CKR_CANCEL as u64),
+    ("CKR_HOST_MEMORY", p11_sys::CKR_HOST_MEMORY as u64),
+    ("CKR_SLOT_ID_INVALID", p11_sys::CKR_SLOT_ID_INVALID as u64),
+    ("CKR_GENERAL_ERROR", p11_sys::CKR_GENERAL_ERROR as u64),
+    ("CKR_FUNCTION_FAILED", p11_sys::CKR_FUNCTION_FAILED as u64),
+    ("CKR_ARGUMENTS_BAD", p11_sys::CKR_ARGUMENTS_BAD as u64),
+    ("CKR_NO_EVENT", p11_sys::CKR_NO_EVENT as u64),
+    (
+        "CKR_NEED_TO_CREATE_THREADS",
+        p11_sys::CKR_NEED_TO_CREATE_THREADS as u64,
+    ),
+    ("CKR_CANT_LOCK", p11_sys::CKR_CANT_LOCK as u64),
+    (
+        "CKR_ATTRIBUTE_READ_ONLY",
+        p11_sys::CKR_ATTRIBUTE_READ_ONLY as u64,
+    ),
+    (
+        "CKR_ATTRIBUTE_SENSITIVE",
+        p11_sys::CKR_ATTRIBUTE_SENSITIVE as u64,
+    ),
+    (
+        "CKR_ATTRIBUTE_TYPE_INVALID",
+        p11_sys::CKR_ATTRIBUTE_TYPE_INVALID as u64,
+    ),
+    (
+        "CKR_ATTRIBUTE_VALUE_INVALID",
+        p11_sys::CKR_ATTRIBUTE_VALUE_INVALID as u64,
+    ),
+    (
+        "CKR_ACTION_PROHIBITED",
+        p11_sys::CKR_ACTION_PROHIBITED as u64,
+    ),
+    ("CKR_DATA_INVALID", p11_sys::CKR_DATA_INVALID as u64),
+    ("CKR_DATA_LEN_RANGE", p11_sys::CKR_DATA_LEN_RANGE as u64),
+    ("CKR_DEVICE_ERROR", p11_sys::CKR_DEVICE_ERROR as u64),
+    ("CKR_DEVICE_MEMORY", p11_sys::CKR_DEVICE_MEMORY as u64),
+    ("CKR_DEVICE_REMOVED", p11_sys::CKR_DEVICE_REMOVED as u64),
+    (
+        "CKR_ENCRYPTED_DATA_INVALID",
+        p11_sys::CKR_ENCRYPTED_DATA_INVALID as u64,
+    ),
+    (
+        "CKR_ENCRYPTED_DATA_LEN_RANGE",
+        p11_sys::CKR_ENCRYPTED_DATA_LEN_RANGE as u64,
+    ),
+    (
+        "CKR_AEAD_DECRYPT_FAILED",
+        p11_sys::CKR_AEAD_DECRYPT_FAILED as u64,
+    ),
+    (
+        "CKR_FUNCTION_CANCELED",
+        p11_sys::CKR_FUNCTION_CANCELED as u64,
+    ),
+    (
+        "CKR_FUNCTION_NOT_PARALLEL",
+        p11_sys::CKR_FUNCTION_NOT_PARALLEL as u64,
+    ),
+    (
+        "CKR_FUNCTION_NOT_SUPPORTED",
+        p11_sys::CKR_FUNCTION_NOT_SUPPORTED as u64,
+    ),
+    (
+        "CKR_KEY_HANDLE_INVALID",
+        p11_sys::CKR_KEY_HANDLE_INVALID as u64,
+    ),
+    ("CKR_KEY_SIZE_RANGE", p11_sys::CKR_KEY_SIZE_RANGE as u64),
+    (
+        "CKR_KEY_TYPE_INCONSISTENT",
+        p11_sys::CKR_KEY_TYPE_INCONSISTENT as u64,
+    ),
+    ("CKR_KEY_NOT_NEEDED", p11_sys::CKR_KEY_NOT_NEEDED as u64),
+    ("CKR_KEY_CHANGED", p11_sys::CKR_KEY_CHANGED as u64),
+    ("CKR_KEY_NEEDED", p11_sys::CKR_KEY_NEEDED as u64),
+    ("CKR_KEY_INDIGESTIBLE", p11_sys::CKR_KEY_INDIGESTIBLE as u64),
+    (
+        "CKR_KEY_FUNCTION_NOT_PERMITTED",
+        p11_sys::CKR_KEY_FUNCTION_NOT_PERMITTED as u64,
+    ),
+    (
+        "CKR_KEY_NOT_WRAPPABLE",
+        p11_sys::CKR_KEY_NOT_WRAPPABLE as u64,
+    ),
+    (
+        "CKR_KEY_UNEXTRACTABLE",
+        p11_sys::CKR_KEY_UNEXTRACTABLE as u64,
+    ),
+    (
+        "CKR_MECHANISM_INVALID",
+        p11_sys::CKR_MECHANISM_INVALID as u64,
+    ),
+    (
+        "CKR_MECHANISM_PARAM_INVALID",
+        p11_sys::CKR_MECHANISM_PARAM_INVALID as u64,
+    ),
+    (
+        "CKR_OBJECT_HANDLE_INVALID",
+        p11_sys::CKR_OBJECT_HANDLE_INVALID as u64,
+    ),
+    ("CKR_OPERATION_ACTIVE", p11_sys::CKR_OPERATION_ACTIVE as u64),
+    (
+        "CKR_OPERATION_NOT_INITIALIZED",
+        p11_sys::CKR_OPERATION_NOT_INITIALIZED as u64,
+    ),
+    ("CKR_PIN_INCORRECT", p11_sys::CKR_PIN_INCORRECT as u64),
+    ("CKR_PIN_INVALID", p11_sys::CKR_PIN_INVALID as u64),
+    ("CKR_PIN_LEN_RANGE", p11_sys::CKR_PIN_LEN_RANGE as u64),
+    ("CKR_PIN_EXPIRED", p11_sys::CKR_PIN_EXPIRED as u64),
+    ("CKR_PIN_LOCKED", p11_sys::CKR_PIN_LOCKED as u64),
+    ("CKR_SESSION_CLOSED", p11_sys::CKR_SESSION_CLOSED as u64),
+    ("CKR_SESSION_COUNT", p11_sys::CKR_SESSION_COUNT as u64),
+    (
+        "CKR_SESSION_HANDLE_INVALID",
+        p11_sys::CKR_SESSION_HANDLE_INVALID as u64,
+    ),
+    (
+        "CKR_SESSION_PARALLEL_NOT_SUPPORTED",
+        p11_sys::CKR_SESSION_PARALLEL_NOT_SUPPORTED as u64,
+    ),
+    (
+        "CKR_SESSION_READ_ONLY",
+        p11_sys::CKR_SESSION_READ_ONLY as u64,
+    ),
+    ("CKR_SESSION_EXISTS", p11_sys::CKR_SESSION_EXISTS as u64),
+    (
+        "CKR_SESSION_READ_ONLY_EXISTS",
+        p11_sys::CKR_SESSION_READ_ONLY_EXISTS as u64,
+    ),
+    (
+        "CKR_SESSION_READ_WRITE_SO_EXISTS",
+        p11_sys::CKR_SESSION_READ_WRITE_SO_EXISTS as u64,
+    ),
+    (
+        "CKR_SIGNATURE_INVALID",
+        p11_sys::CKR_SIGNATURE_INVALID as u64,
+    ),
+    (
+        "CKR_SIGNATURE_LEN_RANGE",
+        p11_sys::CKR_SIGNATURE_LEN_RANGE as u64,
+    ),
+    (
+        "CKR_TEMPLATE_INCOMPLETE",
+        p11_sys::CKR_TEMPLATE_INCOMPLETE as u64,
+    ),
+    (
+        "CKR_TEMPLATE_INCONSISTENT",
+        p11_sys::CKR_TEMPLATE_INCONSISTENT as u64,
+    ),
+    (
+        "CKR_TOKEN_NOT_PRESENT",
+        p11_sys::CKR_TOKEN_NOT_PRESENT as u64,
+    ),
+    (
+        "CKR_TOKEN_NOT_RECOGNIZED",
+        p11_sys::CKR_TOKEN_NOT_RECOGNIZED as u64,
+    ),
+    (
+        "CKR_TOKEN_WRITE_PROTECTED",
+        p11_sys::CKR_TOKEN_WRITE_PROTECTED as u64,
+    ),
+    (
+        "CKR_UNWRAPPING_KEY_HANDLE_INVALID",
+        p11_sys::CKR_UNWRAPPING_KEY_HANDLE_INVALID as u64,
+    ),
+    (
+        "CKR_UNWRAPPING_KEY_SIZE_RANGE",
+        p11_sys::CKR_UNWRAPPING_KEY_SIZE_RANGE as u64,
+    ),
+    (
+        "CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT",
+        p11_sys::CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT as u64,
+    ),
+    (
+        "CKR_USER_ALREADY_LOGGED_IN",
+        p11_sys::CKR_USER_ALREADY_LOGGED_IN as u64,
+    ),
+    (
+        "CKR_USER_NOT_LOGGED_IN",
+        p11_sys::CKR_USER_NOT_LOGGED_IN as u64,
+    ),
+    (
+        "CKR_USER_PIN_NOT_INITIALIZED",
+        p11_sys::CKR_USER_PIN_NOT_INITIALIZED as u64,
+    ),
+    (
+        "CKR_USER_TYPE_INVALID",
+        p11_sys::CKR_USER_TYPE_INVALID as u64,
+    ),
+    (
+        "CKR_USER_ANOTHER_ALREADY_LOGGED_IN",
+        p11_sys::CKR_USER_ANOTHER_ALREADY_LOGGED_IN as u64,
+    ),
+    (
+        "CKR_USER_TOO_MANY_TYPES",
+        p11_sys::CKR_USER_TOO_MANY_TYPES as u64,
+    ),
+    (
+        "CKR_WRAPPED_KEY_INVALID",
+        p11_sys::CKR_WRAPPED_KEY_INVALID as u64,
+    ),
+    (
+        "CKR_WRAPPED_KEY_LEN_RANGE",
+        p11_sys::CKR_WRAPPED_KEY_LEN_RANGE as u64,
+    ),
+    (
+        "CKR_WRAPPING_KEY_HANDLE_INVALID",
+        p11_sys::CKR_WRAPPING_KEY_HANDLE_INVALID as u64,
+    ),
+    (
+        "CKR_WRAPPING_KEY_SIZE_RANGE",
+        p11_sys::CKR_WRAPPING_KEY_SIZE_RANGE as u64,
+    ),
+    (
+        "CKR_WRAPPING_KEY_TYPE_INCONSISTENT",
+        p11_sys::CKR_WRAPPING_KEY_TYPE_INCONSISTENT as u64,
+    ),
+    (
+        "CKR_RANDOM_SEED_NOT_SUPPORTED",
+        p11_sys::CKR_RANDOM_SEED_NOT_SUPPORTED as u64,
+    ),
+    ("CKR_RANDOM_NO_RNG", p11_sys::CKR_RANDOM_NO_RNG as u64),
+    (
+        "CKR_DOMAIN_PARAMS_INVALID",
+        p11_sys::CKR_DOMAIN_PARAMS_INVALID as u64,
+    ),
+    (
+        "CKR_CURVE_NOT_SUPPORTED",
+        p11_sys::CKR_CURVE_NOT_SUPPORTED as u64,
+    ),
+    ("CKR_BUFFER_TOO_SMALL", p11_sys::CKR_BUFFER_TOO_SMALL as u64),
+    (
+        "CKR_SAVED_STATE_INVALID",
+        p11_sys::CKR_SAVED_STATE_INVALID as u64,
+    ),
+    (
+        "CKR_INFORMATION_SENSITIVE",
+        p11_sys::CKR_INFORMATION_SENSITIVE as u64,
+    ),
+    ("CKR_STATE_UNSAVEABLE", p11_sys::CKR_STATE_UNSAVEABLE as u64),
+    (
+        "CKR_CRYPTOKI_NOT_INITIALIZED",
+        p11_sys::CKR_CRYPTOKI_NOT_INITIALIZED as u64,
+    ),
+    (
+        "CKR_CRYPTOKI_ALREADY_INITIALIZED",
+        p11_sys::CKR_CRYPTOKI_ALREADY_INITIALIZED as u64,
+    ),
+    ("CKR_MUTEX_BAD", p11_sys::CKR_MUTEX_BAD as u64),
+    ("CKR_MUTEX_NOT_LOCKED", p11_sys::CKR_MUTEX_NOT_LOCKED as u64),
+    ("CKR_NEW_PIN_MODE", p11_sys::CKR_NEW_PIN_MODE as u64),
+    ("CKR_NEXT_OTP", p11_sys::CKR_NEXT_OTP as u64),
+    (
+        "CKR_EXCEEDED_MAX_ITERATIONS",
+        p11_sys::CKR_EXCEEDED_MAX_ITERATIONS as u64,
+    ),
+    (
+        "CKR_FIPS_SELF_TEST_FAILED",
+        p11_sys::CKR_FIPS_SELF_TEST_FAILED as u64,
+    ),
+    (
+        "CKR_LIBRARY_LOAD_FAILED",
+        p11_sys::CKR_LIBRARY_LOAD_FAILED as u64,
+    ),
+    ("CKR_PIN_TOO_WEAK", p11_sys::CKR_PIN_TOO_WEAK as u64),
+    (
+        "CKR_PUBLIC_KEY_INVALID",
+        p11_sys::CKR_PUBLIC_KEY_INVALID as u64,
+    ),
+    (
+        "CKR_FUNCTION_REJECTED",
+        p11_sys::CKR_FUNCTION_REJECTED as u64,
+    ),
+    (
+        "CKR_TOKEN_RESOURCE_EXCEEDED",
+        p11_sys::CKR_TOKEN_RESOURCE_EXCEEDED as u64,
+    ),
+    (
+        "CKR_OPERATION_CANCEL_FAILED",
+        p11_sys::CKR_OPERATION_CANCEL_FAILED as u64,
+    ),
+    ("CKR_KEY_EXHAUSTED", p11_sys::CKR_KEY_EXHAUSTED as u64),
+    ("CKR_PENDING", p11_sys::CKR_PENDING as u64),
+    (
+        "CKR_SESSION_ASYNC_NOT_SUPPORTED",
+        p11_sys::CKR_SESSION_ASYNC_NOT_SUPPORTED as u64,
+    ),
+    (
+        "CKR_SEED_RANDOM_REQUIRED",
+        p11_sys::CKR_SEED_RANDOM_REQUIRED as u64,
+    ),
+    (
+        "CKR_OPERATION_NOT_VALIDATED",
+        p11_sys::CKR_OPERATION_NOT_VALIDATED as u64,
+    ),
+    (
+        "CKR_TOKEN_NOT_INITIALIZED",
+        p11_sys::CKR_TOKEN_NOT_INITIALIZED as u64,
+    ),
+    (
+        "CKR_PARAMETER_SET_NOT_SUPPORTED",
+        p11_sys::CKR_PARAMETER_SET_NOT_SUPPORTED as u64,
+    ),
+];
