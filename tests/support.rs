@@ -73,6 +73,9 @@ pub struct Fixture<G> {
     pub module: Module,
     /// The test token.
     pub token: Token,
+    /// Whether the token wants a login (`CKF_LOGIN_REQUIRED`); p11-kit's trust token
+    /// has none.
+    pub login: bool,
     /// Held for the test's duration, released last.
     _guard: G,
 }
@@ -83,15 +86,44 @@ fn fixture<G>(guard: G) -> Fixture<G> {
     let token = module
         .get_token(&TokenFilter::new().label(env.label.as_str()))
         .expect("finding the test token");
+    let login = token
+        .info()
+        .expect("reading the token info")
+        .flags
+        .contains(p11_core::TokenFlags::LOGIN_REQUIRED);
     Fixture {
         env,
         module,
         token,
+        login,
         _guard: guard,
     }
 }
 
 impl<G> Fixture<G> {
+    /// Whether the token has logins to test; says why the test skips when not.
+    pub fn logs_in(&self) -> bool {
+        if !self.login {
+            println!("skipped: the token takes no login (no CKF_LOGIN_REQUIRED)");
+        }
+        self.login
+    }
+
+    /// Whether the token has a random generator (`CKF_RNG`); says why the test skips
+    /// when not.
+    pub fn has_rng(&self) -> bool {
+        let rng = self
+            .token
+            .info()
+            .expect("reading the token info")
+            .flags
+            .contains(p11_core::TokenFlags::RNG);
+        if !rng {
+            println!("skipped: the token has no random generator (no CKF_RNG)");
+        }
+        rng
+    }
+
     /// Drops the module and token (finalising the module when no other handle is left)
     /// but keeps the lock.
     pub fn into_guard(self) -> G {
@@ -110,15 +142,18 @@ pub fn exclusive() -> Fixture<RwLockWriteGuard<'static, ()>> {
     fixture(TOKEN_STATE.write().unwrap_or_else(PoisonError::into_inner))
 }
 
-/// A read/write session on the test token, logged in as the user.
+/// A read/write session on the test token, logged in as the user where the token takes
+/// a login.
 pub fn user_session<G>(f: &Fixture<G>) -> p11_core::Session {
     let session = f
         .token
         .open(p11_core::Access::ReadWrite)
         .expect("opening a session");
-    session
-        .login(p11_core::UserType::USER, f.env.pin.as_str())
-        .expect("logging in");
+    if f.login {
+        session
+            .login(p11_core::UserType::USER, f.env.pin.as_str())
+            .expect("logging in");
+    }
     session
 }
 
@@ -146,11 +181,30 @@ pub fn offers(session: &p11_core::Session, mechanisms: &[p11_core::MechanismType
     true
 }
 
-/// A label no other test (or run) uses, drawn from the token's RNG.
-pub fn unique_label(session: &p11_core::Session, prefix: &str) -> String {
-    let bytes = session.generate_random(8).expect("random bytes");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}-{hex}")
+/// Whether the token keeps keys at all: a token that offers no mechanism (p11-kit's
+/// trust store) refuses key objects. Says why the test skips when not.
+pub fn keeps_keys(session: &p11_core::Session) -> bool {
+    let any = !session
+        .slot()
+        .mechanisms()
+        .expect("reading the mechanism list")
+        .is_empty();
+    if !any {
+        println!("skipped: the token offers no mechanism, so it keeps no keys");
+    }
+    any
+}
+
+/// A label no other test (or run) uses: the process, the time and a count (not the
+/// token's RNG, which some tokens lack).
+pub fn unique_label(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let count = COUNT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{nanos:x}-{count}", std::process::id())
 }
 
 /// Known values for keys and domain parameters.

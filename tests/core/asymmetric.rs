@@ -57,6 +57,9 @@ fn assert_signs(session: &Session, mechanism: &Mechanism, pair: &(Object, Object
 fn rsa_pkcs1_oaep_and_raw_encryption() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::RSA_PKCS_KEY_PAIR_GEN, M::RSA_PKCS]) {
+        return;
+    }
     let (public, private) = rsa_pair(&session, 2048);
     let message = b"attack at dawn";
     let pkcs1 = Mechanism::new(M::RSA_PKCS);
@@ -115,6 +118,9 @@ fn rsa_pkcs1_oaep_and_raw_encryption() {
 fn rsa_data_too_long_is_a_typed_error() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::RSA_PKCS_KEY_PAIR_GEN, M::RSA_PKCS]) {
+        return;
+    }
     let (public, _) = rsa_pair(&session, 1024);
     let err = session
         .encrypt(&Mechanism::new(M::RSA_PKCS), &public, &[7u8; 200])
@@ -244,6 +250,9 @@ fn dsa_signatures_raw_and_hashed() {
 fn ecdsa_on_p256_p384_p521() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::EC_KEY_PAIR_GEN, M::ECDSA]) {
+        return;
+    }
     for (curve, half) in [(P256, 32), (P384, 48), (P521, 66)] {
         let pair = p11_tests::ec_pair(
             &session,
@@ -290,6 +299,9 @@ fn ed25519_signatures() {
 fn always_authenticate_keys_sign_with_their_pin() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::SHA256_RSA_PKCS]) {
+        return;
+    }
     let (public, private) = p11_tests::rsa_pair(
         &session,
         1024,

@@ -49,13 +49,22 @@ pub fn recover_and_dual(session: &Session, module: &str) -> Vec<&'static str> {
     match session.begin_dual(DualKind::DigestEncrypt, &cbc, &key, &sha256, None) {
         Ok(mut dual) => {
             let mut out = vec![0u8; 128];
-            let n = dual.update(&plain, &mut out).unwrap();
-            let (rest, digest) = dual.finish(None).unwrap();
-            let mut ciphertext = out[..n].to_vec();
-            ciphertext.extend(rest);
-            assert_eq!(ciphertext, session.encrypt(&cbc, &key, &plain).unwrap());
-            assert_eq!(digest, session.digest(&sha256, &plain).unwrap());
-            tested.push("digest-encrypt");
+            // Both inits may succeed on a module without the dual functions
+            // (openCryptoki 3.8): then the update says so.
+            match dual.update(&plain, &mut out) {
+                Ok(n) => {
+                    let (rest, digest) = dual.finish(None).unwrap();
+                    let mut ciphertext = out[..n].to_vec();
+                    ciphertext.extend(rest);
+                    assert_eq!(ciphertext, session.encrypt(&cbc, &key, &plain).unwrap());
+                    assert_eq!(digest, session.digest(&sha256, &plain).unwrap());
+                    tested.push("digest-encrypt");
+                }
+                Err(e) if unsupported(&e) => {
+                    println!("{module}: skipped dual-function: {e}")
+                }
+                Err(e) => panic!("{module}: C_DigestEncryptUpdate: {e}"),
+            }
         }
         // Without dual-function operations the second init finds the first active.
         Err(e)
@@ -75,6 +84,9 @@ pub fn recover_and_dual(session: &Session, module: &str) -> Vec<&'static str> {
 fn recover_and_dual_function_on_softhsm() {
     let f = p11_tests::shared();
     let session = p11_tests::user_session(&f);
+    if !p11_tests::offers(&session, &[M::RSA_PKCS_KEY_PAIR_GEN, M::AES_KEY_GEN]) {
+        return;
+    }
     let tested = recover_and_dual(&session, "SoftHSM");
     println!("SoftHSM offers: {tested:?}");
 }

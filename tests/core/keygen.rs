@@ -15,6 +15,9 @@ fn readable_secret() -> Template {
 fn aes_keys_of_each_size() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::AES_KEY_GEN]) {
+        return;
+    }
     for bytes in [16u64, 24, 32] {
         let key = session
             .generate_key(
@@ -63,6 +66,9 @@ fn des2_des3_and_generic_secret_keys() {
             len
         );
     }
+    if !p11_tests::offers(&session, &[M::GENERIC_SECRET_KEY_GEN]) {
+        return;
+    }
     let secret = session
         .generate_key(
             &Mechanism::new(M::GENERIC_SECRET_KEY_GEN),
@@ -88,6 +94,9 @@ fn des2_des3_and_generic_secret_keys() {
 fn rsa_key_pairs_with_a_given_public_exponent() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::RSA_PKCS_KEY_PAIR_GEN]) {
+        return;
+    }
     for (bits, exponent) in [(1024u64, vec![0x03]), (2048, vec![0x01, 0x00, 0x01])] {
         let (public, private) = session
             .generate_keypair(
@@ -178,6 +187,9 @@ fn dsa_from_generated_and_from_given_domain_parameters() {
 fn dh_from_rfc3526_parameters_local_and_stored() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::DH_PKCS_KEY_PAIR_GEN]) {
+        return;
+    }
     let local = DomainParameters::Local {
         key_type: KeyType::DH,
         attributes: Template::new()
@@ -220,6 +232,9 @@ fn dh_from_rfc3526_parameters_local_and_stored() {
 fn ec_key_pairs_on_p256_p384_p521() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::EC_KEY_PAIR_GEN]) {
+        return;
+    }
     // The public point, DER-wrapped: OCTET STRING of 04 || X || Y.
     for (curve, point_len) in [(P256, 65), (P384, 97), (P521, 133)] {
         let (public, private) = session
@@ -281,8 +296,11 @@ fn ed25519_key_pair() {
 fn a_token_key_outlives_its_session_and_a_session_key_does_not() {
     let f = shared();
     let first = user_session(&f);
-    let token_label = unique_label(&first, "token-key");
-    let session_label = unique_label(&first, "session-key");
+    if !p11_tests::offers(&first, &[M::AES_KEY_GEN]) {
+        return;
+    }
+    let token_label = unique_label("token-key");
+    let session_label = unique_label("session-key");
     let aes = Mechanism::new(M::AES_KEY_GEN);
     first
         .generate_key(

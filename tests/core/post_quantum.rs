@@ -128,6 +128,9 @@ fn a_module_without_the_3_2_interface_says_so_for_encapsulation() {
         return;
     }
     let session = user_session(&f);
+    if !p11_tests::keeps_keys(&session) {
+        return;
+    }
     let key = p11_tests::import_secret(&session, KeyType::AES, &[1; 16]);
     let err = session
         .encapsulate_key(&Mechanism::new(M::ML_KEM), &key, &Template::new())
@@ -142,6 +145,9 @@ fn a_module_without_the_3_2_interface_says_so_for_encapsulation() {
 fn a_signature_given_first_verifies_where_the_module_has_pkcs11_3_2() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::EC_KEY_PAIR_GEN, M::ECDSA]) {
+        return;
+    }
     let (public, private) = p11_tests::ec_pair(
         &session,
         p11_tests::vectors::P256,

@@ -19,6 +19,9 @@ fn sessions_open_read_only_or_read_write() {
 #[test]
 fn user_login_changes_the_session_state() {
     let f = shared();
+    if !f.logs_in() {
+        return;
+    }
     let session = f.token.open(Access::ReadWrite).unwrap();
     session.login(UserType::USER, f.env.pin.as_str()).unwrap();
     assert_eq!(
@@ -32,6 +35,9 @@ fn user_login_changes_the_session_state() {
 #[test]
 fn a_wrong_pin_is_pin_incorrect() {
     let f = exclusive();
+    if !f.logs_in() {
+        return;
+    }
     let session = f.token.open(Access::ReadOnly).unwrap();
     let err = session.login(UserType::USER, "not the pin").unwrap_err();
     assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect), "{err}");
@@ -68,6 +74,9 @@ fn so_login_needs_a_read_write_session() {
 #[test]
 fn dropping_one_of_two_logged_in_sessions_keeps_the_other_logged_in() {
     let f = exclusive();
+    if !f.logs_in() {
+        return;
+    }
     let first = f.token.open(Access::ReadOnly).unwrap();
     let second = f.token.open(Access::ReadOnly).unwrap();
     first.login(UserType::USER, f.env.pin.as_str()).unwrap();
@@ -85,6 +94,9 @@ fn dropping_one_of_two_logged_in_sessions_keeps_the_other_logged_in() {
 #[test]
 fn a_session_logged_in_before_a_logout_does_not_log_out_a_later_login_when_dropped() {
     let f = exclusive();
+    if !f.logs_in() {
+        return;
+    }
     let before = f.token.open(Access::ReadOnly).unwrap();
     let logging_out = f.token.open(Access::ReadOnly).unwrap();
     before.login(UserType::USER, f.env.pin.as_str()).unwrap();
@@ -104,6 +116,9 @@ fn a_session_logged_in_before_a_logout_does_not_log_out_a_later_login_when_dropp
 #[test]
 fn logout_returns_to_public_state() {
     let f = exclusive();
+    if !f.logs_in() {
+        return;
+    }
     let session = f.token.open(Access::ReadOnly).unwrap();
     let other = f.token.open(Access::ReadOnly).unwrap();
     session.login(UserType::USER, f.env.pin.as_str()).unwrap();
@@ -159,6 +174,9 @@ fn close_all_sessions_closes_them_and_leaves_the_values_inert() {
 #[test]
 fn set_pin_changes_the_user_pin_and_back() {
     let f = exclusive();
+    if !f.logs_in() {
+        return;
+    }
     let session = f.token.open(Access::ReadWrite).unwrap();
     session.login(UserType::USER, f.env.pin.as_str()).unwrap();
     session.set_pin(f.env.pin.as_str(), "987654").unwrap();

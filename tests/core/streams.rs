@@ -138,6 +138,9 @@ fn cbc_pad_streams_take_chunks_of_any_length() {
 fn an_undersized_output_buffer_can_be_retried() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::AES_ECB]) {
+        return;
+    }
     let key = import_secret(&session, KeyType::AES, &[0x42; 16]);
     let ecb = Mechanism::new(M::AES_ECB);
     let plain = data(64);
@@ -286,6 +289,9 @@ fn eight_threads_share_a_session_for_their_own_encryptions() {
 fn a_second_operation_on_the_same_thread_is_an_error_not_a_deadlock() {
     let f = shared();
     let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::AES_ECB]) {
+        return;
+    }
     let key = import_secret(&session, KeyType::AES, &[0x42; 16]);
     let ecb = Mechanism::new(M::AES_ECB);
     let search = session.find_objects(&Template::new()).unwrap();

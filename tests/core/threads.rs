@@ -6,12 +6,17 @@ use std::sync::Mutex;
 #[test]
 fn eight_threads_open_sessions_and_draw_random_from_one_module() {
     let f = shared();
+    if !f.has_rng() {
+        return;
+    }
     let draws = Mutex::new(HashSet::new());
     std::thread::scope(|s| {
         for _ in 0..8 {
             s.spawn(|| {
                 let session = f.token.open(Access::ReadOnly).unwrap();
-                session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+                if f.login {
+                    session.login(UserType::USER, f.env.pin.as_str()).unwrap();
+                }
                 for _ in 0..100 {
                     let bytes = session.generate_random(128).unwrap();
                     assert!(
@@ -33,6 +38,9 @@ fn eight_threads_share_one_session() {
     assert_shareable::<p11_core::Token>();
 
     let f = shared();
+    if !f.has_rng() {
+        return;
+    }
     let session = f.token.open(Access::ReadOnly).unwrap();
     std::thread::scope(|s| {
         for _ in 0..8 {
@@ -55,7 +63,7 @@ fn an_operation_moved_to_another_thread_belongs_to_that_thread() {
     use std::sync::mpsc;
     let f = shared();
     let session = p11_tests::user_session(&f);
-    if !p11_tests::offers(&session, &[M::AES_CBC_PAD, M::SHA256]) {
+    if !f.has_rng() || !p11_tests::offers(&session, &[M::AES_CBC_PAD, M::SHA256]) {
         return;
     }
     let key = p11_tests::import_secret(&session, KeyType::AES, &[9u8; 16]);
@@ -101,6 +109,9 @@ fn threads_sharing_a_session_take_turns() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let f = shared();
     let session = f.token.open(Access::ReadOnly).unwrap();
+    if !p11_tests::offers(&session, &[M::SHA256]) {
+        return;
+    }
     let stop = AtomicBool::new(false);
     let counts: Vec<usize> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
@@ -159,13 +170,15 @@ fn operations_are_owned_values_that_move_between_threads() {
     }
     let mut sealer = sealer(&session);
     let mut out = [0u8; 64];
+    // A module may hold back a whole block until it knows whether more follows
+    // (openCryptoki does): only the total is fixed.
     let n = sealer.stream.update(&[1u8; 20], &mut out).unwrap();
-    assert_eq!(n, 16);
+    assert!(n == 0 || n == 16, "{n} bytes out of 20 in");
     let rest = std::thread::spawn(move || {
         let rest = sealer.stream.finish().unwrap();
         (sealer.key, rest)
     })
     .join()
     .unwrap();
-    assert_eq!(rest.1.len(), 16);
+    assert_eq!(n + rest.1.len(), 32);
 }

@@ -165,7 +165,11 @@ fn dh_derivation_gives_both_parties_the_same_secret() {
         )
         .unwrap();
     assert_eq!(value(&alice_secret), value(&bob_secret));
-    assert_eq!(value(&alice_secret).len(), 32);
+    let made = value(&alice_secret).len();
+    assert_eq!(
+        made, 32,
+        "the module made a {made}-byte secret where CKA_VALUE_LEN asked for 32"
+    );
 }
 
 #[test]
@@ -226,6 +230,10 @@ fn aes_ecb(key: &[u8], block: &[u8]) -> [u8; 16] {
 fn aes_ecb_and_cbc_encrypt_data_derive_the_encryption_of_the_data() {
     let f = shared();
     let session = user_session(&f);
+    let used = [M::AES_ECB_ENCRYPT_DATA, M::AES_CBC_ENCRYPT_DATA, M::AES_ECB];
+    if !p11_tests::offers(&session, &used) {
+        return;
+    }
     let base_value: Vec<u8> = (0u8..16).collect();
     let base = extractable_aes(&session, Some(&base_value));
     let data: Vec<u8> = (100u8..132).collect();

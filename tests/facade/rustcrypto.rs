@@ -8,11 +8,14 @@ use p11::rustcrypto::{
     ed25519, ed25519_dalek, p256, p384, rsa, sha2, EcdsaSigner, Ed25519Signer, RsaPkcs1v15Signer,
     RsaPssSigner,
 };
-use p11::{KeyType, ObjectOptions};
+use p11::{KeyType, MechanismType as M, ObjectOptions};
 
 #[test]
 fn ecdsa_signatures_verify_with_rustcrypto() {
     let f = session();
+    if !p11_tests::offers(f.session.core(), &[M::EC_KEY_PAIR_GEN, M::ECDSA]) {
+        return;
+    }
     let (public, private) = f
         .session
         .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
@@ -49,6 +52,12 @@ fn ecdsa_signatures_verify_with_rustcrypto() {
 #[test]
 fn rsa_pkcs1_and_pss_signatures_verify_with_rustcrypto() {
     let f = session();
+    if !p11_tests::offers(
+        f.session.core(),
+        &[M::RSA_PKCS_KEY_PAIR_GEN, M::RSA_PKCS, M::RSA_PKCS_PSS],
+    ) {
+        return;
+    }
     let (public, private) = f
         .session
         .generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())

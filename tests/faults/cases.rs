@@ -328,6 +328,49 @@ fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
     f.finish(());
 }
 
+/// p11-kit's RPC lists `RSA_PKCS_PSS` but no `SHA*_RSA_PKCS_PSS`: PSS with a hash is
+/// composed as the others are, the raw PSS mechanism taking the combined one's
+/// parameters. PSS is randomised, so each side checks the other's signatures.
+#[test]
+fn pss_with_a_hash_is_composed_where_the_token_lacks_it() {
+    use p11::{Key, ObjectOptions, Sign, Verify};
+    let f = fixture();
+    control().set(
+        "C_GetMechanismList",
+        "hide",
+        M::SHA256_RSA_PKCS_PSS.raw(),
+        0,
+        FOREVER,
+    );
+    let session = p11::Session::from(f.session.clone());
+    assert!(!session.has_mechanism(M::SHA256_RSA_PKCS_PSS).unwrap());
+    let (public, private) = session
+        .generate_keypair(KeyType::RSA, 1024, &ObjectOptions::new())
+        .unwrap();
+    let combined = Mechanism::new(M::SHA256_RSA_PKCS_PSS);
+    let digests = control().calls("C_Digest");
+    let composed = private.sign_with(&combined, b"data").unwrap();
+    assert_eq!(control().calls("C_Digest"), digests + 1, "hashed apart");
+    // The module, which still has the combined mechanism, accepts the composed one...
+    assert!(f
+        .session
+        .verify(&combined, public.object(), b"data", &composed)
+        .unwrap());
+    // ...and the composition accepts the module's, one-shot and streamed.
+    let direct = f
+        .session
+        .sign(&combined, private.object(), b"data")
+        .unwrap();
+    assert!(public.verify_with(&combined, b"data", &direct).unwrap());
+    let mut verifier = public.verifier_with(&combined).unwrap();
+    verifier.update(b"da").unwrap();
+    verifier.update(b"ta").unwrap();
+    assert!(verifier.finish(&direct).unwrap());
+    assert!(!public.verify_with(&combined, b"other", &direct).unwrap());
+    drop((public, private, session));
+    f.finish(());
+}
+
 /// Reads an empty boolean as false, and `CKA_ID` as text.
 #[derive(Debug)]
 struct Lenient;

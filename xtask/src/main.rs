@@ -41,12 +41,14 @@ commands:
                                      target/kryoptic/, make a token under DIR, print the
                                      export lines for it
   test                               fmt, clippy, docs, bindgen --check, the packaged crates built
-                                     and doc-tested, fresh tokens, cargo test, the real-module
-                                     suite again on kryoptic, the pool through p11-kit's RPC,
+                                     and doc-tested, the vendor fork built and run, fresh tokens,
+                                     cargo test, the core and facade suites on every module
+                                     compat knows (failing on any failure not the module's own),
                                      then sanitize
   compat [MODULE...]                 the real-module suites on each module (softhsm, nss, kryoptic,
-                                     p11-kit-remote; all without names), outcomes kept in
-                                     target/compat/, docs/compatibility.md written from them
+                                     opencryptoki, p11-kit-trust, p11-kit-remote;
+                                     all without names), outcomes kept in target/compat/,
+                                     docs/compatibility.md written from them
   sanitize                           the real-module and fault tests under AddressSanitizer
                                      and valgrind memcheck
   demo                               run every example against a fresh SoftHSM token, and the

@@ -207,17 +207,196 @@ fn fresh_dir(dir: &Path) -> Result<PathBuf> {
     Ok(std::fs::canonicalize(dir)?)
 }
 
-/// A running `p11-kit server`, stopped (by its PID) when dropped.
-#[derive(Debug)]
+/// p11-kit's trust module over a fresh folder `dir/TEST` holding one self-signed CA
+/// certificate: a token labelled `TEST` (the folder's name, given as the module's
+/// `paths=` init string), with certificates and trust objects only — no mechanisms, no
+/// login (the PIN is empty), no security officer.
+pub fn p11_kit_trust(dir: &Path) -> Result<TokenEnv> {
+    let find = || {
+        find_library(
+            &["/usr/lib64/pkcs11/p11-kit-trust.so"],
+            "pkcs11/p11-kit-trust.so",
+        )
+    };
+    ensure_package("p11-kit-modules", "p11-kit's trust module", || {
+        find().is_some()
+    })?;
+    ensure_package("openssl", "the openssl command", || have_program("openssl"))?;
+    let module = find().context("p11-kit-trust.so not found after installing p11-kit-modules")?;
+    let dir = fresh_dir(dir)?;
+    let anchors = dir.join(LABEL);
+    std::fs::create_dir_all(&anchors)?;
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "3650", "-subj", "/CN=p11 test CA"])
+        .arg("-keyout")
+        .arg(dir.join("test-ca.key"))
+        .arg("-out")
+        .arg(anchors.join("test-ca.pem"))
+        .stderr(std::process::Stdio::null()))?;
+    let mut env = TokenEnv::default();
+    env.set("PKCS11_MODULE", module.to_string_lossy());
+    env.set("PKCS11_TOKEN_LABEL", LABEL);
+    env.set("PKCS11_TOKEN_PIN", "");
+    env.set("PKCS11_INIT_ARGS", format!("paths={}", anchors.display()));
+    Ok(env)
+}
+
+/// Daemons a set-up started, stopped by their PIDs when dropped (also when the tests
+/// that needed them fail).
+#[derive(Debug, Default)]
 pub struct Server {
-    child: std::process::Child,
+    children: Vec<std::process::Child>,
+    /// Daemons that fork themselves: their PIDs as recorded at start.
+    pids: Vec<u32>,
+}
+
+impl Server {
+    fn child(child: std::process::Child) -> Server {
+        Server {
+            children: vec![child],
+            pids: Vec::new(),
+        }
+    }
+
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Last started, first stopped: a daemon may need the one before it to shut down.
+        for child in self.children.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for pid in self.pids.iter().rev() {
+            stop_pid(*pid);
+        }
     }
+}
+
+/// SIGTERM to `pid`, then up to five seconds for it to go.
+fn stop_pid(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status();
+    let alive = || Path::new(&format!("/proc/{pid}")).exists();
+    for _ in 0..50 {
+        if !alive() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Waits up to five seconds for `ready`.
+fn wait_for(ready: impl Fn() -> bool) -> bool {
+    for _ in 0..100 {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    ready()
+}
+
+/// A fresh openCryptoki software token (slot 3, label `TEST`), with its slot daemon
+/// `pkcsslotd` running while the returned [`Server`] lives.
+///
+/// openCryptoki 3.8 (Debian 12) compiles its paths in: there is one software token per
+/// machine, in /var/lib/opencryptoki/swtok. Its contents are moved to
+/// `dir/previous-swtok` first, so nothing is lost; a `pkcsslotd` already running is
+/// stopped (it would keep the old token in shared memory). Needs root.
+pub fn opencryptoki(dir: &Path) -> Result<(TokenEnv, Server)> {
+    const SLOT: &str = "3";
+    const DEFAULT_SO_PIN: &str = "87654321";
+    const PID_FILE: &str = "/run/pkcsslotd.pid";
+    const SWTOK: &str = "/var/lib/opencryptoki/swtok";
+    let daemon = Path::new("/usr/sbin/pkcsslotd");
+    ensure_package("opencryptoki", "openCryptoki (pkcsslotd, pkcsconf)", || {
+        daemon.exists()
+    })?;
+    let module = find_library(
+        &[
+            "/usr/lib/pkcs11/libopencryptoki.so",
+            "/usr/lib64/opencryptoki/libopencryptoki.so",
+        ],
+        "pkcs11/libopencryptoki.so",
+    )
+    .context("openCryptoki is installed, but libopencryptoki.so was not found")?;
+    let dir = fresh_dir(dir)?;
+
+    let is_slotd =
+        |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == daemon);
+    let recorded = || {
+        std::fs::read_to_string(PID_FILE)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+    };
+    if let Some(pid) = recorded().filter(|pid| is_slotd(*pid)) {
+        eprintln!("xtask: stopping the running pkcsslotd ({pid})");
+        stop_pid(pid);
+    }
+    let _ = std::fs::remove_file(PID_FILE);
+
+    // A fresh token: the old one kept aside, its shared memory gone.
+    let swtok = Path::new(SWTOK);
+    if swtok.exists() {
+        let kept = dir.join("previous-swtok");
+        run(Command::new("cp").arg("-a").arg(swtok).arg(&kept))?;
+        std::fs::remove_dir_all(swtok)?;
+    }
+    std::fs::create_dir_all(swtok.join("TOK_OBJ"))?;
+    let _ = std::fs::remove_file("/dev/shm/var.lib.opencryptoki.swtok");
+    // What the package's tmpfiles.d would make at boot.
+    for sub in ["", "icsf", "swtok", "tpm", "lite", "ccatok", "ep11tok"] {
+        std::fs::create_dir_all(Path::new("/run/lock/opencryptoki").join(sub))?;
+    }
+    std::fs::create_dir_all("/var/log/opencryptoki")?;
+    let group = |path: &str| {
+        let _ = Command::new("chown")
+            .args(["-R", "root:pkcs11", path])
+            .status();
+    };
+    group(SWTOK);
+    group("/run/lock/opencryptoki");
+
+    run(&mut Command::new(daemon))?;
+    if !wait_for(|| recorded().is_some() && Path::new("/run/pkcsslotd.socket").exists()) {
+        bail!("pkcsslotd did not start (no {PID_FILE})");
+    }
+    let mut server = Server::default();
+    server.pids.extend(recorded());
+
+    let pkcsconf = |args: &[&str]| {
+        let mut cmd = Command::new("pkcsconf");
+        cmd.args(["-c", SLOT])
+            .args(args)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null());
+        cmd
+    };
+    let mut init = pkcsconf(&["-I", "-S", DEFAULT_SO_PIN])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .context("starting pkcsconf")?;
+    if let Some(mut stdin) = init.stdin.take() {
+        use std::io::Write as _;
+        writeln!(stdin, "{LABEL}")?;
+    }
+    if !init.wait()?.success() {
+        bail!("pkcsconf could not initialise the openCryptoki token");
+    }
+    run(&mut pkcsconf(&["-P", "-S", DEFAULT_SO_PIN, "-n", SO_PIN]))?;
+    run(&mut pkcsconf(&["-u", "-S", SO_PIN, "-n", USER_PIN]))?;
+    Ok((TokenEnv::test_token(&module), server))
 }
 
 /// The SoftHSM token of `backend` served by `p11-kit server` on a unix socket under
@@ -259,14 +438,8 @@ pub fn p11_kit_remote(dir: &Path, backend: &TokenEnv) -> Result<(TokenEnv, Serve
         .stderr(std::fs::File::create(dir.join("server.log"))?)
         .spawn()
         .context("starting p11-kit server")?;
-    let server = Server { child };
-    for _ in 0..100 {
-        if socket.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    if !socket.exists() {
+    let server = Server::child(child);
+    if !wait_for(|| socket.exists()) {
         bail!(
             "p11-kit server did not open {} (see {})",
             socket.display(),

@@ -769,7 +769,19 @@ impl Read {
                         .collect(),
                 ))
             }
-            Some(Buffer::Nested(attributes, members)) => {
+            Some(Buffer::Nested(attributes, mut members)) => {
+                // The module must have written each member into the buffer p11 gave it.
+                // One that answers with its own attribute array (pointers into its own
+                // memory: NSS's softoken) left p11's buffers as they were.
+                for (member, attribute) in members.iter_mut().zip(&attributes) {
+                    let ours = member.attribute();
+                    if attribute.type_ != ours.type_ || attribute.pValue != ours.pValue {
+                        return Err(bad(format!(
+                            "{ty}: the module answered with attributes of its own instead \
+                             of filling the buffers given for them"
+                        )));
+                    }
+                }
                 let mut template = Template::new();
                 for (member, attribute) in members.into_iter().zip(&attributes) {
                     let ty = member.ty;
@@ -817,6 +829,32 @@ mod tests {
             nested.allocate(7).is_err(),
             "not a whole number of CK_ATTRIBUTEs"
         );
+    }
+
+    /// NSS's softoken answers a nested template by copying its own attribute array
+    /// over the caller's, so the members' buffers stay untouched: decoding them would
+    /// give zeros (a class of DATA, a key type of RSA, false flags) as if read.
+    #[test]
+    fn a_nested_template_answered_with_the_modules_own_pointers_is_an_error() {
+        let mut nested = Read::new(AttributeType::WRAP_TEMPLATE, None);
+        nested
+            .allocate(size_of::<CK_ATTRIBUTE>() as CK_ULONG)
+            .unwrap();
+        let Some(Buffer::Nested(attributes, _)) = &mut nested.buffer else {
+            panic!("a nested buffer");
+        };
+        attributes[0].type_ = AttributeType::CLASS.ck();
+        attributes[0].ulValueLen = size_of::<CK_ULONG>() as CK_ULONG;
+        assert!(nested.size_nested(None).unwrap());
+        let mut elsewhere: CK_ULONG = 4;
+        let Some(Buffer::Nested(attributes, _)) = &mut nested.buffer else {
+            panic!("a nested buffer");
+        };
+        attributes[0].pValue = &mut elsewhere as *mut CK_ULONG as CK_VOID_PTR;
+        let err = nested
+            .decode(size_of::<CK_ATTRIBUTE>() as CK_ULONG, None)
+            .unwrap_err();
+        assert!(err.to_string().contains("attributes of its own"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Portable signing: where a token lacks a hash-and-sign mechanism (SoftHSM has no
-//! `ECDSA_SHA*`; old openCryptoki no `SHA256_RSA_PKCS`) but has the hash and the raw
-//! signature, p11 digests first and signs the digest — for RSA, behind its PKCS #1
-//! `DigestInfo` — which gives exactly what the combined mechanism gives. The choice is
+//! `ECDSA_SHA*`; old openCryptoki no `SHA256_RSA_PKCS`; p11-kit's RPC no
+//! `SHA*_RSA_PKCS_PSS`) but has the hash and the raw signature, p11 digests first and
+//! signs the digest — for RSA PKCS #1 v1.5 behind its `DigestInfo`, for PSS with the
+//! same PSS parameters — which gives exactly what the combined mechanism gives. The choice is
 //! made once, in [`Plan::for_mechanism`], for one-shot, chunked and streaming use alike.
 //!
 //! Likewise a MAC the token computes but will not check (NSS lists `AES_CMAC` and signs
@@ -9,6 +10,7 @@
 //! computing it and comparing in constant time.
 
 use crate::session::Session;
+use p11_core::mechanisms::{Parameter, PssParams};
 use p11_core::{Mechanism, MechanismType as M, Object, Pin, Result};
 use std::{fmt, io};
 
@@ -17,11 +19,36 @@ pub(crate) enum Plan {
     /// The token has the mechanism (or it is no hash-and-sign one): use it.
     Direct,
     /// Hash with `hash` in the token, then sign `prefix || digest` with `raw`.
-    Composed {
-        hash: M,
-        raw: M,
-        prefix: &'static [u8],
-    },
+    Composed(Parts),
+}
+
+/// What a combined mechanism is composed of.
+#[derive(Clone, Copy)]
+pub(crate) struct Parts {
+    hash: M,
+    raw: M,
+    prefix: &'static [u8],
+    /// PSS: the combined mechanism's parameters, which the raw one takes as they are.
+    pss: Option<PssParams>,
+}
+
+impl Parts {
+    /// The raw mechanism, with the PSS parameters where there are some.
+    fn raw_mechanism(&self) -> Mechanism<'static> {
+        match self.pss {
+            Some(pss) => Mechanism::with(self.raw, pss),
+            None => Mechanism::new(self.raw),
+        }
+    }
+
+    /// `prefix || digest`, the input of the raw signature.
+    fn raw_input(&self, digest: Vec<u8>) -> Vec<u8> {
+        if self.prefix.is_empty() {
+            digest
+        } else {
+            [self.prefix, &digest].concat()
+        }
+    }
 }
 
 impl Plan {
@@ -35,7 +62,16 @@ impl Plan {
         {
             return Ok(Plan::Direct);
         }
-        Ok(Plan::Composed { hash, raw, prefix })
+        let pss = match mechanism.parameter() {
+            Parameter::Pss(pss) => Some(*pss),
+            _ => None,
+        };
+        Ok(Plan::Composed(Parts {
+            hash,
+            raw,
+            prefix,
+            pss,
+        }))
     }
 }
 
@@ -90,17 +126,13 @@ fn parts(mechanism: M) -> Option<(M, M, &'static [u8])> {
         M::SHA256_RSA_PKCS => (M::SHA256, M::RSA_PKCS, SHA256),
         M::SHA384_RSA_PKCS => (M::SHA384, M::RSA_PKCS, SHA384),
         M::SHA512_RSA_PKCS => (M::SHA512, M::RSA_PKCS, SHA512),
+        M::SHA1_RSA_PKCS_PSS => (M::SHA_1, M::RSA_PKCS_PSS, &[]),
+        M::SHA224_RSA_PKCS_PSS => (M::SHA224, M::RSA_PKCS_PSS, &[]),
+        M::SHA256_RSA_PKCS_PSS => (M::SHA256, M::RSA_PKCS_PSS, &[]),
+        M::SHA384_RSA_PKCS_PSS => (M::SHA384, M::RSA_PKCS_PSS, &[]),
+        M::SHA512_RSA_PKCS_PSS => (M::SHA512, M::RSA_PKCS_PSS, &[]),
         _ => return None,
     })
-}
-
-/// `prefix || digest`, the input of the raw signature.
-fn raw_input(prefix: &[u8], digest: Vec<u8>) -> Vec<u8> {
-    if prefix.is_empty() {
-        digest
-    } else {
-        [prefix, &digest].concat()
-    }
 }
 
 /// Signs `data` with `mechanism` as `plan` says; with `pin`, for a key that asks for
@@ -116,9 +148,9 @@ pub(crate) fn sign(
     let core = session.core();
     match plan {
         Plan::Direct => sign_once(core, mechanism, key, data, pin),
-        Plan::Composed { hash, raw, prefix } => {
-            let input = raw_input(prefix, core.digest(&Mechanism::new(hash), data)?);
-            sign_once(core, &Mechanism::new(raw), key, &input, pin)
+        Plan::Composed(parts) => {
+            let input = parts.raw_input(core.digest(&Mechanism::new(parts.hash), data)?);
+            sign_once(core, &parts.raw_mechanism(), key, &input, pin)
         }
     }
 }
@@ -154,9 +186,9 @@ pub(crate) fn verify(
             }
             done => done,
         },
-        Plan::Composed { hash, raw, prefix } => {
-            let input = raw_input(prefix, core.digest(&Mechanism::new(hash), data)?);
-            core.verify(&Mechanism::new(raw), key, &input, signature)
+        Plan::Composed(parts) => {
+            let input = parts.raw_input(core.digest(&Mechanism::new(parts.hash), data)?);
+            core.verify(&parts.raw_mechanism(), key, &input, signature)
         }
     }
 }
@@ -197,8 +229,7 @@ enum Feed<Op> {
 /// A composition under way: the hash being fed, and what signs or verifies its digest.
 struct Composed {
     digest: p11_core::Digest,
-    raw: M,
-    prefix: &'static [u8],
+    parts: Parts,
     key: Object,
     session: p11_core::Session,
 }
@@ -209,8 +240,13 @@ impl Composed {
         self,
         last: impl FnOnce(&p11_core::Session, &Mechanism, &Object, &[u8]) -> Result<T>,
     ) -> Result<T> {
-        let input = raw_input(self.prefix, self.digest.finish()?);
-        last(&self.session, &Mechanism::new(self.raw), &self.key, &input)
+        let input = self.parts.raw_input(self.digest.finish()?);
+        last(
+            &self.session,
+            &self.parts.raw_mechanism(),
+            &self.key,
+            &input,
+        )
     }
 }
 
@@ -223,10 +259,9 @@ impl<Op> Feed<Op> {
     ) -> Result<Self> {
         Ok(match plan {
             Plan::Direct => Feed::Direct(direct()?),
-            Plan::Composed { hash, raw, prefix } => Feed::Composed(Composed {
-                digest: session.core().begin_digest(&Mechanism::new(hash))?,
-                raw,
-                prefix,
+            Plan::Composed(parts) => Feed::Composed(Composed {
+                digest: session.core().begin_digest(&Mechanism::new(parts.hash))?,
+                parts,
                 key: key.clone(),
                 session: session.core().clone(),
             }),
