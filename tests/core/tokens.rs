@@ -171,7 +171,7 @@ fn mechanism_info_gives_key_sizes_and_flags_for_key_generation() {
         .unwrap();
     assert!(rsa.flags.contains(MechanismFlags::GENERATE_KEY_PAIR));
     assert!(
-        rsa.min_key_size <= 1024 && rsa.max_key_size >= 4096,
+        rsa.min_key_size <= 2048 && rsa.max_key_size >= 2048,
         "RSA sizes in bits: {rsa:?}"
     );
     if !mechanisms.contains(&MechanismType::EC_KEY_PAIR_GEN) {

@@ -1,7 +1,7 @@
 //! Throwaway test tokens: SoftHSM (the main one), NSS's softoken, and kryoptic (the
 //! PKCS#11 3.2 one).
 
-use crate::system::{ensure_package, find_library, have_program, run};
+use crate::system::{ensure_package, find_library, have_debian_package, have_program, run};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -265,7 +265,6 @@ impl Server {
             pids: Vec::new(),
         }
     }
-
 }
 
 impl Drop for Server {
@@ -397,6 +396,161 @@ pub fn opencryptoki(dir: &Path) -> Result<(TokenEnv, Server)> {
     run(&mut pkcsconf(&["-P", "-S", DEFAULT_SO_PIN, "-n", SO_PIN]))?;
     run(&mut pkcsconf(&["-u", "-S", SO_PIN, "-n", USER_PIN]))?;
     Ok((TokenEnv::test_token(&module), server))
+}
+
+/// A fresh tpm2-pkcs11 token (label `TEST`) on a software TPM, with the daemons it
+/// needs running while the returned [`Server`] lives: `swtpm` (TCP on loopback), a
+/// private D-Bus session bus under `dir`, and `tpm2-abrmd` on it (the resource manager:
+/// without it the TPM runs out of transient object slots after a few operations).
+/// Needs no kernel TPM and no system D-Bus.
+pub fn tpm2(dir: &Path) -> Result<(TokenEnv, Server)> {
+    for (package, what, present) in [
+        ("swtpm", "the software TPM", have_program("swtpm")),
+        (
+            "libtss2-tcti-swtpm0",
+            "the swtpm TCTI",
+            have_debian_package("libtss2-tcti-swtpm0"),
+        ),
+        (
+            "tpm2-abrmd",
+            "the TPM resource manager",
+            have_program("tpm2-abrmd"),
+        ),
+        (
+            "libtss2-tcti-tabrmd0",
+            "the abrmd TCTI",
+            have_debian_package("libtss2-tcti-tabrmd0"),
+        ),
+        (
+            "libtpm2-pkcs11-1",
+            "tpm2-pkcs11",
+            have_debian_package("libtpm2-pkcs11-1"),
+        ),
+        ("dbus-daemon", "a D-Bus daemon", have_program("dbus-daemon")),
+        (
+            "opensc",
+            "OpenSC's pkcs11-tool",
+            have_program("pkcs11-tool"),
+        ),
+    ] {
+        ensure_package(package, what, || present || have_debian_package(package))?;
+    }
+    let module = find_library(&[], "pkcs11/libtpm2_pkcs11.so")
+        .context("libtpm2-pkcs11-1 is installed, but pkcs11/libtpm2_pkcs11.so was not found")?;
+    let dir = fresh_dir(dir)?;
+    let mut server = Server::default();
+
+    // swtpm: data on a free port, control on the next (the swtpm TCTI assumes so).
+    std::fs::create_dir_all(dir.join("swtpm"))?;
+    let port = free_port_pair()?;
+    let pid_file = dir.join("swtpm.pid");
+    run(Command::new("swtpm")
+        .args([
+            "socket",
+            "--tpm2",
+            "--daemon",
+            "--flags",
+            "not-need-init,startup-clear",
+        ])
+        .arg("--tpmstate")
+        .arg(format!("dir={}", dir.join("swtpm").display()))
+        .arg("--server")
+        .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+        .arg("--ctrl")
+        .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+        .arg("--pid")
+        .arg(format!("file={}", pid_file.display())))?;
+    let read_pid = |path: &Path| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+    };
+    if !wait_for(|| read_pid(&pid_file).is_some()) {
+        bail!("swtpm did not start (no {})", pid_file.display());
+    }
+    server.pids.extend(read_pid(&pid_file));
+
+    // A private session bus.
+    let bus = dir.join("dbus.sock");
+    std::fs::write(
+        dir.join("dbus.conf"),
+        format!(
+            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n \
+             \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n<busconfig>\n\
+             <type>session</type>\n<listen>unix:path={}</listen>\n<auth>EXTERNAL</auth>\n\
+             <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
+             <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>\n</busconfig>\n",
+            bus.display()
+        ),
+    )?;
+    let dbus = Command::new("dbus-daemon")
+        .arg("--nofork")
+        .arg(format!("--config-file={}", dir.join("dbus.conf").display()))
+        .stderr(std::fs::File::create(dir.join("dbus.log"))?)
+        .spawn()
+        .context("starting dbus-daemon")?;
+    server.children.push(dbus);
+    if !wait_for(|| bus.exists()) {
+        bail!("dbus-daemon did not open {}", bus.display());
+    }
+    let bus_address = format!("unix:path={}", bus.display());
+
+    let abrmd = Command::new("tpm2-abrmd")
+        .args(["--session", "--allow-root", "--flush-all"])
+        .arg(format!("--tcti=swtpm:host=127.0.0.1,port={port}"))
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("abrmd.log"))?)
+        .spawn()
+        .context("starting tpm2-abrmd")?;
+    server.children.push(abrmd);
+
+    let mut env = TokenEnv::test_token(&module);
+    let store = dir.join("store");
+    std::fs::create_dir_all(&store)?;
+    env.set("TPM2_PKCS11_STORE", store.to_string_lossy());
+    env.set("TPM2_PKCS11_TCTI", "tabrmd:bus_type=session");
+    env.set("TPM2_PKCS11_LOG_LEVEL", "0");
+    env.set("DBUS_SESSION_BUS_ADDRESS", bus_address);
+    let tool = || {
+        let mut cmd = Command::new("pkcs11-tool");
+        cmd.arg("--module").arg(&module).envs(env.vars());
+        cmd
+    };
+    let answering = || {
+        tool()
+            .arg("-L")
+            .stderr(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("Slot"))
+    };
+    if !wait_for(answering) {
+        bail!(
+            "tpm2-pkcs11 does not answer through tpm2-abrmd (see {})",
+            dir.join("abrmd.log").display()
+        );
+    }
+    run(tool()
+        .args(["--slot-index", "0", "--init-token", "--label", LABEL])
+        .args(["--so-pin", SO_PIN])
+        .stdout(std::process::Stdio::null()))?;
+    run(tool()
+        .args(["--token-label", LABEL, "--login", "--login-type", "so"])
+        .args(["--so-pin", SO_PIN, "--init-pin", "--new-pin", USER_PIN])
+        .stdout(std::process::Stdio::null()))?;
+    Ok((env, server))
+}
+
+/// A TCP port on loopback that is free, and whose successor is free too.
+fn free_port_pair() -> Result<u16> {
+    for _ in 0..20 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no two free neighbouring ports on 127.0.0.1")
 }
 
 /// The SoftHSM token of `backend` served by `p11-kit server` on a unix socket under
