@@ -286,22 +286,27 @@ fn a_wrong_pin_while_logged_in_elsewhere_is_told_apart() {
     f.finish(());
 }
 
-#[test]
-fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
-    use p11::{Key, ObjectOptions, Sign, Verify};
-    let f = fixture();
-    control().set(
-        "C_GetMechanismList",
-        "hide",
-        M::SHA256_RSA_PKCS.raw(),
-        0,
-        FOREVER,
-    );
+/// A facade session on the fixture whose token no longer lists `mechanism` (the module
+/// still has it), and an RSA key pair made there.
+fn rsa_pair_hiding(
+    f: &crate::control::Fixture,
+    mechanism: M,
+) -> (p11::Session, p11::PublicKey, p11::PrivateKey) {
+    use p11::ObjectOptions;
+    control().set("C_GetMechanismList", "hide", mechanism.raw(), 0, FOREVER);
     let session = p11::Session::from(f.session.clone());
-    assert!(!session.has_mechanism(M::SHA256_RSA_PKCS).unwrap());
+    assert!(!session.has_mechanism(mechanism).unwrap());
     let (public, private) = session
         .generate_keypair(KeyType::RSA, 1024, &ObjectOptions::new())
         .unwrap();
+    (session, public, private)
+}
+
+#[test]
+fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
+    use p11::{Key, Sign, Verify};
+    let f = fixture();
+    let (session, public, private) = rsa_pair_hiding(&f, M::SHA256_RSA_PKCS);
     let combined = Mechanism::new(M::SHA256_RSA_PKCS);
     // The module still has it: its own signature is the reference (PKCS #1 v1.5 is
     // deterministic).
@@ -333,20 +338,9 @@ fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
 /// parameters. PSS is randomised, so each side checks the other's signatures.
 #[test]
 fn pss_with_a_hash_is_composed_where_the_token_lacks_it() {
-    use p11::{Key, ObjectOptions, Sign, Verify};
+    use p11::{Key, Sign, Verify};
     let f = fixture();
-    control().set(
-        "C_GetMechanismList",
-        "hide",
-        M::SHA256_RSA_PKCS_PSS.raw(),
-        0,
-        FOREVER,
-    );
-    let session = p11::Session::from(f.session.clone());
-    assert!(!session.has_mechanism(M::SHA256_RSA_PKCS_PSS).unwrap());
-    let (public, private) = session
-        .generate_keypair(KeyType::RSA, 1024, &ObjectOptions::new())
-        .unwrap();
+    let (session, public, private) = rsa_pair_hiding(&f, M::SHA256_RSA_PKCS_PSS);
     let combined = Mechanism::new(M::SHA256_RSA_PKCS_PSS);
     let digests = control().calls("C_Digest");
     let composed = private.sign_with(&combined, b"data").unwrap();

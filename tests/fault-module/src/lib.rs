@@ -522,27 +522,36 @@ fn keep_vendor(handle: CK_OBJECT_HANDLE, vendor: Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>
     }
 }
 
+/// Makes an object through `make` with the vendor-range attributes of the template kept
+/// here (when asked), and keeps them for the new handle.
+fn make_keeping_vendor(
+    function: &str,
+    t: CK_ATTRIBUTE_PTR,
+    n: CK_ULONG,
+    o: CK_OBJECT_HANDLE_PTR,
+    make: impl FnOnce(CK_ATTRIBUTE_PTR, CK_ULONG) -> CK_RV,
+) -> CK_RV {
+    if let Some(Fault::Fail(rv)) = take(function) {
+        return rv;
+    }
+    let (mut standard, vendor) = split_vendor(t, n);
+    let rv = make(standard.as_mut_ptr(), standard.len() as CK_ULONG);
+    if rv == CKR_OK && !o.is_null() {
+        // SAFETY: the module wrote the new handle there.
+        keep_vendor(unsafe { *o }, vendor);
+    }
+    rv
+}
+
 unsafe extern "C" fn C_CreateObject(
     h: CK_SESSION_HANDLE,
     t: CK_ATTRIBUTE_PTR,
     n: CK_ULONG,
     o: CK_OBJECT_HANDLE_PTR,
 ) -> CK_RV {
-    if let Some(Fault::Fail(rv)) = take("C_CreateObject") {
-        return rv;
-    }
-    let (mut standard, vendor) = split_vendor(t, n);
-    let rv = forward!(C_CreateObject(
-        h,
-        standard.as_mut_ptr(),
-        standard.len() as CK_ULONG,
-        o
-    ));
-    if rv == CKR_OK && !o.is_null() {
-        // SAFETY: the module wrote the new handle there.
-        keep_vendor(unsafe { *o }, vendor);
-    }
-    rv
+    make_keeping_vendor("C_CreateObject", t, n, o, |t, n| {
+        forward!(C_CreateObject(h, t, n, o))
+    })
 }
 
 unsafe extern "C" fn C_GenerateKey(
@@ -552,22 +561,9 @@ unsafe extern "C" fn C_GenerateKey(
     n: CK_ULONG,
     o: CK_OBJECT_HANDLE_PTR,
 ) -> CK_RV {
-    if let Some(Fault::Fail(rv)) = take("C_GenerateKey") {
-        return rv;
-    }
-    let (mut standard, vendor) = split_vendor(t, n);
-    let rv = forward!(C_GenerateKey(
-        h,
-        m,
-        standard.as_mut_ptr(),
-        standard.len() as CK_ULONG,
-        o
-    ));
-    if rv == CKR_OK && !o.is_null() {
-        // SAFETY: the module wrote the new handle there.
-        keep_vendor(unsafe { *o }, vendor);
-    }
-    rv
+    make_keeping_vendor("C_GenerateKey", t, n, o, |t, n| {
+        forward!(C_GenerateKey(h, m, t, n, o))
+    })
 }
 
 /// Vendor attributes kept here answered from what was kept, the rest by the module.
