@@ -181,18 +181,32 @@ pub fn offers(session: &p11_core::Session, mechanisms: &[p11_core::MechanismType
     true
 }
 
-/// Whether the token keeps keys at all: a token that offers no mechanism (p11-kit's
-/// trust store) refuses key objects. Says why the test skips when not.
-pub fn keeps_keys(session: &p11_core::Session) -> bool {
-    let any = !session
+/// Whether the token keeps secret keys: it offers a mechanism that works with one. A
+/// certificate store (p11-kit's trust module) or a smart card without symmetric keys
+/// (OpenSC's OpenPGP card) refuses them. Says why the test skips when not.
+pub fn keeps_secret_keys(session: &p11_core::Session) -> bool {
+    use p11_core::MechanismType as M;
+    const SECRET: [M; 10] = [
+        M::AES_KEY_GEN,
+        M::AES_ECB,
+        M::AES_CBC,
+        M::AES_CBC_PAD,
+        M::AES_GCM,
+        M::DES3_KEY_GEN,
+        M::DES3_ECB,
+        M::GENERIC_SECRET_KEY_GEN,
+        M::SHA256_HMAC,
+        M::SHA_1_HMAC,
+    ];
+    let listed = session
         .slot()
         .mechanisms()
-        .expect("reading the mechanism list")
-        .is_empty();
-    if !any {
-        println!("skipped: the token offers no mechanism, so it keeps no keys");
+        .expect("reading the mechanism list");
+    let keeps = SECRET.iter().any(|m| listed.contains(m));
+    if !keeps {
+        println!("skipped: the token offers no mechanism for secret keys, so it keeps none");
     }
-    any
+    keeps
 }
 
 /// A label no other test (or run) uses: the process, the time and a count (not the

@@ -206,7 +206,7 @@ fn a_module_without_pkcs11_3_says_so() {
         return;
     }
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let key = import_secret(&session, KeyType::AES, &[1; 16]);

@@ -20,7 +20,7 @@ fn aes_key_template(label: &str) -> Template {
 fn each_value_kind_round_trips_through_a_real_object() {
     let f = shared();
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let label = unique_label("kinds");
@@ -116,7 +116,7 @@ fn big_integers_and_ulongs_come_back_from_an_rsa_key() {
 fn a_wrap_template_round_trips_as_a_nested_template() {
     let f = shared();
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let label = unique_label("wrap-template");
@@ -183,7 +183,7 @@ fn unreadable_attributes_are_reported_one_by_one() {
 fn attributes_can_be_changed() {
     let f = shared();
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let label = unique_label("before");
@@ -248,7 +248,7 @@ fn dropping_a_search_early_does_not_block_the_next() {
 fn get_key_finds_one_and_reports_none_and_several() {
     let f = shared();
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let label = unique_label("get-key");
@@ -274,7 +274,7 @@ fn get_key_finds_one_and_reports_none_and_several() {
 fn copy_makes_a_new_object_and_destroy_removes_it() {
     let f = shared();
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let label = unique_label("original");
@@ -326,7 +326,7 @@ fn a_value_of_the_wrong_kind_is_refused_before_the_call() {
 fn a_label_that_is_not_utf8_reads_back_as_its_bytes_and_finds_the_object() {
     let f = shared();
     let session = p11_tests::user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let label = [0x66u8, 0xff, 0xfe, 0x6f];
@@ -352,7 +352,7 @@ fn a_label_that_is_not_utf8_reads_back_as_its_bytes_and_finds_the_object() {
 fn typed_reads_give_rust_values_and_refuse_the_wrong_kind() {
     let f = shared();
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let key = p11_tests::import_secret(&session, KeyType::AES, &[3u8; 16]);
@@ -394,7 +394,7 @@ fn an_object_names_itself_by_uri_and_the_uri_finds_it() {
     use p11_core::{TokenFilter, Uri};
     let f = shared();
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let label = unique_label("uri key; with % and ?");

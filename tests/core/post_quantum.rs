@@ -128,7 +128,7 @@ fn a_module_without_the_3_2_interface_says_so_for_encapsulation() {
         return;
     }
     let session = user_session(&f);
-    if !p11_tests::keeps_keys(&session) {
+    if !p11_tests::keeps_secret_keys(&session) {
         return;
     }
     let key = p11_tests::import_secret(&session, KeyType::AES, &[1; 16]);

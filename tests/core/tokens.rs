@@ -210,11 +210,18 @@ fn mechanism_info_for_an_unsupported_mechanism_is_mechanism_invalid() {
 #[test]
 fn a_non_blocking_wait_for_slot_events_returns_at_once() {
     let f = shared();
-    // SoftHSM does not implement C_WaitForSlotEvent; a module that does has no event
-    // pending here. Either way the call returns without blocking and without a slot.
+    // SoftHSM does not implement C_WaitForSlotEvent; a module that does may have an
+    // event pending (OpenSC reports the card's insertion once) or none. Either way the
+    // call returns at once: with the slot of a pending event, NoEvent, or not supported.
+    let started = std::time::Instant::now();
     match f.module.wait_for_slot_event(false) {
+        Ok(slot) => assert!(
+            f.module.get_slots(false).unwrap().contains(&slot),
+            "{slot:?} is none of the module's slots"
+        ),
         Err(Error::NoEvent) => {}
         Err(e) if e.is_not_supported() => println!("the module lacks slot events: {e}"),
-        other => panic!("expected NoEvent or not supported, got {other:?}"),
+        Err(e) => panic!("expected an event, NoEvent or not supported, got {e}"),
     }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

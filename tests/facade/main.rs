@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod defaults;
+mod held;
 mod pool;
 mod post_quantum;
 mod rustcrypto;

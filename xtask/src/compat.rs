@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The modules `compat` sets up, in table order.
-pub const MODULES: [&str; 7] = [
+pub const MODULES: [&str; 8] = [
     "softhsm",
     "nss",
     "kryoptic",
     "opencryptoki",
     "tpm2",
+    "opensc",
     "p11-kit-trust",
     "p11-kit-remote",
 ];
@@ -27,7 +28,7 @@ const NOT_RUN: [(&str, &str); 2] = [
     ("Thales nCipher", "hardware HSM; no emulator"),
     (
         "Nitrokey HSM / SmartCard-HSM",
-        "hardware token; OpenSC drives it",
+        "hardware token (OpenSC's module is run above, on an emulated OpenPGP card)",
     ),
 ];
 
@@ -284,6 +285,36 @@ const MODULE_FAULTS: &[Fault] = &[
         said: None,
         what: "tpm2-pkcs11 1.9 answers `CKR_GENERAL_ERROR` from `C_GenerateKeyPair` of a token key pair made in a fresh session after a logout and login",
     },
+    Fault {
+        module: "opensc",
+        tests: &[],
+        said: Some("function: \"C_GenerateKeyPair\", rv: UserNotLoggedIn"),
+        what: "OpenSC makes keys on an OpenPGP card only with the admin PIN (the SO) logged in, and only into the card's three key slots (`CKA_ID` 01–03); a user's `C_GenerateKeyPair` answers `CKR_USER_NOT_LOGGED_IN`",
+    },
+    Fault {
+        module: "opensc",
+        tests: &[],
+        said: Some("function: \"C_GenerateKeyPair\", rv: FunctionNotSupported"),
+        what: "OpenSC's OpenPGP card makes RSA-2048 keys only: a 1024-bit `C_GenerateKeyPair` answers `CKR_FUNCTION_NOT_SUPPORTED`",
+    },
+    Fault {
+        module: "opensc",
+        tests: &[],
+        said: Some("function: \"C_CreateObject\", rv: ArgumentsBad"),
+        what: "OpenSC's OpenPGP card takes no public key, private key or certificate through `C_CreateObject` (`CKR_ARGUMENTS_BAD`)",
+    },
+    Fault {
+        module: "opensc",
+        tests: &[],
+        said: Some("function: \"C_CreateObject\", rv: DeviceMemory"),
+        what: "the OpenPGP card holds a few data objects only: more answer `CKR_DEVICE_MEMORY`",
+    },
+    Fault {
+        module: "opensc",
+        tests: &["core::sessions::init_pin_as_so_sets_the_user_pin"],
+        said: None,
+        what: "OpenSC's OpenPGP card has no `C_InitPIN` (`CKR_FUNCTION_NOT_SUPPORTED`): its PINs change by `C_SetPIN` only",
+    },
 ];
 
 /// A test's outcome.
@@ -403,6 +434,10 @@ fn module_env(name: &str, base: &Path) -> Result<(TokenEnv, Option<tokens::Serve
         "p11-kit-trust" => (tokens::p11_kit_trust(base)?, None),
         "tpm2" => {
             let (env, server) = tokens::tpm2(base)?;
+            (env, Some(server))
+        }
+        "opensc" => {
+            let (env, server) = tokens::opensc(base)?;
             (env, Some(server))
         }
         "opencryptoki" => {

@@ -46,7 +46,7 @@ commands:
                                      compat knows (failing on any failure not the module's own),
                                      then sanitize
   compat [MODULE...]                 the real-module suites on each module (softhsm, nss, kryoptic,
-                                     opencryptoki, p11-kit-trust, p11-kit-remote;
+                                     opencryptoki, tpm2, opensc, p11-kit-trust, p11-kit-remote;
                                      all without names), outcomes kept in target/compat/,
                                      docs/compatibility.md written from them
   sanitize                           the real-module and fault tests under AddressSanitizer

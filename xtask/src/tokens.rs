@@ -270,9 +270,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // Last started, first stopped: a daemon may need the one before it to shut down.
+        // SIGTERM first, so that each cleans up after itself (pcscd removes its socket).
         for child in self.children.iter_mut().rev() {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop_child(child);
         }
         for pid in self.pids.iter().rev() {
             stop_pid(*pid);
@@ -280,12 +280,31 @@ impl Drop for Server {
     }
 }
 
-/// SIGTERM to `pid`, then up to five seconds for it to go.
-fn stop_pid(pid: u32) {
+/// SIGTERM to `pid`, then up to five seconds for it to go (a process we did not start,
+/// so not ours to reap).
+fn terminate(pid: u32) {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .stderr(std::process::Stdio::null())
         .status();
+}
+
+/// SIGTERM to a child, up to five seconds for it to exit, then SIGKILL.
+fn stop_child(child: &mut std::process::Child) {
+    terminate(child.id());
+    for _ in 0..50 {
+        if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// SIGTERM to `pid`, then up to five seconds for it to go.
+fn stop_pid(pid: u32) {
+    terminate(pid);
     let alive = || Path::new(&format!("/proc/{pid}")).exists();
     for _ in 0..50 {
         if !alive() {
@@ -539,6 +558,184 @@ pub fn tpm2(dir: &Path) -> Result<(TokenEnv, Server)> {
         .args(["--so-pin", SO_PIN, "--init-pin", "--new-pin", USER_PIN])
         .stdout(std::process::Stdio::null()))?;
     Ok((env, server))
+}
+
+/// The user and admin PINs of an OpenPGP card as it leaves the factory.
+const OPENPGP_PIN: &str = "123456";
+const OPENPGP_ADMIN_PIN: &str = "12345678";
+/// The PyPI package whose card logic plays the OpenPGP card.
+const JCECARD: &str = "jcecard==0.1.0";
+
+/// OpenSC's module in front of an emulated OpenPGP card, with an RSA-2048 key pair in
+/// each of the card's three key slots (`CKA_ID` 01 signature, 02 decryption, 03
+/// authentication), made on the card through PKCS#11 with the admin PIN (the card's SO).
+/// `pcscd` serves the reader of vsmartcard's `vpcd` driver, to which a small bridge
+/// (`tokens/vpcd_bridge.py`) connects the card logic of the PyPI package jcecard, in a
+/// venv under the workspace's `target/`. The token is the card's "User PIN" slot.
+///
+/// Machine-wide: Debian's pcscd always serves /run/pcscd, so a pcscd already running
+/// is an error here rather than something stopped.
+pub fn opensc(dir: &Path) -> Result<(TokenEnv, Server)> {
+    let pcscd = Path::new("/usr/sbin/pcscd");
+    ensure_package("pcscd", "the PC/SC daemon", || pcscd.exists())?;
+    for (package, what) in [
+        ("vsmartcard-vpcd", "the virtual smart-card reader driver"),
+        ("opensc-pkcs11", "OpenSC's PKCS#11 module"),
+        ("python3-venv", "Python's venv"),
+        ("python3-cryptography", "Python's cryptography"),
+    ] {
+        ensure_package(package, what, || have_debian_package(package))?;
+    }
+    ensure_package("opensc", "OpenSC's pkcs11-tool", || {
+        have_program("pkcs11-tool")
+    })?;
+    let module = find_library(&[], "opensc-pkcs11.so")
+        .context("opensc-pkcs11 is installed, but opensc-pkcs11.so was not found")?;
+    let driver = ["/usr/lib/pcsc/drivers/serial/libifdvpcd.so"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .context("vsmartcard-vpcd is installed, but libifdvpcd.so was not found")?;
+    let socket = Path::new("/run/pcscd/pcscd.comm");
+    let running = std::fs::read_to_string("/run/pcscd/pcscd.pid")
+        .ok()
+        .and_then(|pid| pid.trim().parse::<u32>().ok())
+        .filter(|pid| Path::new(&format!("/proc/{pid}")).exists());
+    if let Some(pid) = running {
+        bail!(
+            "a pcscd ({pid}) is already serving {}: stop it first (the emulated card \
+             needs its own)",
+            socket.display()
+        );
+    }
+    // What a pcscd that did not shut down cleanly left.
+    let _ = std::fs::remove_file(socket);
+    let python = jcecard_venv()?;
+    let dir = fresh_dir(dir)?;
+    let mut server = Server::default();
+
+    // pcscd with the vpcd reader only (a reader folder of its own).
+    let port = free_port_pair()?;
+    let readers = dir.join("reader.conf.d");
+    std::fs::create_dir_all(&readers)?;
+    std::fs::write(
+        readers.join("vpcd"),
+        format!(
+            "FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME /dev/null:{port}\nLIBPATH {}\nCHANNELID {port}\n",
+            driver.display()
+        ),
+    )?;
+    server.children.push(
+        Command::new(pcscd)
+            .arg("--foreground")
+            .arg("-c")
+            .arg(&readers)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("pcscd.log"))?)
+            .spawn()
+            .context("starting pcscd")?,
+    );
+    if !wait_for(|| socket.exists()) {
+        bail!(
+            "pcscd did not start (see {})",
+            dir.join("pcscd.log").display()
+        );
+    }
+    // The card, connecting to vpcd's port.
+    let bridge = dir.join("vpcd_bridge.py");
+    std::fs::write(&bridge, include_str!("tokens/vpcd_bridge.py"))?;
+    server.children.push(
+        Command::new(&python)
+            .arg(&bridge)
+            .args(["127.0.0.1", &port.to_string()])
+            .arg(dir.join("card"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("bridge.log"))?)
+            .spawn()
+            .context("starting the card bridge")?,
+    );
+    let tool = || {
+        let mut cmd = Command::new("pkcs11-tool");
+        cmd.arg("--module").arg(&module);
+        cmd
+    };
+    let label = "OpenPGP card (User PIN)";
+    let present = || {
+        tool()
+            .arg("-L")
+            .stderr(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(label))
+    };
+    if !wait_for(present) {
+        bail!(
+            "no OpenPGP card through pcscd (see {} and {})",
+            dir.join("pcscd.log").display(),
+            dir.join("bridge.log").display()
+        );
+    }
+    // An OpenPGP card makes keys only with the admin PIN, into its three slots.
+    for id in ["01", "02", "03"] {
+        run(tool()
+            .args(["--token-label", label, "--login", "--login-type", "so"])
+            .args([
+                "--so-pin",
+                OPENPGP_ADMIN_PIN,
+                "--keypairgen",
+                "--key-type",
+                "rsa:2048",
+            ])
+            .args(["--id", id])
+            .stdout(std::process::Stdio::null()))?;
+    }
+    let mut env = TokenEnv::default();
+    env.set("PKCS11_MODULE", module.to_string_lossy());
+    env.set("PKCS11_TOKEN_LABEL", label);
+    env.set("PKCS11_TOKEN_PIN", OPENPGP_PIN);
+    env.set("PKCS11_TOKEN_SO_PIN", OPENPGP_ADMIN_PIN);
+    Ok((env, server))
+}
+
+/// A venv under target/ on Debian's Python (its cryptography package) with jcecard, made
+/// once; its python. `--no-deps`: jcecard's other dependency, a Rust extension, is not
+/// used by the card logic.
+fn jcecard_venv() -> Result<PathBuf> {
+    let venv = crate::system::workspace_root().join("target/opensc-venv");
+    let python = venv.join("bin/python");
+    let ready = || {
+        Command::new(&python)
+            .args(["-c", "import jcecard.main"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready() {
+        return Ok(python);
+    }
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)?;
+    }
+    eprintln!("xtask: making {} with {JCECARD} (PyPI)", venv.display());
+    run(Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--system-site-packages"])
+        .arg(&venv)
+        .stdout(std::process::Stdio::null()))?;
+    run(Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            JCECARD,
+        ])
+        .stdout(std::io::stderr()))?;
+    if !ready() {
+        bail!(
+            "{JCECARD} is installed in {} but does not import",
+            venv.display()
+        );
+    }
+    Ok(python)
 }
 
 /// A TCP port on loopback that is free, and whose successor is free too.

@@ -260,7 +260,17 @@ fn module_message(function: &str, rv: ReturnValue, mechanism: Option<MechanismTy
         message.push_str(&format!(" with {mechanism}"));
     }
     message.push_str(&format!(" failed: {rv}"));
-    if let Some(hint) = rv.hint() {
+    // Key generation refused to a logged-in user: smart cards (OpenSC's OpenPGP card)
+    // make keys only with their SO (admin) PIN.
+    let making_keys = matches!(function, "C_GenerateKey" | "C_GenerateKeyPair");
+    let hint = match rv {
+        ReturnValue::UserNotLoggedIn if making_keys => Some(
+            "log in first; a smart card may make keys only with the security officer \
+             (its admin PIN) logged in",
+        ),
+        _ => rv.hint(),
+    };
+    if let Some(hint) = hint {
         message.push_str(&format!(" ({hint})"));
     }
     message
@@ -388,6 +398,14 @@ mod tests {
             "C_Initialize failed: CKR_VENDOR_DEFINED+0x42"
         );
         assert!(check(CKR_OK, "C_Finalize").is_ok());
+    }
+
+    #[test]
+    fn key_generation_refused_to_the_user_says_a_card_may_want_its_so() {
+        let err = check(p11_sys::CKR_USER_NOT_LOGGED_IN, "C_GenerateKeyPair").unwrap_err();
+        assert!(err.to_string().contains("security officer"), "{err}");
+        let err = check(p11_sys::CKR_USER_NOT_LOGGED_IN, "C_Sign").unwrap_err();
+        assert!(err.to_string().ends_with("(log in first)"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::object::Object;
 use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use p11_asn1::ec::EcParameters;
 use p11_core::{
-    AttributeType as A, Error, KeyType, Mechanism, MechanismType, ObjectClass, Result, Template,
+    AttributeType as A, AttributeValue, Error, KeyType, Mechanism, MechanismType, ObjectClass,
+    Result, ReturnValue, Template,
 };
 
 /// A session on a token (python-pkcs11's `Session`). Cheap to clone and `Send + Sync`:
@@ -295,13 +296,76 @@ impl Session {
             .clone()
             .merge(&options.public_key_template(key_type));
         let private = options.private_key_template(key_type);
-        let (public, private) =
-            self.core()
-                .generate_keypair(&Mechanism::new(mechanism), &public, &private)?;
+        let mechanism = Mechanism::new(mechanism);
+        let (public, private) = match self.core().generate_keypair(&mechanism, &public, &private) {
+            Ok(pair) => pair,
+            Err(e) => self.generate_keypair_granting_less(&mechanism, &public, &private, e)?,
+        };
         Ok((
             PublicKey::made(self.clone(), public, key_type),
             PrivateKey::made(self.clone(), private, key_type),
         ))
+    }
+
+    /// After `refused`: tpm2-pkcs11 refuses a capability set to false that its TPM key
+    /// cannot carry (`CKR_GENERAL_ERROR`, "inconsistent attributes"). The pair is made
+    /// once more without the capabilities asked false, then held to them: one the module
+    /// granted anyway destroys the pair and is an error. Other refusals stand.
+    fn generate_keypair_granting_less(
+        &self,
+        mechanism: &Mechanism,
+        public: &Template,
+        private: &Template,
+        refused: Error,
+    ) -> Result<(p11_core::Object, p11_core::Object)> {
+        let denied = |template: &Template| -> Vec<A> {
+            ALL_CAPABILITIES
+                .iter()
+                .map(|(_, ty)| *ty)
+                .filter(|ty| template.get(*ty) == Some(&AttributeValue::Bool(false)))
+                .collect()
+        };
+        let (public_denied, private_denied) = (denied(public), denied(private));
+        let retry = matches!(
+            refused.return_value(),
+            Some(ReturnValue::GeneralError | ReturnValue::TemplateInconsistent)
+        );
+        if !retry || (public_denied.is_empty() && private_denied.is_empty()) {
+            return Err(refused);
+        }
+        let without = |template: &Template, denied: &[A]| {
+            denied
+                .iter()
+                .fold(template.clone(), |template, ty| template.without(*ty))
+        };
+        let Ok((made_public, made_private)) = self.core().generate_keypair(
+            mechanism,
+            &without(public, &public_denied),
+            &without(private, &private_denied),
+        ) else {
+            return Err(refused);
+        };
+        // A capability the key does not have at all is as good as false.
+        let granted = [
+            (&made_public, &public_denied),
+            (&made_private, &private_denied),
+        ]
+        .into_iter()
+        .flat_map(|(key, denied)| denied.iter().map(move |ty| (key, *ty)))
+        .find(|(key, ty)| matches!(key.get_attribute(*ty), Ok(AttributeValue::Bool(true))))
+        .map(|(_, ty)| ty);
+        if let Some(ty) = granted {
+            let _ = made_public.destroy();
+            let _ = made_private.destroy();
+            return Err(Error::InvalidResponse {
+                function: "C_GenerateKeyPair",
+                what: format!(
+                    "refused {ty} false ({refused}), and made the key with it true when not \
+                     told; the pair was destroyed"
+                ),
+            });
+        }
+        Ok((made_public, made_private))
     }
 
     /// Generates domain parameters of `bits` for DSA, DH or X9.42 DH on the token
