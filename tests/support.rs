@@ -209,6 +209,39 @@ pub fn keeps_secret_keys(session: &p11_core::Session) -> bool {
     keeps
 }
 
+/// Whether the token makes session key pairs: tpm2-pkcs11 refuses `CKA_TOKEN` false in a
+/// key-pair template (`CKR_ATTRIBUTE_VALUE_INVALID`). Asked once per process, by making
+/// one (dropped at once, as session objects go with their session).
+pub fn keeps_session_keys<G>(f: &Fixture<G>) -> bool {
+    use p11_core::{AttributeType as A, Mechanism, MechanismType as M, ReturnValue, Template};
+    static KEEPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KEEPS.get_or_init(|| {
+        let session = user_session(f);
+        let session_only = Template::new().with(A::TOKEN, false);
+        // Listed, not `offers`: this probe is no test's reason to skip.
+        let listed = |m| session.has_mechanism(m).unwrap_or(false);
+        let made = if listed(M::EC_KEY_PAIR_GEN) {
+            session.generate_keypair(
+                &Mechanism::new(M::EC_KEY_PAIR_GEN),
+                &session_only.clone().with(A::EC_PARAMS, vectors::P256),
+                &session_only,
+            )
+        } else if listed(M::RSA_PKCS_KEY_PAIR_GEN) {
+            session.generate_keypair(
+                &Mechanism::new(M::RSA_PKCS_KEY_PAIR_GEN),
+                &session_only
+                    .clone()
+                    .with(A::MODULUS_BITS, 2048u64)
+                    .with(A::PUBLIC_EXPONENT, [1u8, 0, 1]),
+                &session_only,
+            )
+        } else {
+            return true;
+        };
+        !matches!(made, Err(e) if e.return_value() == Some(ReturnValue::AttributeValueInvalid))
+    })
+}
+
 /// A label no other test (or run) uses: the process, the time and a count (not the
 /// token's RNG, which some tokens lack).
 pub fn unique_label(prefix: &str) -> String {

@@ -37,6 +37,17 @@ impl Fixture {
         &self._guard.env
     }
 
+    /// Options for the keys a test makes: python's defaults, as token objects where the
+    /// token makes no session keys (tpm2-pkcs11; its store is made afresh for each run,
+    /// which takes them away).
+    pub fn options(&self) -> ObjectOptions {
+        if p11_tests::keeps_session_keys(&self._guard) {
+            ObjectOptions::new()
+        } else {
+            ObjectOptions::new().storage(Storage::Token)
+        }
+    }
+
     /// As [`p11_tests::Fixture::logs_in`].
     pub fn logs_in(&self) -> bool {
         self._guard.logs_in()
@@ -74,7 +85,7 @@ fn generated_secret_keys_are_private_sensitive_and_not_extractable() {
     }
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &ObjectOptions::new().label("facade"))
+        .generate_key(KeyType::AES, 128, &f.options().label("facade"))
         .unwrap();
     assert!(flag(&key, A::PRIVATE) && flag(&key, A::SENSITIVE));
     assert!(!flag(&key, A::EXTRACTABLE) && !flag(&key, A::TOKEN));
@@ -102,7 +113,8 @@ fn a_template_extends_the_defaults_and_can_remove_them() {
     if !p11_tests::offers(f.session.core(), &[M::AES_KEY_GEN]) {
         return;
     }
-    let options = ObjectOptions::new()
+    let options = f
+        .options()
         .template(
             Template::new()
                 .with(A::EXTRACTABLE, true)
@@ -128,9 +140,7 @@ fn a_template_extends_the_defaults_and_can_remove_them() {
         .generate_keypair(
             KeyType::RSA,
             1024,
-            &ObjectOptions::new()
-                .storage(Storage::Token)
-                .id(b"pair".to_vec()),
+            &f.options().storage(Storage::Token).id(b"pair".to_vec()),
         )
         .unwrap();
     assert!(flag(&public, A::TOKEN) && flag(&private, A::TOKEN));
@@ -153,7 +163,7 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
         }
         let key = f
             .session
-            .generate_key(key_type, bits, &ObjectOptions::new())
+            .generate_key(key_type, bits, &f.options())
             .unwrap();
         let iv = f.session.generate_random(block * 8).unwrap();
         let crypttext = key.encrypt_param(iv.as_slice(), b"some data").unwrap();
@@ -181,19 +191,20 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
     }
     let kek = f
         .session
-        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
+        .generate_key(KeyType::AES, 256, &f.options())
         .unwrap();
     let key = f
         .session
         .generate_key(
             KeyType::AES,
             128,
-            &ObjectOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
+            &f.options()
+                .template(Template::new().with(A::EXTRACTABLE, true)),
         )
         .unwrap();
     let wrapped = kek.wrap_key(&key).unwrap();
     let unwrapped = kek
-        .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &ObjectOptions::new())
+        .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &f.options())
         .unwrap();
     let iv = [5u8; 16];
     let crypttext = key.encrypt_param(iv.as_slice(), b"same key").unwrap();
@@ -216,7 +227,7 @@ fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())
+        .generate_keypair(KeyType::RSA, 2048, &f.options())
         .unwrap();
     let crypttext = public.encrypt(b"one block").unwrap();
     assert_eq!(private.decrypt(&crypttext).unwrap(), b"one block");
@@ -232,13 +243,14 @@ fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
         .generate_key(
             KeyType::AES,
             128,
-            &ObjectOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
+            &f.options()
+                .template(Template::new().with(A::EXTRACTABLE, true)),
         )
         .unwrap();
     let wrapped = public.wrap_key(&key).unwrap();
     assert_eq!(wrapped.len(), 256);
     let unwrapped = private
-        .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &ObjectOptions::new())
+        .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &f.options())
         .unwrap();
     let iv = [9u8; 16];
     let crypttext = key.encrypt_param(iv.as_slice(), b"same key").unwrap();
@@ -267,7 +279,7 @@ fn dsa_ec_and_eddsa_sign_with_their_defaults() {
         }
         let (public, private) = f
             .session
-            .generate_keypair(key_type, bits, &ObjectOptions::new())
+            .generate_keypair(key_type, bits, &f.options())
             .unwrap();
         let signature = private.sign(b"message").unwrap();
         assert!(public.verify(b"message", &signature).unwrap(), "{key_type}");
@@ -278,7 +290,7 @@ fn dsa_ec_and_eddsa_sign_with_their_defaults() {
     }
     let err = f
         .session
-        .generate_keypair(KeyType::EC, 200, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 200, &f.options())
         .unwrap_err();
     assert!(err.to_string().contains("no curve of 200 bits"), "{err}");
 }
@@ -289,18 +301,18 @@ fn dh_and_ecdh_derive_with_their_defaults() {
     if !p11_tests::offers(f.session.core(), &[M::EC_KEY_PAIR_GEN, M::ECDH1_DERIVE]) {
         return;
     }
-    let readable = ObjectOptions::new().template(
+    let readable = f.options().template(
         Template::new()
             .with(A::SENSITIVE, false)
             .with(A::EXTRACTABLE, true),
     );
     let (a_public, a_private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     let (b_public, b_private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     let point = |key: &p11::PublicKey| {
         p11::asn1::ec::decode_ec_point(&key.get::<Vec<u8>>(A::EC_POINT).unwrap()).unwrap()
@@ -333,10 +345,10 @@ fn dh_and_ecdh_derive_with_their_defaults() {
     }
     let parameters = f
         .session
-        .generate_domain_parameters(KeyType::DH, 512, &ObjectOptions::new())
+        .generate_domain_parameters(KeyType::DH, 512, &f.options())
         .unwrap();
-    let (a_public, a_private) = parameters.generate_keypair(&ObjectOptions::new()).unwrap();
-    let (b_public, b_private) = parameters.generate_keypair(&ObjectOptions::new()).unwrap();
+    let (a_public, a_private) = parameters.generate_keypair(&f.options()).unwrap();
+    let (b_public, b_private) = parameters.generate_keypair(&f.options()).unwrap();
     let value = |key: &p11::PublicKey| key.get::<Vec<u8>>(A::VALUE).unwrap().to_vec();
     let (a_value, b_value) = (value(&a_public), value(&b_public));
     let a = a_private
@@ -362,7 +374,7 @@ fn generic_secrets_mac_with_hmac_sha256() {
     }
     let key = f
         .session
-        .generate_key(KeyType::GENERIC_SECRET, 256, &ObjectOptions::new())
+        .generate_key(KeyType::GENERIC_SECRET, 256, &f.options())
         .unwrap();
     let mac = key.sign(b"data").unwrap();
     assert_eq!(mac.len(), 32);
@@ -388,7 +400,7 @@ fn ecdsa_with_a_hash_composes_where_the_token_lacks_it() {
     // the digest it signed.
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     let signature = private
         .sign_with(&p11::Mechanism::new(M::ECDSA_SHA256), b"data")
@@ -423,7 +435,7 @@ fn streaming_equals_single_part_for_each_operation() {
     // Encryption: the chunk iterator gives the single-part ciphertext.
     let key = f
         .session
-        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
+        .generate_key(KeyType::AES, 256, &f.options())
         .unwrap();
     let iv = [3u8; 16];
     let single = key.encrypt_param(iv.as_slice(), &data).unwrap();
@@ -439,14 +451,14 @@ fn streaming_equals_single_part_for_each_operation() {
     // Signatures: composed (ECDSA_SHA512 on SoftHSM) and native (SHA512_RSA_PKCS).
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     let signature = private.sign_chunks(chunks()).unwrap();
     assert!(public.verify(&data, &signature).unwrap());
     assert!(public.verify_chunks(chunks(), &signature).unwrap());
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::RSA, 1024, &ObjectOptions::new())
+        .generate_keypair(KeyType::RSA, 1024, &f.options())
         .unwrap();
     assert_eq!(
         private.sign_chunks(chunks()).unwrap(),
@@ -476,7 +488,7 @@ fn sessions_and_keys_are_shared_between_threads() {
     }
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &ObjectOptions::new())
+        .generate_key(KeyType::AES, 128, &f.options())
         .unwrap();
     std::thread::scope(|s| {
         for thread in 0..4u8 {
@@ -503,7 +515,7 @@ fn key_and_random_sizes_that_are_not_whole_bytes_are_refused() {
     }
     let err = f
         .session
-        .generate_key(KeyType::AES, 129, &ObjectOptions::new())
+        .generate_key(KeyType::AES, 129, &f.options())
         .unwrap_err();
     assert!(
         err.to_string().contains("129 bits is not a multiple of 8"),
@@ -561,7 +573,7 @@ fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
     }
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &ObjectOptions::new())
+        .generate_key(KeyType::AES, 128, &f.options())
         .unwrap();
     let iv = [9u8; 16];
     // Shorter than a block: the updates give nothing, the final call everything.
@@ -592,7 +604,8 @@ fn key_pairs_take_a_template_for_each_half() {
     if !p11_tests::offers(f.session.core(), &[M::RSA_PKCS_KEY_PAIR_GEN]) {
         return;
     }
-    let options = ObjectOptions::new()
+    let options = f
+        .options()
         .template(Template::new().with(A::LABEL, "both halves"))
         .private_template(Template::new().with(A::ALWAYS_AUTHENTICATE, true))
         .public_template(Template::new().with(A::ID, b"pub only"));
@@ -636,7 +649,7 @@ fn key_pairs_take_a_template_for_each_half() {
 #[test]
 fn generated_domain_parameters_carry_the_label_asked_for() {
     let f = session();
-    let options = ObjectOptions::new().label("dh params");
+    let options = f.options().label("dh params");
     if !p11_tests::offers(f.session.core(), &[M::DH_PKCS_PARAMETER_GEN]) {
         return;
     }
@@ -659,14 +672,14 @@ fn keys_tell_their_id_and_length() {
     ) {
         return;
     }
-    let options = ObjectOptions::new().id(b"k-7".to_vec());
+    let options = f.options().id(b"k-7".to_vec());
     let aes = f.session.generate_key(KeyType::AES, 192, &options).unwrap();
     assert_eq!(aes.id().unwrap(), b"k-7");
     assert_eq!(aes.key_length().unwrap(), 192);
     if p11_tests::offers(f.session.core(), &[M::DES3_KEY_GEN]) {
         let des3 = f
             .session
-            .generate_key(KeyType::DES3, 192, &ObjectOptions::new())
+            .generate_key(KeyType::DES3, 192, &f.options())
             .unwrap();
         assert_eq!(des3.key_length().unwrap(), 192);
     }
@@ -682,7 +695,7 @@ fn keys_tell_their_id_and_length() {
     }
     let (public, _) = f
         .session
-        .generate_keypair(KeyType::EC, 384, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 384, &f.options())
         .unwrap();
     assert_eq!(public.key_length().unwrap(), 384);
 }
@@ -694,7 +707,7 @@ fn digests_mix_data_and_keys_digested_inside_the_token() {
         return;
     }
     // A key whose value may be read, to check the digest against.
-    let readable = ObjectOptions::new().template(
+    let readable = f.options().template(
         Template::new()
             .with(A::SENSITIVE, false)
             .with(A::EXTRACTABLE, true),
@@ -748,10 +761,12 @@ fn keys_are_found_by_capability_and_listed_by_kind() {
         return;
     }
     let label = p11_tests::unique_label("two rsa");
-    let signing = ObjectOptions::new()
+    let signing = f
+        .options()
         .label(label.as_str())
         .capabilities(Capabilities::SIGN | Capabilities::VERIFY);
-    let decrypting = ObjectOptions::new()
+    let decrypting = f
+        .options()
         .label(label.as_str())
         .capabilities(Capabilities::DECRYPT | Capabilities::ENCRYPT);
     let (_, signer) = f
@@ -798,7 +813,7 @@ fn domain_parameters_refuse_an_id_they_cannot_carry() {
     let f = session();
     let err = f
         .session
-        .generate_domain_parameters(KeyType::DH, 512, &ObjectOptions::new().id(b"x".to_vec()))
+        .generate_domain_parameters(KeyType::DH, 512, &f.options().id(b"x".to_vec()))
         .unwrap_err();
     assert!(
         matches!(&err, p11::Error::InvalidArgument(why) if why.contains("no id")),
@@ -816,10 +831,11 @@ fn private_keys_unwrap_as_private_keys_that_sign() {
     }
     let kek = f
         .session
-        .generate_key(KeyType::AES, 256, &ObjectOptions::new())
+        .generate_key(KeyType::AES, 256, &f.options())
         .unwrap();
-    let extractable =
-        ObjectOptions::new().private_template(Template::new().with(A::EXTRACTABLE, true));
+    let extractable = f
+        .options()
+        .private_template(Template::new().with(A::EXTRACTABLE, true));
     let (public, private) = f
         .session
         .generate_keypair(KeyType::EC, 256, &extractable)
@@ -830,7 +846,7 @@ fn private_keys_unwrap_as_private_keys_that_sign() {
             &mechanism,
             KeyType::EC,
             &wrapped,
-            &ObjectOptions::new().label("unwrapped"),
+            &f.options().label("unwrapped"),
         )
         .unwrap();
     let (class, sensitive, sign): (p11::ObjectClass, bool, bool) = unwrapped
@@ -851,10 +867,10 @@ fn copies_change_what_the_options_ask_and_keep_the_rest() {
     }
     let key = f
         .session
-        .generate_key(KeyType::AES, 128, &ObjectOptions::new().label("original"))
+        .generate_key(KeyType::AES, 128, &f.options().label("original"))
         .unwrap();
     let copy = key
-        .copy(&ObjectOptions::new().label("copy").id(b"c".to_vec()))
+        .copy(&f.options().label("copy").id(b"c".to_vec()))
         .unwrap();
     assert_eq!(copy.label().unwrap(), "copy");
     assert_eq!(copy.id().unwrap(), b"c");
@@ -912,7 +928,7 @@ fn objects_found_or_created_come_back_typed_by_class() {
         return;
     }
     let label = "typed objects";
-    let options = ObjectOptions::new().label(label);
+    let options = f.options().label(label);
     let secret = f.session.generate_key(KeyType::AES, 128, &options).unwrap();
     f.session
         .generate_keypair(KeyType::EC, 256, &options)

@@ -8,7 +8,7 @@ use p11::rustcrypto::{
     ed25519, ed25519_dalek, p256, p384, rsa, sha2, EcdsaSigner, Ed25519Signer, RsaPkcs1v15Signer,
     RsaPssSigner,
 };
-use p11::{KeyType, MechanismType as M, ObjectOptions};
+use p11::{KeyType, MechanismType as M};
 
 #[test]
 fn ecdsa_signatures_verify_with_rustcrypto() {
@@ -18,7 +18,7 @@ fn ecdsa_signatures_verify_with_rustcrypto() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     let signer = EcdsaSigner::<p256::NistP256>::new(private, &public).unwrap();
     let fixed: p256::ecdsa::Signature = signer.try_sign(b"to the point").unwrap();
@@ -36,7 +36,7 @@ fn ecdsa_signatures_verify_with_rustcrypto() {
 
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 384, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 384, &f.options())
         .unwrap();
     let signer = EcdsaSigner::<p384::NistP384>::new(private, &public).unwrap();
     let signature: p384::ecdsa::Signature = signer.try_sign(b"P-384").unwrap();
@@ -44,7 +44,7 @@ fn ecdsa_signatures_verify_with_rustcrypto() {
     // A P-384 key is no P-256 signer.
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 384, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 384, &f.options())
         .unwrap();
     assert!(EcdsaSigner::<p256::NistP256>::new(private, &public).is_err());
 }
@@ -60,7 +60,7 @@ fn rsa_pkcs1_and_pss_signatures_verify_with_rustcrypto() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())
+        .generate_keypair(KeyType::RSA, 2048, &f.options())
         .unwrap();
     let pkcs1 = RsaPkcs1v15Signer::<sha2::Sha256>::new(private.clone(), &public).unwrap();
     let signature: rsa::pkcs1v15::Signature = pkcs1.try_sign(b"rsa").unwrap();
@@ -84,7 +84,7 @@ fn ed25519_signatures_verify_with_dalek() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC_EDWARDS, 255, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC_EDWARDS, 255, &f.options())
         .unwrap();
     let signer = Ed25519Signer::new(private, &public).unwrap();
     let signature: ed25519::Signature = signer.try_sign(b"edwards").unwrap();

@@ -5,7 +5,7 @@
 
 use crate::defaults::session;
 use p11::rustls::TokenSigningKey;
-use p11::{KeyType, MechanismType as M, ObjectOptions, PublicKey};
+use p11::{KeyType, MechanismType as M, PublicKey};
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -158,13 +158,13 @@ fn tls_13_and_12_handshakes_with_server_and_client_keys_on_the_token() {
     // The client's key: ECDSA P-256, on the token too.
     let (client_public, client_private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     let client_cert = ca.certify(&client_public, rcgen::ExtendedKeyUsagePurpose::ClientAuth);
     for (key_type, bits) in [(KeyType::EC, 256), (KeyType::RSA, 2048)] {
         let (public, private) = f
             .session
-            .generate_keypair(key_type, bits, &ObjectOptions::new())
+            .generate_keypair(key_type, bits, &f.options())
             .unwrap();
         let leaf = ca.certify(&public, rcgen::ExtendedKeyUsagePurpose::ServerAuth);
         for version in [&rustls::version::TLS13, &rustls::version::TLS12] {

@@ -4,8 +4,8 @@
 
 use p11::asn1::{dsa, ec, pem, CertificateInfo, PublicKey as Asn1PublicKey};
 use p11::{
-    AttributeType as A, Decrypt, Derive, Key, KeyType, Mechanism, MechanismType as M,
-    ObjectOptions, Sign, Template, Verify,
+    AttributeType as A, Decrypt, Derive, Key, KeyType, Mechanism, MechanismType as M, Sign,
+    Template, Verify,
 };
 use std::path::PathBuf;
 use std::process::Command;
@@ -66,7 +66,7 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())
+        .generate_keypair(KeyType::RSA, 2048, &f.options())
         .unwrap();
     s.write("rsa.pem", public.to_pem().unwrap().as_bytes());
     s.write("data", b"made in the token");
@@ -107,7 +107,7 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     s.write("ec.pem", public.to_pem().unwrap().as_bytes());
     let raw = private
@@ -129,7 +129,7 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC_EDWARDS, 255, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC_EDWARDS, 255, &f.options())
         .unwrap();
     s.write("ed.pem", public.to_pem().unwrap().as_bytes());
     s.write("ed.sig", &private.sign(b"made in the token").unwrap());
@@ -192,7 +192,7 @@ fn external_keys_imported_with_util_verify_signatures_made_outside() {
         s.run(&["dgst", "-sha256", "-sign", &key, "-out", "sig", "data"]);
         let public = f
             .session
-            .import_public_key(&s.read("spki.der"), &ObjectOptions::new())
+            .import_public_key(&s.read("spki.der"), &f.options())
             .unwrap();
         let signature = match name {
             "rsa" => s.read("sig"),
@@ -241,7 +241,7 @@ fn ecdh_with_an_outside_party_gives_both_the_same_secret() {
     }
     let (public, private) = f
         .session
-        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     s.write("token.pem", public.to_pem().unwrap().as_bytes());
     s.run(&[
@@ -271,7 +271,7 @@ fn ecdh_with_an_outside_party_gives_both_the_same_secret() {
     else {
         panic!("an EC key")
     };
-    let readable = ObjectOptions::new().template(
+    let readable = f.options().template(
         Template::new()
             .with(A::SENSITIVE, false)
             .with(A::EXTRACTABLE, true),
@@ -347,7 +347,7 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         // The certificate object util makes.
         let certificate = f
             .session
-            .import_certificate(&ca.value, &ObjectOptions::new().label(name))
+            .import_certificate(&ca.value, &f.options().label(name))
             .unwrap();
         let object = certificate.object();
         assert_eq!(
@@ -397,7 +397,7 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         }
         let issuer_key = f
             .session
-            .import_public_key(&ca.subject_public_key_info, &ObjectOptions::new())
+            .import_public_key(&ca.subject_public_key_info, &f.options())
             .unwrap();
         let (mechanism, signature) = match ca.signature_algorithm.as_slice() {
             [1, 2, 840, 113549, 1, 1, 11] => (M::SHA256_RSA_PKCS, ca.signature.clone()),
@@ -493,7 +493,7 @@ fn private_keys_made_outside_sign_inside_and_openssl_verifies() {
         s.run(&["pkey", "-in", &key, "-pubout", "-out", "pub.pem"]);
         let private = f
             .session
-            .import_private_key(&s.read("key.der"), &ObjectOptions::new())
+            .import_private_key(&s.read("key.der"), &f.options())
             .unwrap();
         assert!(private.get::<bool>(A::SENSITIVE).unwrap(), "{name}");
         let data = b"signed in the token with an imported key";
@@ -551,7 +551,7 @@ fn domain_parameters_from_der_local_and_stored() {
         .local_domain_parameters(KeyType::DSA, template.clone());
     let stored = f
         .session
-        .create_domain_parameters(KeyType::DSA, template, &ObjectOptions::new())
+        .create_domain_parameters(KeyType::DSA, template, &f.options())
         .unwrap();
     assert!(matches!(
         stored.core(),
@@ -567,7 +567,7 @@ fn domain_parameters_from_der_local_and_stored() {
                 .as_bytes(),
             Some(&parameters.p[..])
         );
-        let (public, private) = params.generate_keypair(&ObjectOptions::new()).unwrap();
+        let (public, private) = params.generate_keypair(&f.options()).unwrap();
         let signature = private.sign(b"data").unwrap();
         assert!(public.verify(b"data", &signature).unwrap(), "local {local}");
         assert_eq!(public.get::<Vec<u8>>(A::SUBPRIME).unwrap(), parameters.q);
@@ -615,9 +615,7 @@ fn a_uri_opens_the_library_token_and_session_and_finds_the_key() {
         .generate_key(
             KeyType::GENERIC_SECRET,
             256,
-            &ObjectOptions::new()
-                .label(label.as_str())
-                .id(b"u1".to_vec()),
+            &f.options().label(label.as_str()).id(b"u1".to_vec()),
         )
         .unwrap();
     // What the key says of itself, with the module and the PIN, from a file.

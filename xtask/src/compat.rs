@@ -315,6 +315,15 @@ const MODULE_FAULTS: &[Fault] = &[
         said: None,
         what: "OpenSC's OpenPGP card has no `C_InitPIN` (`CKR_FUNCTION_NOT_SUPPORTED`): its PINs change by `C_SetPIN` only",
     },
+    Fault {
+        module: "tpm2",
+        tests: &[],
+        said: Some("refused CKA_ENCRYPT false"),
+        what: "tpm2-pkcs11 1.9 refuses `CKA_ENCRYPT` false on an RSA or EC key pair \
+         (`CKR_GENERAL_ERROR`, \"inconsistent attributes\") and, when not told, makes the public \
+         key with `CKA_ENCRYPT` true: the facade will not hand out a key that can do more \
+         than asked, so it destroys the pair (`Error::InvalidResponse`)",
+    },
 ];
 
 /// A test's outcome.

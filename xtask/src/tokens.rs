@@ -447,6 +447,11 @@ pub fn tpm2(dir: &Path) -> Result<(TokenEnv, Server)> {
         ),
         ("dbus-daemon", "a D-Bus daemon", have_program("dbus-daemon")),
         (
+            "tpm2-tools",
+            "tpm2_dictionarylockout",
+            have_program("tpm2_dictionarylockout"),
+        ),
+        (
             "opensc",
             "OpenSC's pkcs11-tool",
             have_program("pkcs11-tool"),
@@ -549,6 +554,18 @@ pub fn tpm2(dir: &Path) -> Result<(TokenEnv, Server)> {
             dir.join("abrmd.log").display()
         );
     }
+    // The tests try wrong PINs on purpose; the TPM's dictionary-attack protection would
+    // lock the user out after a few (CKR_PIN_LOCKED for every test after).
+    run(Command::new("tpm2_dictionarylockout")
+        .args([
+            "--setup-parameters",
+            "--max-tries=1000",
+            "--recovery-time=1",
+        ])
+        .args(["--lockout-recovery-time=1", "--clear-lockout"])
+        .env("TPM2TOOLS_TCTI", "tabrmd:bus_type=session")
+        .envs(env.vars())
+        .stdout(std::process::Stdio::null()))?;
     run(tool()
         .args(["--slot-index", "0", "--init-token", "--label", LABEL])
         .args(["--so-pin", SO_PIN])
