@@ -180,3 +180,54 @@ fn a_signature_given_first_verifies_where_the_module_has_pkcs11_3_2() {
         }
     }
 }
+
+/// The same in parts (`C_VerifySignatureUpdate`, `C_VerifySignatureFinal`): a stream that
+/// gets the signature first, any chunking, false for other data; dropped unfinished, it
+/// leaves the session free.
+#[test]
+fn a_signature_given_first_verifies_in_parts() {
+    let f = shared();
+    let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::EC_KEY_PAIR_GEN, M::ECDSA_SHA256]) {
+        return;
+    }
+    let (public, private) = p11_tests::ec_pair(
+        &session,
+        p11_tests::vectors::P256,
+        Template::new().with(A::VERIFY, true),
+        Template::new().with(A::SIGN, true),
+    );
+    let ecdsa = Mechanism::new(M::ECDSA_SHA256);
+    let data: Vec<u8> = (0u8..=200).collect();
+    let signature = session.sign(&ecdsa, &private, &data).unwrap();
+    let v3_2 = p11_core::Version { major: 3, minor: 2 };
+    let mut verifier = match session.begin_verify_signature(&ecdsa, &public, &signature) {
+        Ok(verifier) => verifier,
+        Err(e) => {
+            assert!(f.module.interface_version() < v3_2, "{e}");
+            assert!(
+                matches!(e, Error::NotSupported("C_VerifySignatureInit")),
+                "{e:?}"
+            );
+            return;
+        }
+    };
+    for chunk in data.chunks(37) {
+        verifier.update(chunk).unwrap();
+    }
+    assert!(verifier.finish().unwrap());
+
+    let mut other = session
+        .begin_verify_signature(&ecdsa, &public, &signature)
+        .unwrap();
+    other.update(&data[..100]).unwrap();
+    other.update(b"not the rest").unwrap();
+    assert!(!other.finish().unwrap());
+
+    let mut abandoned = session
+        .begin_verify_signature(&ecdsa, &public, &signature)
+        .unwrap();
+    abandoned.update(&data[..10]).unwrap();
+    drop(abandoned);
+    assert!(session.verify(&ecdsa, &public, &data, &signature).unwrap());
+}

@@ -36,7 +36,7 @@
 //!
 //! # Coverage of PKCS#11 3.2
 //! p11 uses the newest function list a module offers (3.2, 3.0 or 2.40; see
-//! [`Module::interfaces`]) and calls 79 of the 104 functions of
+//! [`Module::interfaces`]) and calls 80 of the 104 functions of
 //! `CK_FUNCTION_LIST_3_2` ([`Function`]; [`Module::is_supported`] says what a module
 //! has). These it leaves out, for the reason given (a test keeps this table true):
 //!
@@ -47,7 +47,6 @@
 //! | `C_EncryptMessageBegin`, `C_EncryptMessageNext`, `C_DecryptMessageBegin`, `C_DecryptMessageNext` | not yet: messages in parts (whole messages are [`MessageEncryptor`] and [`MessageDecryptor`]) |
 //! | `C_MessageSignInit`, `C_SignMessage`, `C_SignMessageBegin`, `C_SignMessageNext`, `C_MessageSignFinal` | not yet: no module here signs messages (kryoptic lists no `MESSAGE_SIGN`) |
 //! | `C_MessageVerifyInit`, `C_VerifyMessage`, `C_VerifyMessageBegin`, `C_VerifyMessageNext`, `C_MessageVerifyFinal` | as message signing |
-//! | `C_VerifySignatureUpdate` | not yet: the signature-first verification of 3.2 in parts (whole messages are [`Session::verify_signature`]) |
 //! | `C_GetSessionValidationFlags` | not yet (3.2: FIPS validation indicators) |
 //! | `C_AsyncComplete`, `C_AsyncGetID`, `C_AsyncJoin` | not yet (3.2: asynchronous calls); no module here has them |
 //! | `C_WrapKeyAuthenticated`, `C_UnwrapKeyAuthenticated` | not yet (3.2: wrapping with associated data) |
@@ -118,7 +117,7 @@ pub use object::{Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};
 pub use pin::Pin;
 pub use session::{Access, Login, Session, SessionInfo, SessionState, UserType};
-pub use sign::{Signer, Verifier};
+pub use sign::{SignatureVerifier, Signer, Verifier};
 pub use slot::{MechanismInfo, Slot, SlotInfo};
 pub use template::Template;
 pub use token::{Token, TokenFilter, TokenInfo};

@@ -169,6 +169,48 @@ impl Session {
         }))
     }
 
+    /// Begins a multi-part verification with the signature given first
+    /// (`C_VerifySignatureInit`; PKCS#11 3.2): feed the data with
+    /// [`SignatureVerifier::update`], then [`finish`](SignatureVerifier::finish).
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`](crate::Error::NotSupported) on a module without the 3.2
+    /// interface; the module's error from `C_VerifySignatureInit`, or p11's when the
+    /// session is gone.
+    pub fn begin_verify_signature(
+        &self,
+        mechanism: &Mechanism,
+        key: &Object,
+        signature: &[u8],
+    ) -> Result<SignatureVerifier> {
+        let (raw, key) = (mechanism.raw(), key.raw_handle());
+        let (signature, signature_len) = input(signature)?;
+        let init = |gate: &Gate<'_>, handle| {
+            // SAFETY: the mechanism and the signature are borrowed for the call and only
+            // read (the module keeps its own copy of the signature); the rest are handles.
+            unsafe {
+                call!(
+                    gate,
+                    v3_2 C_VerifySignatureInit(
+                        handle,
+                        mechanism_ptr(&raw),
+                        key,
+                        signature,
+                        signature_len
+                    )
+                )
+            }
+        };
+        Ok(SignatureVerifier {
+            active: Active::begin_owned(
+                self,
+                OperationKind::VerifySignature,
+                mechanism.mechanism_type(),
+                &init,
+            )?,
+        })
+    }
+
     /// Begins a multi-part signature (`C_SignInit`).
     ///
     /// # Errors
@@ -299,6 +341,47 @@ impl Verifier {
             // SAFETY: `signature` is readable for `len` bytes.
             unsafe { call!(gate, C_VerifyFinal(handle, signature, len)) }
         }))
+    }
+}
+
+/// A multi-part verification whose signature was given at the start (PKCS#11 3.2's
+/// `C_VerifySignature*`), from [`Session::begin_verify_signature`]. Owns its session, as
+/// [`Verifier`] does; dropped unfinished, it is cancelled.
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
+pub struct SignatureVerifier {
+    active: Active<'static>,
+}
+
+impl SignatureVerifier {
+    /// Adds `data` (`C_VerifySignatureUpdate`).
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifySignatureUpdate`, or p11's when the session is
+    /// gone.
+    pub fn update(&mut self, data: &[u8]) -> Result<()> {
+        let (data, data_len) = input(data)?;
+        self.active.update(|gate, handle| {
+            // SAFETY: `data` is readable for `data_len` bytes.
+            unsafe { call!(gate, v3_2 C_VerifySignatureUpdate(handle, data, data_len)) }
+        })
+    }
+
+    /// Ends the operation (`C_VerifySignatureFinal`): `Ok(false)` when the signature given
+    /// at the start does not verify.
+    ///
+    /// # Errors
+    /// The module's error from `C_VerifySignatureFinal`, or p11's when the session is gone.
+    pub fn finish(mut self) -> Result<bool> {
+        verdict(self.active.end(|gate, handle| {
+            // SAFETY: a plain call on the session's handle.
+            unsafe { call!(gate, v3_2 C_VerifySignatureFinal(handle)) }
+        }))
+    }
+}
+
+impl fmt::Debug for SignatureVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SignatureVerifier")
     }
 }
 
