@@ -218,3 +218,91 @@ fn a_module_without_pkcs11_3_says_so() {
         "{err:?}"
     );
 }
+
+/// A message in parts (`C_*MessageBegin`, `C_*MessageNext`): the same ciphertext and tag
+/// as the message whole, decrypted in parts again; a tampered tag fails at the end; a
+/// message left unfinished makes its operation refuse further use.
+#[test]
+fn gcm_messages_in_parts_equal_whole_messages() {
+    let f = shared();
+    let session = user_session(&f);
+    if !encrypts_messages(&session, M::AES_GCM) {
+        return;
+    }
+    let key = import_secret(&session, KeyType::AES, &[0x24; 32]);
+    let gcm = Mechanism::new(M::AES_GCM);
+    let (iv, aad) = ([9u8; 12], b"header");
+    let plain: Vec<u8> = (0u8..100).collect();
+
+    let mut writer = session.begin_message_encrypt(&gcm, &key).unwrap();
+    let mut whole_tag = [0u8; 16];
+    let whole = writer
+        .encrypt(&mut GcmMessageParams::new(&iv, &mut whole_tag), aad, &plain)
+        .unwrap();
+    let mut tag = [0u8; 16];
+    let mut params = GcmMessageParams::new(&iv, &mut tag);
+    let mut parts = match writer.begin_message(&mut params, aad) {
+        Ok(parts) => parts,
+        Err(e) if e.is_not_supported() => {
+            println!("skipped: the module has no messages in parts: {e}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let mut sealed = Vec::new();
+    for chunk in plain[..90].chunks(30) {
+        sealed.extend(parts.update(chunk).unwrap());
+    }
+    sealed.extend(parts.finish(&plain[90..]).unwrap());
+    drop(params);
+    assert_eq!(sealed, whole);
+    assert_eq!(tag, whole_tag);
+    writer.finish().unwrap();
+
+    let mut reader = session.begin_message_decrypt(&gcm, &key).unwrap();
+    let mut params = GcmMessageParams::to_decrypt(&iv, &tag);
+    let mut parts = reader.begin_message(&mut params, aad).unwrap();
+    let mut opened = parts.update(&sealed[..50]).unwrap();
+    opened.extend(parts.finish(&sealed[50..]).unwrap());
+    assert_eq!(opened, plain);
+    reader.finish().unwrap();
+
+    let mut bad_tag = tag;
+    bad_tag[0] ^= 1;
+    let mut reader = session.begin_message_decrypt(&gcm, &key).unwrap();
+    let mut params = GcmMessageParams::to_decrypt(&iv, &bad_tag);
+    let mut parts = reader.begin_message(&mut params, aad).unwrap();
+    let _ = parts.update(&sealed[..50]);
+    assert!(matches!(
+        parts.finish(&sealed[50..]),
+        Err(Error::Module { .. })
+    ));
+    drop(reader);
+
+    let mut writer = session.begin_message_encrypt(&gcm, &key).unwrap();
+    let mut tag = [0u8; 16];
+    let mut params = GcmMessageParams::new(&[3u8; 12], &mut tag);
+    let mut parts = writer.begin_message(&mut params, aad).unwrap();
+    parts.update(&plain[..10]).unwrap();
+    drop(parts);
+    let err = writer
+        .encrypt(
+            &mut GcmMessageParams::new(&[4u8; 12], &mut [0u8; 16]),
+            aad,
+            &plain,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    drop(writer);
+    // The session is free again.
+    let mut writer = session.begin_message_encrypt(&gcm, &key).unwrap();
+    let mut tag = [0u8; 16];
+    writer
+        .encrypt(
+            &mut GcmMessageParams::new(&[5u8; 12], &mut tag),
+            aad,
+            &plain,
+        )
+        .unwrap();
+    writer.finish().unwrap();
+}

@@ -3,7 +3,7 @@
 //! set up once for a stream of records.
 
 use crate::call;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::object::Object;
 use crate::operation::{input, output_vec, Active, KeyInit};
 use crate::session::Session;
@@ -37,6 +37,7 @@ impl Session {
         Ok(MessageEncryptor {
             active: self.start_owned(KeyInit::MessageEncrypt, mechanism, key)?,
             mechanism: mechanism.mechanism_type(),
+            unfinished: false,
         })
     }
 
@@ -52,6 +53,7 @@ impl Session {
         Ok(MessageDecryptor {
             active: self.start_owned(KeyInit::MessageDecrypt, mechanism, key)?,
             mechanism: mechanism.mechanism_type(),
+            unfinished: false,
         })
     }
 }
@@ -62,6 +64,8 @@ impl Session {
 pub struct MessageEncryptor {
     active: Active<'static>,
     mechanism: MechanismType,
+    /// A message in parts was dropped before its end: the module is still inside it.
+    unfinished: bool,
 }
 
 /// A message-based decryption: [`decrypt`](Self::decrypt) each message, then
@@ -70,6 +74,8 @@ pub struct MessageEncryptor {
 pub struct MessageDecryptor {
     active: Active<'static>,
     mechanism: MechanismType,
+    /// As [`MessageEncryptor`]'s.
+    unfinished: bool,
 }
 
 impl MessageEncryptor {
@@ -87,12 +93,35 @@ impl MessageEncryptor {
         associated_data: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
+        usable(self.unfinished)?;
         one_message(
             &mut self.active,
             true,
             parameter,
             associated_data,
             plaintext,
+        )
+    }
+
+    /// Begins one message to encrypt in parts (`C_EncryptMessageBegin`) with its
+    /// `parameter` and `associated_data`: feed it with [`MessageParts::update`] and end it
+    /// with [`MessageParts::finish`], after which the token has written the tag (and a
+    /// generated IV) into the parameter.
+    ///
+    /// # Errors
+    /// The module's error; [`Error::InvalidArgument`] after a message in parts was left
+    /// unfinished.
+    pub fn begin_message<'m, P: MessageParameter>(
+        &'m mut self,
+        parameter: &'m mut P,
+        associated_data: &[u8],
+    ) -> Result<MessageParts<'m, P>> {
+        MessageParts::begin(
+            &mut self.active,
+            &mut self.unfinished,
+            true,
+            parameter,
+            associated_data,
         )
     }
 
@@ -123,12 +152,33 @@ impl MessageDecryptor {
         associated_data: &[u8],
         ciphertext: &[u8],
     ) -> Result<Vec<u8>> {
+        usable(self.unfinished)?;
         one_message(
             &mut self.active,
             false,
             parameter,
             associated_data,
             ciphertext,
+        )
+    }
+
+    /// Begins one message to decrypt in parts (`C_DecryptMessageBegin`) with the
+    /// `parameter` (IV and tag) and `associated_data` it was sent with; a tampered
+    /// message fails at [`MessageParts::finish`].
+    ///
+    /// # Errors
+    /// As [`MessageEncryptor::begin_message`].
+    pub fn begin_message<'m, P: MessageParameter>(
+        &'m mut self,
+        parameter: &'m mut P,
+        associated_data: &[u8],
+    ) -> Result<MessageParts<'m, P>> {
+        MessageParts::begin(
+            &mut self.active,
+            &mut self.unfinished,
+            false,
+            parameter,
+            associated_data,
         )
     }
 
@@ -141,6 +191,138 @@ impl MessageDecryptor {
             // SAFETY: a plain handle.
             unsafe { call!(gate, v3 C_MessageDecryptFinal(handle)) }
         })
+    }
+}
+
+/// Refuses a message-based operation a message in parts was left unfinished in.
+fn usable(unfinished: bool) -> Result<()> {
+    if unfinished {
+        return Err(Error::invalid_argument(
+            "a message in parts was dropped before its end, so the module is still in it: \
+             drop this operation (which cancels it) and begin another",
+        ));
+    }
+    Ok(())
+}
+
+/// One message encrypted or decrypted in parts (PKCS#11 3.0's `C_*MessageBegin` and
+/// `C_*MessageNext`), from [`MessageEncryptor::begin_message`] or
+/// [`MessageDecryptor::begin_message`]. Its parameter stays borrowed until the end,
+/// where the token writes into it. Dropped before [`finish`](Self::finish) (or after a
+/// failed part), it leaves its operation unusable — PKCS#11 cannot abandon one message —
+/// to be dropped in turn, which cancels it.
+#[must_use = "a message in parts must be finished"]
+pub struct MessageParts<'m, P: MessageParameter> {
+    active: &'m mut Active<'static>,
+    unfinished: &'m mut bool,
+    encrypt: bool,
+    parameter: &'m mut P,
+    ended: bool,
+}
+
+impl<'m, P: MessageParameter> MessageParts<'m, P> {
+    fn begin(
+        active: &'m mut Active<'static>,
+        unfinished: &'m mut bool,
+        encrypt: bool,
+        parameter: &'m mut P,
+        associated_data: &[u8],
+    ) -> Result<Self> {
+        usable(*unfinished)?;
+        let (param, param_len) = parameter.raw();
+        let (aad, aad_len) = input(associated_data)?;
+        active.message(|gate, handle| {
+            // SAFETY: the parameter's contract makes `param` valid (and writable where
+            // the token writes) while it is borrowed, which is until the message ends;
+            // `aad` is readable for its length.
+            unsafe {
+                if encrypt {
+                    call!(gate, v3 C_EncryptMessageBegin(handle, param, param_len, aad, aad_len))
+                } else {
+                    call!(gate, v3 C_DecryptMessageBegin(handle, param, param_len, aad, aad_len))
+                }
+            }
+        })?;
+        // From here the module is inside the message until its last part.
+        *unfinished = true;
+        Ok(MessageParts {
+            active,
+            unfinished,
+            encrypt,
+            parameter,
+            ended: false,
+        })
+    }
+
+    /// Encrypts or decrypts the next part (`C_*MessageNext`); what the module gives back
+    /// for it (it may hold some back until the end).
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn update(&mut self, part: &[u8]) -> Result<Vec<u8>> {
+        self.next(part, 0)
+    }
+
+    /// Encrypts or decrypts the last part and ends the message (`C_*MessageNext` with
+    /// `CKF_END_OF_MESSAGE`): the rest of the output. Encrypting, the token has now
+    /// written the tag into the parameter; decrypting, it has checked it.
+    ///
+    /// # Errors
+    /// The module's error: `CKR_AEAD_DECRYPT_FAILED` (or `CKR_ENCRYPTED_DATA_INVALID`)
+    /// for a message, tag or associated data that was tampered with. The message is over
+    /// either way.
+    pub fn finish(mut self, last: &[u8]) -> Result<Vec<u8>> {
+        let result = self.next(last, p11_sys::CKF_END_OF_MESSAGE);
+        // A module error ends the message; only p11's own refusal of an answer leaves
+        // the module inside it.
+        if !matches!(result, Err(Error::InvalidResponse { .. })) {
+            self.ended = true;
+            *self.unfinished = false;
+        }
+        result
+    }
+
+    fn next(&mut self, part: &[u8], flags: p11_sys::CK_FLAGS) -> Result<Vec<u8>> {
+        let encrypt = self.encrypt;
+        let (param, param_len) = self.parameter.raw();
+        let (input, input_len) = input(part)?;
+        let name = if encrypt {
+            "C_EncryptMessageNext"
+        } else {
+            "C_DecryptMessageNext"
+        };
+        self.active.message(|gate, handle| {
+            output_vec(name, Some(part.len()), |out, len| {
+                // SAFETY: as for the message's beginning; `input` is readable for its
+                // length, `out` writable for `*len` bytes.
+                unsafe {
+                    if encrypt {
+                        call!(
+                            gate,
+                            v3 C_EncryptMessageNext(
+                                handle, param, param_len, input, input_len, out, len, flags
+                            )
+                        )
+                    } else {
+                        call!(
+                            gate,
+                            v3 C_DecryptMessageNext(
+                                handle, param, param_len, input, input_len, out, len, flags
+                            )
+                        )
+                    }
+                }
+            })
+        })
+    }
+}
+
+impl<P: MessageParameter> fmt::Debug for MessageParts<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageParts")
+            .field("encrypt", &self.encrypt)
+            .field("ended", &self.ended)
+            .finish()
     }
 }
 
