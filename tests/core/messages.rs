@@ -254,7 +254,6 @@ fn gcm_messages_in_parts_equal_whole_messages() {
         sealed.extend(parts.update(chunk).unwrap());
     }
     sealed.extend(parts.finish(&plain[90..]).unwrap());
-    drop(params);
     assert_eq!(sealed, whole);
     assert_eq!(tag, whole_tag);
     writer.finish().unwrap();
