@@ -60,18 +60,26 @@ fn threads_sign_with_one_pooled_key_each_in_a_session_of_its_own() {
     let (public, _private) = ec_pair(&pool, &label, Storage::Session);
     let key = pool.key::<PrivateKey>(KeyQuery::new().label(&label).key_type(KeyType::EC));
     let sessions = Mutex::new(HashSet::new());
+    // In the first round the threads meet in pairs while holding their sessions, so that
+    // two are out at once however the machine schedules them.
+    let pairs = std::sync::Barrier::new(2);
     std::thread::scope(|scope| {
         for thread in 0..6u8 {
-            let (key, public, sessions) = (&key, &public, &sessions);
+            let (key, public, sessions, pairs) = (&key, &public, &sessions, &pairs);
             scope.spawn(move || {
                 for round in 0..5u8 {
                     let data = [thread, round];
+                    // Once per thread, even if a stale handle runs the work again.
+                    let mut meet = round == 0;
                     let signature = key
                         .run(|key| {
                             sessions
                                 .lock()
                                 .unwrap()
                                 .insert(key.session().core().handle());
+                            if std::mem::take(&mut meet) {
+                                pairs.wait();
+                            }
                             key.sign(&data)
                         })
                         .unwrap();

@@ -91,3 +91,53 @@ fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() 
     drop((private, session));
     f.finish(());
 }
+
+/// OpenSC's OpenPGP card makes a token object when a session object is asked: the facade
+/// reads back what matters the first time a session asks for it, and refuses (and
+/// destroys) a key made otherwise, rather than let a persistent key pass for an
+/// ephemeral one; a token that honours it is trusted after the first key.
+#[test]
+fn a_key_made_otherwise_than_asked_is_refused_and_destroyed() {
+    use p11::{AttributeType as A, Template};
+    let f = fixture();
+    let token = f.facade_token();
+    let open = || {
+        token
+            .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
+            .unwrap()
+    };
+    let label = format!("forced-{}", std::process::id());
+    let options = ObjectOptions::new().label(label.as_str());
+    let on_token = || {
+        f.session
+            .find_objects(
+                &Template::new()
+                    .with(A::LABEL, label.as_str())
+                    .with(A::TOKEN, true),
+            )
+            .unwrap()
+            .count()
+    };
+
+    let session = open();
+    control().set("C_GenerateKey", "force_token", 0, 0, 1);
+    let err = session
+        .generate_key(KeyType::AES, 128, &options)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("CKA_TOKEN") && err.to_string().contains("destroyed"),
+        "{err}"
+    );
+    assert_eq!(on_token(), 0, "the token object was destroyed");
+
+    // Honoured once, trusted after: no read for the next key.
+    let reads = control().calls("C_GetAttributeValue");
+    session.generate_key(KeyType::AES, 128, &options).unwrap();
+    let checked = control().calls("C_GetAttributeValue");
+    assert!(checked > reads, "the first key asked so is read back");
+    session.generate_key(KeyType::AES, 128, &options).unwrap();
+    assert_eq!(control().calls("C_GetAttributeValue"), checked);
+    control().clear();
+    drop(session);
+    f.finish(());
+}

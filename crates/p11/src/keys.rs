@@ -46,7 +46,7 @@ pub trait Key {
     /// What it may be used for (`CKA_ENCRYPT`, `CKA_SIGN`, ...), as the token says, read
     /// once and kept: with the class and key type in one call when the key was found
     /// (`get_key`, `get_objects`), as python's key objects are; on first asking for a
-    /// key p11 made, so that making one costs no read. A change made since shows on a
+    /// key p11 made, so that making one costs no read of them. A change made since shows on a
     /// fresh value from `get_key`.
     ///
     /// # Errors

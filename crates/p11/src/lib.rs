@@ -18,6 +18,7 @@
 //! operations) and [`asn1`] (DER codecs).
 #![deny(missing_docs)]
 
+mod as_asked;
 mod defaults;
 mod keys;
 mod library;

@@ -18,6 +18,8 @@ pub struct Session {
     session: p11_core::Session,
     /// What the login at opening did, when there was one.
     login: Option<p11_core::Login>,
+    /// What the token has been seen to make as asked, through this session.
+    pub(crate) honoured: crate::as_asked::Honoured,
 }
 
 /// What [`Session::get_key`] and [`Session::get_keys`] look for: any of key type,
@@ -152,7 +154,11 @@ impl From<Session> for p11_core::Session {
 
 impl Session {
     pub(crate) fn new(session: p11_core::Session, login: Option<p11_core::Login>) -> Session {
-        Session { session, login }
+        Session {
+            session,
+            login,
+            honoured: Default::default(),
+        }
     }
 
     /// What the login at opening did: [`Login::Checked`](p11_core::Login::Checked) when the
@@ -181,9 +187,15 @@ impl Session {
     /// (python's `generate_key`): the template is
     /// [`ObjectOptions::secret_key_template`] with `VALUE_LEN`.
     ///
+    /// The first key a session makes with each storage, sensitivity and extractability
+    /// (and with a label) is read back: a token that made it otherwise than asked (a
+    /// token object for a session one, as OpenSC's OpenPGP card does) gets it destroyed
+    /// and an error, rather than a key that is not what the caller believes.
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a length that is not whole bytes or a key type
-    /// without a default mechanism (give one); the module's error.
+    /// without a default mechanism (give one); [`Error::InvalidResponse`] for a key made
+    /// otherwise than asked; the module's error.
     pub fn generate_key(
         &self,
         key_type: KeyType,
@@ -196,6 +208,7 @@ impl Session {
         let object = self
             .core()
             .generate_key(&Mechanism::new(mechanism), &template)?;
+        let object = self.honoured.check(object, &template, "C_GenerateKey")?;
         Ok(SecretKey::made(self.clone(), object, key_type))
     }
 
@@ -220,7 +233,9 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a size with no curve, a post-quantum key without a
-    /// parameter set, or a key type without a default mechanism; the module's error.
+    /// parameter set, or a key type without a default mechanism; [`Error::InvalidResponse`]
+    /// for a half made otherwise than asked (as [`generate_key`](Self::generate_key) checks)
+    /// or a pair granted a capability refused; the module's error.
     pub fn generate_keypair(
         &self,
         key_type: KeyType,
@@ -297,9 +312,31 @@ impl Session {
             .merge(&options.public_key_template(key_type));
         let private = options.private_key_template(key_type);
         let mechanism = Mechanism::new(mechanism);
-        let (public, private) = match self.core().generate_keypair(&mechanism, &public, &private) {
-            Ok(pair) => pair,
-            Err(e) => self.generate_keypair_granting_less(&mechanism, &public, &private, e)?,
+        let (made_public, made_private) =
+            match self.core().generate_keypair(&mechanism, &public, &private) {
+                Ok(pair) => pair,
+                Err(e) => self.generate_keypair_granting_less(&mechanism, &public, &private, e)?,
+            };
+        // Each half held to its template; a half that fails takes the other with it.
+        let private = match self
+            .honoured
+            .check(made_private, &private, "C_GenerateKeyPair")
+        {
+            Ok(made) => made,
+            Err(e) => {
+                let _ = made_public.destroy();
+                return Err(e);
+            }
+        };
+        let public = match self
+            .honoured
+            .check(made_public, &public, "C_GenerateKeyPair")
+        {
+            Ok(made) => made,
+            Err(e) => {
+                let _ = private.destroy();
+                return Err(e);
+            }
         };
         Ok((
             PublicKey::made(self.clone(), public, key_type),

@@ -376,7 +376,11 @@ impl Session {
             ));
         };
         let template = attributes.merge(&options.key_template(class, key_type));
-        Ok((self.core().create_object(&template)?, key_type))
+        let object = self.core().create_object(&template)?;
+        Ok((
+            self.honoured.check(object, &template, "C_CreateObject")?,
+            key_type,
+        ))
     }
 
     /// Imports an X.509 certificate (DER) as a certificate object with the basic

@@ -45,6 +45,8 @@ enum Fault {
     /// Call through, then leave this value out of the list (a mechanism the module
     /// does not offer).
     Hide(CK_ULONG),
+    /// Make a token object whatever the template says (OpenSC's OpenPGP card).
+    ForceToken,
 }
 
 #[derive(Debug)]
@@ -176,7 +178,7 @@ fn text(p: *const c_char) -> Option<String> {
 
 /// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
 /// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `report_room`,
-/// `over_count`, `slow`, `hide`, `empty`), with `arg` (the return value, the extra count, the milliseconds,
+/// `over_count`, `slow`, `hide`, `empty`, `force_token`), with `arg` (the return value, the extra count, the milliseconds,
 /// the item to leave out of a list), after `skip` good calls, `times` times
 /// (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
 ///
@@ -204,6 +206,7 @@ pub unsafe extern "C" fn p11fault_set(
         "hide" => Fault::Hide(arg as CK_ULONG),
         "empty" => Fault::Empty,
         "report_room" => Fault::ReportRoom,
+        "force_token" => Fault::ForceToken,
         _ => return -1,
     };
     with_state(|s| {
@@ -531,10 +534,19 @@ fn make_keeping_vendor(
     o: CK_OBJECT_HANDLE_PTR,
     make: impl FnOnce(CK_ATTRIBUTE_PTR, CK_ULONG) -> CK_RV,
 ) -> CK_RV {
-    if let Some(Fault::Fail(rv)) = take(function) {
+    let fault = take(function);
+    if let Some(Fault::Fail(rv)) = fault {
         return rv;
     }
     let (mut standard, vendor) = split_vendor(t, n);
+    if fault == Some(Fault::ForceToken) {
+        static TRUE: CK_BBOOL = CK_TRUE;
+        for attribute in standard.iter_mut().filter(|a| a.type_ == CKA_TOKEN) {
+            // The module only reads template values.
+            attribute.pValue = &TRUE as *const CK_BBOOL as CK_VOID_PTR;
+            attribute.ulValueLen = 1;
+        }
+    }
     let rv = make(standard.as_mut_ptr(), standard.len() as CK_ULONG);
     if rv == CKR_OK && !o.is_null() {
         // SAFETY: the module wrote the new handle there.
