@@ -148,12 +148,7 @@ fn a_signature_given_first_verifies_where_the_module_has_pkcs11_3_2() {
     if !p11_tests::offers(&session, &[M::EC_KEY_PAIR_GEN, M::ECDSA]) {
         return;
     }
-    let (public, private) = p11_tests::ec_pair(
-        &session,
-        p11_tests::vectors::P256,
-        Template::new().with(A::VERIFY, true),
-        Template::new().with(A::SIGN, true),
-    );
+    let (public, private) = p256_pair(&session);
     let ecdsa = Mechanism::new(M::ECDSA);
     let digest = [7u8; 32];
     let signature = session.sign(&ecdsa, &private, &digest).unwrap();
@@ -181,6 +176,16 @@ fn a_signature_given_first_verifies_where_the_module_has_pkcs11_3_2() {
     }
 }
 
+/// A P-256 key pair that signs and verifies.
+fn p256_pair(session: &Session) -> (p11_core::Object, p11_core::Object) {
+    p11_tests::ec_pair(
+        session,
+        p11_tests::vectors::P256,
+        Template::new().with(A::VERIFY, true),
+        Template::new().with(A::SIGN, true),
+    )
+}
+
 /// The same in parts (`C_VerifySignatureUpdate`, `C_VerifySignatureFinal`): a stream that
 /// gets the signature first, any chunking, false for other data; dropped unfinished, it
 /// leaves the session free.
@@ -191,12 +196,7 @@ fn a_signature_given_first_verifies_in_parts() {
     if !p11_tests::offers(&session, &[M::EC_KEY_PAIR_GEN, M::ECDSA_SHA256]) {
         return;
     }
-    let (public, private) = p11_tests::ec_pair(
-        &session,
-        p11_tests::vectors::P256,
-        Template::new().with(A::VERIFY, true),
-        Template::new().with(A::SIGN, true),
-    );
+    let (public, private) = p256_pair(&session);
     let ecdsa = Mechanism::new(M::ECDSA_SHA256);
     let data: Vec<u8> = (0u8..=200).collect();
     let signature = session.sign(&ecdsa, &private, &data).unwrap();

@@ -5,12 +5,41 @@ use crate::error::Result;
 use crate::keys::mechanism_ptr;
 use crate::module::Gate;
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, write_by_update, Active, KeyInit};
+use crate::operation::{input, output_into, output_vec, write_by_update, Active, Init, KeyInit};
 use crate::pin::Pin;
 use crate::session::{OperationKind, Session};
 use crate::ReturnValue;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
+
+/// Runs `begin` with the init of a signature-first verification (`C_VerifySignatureInit`
+/// with `signature`, PKCS#11 3.2).
+fn with_signature<T>(
+    mechanism: &Mechanism,
+    key: &Object,
+    signature: &[u8],
+    begin: impl FnOnce(Init<'_>) -> Result<T>,
+) -> Result<T> {
+    let (raw, key) = (mechanism.raw(), key.raw_handle());
+    let (signature, signature_len) = input(signature)?;
+    let init = |gate: &Gate<'_>, handle| {
+        // SAFETY: the mechanism and the signature are borrowed for the call and only read
+        // (the module keeps its own copy of the signature); the rest are plain handles.
+        unsafe {
+            call!(
+                gate,
+                v3_2 C_VerifySignatureInit(
+                    handle,
+                    mechanism_ptr(&raw),
+                    key,
+                    signature,
+                    signature_len
+                )
+            )
+        }
+    };
+    begin(&init)
+}
 
 /// `Ok(false)` for the return values that mean "this signature is not right".
 fn verdict(result: Result<()>) -> Result<bool> {
@@ -138,30 +167,14 @@ impl Session {
         data: &[u8],
         signature: &[u8],
     ) -> Result<bool> {
-        let (raw, key) = (mechanism.raw(), key.raw_handle());
-        let (signature, signature_len) = input(signature)?;
-        let init = |gate: &Gate<'_>, handle| {
-            // SAFETY: the mechanism and the signature are borrowed for the call and only
-            // read; the rest are plain handles.
-            unsafe {
-                call!(
-                    gate,
-                    v3_2 C_VerifySignatureInit(
-                        handle,
-                        mechanism_ptr(&raw),
-                        key,
-                        signature,
-                        signature_len
-                    )
-                )
-            }
-        };
-        let mut active = Active::begin(
-            self,
-            OperationKind::VerifySignature,
-            mechanism.mechanism_type(),
-            &init,
-        )?;
+        let mut active = with_signature(mechanism, key, signature, |init| {
+            Active::begin(
+                self,
+                OperationKind::VerifySignature,
+                mechanism.mechanism_type(),
+                init,
+            )
+        })?;
         let (data, data_len) = input(data)?;
         verdict(active.end(|gate, handle| {
             // SAFETY: `data` is readable for `data_len` bytes.
@@ -183,32 +196,15 @@ impl Session {
         key: &Object,
         signature: &[u8],
     ) -> Result<SignatureVerifier> {
-        let (raw, key) = (mechanism.raw(), key.raw_handle());
-        let (signature, signature_len) = input(signature)?;
-        let init = |gate: &Gate<'_>, handle| {
-            // SAFETY: the mechanism and the signature are borrowed for the call and only
-            // read (the module keeps its own copy of the signature); the rest are handles.
-            unsafe {
-                call!(
-                    gate,
-                    v3_2 C_VerifySignatureInit(
-                        handle,
-                        mechanism_ptr(&raw),
-                        key,
-                        signature,
-                        signature_len
-                    )
-                )
-            }
-        };
-        Ok(SignatureVerifier {
-            active: Active::begin_owned(
+        let active = with_signature(mechanism, key, signature, |init| {
+            Active::begin_owned(
                 self,
                 OperationKind::VerifySignature,
                 mechanism.mechanism_type(),
-                &init,
-            )?,
-        })
+                init,
+            )
+        })?;
+        Ok(SignatureVerifier { active })
     }
 
     /// Begins a multi-part signature (`C_SignInit`).
