@@ -264,3 +264,86 @@ fn aes_ecb_and_cbc_encrypt_data_derive_the_encryption_of_the_data() {
     }
     assert_eq!(value(&derived), expected);
 }
+
+/// SP 800-108 in counter and in feedback mode with HMAC-SHA256 (typed parameters): the
+/// token derives what the standard's formula gives, computed here with RustCrypto's HMAC.
+#[test]
+fn sp800_108_counter_and_feedback_derive_what_the_formula_gives() {
+    use hmac::{Hmac, Mac};
+    use p11_core::mechanisms::{
+        CounterFormat, DkmLength, PrfData, Sp800108FeedbackParams, Sp800108Params,
+    };
+    let f = shared();
+    let session = user_session(&f);
+    let used = [
+        M::SP800_108_COUNTER_KDF,
+        M::SP800_108_FEEDBACK_KDF,
+        M::SHA256_HMAC,
+    ];
+    if !p11_tests::offers(&session, &used) {
+        return;
+    }
+    let secret = [0x3cu8; 32];
+    let base = session
+        .create_object(
+            &Template::new()
+                .with(A::CLASS, ObjectClass::SECRET_KEY)
+                .with(A::KEY_TYPE, KeyType::GENERIC_SECRET)
+                .with(A::VALUE, secret)
+                .with(A::DERIVE, true),
+        )
+        .unwrap();
+    let prf = |input: &[&[u8]]| {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&secret).unwrap();
+        for piece in input {
+            mac.update(piece);
+        }
+        mac.finalize().into_bytes().to_vec()
+    };
+    let (label, context) = (b"p11 label".as_slice(), b"p11 context".as_slice());
+    let bits_256 = 256u32.to_be_bytes();
+
+    // Counter mode: K(1) = PRF(key, [1]_32 || label || 0x00 || context || [L]_32).
+    let counter = Sp800108Params::new(
+        M::SHA256_HMAC,
+        &[
+            PrfData::Counter(CounterFormat::big_endian(32)),
+            PrfData::Bytes(label),
+            PrfData::Bytes(&[0]),
+            PrfData::Bytes(context),
+            PrfData::DkmLength(DkmLength::SumOfKeys, CounterFormat::big_endian(32)),
+        ],
+    );
+    let derived = session
+        .derive_key(
+            &Mechanism::with(M::SP800_108_COUNTER_KDF, counter),
+            &base,
+            &derived_secret(32),
+        )
+        .unwrap();
+    let expected = prf(&[&1u32.to_be_bytes(), label, &[0], context, &bits_256]);
+    assert_eq!(value(&derived), expected);
+
+    // Feedback mode: K(1) = PRF(key, IV || label || 0x00 || context || [L]_32).
+    let iv = [0x5au8; 32];
+    let feedback = Sp800108FeedbackParams::new(
+        M::SHA256_HMAC,
+        &[
+            PrfData::Feedback,
+            PrfData::Bytes(label),
+            PrfData::Bytes(&[0]),
+            PrfData::Bytes(context),
+            PrfData::DkmLength(DkmLength::SumOfKeys, CounterFormat::big_endian(32)),
+        ],
+        &iv,
+    );
+    let derived = session
+        .derive_key(
+            &Mechanism::with(M::SP800_108_FEEDBACK_KDF, feedback),
+            &base,
+            &derived_secret(32),
+        )
+        .unwrap();
+    let expected = prf(&[&iv, label, &[0], context, &bits_256]);
+    assert_eq!(value(&derived), expected);
+}

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
 
+mod kdf;
 mod mechanism;
 mod message;
 #[doc(hidden)]
@@ -37,6 +38,7 @@ mod generated {
     pub(crate) mod slh_dsa_parameter_sets;
 }
 
+pub use kdf::{CounterFormat, DkmLength, PrfData, Sp800108FeedbackParams, Sp800108Params};
 pub use mechanism::{Mechanism, Parameter, ParameterError, StructParameter};
 pub use message::{
     CcmMessageParams, ChaCha20Poly1305MessageParams, GcmMessageParams, IvGenerator,

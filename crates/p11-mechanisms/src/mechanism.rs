@@ -154,6 +154,10 @@ parameters!(
     Hkdf(HkdfParams<'a>),
     /// PBKDF2.
     Pbkdf2(Pbkdf2Params<'a>),
+    /// SP 800-108 in counter mode.
+    Sp800108(crate::Sp800108Params<'a>),
+    /// SP 800-108 in feedback mode.
+    Sp800108Feedback(crate::Sp800108FeedbackParams<'a>),
 );
 
 /// A mechanism and its parameter, ready for any operation.
