@@ -179,6 +179,38 @@ fn unreadable_attributes_are_reported_one_by_one() {
     );
 }
 
+/// What reading would give, asked without buffers: lengths, and why not where not —
+/// each of several unreadable ones told apart.
+#[test]
+fn attribute_info_gives_lengths_and_why_not_without_reading() {
+    use p11_core::AttributeInfo;
+    let f = shared();
+    let session = user_session(&f);
+    if !p11_tests::offers(&session, &[MechanismType::AES_KEY_GEN]) {
+        return;
+    }
+    let key = session
+        .generate_key(
+            &Mechanism::new(MechanismType::AES_KEY_GEN),
+            &Template::new()
+                .with(A::VALUE_LEN, 32u64)
+                .with(A::SENSITIVE, true)
+                .with(A::LABEL, "seven ch"),
+        )
+        .unwrap();
+    let info = key
+        .attribute_info(&[A::LABEL, A::VALUE, A::MODULUS, A::ENCRYPT])
+        .unwrap();
+    assert_eq!(info[0], AttributeInfo::Available(8));
+    assert_eq!(info[1], AttributeInfo::Sensitive);
+    assert_eq!(info[2], AttributeInfo::TypeInvalid);
+    assert_eq!(info[3], AttributeInfo::Available(1));
+    assert_eq!(
+        key.attribute_info(&[A::VALUE]).unwrap(),
+        [AttributeInfo::Sensitive]
+    );
+}
+
 #[test]
 fn attributes_can_be_changed() {
     let f = shared();

@@ -112,7 +112,7 @@ pub use keys::DomainParameters;
 pub use mapper::AttributeMapper;
 pub use message::{MessageDecryptor, MessageEncryptor, MessageParts};
 pub use module::{InitArgs, Interface, LibraryInfo, Module};
-pub use object::{Object, ObjectKind};
+pub use object::{AttributeInfo, Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};
 pub use pin::Pin;
 pub use session::{Access, Login, Session, SessionInfo, SessionState, UserType};

@@ -192,6 +192,66 @@ impl Object {
         }
     }
 
+    /// What a read of each of `types` would give, without reading them
+    /// (`C_GetAttributeValue` with no buffers, as cryptoki's `get_attribute_info`): its
+    /// length, or why it cannot be read. Where several cannot and the module's answer
+    /// does not say which is which, each of those is asked about alone.
+    ///
+    /// # Errors
+    /// The module's error other than the per-attribute ones, or p11's when the session
+    /// is gone or a length is absurd.
+    pub fn attribute_info(&self, types: &[AttributeType]) -> Result<Vec<AttributeInfo>> {
+        let mut attributes: Vec<CK_ATTRIBUTE> = types
+            .iter()
+            .map(|ty| CK_ATTRIBUTE {
+                type_: ty.ck(),
+                pValue: std::ptr::null_mut(),
+                ulValueLen: 0,
+            })
+            .collect();
+        let rv = self.get_raw(&mut attributes)?;
+        let unavailable = attributes
+            .iter()
+            .filter(|a| a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+            .count();
+        attributes
+            .iter()
+            .map(|attribute| {
+                if attribute.ulValueLen != CK_UNAVAILABLE_INFORMATION {
+                    let len = usize::try_from(attribute.ulValueLen)
+                        .ok()
+                        .filter(|len| *len <= MAX_ATTRIBUTE_LEN)
+                        .ok_or_else(|| {
+                            Error::invalid_response(
+                                "C_GetAttributeValue",
+                                format!(
+                                    "{} claims {} bytes",
+                                    AttributeType::from_ck(attribute.type_),
+                                    attribute.ulValueLen
+                                ),
+                            )
+                        })?;
+                    return Ok(AttributeInfo::Available(len));
+                }
+                let why = if unavailable == 1 || types.len() == 1 {
+                    rv
+                } else {
+                    let mut alone = [CK_ATTRIBUTE {
+                        type_: attribute.type_,
+                        pValue: std::ptr::null_mut(),
+                        ulValueLen: 0,
+                    }];
+                    self.get_raw(&mut alone)?
+                };
+                Ok(match why {
+                    ReturnValue::AttributeSensitive => AttributeInfo::Sensitive,
+                    ReturnValue::AttributeTypeInvalid => AttributeInfo::TypeInvalid,
+                    _ => AttributeInfo::Unavailable,
+                })
+            })
+            .collect()
+    }
+
     /// The object's size on the token, in bytes (`C_GetObjectSize`).
     ///
     /// # Errors
@@ -791,6 +851,19 @@ impl Read {
             }
         }
     }
+}
+
+/// What reading an attribute would give ([`Object::attribute_info`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttributeInfo {
+    /// A value of this many bytes (0: empty).
+    Available(usize),
+    /// The attribute is sensitive or unextractable (`CKR_ATTRIBUTE_SENSITIVE`).
+    Sensitive,
+    /// The object has no such attribute (`CKR_ATTRIBUTE_TYPE_INVALID`).
+    TypeInvalid,
+    /// The module marked it unavailable without saying why.
+    Unavailable,
 }
 
 impl fmt::Debug for Object {
