@@ -538,3 +538,35 @@ fn rsa_output_is_the_length_the_token_tells_not_the_room_it_claims_to_fill() {
         .unwrap());
     f.finish((public, private));
 }
+
+/// A search fetches as many handles per `C_FindObjects` call as it is told.
+#[test]
+fn a_search_fetches_the_batch_it_is_told() {
+    let f = fixture();
+    let label = format!("batched-{}", std::process::id());
+    let template = Template::new()
+        .with(A::CLASS, ObjectClass::DATA)
+        .with(A::LABEL, label.as_str());
+    let made: Vec<_> = (0..10)
+        .map(|_| f.session.create_object(&template).unwrap())
+        .collect();
+    let calls = || control().calls("C_FindObjects");
+    let before = calls();
+    let found = f.session.find_objects(&template).unwrap().count();
+    assert_eq!(
+        (found, calls() - before),
+        (10, 2),
+        "64 at a time: the ten, then none"
+    );
+    let before = calls();
+    let three = std::num::NonZeroUsize::new(3).unwrap();
+    let found = f
+        .session
+        .find_objects(&template)
+        .unwrap()
+        .batch_size(three)
+        .count();
+    assert_eq!((found, calls() - before), (10, 5), "3, 3, 3, 1, then none");
+    drop(made);
+    f.finish(());
+}

@@ -9,16 +9,22 @@ use crate::template::{RawTemplate, Template};
 use p11_sys::*;
 use std::fmt;
 
-/// Handles fetched per `C_FindObjects` call.
+/// Handles fetched per `C_FindObjects` call unless told otherwise.
 const BATCH: usize = 64;
+/// The most handles p11 asks for in one call, whatever it is told.
+const MAX_BATCH: usize = 1 << 16;
 
-/// The objects matching a template, fetched from the token in batches of 64. Holds the
+/// The objects matching a template, fetched from the token in batches (of 64 unless
+/// [`batch_size`](Self::batch_size) says otherwise). Holds the
 /// session's search (PKCS#11 allows one at a time per session) until dropped; dropping it
 /// early ends the search. Owns a clone of the session, so it can be stored or moved.
 #[must_use = "an operation does nothing until used, and cancels when dropped"]
 pub struct FindObjects {
     guard: OperationGuard<'static>,
-    batch: [CK_OBJECT_HANDLE; BATCH],
+    /// The handles of the last call; sized for the batch on the first.
+    batch: Vec<CK_OBJECT_HANDLE>,
+    /// Handles asked for per call.
+    room: usize,
     next: usize,
     len: usize,
     finished: bool,
@@ -53,7 +59,8 @@ impl Session {
         drop((sweep, gate));
         Ok(FindObjects {
             guard,
-            batch: [CK_INVALID_HANDLE; BATCH],
+            batch: Vec::new(),
+            room: BATCH,
             next: 0,
             len: 0,
             finished: false,
@@ -86,28 +93,39 @@ impl Session {
 }
 
 impl FindObjects {
+    /// Fetches `size` handles per `C_FindObjects` call from now on (at most 65,536):
+    /// fewer calls for a large search, less room for a small one.
+    pub fn batch_size(mut self, size: std::num::NonZeroUsize) -> Self {
+        self.room = size.get().min(MAX_BATCH);
+        self
+    }
+
     fn fetch(&mut self) -> Result<()> {
+        if self.batch.len() != self.room {
+            self.batch = vec![CK_INVALID_HANDLE; self.room];
+        }
+        let room = self.batch.len();
         self.guard.touch();
         let session = self.guard.session();
         let gate = session.enter()?;
         let mut count: CK_ULONG = 0;
-        // SAFETY: `batch` has room for BATCH handles; `count` is writable.
+        // SAFETY: `batch` has room for `room` handles; `count` is writable.
         unsafe {
             call!(
                 gate,
                 C_FindObjects(
                     session.raw_handle(),
                     self.batch.as_mut_ptr(),
-                    BATCH as CK_ULONG,
+                    room as CK_ULONG,
                     &mut count
                 )
             )
         }?;
         let count = usize::try_from(count).unwrap_or(usize::MAX);
-        if count > BATCH {
+        if count > room {
             return Err(Error::invalid_response(
                 "C_FindObjects",
-                format!("{count} handles in room for {BATCH}"),
+                format!("{count} handles in room for {room}"),
             ));
         }
         self.next = 0;
