@@ -321,3 +321,31 @@ fn a_key_can_be_digested_among_data() {
         session.digest(&sha256, &expected_input).unwrap()
     );
 }
+
+/// ChaCha20 with typed parameters (counter and nonce) gives what RustCrypto's ChaCha20
+/// gives for RFC 8439's key, nonce and counter 1 — and decrypts back.
+#[test]
+fn chacha20_matches_rfc_8439() {
+    use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+    use p11_core::mechanisms::ChaCha20Params;
+    let f = shared();
+    let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::CHACHA20]) {
+        return;
+    }
+    let key_bytes: Vec<u8> = (0u8..32).collect();
+    let nonce = [0, 0, 0, 0, 0, 0, 0, 0x4a, 0, 0, 0, 0];
+    let plain = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip \
+                  for the future, sunscreen would be it.";
+    let key = import_secret(&session, KeyType::CHACHA20, &key_bytes);
+    let counter = 1u32.to_le_bytes();
+    let mechanism = Mechanism::with(M::CHACHA20, ChaCha20Params::new(&counter, &nonce).unwrap());
+    let sealed = session.encrypt(&mechanism, &key, plain).unwrap();
+
+    let mut expected = plain.to_vec();
+    let mut reference = chacha20::ChaCha20::new(key_bytes.as_slice().into(), (&nonce).into());
+    reference.seek(64u64);
+    reference.apply_keystream(&mut expected);
+    assert_eq!(sealed, expected);
+    assert_eq!(session.decrypt(&mechanism, &key, &sealed).unwrap(), plain);
+}

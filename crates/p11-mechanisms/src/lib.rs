@@ -26,6 +26,7 @@ pub mod open_enum;
 mod parameter_sets;
 mod params;
 mod profile;
+mod stream;
 
 mod generated {
     pub(crate) mod kdfs;
@@ -54,6 +55,7 @@ pub use params::{
     SignAdditionalContext, X942Dh1DeriveParams,
 };
 pub use profile::{MechanismProfile, Operations, ParameterKind};
+pub use stream::{ChaCha20Params, Salsa20Params};
 
 open_enum!(
     /// A PKCS#11 mechanism type (`CK_MECHANISM_TYPE`), standard or vendor-defined.

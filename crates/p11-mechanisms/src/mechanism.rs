@@ -158,6 +158,10 @@ parameters!(
     Sp800108(crate::Sp800108Params<'a>),
     /// SP 800-108 in feedback mode.
     Sp800108Feedback(crate::Sp800108FeedbackParams<'a>),
+    /// ChaCha20.
+    ChaCha20(crate::ChaCha20Params<'a>),
+    /// Salsa20.
+    Salsa20(crate::Salsa20Params<'a>),
 );
 
 /// A mechanism and its parameter, ready for any operation.
