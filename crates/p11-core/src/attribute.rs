@@ -44,6 +44,8 @@ pub enum AttributeKind {
     Text,
     /// A `CK_DATE` (or empty).
     Date,
+    /// A `CK_VERSION` (`VALIDATION_VERSION`).
+    Version,
     /// A big-endian unsigned integer.
     BigInteger,
     /// Opaque bytes.
@@ -113,7 +115,13 @@ impl AttributeType {
             | Self::OTP_PIN_REQUIREMENT
             | Self::PROFILE_ID
             | Self::HW_FEATURE_TYPE
-            | Self::PARAMETER_SET => K::Ulong,
+            | Self::PARAMETER_SET
+            | Self::VALIDATION_TYPE
+            | Self::VALIDATION_LEVEL
+            | Self::VALIDATION_FLAG
+            | Self::VALIDATION_AUTHORITY_TYPE
+            | Self::OBJECT_VALIDATION_FLAGS => K::Ulong,
+            Self::VALIDATION_VERSION => K::Version,
             Self::CLASS => K::ObjectClass,
             Self::KEY_TYPE => K::KeyType,
             Self::CERTIFICATE_TYPE => K::CertificateType,
@@ -129,7 +137,13 @@ impl AttributeType {
             | Self::OTP_SERVICE_IDENTIFIER
             | Self::OTP_USER_IDENTIFIER
             | Self::OTP_TIME
-            | Self::UNIQUE_ID => K::Text,
+            | Self::UNIQUE_ID
+            | Self::VALIDATION_MODULE_ID
+            | Self::VALIDATION_COUNTRY
+            | Self::VALIDATION_CERTIFICATE_IDENTIFIER
+            | Self::VALIDATION_CERTIFICATE_URI
+            | Self::VALIDATION_VENDOR_URI
+            | Self::VALIDATION_PROFILE => K::Text,
             Self::START_DATE | Self::END_DATE => K::Date,
             Self::MODULUS
             | Self::PUBLIC_EXPONENT
@@ -232,6 +246,8 @@ pub enum AttributeValue {
     Text(String),
     /// A date, or none (an empty date attribute).
     Date(Option<Date>),
+    /// A version (`CK_VERSION`).
+    Version(crate::Version),
     /// Bytes: opaque values, and big-endian integers.
     Bytes(Zeroizing<Vec<u8>>),
     /// A list of mechanisms.
@@ -255,6 +271,7 @@ impl AttributeValue {
                 | (K::Mechanism, Self::Mechanism(_))
                 | (K::Text, Self::Text(_) | Self::Bytes(_))
                 | (K::Date, Self::Date(_))
+                | (K::Version, Self::Version(_))
                 | (K::BigInteger | K::Bytes, Self::Bytes(_))
                 | (K::Mechanisms, Self::Mechanisms(_))
                 | (K::Template, Self::Template(_))
@@ -306,6 +323,7 @@ impl fmt::Debug for AttributeValue {
             Self::Mechanism(v) => write!(f, "{v:?}"),
             Self::Text(v) => write!(f, "Text({v:?})"),
             Self::Date(v) => write!(f, "Date({v:?})"),
+            Self::Version(v) => write!(f, "Version({}.{})", v.major, v.minor),
             Self::Bytes(v) => write!(f, "Bytes(<{} bytes>)", v.len()),
             Self::Mechanisms(v) => write!(f, "Mechanisms({v:?})"),
             Self::Template(v) => write!(f, "Template({v:?})"),
@@ -324,6 +342,7 @@ macro_rules! value_from {
 }
 
 value_from!(
+    crate::Version => |v| Self::Version(v),
     bool => |v| Self::Bool(v),
     u64 => |v| Self::Ulong(v),
     u32 => |v| Self::Ulong(u64::from(v)),
@@ -385,6 +404,20 @@ mod tests {
         assert_eq!(
             AttributeType::SUB_PRIME_BITS.to_string(),
             "CKA_SUBPRIME_BITS"
+        );
+        // PKCS#11 3.2's validation objects: numbers, a version, and text.
+        assert_eq!(AttributeType::VALIDATION_LEVEL.kind(), AttributeKind::Ulong);
+        assert_eq!(
+            AttributeType::OBJECT_VALIDATION_FLAGS.kind(),
+            AttributeKind::Ulong
+        );
+        assert_eq!(
+            AttributeType::VALIDATION_VERSION.kind(),
+            AttributeKind::Version
+        );
+        assert_eq!(
+            AttributeType::VALIDATION_COUNTRY.kind(),
+            AttributeKind::Text
         );
     }
 

@@ -103,6 +103,18 @@ impl AttributeValue {
                 Date::from_bytes(bytes)
                     .ok_or_else(|| bad(format!("{ty} is not a YYYYMMDD date")))?,
             )),
+            AttributeKind::Version => match bytes {
+                [major, minor] => AttributeValue::Version(crate::Version {
+                    major: *major,
+                    minor: *minor,
+                }),
+                _ => {
+                    return Err(bad(format!(
+                        "{ty} is {} bytes, not a CK_VERSION",
+                        bytes.len()
+                    )))
+                }
+            },
             AttributeKind::BigInteger | AttributeKind::Bytes | AttributeKind::Unknown => {
                 AttributeValue::Bytes(Zeroizing::new(bytes.to_vec()))
             }

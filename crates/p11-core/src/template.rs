@@ -212,6 +212,12 @@ impl<'a> RawTemplate<'a> {
                 }
                 AttributeValue::Text(t) => (t.as_ptr() as CK_VOID_PTR, t.len()),
                 AttributeValue::Bytes(b) => (b.as_ptr() as CK_VOID_PTR, b.len()),
+                AttributeValue::Version(v) => {
+                    // A CK_VERSION is its two bytes, at the word's start as a flag is.
+                    let mut bytes = [0u8; size_of::<CK_ULONG>()];
+                    bytes[..2].copy_from_slice(&[v.major, v.minor]);
+                    word(CK_ULONG::from_ne_bytes(bytes), size_of::<CK_VERSION>())
+                }
                 AttributeValue::Date(None) => (ptr::null_mut(), 0),
                 AttributeValue::Date(Some(d)) => {
                     let d = Box::new(d.to_raw());
@@ -272,6 +278,22 @@ mod tests {
         unsafe {
             std::slice::from_raw_parts(attribute.pValue as *const u8, attribute.ulValueLen as usize)
         }
+    }
+
+    #[test]
+    fn a_version_is_its_two_bytes_both_ways() {
+        use crate::{AttributeKind, AttributeValue, Version};
+        let version = Version { major: 3, minor: 2 };
+        let template = Template::new().with(AttributeType::VALIDATION_VERSION, version);
+        let raw = RawTemplate::new(&template, None).unwrap();
+        let bytes = bytes_at(&raw.attributes[0]);
+        assert_eq!(bytes, [3, 2]);
+        let kind = AttributeKind::Version;
+        assert_eq!(
+            AttributeValue::decode(AttributeType::VALIDATION_VERSION, kind, bytes).unwrap(),
+            AttributeValue::Version(version)
+        );
+        assert!(AttributeValue::decode(AttributeType::VALIDATION_VERSION, kind, &[3]).is_err());
     }
 
     #[test]

@@ -57,6 +57,7 @@ from_attribute! {
     Vec<MechanismType> => Mechanisms, Mechanisms;
     Template => Template, Template;
     Zeroizing<Vec<u8>> => Bytes, Bytes;
+    crate::Version => Version, Version;
 }
 
 /// Fixed-size values, also read straight from the bytes: no [`AttributeValue`] between.
