@@ -4,6 +4,7 @@
 
 mod defaults;
 mod held;
+mod messages;
 mod pool;
 mod post_quantum;
 mod rustcrypto;

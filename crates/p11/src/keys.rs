@@ -752,6 +752,78 @@ key_kind!(
     PrivateKey: Decrypt, Sign, Unwrap, Derive, Decapsulate
 );
 
+/// Message-based encryption with a secret key (PKCS#11 3.0): one operation, many
+/// messages, each with its own IV or nonce and tag — the key set up once for a stream of
+/// records.
+impl SecretKey {
+    /// The key type's AEAD for messages: AES-GCM for AES keys, ChaCha20-Poly1305 for
+    /// ChaCha20 keys.
+    fn message_mechanism(&self) -> Result<Mechanism<'static>> {
+        match self.key_type() {
+            KeyType::AES => Ok(Mechanism::new(MechanismType::AES_GCM)),
+            KeyType::CHACHA20 => Ok(Mechanism::new(MechanismType::CHACHA20_POLY1305)),
+            other => Err(Error::InvalidArgument(
+                format!("{other} keys have no default message encryption mechanism").into(),
+            )),
+        }
+    }
+
+    /// Begins encrypting messages with the key type's AEAD (AES-GCM, ChaCha20-Poly1305);
+    /// each message then takes its own parameter (`GcmMessageParams`, ...):
+    ///
+    /// ```no_run
+    /// # fn demo(key: &p11::SecretKey) -> p11::Result<()> {
+    /// use p11::mechanisms::GcmMessageParams;
+    /// let mut records = key.message_encryptor()?;
+    /// let (iv, mut tag) = ([1u8; 12], [0u8; 16]);
+    /// let sealed = records.encrypt(&mut GcmMessageParams::new(&iv, &mut tag), b"header", b"record")?;
+    /// records.finish()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default;
+    /// [`Error::NotSupported`] on a module without PKCS#11 3.0; the module's error.
+    pub fn message_encryptor(&self) -> Result<p11_core::MessageEncryptor> {
+        self.message_encryptor_with(&self.message_mechanism()?)
+    }
+
+    /// Begins encrypting messages with `mechanism` (given without its per-message
+    /// parameter).
+    ///
+    /// # Errors
+    /// As [`message_encryptor`](Self::message_encryptor).
+    pub fn message_encryptor_with(
+        &self,
+        mechanism: &Mechanism,
+    ) -> Result<p11_core::MessageEncryptor> {
+        self.session()
+            .core()
+            .begin_message_encrypt(mechanism, self.object())
+    }
+
+    /// Begins decrypting messages with the key type's AEAD.
+    ///
+    /// # Errors
+    /// As [`message_encryptor`](Self::message_encryptor).
+    pub fn message_decryptor(&self) -> Result<p11_core::MessageDecryptor> {
+        self.message_decryptor_with(&self.message_mechanism()?)
+    }
+
+    /// Begins decrypting messages with `mechanism`.
+    ///
+    /// # Errors
+    /// As [`message_encryptor`](Self::message_encryptor).
+    pub fn message_decryptor_with(
+        &self,
+        mechanism: &Mechanism,
+    ) -> Result<p11_core::MessageDecryptor> {
+        self.session()
+            .core()
+            .begin_message_decrypt(mechanism, self.object())
+    }
+}
+
 /// Domain parameters, local or on the token (python's `DomainParameters`).
 #[derive(Clone, Debug)]
 pub struct DomainParameters {
