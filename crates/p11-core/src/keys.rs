@@ -194,6 +194,89 @@ impl Session {
         .map_err(|e| e.with_mechanism(ty))
     }
 
+    /// Wraps `key` with `wrapping_key`, authenticating `associated_data` with it
+    /// (`C_WrapKeyAuthenticated`, PKCS#11 3.2; an AEAD such as AES-GCM with its
+    /// parameter).
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`](crate::Error::NotSupported) on a module without the 3.2
+    /// interface; the module's error, or p11's when the session is gone or the answer is
+    /// invalid.
+    pub fn wrap_key_authenticated(
+        &self,
+        mechanism: &Mechanism,
+        wrapping_key: &Object,
+        key: &Object,
+        associated_data: &[u8],
+    ) -> Result<Vec<u8>> {
+        let raw_mechanism = mechanism.raw();
+        let (aad, aad_len) = crate::operation::input(associated_data)?;
+        let gate = self.enter()?;
+        output_vec("C_WrapKeyAuthenticated", None, |buffer, len| {
+            // SAFETY: the mechanism and the associated data are borrowed for the call and
+            // only read; `buffer` is NULL (a length query) or writable for `*len` bytes.
+            unsafe {
+                call!(
+                    gate,
+                    v3_2 C_WrapKeyAuthenticated(
+                        self.raw_handle(),
+                        mechanism_ptr(&raw_mechanism),
+                        wrapping_key.raw_handle(),
+                        key.raw_handle(),
+                        aad,
+                        aad_len,
+                        buffer,
+                        len
+                    )
+                )
+            }
+        })
+        .map_err(|e| e.with_mechanism(mechanism.mechanism_type()))
+    }
+
+    /// Unwraps `wrapped` with `unwrapping_key` into a new key described by `template`,
+    /// checking the `associated_data` it was wrapped with (`C_UnwrapKeyAuthenticated`,
+    /// PKCS#11 3.2).
+    ///
+    /// # Errors
+    /// As [`wrap_key_authenticated`](Self::wrap_key_authenticated); the module's error
+    /// for a wrapped key or associated data that was tampered with.
+    pub fn unwrap_key_authenticated(
+        &self,
+        mechanism: &Mechanism,
+        unwrapping_key: &Object,
+        wrapped: &[u8],
+        template: &Template,
+        associated_data: &[u8],
+    ) -> Result<Object> {
+        let ty = mechanism.mechanism_type();
+        let mechanism = mechanism.raw();
+        let wrapped_len = ulong_len(wrapped.len(), "the wrapped key")?;
+        let (aad, aad_len) = crate::operation::input(associated_data)?;
+        self.new_object(template, |gate, attributes, count, handle| {
+            // SAFETY: mechanism, wrapped bytes, associated data and template are only read
+            // during the call; `handle` is writable.
+            unsafe {
+                call!(
+                    gate,
+                    v3_2 C_UnwrapKeyAuthenticated(
+                        self.raw_handle(),
+                        mechanism_ptr(&mechanism),
+                        unwrapping_key.raw_handle(),
+                        wrapped.as_ptr() as CK_BYTE_PTR,
+                        wrapped_len,
+                        attributes,
+                        count,
+                        aad,
+                        aad_len,
+                        handle
+                    )
+                )
+            }
+        })
+        .map_err(|e| e.with_mechanism(ty))
+    }
+
     /// Derives a new key from `base_key` (`C_DeriveKey`).
     ///
     /// # Errors
