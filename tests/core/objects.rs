@@ -142,6 +142,19 @@ fn a_wrap_template_round_trips_as_a_nested_template() {
     }
 }
 
+/// A sensitive AES-256 key labelled `label`.
+fn sensitive_aes(session: &p11_core::Session, label: &str) -> p11_core::Object {
+    session
+        .generate_key(
+            &Mechanism::new(MechanismType::AES_KEY_GEN),
+            &Template::new()
+                .with(A::VALUE_LEN, 32u64)
+                .with(A::SENSITIVE, true)
+                .with(A::LABEL, label),
+        )
+        .unwrap()
+}
+
 #[test]
 fn unreadable_attributes_are_reported_one_by_one() {
     let f = shared();
@@ -149,15 +162,7 @@ fn unreadable_attributes_are_reported_one_by_one() {
     if !p11_tests::offers(&session, &[MechanismType::AES_KEY_GEN]) {
         return;
     }
-    let key = session
-        .generate_key(
-            &Mechanism::new(MechanismType::AES_KEY_GEN),
-            &Template::new()
-                .with(A::VALUE_LEN, 32u64)
-                .with(A::SENSITIVE, true)
-                .with(A::LABEL, "sensitive"),
-        )
-        .unwrap();
+    let key = sensitive_aes(&session, "sensitive");
     let values = key
         .get_attributes(&[A::LABEL, A::VALUE, A::MODULUS, A::VALUE_LEN])
         .unwrap();
@@ -189,15 +194,7 @@ fn attribute_info_gives_lengths_and_why_not_without_reading() {
     if !p11_tests::offers(&session, &[MechanismType::AES_KEY_GEN]) {
         return;
     }
-    let key = session
-        .generate_key(
-            &Mechanism::new(MechanismType::AES_KEY_GEN),
-            &Template::new()
-                .with(A::VALUE_LEN, 32u64)
-                .with(A::SENSITIVE, true)
-                .with(A::LABEL, "seven ch"),
-        )
-        .unwrap();
+    let key = sensitive_aes(&session, "seven ch");
     let info = key
         .attribute_info(&[A::LABEL, A::VALUE, A::MODULUS, A::ENCRYPT])
         .unwrap();
