@@ -30,6 +30,7 @@ pub fn path() -> PathBuf {
 type Set = unsafe extern "C" fn(*const c_char, *const c_char, u64, u64, u64) -> c_int;
 type Calls = unsafe extern "C" fn(*const c_char) -> u64;
 type Sessions = unsafe extern "C" fn(*mut u64, *mut u64, *mut u64);
+type LastMechanism = unsafe extern "C" fn(*mut u64, *mut u8, usize) -> i64;
 
 /// The fault module's control functions (the same loaded instance p11 calls).
 pub struct Control {
@@ -37,6 +38,7 @@ pub struct Control {
     clear: unsafe extern "C" fn(),
     calls: Calls,
     sessions: Sessions,
+    last_mechanism: LastMechanism,
     _library: libloading::Library,
 }
 
@@ -55,6 +57,9 @@ pub fn control() -> &'static Control {
                     .unwrap(),
                 calls: *library.get::<Calls>(b"p11fault_calls\0").unwrap(),
                 sessions: *library.get::<Sessions>(b"p11fault_sessions\0").unwrap(),
+                last_mechanism: *library
+                    .get::<LastMechanism>(b"p11fault_last_mechanism\0")
+                    .unwrap(),
                 _library: library,
             }
         }
@@ -87,6 +92,16 @@ impl Control {
         let f = CString::new(function).unwrap();
         // SAFETY: a NUL-terminated string that outlives the call.
         unsafe { (self.calls)(f.as_ptr()) }
+    }
+
+    /// The last mechanism given to `C_EncryptInit`, `C_SignInit` or `C_DeriveKey`: its
+    /// type and parameter bytes.
+    pub fn last_mechanism(&self) -> (u64, Vec<u8>) {
+        let (mut ty, mut bytes) = (0u64, vec![0u8; 256]);
+        // SAFETY: `ty` is writable, `bytes` holds 256 writable bytes.
+        let len = unsafe { (self.last_mechanism)(&mut ty, bytes.as_mut_ptr(), bytes.len()) };
+        bytes.truncate(usize::try_from(len).expect("a mechanism was recorded"));
+        (ty, bytes)
     }
 
     /// Sessions the module has open now.

@@ -141,3 +141,90 @@ fn a_key_made_otherwise_than_asked_is_refused_and_destroyed() {
     drop(session);
     f.finish(());
 }
+
+/// Cards differ on the peer's ECDH point (raw only, DER only): refused one way, the
+/// facade gives it the other once. The fault module refuses the first call; the second
+/// carries the point DER-wrapped (67 bytes for P-256, where 65 were given), and both
+/// parties still reach the same secret.
+#[test]
+fn an_ecdh_point_refused_one_way_is_given_the_other() {
+    use p11::mechanisms::Ecdh1DeriveParams;
+    use p11::{AttributeType as A, Derive, Key, Template};
+    use p11_core::sys::CKR_MECHANISM_PARAM_INVALID;
+    let f = fixture();
+    let token = f.facade_token();
+    let session = token
+        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
+        .unwrap();
+    let pair = || {
+        session
+            .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+            .unwrap()
+    };
+    let raw_point = |public: &p11::PublicKey| {
+        p11::asn1::ec::decode_ec_point(&public.get::<Vec<u8>>(A::EC_POINT).unwrap()).unwrap()
+    };
+    let ((alice_public, alice), (bob_public, bob)) = (pair(), pair());
+    let readable = ObjectOptions::new().template(
+        Template::new()
+            .with(A::SENSITIVE, false)
+            .with(A::EXTRACTABLE, true),
+    );
+    let secret = |key: &p11::SecretKey| key.get::<Vec<u8>>(A::VALUE).unwrap();
+
+    let bob_point = raw_point(&bob_public);
+    assert_eq!(bob_point.len(), 65);
+    control().set("C_DeriveKey", "fail", CKR_MECHANISM_PARAM_INVALID, 0, 1);
+    let at_alice = alice
+        .derive_key(
+            Ecdh1DeriveParams::new(&bob_point),
+            KeyType::GENERIC_SECRET,
+            256,
+            &readable,
+        )
+        .unwrap();
+    assert_eq!(control().calls("C_DeriveKey"), 2, "tried again");
+    let (_, params) = control().last_mechanism();
+    let public_len = u64::from_ne_bytes(params[24..32].try_into().unwrap());
+    assert_eq!(public_len, 67, "the point DER-wrapped");
+    control().clear();
+
+    let at_bob = bob
+        .derive_key(
+            Ecdh1DeriveParams::new(&raw_point(&alice_public)),
+            KeyType::GENERIC_SECRET,
+            256,
+            &readable,
+        )
+        .unwrap();
+    assert_eq!(secret(&at_alice), secret(&at_bob));
+
+    // Another refusal is no encoding's: passed on, no second call.
+    control().clear();
+    control().set(
+        "C_DeriveKey",
+        "fail",
+        p11_core::sys::CKR_KEY_HANDLE_INVALID,
+        0,
+        1,
+    );
+    assert!(alice
+        .derive_key(
+            Ecdh1DeriveParams::new(&bob_point),
+            KeyType::GENERIC_SECRET,
+            256,
+            &readable
+        )
+        .is_err());
+    assert_eq!(control().calls("C_DeriveKey"), 1);
+    control().clear();
+    f.finish((
+        alice_public,
+        alice,
+        bob_public,
+        bob,
+        at_alice,
+        at_bob,
+        session,
+    ));
+}

@@ -278,10 +278,11 @@ impl CtrParams {
 /// ECDH parameters for `ECDH1_DERIVE` and `ECDH1_COFACTOR_DERIVE`
 /// (`CK_ECDH1_DERIVE_PARAMS`): the other party's public point, a KDF and shared data.
 #[derive(Clone, Copy, Debug)]
-#[repr(transparent)]
 pub struct Ecdh1DeriveParams<'a> {
     raw: CK_ECDH1_DERIVE_PARAMS,
-    _buffers: PhantomData<&'a [u8]>,
+    kdf: Kdf,
+    public_data: &'a [u8],
+    shared_data: &'a [u8],
 }
 
 impl<'a> Ecdh1DeriveParams<'a> {
@@ -296,7 +297,9 @@ impl<'a> Ecdh1DeriveParams<'a> {
                 ulPublicDataLen: ulong(public_data.len()),
                 pPublicData: ptr_or_null(public_data),
             },
-            _buffers: PhantomData,
+            kdf: Kdf::NULL,
+            public_data,
+            shared_data: &[],
         }
     }
 
@@ -305,7 +308,23 @@ impl<'a> Ecdh1DeriveParams<'a> {
         self.raw.kdf = kdf.ck();
         self.raw.pSharedData = ptr_or_null(shared_data);
         self.raw.ulSharedDataLen = ulong(shared_data.len());
+        self.kdf = kdf;
+        self.shared_data = shared_data;
         self
+    }
+
+    /// The same parameters with the peer's point given as `public_data` (its other
+    /// encoding, say).
+    pub fn with_public_data<'b>(&self, public_data: &'b [u8]) -> Ecdh1DeriveParams<'b>
+    where
+        'a: 'b,
+    {
+        Ecdh1DeriveParams::new(public_data).with_kdf(self.kdf, self.shared_data)
+    }
+
+    /// The peer's public point, as given.
+    pub fn public_data(&self) -> &'a [u8] {
+        self.public_data
     }
 
     /// The C struct.
@@ -652,6 +671,10 @@ mod tests {
         ($wrapper:ty, $raw:ident, $size:expr, [$($field:ident @ $offset:expr),* $(,)?]) => {{
             assert_eq!(size_of::<$wrapper>(), size_of::<$raw>(), stringify!($wrapper));
             assert_eq!(align_of::<$wrapper>(), align_of::<$raw>(), stringify!($wrapper));
+            layout!(raw $raw, $size, [$($field @ $offset),*]);
+        }};
+        // A wrapper that keeps more than the C struct (its `as_raw` gives the struct).
+        (raw $raw:ident, $size:expr, [$($field:ident @ $offset:expr),* $(,)?]) => {{
             #[cfg(all(target_pointer_width = "64", not(windows)))]
             {
                 assert_eq!(size_of::<$raw>(), $size, concat!("size of ", stringify!($raw)));
@@ -697,8 +720,7 @@ mod tests {
             [ulCounterBits @ 0, cb @ 8]
         );
         layout!(
-            Ecdh1DeriveParams,
-            CK_ECDH1_DERIVE_PARAMS,
+            raw CK_ECDH1_DERIVE_PARAMS,
             40,
             [kdf @ 0, ulSharedDataLen @ 8, pSharedData @ 16, ulPublicDataLen @ 24, pPublicData @ 32]
         );

@@ -681,11 +681,60 @@ pub trait Derive: Key + Sized {
     ) -> Result<SecretKey> {
         let template =
             with_value_len(key_type, bits)?.merge(&options.secret_key_template(key_type));
-        let object = self
-            .session()
-            .core()
-            .derive_key(mechanism, self.object(), &template)?;
+        let core = self.session().core();
+        let object = match core.derive_key(mechanism, self.object(), &template) {
+            Ok(object) => object,
+            // Tokens differ on the peer's ECDH point: some take it raw only (OpenSC's
+            // X25519, SmartCard-HSM), others DER-wrapped only. Refused one way, it is
+            // tried the other once.
+            Err(refused) => match other_point_encoding(mechanism, &refused) {
+                Some(other) => {
+                    let Parameter::Ecdh1(params) = mechanism.parameter() else {
+                        return Err(refused);
+                    };
+                    let retry = Mechanism::with(
+                        mechanism.mechanism_type(),
+                        params.with_public_data(&other),
+                    );
+                    core.derive_key(&retry, self.object(), &template)
+                        .map_err(|_| refused)?
+                }
+                None => return Err(refused),
+            },
+        };
         Ok(SecretKey::made(self.session().clone(), object, key_type))
+    }
+}
+
+/// For an ECDH derivation the module refused in a way a point's encoding can cause, the
+/// peer's point in the other encoding: DER-wrapped for a raw point, raw for a wrapped one.
+fn other_point_encoding(mechanism: &Mechanism, refused: &Error) -> Option<Vec<u8>> {
+    let Parameter::Ecdh1(params) = mechanism.parameter() else {
+        return None;
+    };
+    let encoding = matches!(
+        refused.return_value(),
+        Some(
+            p11_core::ReturnValue::MechanismParamInvalid
+                | p11_core::ReturnValue::ArgumentsBad
+                | p11_core::ReturnValue::DomainParamsInvalid
+                | p11_core::ReturnValue::AttributeValueInvalid
+        )
+    );
+    if !encoding {
+        return None;
+    }
+    let point = params.public_data();
+    // Wrapped: a DER OCTET STRING holding what a point looks like (a raw point that
+    // merely parses as one — its X beginning with the right length — wraps 63 bytes that
+    // rarely look like a point).
+    let a_point = |inner: &[u8]| {
+        matches!(inner.len(), 32 | 56 | 57)
+            || (inner.first() == Some(&0x04) && inner.len() % 2 == 1)
+    };
+    match p11_asn1::ec::decode_ec_point(point) {
+        Ok(inner) if a_point(&inner) => Some(inner),
+        _ => p11_asn1::ec::encode_ec_point(point).ok(),
     }
 }
 

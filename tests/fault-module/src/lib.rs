@@ -9,7 +9,8 @@
 //! `C_GetFunctionList` (loaded into the same process, it is the same instance p11 calls).
 //!
 //! For the vendor-fork test it also stands in for a vendor's module: it records the
-//! mechanism (type and parameter bytes) of the last `C_EncryptInit`/`C_SignInit`, and,
+//! mechanism (type and parameter bytes) of the last `C_EncryptInit`/`C_SignInit`/
+//! `C_DeriveKey`, and,
 //! once asked, keeps vendor-range attributes of the objects made through it to itself
 //! (the real module would refuse them) and answers them when read.
 #![allow(non_snake_case)] // the wrappers carry the names of the functions they wrap
@@ -236,7 +237,7 @@ pub extern "C" fn p11fault_keep_vendor_attributes(on: c_int) {
     with_state(|s| s.keep_vendor_attributes = on != 0);
 }
 
-/// The last mechanism given to `C_EncryptInit` or `C_SignInit`: its type in `*ty`, its
+/// The last mechanism given to `C_EncryptInit`, `C_SignInit` or `C_DeriveKey`: its type in `*ty`, its
 /// parameter's bytes copied to `buffer` (up to `room`); returns the parameter's length,
 /// or -1 when no mechanism was given yet.
 ///
@@ -485,6 +486,7 @@ macro_rules! init {
 init! {
     C_EncryptInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE) => m;
     C_SignInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE) => m;
+    C_DeriveKey(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, b: CK_OBJECT_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, o: CK_OBJECT_HANDLE_PTR) => m;
 }
 
 /// The template without its vendor-range attributes, and those (copied), when vendor
@@ -782,6 +784,7 @@ fn install(list: &mut CK_FUNCTION_LIST) {
         C_GenerateKey,
         C_GenerateKeyPair,
         C_WrapKey,
+        C_DeriveKey,
         C_GenerateRandom
     );
 }
