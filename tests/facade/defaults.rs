@@ -380,6 +380,13 @@ fn generic_secrets_mac_with_hmac_sha256() {
     assert_eq!(mac.len(), 32);
     assert!(key.verify(b"data", &mac).unwrap());
     assert!(
+        !key.verify(b"other data", &mac).unwrap(),
+        "a MAC of other data"
+    );
+    let mut wrong = mac.clone();
+    wrong[0] ^= 1;
+    assert!(!key.verify(b"data", &wrong).unwrap(), "a wrong MAC");
+    assert!(
         flag(&key, A::DERIVE),
         "a usable capability (python-pkcs11 gives none)"
     );

@@ -228,3 +228,34 @@ fn an_ecdh_point_refused_one_way_is_given_the_other() {
         session,
     ));
 }
+
+/// NSS answers a wrong HMAC with `CKR_DEVICE_ERROR` from `C_Verify`: the facade computes
+/// the MAC again and compares, so a wrong MAC is false and a right one true — and a
+/// device that really failed fails the computation too, which is the error given.
+#[test]
+fn a_mac_answered_with_a_device_error_is_checked_by_computing_it() {
+    use p11_core::sys::CKR_DEVICE_ERROR;
+    let f = fixture();
+    let token = f.facade_token();
+    let session = token
+        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
+        .unwrap();
+    let key = session
+        .generate_key(KeyType::GENERIC_SECRET, 256, &ObjectOptions::new())
+        .unwrap();
+    let mac = key.sign(b"authentic").unwrap();
+    control().clear();
+    control().set("C_Verify", "fail_after", CKR_DEVICE_ERROR, 0, FOREVER);
+    assert!(key.verify(b"authentic", &mac).unwrap());
+    assert!(!key.verify(b"forged", &mac).unwrap());
+    control().set("C_Sign", "fail", CKR_DEVICE_ERROR, 0, FOREVER);
+    let err = key.verify(b"authentic", &mac).unwrap_err();
+    assert_eq!(
+        err.return_value(),
+        Some(p11_core::ReturnValue::DeviceError),
+        "{err}"
+    );
+    control().clear();
+    drop((key, session));
+    f.finish(());
+}

@@ -6,8 +6,9 @@
 //! made once, in [`Plan::for_mechanism`], for one-shot, chunked and streaming use alike.
 //!
 //! Likewise a MAC the token computes but will not check (NSS lists `AES_CMAC` and signs
-//! with it, but answers `C_VerifyInit` with `CKR_MECHANISM_INVALID`) is checked by
-//! computing it and comparing in constant time.
+//! with it, but answers `C_VerifyInit` with `CKR_MECHANISM_INVALID`; it answers a wrong
+//! HMAC with `CKR_DEVICE_ERROR`) is checked by computing it and comparing in constant
+//! time.
 
 use crate::session::Session;
 use p11_core::mechanisms::{Parameter, PssParams};
@@ -193,14 +194,21 @@ pub(crate) fn verify(
     }
 }
 
-/// Whether `error` is a module refusing to start checking a MAC with a secret key it
-/// could compute the MAC with (the class is read only then).
+/// Whether `error` is a module refusing to check a MAC with a secret key it could
+/// compute the MAC with (the class is read only then): NSS refuses `C_VerifyInit` for
+/// `AES_CMAC`, and answers a wrong HMAC with `CKR_DEVICE_ERROR` from `C_Verify`. The MAC
+/// computed again tells a real device error (the computation fails too) from a wrong MAC.
 fn refuses_to_check_a_mac(error: &p11_core::Error, key: &Object) -> Result<bool> {
+    use p11_core::ReturnValue as R;
     let refused = matches!(
         error,
         p11_core::Error::Module {
             function: "C_VerifyInit",
-            rv: p11_core::ReturnValue::MechanismInvalid,
+            rv: R::MechanismInvalid,
+            ..
+        } | p11_core::Error::Module {
+            function: "C_Verify",
+            rv: R::DeviceError,
             ..
         }
     );

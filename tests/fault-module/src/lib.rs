@@ -26,6 +26,9 @@ use std::time::Duration;
 enum Fault {
     /// Return this value without calling through.
     Fail(CK_RV),
+    /// Call through, then return this value instead of the module's (a module that did
+    /// the call, ending its operation, and answered an error: NSS's wrong HMAC).
+    FailAfter(CK_RV),
     /// `CKR_BUFFER_TOO_SMALL` asking for one byte more than given, without calling through.
     TooSmall,
     /// Call through, then claim one byte more than the room given.
@@ -178,8 +181,8 @@ fn text(p: *const c_char) -> Option<String> {
 }
 
 /// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
-/// `too_small`, `length+1`, `length_huge`, `length_unavailable`, `report_room`,
-/// `over_count`, `slow`, `hide`, `empty`, `force_token`), with `arg` (the return value, the extra count, the milliseconds,
+/// `fail_after`, `too_small`, `length+1`, `length_huge`, `length_unavailable`,
+/// `report_room`, `over_count`, `slow`, `hide`, `empty`, `force_token`), with `arg` (the return value, the extra count, the milliseconds,
 /// the item to leave out of a list), after `skip` good calls, `times` times
 /// (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
 ///
@@ -198,6 +201,7 @@ pub unsafe extern "C" fn p11fault_set(
     };
     let fault = match fault.as_str() {
         "fail" => Fault::Fail(arg as CK_RV),
+        "fail_after" => Fault::FailAfter(arg as CK_RV),
         "too_small" => Fault::TooSmall,
         "length+1" => Fault::LengthPlusOne,
         "length_huge" => Fault::LengthHuge,
@@ -299,12 +303,16 @@ macro_rules! forward {
     };
 }
 
-/// Wrappers whose faults are `fail` and `slow` only.
+/// Wrappers whose faults are `fail`, `fail_after` and `slow` only.
 macro_rules! plain {
     ($($f:ident ( $($arg:ident : $ty:ty),* );)*) => {$(
         unsafe extern "C" fn $f($($arg: $ty),*) -> CK_RV {
             match take(stringify!($f)) {
                 Some(Fault::Fail(rv)) => rv,
+                Some(Fault::FailAfter(rv)) => {
+                    forward!($f($($arg),*));
+                    rv
+                }
                 Some(Fault::Slow(ms)) => {
                     std::thread::sleep(Duration::from_millis(ms));
                     forward!($f($($arg),*))
