@@ -318,7 +318,7 @@ const MODULE_FAULTS: &[Fault] = &[
     Fault {
         module: "tpm2",
         tests: &[],
-        said: Some("refused CKA_ENCRYPT false"),
+        said: Some("CKA_ENCRYPT is Bool(true) where Bool(false) was asked"),
         what: "tpm2-pkcs11 1.9 refuses `CKA_ENCRYPT` false on an RSA or EC key pair \
          (`CKR_GENERAL_ERROR`, \"inconsistent attributes\") and, when not told, makes the public \
          key with `CKA_ENCRYPT` true: the facade will not hand out a key that can do more \

@@ -5,7 +5,7 @@
 use crate::call;
 use crate::error::{Error, Result};
 use crate::object::Object;
-use crate::operation::{input, output_vec, Active, KeyInit};
+use crate::operation::{ends, input, output_vec, Active, KeyInit};
 use crate::session::Session;
 use p11_mechanisms::{Mechanism, MechanismType, MessageParameter};
 use std::fmt;
@@ -217,7 +217,6 @@ pub struct MessageParts<'m, P: MessageParameter> {
     unfinished: &'m mut bool,
     encrypt: bool,
     parameter: &'m mut P,
-    ended: bool,
 }
 
 impl<'m, P: MessageParameter> MessageParts<'m, P> {
@@ -250,7 +249,6 @@ impl<'m, P: MessageParameter> MessageParts<'m, P> {
             unfinished,
             encrypt,
             parameter,
-            ended: false,
         })
     }
 
@@ -273,10 +271,9 @@ impl<'m, P: MessageParameter> MessageParts<'m, P> {
     /// either way.
     pub fn finish(mut self, last: &[u8]) -> Result<Vec<u8>> {
         let result = self.next(last, p11_sys::CKF_END_OF_MESSAGE);
-        // A module error ends the message; only p11's own refusal of an answer leaves
-        // the module inside it.
-        if !matches!(result, Err(Error::InvalidResponse { .. })) {
-            self.ended = true;
+        // The last part ends the message as an ending call ends an operation: unless the
+        // module wanted more room, or p11 refused its answer.
+        if ends(&result) {
             *self.unfinished = false;
         }
         result
@@ -321,7 +318,6 @@ impl<P: MessageParameter> fmt::Debug for MessageParts<'_, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MessageParts")
             .field("encrypt", &self.encrypt)
-            .field("ended", &self.ended)
             .finish()
     }
 }

@@ -201,14 +201,14 @@ impl Object {
     /// The module's error other than the per-attribute ones, or p11's when the session
     /// is gone or a length is absurd.
     pub fn attribute_info(&self, types: &[AttributeType]) -> Result<Vec<AttributeInfo>> {
-        let mut attributes: Vec<CK_ATTRIBUTE> = types
-            .iter()
-            .map(|ty| CK_ATTRIBUTE {
-                type_: ty.ck(),
-                pValue: std::ptr::null_mut(),
-                ulValueLen: 0,
-            })
-            .collect();
+        // No buffer: the module says the length only.
+        let unbuffered = |type_| CK_ATTRIBUTE {
+            type_,
+            pValue: std::ptr::null_mut(),
+            ulValueLen: 0,
+        };
+        let mut attributes: Vec<CK_ATTRIBUTE> =
+            types.iter().map(|ty| unbuffered(ty.ck())).collect();
         let rv = self.get_raw(&mut attributes)?;
         let unavailable = attributes
             .iter()
@@ -236,12 +236,7 @@ impl Object {
                 let why = if unavailable == 1 || types.len() == 1 {
                     rv
                 } else {
-                    let mut alone = [CK_ATTRIBUTE {
-                        type_: attribute.type_,
-                        pValue: std::ptr::null_mut(),
-                        ulValueLen: 0,
-                    }];
-                    self.get_raw(&mut alone)?
+                    self.get_raw(&mut [unbuffered(attribute.type_)])?
                 };
                 Ok(match why {
                     ReturnValue::AttributeSensitive => AttributeInfo::Sensitive,

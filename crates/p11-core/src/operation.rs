@@ -349,7 +349,7 @@ impl Single<'_> {
 /// Whether a call's outcome ended the module's operation: success, or an error the
 /// module returned other than `CKR_BUFFER_TOO_SMALL`. A closed session or finalised
 /// module has no operation left either.
-fn ends<T>(result: &Result<T>) -> bool {
+pub(crate) fn ends<T>(result: &Result<T>) -> bool {
     !matches!(result, Err(e) if !error_ends(e))
 }
 

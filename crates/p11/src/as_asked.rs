@@ -52,34 +52,71 @@ impl Honoured {
         if unproven.is_empty() {
             return Ok(object);
         }
-        let types: Vec<A> = unproven.iter().map(|(ty, _)| *ty).collect();
-        let made = object.get_attributes(&types)?;
-        let mut differs = Vec::new();
-        for ((ty, value), made) in unproven.iter().zip(made) {
-            match made {
-                Ok(made) if made == **value => {}
-                // A key without the attribute at all (kryoptic leaves CKA_LABEL out when
-                // none was given) cannot mislead.
-                Err(e) if e.return_value() == Some(ReturnValue::AttributeTypeInvalid) => {}
-                Ok(made) => differs.push(format!("{ty} is {made:?} where {value:?} was asked")),
-                Err(e) => return Err(e),
-            }
+        let object = hold(object, &unproven, function)?;
+        let mut honoured = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        honoured.extend(unproven.iter().map(|(ty, value)| entry(*ty, value)));
+        Ok(object)
+    }
+}
+
+/// `object`, just made, when it has each of `asked`'s values (an attribute it does not
+/// have at all — kryoptic leaves `CKA_LABEL` out when none was given, a key without a
+/// capability — cannot mislead).
+///
+/// # Errors
+/// [`Error::InvalidResponse`] naming what differs, after destroying the object (or saying
+/// that the module would not); the module's error reading the attributes.
+pub(crate) fn hold(
+    object: Object,
+    asked: &[(A, &AttributeValue)],
+    function: &'static str,
+) -> Result<Object> {
+    let types: Vec<A> = asked.iter().map(|(ty, _)| *ty).collect();
+    let made = object.get_attributes(&types)?;
+    let mut differs = Vec::new();
+    for ((ty, value), made) in asked.iter().zip(made) {
+        match made {
+            Ok(made) if made == **value => {}
+            Err(e) if e.return_value() == Some(ReturnValue::AttributeTypeInvalid) => {}
+            Ok(made) => differs.push(format!("{ty} is {made:?} where {value:?} was asked")),
+            Err(e) => return Err(e),
         }
-        if differs.is_empty() {
-            let mut honoured = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            honoured.extend(unproven.iter().map(|(ty, value)| entry(*ty, value)));
-            return Ok(object);
+    }
+    if differs.is_empty() {
+        return Ok(object);
+    }
+    let fate = match object.destroy() {
+        Ok(()) => "it was destroyed".to_owned(),
+        Err(e) => format!("the module would not destroy it ({e})"),
+    };
+    Err(Error::InvalidResponse {
+        function,
+        what: format!(
+            "the token made the object otherwise than asked: {}; {fate}",
+            differs.join(", ")
+        ),
+    })
+}
+
+/// A key pair whose halves each pass their check; a half that fails takes the other
+/// with it.
+pub(crate) fn hold_pair(
+    (public, private): (Object, Object),
+    check_public: impl FnOnce(Object) -> Result<Object>,
+    check_private: impl FnOnce(Object) -> Result<Object>,
+) -> Result<(Object, Object)> {
+    let public = match check_public(public) {
+        Ok(made) => made,
+        Err(e) => {
+            let _ = private.destroy();
+            return Err(e);
         }
-        let fate = match object.destroy() {
-            Ok(()) => "it was destroyed".to_owned(),
-            Err(e) => format!("the module would not destroy it ({e})"),
-        };
-        Err(Error::InvalidResponse {
-            function,
-            what: format!(
-                "the token made the object otherwise than asked: {}; {fate}",
-                differs.join(", ")
-            ),
-        })
+    };
+    match check_private(private) {
+        Ok(private) => Ok((public, private)),
+        Err(e) => {
+            let _ = public.destroy();
+            Err(e)
+        }
     }
 }

@@ -687,20 +687,18 @@ pub trait Derive: Key + Sized {
             // Tokens differ on the peer's ECDH point: some take it raw only (OpenSC's
             // X25519, SmartCard-HSM), others DER-wrapped only. Refused one way, it is
             // tried the other once.
-            Err(refused) => match other_point_encoding(mechanism, &refused) {
-                Some(other) => {
-                    let Parameter::Ecdh1(params) = mechanism.parameter() else {
-                        return Err(refused);
-                    };
-                    let retry = Mechanism::with(
-                        mechanism.mechanism_type(),
-                        params.with_public_data(&other),
-                    );
-                    core.derive_key(&retry, self.object(), &template)
-                        .map_err(|_| refused)?
-                }
-                None => return Err(refused),
-            },
+            Err(refused) => {
+                let Parameter::Ecdh1(params) = mechanism.parameter() else {
+                    return Err(refused);
+                };
+                let Some(other) = other_point_encoding(params, &refused) else {
+                    return Err(refused);
+                };
+                let retry =
+                    Mechanism::with(mechanism.mechanism_type(), params.with_public_data(&other));
+                core.derive_key(&retry, self.object(), &template)
+                    .map_err(|_| refused)?
+            }
         };
         Ok(SecretKey::made(self.session().clone(), object, key_type))
     }
@@ -708,10 +706,10 @@ pub trait Derive: Key + Sized {
 
 /// For an ECDH derivation the module refused in a way a point's encoding can cause, the
 /// peer's point in the other encoding: DER-wrapped for a raw point, raw for a wrapped one.
-fn other_point_encoding(mechanism: &Mechanism, refused: &Error) -> Option<Vec<u8>> {
-    let Parameter::Ecdh1(params) = mechanism.parameter() else {
-        return None;
-    };
+fn other_point_encoding(
+    params: &p11_core::mechanisms::Ecdh1DeriveParams,
+    refused: &Error,
+) -> Option<Vec<u8>> {
     let encoding = matches!(
         refused.return_value(),
         Some(

@@ -317,27 +317,12 @@ impl Session {
                 Ok(pair) => pair,
                 Err(e) => self.generate_keypair_granting_less(&mechanism, &public, &private, e)?,
             };
-        // Each half held to its template; a half that fails takes the other with it.
-        let private = match self
-            .honoured
-            .check(made_private, &private, "C_GenerateKeyPair")
-        {
-            Ok(made) => made,
-            Err(e) => {
-                let _ = made_public.destroy();
-                return Err(e);
-            }
-        };
-        let public = match self
-            .honoured
-            .check(made_public, &public, "C_GenerateKeyPair")
-        {
-            Ok(made) => made,
-            Err(e) => {
-                let _ = private.destroy();
-                return Err(e);
-            }
-        };
+        // Each half held to its template.
+        let (public, private) = crate::as_asked::hold_pair(
+            (made_public, made_private),
+            |made| self.honoured.check(made, &public, "C_GenerateKeyPair"),
+            |made| self.honoured.check(made, &private, "C_GenerateKeyPair"),
+        )?;
         Ok((
             PublicKey::made(self.clone(), public, key_type),
             PrivateKey::made(self.clone(), private, key_type),
@@ -375,34 +360,22 @@ impl Session {
                 .iter()
                 .fold(template.clone(), |template, ty| template.without(*ty))
         };
-        let Ok((made_public, made_private)) = self.core().generate_keypair(
+        let Ok(made) = self.core().generate_keypair(
             mechanism,
             &without(public, &public_denied),
             &without(private, &private_denied),
         ) else {
             return Err(refused);
         };
-        // A capability the key does not have at all is as good as false.
-        let granted = [
-            (&made_public, &public_denied),
-            (&made_private, &private_denied),
-        ]
-        .into_iter()
-        .flat_map(|(key, denied)| denied.iter().map(move |ty| (key, *ty)))
-        .find(|(key, ty)| matches!(key.get_attribute(*ty), Ok(AttributeValue::Bool(true))))
-        .map(|(_, ty)| ty);
-        if let Some(ty) = granted {
-            let _ = made_public.destroy();
-            let _ = made_private.destroy();
-            return Err(Error::InvalidResponse {
-                function: "C_GenerateKeyPair",
-                what: format!(
-                    "refused {ty} false ({refused}), and made the key with it true when not \
-                     told; the pair was destroyed"
-                ),
-            });
-        }
-        Ok((made_public, made_private))
+        // Held to the capabilities refused, which it was not told.
+        let no = AttributeValue::Bool(false);
+        let asked_false = |denied: &[A]| denied.iter().map(|ty| (*ty, &no)).collect::<Vec<_>>();
+        let function = "C_GenerateKeyPair";
+        crate::as_asked::hold_pair(
+            made,
+            |made| crate::as_asked::hold(made, &asked_false(&public_denied), function),
+            |made| crate::as_asked::hold(made, &asked_false(&private_denied), function),
+        )
     }
 
     /// Generates domain parameters of `bits` for DSA, DH or X9.42 DH on the token
