@@ -8,5 +8,6 @@ mod messages;
 mod pool;
 mod post_quantum;
 mod rustcrypto;
+mod rustcrypto_pq;
 mod tls;
 mod util;

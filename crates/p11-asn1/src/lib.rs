@@ -1,5 +1,5 @@
 //! DER codecs for what PKCS #11 exchanges with the rest of the world: RSA, DSA, DH,
-//! EC and EdDSA keys, domain parameters, signatures, X.509 certificates, and PEM.
+//! EC, EdDSA, ML-DSA, ML-KEM and SLH-DSA keys, domain parameters, signatures, X.509 certificates, and PEM.
 //!
 //! Pure codecs on [`rasn`]: typed Rust values in, DER out, and back. No PKCS #11 handles
 //! here (the `p11` facade maps these to attribute templates), so the crate is usable on
@@ -32,6 +32,7 @@ mod error;
 mod integer;
 pub mod pem;
 mod pkcs8;
+mod post_quantum;
 mod rsa;
 mod secret_der;
 mod spki;
@@ -39,6 +40,7 @@ mod x509;
 
 pub use error::{Asn1Error, Result};
 pub use pkcs8::PrivateKey;
+pub use post_quantum::{PostQuantumAlgorithm, PostQuantumFamily, PostQuantumPrivateKey};
 pub use rsa::{RsaPrivateKey, RsaPublicKey};
 pub use spki::{oids, PublicKey};
 pub use x509::{CertificateInfo, Date};

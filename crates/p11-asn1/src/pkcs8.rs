@@ -1,7 +1,9 @@
-//! Private keys in PKCS #8 `PrivateKeyInfo` (RFC 5208/5958): RSA, EC and Ed25519.
+//! Private keys in PKCS #8 `PrivateKeyInfo` (RFC 5208/5958): RSA, EC, Ed25519, ML-DSA,
+//! ML-KEM and SLH-DSA.
 
 use crate::ec::{EcParameters, EcPrivateKey};
 use crate::error::{decode, encode, Asn1Error, Result};
+use crate::post_quantum::{PostQuantumAlgorithm, PostQuantumPrivateKey};
 use crate::rsa::RsaPrivateKey;
 use crate::secret_der::{
     secret, Element, Reader, CONTEXT_0, CONTEXT_1_PRIMITIVE, OCTET_STRING, SEQUENCE,
@@ -23,6 +25,8 @@ pub enum PrivateKey {
     Ec(EcPrivateKey),
     /// Ed25519: the 32-byte seed.
     Ed25519(Zeroizing<Vec<u8>>),
+    /// ML-DSA, ML-KEM or SLH-DSA.
+    PostQuantum(PostQuantumPrivateKey),
 }
 
 impl fmt::Debug for PrivateKey {
@@ -31,6 +35,7 @@ impl fmt::Debug for PrivateKey {
             Self::Rsa(k) => write!(f, "PrivateKey::Rsa({k:?})"),
             Self::Ec(k) => write!(f, "PrivateKey::Ec({k:?})"),
             Self::Ed25519(_) => f.write_str("PrivateKey::Ed25519(<redacted>)"),
+            Self::PostQuantum(k) => write!(f, "PrivateKey::PostQuantum({k:?})"),
         }
     }
 }
@@ -62,6 +67,7 @@ impl PrivateKey {
                 None,
                 Element::Primitive(OCTET_STRING, seed).to_der(),
             ),
+            Self::PostQuantum(key) => (key.algorithm().oid(), None, key.to_der()),
         };
         let algorithm = encode(
             "AlgorithmIdentifier",
@@ -123,12 +129,23 @@ impl PrivateKey {
                 }
                 Self::Ed25519(secret(seed))
             }
-            _ => {
-                return Err(Asn1Error::UnknownOid {
-                    what: "private key algorithm",
-                    oid: crate::ec::dotted(&algorithm.algorithm),
-                })
-            }
+            arcs => match PostQuantumAlgorithm::from_oid(arcs) {
+                Some(pq) if algorithm.parameters.is_none() => {
+                    Self::PostQuantum(PostQuantumPrivateKey::from_der(pq, key)?)
+                }
+                Some(pq) => {
+                    return Err(Asn1Error::Der {
+                        what: "PrivateKeyInfo",
+                        reason: format!("{pq} takes no algorithm parameters"),
+                    })
+                }
+                None => {
+                    return Err(Asn1Error::UnknownOid {
+                        what: "private key algorithm",
+                        oid: crate::ec::dotted(&algorithm.algorithm),
+                    })
+                }
+            },
         })
     }
 }

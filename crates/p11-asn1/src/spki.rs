@@ -4,6 +4,7 @@ use crate::dh::{DhParameters, X942DhParameters};
 use crate::dsa::{decode_public_value, encode_public_value, DsaParameters};
 use crate::ec::{curve_by_oid, dotted, EcParameters};
 use crate::error::{decode, encode, Asn1Error, Result};
+use crate::post_quantum::PostQuantumAlgorithm;
 use crate::rsa::RsaPublicKey;
 use rasn::prelude::*;
 use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
@@ -77,6 +78,14 @@ pub enum PublicKey {
     X25519(Vec<u8>),
     /// X448: the 56-byte key.
     X448(Vec<u8>),
+    /// ML-DSA, ML-KEM or SLH-DSA: the parameter set and the raw key (FIPS 203/204/205
+    /// encoding, as PKCS #11 keeps it in `CKA_VALUE`).
+    PostQuantum {
+        /// The parameter set.
+        algorithm: PostQuantumAlgorithm,
+        /// The raw public key.
+        key: Vec<u8>,
+    },
 }
 
 impl PublicKey {
@@ -109,6 +118,10 @@ impl PublicKey {
             Self::Ed448(key) => (oids::ED448, None, key.clone()),
             Self::X25519(key) => (oids::X25519, None, key.clone()),
             Self::X448(key) => (oids::X448, None, key.clone()),
+            Self::PostQuantum { algorithm, key } => {
+                post_quantum_length(*algorithm, key)?;
+                (algorithm.oid(), None, key.clone())
+            }
         };
         let spki = SubjectPublicKeyInfo {
             algorithm: AlgorithmIdentifier {
@@ -175,12 +188,38 @@ impl PublicKey {
                     _ => Self::X448(key),
                 }
             }
-            _ => {
-                return Err(Asn1Error::UnknownOid {
-                    what: "public key algorithm",
-                    oid: dotted(&spki.algorithm.algorithm),
-                })
-            }
+            _ => match PostQuantumAlgorithm::from_oid(algorithm) {
+                Some(algorithm) => {
+                    if parameters.is_some() {
+                        return Err(Asn1Error::Der {
+                            what: "SubjectPublicKeyInfo",
+                            reason: format!("{algorithm} takes no algorithm parameters"),
+                        });
+                    }
+                    post_quantum_length(algorithm, key)?;
+                    Self::PostQuantum {
+                        algorithm,
+                        key: key.to_vec(),
+                    }
+                }
+                None => {
+                    return Err(Asn1Error::UnknownOid {
+                        what: "public key algorithm",
+                        oid: dotted(&spki.algorithm.algorithm),
+                    })
+                }
+            },
         })
     }
+}
+
+fn post_quantum_length(algorithm: PostQuantumAlgorithm, key: &[u8]) -> Result<()> {
+    if key.len() == algorithm.public_key_len() {
+        return Ok(());
+    }
+    Err(Asn1Error::Length {
+        what: "a post-quantum public key",
+        expected: algorithm.public_key_len().to_string(),
+        actual: key.len(),
+    })
 }

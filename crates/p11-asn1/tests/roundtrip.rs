@@ -6,7 +6,8 @@ use p11_asn1::dh::{DhParameters, ValidationParameters, X942DhParameters};
 use p11_asn1::dsa::{self, DsaParameters};
 use p11_asn1::ec::{self, EcParameters, EcPrivateKey, CURVES};
 use p11_asn1::{
-    biginteger, pem, CertificateInfo, PrivateKey, PublicKey, RsaPrivateKey, RsaPublicKey,
+    biginteger, pem, CertificateInfo, PostQuantumAlgorithm, PostQuantumPrivateKey, PrivateKey,
+    PublicKey, RsaPrivateKey, RsaPublicKey,
 };
 use proptest::prelude::*;
 use zeroize::Zeroizing;
@@ -99,7 +100,35 @@ fn public_key() -> impl Strategy<Value = PublicKey> {
         prop::collection::vec(any::<u8>(), 57).prop_map(PublicKey::Ed448),
         prop::collection::vec(any::<u8>(), 32).prop_map(PublicKey::X25519),
         prop::collection::vec(any::<u8>(), 56).prop_map(PublicKey::X448),
+        post_quantum().prop_flat_map(|algorithm| {
+            prop::collection::vec(any::<u8>(), algorithm.public_key_len())
+                .prop_map(move |key| PublicKey::PostQuantum { algorithm, key })
+        }),
     ]
+}
+
+fn post_quantum() -> impl Strategy<Value = PostQuantumAlgorithm> {
+    (0..PostQuantumAlgorithm::ALL.len()).prop_map(|i| PostQuantumAlgorithm::ALL[i])
+}
+
+/// A post-quantum private key in each form its algorithm has: seed, key, both.
+fn post_quantum_private() -> impl Strategy<Value = PostQuantumPrivateKey> {
+    (post_quantum(), 0..3usize).prop_flat_map(|(algorithm, form)| {
+        let seed_len = algorithm.seed_len().filter(|_| form != 1);
+        let key_len = (form != 0 || seed_len.is_none()).then(|| algorithm.private_key_len());
+        (
+            prop::collection::vec(any::<u8>(), seed_len.unwrap_or(0)),
+            prop::collection::vec(any::<u8>(), key_len.unwrap_or(0)),
+        )
+            .prop_map(move |(seed, key)| {
+                PostQuantumPrivateKey::new(
+                    algorithm,
+                    seed_len.map(|_| seed.as_slice()),
+                    key_len.map(|_| key.as_slice()),
+                )
+                .unwrap()
+            })
+    })
 }
 
 proptest! {
@@ -156,6 +185,15 @@ proptest! {
         prop_assert_eq!(EcPrivateKey::from_der(&der).unwrap(), key.clone());
         let pkcs8 = PrivateKey::Ec(key);
         prop_assert_eq!(PrivateKey::from_pkcs8_der(&pkcs8.to_pkcs8_der().unwrap()).unwrap(), pkcs8);
+    }
+
+    #[test]
+    fn post_quantum_private_keys_round_trip_through_pkcs8(key in post_quantum_private()) {
+        let key = PrivateKey::PostQuantum(key);
+        let der = key.to_pkcs8_der().unwrap();
+        let back = PrivateKey::from_pkcs8_der(&der).unwrap();
+        prop_assert_eq!(&back, &key);
+        prop_assert_eq!(&*back.to_pkcs8_der().unwrap(), &*der);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::session::Session;
 use p11_asn1::dh::{DhParameters, X942DhParameters};
 use p11_asn1::dsa::DsaParameters;
 use p11_asn1::ec::{self, EcParameters};
-use p11_asn1::{pem, CertificateInfo, RsaPublicKey};
+use p11_asn1::{pem, CertificateInfo, PostQuantumAlgorithm, RsaPublicKey};
 use p11_core::{
     AttributeType as A, AttributeValue, CertificateType, Date, Error, KeyType, Object, ObjectClass,
     Result, Template,
@@ -110,6 +110,12 @@ fn public_key_attributes(key: &p11_asn1::PublicKey) -> Result<Template> {
         K::X448(raw) => base(KeyType::EC_MONTGOMERY)
             .with(A::EC_PARAMS, curve("X448")?)
             .with(A::EC_POINT, point(raw)?),
+        K::PostQuantum { algorithm, key } => {
+            let (key_type, set) = parameter_set(*algorithm)?;
+            base(key_type)
+                .with(A::PARAMETER_SET, set)
+                .with(A::VALUE, key.clone())
+        }
         other => {
             return Err(Error::InvalidArgument(
                 format!("cannot import {other:?}: DSA keys need their parameters").into(),
@@ -172,12 +178,71 @@ fn private_key_attributes(key: &p11_asn1::PrivateKey) -> Result<Template> {
                 ec::encode_named_curve_parameters("Ed25519").map_err(asn1_error)?,
             )
             .with(A::VALUE, secret(seed)),
+        K::PostQuantum(key) => {
+            let (key_type, set) = parameter_set(key.algorithm())?;
+            let mut template = base(key_type).with(A::PARAMETER_SET, set);
+            if let Some(seed) = key.seed() {
+                template.set(A::SEED, secret(seed));
+            }
+            if let Some(value) = key.key() {
+                template.set(A::VALUE, secret(value));
+            }
+            template
+        }
         other => {
             return Err(Error::InvalidArgument(
                 format!("cannot import {other:?}").into(),
             ))
         }
     })
+}
+
+/// The PKCS #11 key type and `CKA_PARAMETER_SET` number of a post-quantum parameter set.
+fn parameter_set(algorithm: PostQuantumAlgorithm) -> Result<(KeyType, u64)> {
+    use p11_core::mechanisms::{
+        MlDsaParameterSet as D, MlKemParameterSet as K, SlhDsaParameterSet as S,
+    };
+    use PostQuantumAlgorithm as P;
+    let dsa = |set: D| (KeyType::ML_DSA, set.raw());
+    let kem = |set: K| (KeyType::ML_KEM, set.raw());
+    let slh = |set: S| (KeyType::SLH_DSA, set.raw());
+    Ok(match algorithm {
+        P::MlDsa44 => dsa(D::ML_DSA_44),
+        P::MlDsa65 => dsa(D::ML_DSA_65),
+        P::MlDsa87 => dsa(D::ML_DSA_87),
+        P::MlKem512 => kem(K::ML_KEM_512),
+        P::MlKem768 => kem(K::ML_KEM_768),
+        P::MlKem1024 => kem(K::ML_KEM_1024),
+        P::SlhDsaSha2_128s => slh(S::SLH_DSA_SHA2_128S),
+        P::SlhDsaSha2_128f => slh(S::SLH_DSA_SHA2_128F),
+        P::SlhDsaSha2_192s => slh(S::SLH_DSA_SHA2_192S),
+        P::SlhDsaSha2_192f => slh(S::SLH_DSA_SHA2_192F),
+        P::SlhDsaSha2_256s => slh(S::SLH_DSA_SHA2_256S),
+        P::SlhDsaSha2_256f => slh(S::SLH_DSA_SHA2_256F),
+        P::SlhDsaShake128s => slh(S::SLH_DSA_SHAKE_128S),
+        P::SlhDsaShake128f => slh(S::SLH_DSA_SHAKE_128F),
+        P::SlhDsaShake192s => slh(S::SLH_DSA_SHAKE_192S),
+        P::SlhDsaShake192f => slh(S::SLH_DSA_SHAKE_192F),
+        P::SlhDsaShake256s => slh(S::SLH_DSA_SHAKE_256S),
+        P::SlhDsaShake256f => slh(S::SLH_DSA_SHAKE_256F),
+        other => {
+            return Err(Error::InvalidArgument(
+                format!("p11 knows no PKCS #11 parameter set for {other}").into(),
+            ))
+        }
+    })
+}
+
+/// The post-quantum parameter set of a key type and `CKA_PARAMETER_SET` number.
+fn post_quantum_algorithm(key_type: KeyType, set: u64) -> Result<PostQuantumAlgorithm> {
+    PostQuantumAlgorithm::ALL
+        .into_iter()
+        .find(|a| parameter_set(*a).ok() == Some((key_type, set)))
+        .ok_or_else(|| {
+            Error::InvalidArgument(
+                format!("a {key_type} key with unknown parameter set {set}").into(),
+            )
+        })
 }
 
 /// The attributes of DSA domain parameters (python's `decode_dsa_domain_parameters`).
@@ -273,6 +338,10 @@ pub fn public_key_of(key: &PublicKey) -> Result<p11_asn1::PublicKey> {
                 }
             }
         }
+        KeyType::ML_DSA | KeyType::ML_KEM | KeyType::SLH_DSA => K::PostQuantum {
+            algorithm: post_quantum_algorithm(key.key_type(), o.get(A::PARAMETER_SET)?)?,
+            key: bytes(o, A::VALUE)?,
+        },
         other => {
             return Err(Error::InvalidArgument(
                 format!("cannot export a {other} public key").into(),
@@ -352,7 +421,7 @@ impl Session {
     }
 
     /// Imports a private key made elsewhere (PKCS #8 `PrivateKeyInfo` DER: RSA, EC,
-    /// Ed25519) as `options` say: its attributes under
+    /// Ed25519, ML-DSA, ML-KEM, SLH-DSA) as `options` say: its attributes under
     /// [`ObjectOptions::private_key_template`] (sensitive, not extractable, the key
     /// type's default private capabilities unless the options say otherwise).
     ///
