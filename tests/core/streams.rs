@@ -306,3 +306,69 @@ fn a_second_operation_on_the_same_thread_is_an_error_not_a_deadlock() {
     drop(cipher);
     assert_eq!(session.encrypt(&ecb, &key, &[0u8; 16]).unwrap().len(), 16);
 }
+
+/// A digest saved midway resumes in another session and ends as if never interrupted;
+/// the saved one carries on too. Where the module saves no states (SoftHSM, kryoptic),
+/// its answer to `C_GetOperationState` is the probe.
+#[test]
+fn a_digest_saved_midway_resumes_in_another_session() {
+    use sha2::{Digest as _, Sha256};
+    let f = shared();
+    let session = user_session(&f);
+    let sha256 = Mechanism::new(M::SHA256);
+    let mut first = session.begin_digest(&sha256).unwrap();
+    first.update(b"saved ").unwrap();
+    let state = match first.save_state() {
+        Ok(state) => state,
+        Err(e)
+            if matches!(
+                e.return_value(),
+                Some(
+                    ReturnValue::FunctionNotSupported
+                        | ReturnValue::StateUnsaveable
+                        | ReturnValue::OperationNotInitialized
+                )
+            ) =>
+        {
+            println!("skipped: the module saves no digest state ({e})");
+            return;
+        }
+        Err(e) => panic!("C_GetOperationState: {e}"),
+    };
+    assert_eq!(state.mechanism(), M::SHA256);
+    assert!(!format!("{state:?}").contains(&format!("{:?}", state.as_bytes())));
+    // The first digest goes on after the save.
+    first.update(b"here").unwrap();
+    assert_eq!(
+        first.finish().unwrap(),
+        Sha256::digest(b"saved here").to_vec()
+    );
+    // Another session resumes it, twice (a state is not used up), and from kept bytes.
+    let other = user_session(&f);
+    for state in [
+        state.clone(),
+        state.clone(),
+        p11_core::OperationState::from_bytes(M::SHA256, state.as_bytes()),
+    ] {
+        let mut resumed = other.resume_digest(&state).unwrap();
+        resumed.update(b"there").unwrap();
+        assert_eq!(
+            resumed.finish().unwrap(),
+            Sha256::digest(b"saved there").to_vec()
+        );
+    }
+    // Dropped unfinished, a resumed digest leaves the session free.
+    let abandoned = other.resume_digest(&state).unwrap();
+    drop(abandoned);
+    assert_eq!(
+        other.digest(&sha256, b"x").unwrap(),
+        Sha256::digest(b"x").to_vec()
+    );
+    // Bytes the module did not write are refused, not taken for a digest.
+    let forged = p11_core::OperationState::from_bytes(M::SHA256, &[0x5a; 16]);
+    assert!(other.resume_digest(&forged).is_err());
+    assert_eq!(
+        other.digest(&sha256, b"y").unwrap(),
+        Sha256::digest(b"y").to_vec()
+    );
+}

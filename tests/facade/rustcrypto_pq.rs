@@ -11,12 +11,12 @@ use ml_dsa::pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ml_dsa::signature::{Keypair, Signer, Verifier};
 use ml_dsa::MlDsa65;
 use ml_kem::{Decapsulate, Encapsulate, KeyExport, MlKem768};
+use p11::asn1::{PostQuantumAlgorithm as Pq, PrivateKey, PublicKey};
 use p11::mechanisms::{Hedge, SignAdditionalContext};
 use p11::{
     AttributeType as A, Decapsulate as _, Encapsulate as _, Key, KeyType, Mechanism,
     MechanismType as M, ObjectOptions, Sign, Template, Verify,
 };
-use p11::asn1::{PostQuantumAlgorithm as Pq, PrivateKey, PublicKey};
 use slh_dsa::Sha2_128f;
 
 fn offers(session: &p11::Session, mechanisms: &[M]) -> bool {
@@ -69,7 +69,10 @@ fn p11_asn1_writes_the_post_quantum_encodings_rustcrypto_writes() {
     let kem = ml_kem_key();
     same_encodings(
         Pq::MlKem768,
-        kem.encapsulation_key().to_public_key_der().unwrap().as_bytes(),
+        kem.encapsulation_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes(),
         &kem.encapsulation_key().to_bytes(),
         kem.to_pkcs8_der().unwrap().as_bytes(),
     );
@@ -95,7 +98,10 @@ fn with_parameter_set(set: u64) -> ObjectOptions {
 }
 
 fn deterministic(mechanism: M, context: &[u8]) -> Mechanism<'_> {
-    Mechanism::with(mechanism, SignAdditionalContext::new(Hedge::Deterministic, context))
+    Mechanism::with(
+        mechanism,
+        SignAdditionalContext::new(Hedge::Deterministic, context),
+    )
 }
 
 #[test]
@@ -133,13 +139,19 @@ fn ml_dsa_signatures_cross_between_the_token_and_rustcrypto() {
     let key = ml_dsa_key();
     let imported = f
         .session
-        .import_private_key(key.to_pkcs8_der().unwrap().as_bytes(), &ObjectOptions::new())
+        .import_private_key(
+            key.to_pkcs8_der().unwrap().as_bytes(),
+            &ObjectOptions::new(),
+        )
         .unwrap();
     assert_eq!(imported.key_type(), KeyType::ML_DSA);
     let ours = imported
         .sign_with(&deterministic(M::ML_DSA, b"ctx"), b"same bytes")
         .unwrap();
-    let expected = key.expanded_key().sign_deterministic(b"same bytes", b"ctx").unwrap();
+    let expected = key
+        .expanded_key()
+        .sign_deterministic(b"same bytes", b"ctx")
+        .unwrap();
     assert_eq!(ours, expected.encode().to_vec());
     // And RustCrypto's public key, imported from SPKI, verifies RustCrypto's signature.
     let spki = key.verifying_key().to_public_key_der().unwrap();
@@ -148,7 +160,9 @@ fn ml_dsa_signatures_cross_between_the_token_and_rustcrypto() {
         .import_public_key(spki.as_bytes(), &ObjectOptions::new())
         .unwrap();
     let signature = key.sign(b"made by RustCrypto").encode().to_vec();
-    assert!(their_public.verify(b"made by RustCrypto", &signature).unwrap());
+    assert!(their_public
+        .verify(b"made by RustCrypto", &signature)
+        .unwrap());
     assert!(!their_public.verify(b"changed", &signature).unwrap());
 }
 
@@ -179,7 +193,10 @@ fn slh_dsa_signatures_cross_between_the_token_and_rustcrypto() {
     let key = slh_dsa_key();
     let imported = f
         .session
-        .import_private_key(key.to_pkcs8_der().unwrap().as_bytes(), &ObjectOptions::new())
+        .import_private_key(
+            key.to_pkcs8_der().unwrap().as_bytes(),
+            &ObjectOptions::new(),
+        )
         .unwrap();
     let ours = imported
         .sign_with(&deterministic(M::SLH_DSA, b""), b"same bytes")
@@ -217,10 +234,9 @@ fn ml_kem_secrets_agree_between_the_token_and_rustcrypto() {
             &with_parameter_set(MlKemParameterSet::ML_KEM_768.raw()),
         )
         .unwrap();
-    let theirs = ml_kem::EncapsulationKey::<MlKem768>::from_public_key_der(
-        &public.to_spki_der().unwrap(),
-    )
-    .unwrap();
+    let theirs =
+        ml_kem::EncapsulationKey::<MlKem768>::from_public_key_der(&public.to_spki_der().unwrap())
+            .unwrap();
     let (ciphertext, shared) = theirs.encapsulate();
     let received = private
         .decapsulate_key(&ciphertext, KeyType::GENERIC_SECRET, 0, &readable())
@@ -244,7 +260,10 @@ fn ml_kem_secrets_agree_between_the_token_and_rustcrypto() {
     // RustCrypto's private key, imported from PKCS #8, decapsulates what RustCrypto sent.
     let imported = f
         .session
-        .import_private_key(key.to_pkcs8_der().unwrap().as_bytes(), &ObjectOptions::new())
+        .import_private_key(
+            key.to_pkcs8_der().unwrap().as_bytes(),
+            &ObjectOptions::new(),
+        )
         .unwrap();
     let (ciphertext, shared) = key.encapsulation_key().encapsulate();
     let received = imported

@@ -5,11 +5,14 @@ use crate::error::Result;
 use crate::keys::mechanism_ptr;
 use crate::module::Gate;
 use crate::object::Object;
-use crate::operation::{input, output_into, output_vec, write_by_update, Active, Single};
+use crate::operation::{
+    input, output_into, output_vec, secret_output, write_by_update, Active, Single,
+};
 use crate::session::{OperationKind, Session};
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
-use p11_sys::{CK_MECHANISM, CK_SESSION_HANDLE};
+use p11_sys::{CK_INVALID_HANDLE, CK_MECHANISM, CK_SESSION_HANDLE};
 use std::fmt;
+use zeroize::Zeroizing;
 
 impl Session {
     /// The digest of `data` in one call (`C_DigestInit`, `C_Digest`).
@@ -69,6 +72,42 @@ impl Session {
         })
     }
 
+    /// Carries on a digest saved with [`Digest::save_state`], in this session or another
+    /// of the same token (`C_SetOperationState`).
+    ///
+    /// # Errors
+    /// The module's error from `C_SetOperationState`: `CKR_SAVED_STATE_INVALID` for a
+    /// state it did not make or cannot resume here, `CKR_FUNCTION_NOT_SUPPORTED` where it
+    /// has no saved states; p11's when the session already has an operation.
+    pub fn resume_digest(&self, state: &OperationState) -> Result<Digest> {
+        let (bytes, len) = input(&state.bytes)?;
+        let active = Active::begin_owned(
+            self,
+            OperationKind::Digest,
+            state.mechanism,
+            &|gate, handle| {
+                // SAFETY: `bytes` is readable for `len` bytes and only read; a digest
+                // needs no keys.
+                unsafe {
+                    call!(
+                        gate,
+                        C_SetOperationState(
+                            handle,
+                            bytes,
+                            len,
+                            CK_INVALID_HANDLE,
+                            CK_INVALID_HANDLE
+                        )
+                    )
+                }
+            },
+        )?;
+        Ok(Digest {
+            active: active.resumed(),
+            mechanism: state.mechanism,
+        })
+    }
+
     /// A digest that ends within the caller.
     fn start_digest(&self, mechanism: &Mechanism) -> Result<Single<'_>> {
         let raw = mechanism.raw();
@@ -121,6 +160,27 @@ impl Digest {
         })
     }
 
+    /// The digest so far, as the module saves it (`C_GetOperationState`): resumed with
+    /// [`Session::resume_digest`] in any session of the token, while this one carries on
+    /// too. The bytes are the module's own and may hold what was digested; they are
+    /// wiped when dropped.
+    ///
+    /// # Errors
+    /// The module's error from `C_GetOperationState`: `CKR_STATE_UNSAVEABLE`, or
+    /// `CKR_FUNCTION_NOT_SUPPORTED` where it saves no states.
+    pub fn save_state(&self) -> Result<OperationState> {
+        let bytes = self.active.inspect(|gate, handle| {
+            secret_output("C_GetOperationState", |out, len| {
+                // SAFETY: `out` is null (a length query) or writable for `*len` bytes.
+                unsafe { call!(gate, C_GetOperationState(handle, out, len)) }
+            })
+        })?;
+        Ok(OperationState {
+            bytes,
+            mechanism: self.mechanism,
+        })
+    }
+
     /// Ends the operation: the digest (`C_DigestFinal`).
     ///
     /// # Errors
@@ -160,3 +220,41 @@ impl fmt::Debug for Digest {
 }
 
 write_by_update!(Digest);
+
+/// A digest's saved state ([`Digest::save_state`]): opaque bytes only the module that
+/// made them reads, wiped when dropped and never shown.
+#[derive(Clone)]
+pub struct OperationState {
+    bytes: Zeroizing<Vec<u8>>,
+    mechanism: MechanismType,
+}
+
+impl OperationState {
+    /// The state as the module wrote it, to keep elsewhere (the module decides what a
+    /// state holds, and whether another process may resume it).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// A state kept as bytes, of a digest with `mechanism`.
+    pub fn from_bytes(mechanism: MechanismType, bytes: &[u8]) -> Self {
+        OperationState {
+            bytes: Zeroizing::new(bytes.to_vec()),
+            mechanism,
+        }
+    }
+
+    /// The digest mechanism the state belongs to.
+    pub fn mechanism(&self) -> MechanismType {
+        self.mechanism
+    }
+}
+
+impl fmt::Debug for OperationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperationState")
+            .field("mechanism", &self.mechanism)
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -203,6 +203,21 @@ impl<'s> Active<'s> {
         self.run(None, call)
     }
 
+    /// Runs `call`, which reads the operation without moving it on (its saved state):
+    /// neither its success nor its failure ends it.
+    pub(crate) fn inspect<T>(
+        &self,
+        call: impl FnOnce(&Gate<'_>, CK_SESSION_HANDLE) -> Result<T>,
+    ) -> Result<T> {
+        self.run(None, call)
+    }
+
+    /// Records that the operation carries on one saved elsewhere, updates and all.
+    pub(crate) fn resumed(mut self) -> Self {
+        self.updated = true;
+        self
+    }
+
     /// Whether any update (or message) was made: a final call, not a single-part one,
     /// then ends the operation.
     pub(crate) fn updated(&self) -> bool {
@@ -474,6 +489,40 @@ pub(crate) fn zeroed(len: usize) -> Result<Vec<u8>> {
         .map_err(|_| Error::OutOfMemory(len))?;
     bytes.resize(len, 0);
     Ok(bytes)
+}
+
+/// As [`output_vec`] with a length query first, for output that may hold secrets: every
+/// buffer it fills, kept or not, is wiped when dropped.
+pub(crate) fn secret_output(
+    function: &'static str,
+    mut call: impl FnMut(CK_BYTE_PTR, &mut CK_ULONG) -> Result<()>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let mut len: CK_ULONG = 0;
+    call(std::ptr::null_mut(), &mut len)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let size = checked_size(function, len)?;
+        let mut output = zeroize::Zeroizing::new(zeroed(size)?);
+        match call(output.as_mut_ptr(), &mut len) {
+            Ok(()) => {
+                let written = checked_size(function, len)?;
+                if written > size {
+                    return Err(Error::invalid_response(
+                        function,
+                        format!("{written} bytes written into room for {size}"),
+                    ));
+                }
+                output.truncate(written);
+                return Ok(output);
+            }
+            // The module says again how much it needs (in `len`).
+            Err(e) if e.return_value() == Some(ReturnValue::BufferTooSmall) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::invalid_response(
+        function,
+        format!("still too small after {MAX_ATTEMPTS} buffers"),
+    ))
 }
 
 /// Runs `call(buffer, &mut len)`, a PKCS#11 function that writes variable output, into a
