@@ -274,3 +274,33 @@ fn a_pkcs11_3_function_on_a_2_40_module_is_not_supported() {
     );
     assert_eq!(err.to_string(), "the module does not provide C_LoginUser");
 }
+
+/// PKCS#11 3.2's validation indicator: the flags the last operation met are flags of
+/// the token's validation objects (none where it has none); without the 3.2 interface
+/// p11 says the function is missing.
+#[test]
+fn the_last_operation_meets_only_validations_the_token_lists() {
+    use p11_core::{AttributeType as A, Error, Mechanism, MechanismType as M, ObjectClass};
+    let f = p11_tests::shared();
+    let session = p11_tests::user_session(&f);
+    session
+        .digest(&Mechanism::new(M::SHA256), b"validated?")
+        .unwrap();
+    let v3_2 = p11_core::Version { major: 3, minor: 2 };
+    if f.module.interface_version() < v3_2 {
+        let err = session.last_validation_flags().unwrap_err();
+        assert!(
+            matches!(err, Error::NotSupported("C_GetSessionValidationFlags")),
+            "{err:?}"
+        );
+        return;
+    }
+    let flags = session.last_validation_flags().unwrap();
+    let listed = session
+        .get_objects(&p11_core::Template::new().with(A::CLASS, ObjectClass::VALIDATION))
+        .unwrap()
+        .iter()
+        .map(|o| o.get::<u64>(A::VALIDATION_FLAG).unwrap())
+        .fold(0, |all, flag| all | flag);
+    assert_eq!(flags & !listed, 0, "{flags:#x} met, {listed:#x} listed");
+}

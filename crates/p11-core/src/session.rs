@@ -526,6 +526,32 @@ impl Session {
         Ok(guard)
     }
 
+    /// The validations the session's last operation met (`C_GetSessionValidationFlags`
+    /// with `CKS_LAST_VALIDATION_OK`, PKCS#11 3.2): the `CKA_VALIDATION_FLAG` bits of
+    /// the token's validation objects (a FIPS 140-3 validation, say) whose rules that
+    /// operation followed; 0 for none. Ask right after the operation: any later call on
+    /// the session may change it.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] without the 3.2 interface; the module's error;
+    /// [`Error::SessionClosed`].
+    pub fn last_validation_flags(&self) -> Result<u64> {
+        let gate = self.enter()?;
+        let mut flags: CK_FLAGS = 0;
+        // SAFETY: `flags` is a writable CK_FLAGS.
+        unsafe {
+            call!(
+                gate,
+                v3_2 C_GetSessionValidationFlags(
+                    self.raw_handle(),
+                    CKS_LAST_VALIDATION_OK,
+                    &mut flags
+                )
+            )
+        }?;
+        Ok(widen(flags))
+    }
+
     /// The session's state as the module reports it.
     ///
     /// # Errors
