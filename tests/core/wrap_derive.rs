@@ -409,3 +409,65 @@ fn an_authenticated_wrap_unwraps_with_its_associated_data_only() {
         )
         .is_err());
 }
+
+fn generic_secret(session: &p11_core::Session, value: &[u8]) -> p11_core::Object {
+    session
+        .create_object(
+            &Template::new()
+                .with(A::CLASS, ObjectClass::SECRET_KEY)
+                .with(A::KEY_TYPE, KeyType::GENERIC_SECRET)
+                .with(A::VALUE, value)
+                .with(A::DERIVE, true)
+                .with(A::SENSITIVE, false)
+                .with(A::EXTRACTABLE, true),
+        )
+        .unwrap()
+}
+
+/// `CONCATENATE_BASE_AND_KEY` with the second key named by a typed parameter: the new
+/// key's value is the base key's, then the other's.
+#[test]
+fn concatenating_two_keys_appends_the_second() {
+    use p11_core::mechanisms::KeyHandle;
+    let f = shared();
+    let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::CONCATENATE_BASE_AND_KEY]) {
+        return;
+    }
+    let base = generic_secret(&session, &[0x11; 16]);
+    let other = generic_secret(&session, &[0x22; 8]);
+    let concatenate = Mechanism::with(M::CONCATENATE_BASE_AND_KEY, KeyHandle::from(&other));
+    let joined = session
+        .derive_key(&concatenate, &base, &derived_secret(24))
+        .unwrap();
+    assert_eq!(value(&joined), [[0x11; 16].as_slice(), &[0x22; 8]].concat());
+}
+
+/// `EXTRACT_KEY_FROM_KEY` with a typed bit index: the new key is the base key's bits
+/// from that index on, wrapping round its end.
+#[test]
+fn extracting_a_key_takes_bits_from_the_index() {
+    use p11_core::mechanisms::ExtractParams;
+    let f = shared();
+    let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::EXTRACT_KEY_FROM_KEY]) {
+        return;
+    }
+    let base_value: Vec<u8> = (0u8..16).map(|i| i.wrapping_mul(37) ^ 0xA5).collect();
+    let base = generic_secret(&session, &base_value);
+    let bit = 12;
+    let extract = Mechanism::with(M::EXTRACT_KEY_FROM_KEY, ExtractParams::new(bit));
+    let extracted = session
+        .derive_key(&extract, &base, &derived_secret(16))
+        .unwrap();
+    let bits = base_value.len() * 8;
+    let bit_at = |i: usize| (base_value[i / 8] >> (7 - i % 8)) & 1;
+    let expected: Vec<u8> = (0..16)
+        .map(|byte| {
+            (0..8).fold(0u8, |acc, b| {
+                (acc << 1) | bit_at((bit as usize + byte * 8 + b) % bits)
+            })
+        })
+        .collect();
+    assert_eq!(value(&extracted), expected);
+}

@@ -987,3 +987,11 @@ mod tests {
         assert_eq!(empty.decode(0, None).unwrap(), AttributeValue::Date(None));
     }
 }
+
+impl From<&Object> for p11_mechanisms::KeyHandle {
+    /// The key named in a mechanism parameter (`CONCATENATE_BASE_AND_KEY`'s second key,
+    /// MQV's second pair).
+    fn from(object: &Object) -> Self {
+        p11_mechanisms::KeyHandle::from_ck(object.raw_handle())
+    }
+}

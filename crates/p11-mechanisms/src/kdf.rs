@@ -133,7 +133,8 @@ impl PrfInput {
     }
 }
 
-/// SP 800-108 counter-mode parameters (`CK_SP800_108_KDF_PARAMS`): the PRF (a MAC
+/// SP 800-108 counter-mode and double-pipeline parameters (`CK_SP800_108_KDF_PARAMS`,
+/// for `SP800_108_COUNTER_KDF` and `SP800_108_DOUBLE_PIPELINE_KDF`): the PRF (a MAC
 /// mechanism: `SHA256_HMAC`, `AES_CMAC`, ...) and its input. The key derived is the one
 /// the template describes; additional derived keys are not offered.
 ///
@@ -160,7 +161,7 @@ pub struct Sp800108Params<'a> {
 }
 
 impl<'a> Sp800108Params<'a> {
-    /// Counter mode with `prf` over `input`.
+    /// Counter (or double-pipeline) mode with `prf` over `input`.
     pub fn new(prf: MechanismType, input: &[PrfData<'a>]) -> Self {
         let mut input = PrfInput::new(input);
         let (count, data) = input.raw();

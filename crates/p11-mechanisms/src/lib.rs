@@ -19,6 +19,7 @@
 #![warn(clippy::missing_errors_doc)]
 
 mod kdf;
+mod keyed;
 mod mechanism;
 mod message;
 #[doc(hidden)]
@@ -40,6 +41,10 @@ mod generated {
 }
 
 pub use kdf::{CounterFormat, DkmLength, PrfData, Sp800108FeedbackParams, Sp800108Params};
+pub use keyed::{
+    EcmqvDeriveParams, ExtractParams, KeyHandle, SecondPair, X942Dh2DeriveParams,
+    X942MqvDeriveParams,
+};
 pub use mechanism::{Mechanism, Parameter, ParameterError, StructParameter};
 pub use message::{
     CcmMessageParams, ChaCha20Poly1305MessageParams, GcmMessageParams, IvGenerator,

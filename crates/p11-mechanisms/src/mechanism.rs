@@ -154,7 +154,7 @@ parameters!(
     Hkdf(HkdfParams<'a>),
     /// PBKDF2.
     Pbkdf2(Pbkdf2Params<'a>),
-    /// SP 800-108 in counter mode.
+    /// SP 800-108 in counter or double-pipeline mode.
     Sp800108(crate::Sp800108Params<'a>),
     /// SP 800-108 in feedback mode.
     Sp800108Feedback(crate::Sp800108FeedbackParams<'a>),
@@ -162,6 +162,16 @@ parameters!(
     ChaCha20(crate::ChaCha20Params<'a>),
     /// Salsa20.
     Salsa20(crate::Salsa20Params<'a>),
+    /// `CONCATENATE_BASE_AND_KEY`: the key appended to the base key.
+    Key(crate::KeyHandle),
+    /// `EXTRACT_KEY_FROM_KEY`: where the new key starts.
+    Extract(crate::ExtractParams),
+    /// X9.42 DH with two key pairs.
+    X942Dh2(crate::X942Dh2DeriveParams<'a>),
+    /// X9.42 MQV.
+    X942Mqv(crate::X942MqvDeriveParams<'a>),
+    /// EC MQV.
+    Ecmqv(crate::EcmqvDeriveParams<'a>),
 );
 
 /// A mechanism and its parameter, ready for any operation.

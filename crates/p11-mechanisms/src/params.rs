@@ -17,7 +17,7 @@ pub(crate) fn ulong(len: usize) -> CK_ULONG {
     CK_ULONG::try_from(len).unwrap_or(CK_ULONG::MAX)
 }
 
-fn ptr_or_null(bytes: &[u8]) -> CK_BYTE_PTR {
+pub(crate) fn ptr_or_null(bytes: &[u8]) -> CK_BYTE_PTR {
     if bytes.is_empty() {
         ptr::null_mut()
     } else {
