@@ -879,6 +879,14 @@ impl PartialEq for Object {
 
 impl Eq for Object {}
 
+impl From<&Object> for p11_mechanisms::KeyHandle {
+    /// The key named in a mechanism parameter (`CONCATENATE_BASE_AND_KEY`'s second key,
+    /// MQV's second pair).
+    fn from(object: &Object) -> Self {
+        p11_mechanisms::KeyHandle::from_ck(object.raw_handle())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -985,13 +993,5 @@ mod tests {
         let mut empty = Read::new(AttributeType::END_DATE, None);
         empty.allocate(0).unwrap();
         assert_eq!(empty.decode(0, None).unwrap(), AttributeValue::Date(None));
-    }
-}
-
-impl From<&Object> for p11_mechanisms::KeyHandle {
-    /// The key named in a mechanism parameter (`CONCATENATE_BASE_AND_KEY`'s second key,
-    /// MQV's second pair).
-    fn from(object: &Object) -> Self {
-        p11_mechanisms::KeyHandle::from_ck(object.raw_handle())
     }
 }
