@@ -39,6 +39,7 @@ pub struct Control {
     calls: Calls,
     sessions: Sessions,
     last_mechanism: LastMechanism,
+    offer_interface_3_0: unsafe extern "C" fn(c_int),
     _library: libloading::Library,
 }
 
@@ -59,6 +60,9 @@ pub fn control() -> &'static Control {
                 sessions: *library.get::<Sessions>(b"p11fault_sessions\0").unwrap(),
                 last_mechanism: *library
                     .get::<LastMechanism>(b"p11fault_last_mechanism\0")
+                    .unwrap(),
+                offer_interface_3_0: *library
+                    .get::<unsafe extern "C" fn(c_int)>(b"p11fault_offer_interface_3_0\0")
                     .unwrap(),
                 _library: library,
             }
@@ -122,10 +126,22 @@ pub struct Fixture {
 }
 
 pub fn fixture() -> Fixture {
+    fixture_offering(false)
+}
+
+/// The fixture over a module that offers a PKCS#11 3.0 interface with message signing
+/// (the fault module's, made from the real module's 2.40 functions).
+pub fn fixture_3_0() -> Fixture {
+    fixture_offering(true)
+}
+
+fn fixture_offering(interface_3_0: bool) -> Fixture {
     static SERIAL: Mutex<()> = Mutex::new(());
     let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let env = env();
     control().clear();
+    // SAFETY: a plain flag, read when the module is loaded below.
+    unsafe { (control().offer_interface_3_0)(c_int::from(interface_3_0)) };
     let module = Module::load(path()).expect("loading p11 over the fault module");
     let token = module
         .get_token(&TokenFilter::new().label(env.label.as_str()))

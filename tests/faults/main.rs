@@ -6,5 +6,6 @@
 
 mod cases;
 mod control;
+mod messages;
 mod pool;
 mod quirks;

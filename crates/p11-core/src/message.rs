@@ -195,7 +195,7 @@ impl MessageDecryptor {
 }
 
 /// Refuses a message-based operation a message in parts was left unfinished in.
-fn usable(unfinished: bool) -> Result<()> {
+pub(crate) fn usable(unfinished: bool) -> Result<()> {
     if unfinished {
         return Err(Error::invalid_argument(
             "a message in parts was dropped before its end, so the module is still in it: \

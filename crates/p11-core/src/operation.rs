@@ -267,6 +267,8 @@ pub(crate) enum KeyInit {
     VerifyRecover,
     MessageEncrypt,
     MessageDecrypt,
+    MessageSign,
+    MessageVerify,
 }
 
 impl KeyInit {
@@ -278,6 +280,8 @@ impl KeyInit {
             KeyInit::Verify | KeyInit::VerifyRecover => OperationKind::Verify,
             KeyInit::MessageEncrypt => OperationKind::MessageEncrypt,
             KeyInit::MessageDecrypt => OperationKind::MessageDecrypt,
+            KeyInit::MessageSign => OperationKind::MessageSign,
+            KeyInit::MessageVerify => OperationKind::MessageVerify,
         }
     }
 
@@ -305,6 +309,10 @@ impl KeyInit {
                 }
                 KeyInit::MessageDecrypt => {
                     call!(gate, v3 C_MessageDecryptInit(handle, mechanism, key))
+                }
+                KeyInit::MessageSign => call!(gate, v3 C_MessageSignInit(handle, mechanism, key)),
+                KeyInit::MessageVerify => {
+                    call!(gate, v3 C_MessageVerifyInit(handle, mechanism, key))
                 }
             }
         }
@@ -415,6 +423,8 @@ pub(crate) fn cancel(session: &Session, unfinished: Unfinished) -> bool {
         OperationKind::Digest => Some(CKF_DIGEST),
         OperationKind::MessageEncrypt => Some(CKF_MESSAGE_ENCRYPT),
         OperationKind::MessageDecrypt => Some(CKF_MESSAGE_DECRYPT),
+        OperationKind::MessageSign => Some(CKF_MESSAGE_SIGN),
+        OperationKind::MessageVerify => Some(CKF_MESSAGE_VERIFY),
         // C_SessionCancel has no flag for it: it is ended by its own calls.
         OperationKind::VerifySignature => None,
     };
@@ -449,6 +459,8 @@ pub(crate) fn cancel(session: &Session, unfinished: Unfinished) -> bool {
             (OperationKind::Verify, false) => call!(gate, C_VerifyFinal(handle, empty, 1)),
             (OperationKind::MessageEncrypt, _) => call!(gate, v3 C_MessageEncryptFinal(handle)),
             (OperationKind::MessageDecrypt, _) => call!(gate, v3 C_MessageDecryptFinal(handle)),
+            (OperationKind::MessageSign, _) => call!(gate, v3 C_MessageSignFinal(handle)),
+            (OperationKind::MessageVerify, _) => call!(gate, v3 C_MessageVerifyFinal(handle)),
             (OperationKind::VerifySignature, true) => {
                 call!(gate, v3_2 C_VerifySignature(handle, empty, 0))
             }

@@ -124,6 +124,8 @@ pub(crate) enum OperationKind {
     Digest,
     MessageEncrypt,
     MessageDecrypt,
+    MessageSign,
+    MessageVerify,
     VerifySignature,
 }
 
@@ -138,6 +140,8 @@ impl OperationKind {
             OperationKind::Digest => "digest",
             OperationKind::MessageEncrypt => "message encryption",
             OperationKind::MessageDecrypt => "message decryption",
+            OperationKind::MessageSign => "message signing",
+            OperationKind::MessageVerify => "message verification",
             OperationKind::VerifySignature => "signature verification",
         }
     }

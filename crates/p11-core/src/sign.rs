@@ -42,7 +42,7 @@ fn with_signature<T>(
 }
 
 /// `Ok(false)` for the return values that mean "this signature is not right".
-fn verdict(result: Result<()>) -> Result<bool> {
+pub(crate) fn verdict(result: Result<()>) -> Result<bool> {
     match result {
         Ok(()) => Ok(true),
         Err(e)

@@ -48,7 +48,7 @@ pub use keyed::{
 pub use mechanism::{Mechanism, Parameter, ParameterError, StructParameter};
 pub use message::{
     CcmMessageParams, ChaCha20Poly1305MessageParams, GcmMessageParams, IvGenerator,
-    MessageParameter,
+    MessageParameter, NoMessageParameter,
 };
 pub use open_enum::UnknownName;
 use p11_sys::{CKK_VENDOR_DEFINED, CKM_VENDOR_DEFINED, CK_KEY_TYPE, CK_MECHANISM_TYPE};

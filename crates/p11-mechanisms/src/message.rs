@@ -1,6 +1,7 @@
-//! Per-message parameters of PKCS#11 3.0's message-based encryption: each message of an
-//! operation gets its own IV or nonce, and the token writes its tag (and a generated IV)
-//! back into the caller's buffers.
+//! Per-message parameters of PKCS#11 3.0's message-based operations: each message of an
+//! encryption gets its own IV or nonce, and the token writes its tag (and a generated
+//! IV) back into the caller's buffers; message signing usually takes none
+//! ([`NoMessageParameter`]).
 
 use crate::params::ulong;
 use p11_sys::*;
@@ -43,6 +44,18 @@ impl IvGenerator {
 pub unsafe trait MessageParameter {
     /// Pointer and length of the C struct, for one call.
     fn raw(&mut self) -> (CK_VOID_PTR, CK_ULONG);
+}
+
+/// No per-message parameter (`pParameter` NULL): what most message-signing mechanisms
+/// take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoMessageParameter;
+
+// SAFETY: NULL with length 0, which the token does not read.
+unsafe impl MessageParameter for NoMessageParameter {
+    fn raw(&mut self) -> (CK_VOID_PTR, CK_ULONG) {
+        (std::ptr::null_mut(), 0)
+    }
 }
 
 /// AES-GCM per-message parameters (`CK_GCM_MESSAGE_PARAMS`).

@@ -13,6 +13,9 @@
 //! `C_DeriveKey`, and,
 //! once asked, keeps vendor-range attributes of the objects made through it to itself
 //! (the real module would refuse them) and answers them when read.
+//!
+//! For the message-signing tests it offers, once asked, a PKCS#11 3.0 interface whose
+//! message-signing functions it makes from the real module's 2.40 ones (`messages.rs`).
 #![allow(non_snake_case)] // the wrappers carry the names of the functions they wrap
 
 use p11_sys::*;
@@ -76,6 +79,8 @@ struct State {
     keep_vendor_attributes: bool,
     /// The vendor-range attributes kept, per object.
     vendor_attributes: HashMap<CK_OBJECT_HANDLE, Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>)>>,
+    /// The message-based operations made here, per session (`messages.rs`).
+    messages: HashMap<CK_SESSION_HANDLE, messages::MessageOp>,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -699,6 +704,7 @@ unsafe extern "C" fn C_CloseSession(h: CK_SESSION_HANDLE) -> CK_RV {
     let rv = forward!(C_CloseSession(h));
     if rv == CKR_OK {
         with_state(|s| {
+            s.messages.remove(&h);
             if s.open.remove(&h) {
                 s.closed += 1;
             }
@@ -717,6 +723,7 @@ unsafe extern "C" fn C_CloseAllSessions(slot: CK_SLOT_ID) -> CK_RV {
         with_state(|s| {
             s.closed += s.open.len() as u64;
             s.open.clear();
+            s.messages.clear();
         });
     }
     rv
@@ -731,6 +738,7 @@ unsafe extern "C" fn C_Finalize(reserved: CK_VOID_PTR) -> CK_RV {
         with_state(|s| {
             s.closed += s.open.len() as u64;
             s.open.clear();
+            s.messages.clear();
         });
     }
     rv
@@ -796,3 +804,5 @@ fn install(list: &mut CK_FUNCTION_LIST) {
         C_GenerateRandom
     );
 }
+
+mod messages;
