@@ -461,3 +461,31 @@ fn an_object_names_itself_by_uri_and_the_uri_finds_it() {
         .get_token(&TokenFilter::new().uri(&this_library))
         .is_ok());
 }
+
+/// PKCS#11 3.0's profile objects: the profiles a token says it implements, each once,
+/// each a valid id (standard ones print by name). Tokens without them (2.x) list none.
+#[test]
+fn a_token_names_the_profiles_it_implements() {
+    use p11_core::ProfileId;
+    let f = p11_tests::shared();
+    let session = p11_tests::user_session(&f);
+    let profiles = session.profiles().unwrap();
+    if profiles.is_empty() {
+        println!("skipped: the token has no profile objects");
+        return;
+    }
+    assert!(!profiles.contains(&ProfileId::INVALID_ID), "{profiles:?}");
+    let mut unique = profiles.clone();
+    unique.sort_by_key(|p| p.raw());
+    unique.dedup();
+    assert_eq!(unique.len(), profiles.len(), "{profiles:?}");
+    for profile in &profiles {
+        let standard = profile.raw() < ProfileId::VENDOR_DEFINED.raw();
+        assert_eq!(
+            profile.to_string().starts_with("CKP_"),
+            standard,
+            "{profile:?}"
+        );
+    }
+    println!("profiles: {profiles:?}");
+}

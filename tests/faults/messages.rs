@@ -95,10 +95,7 @@ fn a_failed_message_is_the_module_error_naming_the_function() {
     f.finish(key);
     let f = crate::control::fixture();
     let key = p11_tests::import_secret(&f.session, KeyType::GENERIC_SECRET, &KEY);
-    let err = f
-        .session
-        .begin_message_sign(&mechanism, &key)
-        .unwrap_err();
+    let err = f.session.begin_message_sign(&mechanism, &key).unwrap_err();
     assert!(
         matches!(err, Error::NotSupported("C_MessageSignInit")),
         "{err:?}"
@@ -107,3 +104,29 @@ fn a_failed_message_is_the_module_error_naming_the_function() {
 }
 
 const CKR_DEVICE_ERROR: u64 = 0x30;
+
+/// The facade's message signer takes the key type's default (HMAC-SHA256 for a generic
+/// secret), as its one-shot `sign` does.
+#[test]
+fn the_facade_signs_messages_with_the_key_types_default() {
+    use p11::{ObjectOptions, OpenOptions, Sign, Verify};
+    let f = fixture_3_0();
+    let session = f
+        .facade_token()
+        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
+        .unwrap();
+    let key = session
+        .generate_key(KeyType::GENERIC_SECRET, 256, &ObjectOptions::new())
+        .unwrap();
+    let mut signer = key.message_signer().unwrap();
+    let none = &mut NoMessageParameter;
+    let mac = signer.sign(none, b"one of many").unwrap();
+    signer.finish().unwrap();
+    assert_eq!(mac, key.sign(b"one of many").unwrap());
+    let mut verifier = key.message_verifier().unwrap();
+    assert!(verifier.verify(none, b"one of many", &mac).unwrap());
+    assert!(!verifier.verify(none, b"one of few", &mac).unwrap());
+    verifier.finish().unwrap();
+    drop((key, session));
+    f.finish(());
+}

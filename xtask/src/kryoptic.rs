@@ -13,14 +13,27 @@ pub const VERSION: &str = "1.5.4";
 /// The OpenSSL sources (from the `openssl-src` crate) its library is built from.
 const OPENSSL_SRC: &str = "300.5.5";
 
-/// kryoptic's features: its standard set, NSS database support, and post-quantum, on
-/// an OpenSSL linked in statically.
-const FEATURES: &str = "kryoptic-lib/standard,kryoptic-lib/nssdb,kryoptic-lib/pqc,ossl/ossl-sys";
+/// kryoptic's features: its standard set, NSS database support, post-quantum, and the
+/// PKCS#11 3.0 profile objects, on an OpenSSL linked in statically.
+const FEATURES: &str = "kryoptic-lib/standard,kryoptic-lib/nssdb,kryoptic-lib/pqc,\
+                        kryoptic-lib/profiles,ossl/ossl-sys";
+
+/// A short tag of the feature set, in the cached module's name, so that a changed set
+/// builds again (FNV-1a).
+fn features_tag() -> String {
+    let hash = FEATURES.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("{hash:08x}")
+}
 
 /// The built module, building it first when the cache has none.
 pub fn module() -> Result<PathBuf> {
     let cache = workspace_root().join("target/kryoptic");
-    let module = cache.join(format!("libkryoptic_pkcs11-{VERSION}.so"));
+    let module = cache.join(format!(
+        "libkryoptic_pkcs11-{VERSION}-{}.so",
+        features_tag()
+    ));
     if module.is_file() {
         return Ok(module);
     }

@@ -63,6 +63,12 @@ const OPEN_ENUMS: &[OpenEnum] = &[
         c_type: "CK_STATE",
     },
     OpenEnum {
+        file: "crates/p11-core/src/generated/profile_ids.rs",
+        type_name: "ProfileId",
+        prefix: "CKP_",
+        c_type: "CK_PROFILE_ID",
+    },
+    OpenEnum {
         file: "crates/p11-mechanisms/src/generated/mgfs.rs",
         type_name: "Mgf",
         prefix: "CKG_",

@@ -25,6 +25,14 @@ open_enum!(
     crate::generated::certificate_types::NAMES
 );
 
+open_enum!(
+    /// A PKCS#11 profile a token says it implements (`CK_PROFILE_ID`, the
+    /// `CKA_PROFILE_ID` of its profile objects): `BASELINE_PROVIDER`,
+    /// `AUTHENTICATION_TOKEN`, ... See [`Session::profiles`](crate::Session::profiles).
+    ProfileId: CK_PROFILE_ID, "CKP_", "profile", CKP_VENDOR_DEFINED,
+    crate::generated::profile_ids::NAMES
+);
+
 /// The kind of value an attribute carries, which decides how it is encoded.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AttributeKind {

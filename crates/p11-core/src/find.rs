@@ -75,6 +75,23 @@ impl Session {
         self.find_objects(template)?.collect()
     }
 
+    /// The profiles the token says it implements (PKCS#11 3.0): the `CKA_PROFILE_ID` of
+    /// each of its profile objects (`CKO_PROFILE`), in the order found. Empty for a
+    /// token that names none (every 2.x token).
+    ///
+    /// # Errors
+    /// As [`get_objects`](Self::get_objects), and the module's error reading the ids.
+    pub fn profiles(&self) -> Result<Vec<crate::ProfileId>> {
+        let template =
+            Template::new().with(crate::AttributeType::CLASS, crate::ObjectClass::PROFILE);
+        self.find_objects(&template)?
+            .map(|object| {
+                let id: u64 = object?.get(crate::AttributeType::PROFILE_ID)?;
+                Ok(crate::ProfileId::new(id))
+            })
+            .collect()
+    }
+
     /// The one key matching `template` (typically some of class, key type, label and
     /// id): [`Error::NoSuchKey`] when none does, [`Error::MultipleObjects`] when several do.
     ///

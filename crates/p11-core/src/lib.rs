@@ -86,13 +86,14 @@ mod generated {
     pub(crate) mod certificate_types;
     pub(crate) mod functions;
     pub(crate) mod object_classes;
+    pub(crate) mod profile_ids;
     pub(crate) mod return_values;
     pub(crate) mod session_states;
     pub(crate) mod user_types;
 }
 
 pub use attribute::{
-    AttributeKind, AttributeType, AttributeValue, CertificateType, Date, ObjectClass,
+    AttributeKind, AttributeType, AttributeValue, CertificateType, Date, ObjectClass, ProfileId,
 };
 pub use crypt::{Cipher, CipherChunks, CipherReader, CipherWriter, Direction};
 pub use digest::{Digest, OperationState};

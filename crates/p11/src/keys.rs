@@ -394,6 +394,26 @@ pub trait Sign: Key + Sized {
         let mechanism = signing(self, Parameter::None)?;
         Signer::begin(self.session(), &mechanism, self.object(), Some(pin.into()))
     }
+
+    /// Message-based signing (PKCS#11 3.0) with the default mechanism: one operation,
+    /// many messages, each signed on its own, whole or in parts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key type without a default;
+    /// [`Error::NotSupported`] on a module without PKCS#11 3.0; the module's error.
+    fn message_signer(&self) -> Result<p11_core::MessageSigner> {
+        self.message_signer_with(&signing(self, Parameter::None)?)
+    }
+
+    /// Message-based signing with `mechanism`.
+    ///
+    /// # Errors
+    /// As [`message_signer`](Self::message_signer).
+    fn message_signer_with(&self, mechanism: &Mechanism) -> Result<p11_core::MessageSigner> {
+        self.session()
+            .core()
+            .begin_message_sign(mechanism, self.object())
+    }
 }
 
 /// Verification: secret and public keys; composed as [`Sign`] is.
@@ -467,6 +487,24 @@ pub trait Verify: Key + Sized {
     /// The module's error from the init.
     fn verifier_with(&self, mechanism: &Mechanism) -> Result<Verifier> {
         Verifier::begin(self.session(), mechanism, self.object())
+    }
+
+    /// Message-based verification (PKCS#11 3.0) with the default mechanism.
+    ///
+    /// # Errors
+    /// As [`Sign::message_signer`].
+    fn message_verifier(&self) -> Result<p11_core::MessageVerifier> {
+        self.message_verifier_with(&signing(self, Parameter::None)?)
+    }
+
+    /// Message-based verification with `mechanism`.
+    ///
+    /// # Errors
+    /// As [`Sign::message_signer`].
+    fn message_verifier_with(&self, mechanism: &Mechanism) -> Result<p11_core::MessageVerifier> {
+        self.session()
+            .core()
+            .begin_message_verify(mechanism, self.object())
     }
 }
 
