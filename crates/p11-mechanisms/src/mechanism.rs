@@ -187,6 +187,19 @@ parameters!(
 /// assert_eq!(pss.raw().ulParameterLen, 24);
 /// # Ok::<(), p11_mechanisms::ParameterError>(())
 /// ```
+///
+/// # Threads
+/// A `Mechanism` is neither `Send` nor `Sync`, on purpose: its parameter points into
+/// buffers it borrows, which the token may write during a call (GCM's generated IV, a
+/// vendor struct's output fields), and a vendor struct's own pointers are beyond what
+/// p11 can vouch for. Shared, two threads could have the token write one buffer at
+/// once. Make one where the operation runs: it allocates nothing, and
+/// [`MechanismType`] (`Copy`, `Send`, `Sync`) is what to keep in shared configuration.
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(p11_mechanisms::Mechanism::new(p11_mechanisms::MechanismType::SHA256));
+/// ```
 #[derive(Debug)]
 pub struct Mechanism<'a> {
     ty: MechanismType,
