@@ -43,7 +43,7 @@
 //! | function | why not |
 //! |---|---|
 //! | `C_GetFunctionStatus`, `C_CancelFunction` | legacy: PKCS#11 has them answer `CKR_FUNCTION_NOT_PARALLEL` |
-//! | `C_AsyncComplete`, `C_AsyncGetID`, `C_AsyncJoin` | not yet (3.2: asynchronous calls); no module here has them |
+//! | `C_AsyncComplete`, `C_AsyncGetID`, `C_AsyncJoin` | 3.2's asynchronous calls write their output after returning, so p11's buffers, lent only for a call, would need owning ones kept until completion; no module here answers `CKR_PENDING` to build and test that against |
 //!
 //! # Features
 //! `tracing`: a span per C call (function, return value, duration) inside the
