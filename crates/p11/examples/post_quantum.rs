@@ -26,6 +26,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signature = private.sign(b"a message for the future")?;
     println!("ML-DSA-65 signature: {} bytes", signature.len());
     assert!(public.verify(b"a message for the future", &signature)?);
+    // Anyone can check it with the public key, exported as SubjectPublicKeyInfo.
+    let spki = public.to_spki_der()?;
+    println!("ML-DSA-65 public key: {} bytes of SubjectPublicKeyInfo", spki.len());
 
     // Alice publishes an ML-KEM public key; Bob encapsulates an AES key to it and sends
     // the ciphertext; Alice decapsulates the same key.
