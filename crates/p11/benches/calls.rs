@@ -3,7 +3,9 @@
 //! — a key's default signing of 64 bytes (`SHA256_HMAC`, `AES_CMAC`), the cheapest
 //! signatures and so the ones where p11's own cost shows most — or `ecdsa-p11`,
 //! `ecdsa-raw`, `ecdsa-pool`: P-256 `ECDSA` of a digest in the key's own session, the
-//! raw way, and through a one-session pool (with the `pool` feature).
+//! raw way, and through a one-session pool (with the `pool` feature); or `mldsa-p11`,
+//! `mldsa-raw`: deterministic ML-DSA-65 of 64 bytes on the post-quantum token
+//! (`PKCS11_PQ_*`), the same work every call.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 #![allow(clippy::undocumented_unsafe_blocks)] // raw baselines: plain C calls on live buffers
 
@@ -19,6 +21,9 @@ fn main() {
         _ => panic!("usage: calls PATH COUNT"),
     };
     let (family, side) = path.split_once('-').expect("PATH is FAMILY-SIDE");
+    if family == "mldsa" {
+        return ml_dsa(side, count);
+    }
     let (key_type, bits, mechanism, size) = match family {
         "hmac" => (KeyType::GENERIC_SECRET, 256, M::SHA256_HMAC, 32),
         "cmac" => (KeyType::AES, 256, M::AES_CMAC, 16),
@@ -78,6 +83,39 @@ fn main() {
             }
         }
         other => panic!("unknown side {other}"),
+    }
+}
+
+/// Deterministic ML-DSA-65, `count` times.
+fn ml_dsa(side: &str, count: usize) {
+    use p11::mechanisms::{Hedge, SignAdditionalContext};
+    let session = support::session_from("PKCS11_PQ");
+    let list = session.core().slot().module().raw_function_list();
+    let h = session.core().handle().raw();
+    // One fixed key (from its seed), so that every run signs with the same key and
+    // does the same work: a generated key would change the rejection rounds.
+    let seed = p11::asn1::PostQuantumPrivateKey::new(
+        p11::asn1::PostQuantumAlgorithm::MlDsa65,
+        Some(&[0x65; 32]),
+        None,
+    )
+    .unwrap();
+    let pkcs8 = p11::asn1::PrivateKey::PostQuantum(seed)
+        .to_pkcs8_der()
+        .unwrap();
+    let private = session
+        .import_private_key(&pkcs8, &ObjectOptions::new())
+        .unwrap();
+    let o = private.object().handle().raw();
+    let data = [0x5Au8; 64];
+    for _ in 0..count {
+        black_box(match side {
+            "p11" => private
+                .sign_param(SignAdditionalContext::new(Hedge::Deterministic, &[]), &data)
+                .unwrap(),
+            "raw" => support::raw_sign_ml_dsa_deterministic(list, h, o, &data),
+            other => panic!("unknown side {other}"),
+        });
     }
 }
 

@@ -28,7 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(public.verify(b"a message for the future", &signature)?);
     // Anyone can check it with the public key, exported as SubjectPublicKeyInfo.
     let spki = public.to_spki_der()?;
-    println!("ML-DSA-65 public key: {} bytes of SubjectPublicKeyInfo", spki.len());
+    println!(
+        "ML-DSA-65 public key: {} bytes of SubjectPublicKeyInfo",
+        spki.len()
+    );
 
     // Alice publishes an ML-KEM public key; Bob encapsulates an AES key to it and sends
     // the ciphertext; Alice decapsulates the same key.

@@ -78,3 +78,30 @@ pub fn raw_sign(
         size,
     )
 }
+
+/// Deterministic ML-DSA (`CKM_ML_DSA` with `CKH_DETERMINISTIC_REQUIRED` and no context)
+/// the raw way: the same work every call, unlike hedged signing.
+#[allow(dead_code)] // not every bench binary signs with ML-DSA
+pub fn raw_sign_ml_dsa_deterministic(
+    list: &CK_FUNCTION_LIST,
+    h: CK_SESSION_HANDLE,
+    key: CK_OBJECT_HANDLE,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut deterministic = CK_SIGN_ADDITIONAL_CONTEXT {
+        hedgeVariant: CKH_DETERMINISTIC_REQUIRED,
+        pContext: std::ptr::null_mut(),
+        ulContextLen: 0,
+    };
+    raw_single(
+        CKM_ML_DSA,
+        |m| {
+            m.pParameter = (&mut deterministic as *mut CK_SIGN_ADDITIONAL_CONTEXT).cast();
+            m.ulParameterLen = size_of::<CK_SIGN_ADDITIONAL_CONTEXT>() as CK_ULONG;
+            unsafe { list.C_SignInit.unwrap()(h, m, key) }
+        },
+        |d, n, out, len| unsafe { list.C_Sign.unwrap()(h, d, n, out, len) },
+        data,
+        3309,
+    )
+}
