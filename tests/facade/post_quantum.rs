@@ -6,7 +6,7 @@ use crate::defaults::session;
 use p11::mechanisms::{MlDsaParameterSet, MlKemParameterSet, SlhDsaParameterSet};
 use p11::{
     AttributeType as A, Capabilities, Decapsulate, Encapsulate, Error, Key, KeyType,
-    MechanismType as M, ObjectOptions, Session, Sign, Template, Verify,
+    MechanismType as M, ObjectOptions, PrivateKey, PublicKey, Session, Sign, Template, Verify,
 };
 
 /// The facade session's mechanisms, probed as the core tests do.
@@ -14,8 +14,15 @@ fn offers(session: &Session, mechanisms: &[M]) -> bool {
     p11_tests::offers(session.core(), mechanisms)
 }
 
-fn with_parameter_set(set: u64) -> ObjectOptions {
+pub(crate) fn with_parameter_set(set: u64) -> ObjectOptions {
     ObjectOptions::new().public_template(Template::new().with(A::PARAMETER_SET, set))
+}
+
+/// A post-quantum session key pair of `key_type` with parameter set `set`.
+pub(crate) fn pair(session: &Session, key_type: KeyType, set: u64) -> (PublicKey, PrivateKey) {
+    session
+        .generate_keypair(key_type, 0, &with_parameter_set(set))
+        .unwrap()
 }
 
 #[test]
@@ -60,10 +67,7 @@ fn ml_dsa_and_slh_dsa_sign_with_their_defaults() {
         if !offers(&f.session, &[generate]) {
             continue;
         }
-        let (public, private) = f
-            .session
-            .generate_keypair(key_type, 0, &with_parameter_set(set))
-            .unwrap();
+        let (public, private) = pair(&f.session, key_type, set);
         assert_eq!(
             public.capabilities().unwrap(),
             Capabilities::VERIFY,
@@ -91,14 +95,11 @@ fn ml_kem_sends_a_key_that_both_ends_hold() {
     if !offers(&f.session, &[M::ML_KEM_KEY_PAIR_GEN, M::ML_KEM]) {
         return;
     }
-    let (public, private) = f
-        .session
-        .generate_keypair(
-            KeyType::ML_KEM,
-            0,
-            &with_parameter_set(MlKemParameterSet::ML_KEM_768.raw()),
-        )
-        .unwrap();
+    let (public, private) = pair(
+        &f.session,
+        KeyType::ML_KEM,
+        MlKemParameterSet::ML_KEM_768.raw(),
+    );
     assert_eq!(public.capabilities().unwrap(), Capabilities::ENCAPSULATE);
     assert_eq!(private.capabilities().unwrap(), Capabilities::DECAPSULATE);
     // The shared secret as an HMAC key: equal keys give equal MACs, and neither end

@@ -7,6 +7,7 @@
 //! elsewhere.
 
 use crate::defaults::session;
+use crate::post_quantum::pair;
 use ml_dsa::pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ml_dsa::signature::{Keypair, Signer, Verifier};
 use ml_dsa::MlDsa65;
@@ -93,10 +94,6 @@ fn p11_asn1_writes_the_post_quantum_encodings_rustcrypto_writes() {
     assert_eq!(key.key(), None);
 }
 
-fn with_parameter_set(set: u64) -> ObjectOptions {
-    ObjectOptions::new().public_template(Template::new().with(A::PARAMETER_SET, set))
-}
-
 fn deterministic(mechanism: M, context: &[u8]) -> Mechanism<'_> {
     Mechanism::with(
         mechanism,
@@ -112,14 +109,11 @@ fn ml_dsa_signatures_cross_between_the_token_and_rustcrypto() {
     }
     use p11::mechanisms::MlDsaParameterSet;
     // The token's key, its public half read by RustCrypto from p11's SPKI.
-    let (public, private) = f
-        .session
-        .generate_keypair(
-            KeyType::ML_DSA,
-            0,
-            &with_parameter_set(MlDsaParameterSet::ML_DSA_65.raw()),
-        )
-        .unwrap();
+    let (public, private) = pair(
+        &f.session,
+        KeyType::ML_DSA,
+        MlDsaParameterSet::ML_DSA_65.raw(),
+    );
     let theirs =
         ml_dsa::VerifyingKey::<MlDsa65>::from_public_key_der(&public.to_spki_der().unwrap())
             .unwrap();
@@ -173,14 +167,11 @@ fn slh_dsa_signatures_cross_between_the_token_and_rustcrypto() {
         return;
     }
     use p11::mechanisms::SlhDsaParameterSet;
-    let (public, private) = f
-        .session
-        .generate_keypair(
-            KeyType::SLH_DSA,
-            0,
-            &with_parameter_set(SlhDsaParameterSet::SLH_DSA_SHA2_128F.raw()),
-        )
-        .unwrap();
+    let (public, private) = pair(
+        &f.session,
+        KeyType::SLH_DSA,
+        SlhDsaParameterSet::SLH_DSA_SHA2_128F.raw(),
+    );
     let theirs =
         slh_dsa::VerifyingKey::<Sha2_128f>::from_public_key_der(&public.to_spki_der().unwrap())
             .unwrap();
@@ -226,14 +217,11 @@ fn ml_kem_secrets_agree_between_the_token_and_rustcrypto() {
     }
     use p11::mechanisms::MlKemParameterSet;
     // RustCrypto encapsulates to the token's public key; the token decapsulates.
-    let (public, private) = f
-        .session
-        .generate_keypair(
-            KeyType::ML_KEM,
-            0,
-            &with_parameter_set(MlKemParameterSet::ML_KEM_768.raw()),
-        )
-        .unwrap();
+    let (public, private) = pair(
+        &f.session,
+        KeyType::ML_KEM,
+        MlKemParameterSet::ML_KEM_768.raw(),
+    );
     let theirs =
         ml_kem::EncapsulationKey::<MlKem768>::from_public_key_der(&public.to_spki_der().unwrap())
             .unwrap();

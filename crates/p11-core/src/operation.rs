@@ -503,38 +503,13 @@ pub(crate) fn zeroed(len: usize) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// As [`output_vec`] with a length query first, for output that may hold secrets: every
-/// buffer it fills, kept or not, is wiped when dropped.
+/// As [`output_vec`] with a length query first, for output that may hold secrets: the
+/// output comes wiped on drop, and so is any buffer refused as too small on the way.
 pub(crate) fn secret_output(
     function: &'static str,
-    mut call: impl FnMut(CK_BYTE_PTR, &mut CK_ULONG) -> Result<()>,
+    call: impl FnMut(CK_BYTE_PTR, &mut CK_ULONG) -> Result<()>,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    let mut len: CK_ULONG = 0;
-    call(std::ptr::null_mut(), &mut len)?;
-    for _ in 0..MAX_ATTEMPTS {
-        let size = checked_size(function, len)?;
-        let mut output = zeroize::Zeroizing::new(zeroed(size)?);
-        match call(output.as_mut_ptr(), &mut len) {
-            Ok(()) => {
-                let written = checked_size(function, len)?;
-                if written > size {
-                    return Err(Error::invalid_response(
-                        function,
-                        format!("{written} bytes written into room for {size}"),
-                    ));
-                }
-                output.truncate(written);
-                return Ok(output);
-            }
-            // The module says again how much it needs (in `len`).
-            Err(e) if e.return_value() == Some(ReturnValue::BufferTooSmall) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(Error::invalid_response(
-        function,
-        format!("still too small after {MAX_ATTEMPTS} buffers"),
-    ))
+    output_vec(function, None, call).map(zeroize::Zeroizing::new)
 }
 
 /// Runs `call(buffer, &mut len)`, a PKCS#11 function that writes variable output, into a
@@ -570,6 +545,8 @@ pub(crate) fn output_vec(
                 return Ok(output);
             }
             Err(e) if e.return_value() == Some(ReturnValue::BufferTooSmall) => {
+                // Nothing should be in it; a module that wrote anyway leaves no copy.
+                output.zeroize();
                 let needed = checked_size(function, len)?;
                 // A module that does not say how much it needs gets twice the room.
                 size = if needed > size {

@@ -2,7 +2,7 @@
 //! `EXTRACT_KEY_FROM_KEY`'s bit index, and the two-key agreements (X9.42 DH2 and MQV,
 //! ECMQV), which take a second key pair besides the base key.
 
-use crate::params::{ptr_or_null, ulong};
+use crate::params::{ptr_or_null, ulong, with_kdf};
 use crate::Kdf;
 use p11_sys::*;
 use std::marker::PhantomData;
@@ -88,13 +88,11 @@ impl<'a> X942Dh2DeriveParams<'a> {
         }
     }
 
-    /// With a KDF and its "other info".
-    pub fn with_kdf(mut self, kdf: Kdf, other_info: &'a [u8]) -> Self {
-        self.raw.kdf = kdf.ck();
-        self.raw.pOtherInfo = ptr_or_null(other_info);
-        self.raw.ulOtherInfoLen = ulong(other_info.len());
-        self
-    }
+    with_kdf!(
+        /// With a KDF and its "other info".
+        pOtherInfo,
+        ulOtherInfoLen
+    );
 
     /// The C struct.
     pub fn as_raw(&self) -> &CK_X9_42_DH2_DERIVE_PARAMS {
@@ -133,13 +131,11 @@ impl<'a> X942MqvDeriveParams<'a> {
         }
     }
 
-    /// With a KDF and its "other info".
-    pub fn with_kdf(mut self, kdf: Kdf, other_info: &'a [u8]) -> Self {
-        self.raw.kdf = kdf.ck();
-        self.raw.pOtherInfo = ptr_or_null(other_info);
-        self.raw.ulOtherInfoLen = ulong(other_info.len());
-        self
-    }
+    with_kdf!(
+        /// With a KDF and its "other info".
+        pOtherInfo,
+        ulOtherInfoLen
+    );
 
     /// The C struct.
     pub fn as_raw(&self) -> &CK_X9_42_MQV_DERIVE_PARAMS {
@@ -177,13 +173,11 @@ impl<'a> EcmqvDeriveParams<'a> {
         }
     }
 
-    /// With a KDF and its shared data.
-    pub fn with_kdf(mut self, kdf: Kdf, shared_data: &'a [u8]) -> Self {
-        self.raw.kdf = kdf.ck();
-        self.raw.pSharedData = ptr_or_null(shared_data);
-        self.raw.ulSharedDataLen = ulong(shared_data.len());
-        self
-    }
+    with_kdf!(
+        /// With a KDF and its shared data.
+        pSharedData,
+        ulSharedDataLen
+    );
 
     /// The C struct.
     pub fn as_raw(&self) -> &CK_ECMQV_DERIVE_PARAMS {

@@ -17,6 +17,21 @@ pub(crate) fn ulong(len: usize) -> CK_ULONG {
     CK_ULONG::try_from(len).unwrap_or(CK_ULONG::MAX)
 }
 
+/// `with_kdf` for a derivation parameter whose KDF input sits in the C struct's
+/// `$ptr`/`$len` fields ("other info" for X9.42, shared data for EC).
+macro_rules! with_kdf {
+    ($(#[$doc:meta])* $ptr:ident, $len:ident) => {
+        $(#[$doc])*
+        pub fn with_kdf(mut self, kdf: Kdf, data: &'a [u8]) -> Self {
+            self.raw.kdf = kdf.ck();
+            self.raw.$ptr = crate::params::ptr_or_null(data);
+            self.raw.$len = crate::params::ulong(data.len());
+            self
+        }
+    };
+}
+pub(crate) use with_kdf;
+
 pub(crate) fn ptr_or_null(bytes: &[u8]) -> CK_BYTE_PTR {
     if bytes.is_empty() {
         ptr::null_mut()
@@ -356,13 +371,11 @@ impl<'a> X942Dh1DeriveParams<'a> {
         }
     }
 
-    /// With a KDF and its "other info".
-    pub fn with_kdf(mut self, kdf: Kdf, other_info: &'a [u8]) -> Self {
-        self.raw.kdf = kdf.ck();
-        self.raw.pOtherInfo = ptr_or_null(other_info);
-        self.raw.ulOtherInfoLen = ulong(other_info.len());
-        self
-    }
+    with_kdf!(
+        /// With a KDF and its "other info".
+        pOtherInfo,
+        ulOtherInfoLen
+    );
 
     /// The C struct.
     pub fn as_raw(&self) -> &CK_X9_42_DH1_DERIVE_PARAMS {

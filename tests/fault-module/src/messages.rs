@@ -240,6 +240,18 @@ fn sign_once(
     }
 }
 
+/// `C_*MessageBegin`: the real module's operation for one message in parts.
+fn begin_message(function: &str, h: CK_SESSION_HANDLE) -> CK_RV {
+    if let Some(rv) = fault(function) {
+        return rv;
+    }
+    let rv = begin_real(h);
+    if rv == CKR_OK {
+        with_state(|s| s.messages.get_mut(&h).map(|op| op.in_message = true));
+    }
+    rv
+}
+
 fn fault(function: &str) -> Option<CK_RV> {
     match take(function) {
         Some(Fault::Fail(rv)) => Some(rv),
@@ -293,14 +305,7 @@ unsafe extern "C" fn C_SignMessageBegin(
     _p: CK_VOID_PTR,
     _pn: CK_ULONG,
 ) -> CK_RV {
-    if let Some(rv) = fault("C_SignMessageBegin") {
-        return rv;
-    }
-    let rv = begin_real(h);
-    if rv == CKR_OK {
-        with_state(|s| s.messages.get_mut(&h).map(|op| op.in_message = true));
-    }
-    rv
+    begin_message("C_SignMessageBegin", h)
 }
 
 unsafe extern "C" fn C_SignMessageNext(
@@ -378,14 +383,7 @@ unsafe extern "C" fn C_VerifyMessageBegin(
     _p: CK_VOID_PTR,
     _pn: CK_ULONG,
 ) -> CK_RV {
-    if let Some(rv) = fault("C_VerifyMessageBegin") {
-        return rv;
-    }
-    let rv = begin_real(h);
-    if rv == CKR_OK {
-        with_state(|s| s.messages.get_mut(&h).map(|op| op.in_message = true));
-    }
-    rv
+    begin_message("C_VerifyMessageBegin", h)
 }
 
 unsafe extern "C" fn C_VerifyMessageNext(
