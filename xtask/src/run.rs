@@ -76,7 +76,17 @@ pub fn test() -> Result<()> {
     let fault_module = step("the fault-injection module", fault_module)?;
     step("cargo test", || {
         run(cargo()
-            .args(["test", "--workspace"])
+            .args(["test", "--workspace", "--exclude", "p11-tests"])
+            .envs(env.vars())
+            .env("P11_FAULT_MODULE", &fault_module))?;
+        // The real-module suites one test at a time (each test's own threads still run
+        // together): two tests' sessions on one SoftHSM token at once sometimes see the
+        // token logged out under them in CI (CKR_OBJECT_HANDLE_INVALID for a private
+        // session key, CKR_GENERAL_ERROR from C_FindObjectsInit), though p11 opens,
+        // closes, logs in and logs out under one lock; SoftHSM has open reports of such
+        // races (softhsm/SoftHSMv2#464, #573). compat runs every module this way too.
+        run(cargo()
+            .args(["test", "--package", "p11-tests", "--", "--test-threads=1"])
             .envs(env.vars())
             .env("P11_FAULT_MODULE", &fault_module))
     })?;
@@ -289,7 +299,8 @@ fn sanitize_with(env: &tokens::TokenEnv, fault_module: &Path) -> Result<()> {
             .args(["test", "--target", &host, "--target-dir"])
             .arg(root.join("target/asan"))
             .args(SANITIZED)
-            .args(["--", "--test-threads=2"])
+            // One test at a time, as in `cargo test` (SoftHSM's cross-session races).
+            .args(["--", "--test-threads=1"])
             .envs(env.vars())
             .env("P11_FAULT_MODULE", fault_module)
             .env("RUSTC_BOOTSTRAP", "1")
