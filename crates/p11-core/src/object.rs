@@ -17,6 +17,20 @@ use zeroize::Zeroizing;
 /// The largest attribute value p11 will allocate for. A module claiming more is wrong.
 const MAX_ATTRIBUTE_LEN: usize = 64 << 20;
 
+/// The length a module claims for an attribute's value, refused when p11 would not
+/// allocate that much.
+fn allocatable_len(ty: AttributeType, len: CK_ULONG) -> Result<usize> {
+    usize::try_from(len)
+        .ok()
+        .filter(|len| *len <= MAX_ATTRIBUTE_LEN)
+        .ok_or_else(|| {
+            Error::invalid_response(
+                "C_GetAttributeValue",
+                format!("{ty} is {len} bytes long, more than p11 will allocate"),
+            )
+        })
+}
+
 /// An object on a token: a handle together with the session it belongs to (which stays
 /// open while the object value lives).
 #[derive(Clone)]
@@ -218,20 +232,11 @@ impl Object {
             .iter()
             .map(|attribute| {
                 if attribute.ulValueLen != CK_UNAVAILABLE_INFORMATION {
-                    let len = usize::try_from(attribute.ulValueLen)
-                        .ok()
-                        .filter(|len| *len <= MAX_ATTRIBUTE_LEN)
-                        .ok_or_else(|| {
-                            Error::invalid_response(
-                                "C_GetAttributeValue",
-                                format!(
-                                    "{} claims {} bytes",
-                                    AttributeType::from_ck(attribute.type_),
-                                    attribute.ulValueLen
-                                ),
-                            )
-                        })?;
-                    return Ok(AttributeInfo::Available(len));
+                    let ty = AttributeType::from_ck(attribute.type_);
+                    return Ok(AttributeInfo::Available(allocatable_len(
+                        ty,
+                        attribute.ulValueLen,
+                    )?));
                 }
                 let why = if unavailable == 1 || types.len() == 1 {
                     rv
@@ -719,18 +724,7 @@ impl Read {
 
     /// A buffer for a value of `len` bytes, as the module reported it.
     fn allocate(&mut self, len: CK_ULONG) -> Result<()> {
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|len| *len <= MAX_ATTRIBUTE_LEN)
-            .ok_or_else(|| {
-                Error::invalid_response(
-                    "C_GetAttributeValue",
-                    format!(
-                        "{} is {len} bytes long, more than p11 will allocate",
-                        self.ty
-                    ),
-                )
-            })?;
+        let len = allocatable_len(self.ty, len)?;
         self.buffer = Some(match self.kind {
             // A word of spare capacity: some SoftHSM releases write a mechanism list one
             // element past its end.
