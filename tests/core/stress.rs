@@ -1,6 +1,7 @@
 //! Stress: sixteen threads share one session, mixing streams, signatures, searches and
-//! attribute reads, while another thread re-initialises the module under them. Bounded
-//! by `P11_STRESS_SECONDS` (5 by default); a watchdog aborts the run on a hang.
+//! attribute reads, while another thread re-initialises the module under them a fixed
+//! number of times. The workers run for `P11_STRESS_SECONDS` (5 by default) and past the
+//! last re-initialisation; a watchdog aborts the run on a hang.
 
 use p11_core::{
     Access, AttributeType as A, Error, KeyType, Mechanism, MechanismType as M, Object, ObjectClass,
@@ -10,6 +11,9 @@ use p11_tests::{exclusive, vectors};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+/// How often the module is re-initialised under the workers.
+const REINITIALISATIONS: u32 = 20;
 
 /// The session and keys the workers share; made again after each re-initialisation.
 struct World {
@@ -103,27 +107,38 @@ fn sixteen_threads_share_a_session_while_the_module_is_reinitialised() {
     {
         let done = done.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(seconds + 60));
+            std::thread::sleep(Duration::from_secs(seconds + 120));
             if !done.load(Ordering::SeqCst) {
-                eprintln!("stress: no progress after {}s: a hang", seconds + 60);
+                eprintln!("stress: no progress after {}s: a hang", seconds + 120);
                 std::process::abort();
             }
         });
     }
     let world = RwLock::new(Arc::new(World::make(&f.token, &f.env.pin).unwrap()));
-    let (ok, closed, reinits) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let (ok, closed, ok_after) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    // A fixed number of re-initialisations, not a time: under valgrind one takes
+    // ~100 ms, and a count bounded by time was a flaky assertion.
+    let reinitialised = AtomicBool::new(false);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     std::thread::scope(|s| {
         for t in 0..16u64 {
-            let (world, ok, closed) = (&world, &ok, &closed);
+            let (world, ok, closed, ok_after) = (&world, &ok, &closed, &ok_after);
+            let reinitialised = &reinitialised;
             let (token, pin) = (&f.token, f.env.pin.as_str());
             s.spawn(move || {
-                let mut i = t;
-                while Instant::now() < deadline {
+                let (mut i, mut recovered) = (t, false);
+                // Each worker runs until it has succeeded once after the last
+                // re-initialisation: one that cannot recover trips the watchdog.
+                while Instant::now() < deadline || !recovered {
+                    let after = reinitialised.load(Ordering::SeqCst);
                     let current = world.read().unwrap().clone();
                     match work(&current, i) {
                         Ok(()) => {
                             ok.fetch_add(1, Ordering::Relaxed);
+                            if after {
+                                ok_after.fetch_add(1, Ordering::Relaxed);
+                                recovered = true;
+                            }
                         }
                         Err(Error::SessionClosed | Error::Finalized) => {
                             closed.fetch_add(1, Ordering::Relaxed);
@@ -141,25 +156,21 @@ fn sixteen_threads_share_a_session_while_the_module_is_reinitialised() {
                 }
             });
         }
-        // Re-initialise every 5 ms for the first half, then let the workers run.
-        let (module, reinits) = (&f.module, &reinits);
+        let (module, reinitialised) = (&f.module, &reinitialised);
         s.spawn(move || {
-            let half = Instant::now() + Duration::from_secs(seconds) / 2;
-            while Instant::now() < half {
+            for _ in 0..REINITIALISATIONS {
                 module.reinitialize().unwrap();
-                reinits.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
+            reinitialised.store(true, Ordering::SeqCst);
         });
     });
     done.store(true, Ordering::SeqCst);
-    let (ok, closed, reinits) = (ok.into_inner(), closed.into_inner(), reinits.into_inner());
+    let (ok, closed, ok_after) = (ok.into_inner(), closed.into_inner(), ok_after.into_inner());
     eprintln!(
-        "stress: {ok} operations, {closed} met a closed session, {reinits} re-initialisations"
+        "stress: {ok} operations ({ok_after} after the last of {REINITIALISATIONS} \
+         re-initialisations), {closed} met a closed session"
     );
-    assert!(
-        reinits > 10,
-        "the module was re-initialised {reinits} times"
-    );
-    assert!(ok > 100, "only {ok} operations succeeded");
+    // Each re-initialisation closes the shared session under the workers.
+    assert!(closed > 0, "no worker met a closed session");
 }
