@@ -75,8 +75,9 @@ fn a_cluster_fails_over_when_a_token_is_gone_and_rests_it() {
     private.destroy().unwrap();
     drop(pool);
     // r2d2 opens sessions in its worker threads, which may hold the last reference to
-    // the pool for a moment yet: give them a second to close what they opened.
-    for _ in 0..100 {
+    // the pool for a moment yet: give them time to close what they opened (up to 30 s,
+    // for valgrind on a loaded machine; the wait ends as soon as they have).
+    for _ in 0..3000 {
         if control().open_sessions() == 1 {
             break;
         }
