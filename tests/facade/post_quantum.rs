@@ -10,7 +10,7 @@ use p11::{
 };
 
 /// The facade session's mechanisms, probed as the core tests do.
-fn offers(session: &Session, mechanisms: &[M]) -> bool {
+pub(crate) fn offers(session: &Session, mechanisms: &[M]) -> bool {
     p11_tests::offers(session.core(), mechanisms)
 }
 

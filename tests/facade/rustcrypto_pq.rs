@@ -7,7 +7,7 @@
 //! elsewhere.
 
 use crate::defaults::session;
-use crate::post_quantum::pair;
+use crate::post_quantum::{offers, pair};
 use ml_dsa::pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ml_dsa::signature::{Keypair, Signer, Verifier};
 use ml_dsa::MlDsa65;
@@ -20,8 +20,11 @@ use p11::{
 };
 use slh_dsa::Sha2_128f;
 
-fn offers(session: &p11::Session, mechanisms: &[M]) -> bool {
-    p11_tests::offers(session.core(), mechanisms)
+/// A private key RustCrypto made, imported from its PKCS #8 DER.
+fn import_pkcs8(session: &p11::Session, der: &[u8]) -> p11::PrivateKey {
+    session
+        .import_private_key(der, &ObjectOptions::new())
+        .unwrap()
 }
 
 fn ml_dsa_key() -> ml_dsa::SigningKey<MlDsa65> {
@@ -131,13 +134,7 @@ fn ml_dsa_signatures_cross_between_the_token_and_rustcrypto() {
     // RustCrypto's key, imported from PKCS #8 (its seed form): the token's deterministic
     // signature is RustCrypto's, byte for byte.
     let key = ml_dsa_key();
-    let imported = f
-        .session
-        .import_private_key(
-            key.to_pkcs8_der().unwrap().as_bytes(),
-            &ObjectOptions::new(),
-        )
-        .unwrap();
+    let imported = import_pkcs8(&f.session, key.to_pkcs8_der().unwrap().as_bytes());
     assert_eq!(imported.key_type(), KeyType::ML_DSA);
     let ours = imported
         .sign_with(&deterministic(M::ML_DSA, b"ctx"), b"same bytes")
@@ -182,13 +179,7 @@ fn slh_dsa_signatures_cross_between_the_token_and_rustcrypto() {
 
     // RustCrypto's key from PKCS #8: deterministic SLH-DSA is one signature per message.
     let key = slh_dsa_key();
-    let imported = f
-        .session
-        .import_private_key(
-            key.to_pkcs8_der().unwrap().as_bytes(),
-            &ObjectOptions::new(),
-        )
-        .unwrap();
+    let imported = import_pkcs8(&f.session, key.to_pkcs8_der().unwrap().as_bytes());
     let ours = imported
         .sign_with(&deterministic(M::SLH_DSA, b""), b"same bytes")
         .unwrap();
@@ -246,13 +237,7 @@ fn ml_kem_secrets_agree_between_the_token_and_rustcrypto() {
     assert_eq!(value(&sent), shared.to_vec());
 
     // RustCrypto's private key, imported from PKCS #8, decapsulates what RustCrypto sent.
-    let imported = f
-        .session
-        .import_private_key(
-            key.to_pkcs8_der().unwrap().as_bytes(),
-            &ObjectOptions::new(),
-        )
-        .unwrap();
+    let imported = import_pkcs8(&f.session, key.to_pkcs8_der().unwrap().as_bytes());
     let (ciphertext, shared) = key.encapsulation_key().encapsulate();
     let received = imported
         .decapsulate_key(&ciphertext, KeyType::GENERIC_SECRET, 0, &readable())
