@@ -484,12 +484,8 @@ pub fn callgrind() -> Result<()> {
     for (package, paths, features) in benches {
         let binary = bench_binary(package, "calls", features)?;
         for path in paths {
-            let per_call = |side: &str| -> Result<u64> {
-                let name = format!("{path}-{side}");
-                Ok((callgrind_count(&binary, &name, 2000, &env)?
-                    - callgrind_count(&binary, &name, 1000, &env)?)
-                    / 1000)
-            };
+            let per_call =
+                |side: &str| callgrind_per_call(&binary, &format!("{path}-{side}"), 1000, &env);
             let (p11, raw) = (per_call("p11")?, per_call("raw")?);
             println!(
                 "{package:<10} {path:<10} {p11:>12} {raw:>12} {:>8.3}",
@@ -511,13 +507,7 @@ pub fn callgrind() -> Result<()> {
     // more, so fewer calls.
     let pq = tokens::kryoptic(&root.join("target/p11-bench/kryoptic"))?.prefixed("PKCS11_PQ");
     let binary = bench_binary("p11", "calls", "pool")?;
-    let per_call = |side: &str| -> Result<u64> {
-        let name = format!("mldsa-{side}");
-        Ok(
-            (callgrind_count(&binary, &name, 20, &pq)? - callgrind_count(&binary, &name, 10, &pq)?)
-                / 10,
-        )
-    };
+    let per_call = |side: &str| callgrind_per_call(&binary, &format!("mldsa-{side}"), 10, &pq);
     let (p11, raw) = (per_call("p11")?, per_call("raw")?);
     println!(
         "{:<10} {:<10} {p11:>12} {raw:>12} {:>8.5}  (ML-DSA-65, deterministic)",
@@ -526,6 +516,28 @@ pub fn callgrind() -> Result<()> {
         p11 as f64 / raw as f64
     );
     Ok(())
+}
+
+/// The instructions one call of `path` costs: the difference between `2 * calls` and
+/// `calls` runs of it, so that start-up and set-up cancel out.
+fn callgrind_per_call(
+    binary: &Path,
+    path: &str,
+    calls: u64,
+    env: &tokens::TokenEnv,
+) -> Result<u64> {
+    let (more, fewer) = (
+        callgrind_count(binary, path, 2 * calls, env)?,
+        callgrind_count(binary, path, calls, env)?,
+    );
+    more.checked_sub(fewer)
+        .map(|extra| extra / calls)
+        .with_context(|| {
+            format!(
+                "{path}: {} calls counted fewer instructions than {calls}",
+                2 * calls
+            )
+        })
 }
 
 /// The instructions callgrind counts for `binary PATH COUNT` (the `calls` benches).
@@ -540,12 +552,7 @@ fn callgrind_count(binary: &Path, path: &str, count: u64, env: &tokens::TokenEnv
     text.lines()
         .find_map(|l| l.split("Collected : ").nth(1))
         .and_then(|n| n.trim().parse().ok())
-        .with_context(|| {
-            format!(
-                "callgrind printed no count for {path}:
-{text}"
-            )
-        })
+        .with_context(|| format!("callgrind printed no count for {path}:\n{text}"))
 }
 
 /// Builds `package`'s bench `name` without running it; its executable, as cargo reports it.

@@ -152,6 +152,15 @@ impl PostQuantumAlgorithm {
         self.facts().private_len
     }
 
+    /// Refuses a raw public key of the wrong length for this parameter set.
+    pub(crate) fn check_public_key(self, key: &[u8]) -> Result<()> {
+        length(
+            "a post-quantum public key",
+            self.public_key_len(),
+            key.len(),
+        )
+    }
+
     /// The seed's length (ML-DSA's ξ, 32 bytes; ML-KEM's d‖z, 64 bytes); SLH-DSA keys
     /// have no seed form.
     pub fn seed_len(self) -> Option<usize> {

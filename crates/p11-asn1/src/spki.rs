@@ -119,7 +119,7 @@ impl PublicKey {
             Self::X25519(key) => (oids::X25519, None, key.clone()),
             Self::X448(key) => (oids::X448, None, key.clone()),
             Self::PostQuantum { algorithm, key } => {
-                post_quantum_length(*algorithm, key)?;
+                algorithm.check_public_key(key)?;
                 (algorithm.oid(), None, key.clone())
             }
         };
@@ -196,7 +196,7 @@ impl PublicKey {
                             reason: format!("{algorithm} takes no algorithm parameters"),
                         });
                     }
-                    post_quantum_length(algorithm, key)?;
+                    algorithm.check_public_key(key)?;
                     Self::PostQuantum {
                         algorithm,
                         key: key.to_vec(),
@@ -211,15 +211,4 @@ impl PublicKey {
             },
         })
     }
-}
-
-fn post_quantum_length(algorithm: PostQuantumAlgorithm, key: &[u8]) -> Result<()> {
-    if key.len() == algorithm.public_key_len() {
-        return Ok(());
-    }
-    Err(Asn1Error::Length {
-        what: "a post-quantum public key",
-        expected: algorithm.public_key_len().to_string(),
-        actual: key.len(),
-    })
 }
