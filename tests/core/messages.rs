@@ -214,7 +214,10 @@ fn a_module_without_pkcs11_3_says_so() {
         .begin_message_encrypt(&Mechanism::new(M::AES_GCM), &key)
         .unwrap_err();
     assert!(
-        matches!(err, Error::NotSupported("C_MessageEncryptInit")),
+        matches!(
+            err,
+            Error::NotSupported(p11_core::Function::MessageEncryptInit)
+        ),
         "{err:?}"
     );
 }

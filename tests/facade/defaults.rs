@@ -1,8 +1,8 @@
 use p11::mechanisms::Ecdh1DeriveParams;
 use p11::{
     AttributeType as A, Capabilities, Decrypt, Derive, Encrypt, Key, KeyType, Library,
-    MechanismType as M, ObjectOptions, OpenOptions, Session, Sign, Storage, Template, TokenFilter,
-    Unwrap, Verify, Wrap,
+    MechanismType as M, ObjectOptions, OpenOptions, Operation, Session, Sign, Storage, Template,
+    TokenFilter, Unwrap, Verify, Wrap,
 };
 use p11_tests::concat;
 
@@ -62,14 +62,20 @@ impl Fixture {
 /// Whether the token offers every default mechanism of `key_type` (making the key,
 /// encrypting, signing, wrapping, deriving with it), printing what it lacks when not.
 pub fn offers_defaults(f: &Fixture, key_type: KeyType) -> bool {
-    let Some(d) = p11::key_defaults(key_type) else {
+    if p11::default_capabilities(key_type).is_none() {
         println!("skipped: p11 has no defaults for {key_type}");
         return false;
-    };
-    let used: Vec<M> = [Some(d.generate), d.encrypt, d.sign, d.wrap, d.derive]
-        .into_iter()
-        .flatten()
-        .collect();
+    }
+    let used: Vec<M> = [
+        Operation::Generate,
+        Operation::Encrypt,
+        Operation::Sign,
+        Operation::Wrap,
+        Operation::Derive,
+    ]
+    .into_iter()
+    .filter_map(|operation| p11::default_mechanism(key_type, operation))
+    .collect();
     p11_tests::offers(f.session.core(), &used)
 }
 
@@ -166,14 +172,14 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
             .generate_key(key_type, bits, &f.options())
             .unwrap();
         let iv = f.session.generate_random(block * 8).unwrap();
-        let crypttext = key.encrypt_param(iv.as_slice(), b"some data").unwrap();
+        let crypttext = key.with_param(&iv).encrypt(b"some data").unwrap();
         assert_eq!(
             crypttext.len(),
             (9 / block + 1) * block,
             "{key_type}: CBC_PAD"
         );
         assert_eq!(
-            key.decrypt_param(iv.as_slice(), &crypttext).unwrap(),
+            key.with_param(&iv).decrypt(&crypttext).unwrap(),
             b"some data"
         );
         let mac = key.sign(b"some data").unwrap();
@@ -182,7 +188,7 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
         assert!(!key.verify(b"other data", &mac).unwrap());
         let short_iv = [0u8; 3];
         assert!(
-            key.encrypt_param(short_iv.as_slice(), b"x").is_err(),
+            key.with_param(short_iv.as_slice()).encrypt(b"x").is_err(),
             "IV length checked"
         );
     }
@@ -207,9 +213,9 @@ fn aes_and_des3_defaults_encrypt_sign_and_wrap() {
         .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &f.options())
         .unwrap();
     let iv = [5u8; 16];
-    let crypttext = key.encrypt_param(iv.as_slice(), b"same key").unwrap();
+    let crypttext = key.with_param(&iv).encrypt(b"same key").unwrap();
     assert_eq!(
-        unwrapped.decrypt_param(iv.as_slice(), &crypttext).unwrap(),
+        unwrapped.with_param(&iv).decrypt(&crypttext).unwrap(),
         b"same key"
     );
     assert!(
@@ -235,7 +241,8 @@ fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
     assert!(public.verify(b"data", &signature).unwrap());
     // The default is SHA512_RSA_PKCS: the same bytes as asking for it.
     let explicit = private
-        .sign_with(&p11::Mechanism::new(M::SHA512_RSA_PKCS), b"data")
+        .with_mechanism(p11::Mechanism::new(M::SHA512_RSA_PKCS))
+        .sign(b"data")
         .unwrap();
     assert_eq!(signature, explicit);
     let key = f
@@ -253,9 +260,9 @@ fn rsa_defaults_oaep_sha512_signatures_and_wrapping() {
         .unwrap_key::<p11::SecretKey>(KeyType::AES, &wrapped, &f.options())
         .unwrap();
     let iv = [9u8; 16];
-    let crypttext = key.encrypt_param(iv.as_slice(), b"same key").unwrap();
+    let crypttext = key.with_param(&iv).encrypt(b"same key").unwrap();
     assert_eq!(
-        unwrapped.decrypt_param(iv.as_slice(), &crypttext).unwrap(),
+        unwrapped.with_param(&iv).decrypt(&crypttext).unwrap(),
         b"same key"
     );
 }
@@ -269,10 +276,9 @@ fn dsa_ec_and_eddsa_sign_with_their_defaults() {
         (KeyType::EC, 384),
         (KeyType::EC_EDWARDS, 255),
     ] {
-        let defaults = p11::key_defaults(key_type).unwrap();
-        let needed: Vec<M> = [Some(defaults.generate), defaults.parameters]
+        let needed: Vec<M> = [Operation::Generate, Operation::GenerateDomainParameters]
             .into_iter()
-            .flatten()
+            .filter_map(|operation| p11::default_mechanism(key_type, operation))
             .collect();
         if !p11_tests::offers(f.session.core(), &needed) {
             continue;
@@ -319,20 +325,12 @@ fn dh_and_ecdh_derive_with_their_defaults() {
     };
     let (a_point, b_point) = (point(&a_public), point(&b_public));
     let a = a_private
-        .derive_key(
-            Ecdh1DeriveParams::new(&b_point),
-            KeyType::AES,
-            256,
-            &readable,
-        )
+        .with_param(Ecdh1DeriveParams::new(&b_point))
+        .derive_key(KeyType::AES, 256, &readable)
         .unwrap();
     let b = b_private
-        .derive_key(
-            Ecdh1DeriveParams::new(&a_point),
-            KeyType::AES,
-            256,
-            &readable,
-        )
+        .with_param(Ecdh1DeriveParams::new(&a_point))
+        .derive_key(KeyType::AES, 256, &readable)
         .unwrap();
     assert_eq!(
         a.get::<Vec<u8>>(A::VALUE).unwrap(),
@@ -352,10 +350,12 @@ fn dh_and_ecdh_derive_with_their_defaults() {
     let value = |key: &p11::PublicKey| key.get::<Vec<u8>>(A::VALUE).unwrap().to_vec();
     let (a_value, b_value) = (value(&a_public), value(&b_public));
     let a = a_private
-        .derive_key(b_value.as_slice(), KeyType::AES, 128, &readable)
+        .with_param(b_value.as_slice())
+        .derive_key(KeyType::AES, 128, &readable)
         .unwrap();
     let b = b_private
-        .derive_key(a_value.as_slice(), KeyType::AES, 128, &readable)
+        .with_param(a_value.as_slice())
+        .derive_key(KeyType::AES, 128, &readable)
         .unwrap();
     assert_eq!(
         a.get::<Vec<u8>>(A::VALUE).unwrap(),
@@ -410,23 +410,30 @@ fn ecdsa_with_a_hash_composes_where_the_token_lacks_it() {
         .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
     let signature = private
-        .sign_with(&p11::Mechanism::new(M::ECDSA_SHA256), b"data")
+        .with_mechanism(p11::Mechanism::new(M::ECDSA_SHA256))
+        .sign(b"data")
         .unwrap();
     let digest = f.session.digest(M::SHA256, b"data").unwrap();
     let raw = p11::Mechanism::new(M::ECDSA);
-    assert!(public.verify_with(&raw, &digest, &signature).unwrap());
+    assert!(public
+        .with_mechanism(&raw)
+        .verify(&digest, &signature)
+        .unwrap());
     // Streaming composes the same way: chunks through `io::Write`, then one verify.
     let combined = p11::Mechanism::new(M::ECDSA_SHA256);
-    let mut signer = private.signer_with(&combined).unwrap();
+    let mut signer = private.with_mechanism(&combined).signer().unwrap();
     std::io::copy(&mut &b"da"[..], &mut signer).unwrap();
     signer.update(b"ta").unwrap();
     let streamed = signer.finish().unwrap();
-    assert!(public.verify_with(&raw, &digest, &streamed).unwrap());
-    let mut verifier = public.verifier_with(&combined).unwrap();
+    assert!(public
+        .with_mechanism(&raw)
+        .verify(&digest, &streamed)
+        .unwrap());
+    let mut verifier = public.with_mechanism(&combined).verifier().unwrap();
     verifier.update(b"d").unwrap();
     verifier.update(b"ata").unwrap();
     assert!(verifier.finish(&streamed).unwrap());
-    let mut verifier = public.verifier_with(&combined).unwrap();
+    let mut verifier = public.with_mechanism(&combined).verifier().unwrap();
     verifier.update(b"other").unwrap();
     assert!(!verifier.finish(&streamed).unwrap());
 }
@@ -445,11 +452,12 @@ fn streaming_equals_single_part_for_each_operation() {
         .generate_key(KeyType::AES, 256, &f.options())
         .unwrap();
     let iv = [3u8; 16];
-    let single = key.encrypt_param(iv.as_slice(), &data).unwrap();
-    let streamed = concat(key.encryptor(iv.as_slice()).unwrap().stream(chunks())).unwrap();
+    let single = key.with_param(&iv).encrypt(&data).unwrap();
+    let streamed = concat(key.with_param(&iv).encryptor().unwrap().stream(chunks())).unwrap();
     assert_eq!(streamed, single);
     let back = concat(
-        key.decryptor(iv.as_slice())
+        key.with_param(&iv)
+            .decryptor()
             .unwrap()
             .stream(single.chunks(1000)),
     )
@@ -460,22 +468,28 @@ fn streaming_equals_single_part_for_each_operation() {
         .session
         .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
-    let signature = private.sign_chunks(chunks()).unwrap();
+    let signature = sign_parts(&private, chunks()).unwrap();
     assert!(public.verify(&data, &signature).unwrap());
-    assert!(public.verify_chunks(chunks(), &signature).unwrap());
+    assert!(verify_parts(&public, chunks(), &signature).unwrap());
     let (public, private) = f
         .session
         .generate_keypair(KeyType::RSA, 1024, &f.options())
         .unwrap();
     assert_eq!(
-        private.sign_chunks(chunks()).unwrap(),
+        sign_parts(&private, chunks()).unwrap(),
         private.sign(&data).unwrap()
     );
-    assert!(!public
-        .verify_chunks(data.chunks(7).skip(1), &private.sign(&data).unwrap())
-        .unwrap());
+    assert!(!verify_parts(
+        &public,
+        data.chunks(7).skip(1),
+        &private.sign(&data).unwrap()
+    )
+    .unwrap());
     // MACs and digests.
-    assert_eq!(key.sign_chunks(chunks()).unwrap(), key.sign(&data).unwrap());
+    assert_eq!(
+        sign_parts(&key, chunks()).unwrap(),
+        key.sign(&data).unwrap()
+    );
     assert_eq!(
         f.session.digest_chunks(M::SHA256, chunks()).unwrap(),
         f.session.digest(M::SHA256, &data).unwrap()
@@ -503,11 +517,8 @@ fn sessions_and_keys_are_shared_between_threads() {
             s.spawn(move || {
                 let iv = [thread; 16];
                 for _ in 0..50 {
-                    let sealed = key.encrypt_param(iv.as_slice(), &[thread; 40]).unwrap();
-                    assert_eq!(
-                        key.decrypt_param(iv.as_slice(), &sealed).unwrap(),
-                        [thread; 40]
-                    );
+                    let sealed = key.with_param(&iv).encrypt(&[thread; 40]).unwrap();
+                    assert_eq!(key.with_param(&iv).decrypt(&sealed).unwrap(), [thread; 40]);
                 }
             });
         }
@@ -585,7 +596,7 @@ fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
     let iv = [9u8; 16];
     // Shorter than a block: the updates give nothing, the final call everything.
     let parts: Vec<&[u8]> = vec![b"", b"short", b"", b" input", b""];
-    let mut stream = key.encryptor(iv.as_slice()).unwrap().stream(parts);
+    let mut stream = key.with_param(&iv).encryptor().unwrap().stream(parts);
     let mut chunks = Vec::new();
     while let Some(chunk) = stream.next_chunk() {
         chunks.push(chunk.unwrap().to_vec());
@@ -597,11 +608,11 @@ fn streams_skip_empty_chunks_so_a_short_stream_decrypts_again() {
     let ciphertext = chunks.concat();
     assert_eq!(
         ciphertext,
-        key.encrypt_param(iv.as_slice(), b"short input").unwrap()
+        key.with_param(&iv).encrypt(b"short input").unwrap()
     );
     // Fed back with empty chunks in between (SoftHSM refuses an empty decrypt update).
     let back: Vec<&[u8]> = vec![b"", &ciphertext[..3], b"", &ciphertext[3..], b""];
-    let plain = concat(key.decryptor(iv.as_slice()).unwrap().stream(back)).unwrap();
+    let plain = concat(key.with_param(&iv).decryptor().unwrap().stream(back)).unwrap();
     assert_eq!(plain, b"short input");
 }
 
@@ -635,17 +646,19 @@ fn key_pairs_take_a_template_for_each_half() {
     }
     // An ALWAYS_AUTHENTICATE key signs and decrypts with its PIN (python's `pin=`).
     let signature = private
-        .sign_with_pin(b"data", f.env().pin.as_str())
+        .with_pin(f.env().pin.as_str())
+        .sign(b"data")
         .unwrap();
     assert!(public.verify(b"data", &signature).unwrap());
     let secret = public.encrypt(b"for the key's eyes").unwrap();
     assert_eq!(
         private
-            .decrypt_with_pin(&secret, f.env().pin.as_str())
+            .with_pin(f.env().pin.as_str())
+            .decrypt(&secret)
             .unwrap(),
         b"for the key's eyes"
     );
-    let err = private.sign_with_pin(b"data", "not the pin").unwrap_err();
+    let err = private.with_pin("not the pin").sign(b"data").unwrap_err();
     assert_eq!(
         err.return_value(),
         Some(p11::p11_core::ReturnValue::PinIncorrect),
@@ -847,14 +860,10 @@ fn private_keys_unwrap_as_private_keys_that_sign() {
         .session
         .generate_keypair(KeyType::EC, 256, &extractable)
         .unwrap();
-    let wrapped = kek.wrap_key_with(&mechanism, &private).unwrap();
+    let wrapped = kek.with_mechanism(&mechanism).wrap_key(&private).unwrap();
     let unwrapped: p11::PrivateKey = kek
-        .unwrap_key_with(
-            &mechanism,
-            KeyType::EC,
-            &wrapped,
-            &f.options().label("unwrapped"),
-        )
+        .with_mechanism(&mechanism)
+        .unwrap_key(KeyType::EC, &wrapped, &f.options().label("unwrapped"))
         .unwrap();
     let (class, sensitive, sign): (p11::ObjectClass, bool, bool) = unwrapped
         .get_all([A::CLASS, A::SENSITIVE, A::SIGN])
@@ -885,11 +894,8 @@ fn copies_change_what_the_options_ask_and_keep_the_rest() {
     let (sensitive, token): (bool, bool) = copy.get_all([A::SENSITIVE, A::TOKEN]).unwrap();
     assert!(sensitive && !token, "kept from the original");
     let iv = [3u8; 16];
-    let sealed = copy.encrypt_param(iv.as_slice(), b"same value").unwrap();
-    assert_eq!(
-        key.decrypt_param(iv.as_slice(), &sealed).unwrap(),
-        b"same value"
-    );
+    let sealed = copy.with_param(&iv).encrypt(b"same value").unwrap();
+    assert_eq!(key.with_param(&iv).decrypt(&sealed).unwrap(), b"same value");
 }
 
 #[test]
@@ -979,4 +985,29 @@ fn objects_found_or_created_come_back_typed_by_class() {
         found[0].core().session().handle(),
         f.session.core().handle()
     );
+}
+
+/// Signs the parts through the key's stream, as python's `sign(iterable)`.
+fn sign_parts<'a>(
+    key: &impl Sign,
+    parts: impl IntoIterator<Item = &'a [u8]>,
+) -> p11::Result<Vec<u8>> {
+    let mut signer = key.signer()?;
+    for part in parts {
+        signer.update(part)?;
+    }
+    signer.finish()
+}
+
+/// Verifies the parts through the key's stream, as python's `verify(iterable, signature)`.
+fn verify_parts<'a>(
+    key: &impl Verify,
+    parts: impl IntoIterator<Item = &'a [u8]>,
+    signature: &[u8],
+) -> p11::Result<bool> {
+    let mut verifier = key.verifier()?;
+    for part in parts {
+        verifier.update(part)?;
+    }
+    verifier.finish(signature)
 }

@@ -43,7 +43,7 @@ fn rsa_keys_the_token_holds_sign_and_their_public_halves_verify() {
         };
         // A key may ask for its PIN on every use (an OpenPGP card's, or another test's).
         let signature = if private.get::<bool>(A::ALWAYS_AUTHENTICATE).unwrap_or(false) {
-            private.sign_with_pin(b"held", f.env().pin.as_str())
+            private.with_pin(f.env().pin.as_str()).sign(b"held")
         } else {
             private.sign(b"held")
         }

@@ -4,7 +4,7 @@
 use crate::defaults::session;
 use p11::mechanisms::GcmMessageParams;
 use p11::p11_core::MechanismFlags;
-use p11::{KeyType, MechanismType as M};
+use p11::{Decrypt, Encrypt, KeyType, MechanismType as M};
 
 #[test]
 fn aes_keys_seal_and_open_records_with_gcm_by_default() {

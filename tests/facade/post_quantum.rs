@@ -81,7 +81,7 @@ fn ml_dsa_and_slh_dsa_sign_with_their_defaults() {
         let signature = private.sign(b"post-quantum").unwrap();
         assert!(public.verify(b"post-quantum", &signature).unwrap());
         assert!(!public.verify(b"post-quantum!", &signature).unwrap());
-        let mut signer = private.signer(p11::mechanisms::Parameter::None).unwrap();
+        let mut signer = private.signer().unwrap();
         signer.update(b"post-").unwrap();
         signer.update(b"quantum").unwrap();
         let streamed = signer.finish().unwrap();

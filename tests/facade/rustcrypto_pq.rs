@@ -125,7 +125,8 @@ fn ml_dsa_signatures_cross_between_the_token_and_rustcrypto() {
     theirs.verify(b"made on the token", &signature).unwrap();
     assert!(theirs.verify(b"made elsewhere", &signature).is_err());
     let with_context = private
-        .sign_with(&deterministic(M::ML_DSA, b"ctx"), b"in context")
+        .with_mechanism(deterministic(M::ML_DSA, b"ctx"))
+        .sign(b"in context")
         .unwrap();
     let with_context = ml_dsa::Signature::<MlDsa65>::try_from(with_context.as_slice()).unwrap();
     assert!(theirs.verify_with_context(b"in context", b"ctx", &with_context));
@@ -137,7 +138,8 @@ fn ml_dsa_signatures_cross_between_the_token_and_rustcrypto() {
     let imported = import_pkcs8(&f.session, key.to_pkcs8_der().unwrap().as_bytes());
     assert_eq!(imported.key_type(), KeyType::ML_DSA);
     let ours = imported
-        .sign_with(&deterministic(M::ML_DSA, b"ctx"), b"same bytes")
+        .with_mechanism(deterministic(M::ML_DSA, b"ctx"))
+        .sign(b"same bytes")
         .unwrap();
     let expected = key
         .expanded_key()
@@ -181,7 +183,8 @@ fn slh_dsa_signatures_cross_between_the_token_and_rustcrypto() {
     let key = slh_dsa_key();
     let imported = import_pkcs8(&f.session, key.to_pkcs8_der().unwrap().as_bytes());
     let ours = imported
-        .sign_with(&deterministic(M::SLH_DSA, b""), b"same bytes")
+        .with_mechanism(deterministic(M::SLH_DSA, b""))
+        .sign(b"same bytes")
         .unwrap();
     let expected: slh_dsa::Signature<Sha2_128f> = key.sign(b"same bytes");
     assert_eq!(ours, expected.to_vec());

@@ -71,7 +71,8 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
     s.write("rsa.pem", public.to_pem().unwrap().as_bytes());
     s.write("data", b"made in the token");
     let signature = private
-        .sign_with(&Mechanism::new(M::SHA256_RSA_PKCS), b"made in the token")
+        .with_mechanism(Mechanism::new(M::SHA256_RSA_PKCS))
+        .sign(b"made in the token")
         .unwrap();
     s.write("rsa.sig", &signature);
     s.run(&[
@@ -111,7 +112,8 @@ fn token_signatures_verify_outside_and_outside_encryption_decrypts_inside() {
         .unwrap();
     s.write("ec.pem", public.to_pem().unwrap().as_bytes());
     let raw = private
-        .sign_with(&Mechanism::new(M::ECDSA_SHA256), b"made in the token")
+        .with_mechanism(Mechanism::new(M::ECDSA_SHA256))
+        .sign(b"made in the token")
         .unwrap();
     s.write("ec.sig", &ec::encode_ecdsa_signature(&raw).unwrap());
     s.run(&[
@@ -212,13 +214,15 @@ fn external_keys_imported_with_util_verify_signatures_made_outside() {
         let mechanism = Mechanism::new(mechanism);
         assert!(
             public
-                .verify_with(&mechanism, b"made outside", &signature)
+                .with_mechanism(&mechanism)
+                .verify(b"made outside", &signature)
                 .unwrap(),
             "{name}"
         );
         assert!(
             !public
-                .verify_with(&mechanism, b"made inside", &signature)
+                .with_mechanism(&mechanism)
+                .verify(b"made inside", &signature)
                 .unwrap(),
             "{name}"
         );
@@ -277,12 +281,8 @@ fn ecdh_with_an_outside_party_gives_both_the_same_secret() {
             .with(A::EXTRACTABLE, true),
     );
     let derived = private
-        .derive_key(
-            p11::mechanisms::Ecdh1DeriveParams::new(&point),
-            KeyType::GENERIC_SECRET,
-            256,
-            &readable,
-        )
+        .with_param(p11::mechanisms::Ecdh1DeriveParams::new(&point))
+        .derive_key(KeyType::GENERIC_SECRET, 256, &readable)
         .unwrap();
     assert_eq!(derived.get::<Vec<u8>>(A::VALUE).unwrap(), s.read("secret"));
 }
@@ -423,7 +423,8 @@ fn certificates_signed_with_rsa_dsa_and_ecdsa_verify_in_the_token() {
         };
         assert!(
             issuer_key
-                .verify_with(&Mechanism::new(mechanism), &ca.tbs_certificate, &signature)
+                .with_mechanism(Mechanism::new(mechanism))
+                .verify(&ca.tbs_certificate, &signature)
                 .unwrap(),
             "{name}: the certificate's signature verifies in the token"
         );
@@ -499,7 +500,10 @@ fn private_keys_made_outside_sign_inside_and_openssl_verifies() {
         let data = b"signed in the token with an imported key";
         match mechanism {
             Some(mechanism) => {
-                let mut signature = private.sign_with(&Mechanism::new(mechanism), data).unwrap();
+                let mut signature = private
+                    .with_mechanism(Mechanism::new(mechanism))
+                    .sign(data)
+                    .unwrap();
                 if name == "ec" {
                     signature = ec::encode_ecdsa_signature(&signature).unwrap();
                 }
@@ -588,7 +592,7 @@ fn key_templates_carry_the_capabilities_asked_for_or_the_defaults() {
     assert_eq!(flag(&only_verify, A::ENCRYPT), Some(false));
     assert_eq!(flag(&only_verify, A::WRAP), Some(false));
     let defaults = p11::util::decode_public_key(&key, None).unwrap();
-    let rsa = p11::key_defaults(KeyType::RSA).unwrap().capabilities;
+    let rsa = p11::default_capabilities(KeyType::RSA).unwrap();
     assert_eq!(
         flag(&defaults, A::ENCRYPT),
         Some(rsa.contains(Capabilities::ENCRYPT))

@@ -97,7 +97,10 @@ fn a_failed_message_is_the_module_error_naming_the_function() {
     let key = p11_tests::import_secret(&f.session, KeyType::GENERIC_SECRET, &KEY);
     let err = f.session.begin_message_sign(&mechanism, &key).unwrap_err();
     assert!(
-        matches!(err, Error::NotSupported("C_MessageSignInit")),
+        matches!(
+            err,
+            Error::NotSupported(p11_core::Function::MessageSignInit)
+        ),
         "{err:?}"
     );
     f.finish(key);

@@ -176,12 +176,8 @@ fn an_ecdh_point_refused_one_way_is_given_the_other() {
     assert_eq!(bob_point.len(), 65);
     control().set("C_DeriveKey", "fail", CKR_MECHANISM_PARAM_INVALID, 0, 1);
     let at_alice = alice
-        .derive_key(
-            Ecdh1DeriveParams::new(&bob_point),
-            KeyType::GENERIC_SECRET,
-            256,
-            &readable,
-        )
+        .with_param(Ecdh1DeriveParams::new(&bob_point))
+        .derive_key(KeyType::GENERIC_SECRET, 256, &readable)
         .unwrap();
     assert_eq!(control().calls("C_DeriveKey"), 2, "tried again");
     let (_, params) = control().last_mechanism();
@@ -190,12 +186,8 @@ fn an_ecdh_point_refused_one_way_is_given_the_other() {
     control().clear();
 
     let at_bob = bob
-        .derive_key(
-            Ecdh1DeriveParams::new(&raw_point(&alice_public)),
-            KeyType::GENERIC_SECRET,
-            256,
-            &readable,
-        )
+        .with_param(Ecdh1DeriveParams::new(&raw_point(&alice_public)))
+        .derive_key(KeyType::GENERIC_SECRET, 256, &readable)
         .unwrap();
     assert_eq!(secret(&at_alice), secret(&at_bob));
 
@@ -209,12 +201,8 @@ fn an_ecdh_point_refused_one_way_is_given_the_other() {
         1,
     );
     assert!(alice
-        .derive_key(
-            Ecdh1DeriveParams::new(&bob_point),
-            KeyType::GENERIC_SECRET,
-            256,
-            &readable
-        )
+        .with_param(Ecdh1DeriveParams::new(&bob_point))
+        .derive_key(KeyType::GENERIC_SECRET, 256, &readable)
         .is_err());
     assert_eq!(control().calls("C_DeriveKey"), 1);
     control().clear();

@@ -90,6 +90,20 @@ pub fn test() -> Result<()> {
             .envs(env.vars())
             .env("P11_FAULT_MODULE", &fault_module))
     })?;
+    step("the operation lock's loom models", || {
+        // Their own target directory: `--cfg loom` rebuilds every crate below p11-core.
+        run(cargo()
+            .args([
+                "test",
+                "--package",
+                "p11-core",
+                "--release",
+                "--lib",
+                "lock::models",
+            ])
+            .env("RUSTFLAGS", "--cfg loom")
+            .env("CARGO_TARGET_DIR", root.join("target/loom")))
+    })?;
     step(
         "the vendor fork: p11 on a p11-sys made from a vendor's headers",
         || vendor_fork(&root, &env, &fault_module),

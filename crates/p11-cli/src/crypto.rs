@@ -86,9 +86,9 @@ pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {
     let data = read(&args.input)?;
     let with = mechanism(args.mechanism.as_deref())?;
     let signature = match (&key, &with) {
-        (Object::PrivateKey(key), Some(m)) => key.sign_with(m, &data)?,
+        (Object::PrivateKey(key), Some(m)) => key.with_mechanism(m).sign(&data)?,
         (Object::PrivateKey(key), None) => key.sign(&data)?,
-        (Object::SecretKey(key), Some(m)) => key.sign_with(m, &data)?,
+        (Object::SecretKey(key), Some(m)) => key.with_mechanism(m).sign(&data)?,
         (Object::SecretKey(key), None) => key.sign(&data)?,
         _ => bail!("only private and secret keys sign"),
     };
@@ -124,9 +124,9 @@ pub fn verify(connection: &Connection, args: &Verify, out: &Output) -> Result<Ex
     let signature = read(&args.signature)?;
     let with = mechanism(args.mechanism.as_deref())?;
     let valid = match (&key, &with) {
-        (Object::PublicKey(key), Some(m)) => key.verify_with(m, &data, &signature)?,
+        (Object::PublicKey(key), Some(m)) => key.with_mechanism(m).verify(&data, &signature)?,
         (Object::PublicKey(key), None) => key.verify(&data, &signature)?,
-        (Object::SecretKey(key), Some(m)) => key.verify_with(m, &data, &signature)?,
+        (Object::SecretKey(key), Some(m)) => key.with_mechanism(m).verify(&data, &signature)?,
         (Object::SecretKey(key), None) => key.verify(&data, &signature)?,
         _ => bail!("only public and secret keys verify"),
     };
@@ -200,7 +200,7 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
             let (input, len) = open(&args.input)?;
             let mut output = create(&args.out)?;
             output.write_all(&iv)?;
-            stream(key.encryptor(iv.as_slice())?, input, len, output)?;
+            stream(key.with_param(&iv).encryptor()?, input, len, output)?;
             std::fs::metadata(&args.out)?.len()
         }
         Object::PublicKey(key) => {
@@ -229,7 +229,7 @@ pub fn decrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
                 .context("the input is shorter than its IV: not what `p11 encrypt` wrote")?;
             let len = len.saturating_sub(iv.len() as u64);
             stream(
-                key.decryptor(iv.as_slice())?,
+                key.with_param(&iv).decryptor()?,
                 input,
                 len,
                 create(&args.out)?,

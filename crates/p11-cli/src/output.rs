@@ -52,7 +52,7 @@ pub fn error(error: &anyhow::Error, json: bool) {
 fn hint(error: &Error) -> Option<&'static str> {
     if let Error::Module { function, rv, .. } = error {
         return Some(match (*function, *rv) {
-            ("C_Initialize", ReturnValue::ArgumentsBad) => {
+            (p11::Function::Initialize, ReturnValue::ArgumentsBad) => {
                 "this module wants an init string: NSS's softoken, for one, needs \
                  --init-args \"configdir='sql:DIR'\" (or PKCS11_INIT_ARGS)"
             }

@@ -7,6 +7,7 @@ use crate::object::Object;
 use crate::operation::{input, output_into, output_vec, Active, KeyInit};
 use crate::pin::Pin;
 use crate::session::Session;
+use crate::Function;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
 use std::io;
@@ -410,10 +411,10 @@ impl Cipher {
     }
 }
 
-fn single_name(direction: Direction) -> &'static str {
+fn single_name(direction: Direction) -> Function {
     match direction {
-        Direction::Encrypt => "C_Encrypt",
-        Direction::Decrypt => "C_Decrypt",
+        Direction::Encrypt => Function::Encrypt,
+        Direction::Decrypt => Function::Decrypt,
     }
 }
 
@@ -438,22 +439,22 @@ unsafe fn single_call(
     }
 }
 
-fn update_name(direction: Direction) -> &'static str {
+fn update_name(direction: Direction) -> Function {
     match direction {
-        Direction::Encrypt => "C_EncryptUpdate",
-        Direction::Decrypt => "C_DecryptUpdate",
+        Direction::Encrypt => Function::EncryptUpdate,
+        Direction::Decrypt => Function::DecryptUpdate,
     }
 }
 
-fn final_name(direction: Direction) -> &'static str {
+fn final_name(direction: Direction) -> Function {
     match direction {
-        Direction::Encrypt => "C_EncryptFinal",
-        Direction::Decrypt => "C_DecryptFinal",
+        Direction::Encrypt => Function::EncryptFinal,
+        Direction::Decrypt => Function::DecryptFinal,
     }
 }
 
 /// The function [`end_call`] calls.
-fn end_name(direction: Direction, fed: bool) -> &'static str {
+fn end_name(direction: Direction, fed: bool) -> Function {
     if fed {
         final_name(direction)
     } else {

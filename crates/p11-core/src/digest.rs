@@ -9,6 +9,7 @@ use crate::operation::{
     input, output_into, output_vec, secret_output, write_by_update, Active, Single,
 };
 use crate::session::{OperationKind, Session};
+use crate::Function;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use p11_sys::{CK_INVALID_HANDLE, CK_MECHANISM, CK_SESSION_HANDLE};
 use std::fmt;
@@ -27,7 +28,7 @@ impl Session {
             .output_bound(Operations::DIGEST, data.len());
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
-            output_vec("C_Digest", bound, |out, len| {
+            output_vec(Function::Digest, bound, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_Digest(handle, data, data_len, out, len)) }
             })
@@ -47,7 +48,7 @@ impl Session {
         let mut active = self.start_digest(mechanism)?;
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
-            output_into("C_Digest", output, |out, len| {
+            output_into(Function::Digest, output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_Digest(handle, data, data_len, out, len)) }
             })
@@ -170,7 +171,7 @@ impl Digest {
     /// `CKR_FUNCTION_NOT_SUPPORTED` where it saves no states.
     pub fn save_state(&self) -> Result<OperationState> {
         let bytes = self.active.inspect(|gate, handle| {
-            secret_output("C_GetOperationState", |out, len| {
+            secret_output(Function::GetOperationState, |out, len| {
                 // SAFETY: `out` is null (a length query) or writable for `*len` bytes.
                 unsafe { call!(gate, C_GetOperationState(handle, out, len)) }
             })
@@ -189,7 +190,7 @@ impl Digest {
     pub fn finish(mut self) -> Result<Vec<u8>> {
         let bound = self.mechanism.output_bound(Operations::DIGEST, 0);
         self.active.end(|gate, handle| {
-            output_vec("C_DigestFinal", bound, |out, len| {
+            output_vec(Function::DigestFinal, bound, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
                 unsafe { call!(gate, C_DigestFinal(handle, out, len)) }
             })
@@ -203,7 +204,7 @@ impl Digest {
     /// (see `Error`).
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
         self.active.end(|gate, handle| {
-            output_into("C_DigestFinal", output, |out, len| {
+            output_into(Function::DigestFinal, output, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
                 unsafe { call!(gate, C_DigestFinal(handle, out, len)) }
             })

@@ -9,6 +9,7 @@ use crate::module::Gate;
 use crate::object::Object;
 use crate::operation::{error_ends, input, output_into, output_vec, Active, KeyInit};
 use crate::session::{OperationKind, Session, Unfinished};
+use crate::Function;
 use p11_mechanisms::{Mechanism, Operations};
 use p11_sys::*;
 use std::fmt;
@@ -30,7 +31,7 @@ impl Session {
         let bound = key.output_bound(mechanism.mechanism_type(), Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
-            output_vec("C_SignRecover", bound, |out, len| {
+            output_vec(Function::SignRecover, bound, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_SignRecover(handle, data, data_len, out, len)) }
             })
@@ -54,7 +55,7 @@ impl Session {
         let bound = Some(signature.len());
         let (signature, signature_len) = input(signature)?;
         active.end(|gate, handle| {
-            output_vec("C_VerifyRecover", bound, |out, len| {
+            output_vec(Function::VerifyRecover, bound, |out, len| {
                 // SAFETY: `signature` is readable for its length, `out` writable for `*len`.
                 unsafe {
                     call!(
@@ -167,8 +168,14 @@ impl Dual {
     pub fn update(&mut self, data: &[u8], output: &mut [u8]) -> Result<usize> {
         let (data, data_len) = input(data)?;
         let kind = self.kind;
+        let function = match kind {
+            DualKind::DigestEncrypt => Function::DigestEncryptUpdate,
+            DualKind::DecryptDigest => Function::DecryptDigestUpdate,
+            DualKind::SignEncrypt => Function::SignEncryptUpdate,
+            DualKind::DecryptVerify => Function::DecryptVerifyUpdate,
+        };
         self.cipher.update(|gate, handle| {
-            output_into("dual-function update", output, |out, len| {
+            output_into(function, output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe {
                     match kind {
@@ -205,7 +212,12 @@ impl Dual {
         let kind = self.kind;
         self.cipher.end(|gate, handle| {
             // Both finals run whatever the first gives: each ends its own operation.
-            let rest = output_vec("C_*Final", Some(64), |out, len| {
+            let last = if encrypting {
+                Function::EncryptFinal
+            } else {
+                Function::DecryptFinal
+            };
+            let rest = output_vec(last, Some(64), |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
                 unsafe {
                     if encrypting {
@@ -217,12 +229,12 @@ impl Dual {
             });
             let other = match kind {
                 DualKind::DigestEncrypt | DualKind::DecryptDigest => {
-                    output_vec("C_DigestFinal", Some(64), |out, len| {
+                    output_vec(Function::DigestFinal, Some(64), |out, len| {
                         // SAFETY: as above.
                         unsafe { call!(gate, C_DigestFinal(handle, out, len)) }
                     })
                 }
-                DualKind::SignEncrypt => output_vec("C_SignFinal", Some(512), |out, len| {
+                DualKind::SignEncrypt => output_vec(Function::SignFinal, Some(512), |out, len| {
                     // SAFETY: as above.
                     unsafe { call!(gate, C_SignFinal(handle, out, len)) }
                 }),

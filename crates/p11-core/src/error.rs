@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::generated::functions::Function;
 pub use crate::generated::return_values::ReturnValue;
 use crate::generated::return_values::NAMES;
 
@@ -18,10 +19,10 @@ use crate::generated::return_values::NAMES;
 #[non_exhaustive]
 pub enum Error {
     /// A module function returned something other than `CKR_OK`.
-    #[error("{}", module_message(function, *rv, *mechanism))]
+    #[error("{}", module_message(*function, *rv, *mechanism))]
     Module {
-        /// The C function that failed, e.g. `C_Login`.
-        function: &'static str,
+        /// The C function that failed, e.g. [`Function::Login`].
+        function: Function,
         /// What it returned.
         rv: ReturnValue,
         /// The mechanism of the operation, where there was one.
@@ -58,7 +59,7 @@ pub enum Error {
     /// The module's function list has no such function (a NULL entry, or a PKCS#11 3.x
     /// function on an older module).
     #[error("the module does not provide {0}")]
-    NotSupported(&'static str),
+    NotSupported(Function),
     /// No token matched a search.
     #[error(
         "no token matches {filter}; the tokens present are {}",
@@ -86,17 +87,35 @@ pub enum Error {
     MultipleObjects(String),
     /// An operation this thread last used holds the session (a search, a stream), so
     /// waiting for it would wait forever; finish or drop it first. (An operation used by
-    /// another thread is waited for instead.)
+    /// another thread is waited for instead.) Says what was being started.
     #[error(
-        "an operation this thread uses holds the session; finish or drop it before starting a {0}"
+        "an operation this thread uses holds the session; finish or drop it before starting \
+         another ({0})"
     )]
-    OperationInProgress(Cow<'static, str>),
+    OperationInProgress(p11_mechanisms::Operation),
+    /// This thread is inside a call into the module (an operation's drop, say) and asked
+    /// for what waits for every call to end: the function named would wait for itself.
+    #[error("{0} waits for every call into the module to end, and this thread is inside one")]
+    CallInProgress(Function),
     /// No session could be had: a pool's wait ran out, or every token of a cluster failed.
     #[error("no session available: {0}")]
     NoSession(Cow<'static, str>),
     /// A non-blocking wait for a slot event found none.
     #[error("no slot event is pending")]
     NoEvent,
+    /// The facade was asked for a key type's default mechanism for an operation it has
+    /// none for: give a mechanism (`with_mechanism`).
+    #[error("{key_type} keys have no default {operation} mechanism: give one")]
+    NoDefaultMechanism {
+        /// The key's type.
+        key_type: p11_mechanisms::KeyType,
+        /// The operation asked for.
+        operation: p11_mechanisms::Operation,
+    },
+    /// A PIN was given for an operation that never asks for one (only decryption and
+    /// signing with a key marked `CKA_ALWAYS_AUTHENTICATE` do).
+    #[error("a PIN was given for {0}, which takes none")]
+    PinNotUsed(p11_mechanisms::Operation),
     /// An argument was refused before any call to the module, with the reason.
     #[error("invalid argument: {0}")]
     InvalidArgument(Cow<'static, str>),
@@ -154,7 +173,7 @@ pub enum Error {
     #[error("{function} returned an invalid answer: {what}")]
     InvalidResponse {
         /// The C function that answered.
-        function: &'static str,
+        function: Function,
         /// What was wrong with the answer.
         what: String,
     },
@@ -219,7 +238,7 @@ impl Error {
         Error::InvalidArgument(why.into())
     }
 
-    pub(crate) fn invalid_response(function: &'static str, what: impl Into<String>) -> Self {
+    pub(crate) fn invalid_response(function: Function, what: impl Into<String>) -> Self {
         Error::InvalidResponse {
             function,
             what: what.into(),
@@ -232,7 +251,7 @@ impl Error {
 const VENDOR_DEFINED: u64 = CKR_VENDOR_DEFINED as u64;
 
 /// `Ok` for `CKR_OK`, otherwise the error naming `function`.
-pub(crate) fn check(rv: CK_RV, function: &'static str) -> Result<()> {
+pub(crate) fn check(rv: CK_RV, function: Function) -> Result<()> {
     if rv == CKR_OK {
         Ok(())
     } else {
@@ -254,15 +273,15 @@ fn labels(available: &[String]) -> String {
 
 /// `C_SignInit with CKM_ECDSA_SHA256 failed: CKR_MECHANISM_INVALID (the token does not
 /// offer this mechanism)`.
-fn module_message(function: &str, rv: ReturnValue, mechanism: Option<MechanismType>) -> String {
-    let mut message = String::from(function);
+fn module_message(function: Function, rv: ReturnValue, mechanism: Option<MechanismType>) -> String {
+    let mut message = String::from(function.name());
     if let Some(mechanism) = mechanism {
         message.push_str(&format!(" with {mechanism}"));
     }
     message.push_str(&format!(" failed: {rv}"));
     // Key generation refused to a logged-in user: smart cards (OpenSC's OpenPGP card)
     // make keys only with their SO (admin) PIN.
-    let making_keys = matches!(function, "C_GenerateKey" | "C_GenerateKeyPair");
+    let making_keys = matches!(function, Function::GenerateKey | Function::GenerateKeyPair);
     let hint = match rv {
         ReturnValue::UserNotLoggedIn if making_keys => Some(
             "log in first; a smart card may make keys only with the security officer \
@@ -355,6 +374,12 @@ impl FromStr for ReturnValue {
     }
 }
 
+impl fmt::Display for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,12 +403,12 @@ mod tests {
 
     #[test]
     fn module_errors_name_the_function_and_the_code() {
-        let err = check(p11_sys::CKR_PIN_INCORRECT, "C_Login").unwrap_err();
+        let err = check(p11_sys::CKR_PIN_INCORRECT, Function::Login).unwrap_err();
         assert_eq!(
             err.to_string(),
             "C_Login failed: CKR_PIN_INCORRECT (wrong PIN)"
         );
-        let err = check(p11_sys::CKR_MECHANISM_INVALID, "C_SignInit")
+        let err = check(p11_sys::CKR_MECHANISM_INVALID, Function::SignInit)
             .unwrap_err()
             .with_mechanism(MechanismType::ECDSA_SHA256);
         assert_eq!(
@@ -392,19 +417,19 @@ mod tests {
              (the token does not offer this mechanism)"
         );
         assert_eq!(err.return_value(), Some(ReturnValue::MechanismInvalid));
-        let vendor = check(0x8000_0042, "C_Initialize").unwrap_err();
+        let vendor = check(0x8000_0042, Function::Initialize).unwrap_err();
         assert_eq!(
             vendor.to_string(),
             "C_Initialize failed: CKR_VENDOR_DEFINED+0x42"
         );
-        assert!(check(CKR_OK, "C_Finalize").is_ok());
+        assert!(check(CKR_OK, Function::Finalize).is_ok());
     }
 
     #[test]
     fn key_generation_refused_to_the_user_says_a_card_may_want_its_so() {
-        let err = check(p11_sys::CKR_USER_NOT_LOGGED_IN, "C_GenerateKeyPair").unwrap_err();
+        let err = check(p11_sys::CKR_USER_NOT_LOGGED_IN, Function::GenerateKeyPair).unwrap_err();
         assert!(err.to_string().contains("security officer"), "{err}");
-        let err = check(p11_sys::CKR_USER_NOT_LOGGED_IN, "C_Sign").unwrap_err();
+        let err = check(p11_sys::CKR_USER_NOT_LOGGED_IN, Function::Sign).unwrap_err();
         assert!(err.to_string().ends_with("(log in first)"), "{err}");
     }
 
@@ -426,13 +451,14 @@ mod tests {
 
     #[test]
     fn not_supported_covers_both_forms() {
-        assert!(Error::NotSupported("C_LoginUser").is_not_supported());
-        assert!(
-            check(p11_sys::CKR_FUNCTION_NOT_SUPPORTED, "C_WaitForSlotEvent")
-                .unwrap_err()
-                .is_not_supported()
-        );
-        assert!(!check(p11_sys::CKR_GENERAL_ERROR, "C_Login")
+        assert!(Error::NotSupported(Function::LoginUser).is_not_supported());
+        assert!(check(
+            p11_sys::CKR_FUNCTION_NOT_SUPPORTED,
+            Function::WaitForSlotEvent
+        )
+        .unwrap_err()
+        .is_not_supported());
+        assert!(!check(p11_sys::CKR_GENERAL_ERROR, Function::Login)
             .unwrap_err()
             .is_not_supported());
     }

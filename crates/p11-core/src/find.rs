@@ -6,6 +6,7 @@ use crate::handle::ObjectHandle;
 use crate::object::Object;
 use crate::session::{OperationGuard, OperationKind, Session};
 use crate::template::{RawTemplate, Template};
+use crate::Function;
 use p11_sys::*;
 use std::fmt;
 
@@ -141,7 +142,7 @@ impl FindObjects {
         let count = usize::try_from(count).unwrap_or(usize::MAX);
         if count > room {
             return Err(Error::invalid_response(
-                "C_FindObjects",
+                Function::FindObjects,
                 format!("{count} handles in room for {room}"),
             ));
         }

@@ -9,6 +9,7 @@ use crate::object::Object;
 use crate::operation::output_vec;
 use crate::session::Session;
 use crate::template::{ulong_len, RawTemplate, Template};
+use crate::Function;
 use p11_mechanisms::Mechanism;
 use p11_sys::*;
 
@@ -44,7 +45,7 @@ impl Session {
         let mut raw = RawTemplate::new(template, self.attribute_mapper())?;
         let mut handle = CK_INVALID_HANDLE;
         let gate = self.enter()?;
-        let ciphertext = output_vec("C_EncapsulateKey", None, |buffer, len| {
+        let ciphertext = output_vec(Function::EncapsulateKey, None, |buffer, len| {
             // SAFETY: the mechanism and template are borrowed for the call and only read;
             // `buffer` is NULL (a length query, which makes no key) or writable for
             // `*len` bytes; `handle` is writable.

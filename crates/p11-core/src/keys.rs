@@ -10,6 +10,7 @@ use crate::object::Object;
 use crate::operation::output_vec;
 use crate::session::Session;
 use crate::template::{ulong_len, RawTemplate, Template};
+use crate::Function;
 use p11_mechanisms::{KeyType, Mechanism};
 use p11_sys::*;
 
@@ -136,7 +137,7 @@ impl Session {
     ) -> Result<Vec<u8>> {
         let raw_mechanism = mechanism.raw();
         let gate = self.enter()?;
-        output_vec("C_WrapKey", None, |buffer, len| {
+        output_vec(Function::WrapKey, None, |buffer, len| {
             // SAFETY: the mechanism is borrowed for the call; `buffer` is NULL (a length
             // query) or writable for `*len` bytes.
             unsafe {
@@ -212,7 +213,7 @@ impl Session {
         let raw_mechanism = mechanism.raw();
         let (aad, aad_len) = crate::operation::input(associated_data)?;
         let gate = self.enter()?;
-        output_vec("C_WrapKeyAuthenticated", None, |buffer, len| {
+        output_vec(Function::WrapKeyAuthenticated, None, |buffer, len| {
             // SAFETY: the mechanism and the associated data are borrowed for the call and
             // only read; `buffer` is NULL (a length query) or writable for `*len` bytes.
             unsafe {

@@ -34,6 +34,25 @@
 //! and [`Module::finalize`] wait for the calls in flight, and sessions from before answer
 //! [`Error::SessionClosed`] afterwards.
 //!
+//! # Locks, in the order they are taken
+//! A thread that holds one of these takes only those below it, never one above: that
+//! order is what keeps p11 free of deadlocks of its own.
+//!
+//! | lock | where | held | why |
+//! |---|---|---|---|
+//! | the loaded-modules list | `module.rs`, `LOADED` | while a module is loaded or unloaded | loading a path twice shares one `C_Initialize`; a load waits for an unload of the same path in progress |
+//! | the operation hold | `lock.rs`, `OperationLock`, one per session | from an operation's `*Init` to its end (a stream's, a search's whole life) | PKCS#11 runs one operation per session at a time; waiters are served in turn, and a thread that used the holder last is refused rather than left waiting for itself ([`Error::OperationInProgress`]) |
+//! | re-entrancy | `module.rs`, the thread-local `ENTERED` | not a lock: the modules this thread holds a gate on | a nested call (a drop inside an operation) must not take the lifecycle lock again: a reader behind a waiting writer would wait for itself |
+//! | the lifecycle | `module.rs`, `lifecycle: RwLock` | shared by every call (a gate); exclusively by finalize, reinitialize and closing a session other threads use | no call runs under `C_Finalize`, and no handle is closed under a call using it |
+//! | serial | `module.rs`, `serial: Mutex` | for every call, only for a module not known to be thread-safe | PKCS#11 §5.1.6: a module initialised without OS locking may not be called from two threads at once |
+//! | the session book | `module.rs`, `sessions: Mutex<SessionBook>` | while sessions open, close, log in and log out | login state is the token's: p11 counts the sessions that logged in, so closing one logs out only the last |
+//! | the object sweep | `module.rs`, `object_sweep: RwLock` | shared by `C_FindObjectsInit`; exclusively by closing a session and logging out | SoftHSM registers a handle per object a search finds; one registered for a session object being freed would outlive it and later die with an unrelated key |
+//!
+//! The operation hold is the only one held across calls of the caller's, so it comes
+//! first; the others are held for one call into the module at most. The operation
+//! hold's models (loom, every interleaving of hand-over, barging, a hold moved between
+//! threads and an operation left to cancel) run in `cargo xtask test`.
+//!
 //! # Coverage of PKCS#11 3.2
 //! p11 uses the newest function list a module offers (3.2, 3.0 or 2.40; see
 //! [`Module::interfaces`]) and calls 99 of the 104 functions of
@@ -65,6 +84,7 @@ mod info;
 mod kem;
 mod keys;
 mod lists;
+mod lock;
 mod mapper;
 mod message;
 mod message_sign;
@@ -111,7 +131,7 @@ pub use message::{MessageDecryptor, MessageEncryptor, MessageParts};
 pub use message_sign::{MessageSigner, MessageVerifier, SignedMessage, VerifiedMessage};
 pub use module::{InitArgs, Interface, LibraryInfo, Module};
 pub use object::{AttributeInfo, Object, ObjectKind};
-pub use p11_mechanisms::{KeyType, Mechanism, MechanismType};
+pub use p11_mechanisms::{KeyType, Mechanism, MechanismType, Operation};
 pub use pin::Pin;
 pub use session::{Access, Login, Session, SessionInfo, SessionState, UserType};
 pub use sign::{SignatureVerifier, Signer, Verifier};

@@ -1,6 +1,7 @@
 //! The two-call protocol for lists: ask for the count, allocate, fetch; once, for all.
 
 use crate::error::{Error, Result};
+use crate::Function;
 use crate::ReturnValue;
 use p11_sys::CK_ULONG;
 
@@ -9,7 +10,7 @@ use p11_sys::CK_ULONG;
 /// (`CKR_BUFFER_TOO_SMALL`) is asked for again; a count above `max`, or a second count
 /// beyond the buffer, is the module's error rather than an allocation or a read of it.
 pub(crate) fn fetch_list<T: Copy + Default>(
-    function: &'static str,
+    function: Function,
     max: usize,
     mut fetch: impl FnMut(*mut T, &mut CK_ULONG) -> Result<()>,
 ) -> Result<Vec<T>> {
@@ -58,7 +59,7 @@ mod tests {
     fn a_list_that_grows_between_calls_is_fetched_again() {
         let mut answers = vec![2, 3, 3].into_iter();
         let mut current = 0;
-        let list = fetch_list::<u32>("C_GetSlotList", 16, |buf, count| {
+        let list = fetch_list::<u32>(Function::GetSlotList, 16, |buf, count| {
             if buf.is_null() {
                 current = answers.next().unwrap();
                 *count = current;
@@ -66,7 +67,7 @@ mod tests {
             }
             if *count < 3 {
                 *count = 3;
-                return check(p11_sys::CKR_BUFFER_TOO_SMALL, "C_GetSlotList");
+                return check(p11_sys::CKR_BUFFER_TOO_SMALL, Function::GetSlotList);
             }
             // SAFETY: the buffer has room for `*count` items.
             let items = unsafe { std::slice::from_raw_parts_mut(buf, *count as usize) };
@@ -79,7 +80,7 @@ mod tests {
 
     #[test]
     fn an_absurd_count_is_an_error_not_an_allocation() {
-        let err = fetch_list::<u64>("C_GetMechanismList", 1024, |_, count| {
+        let err = fetch_list::<u64>(Function::GetMechanismList, 1024, |_, count| {
             *count = CK_ULONG::MAX;
             Ok(())
         })
@@ -87,7 +88,7 @@ mod tests {
         assert!(matches!(
             err,
             Error::InvalidResponse {
-                function: "C_GetMechanismList",
+                function: Function::GetMechanismList,
                 ..
             }
         ));
@@ -95,7 +96,7 @@ mod tests {
 
     #[test]
     fn a_module_claiming_more_than_the_buffer_is_an_error() {
-        let err = fetch_list::<u64>("C_GetSlotList", 1024, |buf, count| {
+        let err = fetch_list::<u64>(Function::GetSlotList, 1024, |buf, count| {
             *count = if buf.is_null() { 2 } else { 5 };
             Ok(())
         })

@@ -4,6 +4,7 @@ use crate::attribute::{
     AttributeKind, AttributeType, AttributeValue, CertificateType, Date, ObjectClass,
 };
 use crate::error::{Error, Result};
+use crate::Function;
 use crate::{KeyType, MechanismType};
 use p11_sys::CK_ULONG;
 use std::fmt;
@@ -18,7 +19,7 @@ use zeroize::Zeroizing;
 /// ```
 /// use p11_core::{AttributeKind, AttributeMapper, AttributeType, AttributeValue, Result};
 ///
-/// /// A module that answers an empty value for an unset boolean, and a vendor flag.
+/// /// A module that answers "Y"/"N" for its booleans, and a vendor flag.
 /// #[derive(Debug)]
 /// struct Lenient;
 ///
@@ -30,12 +31,13 @@ use zeroize::Zeroizing;
 ///     }
 ///     fn decode(&self, ty: AttributeType, kind: AttributeKind, bytes: &[u8]) -> Result<AttributeValue> {
 ///         match (kind, bytes) {
-///             (AttributeKind::Bool, []) => Ok(AttributeValue::Bool(false)),
+///             (AttributeKind::Bool, b"N") => Ok(AttributeValue::Bool(false)),
+///             (AttributeKind::Bool, b"Y") => Ok(AttributeValue::Bool(true)),
 ///             _ => AttributeValue::decode(ty, kind, bytes),
 ///         }
 ///     }
 /// }
-/// assert_eq!(Lenient.decode(AttributeType::TOKEN, AttributeKind::Bool, &[]).unwrap(),
+/// assert_eq!(Lenient.decode(AttributeType::TOKEN, AttributeKind::Bool, b"N").unwrap(),
 ///            AttributeValue::Bool(false));
 /// assert_eq!(Lenient.kind(VENDOR_FLAG), AttributeKind::Bool);
 /// ```
@@ -82,7 +84,7 @@ impl AttributeValue {
     /// [`Error::InvalidResponse`] for bytes of the wrong size, a malformed date, or a
     /// kind that is not read from flat bytes (mechanism lists, templates).
     pub fn decode(ty: AttributeType, kind: AttributeKind, bytes: &[u8]) -> Result<AttributeValue> {
-        let bad = |what: String| Error::invalid_response("C_GetAttributeValue", what);
+        let bad = |what: String| Error::invalid_response(Function::GetAttributeValue, what);
         let word = || decode_ulong(ty, bytes);
         Ok(match kind {
             AttributeKind::Bool => AttributeValue::Bool(decode_bool(ty, bytes)?),
@@ -129,8 +131,10 @@ impl AttributeValue {
 pub(crate) fn decode_bool(ty: AttributeType, bytes: &[u8]) -> Result<bool> {
     match bytes {
         [b] => Ok(*b != 0),
+        // python-pkcs11's rule: real tokens answer an unset flag with no bytes.
+        [] => Ok(false),
         _ => Err(Error::invalid_response(
-            "C_GetAttributeValue",
+            Function::GetAttributeValue,
             format!("{ty} is {} bytes, not 1", bytes.len()),
         )),
     }
@@ -140,7 +144,7 @@ pub(crate) fn decode_bool(ty: AttributeType, bytes: &[u8]) -> Result<bool> {
 pub(crate) fn decode_ulong(ty: AttributeType, bytes: &[u8]) -> Result<u64> {
     let array: [u8; size_of::<CK_ULONG>()] = bytes.try_into().map_err(|_| {
         Error::invalid_response(
-            "C_GetAttributeValue",
+            Function::GetAttributeValue,
             format!(
                 "{ty} is {} bytes, not {}",
                 bytes.len(),

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::object::Object;
 use crate::operation::{ends, input, output_vec, Active, KeyInit};
 use crate::session::Session;
+use crate::Function;
 use p11_mechanisms::{Mechanism, MechanismType, MessageParameter};
 use std::fmt;
 
@@ -284,9 +285,9 @@ impl<'m, P: MessageParameter> MessageParts<'m, P> {
         let (param, param_len) = self.parameter.raw();
         let (input, input_len) = input(part)?;
         let name = if encrypt {
-            "C_EncryptMessageNext"
+            Function::EncryptMessageNext
         } else {
-            "C_DecryptMessageNext"
+            Function::DecryptMessageNext
         };
         self.active.message(|gate, handle| {
             output_vec(name, Some(part.len()), |out, len| {
@@ -335,9 +336,9 @@ fn one_message(
     let (aad, aad_len) = input(associated_data)?;
     let (input, input_len) = input(data)?;
     let name = if encrypt {
-        "C_EncryptMessage"
+        Function::EncryptMessage
     } else {
-        "C_DecryptMessage"
+        Function::DecryptMessage
     };
     active.message(|gate, handle| {
         output_vec(name, Some(data.len()), |out, len| {

@@ -9,6 +9,7 @@ use crate::object::Object;
 use crate::operation::{ends, input, output_vec, Active, KeyInit};
 use crate::session::Session;
 use crate::sign::verdict;
+use crate::Function;
 use p11_mechanisms::{Mechanism, MechanismType, MessageParameter, Operations};
 use std::fmt;
 
@@ -90,7 +91,7 @@ impl MessageSigner {
         let (param, param_len) = parameter.raw();
         let (data, data_len) = input(data)?;
         self.active.message(|gate, handle| {
-            output_vec("C_SignMessage", self.bound, |out, len| {
+            output_vec(Function::SignMessage, self.bound, |out, len| {
                 // SAFETY: the parameter's contract makes `param` valid for this call;
                 // `data` is readable for its length, `out` writable for `*len` bytes.
                 unsafe {
@@ -185,7 +186,7 @@ impl<P: MessageParameter> SignedMessage<'_, P> {
         let (part, part_len) = input(last)?;
         let bound = self.signer.bound;
         let result = self.signer.active.message(|gate, handle| {
-            output_vec("C_SignMessageNext", bound, |out, len| {
+            output_vec(Function::SignMessageNext, bound, |out, len| {
                 // SAFETY: as for `update`; `out` is writable for `*len` bytes.
                 unsafe {
                     call!(

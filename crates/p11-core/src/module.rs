@@ -30,34 +30,74 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockRead
 macro_rules! call {
     ($gate:expr, $function:ident ( $($arg:expr),* $(,)? )) => {
         match $gate.function_list().$function {
-            Some(function) => $crate::module::traced(stringify!($function), || function($($arg),*)),
-            None => Err($crate::Error::NotSupported(stringify!($function))),
+            Some(function) => $crate::module::traced($crate::module::function!($function), || function($($arg),*)),
+            None => Err($crate::Error::NotSupported($crate::module::function!($function))),
         }
     };
     ($gate:expr, v3 $function:ident ( $($arg:expr),* $(,)? )) => {
         match $gate.function_list_3_0().and_then(|list| list.$function) {
-            Some(function) => $crate::module::traced(stringify!($function), || function($($arg),*)),
-            None => Err($crate::Error::NotSupported(stringify!($function))),
+            Some(function) => $crate::module::traced($crate::module::function!($function), || function($($arg),*)),
+            None => Err($crate::Error::NotSupported($crate::module::function!($function))),
         }
     };
     ($gate:expr, v3_2 $function:ident ( $($arg:expr),* $(,)? )) => {
         match $gate.function_list_3_2().and_then(|list| list.$function) {
-            Some(function) => $crate::module::traced(stringify!($function), || function($($arg),*)),
-            None => Err($crate::Error::NotSupported(stringify!($function))),
+            Some(function) => $crate::module::traced($crate::module::function!($function), || function($($arg),*)),
+            None => Err($crate::Error::NotSupported($crate::module::function!($function))),
         }
     };
+}
+
+/// The [`Function`] a function-list field names, found when compiling.
+macro_rules! function {
+    ($function:ident) => {
+        const { $crate::module::function_named(stringify!($function)) }
+    };
+}
+pub(crate) use function;
+
+/// The function whose C name is `name`: for [`function!`], at compile time, where an
+/// unknown name fails the build.
+pub(crate) const fn function_named(name: &str) -> Function {
+    let mut i = 0;
+    while i < Function::ALL.len() {
+        let candidate = Function::ALL[i];
+        if same(candidate.name().as_bytes(), name.as_bytes()) {
+            return candidate;
+        }
+        i += 1;
+    }
+    // Only ever evaluated in a const block: a name no function has fails the build.
+    #[allow(clippy::panic)]
+    {
+        panic!("no PKCS#11 function has this name")
+    }
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Runs one C call and checks its return value; with the `tracing` feature, inside a
 /// span that records the function, the return value and the duration (the arguments,
 /// which may be PINs, keys or data, never).
 #[inline(always)]
-pub(crate) fn traced(function: &'static str, call: impl FnOnce() -> CK_RV) -> Result<()> {
+pub(crate) fn traced(function: Function, call: impl FnOnce() -> CK_RV) -> Result<()> {
     #[cfg(feature = "tracing")]
     {
         let span = tracing::trace_span!(
             "pkcs11_call",
-            function,
+            function = function.name(),
             rv = tracing::field::Empty,
             micros = tracing::field::Empty
         );
@@ -543,7 +583,7 @@ impl Module {
             .filter(|n| *n <= MAX_INTERFACES)
             .ok_or_else(|| {
                 Error::invalid_response(
-                    "C_GetInterfaceList",
+                    Function::GetInterfaceList,
                     format!("{count} interfaces, more than p11 takes ({MAX_INTERFACES})"),
                 )
             })?;
@@ -560,7 +600,7 @@ impl Module {
         let answered = usize::try_from(count).unwrap_or(usize::MAX);
         let list = list.get(..answered).ok_or_else(|| {
             Error::invalid_response(
-                "C_GetInterfaceList",
+                Function::GetInterfaceList,
                 format!("{answered} interfaces in room for {room}"),
             )
         })?;
@@ -768,9 +808,7 @@ impl ModuleInner {
         f: impl FnOnce(&Gate<'_>, &mut SessionBook) -> Result<T>,
     ) -> Result<T> {
         if entered(self) {
-            return Err(Error::OperationInProgress(
-                "closing sessions other operations may use".into(),
-            ));
+            return Err(Error::CallInProgress(Function::CloseSession));
         }
         let state = self
             .lifecycle
@@ -789,9 +827,7 @@ impl ModuleInner {
     /// with `again`, initialises it anew.
     fn cycle(&self, again: bool) -> Result<()> {
         if entered(self) {
-            return Err(Error::OperationInProgress(
-                "a finalize or reinitialize of the module".into(),
-            ));
+            return Err(Error::CallInProgress(Function::Finalize));
         }
         let mut state = self
             .lifecycle
@@ -881,9 +917,11 @@ impl FunctionLists {
             })?;
         let mut list: CK_FUNCTION_LIST_PTR = ptr::null_mut();
         // SAFETY: `list` is a writable out-pointer for the call.
-        check(unsafe { get_function_list(&mut list) }, "C_GetFunctionList")?;
-        let v2 = NonNull::new(list)
-            .ok_or_else(|| Error::invalid_response("C_GetFunctionList", "a NULL function list"))?;
+        let rv = unsafe { get_function_list(&mut list) };
+        check(rv, Function::GetFunctionList)?;
+        let v2 = NonNull::new(list).ok_or_else(|| {
+            Error::invalid_response(Function::GetFunctionList, "a NULL function list")
+        })?;
         // SAFETY: the module returned a non-NULL list that stays valid while loaded.
         let version = unsafe { v2.as_ref() }.version.into();
         Ok(FunctionLists {

@@ -7,6 +7,7 @@ use crate::info::widen;
 use crate::mapper::{kind_of, AttributeMapper};
 use crate::session::Session;
 use crate::template::{RawTemplate, Template};
+use crate::Function;
 use crate::{call, MechanismType, ReturnValue};
 use p11_sys::*;
 use std::fmt;
@@ -25,7 +26,7 @@ fn allocatable_len(ty: AttributeType, len: CK_ULONG) -> Result<usize> {
         .filter(|len| *len <= MAX_ATTRIBUTE_LEN)
         .ok_or_else(|| {
             Error::invalid_response(
-                "C_GetAttributeValue",
+                Function::GetAttributeValue,
                 format!("{ty} is {len} bytes long, more than p11 will allocate"),
             )
         })
@@ -302,7 +303,7 @@ impl Object {
         let mut values = self.get_attributes(&[ty])?;
         values.pop().unwrap_or_else(|| {
             Err(Error::invalid_response(
-                "C_GetAttributeValue",
+                Function::GetAttributeValue,
                 "no value returned",
             ))
         })
@@ -363,7 +364,7 @@ impl Object {
         Ok(reads.map(|read| match attributes.next() {
             Some(attribute) => self.outcome(read, attribute, status, mapper, true),
             None => Err(Error::invalid_response(
-                "C_GetAttributeValue",
+                Function::GetAttributeValue,
                 "fewer values than attributes asked for",
             )),
         }))
@@ -465,7 +466,7 @@ impl Object {
         explain: bool,
     ) -> Result<AttributeValue> {
         let module_error = |rv| Error::Module {
-            function: "C_GetAttributeValue",
+            function: Function::GetAttributeValue,
             rv,
             mechanism: None,
         };
@@ -626,7 +627,7 @@ impl Word {
         {
             Some(written) => decode(written),
             None => Err(Error::invalid_response(
-                "C_GetAttributeValue",
+                Function::GetAttributeValue,
                 format!(
                     "{} claims {} bytes in a buffer of {}",
                     self.ty, self.len, self.size
@@ -737,7 +738,7 @@ impl Read {
             AttributeKind::Template => {
                 if len % size_of::<CK_ATTRIBUTE>() != 0 {
                     return Err(Error::invalid_response(
-                        "C_GetAttributeValue",
+                        Function::GetAttributeValue,
                         format!(
                             "{} is {len} bytes, not a whole number of attributes",
                             self.ty
@@ -783,7 +784,7 @@ impl Read {
         mapper: Option<&dyn AttributeMapper>,
     ) -> Result<AttributeValue> {
         let (ty, kind) = (self.ty, self.kind);
-        let bad = |what: String| Error::invalid_response("C_GetAttributeValue", what);
+        let bad = |what: String| Error::invalid_response(Function::GetAttributeValue, what);
         let len = usize::try_from(written).unwrap_or(usize::MAX);
         let flat = |bytes: &[u8]| decode_flat(ty, kind, bytes, mapper);
         let beyond = |room: usize| bad(format!("{ty} claims {len} bytes in a buffer of {room}"));

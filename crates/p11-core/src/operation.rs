@@ -6,6 +6,7 @@ use crate::module::Gate;
 use crate::object::Object;
 use crate::pin::Pin;
 use crate::session::{Login, OperationGuard, OperationKind, Session, Unfinished, UserType};
+use crate::Function;
 use crate::{call, ReturnValue};
 use p11_mechanisms::{Mechanism, MechanismType};
 use p11_sys::*;
@@ -506,7 +507,7 @@ pub(crate) fn zeroed(len: usize) -> Result<Vec<u8>> {
 /// As [`output_vec`] with a length query first, for output that may hold secrets: the
 /// output comes wiped on drop, and so is any buffer refused as too small on the way.
 pub(crate) fn secret_output(
-    function: &'static str,
+    function: Function,
     call: impl FnMut(CK_BYTE_PTR, &mut CK_ULONG) -> Result<()>,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     output_vec(function, None, call).map(zeroize::Zeroizing::new)
@@ -517,7 +518,7 @@ pub(crate) fn secret_output(
 /// otherwise a length query first. A module that answers `CKR_BUFFER_TOO_SMALL` gets the
 /// buffer it asks for; one that claims more than the buffer holds is an error.
 pub(crate) fn output_vec(
-    function: &'static str,
+    function: Function,
     bound: Option<usize>,
     mut call: impl FnMut(CK_BYTE_PTR, &mut CK_ULONG) -> Result<()>,
 ) -> Result<Vec<u8>> {
@@ -572,7 +573,7 @@ pub(crate) fn output_vec(
 
 /// Runs `call` into the caller's `output`; the number of bytes written.
 pub(crate) fn output_into(
-    function: &'static str,
+    function: Function,
     output: &mut [u8],
     call: impl FnOnce(CK_BYTE_PTR, &mut CK_ULONG) -> Result<()>,
 ) -> Result<usize> {
@@ -588,7 +589,7 @@ pub(crate) fn output_into(
     Ok(written)
 }
 
-fn checked_size(function: &'static str, len: CK_ULONG) -> Result<usize> {
+fn checked_size(function: Function, len: CK_ULONG) -> Result<usize> {
     usize::try_from(len)
         .ok()
         .filter(|len| *len <= MAX_OUTPUT)
@@ -609,7 +610,7 @@ mod tests {
     #[test]
     fn a_known_bound_takes_one_call_and_is_trimmed() {
         let mut calls = 0;
-        let out = output_vec("C_Sign", Some(512), |buffer, len| {
+        let out = output_vec(Function::Sign, Some(512), |buffer, len| {
             calls += 1;
             assert!(!buffer.is_null() && *len == 512);
             *len = 256;
@@ -622,11 +623,11 @@ mod tests {
     #[test]
     fn buffer_too_small_gets_the_room_asked_for() {
         let mut sizes = Vec::new();
-        let out = output_vec("C_Sign", Some(16), |_, len| {
+        let out = output_vec(Function::Sign, Some(16), |_, len| {
             sizes.push(*len);
             if *len < 100 {
                 *len = 100;
-                return check(CKR_BUFFER_TOO_SMALL, "C_Sign");
+                return check(CKR_BUFFER_TOO_SMALL, Function::Sign);
             }
             *len = 100;
             Ok(())
@@ -639,7 +640,7 @@ mod tests {
     #[test]
     fn without_a_bound_the_length_is_asked_first() {
         let mut calls = Vec::new();
-        let out = output_vec("C_Digest", None, |buffer, len| {
+        let out = output_vec(Function::Digest, None, |buffer, len| {
             calls.push(buffer.is_null());
             *len = 20;
             Ok(())
@@ -651,7 +652,7 @@ mod tests {
 
     #[test]
     fn a_module_claiming_more_than_it_had_room_for_is_an_error() {
-        let err = output_vec("C_Encrypt", Some(16), |_, len| {
+        let err = output_vec(Function::Encrypt, Some(16), |_, len| {
             *len = 17;
             Ok(())
         })
@@ -662,7 +663,7 @@ mod tests {
             "{err}"
         );
         let mut small = [0u8; 4];
-        let err = output_into("C_EncryptUpdate", &mut small, |_, len| {
+        let err = output_into(Function::EncryptUpdate, &mut small, |_, len| {
             *len = 5;
             Ok(())
         })

@@ -3,18 +3,16 @@
 use crate::error::{Error, Result};
 use crate::handle::{SessionHandle, SlotId};
 use crate::info::{widen, SessionFlags};
+use crate::lock::OperationLock;
 use crate::mapper::AttributeMapper;
-use crate::module::{lock as lock_mutex, lock_sessions, Gate, ModuleInner, SessionBook};
+use crate::module::{lock_sessions, Gate, ModuleInner, SessionBook};
 use crate::pin::Pin;
 use crate::slot::Slot;
-use crate::{call, MechanismType, ReturnValue};
+use crate::{call, MechanismType, Operation, ReturnValue};
 use p11_sys::*;
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, MutexGuard, OnceLock};
 
 /// Whether a session may change the token (create, modify, destroy token objects).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -99,7 +97,7 @@ pub(crate) struct SessionInner {
     login: AtomicU64,
     /// Held by an operation from its `*Init` to its end. One for all kinds: modules
     /// such as SoftHSM run one operation at a time per session, searches included.
-    operation: OperationLock,
+    operation: OperationLock<Unfinished>,
     /// The slot's mechanism list, taken once from the slot's cache.
     mechanisms: OnceLock<Arc<[MechanismType]>>,
     /// How attribute values are read, when not p11's own way.
@@ -130,38 +128,22 @@ pub(crate) enum OperationKind {
 }
 
 impl OperationKind {
-    fn name(self) -> &'static str {
+    /// The public name of the kind, for errors.
+    fn operation(self) -> Operation {
         match self {
-            OperationKind::Find => "search",
-            OperationKind::Encrypt => "encryption",
-            OperationKind::Decrypt => "decryption",
-            OperationKind::Sign => "signature",
-            OperationKind::Verify => "verification",
-            OperationKind::Digest => "digest",
-            OperationKind::MessageEncrypt => "message encryption",
-            OperationKind::MessageDecrypt => "message decryption",
-            OperationKind::MessageSign => "message signing",
-            OperationKind::MessageVerify => "message verification",
-            OperationKind::VerifySignature => "signature verification",
+            OperationKind::Find => Operation::Find,
+            OperationKind::Encrypt => Operation::Encrypt,
+            OperationKind::Decrypt => Operation::Decrypt,
+            OperationKind::Sign => Operation::Sign,
+            OperationKind::Verify => Operation::Verify,
+            OperationKind::Digest => Operation::Digest,
+            OperationKind::MessageEncrypt => Operation::MessageEncrypt,
+            OperationKind::MessageDecrypt => Operation::MessageDecrypt,
+            OperationKind::MessageSign => Operation::MessageSign,
+            OperationKind::MessageVerify => Operation::MessageVerify,
+            OperationKind::VerifySignature => Operation::VerifySignature,
         }
     }
-}
-
-/// A session's operation, held by one operation value at a time and handed to waiters
-/// in the order they came (a ticket per guard, a queue of parked threads).
-///
-/// Uncontended, taking and releasing it is one compare-and-swap each.
-#[derive(Default)]
-struct OperationLock {
-    /// The holding guard's ticket, 0 when free; [`WAITERS`] set while threads queue.
-    holder: AtomicU64,
-    /// The thread that last used the holding operation (see [`thread_token`]).
-    user: AtomicU64,
-    queue: Mutex<VecDeque<Waiter>>,
-    /// An operation p11 could not end; the next holder ends it before beginning its own.
-    unfinished: Mutex<Option<Unfinished>>,
-    /// Whether `unfinished` is set, so that the common case takes no lock.
-    has_unfinished: AtomicBool,
 }
 
 /// An operation left active in the module, to be cancelled by the next holder.
@@ -169,46 +151,6 @@ struct OperationLock {
 pub(crate) struct Unfinished {
     pub(crate) kind: OperationKind,
     pub(crate) updated: bool,
-}
-
-const WAITERS: u64 = 1 << 63;
-
-/// How often a waiter looks for a free operation before it sleeps.
-const SPIN_ROUNDS: u32 = 64;
-
-/// How long the first waiter may wait before the operation is handed to it directly.
-/// Until then a thread that releases and takes the operation again keeps it (no switch
-/// per operation, which would cost more than a short operation itself); after it, the
-/// waiters are served in the order they came.
-const FAIR_AFTER: Duration = Duration::from_micros(500);
-
-/// A thread waiting for the operation.
-struct Waiter {
-    ticket: u64,
-    thread: Thread,
-    since: Instant,
-}
-
-/// A number for the current thread, unique in the process, never 0. (`ThreadId` has no
-/// stable number, and `thread::current()` costs a reference count.)
-fn thread_token() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local!(static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed));
-    TOKEN.with(|token| *token)
-}
-
-/// The holder's ticket when it took the operation without queueing.
-const UNQUEUED: u64 = 1;
-
-/// A ticket for a queued waiter: unique, never 0 or [`UNQUEUED`].
-fn next_ticket() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(UNQUEUED + 1);
-    loop {
-        let ticket = NEXT.fetch_add(1, Ordering::Relaxed) & !WAITERS;
-        if ticket > UNQUEUED {
-            return ticket;
-        }
-    }
 }
 
 /// The session's operation, held; released (to the next in line) when dropped. Borrows
@@ -222,130 +164,6 @@ pub(crate) struct OperationGuard<'s> {
 enum Held<'s> {
     Borrowed(&'s Session),
     Owned(Session),
-}
-
-impl OperationLock {
-    #[inline]
-    fn acquire(&self, kind: OperationKind) -> Result<u64> {
-        let me = thread_token();
-        if self.try_take(UNQUEUED) {
-            self.user.store(me, Ordering::Relaxed);
-            return Ok(UNQUEUED);
-        }
-        // Only this thread writes its own token: reading it means the holder is an
-        // operation this thread used last (release clears it before letting go, and the
-        // acquire in `try_take` orders that clearing before this read).
-        if self.user.load(Ordering::Relaxed) == me {
-            return Err(Error::OperationInProgress(kind.name().into()));
-        }
-        self.wait(me)
-    }
-
-    /// Takes the operation with `ticket` if it is free (waiters or not); one
-    /// compare-and-swap when uncontended.
-    #[inline]
-    fn try_take(&self, ticket: u64) -> bool {
-        let mut current = self.holder.load(Ordering::Acquire);
-        while current & !WAITERS == 0 {
-            match self.holder.compare_exchange_weak(
-                current,
-                ticket | (current & WAITERS),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(now) => current = now,
-            }
-        }
-        false
-    }
-
-    /// Queues for the operation and waits until it is free or handed over.
-    #[cold]
-    fn wait(&self, me: u64) -> Result<u64> {
-        let ticket = next_ticket();
-        {
-            let mut queue = lock_mutex(&self.queue);
-            if self.try_take(ticket) {
-                self.user.store(me, Ordering::Relaxed);
-                return Ok(ticket);
-            }
-            self.holder.fetch_or(WAITERS, Ordering::AcqRel);
-            queue.push_back(Waiter {
-                ticket,
-                thread: thread::current(),
-                since: Instant::now(),
-            });
-        }
-        let mut round = 0;
-        loop {
-            let current = self.holder.load(Ordering::Acquire);
-            if current & !WAITERS == ticket {
-                break; // handed over (and taken off the queue) by the releaser
-            }
-            if current & !WAITERS == 0 && self.take_queued(ticket) {
-                break;
-            }
-            if round < SPIN_ROUNDS {
-                round += 1;
-                std::hint::spin_loop();
-            } else {
-                // Woken by a hand-over, or in time to become due for one.
-                thread::park_timeout(FAIR_AFTER);
-            }
-        }
-        self.user.store(me, Ordering::Relaxed);
-        Ok(ticket)
-    }
-
-    /// A queued waiter takes the free operation and leaves the queue.
-    fn take_queued(&self, ticket: u64) -> bool {
-        let mut queue = lock_mutex(&self.queue);
-        if !self.try_take(ticket) {
-            // Taken by another, or handed to us meanwhile (then we are off the queue).
-            return self.holder.load(Ordering::Acquire) & !WAITERS == ticket;
-        }
-        queue.retain(|w| w.ticket != ticket);
-        if queue.is_empty() {
-            // Ours now: no one else changes the word while we hold the queue.
-            self.holder.store(ticket, Ordering::Release);
-        }
-        true
-    }
-
-    #[inline]
-    fn release(&self, ticket: u64) {
-        // Nobody uses the operation any more: cleared before the lock is, so that a
-        // thread that finds the lock taken never reads a user of an earlier holder.
-        self.user.store(0, Ordering::Relaxed);
-        if self
-            .holder
-            .compare_exchange(ticket, 0, Ordering::Release, Ordering::Relaxed)
-            .is_err()
-        {
-            self.release_to_waiters();
-        }
-    }
-
-    /// Threads are queued: hands the operation to the first when it has waited long
-    /// enough, otherwise frees it for whoever comes first.
-    #[cold]
-    fn release_to_waiters(&self) {
-        let mut queue = lock_mutex(&self.queue);
-        let due = queue
-            .front()
-            .is_some_and(|w| w.since.elapsed() >= FAIR_AFTER);
-        if due {
-            if let Some(next) = queue.pop_front() {
-                let waiters = if queue.is_empty() { 0 } else { WAITERS };
-                self.holder.store(next.ticket | waiters, Ordering::Release);
-                next.thread.unpark();
-                return;
-            }
-        }
-        let waiters = if queue.is_empty() { 0 } else { WAITERS };
-        self.holder.store(waiters, Ordering::Release);
-    }
 }
 
 impl<'s> OperationGuard<'s> {
@@ -370,18 +188,12 @@ impl<'s> OperationGuard<'s> {
     /// Records that the current thread uses the operation (so that it gets an error,
     /// not a wait, should it start another on the session meanwhile).
     pub(crate) fn touch(&self) {
-        self.session()
-            .inner
-            .operation
-            .user
-            .store(thread_token(), Ordering::Relaxed);
+        self.session().inner.operation.touch();
     }
 
     /// Leaves an operation p11 could not end for the next holder to cancel.
     pub(crate) fn leave_unfinished(&self, unfinished: Unfinished) {
-        let lock = &self.session().inner.operation;
-        *lock_mutex(&lock.unfinished) = Some(unfinished);
-        lock.has_unfinished.store(true, Ordering::SeqCst);
+        self.session().inner.operation.leave(unfinished);
     }
 }
 
@@ -513,18 +325,16 @@ impl Session {
     #[inline]
     pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
         let lock = &self.inner.operation;
-        let ticket = lock.acquire(kind)?;
+        let ticket = lock
+            .acquire()
+            .ok_or(Error::OperationInProgress(kind.operation()))?;
         let guard = OperationGuard {
             session: Held::Borrowed(self),
             ticket,
         };
-        if lock.has_unfinished.load(Ordering::SeqCst)
-            && lock.has_unfinished.swap(false, Ordering::SeqCst)
-        {
-            if let Some(unfinished) = lock_mutex(&lock.unfinished).take() {
-                if !crate::operation::cancel(self, unfinished) {
-                    guard.leave_unfinished(unfinished);
-                }
+        if let Some(unfinished) = lock.take_left() {
+            if !crate::operation::cancel(self, unfinished) {
+                guard.leave_unfinished(unfinished);
             }
         }
         Ok(guard)

@@ -8,6 +8,7 @@ use crate::object::Object;
 use crate::operation::{input, output_into, output_vec, write_by_update, Active, Init, KeyInit};
 use crate::pin::Pin;
 use crate::session::{OperationKind, Session};
+use crate::Function;
 use crate::ReturnValue;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
 use std::fmt;
@@ -97,7 +98,7 @@ impl Session {
         let bound = key.output_bound(mechanism.mechanism_type(), Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
-            output_vec("C_Sign", bound, |out, len| {
+            output_vec(Function::Sign, bound, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_Sign(handle, data, data_len, out, len)) }
             })
@@ -119,7 +120,7 @@ impl Session {
         let mut active = self.start(KeyInit::Sign, mechanism, key)?;
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
-            output_into("C_Sign", output, |out, len| {
+            output_into(Function::Sign, output, |out, len| {
                 // SAFETY: `data` is readable for `data_len` bytes, `out` writable for `*len`.
                 unsafe { call!(gate, C_Sign(handle, data, data_len, out, len)) }
             })
@@ -274,7 +275,7 @@ impl Signer {
     pub fn finish(mut self) -> Result<Vec<u8>> {
         let bound = self.bound;
         self.active.end(|gate, handle| {
-            output_vec("C_SignFinal", bound, |out, len| {
+            output_vec(Function::SignFinal, bound, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
                 unsafe { call!(gate, C_SignFinal(handle, out, len)) }
             })
@@ -288,7 +289,7 @@ impl Signer {
     /// (see `Error`).
     pub fn finish_into(mut self, output: &mut [u8]) -> Result<usize> {
         self.active.end(|gate, handle| {
-            output_into("C_SignFinal", output, |out, len| {
+            output_into(Function::SignFinal, output, |out, len| {
                 // SAFETY: `out` is writable for `*len` bytes.
                 unsafe { call!(gate, C_SignFinal(handle, out, len)) }
             })

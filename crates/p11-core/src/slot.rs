@@ -7,6 +7,7 @@ use crate::lists::fetch_list;
 use crate::module::{lock_sessions, Module, ModuleInner};
 use crate::pin::Pin;
 use crate::token::Token;
+use crate::Function;
 use crate::{call, MechanismType};
 use p11_sys::*;
 use std::fmt;
@@ -59,7 +60,7 @@ impl Module {
     pub fn get_slots(&self, token_present: bool) -> Result<Vec<Slot>> {
         let gate = self.inner().enter()?;
         let ids = fetch_list(
-            "C_GetSlotList",
+            Function::GetSlotList,
             MAX_SLOTS,
             |buffer: *mut CK_SLOT_ID, count| {
                 // SAFETY: `buffer` is NULL (a count query) or has room for `*count` ids;
@@ -162,7 +163,7 @@ impl Slot {
     pub fn mechanisms(&self) -> Result<Vec<MechanismType>> {
         let gate = self.module_inner().enter()?;
         let raw = fetch_list(
-            "C_GetMechanismList",
+            Function::GetMechanismList,
             MAX_MECHANISMS,
             |buffer: *mut CK_MECHANISM_TYPE, count| {
                 // SAFETY: `buffer` is NULL (a count query) or has room for `*count` items.

@@ -59,7 +59,7 @@ pub use params::{
     KeyDerivationStringData, Mgf, OaepParams, Pbkdf2Params, Pbkdf2Prf, PssParams,
     SignAdditionalContext, X942Dh1DeriveParams,
 };
-pub use profile::{MechanismProfile, Operations, ParameterKind};
+pub use profile::{MechanismProfile, Operation, Operations, ParameterKind};
 pub use stream::{ChaCha20Params, Salsa20Params};
 
 open_enum!(

@@ -123,6 +123,18 @@ impl<'a> From<&'a [u8]> for Parameter<'a> {
     }
 }
 
+impl<'a, const N: usize> From<&'a [u8; N]> for Parameter<'a> {
+    fn from(bytes: &'a [u8; N]) -> Self {
+        Parameter::Bytes(bytes)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Parameter<'a> {
+    fn from(bytes: &'a Vec<u8>) -> Self {
+        Parameter::Bytes(bytes)
+    }
+}
+
 parameters!(
     /// RSA OAEP.
     Oaep(OaepParams<'a>),
@@ -265,6 +277,11 @@ impl<'a> Mechanism<'a> {
     /// The parameter.
     pub fn parameter(&self) -> &Parameter<'a> {
         &self.parameter
+    }
+
+    /// The parameter, given back: what a caller that lent it for one call takes home.
+    pub fn into_parameter(self) -> Parameter<'a> {
+        self.parameter
     }
 
     /// The `CK_MECHANISM` for a call. Its pointers point into `self`, so `self` must

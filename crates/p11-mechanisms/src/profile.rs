@@ -34,6 +34,104 @@ bitflags::bitflags! {
     }
 }
 
+/// One operation a key is used for: what [`Operations`] holds a set of, named where one
+/// is meant — the facade's table of default mechanisms is keyed by it, and errors say
+/// which operation a key type has no default for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Generating a key or a key pair.
+    Generate,
+    /// Generating domain parameters.
+    GenerateDomainParameters,
+    /// Encrypting.
+    Encrypt,
+    /// Decrypting.
+    Decrypt,
+    /// Signing (and MACs).
+    Sign,
+    /// Verifying.
+    Verify,
+    /// Wrapping another key.
+    Wrap,
+    /// Unwrapping a key.
+    Unwrap,
+    /// Deriving a key.
+    Derive,
+    /// Encapsulating a key (PKCS#11 3.2).
+    Encapsulate,
+    /// Decapsulating a key (PKCS#11 3.2).
+    Decapsulate,
+    /// Encrypting messages (PKCS#11 3.0's message-based encryption).
+    MessageEncrypt,
+    /// Decrypting messages.
+    MessageDecrypt,
+    /// Signing messages (PKCS#11 3.0's message-based signing).
+    MessageSign,
+    /// Verifying messages.
+    MessageVerify,
+    /// Digesting.
+    Digest,
+    /// Searching for objects (`C_FindObjects*`): a session operation, though no key's.
+    Find,
+    /// Verifying with the signature given first (PKCS#11 3.0's `C_VerifySignature*`).
+    VerifySignature,
+}
+
+impl Operation {
+    /// Every operation, in declaration order.
+    pub const ALL: [Operation; 18] = [
+        Operation::Generate,
+        Operation::GenerateDomainParameters,
+        Operation::Encrypt,
+        Operation::Decrypt,
+        Operation::Sign,
+        Operation::Verify,
+        Operation::Wrap,
+        Operation::Unwrap,
+        Operation::Derive,
+        Operation::Encapsulate,
+        Operation::Decapsulate,
+        Operation::MessageEncrypt,
+        Operation::MessageDecrypt,
+        Operation::MessageSign,
+        Operation::MessageVerify,
+        Operation::Digest,
+        Operation::Find,
+        Operation::VerifySignature,
+    ];
+
+    /// Its name in prose: "encryption", "message signing", ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Generate => "key generation",
+            Operation::GenerateDomainParameters => "domain parameter generation",
+            Operation::Encrypt => "encryption",
+            Operation::Decrypt => "decryption",
+            Operation::Sign => "signing",
+            Operation::Verify => "verification",
+            Operation::Wrap => "wrapping",
+            Operation::Unwrap => "unwrapping",
+            Operation::Derive => "derivation",
+            Operation::Encapsulate => "encapsulation",
+            Operation::Decapsulate => "decapsulation",
+            Operation::MessageEncrypt => "message encryption",
+            Operation::MessageDecrypt => "message decryption",
+            Operation::MessageSign => "message signing",
+            Operation::MessageVerify => "message verification",
+            Operation::Digest => "digest",
+            Operation::Find => "search",
+            Operation::VerifySignature => "signature verification",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The parameter a mechanism expects.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -79,7 +79,11 @@ fn main() {
             let query = p11::KeyQuery::new().label(&label);
             let pooled = pool.key::<p11::PrivateKey>(query);
             for _ in 0..count {
-                black_box(pooled.run(|key| key.sign_with(&with, data)).unwrap());
+                black_box(
+                    pooled
+                        .run(|key| key.with_mechanism(&with).sign(data))
+                        .unwrap(),
+                );
             }
         }
         other => panic!("unknown side {other}"),
@@ -111,7 +115,8 @@ fn ml_dsa(side: &str, count: usize) {
     for _ in 0..count {
         black_box(match side {
             "p11" => private
-                .sign_param(SignAdditionalContext::new(Hedge::Deterministic, &[]), &data)
+                .with_param(SignAdditionalContext::new(Hedge::Deterministic, &[]))
+                .sign(&data)
                 .unwrap(),
             "raw" => support::raw_sign_ml_dsa_deterministic(list, h, o, &data),
             other => panic!("unknown side {other}"),
@@ -142,8 +147,8 @@ impl Signing {
 
     fn sign_with(&self, mechanism: &Mechanism, data: &[u8]) -> p11::Result<Vec<u8>> {
         match self {
-            Signing::Secret(key) => key.sign_with(mechanism, data),
-            Signing::Private(key) => key.sign_with(mechanism, data),
+            Signing::Secret(key) => key.with_mechanism(mechanism).sign(data),
+            Signing::Private(key) => key.with_mechanism(mechanism).sign(data),
         }
     }
 }

@@ -84,8 +84,10 @@ fn pooled_signing(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     parallel(threads, iters, |_| {
                         black_box(
-                            key.run(|key| key.sign_with(&Mechanism::new(mechanism), &data))
-                                .unwrap(),
+                            key.run(|key| {
+                                key.with_mechanism(Mechanism::new(mechanism)).sign(&data)
+                            })
+                            .unwrap(),
                         );
                     })
                 })
@@ -95,7 +97,11 @@ fn pooled_signing(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     parallel(threads, iters, |thread| {
                         let key = &own_keys[thread];
-                        black_box(key.sign_with(&Mechanism::new(mechanism), &data).unwrap());
+                        black_box(
+                            key.with_mechanism(Mechanism::new(mechanism))
+                                .sign(&data)
+                                .unwrap(),
+                        );
                     })
                 })
             });

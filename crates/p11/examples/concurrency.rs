@@ -17,8 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let iv = [thread; 16];
                     for round in 0..100u32 {
                         let data = format!("thread {thread}, round {round}");
-                        let sealed = key.encrypt_param(iv.as_slice(), data.as_bytes())?;
-                        assert_eq!(key.decrypt_param(iv.as_slice(), &sealed)?, data.as_bytes());
+                        let sealed = key.with_param(&iv).encrypt(data.as_bytes())?;
+                        assert_eq!(key.with_param(&iv).decrypt(&sealed)?, data.as_bytes());
                     }
                     Ok(())
                 })

@@ -10,9 +10,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
     let key = session.generate_key(KeyType::DES3, 0, &ObjectOptions::new())?;
     let iv = session.generate_random(64)?; // DES blocks are fixed at 64 bits
-    let crypttext = key.encrypt_param(iv.as_slice(), data)?;
+    let crypttext = key.with_param(&iv).encrypt(data)?;
 
-    assert_eq!(key.decrypt_param(iv.as_slice(), &crypttext)?, data);
+    assert_eq!(key.with_param(&iv).decrypt(&crypttext)?, data);
     println!("DES3-CBC-PAD: {} bytes of ciphertext", crypttext.len());
     Ok(())
 }

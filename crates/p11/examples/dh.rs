@@ -39,8 +39,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with(A::SENSITIVE, false)
             .with(A::EXTRACTABLE, true),
     );
-    let key = private.derive_key(theirs.as_slice(), KeyType::AES, 128, &readable)?;
-    let their_key = their_private.derive_key(ours.as_slice(), KeyType::AES, 128, &readable)?;
+    let key = private
+        .with_param(&theirs)
+        .derive_key(KeyType::AES, 128, &readable)?;
+    let their_key = their_private
+        .with_param(&ours)
+        .derive_key(KeyType::AES, 128, &readable)?;
 
     assert_eq!(
         key.get::<Vec<u8>>(A::VALUE)?,

@@ -31,14 +31,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with(A::SENSITIVE, false)
             .with(A::EXTRACTABLE, true),
     );
-    let key = private.derive_key(
-        Ecdh1DeriveParams::new(&theirs),
-        KeyType::AES,
-        128,
-        &readable,
-    )?;
-    let their_key =
-        their_private.derive_key(Ecdh1DeriveParams::new(&ours), KeyType::AES, 128, &readable)?;
+    let key = private
+        .with_param(Ecdh1DeriveParams::new(&theirs))
+        .derive_key(KeyType::AES, 128, &readable)?;
+    let their_key = their_private
+        .with_param(Ecdh1DeriveParams::new(&ours))
+        .derive_key(KeyType::AES, 128, &readable)?;
 
     assert_eq!(
         key.get::<Vec<u8>>(A::VALUE)?,

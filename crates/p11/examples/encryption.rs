@@ -14,21 +14,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
 
     let mut nonce = session.generate_random(96)?;
-    let sealed = key.encrypt_with(
-        &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)?),
-        b"secret",
-    )?;
-    let opened = key.decrypt_with(
-        &Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"header", 128)?),
-        &sealed,
-    )?;
+    let sealed = key
+        .with_mechanism(Mechanism::with(
+            M::AES_GCM,
+            GcmParams::new(&mut nonce, b"header", 128)?,
+        ))
+        .encrypt(b"secret")?;
+    let opened = key
+        .with_mechanism(Mechanism::with(
+            M::AES_GCM,
+            GcmParams::new(&mut nonce, b"header", 128)?,
+        ))
+        .decrypt(&sealed)?;
     println!(
         "AES-GCM: {} bytes sealed (tag included), opened: {:?}",
         sealed.len(),
         String::from_utf8_lossy(&opened)
     );
 
-    let block = key.encrypt_with(&Mechanism::new(M::AES_ECB), &[7u8; 16])?;
+    let block = key
+        .with_mechanism(Mechanism::new(M::AES_ECB))
+        .encrypt(&[7u8; 16])?;
     println!(
         "AES-ECB of one block: {} bytes (identical blocks encrypt identically)",
         block.len()
@@ -39,17 +45,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "RSA PKCS #1 v1.5: {:?}",
         String::from_utf8_lossy(
-            &private.decrypt_with(&pkcs1, &public.encrypt_with(&pkcs1, b"hello")?)?
+            &private
+                .with_mechanism(&pkcs1)
+                .decrypt(&public.with_mechanism(&pkcs1).encrypt(b"hello")?)?
         )
     );
     let sha256 = Mechanism::with(
         M::RSA_PKCS_OAEP,
         OaepParams::new(M::SHA256, Mgf::MGF1_SHA256),
     );
-    match public.encrypt_with(&sha256, b"hello") {
+    match public.with_mechanism(&sha256).encrypt(b"hello") {
         Ok(c) => println!(
             "RSA OAEP-SHA256: {:?}",
-            String::from_utf8_lossy(&private.decrypt_with(&sha256, &c)?)
+            String::from_utf8_lossy(&private.with_mechanism(&sha256).decrypt(&c)?)
         ),
         Err(e) => println!("RSA OAEP-SHA256 refused by this token: {e}"),
     }

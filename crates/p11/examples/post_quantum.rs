@@ -1,7 +1,7 @@
 //! Post-quantum keys (PKCS#11 3.2, as python-pkcs11 0.10.1 has them): an ML-DSA-65
 //! signature, and an ML-KEM-768 key exchange that gives both ends the same AES key.
 //! `cargo xtask demo` runs it on kryoptic; a token without the mechanisms says so.
-use p11::mechanisms::{MlDsaParameterSet, MlKemParameterSet, Parameter};
+use p11::mechanisms::{MlDsaParameterSet, MlKemParameterSet};
 use p11::{
     AttributeType as A, Decapsulate, Decrypt, Encapsulate, Encrypt, KeyType, Library,
     MechanismType as M, ObjectOptions, OpenOptions, Sign, Template, TokenFilter, Verify,
@@ -46,8 +46,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         alice_private.decapsulate_key(&ciphertext, KeyType::AES, 256, &ObjectOptions::new())?;
 
     let iv = session.generate_random(128)?;
-    let secret = bobs_key.encrypt_param(Parameter::Bytes(&iv), b"attack at dawn")?;
-    let plain = alices_key.decrypt_param(Parameter::Bytes(&iv), &secret)?;
+    let secret = bobs_key.with_param(&iv).encrypt(b"attack at dawn")?;
+    let plain = alices_key.with_param(&iv).decrypt(&secret)?;
     assert_eq!(plain, b"attack at dawn");
     println!("Alice read Bob's message with the key they share");
     Ok(())

@@ -45,10 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             KeyType::RSA => {
                 let pss = Mechanism::new(M::SHA256_RSA_PKCS_PSS);
-                let signature = private.sign_with(&pss, data)?;
+                let signature = private.with_mechanism(&pss).sign(data)?;
                 println!(
                     "  RSA-PSS (SHA-256, MGF1-SHA256, 32-byte salt): verifies {}",
-                    public.verify_with(&pss, data, &signature)?
+                    public.with_mechanism(&pss).verify(data, &signature)?
                 );
             }
             _ => {}

@@ -20,13 +20,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&plain, &contents)?;
 
     let mut writer = key
-        .encryptor(iv.as_slice())?
+        .with_param(&iv)
+        .encryptor()?
         .writer(std::fs::File::create(&sealed)?);
     copy(&mut std::fs::File::open(&plain)?, &mut writer)?;
     writer.finish()?;
 
     let mut decrypted = Vec::new();
-    key.decryptor(iv.as_slice())?
+    key.with_param(&iv)
+        .decryptor()?
         .reader(std::fs::File::open(&sealed)?)
         .read_to_end(&mut decrypted)?;
     assert_eq!(decrypted, contents);

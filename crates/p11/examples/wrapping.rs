@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &ObjectOptions::new().template(Template::new().with(A::EXTRACTABLE, true)),
     )?;
     let iv = [0u8; 16];
-    let crypttext = key.encrypt_param(iv.as_slice(), b"wrapped and back")?;
+    let crypttext = key.with_param(&iv).encrypt(b"wrapped and back")?;
 
     let kek = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
     let wrapped = kek.wrap_key(&key)?;
@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "AES_KEY_WRAP: {} bytes; the unwrapped key decrypts: {:?}",
         wrapped.len(),
-        String::from_utf8_lossy(&unwrapped.decrypt_param(iv.as_slice(), &crypttext)?)
+        String::from_utf8_lossy(&unwrapped.with_param(&iv).decrypt(&crypttext)?)
     );
 
     let (public, private) = session.generate_keypair(KeyType::RSA, 2048, &ObjectOptions::new())?;
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "RSA OAEP wrap: {} bytes; the unwrapped key decrypts: {:?}",
         wrapped.len(),
-        String::from_utf8_lossy(&unwrapped.decrypt_param(iv.as_slice(), &crypttext)?)
+        String::from_utf8_lossy(&unwrapped.with_param(&iv).decrypt(&crypttext)?)
     );
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! token has honoured it, the session trusts it with it, so making keys costs no read
 //! after that (a read of three attributes is a tenth of SoftHSM's AES key generation).
 
+use p11_core::Function;
 use p11_core::{AttributeType as A, AttributeValue, Error, Object, Result, ReturnValue, Template};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,7 +40,7 @@ impl Honoured {
         &self,
         object: Object,
         asked: &Template,
-        function: &'static str,
+        function: Function,
     ) -> Result<Object> {
         let unproven: Vec<(A, &AttributeValue)> = {
             let honoured = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -69,7 +70,7 @@ impl Honoured {
 pub(crate) fn hold(
     object: Object,
     asked: &[(A, &AttributeValue)],
-    function: &'static str,
+    function: Function,
 ) -> Result<Object> {
     let types: Vec<A> = asked.iter().map(|(ty, _)| *ty).collect();
     let made = object.get_attributes(&types)?;

@@ -1,10 +1,12 @@
 //! Keys by kind, and what each kind can do: the capability traits. Only the right kinds
 //! implement each trait, so signing with a public key does not compile.
 //!
-//! Each operation comes three ways, like python-pkcs11's `mechanism=` and
-//! `mechanism_param=` keywords: `encrypt(data)` with the key type's default mechanism,
-//! `encrypt_param(data, param)` with the default mechanism and this parameter (an IV,
-//! OAEP parameters, ...), and `encrypt_with(data, &mechanism)` with any mechanism.
+//! Each operation family has one one-shot method, one stream and one message form
+//! (`encrypt`, `encryptor`, `message_encryptor`), run with the key type's default
+//! mechanism ([`default_mechanism`](crate::default_mechanism)). How else to run it is a
+//! step before the call, like python-pkcs11's keywords: `key.with_param(&iv)`
+//! (`mechanism_param=`), `key.with_mechanism(m)` (`mechanism=`), `key.with_pin(pin)`
+//! (`pin=`).
 //!
 //! A public key cannot sign:
 //!
@@ -24,19 +26,22 @@
 //! }
 //! ```
 
-use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
+use crate::defaults::{default_mechanism, Capabilities};
 use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use crate::session::{with_value_len, Session};
 use crate::signing::{self, Plan, Signer, Verifier};
 use p11_core::mechanisms::{Parameter, ParameterKind};
+use p11_core::Function;
 use p11_core::{
     AttributeType as A, AttributeValue, Cipher, Error, FromAttribute, FromAttributes, KeyType,
-    Mechanism, MechanismType, Object, ObjectClass, Pin, Result, Template,
+    Mechanism, MechanismType, MessageDecryptor, MessageEncryptor, MessageSigner, MessageVerifier,
+    Object, ObjectClass, Operation, Pin, Result, Template,
 };
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 /// What every key has.
-pub trait Key {
+pub trait Key: sealed::Operand {
     /// The key object.
     fn object(&self) -> &Object;
     /// Its key type.
@@ -120,7 +125,7 @@ pub trait Key {
             _ if self.object().kind()? == p11_core::ObjectKind::SecretKey => {
                 let bytes: u64 = self.object().get(A::VALUE_LEN)?;
                 bytes.checked_mul(8).ok_or_else(|| Error::InvalidResponse {
-                    function: "C_GetAttributeValue",
+                    function: Function::GetAttributeValue,
                     what: format!("a key of {bytes} bytes"),
                 })
             }
@@ -155,385 +160,397 @@ pub trait Key {
     }
 }
 
-/// The key type's default mechanism for one use, with `param` (IVs length-checked).
-fn default_mechanism<'a>(
-    key: &dyn Key,
-    what: &str,
-    pick: fn(&KeyDefaults) -> Option<MechanismType>,
-    param: Parameter<'a>,
-) -> Result<Mechanism<'a>> {
-    let mechanism = key_defaults(key.key_type())
-        .and_then(|d| pick(&d))
-        .ok_or_else(|| {
-            Error::InvalidArgument(
-                format!("{} keys have no default {what} mechanism", key.key_type()).into(),
-            )
-        })?;
-    match param {
-        Parameter::None => Ok(Mechanism::new(mechanism)),
-        Parameter::Bytes(iv)
-            if mechanism
-                .profile()
-                .is_some_and(|p| p.parameter == ParameterKind::Iv) =>
-        {
-            Ok(Mechanism::with_iv(mechanism, iv)?)
-        }
-        param => Ok(Mechanism::with(mechanism, param)),
+/// A mechanism given to [`with_mechanism`](SecretKey::with_mechanism): a [`MechanismType`] (with its default
+/// parameter, as [`Mechanism::new`] gives it) or a whole [`Mechanism`], owned or borrowed.
+#[derive(Debug)]
+pub struct MechanismChoice<'a>(Chosen<'a>);
+
+#[derive(Debug)]
+enum Chosen<'a> {
+    Owned(Mechanism<'a>),
+    Borrowed(&'a Mechanism<'a>),
+}
+
+impl From<MechanismType> for MechanismChoice<'_> {
+    fn from(ty: MechanismType) -> Self {
+        MechanismChoice(Chosen::Owned(Mechanism::new(ty)))
     }
 }
 
-fn encryption<'a>(key: &dyn Key, param: Parameter<'a>) -> Result<Mechanism<'a>> {
-    default_mechanism(key, "encryption", |d| d.encrypt, param)
-}
-
-fn signing<'a>(key: &dyn Key, param: Parameter<'a>) -> Result<Mechanism<'a>> {
-    default_mechanism(key, "signing", |d| d.sign, param)
-}
-
-fn wrapping(key: &dyn Key) -> Result<Mechanism<'static>> {
-    default_mechanism(key, "wrapping", |d| d.wrap, Parameter::None)
-}
-
-/// Encryption: secret and public keys.
-pub trait Encrypt: Key + Sized {
-    /// Encrypts with the default mechanism (RSA: OAEP with SHA-1).
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
-    fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.encrypt_with(&encryption(self, Parameter::None)?, data)
-    }
-
-    /// Encrypts with the default mechanism and this parameter (AES/DES3: the IV).
-    ///
-    /// # Errors
-    /// As [`encrypt`](Self::encrypt); [`Error::Parameter`] for an IV of the wrong size.
-    fn encrypt_param<'a>(&self, param: impl Into<Parameter<'a>>, data: &[u8]) -> Result<Vec<u8>> {
-        self.encrypt_with(&encryption(self, param.into())?, data)
-    }
-
-    /// Encrypts with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error.
-    fn encrypt_with(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
-        self.session()
-            .core()
-            .encrypt(mechanism, self.object(), data)
-    }
-
-    /// A streaming encryption with the default mechanism and `param`: feed it chunks
-    /// ([`Cipher::stream`], python's `encrypt(iterable)`), or use it as an `io::Write`
-    /// ([`Cipher::writer`]) or `io::Read` ([`Cipher::reader`]).
-    ///
-    /// # Errors
-    /// As [`encrypt_param`](Self::encrypt_param).
-    fn encryptor<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
-        self.encryptor_with(&encryption(self, param.into())?)
-    }
-
-    /// A streaming encryption with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error from `C_EncryptInit`.
-    fn encryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher> {
-        self.session()
-            .core()
-            .begin_encrypt(mechanism, self.object())
+impl<'a> From<Mechanism<'a>> for MechanismChoice<'a> {
+    fn from(mechanism: Mechanism<'a>) -> Self {
+        MechanismChoice(Chosen::Owned(mechanism))
     }
 }
 
-/// Decryption: secret and private keys.
-pub trait Decrypt: Key + Sized {
-    /// Decrypts with the default mechanism.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
-    fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.decrypt_with(&encryption(self, Parameter::None)?, data)
-    }
-
-    /// Decrypts with the default mechanism and this parameter (AES/DES3: the IV).
-    ///
-    /// # Errors
-    /// As [`decrypt`](Self::decrypt); [`Error::Parameter`] for an IV of the wrong size.
-    fn decrypt_param<'a>(&self, param: impl Into<Parameter<'a>>, data: &[u8]) -> Result<Vec<u8>> {
-        self.decrypt_with(&encryption(self, param.into())?, data)
-    }
-
-    /// Decrypts with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error.
-    fn decrypt_with(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
-        self.session()
-            .core()
-            .decrypt(mechanism, self.object(), data)
-    }
-
-    /// Decrypts with the default mechanism, with the PIN a key marked
-    /// `ALWAYS_AUTHENTICATE` asks for on every use (python's `decrypt(..., pin=)`).
-    ///
-    /// # Errors
-    /// The module's error, `CKR_PIN_INCORRECT` among them.
-    fn decrypt_with_pin(&self, data: &[u8], pin: impl Into<Pin>) -> Result<Vec<u8>> {
-        let mechanism = encryption(self, Parameter::None)?;
-        self.session()
-            .core()
-            .decrypt_with_pin(&mechanism, self.object(), data, pin)
-    }
-
-    /// A streaming decryption with the default mechanism and `param`.
-    ///
-    /// # Errors
-    /// As [`decrypt_param`](Self::decrypt_param).
-    fn decryptor<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Cipher> {
-        self.decryptor_with(&encryption(self, param.into())?)
-    }
-
-    /// A streaming decryption with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error from `C_DecryptInit`.
-    fn decryptor_with(&self, mechanism: &Mechanism) -> Result<Cipher> {
-        self.session()
-            .core()
-            .begin_decrypt(mechanism, self.object())
+impl<'a> From<&'a Mechanism<'a>> for MechanismChoice<'a> {
+    fn from(mechanism: &'a Mechanism<'a>) -> Self {
+        MechanismChoice(Chosen::Borrowed(mechanism))
     }
 }
 
-/// Signing (and MACs): secret and private keys. Every spelling — one-shot, chunks, a
-/// [`Signer`] stream — composes a hash-and-sign mechanism the token lacks from the hash
-/// and the raw signature when it has those, giving the same signature.
-pub trait Sign: Key + Sized {
-    /// Signs with the default mechanism.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
-    fn sign(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.sign_with(&signing(self, Parameter::None)?, data)
+/// How an operation runs: the key type's default mechanism, with a parameter, or a
+/// mechanism the caller chose.
+#[derive(Debug)]
+enum How<'a> {
+    Default,
+    Param(Parameter<'a>),
+    Mechanism(Chosen<'a>),
+}
+
+/// A key with how to use it: a parameter for the default mechanism
+/// ([`with_param`](SecretKey::with_param)), a mechanism ([`with_mechanism`](SecretKey::with_mechanism)), the PIN a key marked
+/// `CKA_ALWAYS_AUTHENTICATE` asks for ([`with_pin`](PrivateKey::with_pin)) — python's `mechanism_param=`,
+/// `mechanism=` and `pin=` keywords. It has the operations of the key it borrows:
+///
+/// ```no_run
+/// # fn demo(key: &p11::SecretKey, private: &p11::PrivateKey) -> p11::Result<()> {
+/// use p11::{Decrypt, Encrypt, Key, MechanismType, Sign};
+/// let iv = [0u8; 16];
+/// let sealed = key.with_param(&iv).encrypt(b"data")?;
+/// let mac = key.with_mechanism(MechanismType::SHA256_HMAC).sign(b"data")?;
+/// let signature = private.with_mechanism(MechanismType::ECDSA_SHA256).with_pin("1234").sign(b"data")?;
+/// # Ok(()) }
+/// ```
+///
+/// The parameter and the data are given apart, so they cannot be swapped:
+///
+/// ```compile_fail
+/// # fn demo(key: &p11::SecretKey, iv: &[u8], data: &[u8]) -> p11::Result<()> {
+/// use p11::Encrypt;
+/// let sealed = key.encrypt(iv, data)?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a key with how to use it does nothing until an operation is called on it"]
+pub struct With<'k, K> {
+    key: &'k K,
+    how: RefCell<How<'k>>,
+    pin: Option<Pin>,
+}
+
+impl<'k, K: Key> With<'k, K> {
+    /// The key type's default mechanism with `param` (an IV, OAEP parameters, ECDH's
+    /// peer, ...) instead of what was set before.
+    pub fn with_param(mut self, param: impl Into<Parameter<'k>>) -> Self {
+        self.how = RefCell::new(How::Param(param.into()));
+        self
     }
 
-    /// Signs with the default mechanism and this parameter.
-    ///
-    /// # Errors
-    /// As [`sign`](Self::sign).
-    fn sign_param<'a>(&self, param: impl Into<Parameter<'a>>, data: &[u8]) -> Result<Vec<u8>> {
-        self.sign_with(&signing(self, param.into())?, data)
+    /// `mechanism` instead of what was set before.
+    pub fn with_mechanism(mut self, mechanism: impl Into<MechanismChoice<'k>>) -> Self {
+        self.how = RefCell::new(How::Mechanism(mechanism.into().0));
+        self
     }
 
-    /// Signs with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error.
-    fn sign_with(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>> {
-        let plan = Plan::for_mechanism(self.session(), mechanism)?;
-        signing::sign(self.session(), plan, mechanism, self.object(), data, None)
-    }
-
-    /// Signs with the default mechanism, with the PIN a key marked
-    /// `ALWAYS_AUTHENTICATE` asks for on every use (python's `sign(..., pin=)`).
-    ///
-    /// # Errors
-    /// The module's error, `CKR_PIN_INCORRECT` among them.
-    fn sign_with_pin(&self, data: &[u8], pin: impl Into<Pin>) -> Result<Vec<u8>> {
-        let mechanism = signing(self, Parameter::None)?;
-        let plan = Plan::for_mechanism(self.session(), &mechanism)?;
-        let pin = pin.into();
-        signing::sign(
-            self.session(),
-            plan,
-            &mechanism,
-            self.object(),
-            data,
-            Some(&pin),
-        )
-    }
-
-    /// Signs the concatenation of `chunks` with the default mechanism, in parts
-    /// (python's `sign(iterable)`).
-    ///
-    /// # Errors
-    /// As [`signer`](Self::signer), and the module's errors on the way.
-    fn sign_chunks<I>(&self, chunks: I) -> Result<Vec<u8>>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<[u8]>,
-    {
-        let mut signer = self.signer(Parameter::None)?;
-        for chunk in chunks {
-            signer.update(chunk.as_ref())?;
-        }
-        signer.finish()
-    }
-
-    /// A streaming signature with the default mechanism and `param`
-    /// ([`Parameter::None`] for none); an `io::Write`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error
-    /// from the init.
-    fn signer<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Signer> {
-        self.signer_with(&signing(self, param.into())?)
-    }
-
-    /// A streaming signature with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error from the init.
-    fn signer_with(&self, mechanism: &Mechanism) -> Result<Signer> {
-        Signer::begin(self.session(), mechanism, self.object(), None)
-    }
-
-    /// A streaming signature with the default mechanism, with the PIN a key marked
-    /// `ALWAYS_AUTHENTICATE` asks for.
-    ///
-    /// # Errors
-    /// The module's error, `CKR_PIN_INCORRECT` among them.
-    fn signer_with_pin(&self, pin: impl Into<Pin>) -> Result<Signer> {
-        let mechanism = signing(self, Parameter::None)?;
-        Signer::begin(self.session(), &mechanism, self.object(), Some(pin.into()))
-    }
-
-    /// Message-based signing (PKCS#11 3.0) with the default mechanism: one operation,
-    /// many messages, each signed on its own, whole or in parts.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default;
-    /// [`Error::NotSupported`] on a module without PKCS#11 3.0; the module's error.
-    fn message_signer(&self) -> Result<p11_core::MessageSigner> {
-        self.message_signer_with(&signing(self, Parameter::None)?)
-    }
-
-    /// Message-based signing with `mechanism`.
-    ///
-    /// # Errors
-    /// As [`message_signer`](Self::message_signer).
-    fn message_signer_with(&self, mechanism: &Mechanism) -> Result<p11_core::MessageSigner> {
-        self.session()
-            .core()
-            .begin_message_sign(mechanism, self.object())
+    /// The PIN the key asks for on every use (`CKA_ALWAYS_AUTHENTICATE`), given right
+    /// after the operation begins.
+    pub fn with_pin(mut self, pin: impl Into<Pin>) -> Self {
+        self.pin = Some(pin.into());
+        self
     }
 }
 
-/// Verification: secret and public keys; composed as [`Sign`] is.
-pub trait Verify: Key + Sized {
-    /// Verifies with the default mechanism: `Ok(false)` for a wrong signature.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
-    fn verify(&self, data: &[u8], signature: &[u8]) -> Result<bool> {
-        self.verify_with(&signing(self, Parameter::None)?, data, signature)
+impl<K: Key> Key for With<'_, K> {
+    fn object(&self) -> &Object {
+        self.key.object()
     }
+    fn key_type(&self) -> KeyType {
+        self.key.key_type()
+    }
+    fn session(&self) -> &Session {
+        self.key.session()
+    }
+    fn capabilities(&self) -> Result<Capabilities> {
+        self.key.capabilities()
+    }
+}
 
-    /// Verifies with the default mechanism and this parameter.
-    ///
-    /// # Errors
-    /// As [`verify`](Self::verify).
-    fn verify_param<'a>(
+impl<K: Key> sealed::Operand for With<'_, K> {
+    fn run<T>(
         &self,
-        param: impl Into<Parameter<'a>>,
-        data: &[u8],
-        signature: &[u8],
-    ) -> Result<bool> {
-        self.verify_with(&signing(self, param.into())?, data, signature)
-    }
-
-    /// Verifies with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error.
-    fn verify_with(&self, mechanism: &Mechanism, data: &[u8], signature: &[u8]) -> Result<bool> {
-        let plan = Plan::for_mechanism(self.session(), mechanism)?;
-        signing::verify(
-            self.session(),
-            plan,
-            mechanism,
-            self.object(),
-            data,
-            signature,
-        )
-    }
-
-    /// Verifies `signature` over the concatenation of `chunks` with the default
-    /// mechanism, in parts (python's `verify(iterable, signature)`).
-    ///
-    /// # Errors
-    /// As [`verifier`](Self::verifier), and the module's errors on the way.
-    fn verify_chunks<I>(&self, chunks: I, signature: &[u8]) -> Result<bool>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<[u8]>,
-    {
-        let mut verifier = self.verifier(Parameter::None)?;
-        for chunk in chunks {
-            verifier.update(chunk.as_ref())?;
+        operation: Operation,
+        f: impl FnOnce(&Mechanism<'_>, Option<&Pin>) -> Result<T>,
+    ) -> Result<T> {
+        let pin = self.pin.as_ref();
+        // Only an operation run from inside another on this value could find it taken;
+        // none can, as nothing here calls back into the caller.
+        let Ok(mut how) = self.how.try_borrow_mut() else {
+            return Err(Error::OperationInProgress(operation));
+        };
+        match &mut *how {
+            How::Default => f(&default_for(self.key_type(), operation, None)?, pin),
+            How::Mechanism(Chosen::Owned(mechanism)) => f(mechanism, pin),
+            How::Mechanism(Chosen::Borrowed(mechanism)) => f(mechanism, pin),
+            How::Param(param) => {
+                // The parameter is lent to the mechanism for the call and taken back, so
+                // that the same value can run again.
+                let mechanism = default_for(self.key_type(), operation, Some(param))?;
+                let result = f(&mechanism, pin);
+                *param = mechanism.into_parameter();
+                result
+            }
         }
-        verifier.finish(signature)
     }
+}
 
-    /// A streaming verification with the default mechanism and `param`; an `io::Write`.
+/// The key type's default mechanism for `operation`, with the parameter `param` holds
+/// (taken out of it; an IV length-checked first).
+fn default_for<'a>(
+    key_type: KeyType,
+    operation: Operation,
+    param: Option<&mut Parameter<'a>>,
+) -> Result<Mechanism<'a>> {
+    let ty = default_mechanism(key_type, operation).ok_or(Error::NoDefaultMechanism {
+        key_type,
+        operation,
+    })?;
+    let Some(param) = param else {
+        return Ok(Mechanism::new(ty));
+    };
+    if let Parameter::Bytes(iv) = param {
+        if ty
+            .profile()
+            .is_some_and(|p| p.parameter == ParameterKind::Iv)
+        {
+            return Ok(Mechanism::with_iv(ty, iv)?);
+        }
+    }
+    Ok(Mechanism::with(
+        ty,
+        std::mem::replace(param, Parameter::None),
+    ))
+}
+
+/// Refuses a PIN given for an operation that cannot take one.
+fn no_pin(pin: Option<&Pin>, operation: Operation) -> Result<()> {
+    match pin {
+        Some(_) => Err(Error::PinNotUsed(operation)),
+        None => Ok(()),
+    }
+}
+
+/// Encryption: secret and public keys. The key type's default mechanism
+/// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or [`with_mechanism`](SecretKey::with_mechanism) says
+/// otherwise.
+pub trait Encrypt: Key + Sized {
+    /// Encrypts `data` (python's `encrypt`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error
-    /// from the init.
-    fn verifier<'a>(&self, param: impl Into<Parameter<'a>>) -> Result<Verifier> {
-        self.verifier_with(&signing(self, param.into())?)
+    /// [`Error::NoDefaultMechanism`] for a key type without one; [`Error::Parameter`]
+    /// for an IV of the wrong size; the module's error.
+    fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.run(Operation::Encrypt, |mechanism, pin| {
+            no_pin(pin, Operation::Encrypt)?;
+            self.session()
+                .core()
+                .encrypt(mechanism, self.object(), data)
+        })
     }
 
-    /// A streaming verification with any mechanism.
+    /// A streaming encryption: feed it chunks ([`Cipher::stream`], python's
+    /// `encrypt(iterable)`), or use it as an `io::Write` ([`Cipher::writer`]) or
+    /// `io::Read` ([`Cipher::reader`]).
     ///
     /// # Errors
-    /// The module's error from the init.
-    fn verifier_with(&self, mechanism: &Mechanism) -> Result<Verifier> {
-        Verifier::begin(self.session(), mechanism, self.object())
+    /// As [`encrypt`](Self::encrypt), from `C_EncryptInit`.
+    fn encryptor(&self) -> Result<Cipher> {
+        self.run(Operation::Encrypt, |mechanism, pin| {
+            no_pin(pin, Operation::Encrypt)?;
+            self.session()
+                .core()
+                .begin_encrypt(mechanism, self.object())
+        })
     }
 
-    /// Message-based verification (PKCS#11 3.0) with the default mechanism.
+    /// Message-based encryption (PKCS#11 3.0): one operation, many messages, each with
+    /// its own IV or nonce and tag — the key set up once for a stream of records. The
+    /// mechanism is given without its per-message parameter (`GcmMessageParams`, ...):
+    ///
+    /// ```no_run
+    /// # fn demo(key: &p11::SecretKey) -> p11::Result<()> {
+    /// use p11::mechanisms::GcmMessageParams;
+    /// use p11::Encrypt;
+    /// let mut records = key.message_encryptor()?;
+    /// let (iv, mut tag) = ([1u8; 12], [0u8; 16]);
+    /// let sealed = records.encrypt(&mut GcmMessageParams::new(&iv, &mut tag), b"header", b"record")?;
+    /// records.finish()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`encrypt`](Self::encrypt); [`Error::NotSupported`] on a module without
+    /// PKCS#11 3.0.
+    fn message_encryptor(&self) -> Result<MessageEncryptor> {
+        self.run(Operation::MessageEncrypt, |mechanism, pin| {
+            no_pin(pin, Operation::MessageEncrypt)?;
+            self.session()
+                .core()
+                .begin_message_encrypt(mechanism, self.object())
+        })
+    }
+}
+
+/// Decryption: secret and private keys; mechanisms as [`Encrypt`]'s.
+pub trait Decrypt: Key + Sized {
+    /// Decrypts `data` (python's `decrypt`).
+    ///
+    /// # Errors
+    /// As [`Encrypt::encrypt`]; `CKR_PIN_INCORRECT` for a wrong [`with_pin`](PrivateKey::with_pin).
+    fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.run(Operation::Decrypt, |mechanism, pin| {
+            let core = self.session().core();
+            match pin {
+                Some(pin) => core.decrypt_with_pin(mechanism, self.object(), data, pin),
+                None => core.decrypt(mechanism, self.object(), data),
+            }
+        })
+    }
+
+    /// A streaming decryption, as [`Encrypt::encryptor`].
+    ///
+    /// # Errors
+    /// As [`decrypt`](Self::decrypt), from `C_DecryptInit`.
+    fn decryptor(&self) -> Result<Cipher> {
+        self.run(Operation::Decrypt, |mechanism, pin| {
+            let cipher = self
+                .session()
+                .core()
+                .begin_decrypt(mechanism, self.object())?;
+            if let Some(pin) = pin {
+                cipher.authenticate(pin)?;
+            }
+            Ok(cipher)
+        })
+    }
+
+    /// Message-based decryption (PKCS#11 3.0), as [`Encrypt::message_encryptor`].
+    ///
+    /// # Errors
+    /// As [`Encrypt::message_encryptor`].
+    fn message_decryptor(&self) -> Result<MessageDecryptor> {
+        self.run(Operation::MessageDecrypt, |mechanism, pin| {
+            no_pin(pin, Operation::MessageDecrypt)?;
+            self.session()
+                .core()
+                .begin_message_decrypt(mechanism, self.object())
+        })
+    }
+}
+
+/// Signing (and MACs): secret and private keys, with the key type's default mechanism
+/// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or [`with_mechanism`](SecretKey::with_mechanism) says
+/// otherwise. One-shot and streamed, a hash-and-sign mechanism the token lacks is
+/// composed from the hash and the raw signature when it has those, giving the same
+/// signature.
+pub trait Sign: Key + Sized {
+    /// Signs `data` (python's `sign`).
+    ///
+    /// # Errors
+    /// [`Error::NoDefaultMechanism`] for a key type without one; `CKR_PIN_INCORRECT`
+    /// for a wrong [`with_pin`](PrivateKey::with_pin); the module's error.
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.run(Operation::Sign, |mechanism, pin| {
+            let plan = Plan::for_mechanism(self.session(), mechanism)?;
+            signing::sign(self.session(), plan, mechanism, self.object(), data, pin)
+        })
+    }
+
+    /// A streaming signature (python's `sign(iterable)`): [`Signer::update`] with each
+    /// part, or `io::copy` into it.
+    ///
+    /// # Errors
+    /// As [`sign`](Self::sign), from the init.
+    fn signer(&self) -> Result<Signer> {
+        self.run(Operation::Sign, |mechanism, pin| {
+            Signer::begin(self.session(), mechanism, self.object(), pin.cloned())
+        })
+    }
+
+    /// Message-based signing (PKCS#11 3.0): one operation, many messages, each signed
+    /// on its own, whole or in parts.
+    ///
+    /// # Errors
+    /// As [`sign`](Self::sign); [`Error::NotSupported`] on a module without PKCS#11
+    /// 3.0.
+    fn message_signer(&self) -> Result<MessageSigner> {
+        self.run(Operation::MessageSign, |mechanism, pin| {
+            no_pin(pin, Operation::MessageSign)?;
+            self.session()
+                .core()
+                .begin_message_sign(mechanism, self.object())
+        })
+    }
+}
+
+/// Verification: secret and public keys; mechanisms and composition as [`Sign`]'s.
+pub trait Verify: Key + Sized {
+    /// Verifies `signature` over `data`: `Ok(false)` for a wrong signature.
+    ///
+    /// # Errors
+    /// [`Error::NoDefaultMechanism`] for a key type without one; the module's error.
+    fn verify(&self, data: &[u8], signature: &[u8]) -> Result<bool> {
+        self.run(Operation::Verify, |mechanism, pin| {
+            no_pin(pin, Operation::Verify)?;
+            let plan = Plan::for_mechanism(self.session(), mechanism)?;
+            signing::verify(
+                self.session(),
+                plan,
+                mechanism,
+                self.object(),
+                data,
+                signature,
+            )
+        })
+    }
+
+    /// A streaming verification (python's `verify(iterable, signature)`):
+    /// [`Verifier::update`] with each part, then [`Verifier::finish`] with the signature.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), from the init.
+    fn verifier(&self) -> Result<Verifier> {
+        self.run(Operation::Verify, |mechanism, pin| {
+            no_pin(pin, Operation::Verify)?;
+            Verifier::begin(self.session(), mechanism, self.object())
+        })
+    }
+
+    /// Message-based verification (PKCS#11 3.0).
     ///
     /// # Errors
     /// As [`Sign::message_signer`].
-    fn message_verifier(&self) -> Result<p11_core::MessageVerifier> {
-        self.message_verifier_with(&signing(self, Parameter::None)?)
-    }
-
-    /// Message-based verification with `mechanism`.
-    ///
-    /// # Errors
-    /// As [`Sign::message_signer`].
-    fn message_verifier_with(&self, mechanism: &Mechanism) -> Result<p11_core::MessageVerifier> {
-        self.session()
-            .core()
-            .begin_message_verify(mechanism, self.object())
+    fn message_verifier(&self) -> Result<MessageVerifier> {
+        self.run(Operation::MessageVerify, |mechanism, pin| {
+            no_pin(pin, Operation::MessageVerify)?;
+            self.session()
+                .core()
+                .begin_message_verify(mechanism, self.object())
+        })
     }
 }
 
 /// Wrapping other keys: secret and public keys.
 pub trait Wrap: Key + Sized {
-    /// Wraps `key` with the default mechanism (AES: AES_KEY_WRAP, RSA: OAEP).
+    /// Wraps `key` (python's `wrap_key`); by default AES: AES_KEY_WRAP, RSA: OAEP.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
+    /// [`Error::NoDefaultMechanism`] for a key type without one; the module's error.
     fn wrap_key(&self, key: &dyn Key) -> Result<Vec<u8>> {
-        self.wrap_key_with(&wrapping(self)?, key)
-    }
-
-    /// Wraps `key` with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error.
-    fn wrap_key_with(&self, mechanism: &Mechanism, key: &dyn Key) -> Result<Vec<u8>> {
-        self.session()
-            .core()
-            .wrap_key(mechanism, self.object(), key.object())
+        self.run(Operation::Wrap, |mechanism, pin| {
+            no_pin(pin, Operation::Wrap)?;
+            self.session()
+                .core()
+                .wrap_key(mechanism, self.object(), key.object())
+        })
     }
 }
 
 /// Unwrapping keys: secret and private keys.
 pub trait Unwrap: Key + Sized {
-    /// Unwraps a key of kind `K` (secret, private or public) and `key_type` with the
-    /// default mechanism, made as `options` say — its template is the one
-    /// [`ObjectOptions`] gives for that kind (python's `unwrap_key(object_class, ...)`).
+    /// Unwraps a key of kind `K` (secret, private or public) and `key_type`, made as
+    /// `options` say — its template is the one [`ObjectOptions`] gives for that kind
+    /// (python's `unwrap_key(object_class, ...)`).
     ///
     /// ```no_run
     /// # fn f(kek: &p11::SecretKey, wrapped: &[u8]) -> p11::Result<()> {
@@ -543,32 +560,20 @@ pub trait Unwrap: Key + Sized {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default; the module's error.
+    /// [`Error::NoDefaultMechanism`] for a key type without one; the module's error.
     fn unwrap_key<K: KeyKind>(
         &self,
         key_type: KeyType,
         wrapped: &[u8],
         options: &ObjectOptions,
     ) -> Result<K> {
-        self.unwrap_key_with(&wrapping(self)?, key_type, wrapped, options)
-    }
-
-    /// Unwraps with any mechanism.
-    ///
-    /// # Errors
-    /// The module's error.
-    fn unwrap_key_with<K: KeyKind>(
-        &self,
-        mechanism: &Mechanism,
-        key_type: KeyType,
-        wrapped: &[u8],
-        options: &ObjectOptions,
-    ) -> Result<K> {
         let template = options.key_template(K::CLASS, key_type);
-        let object =
+        let object = self.run(Operation::Unwrap, |mechanism, pin| {
+            no_pin(pin, Operation::Unwrap)?;
             self.session()
                 .core()
-                .unwrap_key(mechanism, self.object(), wrapped, &template)?;
+                .unwrap_key(mechanism, self.object(), wrapped, &template)
+        })?;
         Ok(K::made(self.session().clone(), object, key_type))
     }
 }
@@ -591,9 +596,9 @@ fn encapsulated_template(
 /// Encapsulating keys (PKCS#11 3.2): public keys, ML-KEM's above all.
 pub trait Encapsulate: Key + Sized {
     /// A new secret key of `key_type` for the holder of the private key, made as
-    /// `options` say, with the default mechanism (ML_KEM for ML-KEM keys): the
-    /// ciphertext to send them, and the key (python's `encapsulate_key`). `bits` sets
-    /// its length; 0 takes the mechanism's own.
+    /// `options` say (by default with ML_KEM for ML-KEM keys): the ciphertext to send
+    /// them, and the key (python's `encapsulate_key`). `bits` sets its length; 0 takes
+    /// the mechanism's own.
     ///
     /// ```no_run
     /// # fn demo(public: &p11::PublicKey) -> p11::Result<()> {
@@ -603,7 +608,7 @@ pub trait Encapsulate: Key + Sized {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default;
+    /// [`Error::NoDefaultMechanism`] for a key type without one;
     /// [`Error::NotSupported`] on a module without the 3.2 interface; the module's error.
     fn encapsulate_key(
         &self,
@@ -611,27 +616,13 @@ pub trait Encapsulate: Key + Sized {
         bits: usize,
         options: &ObjectOptions,
     ) -> Result<(Vec<u8>, SecretKey)> {
-        let mechanism =
-            default_mechanism(self, "encapsulation", |d| d.encapsulate, Parameter::None)?;
-        self.encapsulate_key_with(&mechanism, key_type, bits, options)
-    }
-
-    /// Encapsulates with any mechanism.
-    ///
-    /// # Errors
-    /// As [`encapsulate_key`](Self::encapsulate_key).
-    fn encapsulate_key_with(
-        &self,
-        mechanism: &Mechanism,
-        key_type: KeyType,
-        bits: usize,
-        options: &ObjectOptions,
-    ) -> Result<(Vec<u8>, SecretKey)> {
         let template = encapsulated_template(key_type, bits, options)?;
-        let (ciphertext, object) =
+        let (ciphertext, object) = self.run(Operation::Encapsulate, |mechanism, pin| {
+            no_pin(pin, Operation::Encapsulate)?;
             self.session()
                 .core()
-                .encapsulate_key(mechanism, self.object(), &template)?;
+                .encapsulate_key(mechanism, self.object(), &template)
+        })?;
         Ok((
             ciphertext,
             SecretKey::made(self.session().clone(), object, key_type),
@@ -642,12 +633,11 @@ pub trait Encapsulate: Key + Sized {
 /// Decapsulating keys (PKCS#11 3.2): private keys, ML-KEM's above all.
 pub trait Decapsulate: Key + Sized {
     /// The secret key that [`Encapsulate::encapsulate_key`] sent as `ciphertext`, made
-    /// here as `options` say, with the default mechanism (python's `decapsulate_key`).
-    /// `key_type` and `bits` as the sender gave them.
+    /// here as `options` say (python's `decapsulate_key`). `key_type` and `bits` as the
+    /// sender gave them.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default;
-    /// [`Error::NotSupported`] on a module without the 3.2 interface; the module's error.
+    /// As [`Encapsulate::encapsulate_key`].
     fn decapsulate_key(
         &self,
         ciphertext: &[u8],
@@ -655,64 +645,42 @@ pub trait Decapsulate: Key + Sized {
         bits: usize,
         options: &ObjectOptions,
     ) -> Result<SecretKey> {
-        let mechanism =
-            default_mechanism(self, "decapsulation", |d| d.encapsulate, Parameter::None)?;
-        self.decapsulate_key_with(&mechanism, ciphertext, key_type, bits, options)
-    }
-
-    /// Decapsulates with any mechanism.
-    ///
-    /// # Errors
-    /// As [`decapsulate_key`](Self::decapsulate_key).
-    fn decapsulate_key_with(
-        &self,
-        mechanism: &Mechanism,
-        ciphertext: &[u8],
-        key_type: KeyType,
-        bits: usize,
-        options: &ObjectOptions,
-    ) -> Result<SecretKey> {
         let template = encapsulated_template(key_type, bits, options)?;
-        let object = self.session().core().decapsulate_key(
-            mechanism,
-            self.object(),
-            ciphertext,
-            &template,
-        )?;
+        let object = self.run(Operation::Decapsulate, |mechanism, pin| {
+            no_pin(pin, Operation::Decapsulate)?;
+            self.session()
+                .core()
+                .decapsulate_key(mechanism, self.object(), ciphertext, &template)
+        })?;
         Ok(SecretKey::made(self.session().clone(), object, key_type))
     }
 }
 
 /// Deriving keys: secret and private keys.
 pub trait Derive: Key + Sized {
-    /// Derives a secret key of `key_type` and `bits` with the default mechanism and its
-    /// parameter (DH: the other party's public value; ECDH: [`Ecdh1DeriveParams`]),
-    /// made as `options` say ([`ObjectOptions::secret_key_template`] with `VALUE_LEN`).
+    /// Derives a secret key of `key_type` and `bits`, made as `options` say
+    /// ([`ObjectOptions::secret_key_template`] with `VALUE_LEN`), with the key type's
+    /// default mechanism and the parameter [`with_param`](SecretKey::with_param) gives (DH: the other
+    /// party's public value; ECDH: [`Ecdh1DeriveParams`]), or another mechanism:
+    ///
+    /// ```no_run
+    /// # fn demo(private: &p11::PrivateKey, peer_point: &[u8]) -> p11::Result<()> {
+    /// use p11::mechanisms::Ecdh1DeriveParams;
+    /// use p11::{Derive, Key, KeyType, ObjectOptions};
+    /// let shared = private
+    ///     .with_param(Ecdh1DeriveParams::new(peer_point))
+    ///     .derive_key(KeyType::AES, 256, &ObjectOptions::new())?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// [`Ecdh1DeriveParams`]: p11_core::mechanisms::Ecdh1DeriveParams
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default or a length that is
-    /// not whole bytes; the module's error.
-    fn derive_key<'a>(
-        &self,
-        param: impl Into<Parameter<'a>>,
-        key_type: KeyType,
-        bits: usize,
-        options: &ObjectOptions,
-    ) -> Result<SecretKey> {
-        let mechanism = default_mechanism(self, "derivation", |d| d.derive, param.into())?;
-        self.derive_key_with(&mechanism, key_type, bits, options)
-    }
-
-    /// Derives with any mechanism.
-    ///
-    /// # Errors
+    /// [`Error::NoDefaultMechanism`] for a key type without one;
     /// [`Error::InvalidArgument`] for a length that is not whole bytes; the module's
     /// error.
-    fn derive_key_with(
+    fn derive_key(
         &self,
-        mechanism: &Mechanism,
         key_type: KeyType,
         bits: usize,
         options: &ObjectOptions,
@@ -720,24 +688,29 @@ pub trait Derive: Key + Sized {
         let template =
             with_value_len(key_type, bits)?.merge(&options.secret_key_template(key_type));
         let core = self.session().core();
-        let object = match core.derive_key(mechanism, self.object(), &template) {
-            Ok(object) => object,
-            // Tokens differ on the peer's ECDH point: some take it raw only (OpenSC's
-            // X25519, SmartCard-HSM), others DER-wrapped only. Refused one way, it is
-            // tried the other once.
-            Err(refused) => {
-                let Parameter::Ecdh1(params) = mechanism.parameter() else {
-                    return Err(refused);
-                };
-                let Some(other) = other_point_encoding(params, &refused) else {
-                    return Err(refused);
-                };
-                let retry =
-                    Mechanism::with(mechanism.mechanism_type(), params.with_public_data(&other));
-                core.derive_key(&retry, self.object(), &template)
-                    .map_err(|_| refused)?
+        let object = self.run(Operation::Derive, |mechanism, pin| {
+            no_pin(pin, Operation::Derive)?;
+            match core.derive_key(mechanism, self.object(), &template) {
+                Ok(object) => Ok(object),
+                // Tokens differ on the peer's ECDH point: some take it raw only (OpenSC's
+                // X25519, SmartCard-HSM), others DER-wrapped only. Refused one way, it is
+                // tried the other once.
+                Err(refused) => {
+                    let Parameter::Ecdh1(params) = mechanism.parameter() else {
+                        return Err(refused);
+                    };
+                    let Some(other) = other_point_encoding(params, &refused) else {
+                        return Err(refused);
+                    };
+                    let retry = Mechanism::with(
+                        mechanism.mechanism_type(),
+                        params.with_public_data(&other),
+                    );
+                    core.derive_key(&retry, self.object(), &template)
+                        .map_err(|_| refused)
+                }
             }
-        };
+        })?;
         Ok(SecretKey::made(self.session().clone(), object, key_type))
     }
 }
@@ -787,6 +760,41 @@ macro_rules! key_kind {
         }
 
         impl $name {
+        /// The key with a parameter for its type's default mechanism (an IV, OAEP
+        /// parameters, ECDH's peer: python's `mechanism_param=`), for the operation called
+        /// on what this returns: `key.with_param(&iv).encrypt(data)`.
+        pub fn with_param<'a>(&'a self, param: impl Into<Parameter<'a>>) -> With<'a, Self>
+        {
+            With {
+                key: self,
+                how: RefCell::new(How::Param(param.into())),
+                pin: None,
+            }
+        }
+
+        /// The key with a mechanism of the caller's (python's `mechanism=`), a
+        /// [`MechanismType`] or a whole [`Mechanism`]:
+        /// `key.with_mechanism(MechanismType::ECDSA_SHA256).sign(data)`.
+        pub fn with_mechanism<'a>(&'a self, mechanism: impl Into<MechanismChoice<'a>>) -> With<'a, Self>
+        {
+            With {
+                key: self,
+                how: RefCell::new(How::Mechanism(mechanism.into().0)),
+                pin: None,
+            }
+        }
+
+        /// The key with the PIN it asks for on every use (`CKA_ALWAYS_AUTHENTICATE`,
+        /// python's `pin=`): `private.with_pin(pin).sign(data)`.
+        pub fn with_pin(&self, pin: impl Into<Pin>) -> With<'_, Self>
+        {
+            With {
+                key: self,
+                how: RefCell::new(How::Default),
+                pin: Some(pin.into()),
+            }
+        }
+
 
             /// A copy of the key (python's `copy`, `C_CopyObject`) with what `options`
             /// asks for changed — label, id, storage, capabilities, template — and the
@@ -820,9 +828,30 @@ macro_rules! key_kind {
             }
         }
 
+        impl sealed::Operand for $name {
+            fn run<T>(
+                &self,
+                operation: Operation,
+                f: impl FnOnce(&Mechanism<'_>, Option<&Pin>) -> Result<T>,
+            ) -> Result<T> {
+                f(&default_for(self.key_type, operation, None)?, None)
+            }
+        }
+
         $(impl $cap for $name {})*
     };
 }
+
+// A key with how to use it can do what the key can.
+impl<K: Encrypt> Encrypt for With<'_, K> {}
+impl<K: Decrypt> Decrypt for With<'_, K> {}
+impl<K: Sign> Sign for With<'_, K> {}
+impl<K: Verify> Verify for With<'_, K> {}
+impl<K: Wrap> Wrap for With<'_, K> {}
+impl<K: Unwrap> Unwrap for With<'_, K> {}
+impl<K: Derive> Derive for With<'_, K> {}
+impl<K: Encapsulate> Encapsulate for With<'_, K> {}
+impl<K: Decapsulate> Decapsulate for With<'_, K> {}
 
 key_kind!(
     /// A secret key (AES, DES3, generic secret, ...): every capability.
@@ -836,78 +865,6 @@ key_kind!(
     /// The private half of a key pair: decrypt, sign, unwrap, derive, decapsulate.
     PrivateKey: Decrypt, Sign, Unwrap, Derive, Decapsulate
 );
-
-/// Message-based encryption with a secret key (PKCS#11 3.0): one operation, many
-/// messages, each with its own IV or nonce and tag — the key set up once for a stream of
-/// records.
-impl SecretKey {
-    /// The key type's AEAD for messages: AES-GCM for AES keys, ChaCha20-Poly1305 for
-    /// ChaCha20 keys.
-    fn message_mechanism(&self) -> Result<Mechanism<'static>> {
-        match self.key_type() {
-            KeyType::AES => Ok(Mechanism::new(MechanismType::AES_GCM)),
-            KeyType::CHACHA20 => Ok(Mechanism::new(MechanismType::CHACHA20_POLY1305)),
-            other => Err(Error::InvalidArgument(
-                format!("{other} keys have no default message encryption mechanism").into(),
-            )),
-        }
-    }
-
-    /// Begins encrypting messages with the key type's AEAD (AES-GCM, ChaCha20-Poly1305);
-    /// each message then takes its own parameter (`GcmMessageParams`, ...):
-    ///
-    /// ```no_run
-    /// # fn demo(key: &p11::SecretKey) -> p11::Result<()> {
-    /// use p11::mechanisms::GcmMessageParams;
-    /// let mut records = key.message_encryptor()?;
-    /// let (iv, mut tag) = ([1u8; 12], [0u8; 16]);
-    /// let sealed = records.encrypt(&mut GcmMessageParams::new(&iv, &mut tag), b"header", b"record")?;
-    /// records.finish()?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key type without a default;
-    /// [`Error::NotSupported`] on a module without PKCS#11 3.0; the module's error.
-    pub fn message_encryptor(&self) -> Result<p11_core::MessageEncryptor> {
-        self.message_encryptor_with(&self.message_mechanism()?)
-    }
-
-    /// Begins encrypting messages with `mechanism` (given without its per-message
-    /// parameter).
-    ///
-    /// # Errors
-    /// As [`message_encryptor`](Self::message_encryptor).
-    pub fn message_encryptor_with(
-        &self,
-        mechanism: &Mechanism,
-    ) -> Result<p11_core::MessageEncryptor> {
-        self.session()
-            .core()
-            .begin_message_encrypt(mechanism, self.object())
-    }
-
-    /// Begins decrypting messages with the key type's AEAD.
-    ///
-    /// # Errors
-    /// As [`message_encryptor`](Self::message_encryptor).
-    pub fn message_decryptor(&self) -> Result<p11_core::MessageDecryptor> {
-        self.message_decryptor_with(&self.message_mechanism()?)
-    }
-
-    /// Begins decrypting messages with `mechanism`.
-    ///
-    /// # Errors
-    /// As [`message_encryptor`](Self::message_encryptor).
-    pub fn message_decryptor_with(
-        &self,
-        mechanism: &Mechanism,
-    ) -> Result<p11_core::MessageDecryptor> {
-        self.session()
-            .core()
-            .begin_message_decrypt(mechanism, self.object())
-    }
-}
 
 /// Domain parameters, local or on the token (python's `DomainParameters`).
 #[derive(Clone, Debug)]
@@ -954,10 +911,24 @@ impl DomainParameters {
 pub(crate) use sealed::Made;
 
 mod sealed {
+    use super::{Mechanism, Operation, Pin, Result};
+
     /// Only p11's key kinds are [`KeyKind`](super::KeyKind)s.
     pub trait Made {
         /// The key value for an object p11 just made of this kind and `key_type`: no read.
         fn made(session: super::Session, object: super::Object, key_type: super::KeyType) -> Self;
+    }
+
+    /// Only p11's keys, and keys with how to use them, are [`Key`](super::Key)s.
+    pub trait Operand {
+        /// Runs `f` with the mechanism for `operation` and the PIN given for the key.
+        fn run<T>(
+            &self,
+            operation: Operation,
+            f: impl FnOnce(&Mechanism<'_>, Option<&Pin>) -> Result<T>,
+        ) -> Result<T>
+        where
+            Self: Sized;
     }
 }
 
@@ -1084,7 +1055,7 @@ macro_rules! key_kind_class {
                     });
                 }
                 let key_type = facts.key_type.ok_or_else(|| Error::InvalidResponse {
-                    function: "C_GetAttributeValue",
+                    function: Function::GetAttributeValue,
                     what: "a key without a key type".into(),
                 })?;
                 Ok(Self {

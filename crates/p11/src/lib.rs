@@ -10,7 +10,7 @@
 //! let session = token.open(&OpenOptions::new().user_pin("1234"))?;
 //! let key = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
 //! let iv = session.generate_random(128)?;
-//! let crypttext = key.encrypt_param(iv.as_slice(), b"INPUT DATA")?;
+//! let crypttext = key.with_param(&iv).encrypt(b"INPUT DATA")?;
 //! # Ok::<(), p11::Error>(())
 //! ```
 //!
@@ -35,10 +35,10 @@ mod session;
 mod signing;
 pub mod util;
 
-pub use defaults::{key_defaults, Capabilities, KeyDefaults};
+pub use defaults::{default_capabilities, default_mechanism, Capabilities};
 pub use keys::{
-    Decapsulate, Decrypt, Derive, DomainParameters, Encapsulate, Encrypt, Key, KeyKind, PrivateKey,
-    PublicKey, SecretKey, Sign, Unwrap, Verify, Wrap,
+    Decapsulate, Decrypt, Derive, DomainParameters, Encapsulate, Encrypt, Key, KeyKind,
+    MechanismChoice, PrivateKey, PublicKey, SecretKey, Sign, Unwrap, Verify, With, Wrap,
 };
 pub use library::{Library, OpenOptions, Slot, Token};
 pub use object::Object;
@@ -50,9 +50,10 @@ pub use util::Certificate;
 pub use p11_asn1 as asn1;
 pub use p11_core;
 pub use p11_core::{
-    mechanisms, AttributeKind, AttributeMapper, AttributeType, AttributeValue, Error, KeyType,
-    Mechanism, MechanismType, ObjectClass, Result, ReturnValue, Template, TokenFilter, Uri,
-    UriError,
+    mechanisms, AttributeKind, AttributeMapper, AttributeType, AttributeValue, Cipher, Error,
+    Function, KeyType, Login, Mechanism, MechanismType, MessageDecryptor, MessageEncryptor,
+    MessageSigner, MessageVerifier, ObjectClass, Operation, Result, ReturnValue, Template,
+    TokenFilter, Uri, UriError,
 };
 
 /// The crate README's example, compiled as a doc test (it ships with the package).

@@ -356,6 +356,15 @@ impl Token {
 
     /// Opens a session as `options` say, and logs in when a PIN is given.
     ///
+    /// PKCS#11 login state belongs to the token: when another session of this process
+    /// has logged it in already, the module does not check the PIN given here, and the
+    /// session opens all the same. [`Session::login`] says which happened —
+    /// [`Login::Checked`] or [`Login::AlreadyLoggedIn`] — for a caller that opens a
+    /// session to check a PIN.
+    ///
+    /// [`Login::Checked`]: crate::Login::Checked
+    /// [`Login::AlreadyLoggedIn`]: crate::Login::AlreadyLoggedIn
+    ///
     /// # Errors
     /// The module's error opening the session or logging in (`CKR_PIN_INCORRECT`, ...).
     pub fn open(&self, options: &OpenOptions) -> Result<Session> {

@@ -3,7 +3,7 @@
 //! and the templates p11 sends for it, as public functions (python's
 //! `AttributeMapper.public_key_template`, `private_key_template`, `secret_key_template`).
 
-use crate::defaults::{key_defaults, Capabilities};
+use crate::defaults::{default_capabilities, Capabilities};
 use p11_core::{AttributeType as A, KeyType, MechanismType, ObjectClass, Template};
 
 /// Where a created object lives (python's `store=`).
@@ -226,7 +226,7 @@ pub(crate) fn capabilities_or_defaults(
     capabilities: Option<Capabilities>,
     key_type: KeyType,
 ) -> Option<Capabilities> {
-    capabilities.or_else(|| key_defaults(key_type).map(|d| d.capabilities))
+    capabilities.or_else(|| default_capabilities(key_type))
 }
 
 /// The capability attributes `capabilities` sets, of the ones a key of this class can

@@ -3,13 +3,14 @@
 //! Each call of python-pkcs11's API reference, as a comment, and its p11 counterpart
 //! beneath it. The block is compiled as a doc test, so a row that goes stale fails the
 //! build. Keyword arguments become option structs ([`OpenOptions`](crate::OpenOptions),
-//! [`ObjectOptions`](crate::ObjectOptions), [`KeyQuery`](crate::KeyQuery)) or a
-//! `_param` / `_with` variant of the method (python's `mechanism_param=` /
-//! `mechanism=`), which take the parameter or mechanism first, then the data.
+//! [`ObjectOptions`](crate::ObjectOptions), [`KeyQuery`](crate::KeyQuery)) or, for an
+//! operation, a step before it: `key.with_param(p)` (python's `mechanism_param=`),
+//! `key.with_mechanism(m)` (`mechanism=`), `key.with_pin(pin)` (`pin=`). What runs
+//! without them is [`default_mechanism`](crate::default_mechanism)'s table.
 //!
 //! ```no_run
 //! use p11::asn1::{biginteger, CertificateInfo};
-//! use p11::mechanisms::{CtrParams, Ecdh1DeriveParams, GcmParams, MlKemParameterSet, Parameter};
+//! use p11::mechanisms::{CtrParams, Ecdh1DeriveParams, GcmParams, MlKemParameterSet};
 //! use p11::util::{self, CertificateAttributes};
 //! use p11::{
 //!     AttributeType as A, Capabilities, Decapsulate, Decrypt, Derive, DigestPart, Encapsulate,
@@ -102,17 +103,17 @@
 //! copy.object().clone().destroy()?;
 //!
 //! // key.encrypt(data, mechanism_param=iv); key.decrypt(...)
-//! let sealed = key.encrypt_param(iv.as_slice(), b"data")?;
-//! let _ = key.decrypt_param(iv.as_slice(), &sealed)?;
+//! let sealed = key.with_param(&iv).encrypt(b"data")?;
+//! let _ = key.with_param(&iv).decrypt(&sealed)?;
 //! // key.encrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(nonce, aad, 128))
 //! let mut nonce = [0u8; 12];
 //! let gcm = Mechanism::with(M::AES_GCM, GcmParams::new(&mut nonce, b"aad", 128)?);
-//! let _ = key.encrypt_with(&gcm, b"data")?;
+//! let _ = key.with_mechanism(&gcm).encrypt(b"data")?;
 //! // CTRParams(nonce)
 //! let _ctr = Mechanism::with(M::AES_CTR, CtrParams::from_nonce(&[1u8; 8])?);
 //! // key.encrypt(iterable) — streams; also io::Write and io::Read
 //! let mut sealed_stream = Vec::new();
-//! let mut chunks = key.encryptor(iv.as_slice())?.stream([b"a".as_slice(), b"b"]);
+//! let mut chunks = key.with_param(&iv).encryptor()?.stream([b"a".as_slice(), b"b"]);
 //! while let Some(chunk) = chunks.next_chunk() {
 //!     sealed_stream.extend_from_slice(chunk?);
 //! }
@@ -120,19 +121,22 @@
 //! let signature = private.sign(b"data")?;
 //! assert!(public.verify(b"data", &signature)?);
 //! let pss = Mechanism::new(M::ECDSA_SHA256);
-//! let _ = private.sign_with(&pss, b"data")?;
+//! let _ = private.with_mechanism(&pss).sign(b"data")?;
 //! // key.sign(data, pin=...) for ALWAYS_AUTHENTICATE keys; key.decrypt(data, pin=)
-//! let _ = private.sign_with_pin(b"data", "1234")?;
+//! let _ = private.with_pin("1234").sign(b"data")?;
 //! // key.sign(iterable), key.verify(iterable, signature) — also streams and io::Write
-//! let _ = private.sign_chunks([b"da", b"ta"])?;
-//! let mut signer = private.signer(Parameter::None)?;
-//! signer.update(b"data")?;
-//! assert!(public.verify_chunks([b"data"], &signer.finish()?)?);
+//! let mut signer = private.signer()?;
+//! for part in [b"da", b"ta"] {
+//!     signer.update(part)?;
+//! }
+//! let mut verifier = public.verifier()?;
+//! verifier.update(b"data")?;
+//! assert!(verifier.finish(&signer.finish()?)?);
 //! // key.wrap_key(other), key.unwrap_key(ObjectClass.SECRET_KEY, KeyType.AES, data)
 //! let wrapped = key.wrap_key(&copy)?;
 //! let _unwrapped: SecretKey = key.unwrap_key(KeyType::AES, &wrapped, &ObjectOptions::new())?;
 //! // key.derive_key(KeyType.AES, 128, mechanism_param=ECDH1DeriveParams(...))
-//! let _derived = private.derive_key(Ecdh1DeriveParams::new(&[4u8; 65]), KeyType::AES, 128, &ObjectOptions::new())?;
+//! let _derived = private.with_param(Ecdh1DeriveParams::new(&[4u8; 65])).derive_key(KeyType::AES, 128, &ObjectOptions::new())?;
 //! // session.generate_keypair(KeyType.ML_KEM, public_template={Attribute.PARAMETER_SET:
 //! //     MLKEMParameterSet.ML_KEM_768}) (0.10.1; ML_DSA alike)
 //! let ml_kem_768 = ObjectOptions::new()

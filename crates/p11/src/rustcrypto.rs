@@ -17,7 +17,7 @@
 //! ```
 
 use crate::keys::{PrivateKey, PublicKey, Sign};
-use p11_core::{Error, Mechanism, MechanismType as M, Result};
+use p11_core::{Error, MechanismType as M, Result};
 use spki::DecodePublicKey;
 
 pub use {ecdsa, ed25519, ed25519_dalek, p256, p384, rsa, sha2, signature, spki};
@@ -39,7 +39,8 @@ fn sign_on_token<S>(
     make: impl FnOnce(&[u8]) -> std::result::Result<S, signature::Error>,
 ) -> std::result::Result<S, signature::Error> {
     let raw = key
-        .sign_with(&Mechanism::new(mechanism), message)
+        .with_mechanism(mechanism)
+        .sign(message)
         .map_err(signature::Error::from_source)?;
     make(&raw)
 }

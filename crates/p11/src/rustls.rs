@@ -15,7 +15,7 @@
 
 use crate::keys::{Key, PrivateKey, PublicKey, Sign};
 use crate::signing::can_sign;
-use p11_core::{Error, KeyType, Mechanism, MechanismType as M, Result};
+use p11_core::{Error, KeyType, MechanismType as M, Result};
 use rustls::pki_types::SubjectPublicKeyInfoDer;
 use rustls::sign::{Signer, SigningKey};
 use rustls::{SignatureAlgorithm, SignatureScheme};
@@ -146,7 +146,8 @@ impl Signer for TokenSigner {
         let failed = |e: Error| rustls::Error::General(format!("token signature: {e}"));
         let raw = self
             .key
-            .sign_with(&Mechanism::new(self.mechanism), message)
+            .with_mechanism(self.mechanism)
+            .sign(message)
             .map_err(failed)?;
         if self.key.key_type() == KeyType::EC {
             // TLS carries ECDSA signatures as DER; PKCS #11 makes r || s.

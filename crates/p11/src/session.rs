@@ -1,14 +1,15 @@
 //! Sessions: key generation with python-pkcs11's defaults and secure templates, domain
 //! parameters, searching, random and digests.
 
-use crate::defaults::{key_defaults, Capabilities, KeyDefaults};
+use crate::defaults::{default_mechanism, Capabilities};
 use crate::keys::{DomainParameters, KeyKind, Made, PrivateKey, PublicKey, SecretKey};
 use crate::object::Object;
 use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use p11_asn1::ec::EcParameters;
+use p11_core::Function;
 use p11_core::{
     AttributeType as A, AttributeValue, Error, KeyType, Mechanism, MechanismType, ObjectClass,
-    Result, ReturnValue, Template,
+    Operation, Result, ReturnValue, Template,
 };
 
 /// A session on a token (python-pkcs11's `Session`). Cheap to clone and `Send + Sync`:
@@ -99,20 +100,18 @@ impl KeyQuery {
     }
 }
 
-/// The mechanism `options` asks for, else the key type's default one `pick` names.
+/// The mechanism `options` asks for, else the key type's default for `operation`.
 fn mechanism_for(
     options: &ObjectOptions,
     key_type: KeyType,
-    what: &str,
-    pick: fn(&KeyDefaults) -> Option<MechanismType>,
+    operation: Operation,
 ) -> Result<MechanismType> {
     options
         .chosen_mechanism()
-        .or_else(|| key_defaults(key_type).as_ref().and_then(pick))
-        .ok_or_else(|| {
-            Error::InvalidArgument(
-                format!("p11 has no default {what} mechanism for {key_type}: give one").into(),
-            )
+        .or_else(|| default_mechanism(key_type, operation))
+        .ok_or(Error::NoDefaultMechanism {
+            key_type,
+            operation,
         })
 }
 
@@ -161,11 +160,13 @@ impl Session {
         }
     }
 
-    /// What the login at opening did: [`Login::Checked`](p11_core::Login::Checked) when the
-    /// module checked the PIN, [`Login::AlreadyLoggedIn`](p11_core::Login::AlreadyLoggedIn)
-    /// when another session had logged the token in (then the PIN was not checked);
-    /// `None` when no login was asked for.
-    pub fn login(&self) -> Option<p11_core::Login> {
+    /// What the login at opening did: [`Login::Checked`] when the module checked the
+    /// PIN, [`Login::AlreadyLoggedIn`] when another session had logged the token in
+    /// (then the PIN was not checked); `None` when no login was asked for.
+    ///
+    /// [`Login::Checked`]: crate::Login::Checked
+    /// [`Login::AlreadyLoggedIn`]: crate::Login::AlreadyLoggedIn
+    pub fn login(&self) -> Option<crate::Login> {
         self.login
     }
 
@@ -202,13 +203,15 @@ impl Session {
         bits: usize,
         options: &ObjectOptions,
     ) -> Result<SecretKey> {
-        let mechanism = mechanism_for(options, key_type, "generation", |d| Some(d.generate))?;
+        let mechanism = mechanism_for(options, key_type, Operation::Generate)?;
         let template =
             with_value_len(key_type, bits)?.merge(&options.secret_key_template(key_type));
         let object = self
             .core()
             .generate_key(&Mechanism::new(mechanism), &template)?;
-        let object = self.honoured.check(object, &template, "C_GenerateKey")?;
+        let object = self
+            .honoured
+            .check(object, &template, Function::GenerateKey)?;
         Ok(SecretKey::made(self.clone(), object, key_type))
     }
 
@@ -306,7 +309,7 @@ impl Session {
         parameters: &Template,
         options: &ObjectOptions,
     ) -> Result<(PublicKey, PrivateKey)> {
-        let mechanism = mechanism_for(options, key_type, "generation", |d| Some(d.generate))?;
+        let mechanism = mechanism_for(options, key_type, Operation::Generate)?;
         let public = parameters
             .clone()
             .merge(&options.public_key_template(key_type));
@@ -320,8 +323,14 @@ impl Session {
         // Each half held to its template.
         let (public, private) = crate::as_asked::hold_pair(
             (made_public, made_private),
-            |made| self.honoured.check(made, &public, "C_GenerateKeyPair"),
-            |made| self.honoured.check(made, &private, "C_GenerateKeyPair"),
+            |made| {
+                self.honoured
+                    .check(made, &public, Function::GenerateKeyPair)
+            },
+            |made| {
+                self.honoured
+                    .check(made, &private, Function::GenerateKeyPair)
+            },
         )?;
         Ok((
             PublicKey::made(self.clone(), public, key_type),
@@ -370,7 +379,7 @@ impl Session {
         // Held to the capabilities refused, which it was not told.
         let no = AttributeValue::Bool(false);
         let asked_false = |denied: &[A]| denied.iter().map(|ty| (*ty, &no)).collect::<Vec<_>>();
-        let function = "C_GenerateKeyPair";
+        let function = Function::GenerateKeyPair;
         crate::as_asked::hold_pair(
             made,
             |made| crate::as_asked::hold(made, &asked_false(&public_denied), function),
@@ -391,7 +400,7 @@ impl Session {
         bits: usize,
         options: &ObjectOptions,
     ) -> Result<DomainParameters> {
-        let mechanism = mechanism_for(options, key_type, "parameter generation", |d| d.parameters)?;
+        let mechanism = mechanism_for(options, key_type, Operation::GenerateDomainParameters)?;
         let template = Template::new()
             .with(A::PRIME_BITS, bits as u64)
             .merge(&domain_parameters_template(options)?);

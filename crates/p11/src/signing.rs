@@ -12,6 +12,7 @@
 
 use crate::session::Session;
 use p11_core::mechanisms::{Parameter, PssParams};
+use p11_core::Function;
 use p11_core::{Mechanism, MechanismType as M, Object, Pin, Result};
 use std::{fmt, io};
 
@@ -203,11 +204,11 @@ fn refuses_to_check_a_mac(error: &p11_core::Error, key: &Object) -> Result<bool>
     let refused = matches!(
         error,
         p11_core::Error::Module {
-            function: "C_VerifyInit",
+            function: Function::VerifyInit,
             rv: R::MechanismInvalid,
             ..
         } | p11_core::Error::Module {
-            function: "C_Verify",
+            function: Function::Verify,
             rv: R::DeviceError,
             ..
         }

@@ -13,6 +13,7 @@ use p11_asn1::dh::{DhParameters, X942DhParameters};
 use p11_asn1::dsa::DsaParameters;
 use p11_asn1::ec::{self, EcParameters};
 use p11_asn1::{pem, CertificateInfo, PostQuantumAlgorithm, RsaPublicKey};
+use p11_core::Function;
 use p11_core::{
     AttributeType as A, AttributeValue, CertificateType, Date, Error, KeyType, Object, ObjectClass,
     Result, Template,
@@ -447,7 +448,8 @@ impl Session {
         let template = attributes.merge(&options.key_template(class, key_type));
         let object = self.core().create_object(&template)?;
         Ok((
-            self.honoured.check(object, &template, "C_CreateObject")?,
+            self.honoured
+                .check(object, &template, Function::CreateObject)?,
             key_type,
         ))
     }

@@ -83,7 +83,7 @@ fn a_vendor_mechanism_attribute_and_return_value_travel_through_the_facade() {
         ulNonceLen: nonce.len() as _,
     };
     let seal = Mechanism::with(ACME_SEAL, StructParameter::new(&mut params));
-    let err = key.encrypt_with(&seal, b"sealed").unwrap_err();
+    let err = key.with_mechanism(&seal).encrypt(b"sealed").unwrap_err();
     assert_eq!(
         err.return_value(),
         Some(ReturnValue::from(CKR_ACME_QUOTA_EXCEEDED as u64))
