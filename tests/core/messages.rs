@@ -294,7 +294,7 @@ fn gcm_messages_in_parts_equal_whole_messages() {
             &plain,
         )
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    assert!(matches!(err, Error::MessageUnfinished), "{err}");
     drop(writer);
     // The session is free again.
     let mut writer = session.begin_message_encrypt(&gcm, &key).unwrap();

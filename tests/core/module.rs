@@ -38,6 +38,11 @@ fn a_missing_file_is_a_load_error() {
         err.to_string().contains("/nonexistent/libnothing.so"),
         "{err}"
     );
+    // The OS's reason is in the message itself, not only in a source.
+    assert!(
+        err.to_string().contains("No such file or directory"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -290,6 +290,12 @@ fn get_key_finds_one_and_reports_none_and_several() {
 
     let missing = session.get_key(&query.clone().with(A::LABEL, "no such key"));
     assert!(matches!(missing, Err(Error::NoSuchKey(_))), "{missing:?}");
+    // The search is shown by attribute name and value.
+    let shown = missing.unwrap_err().to_string();
+    assert!(
+        shown.contains("CKA_LABEL=\"no such key\"") && shown.contains("CKA_CLASS=CKO_SECRET_KEY"),
+        "{shown}"
+    );
 
     session.create_object(&aes_key_template(&label)).unwrap();
     let several = session.get_key(&query);

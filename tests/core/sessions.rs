@@ -236,7 +236,14 @@ fn init_token_on_the_free_slot_makes_a_new_token() {
     );
     let too_long = free.init_token(so_pin, &"x".repeat(33)).unwrap_err();
     assert!(
-        too_long.to_string().contains("at most 32 bytes"),
+        matches!(
+            too_long,
+            p11_core::Error::TooLarge {
+                value: 33,
+                max: 32,
+                ..
+            }
+        ),
         "{too_long}"
     );
 

@@ -62,6 +62,9 @@ fn aes_keys_seal_and_open_records_with_gcm_by_default() {
         .unwrap();
     assert!(matches!(
         hmac.message_encryptor(),
-        Err(p11::Error::InvalidArgument(_))
+        Err(p11::Error::NoDefaultMechanism {
+            key_type: KeyType::GENERIC_SECRET,
+            operation: p11::Operation::MessageEncrypt
+        })
     ));
 }

@@ -147,11 +147,24 @@ fn a_pool_logged_out_behind_its_back_logs_in_again() {
 fn a_pool_without_tokens_or_room_is_refused() {
     let f = p11_tests::shared();
     let err = Pool::builder().build().unwrap_err();
-    assert!(matches!(err, p11::Error::InvalidArgument(_)), "{err}");
+    assert!(
+        matches!(err, p11::Error::PoolSize { tokens: 0, .. }),
+        "{err}"
+    );
     let err = Pool::builder()
         .max_size(0)
         .token(&token(&f.env), OpenOptions::new())
         .build()
         .unwrap_err();
-    assert!(matches!(err, p11::Error::InvalidArgument(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            p11::Error::PoolSize {
+                size: 0,
+                tokens: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

@@ -34,17 +34,19 @@ fn post_quantum_keys_need_a_parameter_set_not_a_size() {
             .generate_keypair(key_type, 0, &ObjectOptions::new())
             .unwrap_err();
         assert!(
-            matches!(&err, Error::InvalidArgument(m) if m.contains("CKA_PARAMETER_SET")),
+            matches!(&err, Error::SizedByParameterSet { key_type: k } if *k == key_type),
             "{err}"
         );
+        assert!(err.to_string().contains("CKA_PARAMETER_SET"), "{err}");
         let err = f
             .session
             .generate_keypair(key_type, 256, &with_parameter_set(2))
             .unwrap_err();
         assert!(
-            matches!(&err, Error::InvalidArgument(m) if m.contains("0 bits")),
+            matches!(&err, Error::SizedByParameterSet { key_type: k } if *k == key_type),
             "{err}"
         );
+        assert!(err.to_string().contains("0 bits"), "{err}");
     }
 }
 

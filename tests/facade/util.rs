@@ -647,8 +647,33 @@ fn a_uri_opens_the_library_token_and_session_and_finds_the_key() {
     let nowhere: Uri = "pkcs11:token=TEST".parse().unwrap();
     assert!(matches!(
         Library::load_uri(&nowhere),
-        Err(p11::Error::InvalidArgument(_))
+        Err(p11::Error::ModuleNotFound { name: None, .. })
     ));
+    // A name found nowhere: the error names a few of the folders searched, not all.
+    let unknown: Uri = "pkcs11:token=TEST?module-name=no-such-module-p11"
+        .parse()
+        .unwrap();
+    let err = Library::load_uri(&unknown).unwrap_err();
+    let p11::Error::ModuleNotFound {
+        name: Some(name),
+        searched,
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(name, "no-such-module-p11");
+    assert!(!searched.is_empty());
+    let shown = err.to_string();
+    let first: Vec<String> = searched
+        .iter()
+        .take(3)
+        .map(|folder| folder.display().to_string())
+        .collect();
+    assert!(shown.contains(&first.join(", ")), "{shown}");
+    if searched.len() > 3 {
+        let more = format!(" and {} more", searched.len() - 3);
+        assert!(shown.ends_with(&more), "{shown}");
+    }
     let elsewhere: Uri = "pkcs11:?pin-source=https://example.org/pin"
         .parse()
         .unwrap();

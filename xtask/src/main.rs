@@ -13,11 +13,13 @@
 //! cargo xtask bench [ARGS]                        benches against a fresh token, and ratios
 //! cargo xtask callgrind                           instructions per call, p11 next to raw
 //! cargo xtask fuzz [SECONDS]                      every p11-asn1 fuzz target, bounded
+//! cargo xtask public-api [--bless]                the public API listings checked, or written
 //! ```
 
 mod bindings;
 mod compat;
 mod kryoptic;
+mod public_api;
 mod run;
 mod system;
 mod tables;
@@ -59,7 +61,9 @@ commands:
   callgrind                          instructions per call (core: random, digest, typed attribute
                                      read; facade: HMAC, CMAC and ECDSA signing, ECDSA through a
                                      pool), p11 by the raw function list, counted by callgrind
-  fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each";
+  fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each
+  public-api [--bless]               each library crate's public API (rustdoc JSON) against its
+                                     listing in docs/public-api/; --bless writes the listings";
 
 fn main() -> ExitCode {
     match dispatch(std::env::args().skip(1).collect()) {
@@ -99,6 +103,8 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         ["bench", rest @ ..] => run::bench(rest),
         ["callgrind"] => run::callgrind(),
         ["fuzz", rest @ ..] => run::fuzz(rest),
+        ["public-api"] => public_api::check(&system::workspace_root(), false),
+        ["public-api", "--bless"] => public_api::check(&system::workspace_root(), true),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())

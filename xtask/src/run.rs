@@ -45,6 +45,9 @@ pub fn test() -> Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"))
     })?;
     step("bindgen --check", || bindings::generate(true))?;
+    step("the public API listings (docs/public-api/)", || {
+        crate::public_api::check(&root, false)
+    })?;
     step(
         "cargo package: every published crate, unpacked and built",
         || {

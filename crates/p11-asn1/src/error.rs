@@ -1,19 +1,41 @@
 //! The one error type of p11-asn1.
 
+use std::sync::Arc;
+
 /// What was wrong with the input (or, rarely, the value to encode).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Asn1Error {
-    /// The bytes are not valid DER for the expected type: truncated, wrong tags,
-    /// trailing bytes, lengths beyond the input.
+    /// rasn's DER decoder refused the bytes for the expected type: truncated, wrong
+    /// tags, trailing bytes, lengths beyond the input. Its structured error is the
+    /// source.
+    #[error("invalid DER for {what}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// rasn's error.
+        #[source]
+        source: Arc<rasn::error::DecodeError>,
+    },
+    /// rasn's DER encoder refused the value; its error is the source.
+    #[error("cannot encode {what} as DER")]
+    Rasn {
+        /// What was being encoded.
+        what: &'static str,
+        /// rasn's error.
+        #[source]
+        source: Arc<rasn::error::EncodeError>,
+    },
+    /// DER that decoded is still not what the type allows (a missing parameter, an
+    /// algorithm whose parameters are of the wrong kind), as p11-asn1 found.
     #[error("invalid DER for {what}: {reason}")]
     Der {
         /// What was being decoded.
         what: &'static str,
-        /// What the decoder said.
+        /// What is wrong with it.
         reason: String,
     },
-    /// The value could not be encoded.
+    /// The value cannot be encoded: something the format needs is missing or wrong.
     #[error("cannot encode {what}: {reason}")]
     Encode {
         /// What was being encoded.
@@ -63,16 +85,16 @@ pub type Result<T, E = Asn1Error> = std::result::Result<T, E>;
 
 /// Decodes one DER value of type `T`, nothing after it.
 pub(crate) fn decode<T: rasn::Decode>(what: &'static str, der: &[u8]) -> Result<T> {
-    rasn::der::decode(der).map_err(|e| Asn1Error::Der {
+    rasn::der::decode(der).map_err(|e| Asn1Error::Decode {
         what,
-        reason: e.to_string(),
+        source: Arc::new(e),
     })
 }
 
 /// Encodes `value` as DER.
 pub(crate) fn encode<T: rasn::Encode>(what: &'static str, value: &T) -> Result<Vec<u8>> {
-    rasn::der::encode(value).map_err(|e| Asn1Error::Encode {
+    rasn::der::encode(value).map_err(|e| Asn1Error::Rasn {
         what,
-        reason: e.to_string(),
+        source: Arc::new(e),
     })
 }

@@ -298,6 +298,6 @@ mod tests {
         let mut r = Reader::outer("t", &[0x30, 0x04, 0x02, 0x02, 0x00, 0x05], SEQUENCE).unwrap();
         assert!(r.unsigned("x").is_err(), "needless leading zero");
         let mut r = Reader::outer("t", &[0x30, 0x03, 0x02, 0x01, 0xff], SEQUENCE).unwrap();
-        assert_eq!(r.unsigned("x"), Err(Asn1Error::Negative("x")));
+        assert!(matches!(r.unsigned("x"), Err(Asn1Error::Negative("x"))));
     }
 }

@@ -246,10 +246,10 @@ impl Cipher {
         if !self.held.is_empty() && passed > 0 && output.len() < passed {
             // Two calls: the second must not fail for room once the first has consumed
             // the held bytes.
-            return Err(Error::invalid_argument(format!(
-                "room for {} bytes; this update may write {passed}",
-                output.len()
-            )));
+            return Err(Error::BufferTooSmall {
+                room: output.len(),
+                needed: passed,
+            });
         }
         let mut rest = input_data;
         let mut written = 0;
@@ -596,10 +596,10 @@ impl<W: io::Write> CipherWriter<W> {
     ///
     /// # Errors
     /// The module's error from the final call; [`Error::Io`] when the inner writer
-    /// fails; [`Error::InvalidArgument`] when an earlier write already failed.
+    /// fails; [`Error::AlreadyFailed`] when an earlier write already failed.
     pub fn finish(mut self) -> Result<W> {
         let Some(cipher) = self.cipher.take() else {
-            return Err(Error::invalid_argument("the operation has already failed"));
+            return Err(Error::AlreadyFailed);
         };
         let rest = cipher.finish()?;
         self.inner.write_all(&rest).map_err(Error::Io)?;

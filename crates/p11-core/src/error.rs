@@ -1,6 +1,7 @@
 //! The one error type of p11, and the mapping of return values onto it.
 
 use crate::attribute::{AttributeKind, AttributeType, ObjectClass};
+use crate::template::Template;
 use p11_mechanisms::open_enum::{self, UnknownName};
 use p11_mechanisms::MechanismType;
 use p11_sys::{CKR_OK, CKR_VENDOR_DEFINED, CK_RV};
@@ -29,13 +30,22 @@ pub enum Error {
         mechanism: Option<MechanismType>,
     },
     /// The module file could not be loaded (missing, unreadable, not a shared library).
-    #[error("cannot load PKCS#11 module {}", path.display())]
+    #[error("cannot load PKCS#11 module {}: {reason}", path.display())]
     Load {
         /// The path as given.
         path: PathBuf,
-        /// What the file system or the dynamic loader said.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// What the file system or the dynamic loader said (shown in the message, so
+        /// not repeated as its source).
+        reason: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A module named by a URI's `module-name` is in none of the folders searched (or
+    /// the URI names no module at all: no name, and no `module-path` file).
+    #[error("{}", module_not_found(name.as_deref(), searched))]
+    ModuleNotFound {
+        /// The `module-name`, when the URI gives one.
+        name: Option<String>,
+        /// The folders searched, in order.
+        searched: Vec<PathBuf>,
     },
     /// The file is a shared library but exports no PKCS#11 entry point.
     #[error(
@@ -79,12 +89,12 @@ pub enum Error {
         /// The search, described.
         filter: String,
     },
-    /// No key matched a search that wanted exactly one.
+    /// No key matched a search that wanted exactly one: the search's attributes.
     #[error("no key matches {0}")]
-    NoSuchKey(String),
-    /// Several objects matched a search that wanted exactly one.
+    NoSuchKey(Template),
+    /// Several objects matched a search that wanted exactly one: the search's attributes.
     #[error("several objects match {0}, expected exactly one")]
-    MultipleObjects(String),
+    MultipleObjects(Template),
     /// An operation this thread last used holds the session (a search, a stream), so
     /// waiting for it would wait forever; finish or drop it first. (An operation used by
     /// another thread is waited for instead.) Says what was being started.
@@ -97,9 +107,10 @@ pub enum Error {
     /// for what waits for every call to end: the function named would wait for itself.
     #[error("{0} waits for every call into the module to end, and this thread is inside one")]
     CallInProgress(Function),
-    /// No session could be had: a pool's wait ran out, or every token of a cluster failed.
-    #[error("no session available: {0}")]
-    NoSession(Cow<'static, str>),
+    /// No session could be had: a pool's wait ran out, or every token of a cluster
+    /// failed; the pool's own error, where it gave one, is the source.
+    #[error("no session available")]
+    NoSession(#[source] Option<Box<dyn std::error::Error + Send + Sync>>),
     /// A non-blocking wait for a slot event found none.
     #[error("no slot event is pending")]
     NoEvent,
@@ -116,7 +127,110 @@ pub enum Error {
     /// signing with a key marked `CKA_ALWAYS_AUTHENTICATE` do).
     #[error("a PIN was given for {0}, which takes none")]
     PinNotUsed(p11_mechanisms::Operation),
-    /// An argument was refused before any call to the module, with the reason.
+    /// A key of `bits` was asked for where lengths are whole bytes.
+    #[error("{bits} bits is not a whole number of bytes")]
+    NotWholeBytes {
+        /// The length asked for.
+        bits: usize,
+    },
+    /// A key pair of a size no named curve of the key type has was asked for.
+    #[error("no curve of {bits} bits for {key_type} keys: give domain parameters")]
+    NoCurve {
+        /// The key type.
+        key_type: p11_mechanisms::KeyType,
+        /// The size asked for.
+        bits: usize,
+    },
+    /// A post-quantum key pair was asked for by size: its parameter set
+    /// (`CKA_PARAMETER_SET` in the public template) is its size, and 0 bits are given.
+    #[error(
+        "{key_type} keys take their size from CKA_PARAMETER_SET in the public template \
+         (e.g. MlDsaParameterSet::ML_DSA_65), with 0 bits"
+    )]
+    SizedByParameterSet {
+        /// The key type.
+        key_type: p11_mechanisms::KeyType,
+    },
+    /// A key's curve is none p11 knows by name (explicit parameters, or an OID it lacks).
+    #[error("the {key_type} key's curve is none p11 knows by name")]
+    UnknownCurve {
+        /// The key type.
+        key_type: p11_mechanisms::KeyType,
+    },
+    /// A post-quantum key's `CKA_PARAMETER_SET` is none p11 knows.
+    #[error("{key_type} keys have no parameter set {set} that p11 knows")]
+    UnknownParameterSet {
+        /// The key type.
+        key_type: p11_mechanisms::KeyType,
+        /// The value the token gave.
+        set: u64,
+    },
+    /// p11 has no way to do this with keys of this type.
+    #[error("p11 cannot {action} {key_type} keys")]
+    KeyTypeUnsupported {
+        /// The key type.
+        key_type: p11_mechanisms::KeyType,
+        /// What was asked, as a verb phrase ("tell the length of").
+        action: &'static str,
+    },
+    /// A key in a document p11 cannot make a token object of.
+    #[error("p11 cannot import {0}")]
+    ImportUnsupported(&'static str),
+    /// A template lacks an attribute the call needs.
+    #[error("the template has no {0}")]
+    MissingAttribute(AttributeType),
+    /// A value is beyond what the call can carry: a length or number above the module's
+    /// `CK_ULONG` (32 bits on Windows), or a bound PKCS#11 sets.
+    #[error("{what} is {value}, more than {max}")]
+    TooLarge {
+        /// What is too large.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+        /// The most allowed.
+        max: u64,
+    },
+    /// An output buffer has less room than the operation may write.
+    #[error("room for {room} bytes; this may write {needed}")]
+    BufferTooSmall {
+        /// The room given.
+        room: usize,
+        /// What may be written.
+        needed: usize,
+    },
+    /// The operation already failed (an earlier write or read through it), and ended.
+    #[error("the operation failed earlier and has ended")]
+    AlreadyFailed,
+    /// A message in parts was dropped before its end, so the module is still in it: drop
+    /// the message-based operation (which cancels it) and begin another.
+    #[error(
+        "a message in parts was dropped before its end, so the module is still in it: \
+         drop this operation (which cancels it) and begin another"
+    )]
+    MessageUnfinished,
+    /// An object or key was used through a session on another token (or module), where
+    /// its handle names something else or nothing.
+    #[error("an object is only valid on its own token, and the session is on another")]
+    OtherToken,
+    /// The session already has an attribute mapper (it is set once).
+    #[error("the session already has an attribute mapper")]
+    MapperAlreadySet,
+    /// A pool was configured with no token, no room for a session, or more idle
+    /// sessions than its size.
+    #[error(
+        "a pool of {size} sessions ({idle} idle) on {tokens} tokens cannot be: it needs a \
+         token, room for a session and no more idle sessions than its size"
+    )]
+    PoolSize {
+        /// Its maximum size.
+        size: u32,
+        /// The idle sessions it keeps.
+        idle: u32,
+        /// Its tokens.
+        tokens: usize,
+    },
+    /// A caller's argument was refused before any call to the module, with the reason;
+    /// for mistakes no other variant names.
     #[error("invalid argument: {0}")]
     InvalidArgument(Cow<'static, str>),
     /// A mechanism parameter was refused before any call to the module.
@@ -234,10 +348,6 @@ impl Error {
         )
     }
 
-    pub(crate) fn invalid_argument(why: impl Into<Cow<'static, str>>) -> Self {
-        Error::InvalidArgument(why.into())
-    }
-
     pub(crate) fn invalid_response(function: Function, what: impl Into<String>) -> Self {
         Error::InvalidResponse {
             function,
@@ -273,6 +383,29 @@ fn labels(available: &[String]) -> String {
 
 /// `C_SignInit with CKM_ECDSA_SHA256 failed: CKR_MECHANISM_INVALID (the token does not
 /// offer this mechanism)`.
+/// At most three of the folders searched are named, and how many more there were.
+fn module_not_found(name: Option<&str>, searched: &[PathBuf]) -> String {
+    let Some(name) = name else {
+        return "the URI names no module: give module-path (a file) or module-name".into();
+    };
+    if searched.is_empty() {
+        return format!("module-name {name:?} is a name, not a path: give module-path for a file");
+    }
+    let shown: Vec<String> = searched
+        .iter()
+        .take(3)
+        .map(|p| p.display().to_string())
+        .collect();
+    let more = match searched.len().saturating_sub(3) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "no module named {name:?} (lib{name}.so or {name}.so) in {}{more}",
+        shown.join(", ")
+    )
+}
+
 fn module_message(function: Function, rv: ReturnValue, mechanism: Option<MechanismType>) -> String {
     let mut message = String::from(function.name());
     if let Some(mechanism) = mechanism {

@@ -103,9 +103,9 @@ impl Session {
         let first = found.next().transpose()?;
         let second = found.next().transpose()?;
         match (first, second) {
-            (None, _) => Err(Error::NoSuchKey(format!("{template:?}"))),
+            (None, _) => Err(Error::NoSuchKey(template.clone())),
             (Some(key), None) => Ok(key),
-            (Some(_), Some(_)) => Err(Error::MultipleObjects(format!("{template:?}"))),
+            (Some(_), Some(_)) => Err(Error::MultipleObjects(template.clone())),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Handles as portable newtypes: slots, sessions and objects are `u64` to Rust whatever
 //! width `CK_ULONG` has on the target (32 bits on Windows).
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::info::widen;
 use p11_sys::CK_ULONG;
 use std::fmt;
@@ -21,15 +21,10 @@ macro_rules! handle {
             /// A handle from a raw value, as the module gave it.
             ///
             /// # Errors
-            /// [`Error::InvalidArgument`] when the value does not fit the target's
-            /// `CK_ULONG` (above `u32::MAX` on Windows).
+            /// [`Error::TooLarge`](crate::Error::TooLarge) when the value does not fit
+            /// the target's `CK_ULONG` (above `u32::MAX` on Windows).
             pub fn from_raw(raw: u64) -> Result<Self> {
-                CK_ULONG::try_from(raw).map($name).map_err(|_| {
-                    Error::invalid_argument(format!(
-                        concat!("{} does not fit a CK_ULONG here: not a ", $what),
-                        raw
-                    ))
-                })
+                crate::template::to_ulong(raw, $what).map($name)
             }
 
             pub(crate) const fn from_ulong(raw: CK_ULONG) -> Self {

@@ -367,9 +367,10 @@ impl DomainParameters {
             Self::Stored { key_type, object } => {
                 let types = Self::attribute_types(*key_type);
                 if types.is_empty() {
-                    return Err(Error::invalid_argument(format!(
-                        "p11 does not know the domain parameters of {key_type}"
-                    )));
+                    return Err(Error::KeyTypeUnsupported {
+                        key_type: *key_type,
+                        action: "read the domain parameters of",
+                    });
                 }
                 let values = object.get_attributes(types)?;
                 types

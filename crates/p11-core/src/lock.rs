@@ -367,28 +367,33 @@ mod tests {
 
     #[test]
     fn before_it_is_due_a_releaser_may_take_the_lock_again() {
-        // Due after 200 ms: long after the releaser takes it again, and the waiter,
-        // never unparked by a release that is not due, sleeps no longer than that.
-        let lock = Arc::new(OperationLock::<()>::with_fair_after(Duration::from_millis(
-            200,
-        )));
-        let ticket = lock.acquire().unwrap();
-        let waiter = {
-            let lock = lock.clone();
-            thread::spawn(move || {
-                let ticket = lock.acquire().unwrap();
-                lock.release(ticket);
-            })
+        // A queued waiter that came just now (built here, so that no thread races the
+        // release): the release frees the lock rather than handing it over...
+        let lock = OperationLock::<()>::with_fair_after(Duration::from_secs(3600));
+        assert_eq!(lock.acquire(), Some(UNQUEUED));
+        lock.holder.fetch_or(WAITERS, Ordering::SeqCst);
+        super::lock(&lock.queue).push_back(Waiter {
+            ticket: 77,
+            thread: thread::current(),
+            since: Instant::now(),
+        });
+        lock.release(UNQUEUED);
+        assert_eq!(
+            lock.holder.load(Ordering::SeqCst),
+            WAITERS,
+            "free, waiter queued"
+        );
+        // ...so the releaser takes it again at once, and the waiter still waits.
+        assert_eq!(lock.acquire(), Some(UNQUEUED));
+        assert_eq!(super::lock(&lock.queue).len(), 1);
+        // Once due, the next release hands it to the waiter.
+        let lock = OperationLock {
+            fair_after: Duration::ZERO,
+            ..lock
         };
-        while lock.holder.load(Ordering::SeqCst) & WAITERS == 0 {
-            thread::yield_now();
-        }
-        lock.release(ticket);
-        // Freed with waiters queued: whoever comes first takes it.
-        let again = lock.acquire().unwrap();
-        assert_eq!(again, UNQUEUED, "barged in before the waiter");
-        lock.release(again);
-        waiter.join().unwrap();
+        lock.release(UNQUEUED);
+        assert_eq!(lock.holder.load(Ordering::SeqCst), 77, "handed over");
+        assert!(super::lock(&lock.queue).is_empty());
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl MessageEncryptor {
     /// generated IV) into the parameter.
     ///
     /// # Errors
-    /// The module's error; [`Error::InvalidArgument`] after a message in parts was left
+    /// The module's error; [`Error::MessageUnfinished`] after a message in parts was left
     /// unfinished.
     pub fn begin_message<'m, P: MessageParameter>(
         &'m mut self,
@@ -198,10 +198,7 @@ impl MessageDecryptor {
 /// Refuses a message-based operation a message in parts was left unfinished in.
 pub(crate) fn usable(unfinished: bool) -> Result<()> {
     if unfinished {
-        return Err(Error::invalid_argument(
-            "a message in parts was dropped before its end, so the module is still in it: \
-             drop this operation (which cancels it) and begin another",
-        ));
+        return Err(Error::MessageUnfinished);
     }
     Ok(())
 }

@@ -84,7 +84,7 @@ impl MessageSigner {
     /// Signs one message (`C_SignMessage`) with its `parameter`; the signature.
     ///
     /// # Errors
-    /// The module's error; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// The module's error; [`Error::MessageUnfinished`](crate::Error::MessageUnfinished)
     /// after a message in parts was left unfinished.
     pub fn sign(&mut self, parameter: &mut impl MessageParameter, data: &[u8]) -> Result<Vec<u8>> {
         usable(self.unfinished)?;
@@ -106,7 +106,7 @@ impl MessageSigner {
     /// signature.
     ///
     /// # Errors
-    /// The module's error; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// The module's error; [`Error::MessageUnfinished`](crate::Error::MessageUnfinished)
     /// after a message in parts was left unfinished.
     pub fn begin_message<'m, P: MessageParameter>(
         &'m mut self,
@@ -208,7 +208,7 @@ impl MessageVerifier {
     /// `false` for a signature that does not verify.
     ///
     /// # Errors
-    /// The module's other errors; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// The module's other errors; [`Error::MessageUnfinished`](crate::Error::MessageUnfinished)
     /// after a message in parts was left unfinished.
     pub fn verify(
         &mut self,

@@ -204,7 +204,7 @@ impl InitArgs {
     /// [`Error::InvalidArgument`] when `reserved` contains a NUL byte.
     pub fn reserved(mut self, reserved: &str) -> Result<Self> {
         let reserved = CString::new(reserved).map_err(|_| {
-            Error::invalid_argument("the C_Initialize reserved string contains a NUL byte")
+            Error::InvalidArgument("the C_Initialize reserved string contains a NUL byte".into())
         })?;
         self.reserved = Some(reserved);
         Ok(self)
@@ -508,7 +508,7 @@ impl Module {
         let key = if given.components().count() > 1 {
             std::fs::canonicalize(given).map_err(|e| Error::Load {
                 path: given.to_path_buf(),
-                source: Box::new(e),
+                reason: Box::new(e),
             })?
         } else {
             given.to_path_buf()
@@ -726,7 +726,7 @@ impl ModuleInner {
     fn load(path: &Path, init_args: InitArgs) -> Result<ModuleInner> {
         let load_error = |e: libloading::Error| Error::Load {
             path: path.to_path_buf(),
-            source: Box::new(e),
+            reason: Box::new(e),
         };
         let library = open_library(path).map_err(load_error)?;
         let functions = FunctionLists::from_library(&library, path)?;

@@ -126,14 +126,11 @@ impl Object {
     /// of the object (its modulus length) comes along.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when `session` is on another slot or module, where the
+    /// [`Error::OtherToken`] when `session` is on another slot or module, where the
     /// handle would name something else or nothing.
     pub fn in_session(&self, session: &Session) -> Result<Object> {
         if session.slot() != self.session.slot() {
-            return Err(Error::InvalidArgument(
-                "an object handle is only valid on its own token: the session is on another slot"
-                    .into(),
-            ));
+            return Err(Error::OtherToken);
         }
         Ok(Object {
             session: session.clone(),

@@ -1,6 +1,6 @@
 //! PINs: taken as text or bytes, wiped from memory when dropped, never shown.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use p11_sys::{CK_ULONG, CK_UTF8CHAR_PTR};
 use std::fmt;
 use zeroize::Zeroizing;
@@ -24,8 +24,7 @@ impl Pin {
 
     /// Pointer and length for a C call that only reads the PIN.
     pub(crate) fn as_raw(&self) -> Result<(CK_UTF8CHAR_PTR, CK_ULONG)> {
-        let len = CK_ULONG::try_from(self.0.len())
-            .map_err(|_| Error::invalid_argument("the PIN is too long"))?;
+        let len = crate::template::ulong_len(self.0.len(), "the PIN's length")?;
         Ok((self.0.as_ptr() as CK_UTF8CHAR_PTR, len))
     }
 }

@@ -1,17 +1,16 @@
 //! Random numbers from the token (`C_GenerateRandom`, `C_SeedRandom`).
 
 use crate::call;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::session::Session;
-use p11_sys::CK_ULONG;
 
 impl Session {
     /// `len` random bytes from the token. To reuse a buffer, use
     /// [`fill_random`](Self::fill_random).
     ///
     /// # Errors
-    /// [`Error::OutOfMemory`] when `len` bytes cannot be allocated; the module's error
-    /// from `C_GenerateRandom`.
+    /// [`Error::OutOfMemory`](crate::Error::OutOfMemory) when `len` bytes cannot be
+    /// allocated; the module's error from `C_GenerateRandom`.
     pub fn generate_random(&self, len: usize) -> Result<Vec<u8>> {
         let mut bytes = crate::operation::zeroed(len)?;
         self.fill_random(&mut bytes)?;
@@ -26,8 +25,7 @@ impl Session {
         if buffer.is_empty() {
             return Ok(());
         }
-        let len = CK_ULONG::try_from(buffer.len())
-            .map_err(|_| Error::invalid_argument("the random buffer is too long"))?;
+        let len = crate::template::ulong_len(buffer.len(), "the random buffer's length")?;
         let gate = self.enter()?;
         // SAFETY: `buffer` is writable for `len` bytes.
         unsafe {
@@ -44,8 +42,7 @@ impl Session {
     /// # Errors
     /// The module's error from `C_SeedRandom`.
     pub fn seed_random(&self, seed: &[u8]) -> Result<()> {
-        let len = CK_ULONG::try_from(seed.len())
-            .map_err(|_| Error::invalid_argument("the seed is too long"))?;
+        let len = crate::template::ulong_len(seed.len(), "the seed's length")?;
         let gate = self.enter()?;
         // SAFETY: `seed` is valid for `len` bytes; the module only reads it.
         unsafe {

@@ -278,12 +278,12 @@ impl Session {
     /// read one way throughout.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the session already has a mapper.
+    /// [`Error::MapperAlreadySet`] when the session already has a mapper.
     pub fn set_attribute_mapper(&self, mapper: Arc<dyn AttributeMapper>) -> Result<()> {
         self.inner
             .mapper
             .set(mapper)
-            .map_err(|_| Error::invalid_argument("the session already has an attribute mapper"))
+            .map_err(|_| Error::MapperAlreadySet)
     }
 
     /// The session's attribute mapper, if one was set.
@@ -414,8 +414,7 @@ impl Session {
     pub fn login_user(&self, user: UserType, pin: impl Into<Pin>, username: &str) -> Result<Login> {
         let pin = pin.into();
         let (pin, pin_len) = pin.as_raw()?;
-        let name_len = CK_ULONG::try_from(username.len())
-            .map_err(|_| Error::invalid_argument("the user name is too long"))?;
+        let name_len = crate::template::ulong_len(username.len(), "the user name's length")?;
         let gate = self.enter()?;
         let book = lock_sessions(self.module_inner());
         // SAFETY: both buffers are valid for their lengths and only read by the module.

@@ -241,10 +241,11 @@ impl Slot {
         let so_pin = so_pin.into();
         let mut padded = [b' '; 32];
         if label.len() > padded.len() {
-            return Err(Error::invalid_argument(format!(
-                "a token label is at most 32 bytes; {label:?} has {}",
-                label.len()
-            )));
+            return Err(Error::TooLarge {
+                what: "a token label's length",
+                value: u64::try_from(label.len()).unwrap_or(u64::MAX),
+                max: 32,
+            });
         }
         padded[..label.len()].copy_from_slice(label.as_bytes());
         let (pin, pin_len) = so_pin.as_raw()?;

@@ -125,6 +125,54 @@ impl fmt::Debug for Template {
     }
 }
 
+/// The attributes by name and value, as a search is described in an error:
+/// `CKA_CLASS=CKO_SECRET_KEY, CKA_LABEL="nope", CKA_ID=0x3132`; secret values are not
+/// shown.
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.entries.is_empty() {
+            return f.write_str("any object");
+        }
+        for (i, (ty, value)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{ty}=")?;
+            match value {
+                Some(_) if ty.is_secret() => f.write_str("<redacted>")?,
+                Some(value) => shown(value, f)?,
+                None => f.write_str("<token decides>")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One value as the user wrote it: names for the enums, text quoted, bytes in hex (at
+/// most 32 of them shown).
+fn shown(value: &AttributeValue, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match value {
+        AttributeValue::Bool(v) => write!(f, "{v}"),
+        AttributeValue::Ulong(v) => write!(f, "{v}"),
+        AttributeValue::ObjectClass(v) => write!(f, "{v}"),
+        AttributeValue::KeyType(v) => write!(f, "{v}"),
+        AttributeValue::CertificateType(v) => write!(f, "{v}"),
+        AttributeValue::Mechanism(v) => write!(f, "{v}"),
+        AttributeValue::Text(v) => write!(f, "{v:?}"),
+        AttributeValue::Bytes(v) => {
+            f.write_str("0x")?;
+            for b in v.iter().take(32) {
+                write!(f, "{b:02x}")?;
+            }
+            if v.len() > 32 {
+                write!(f, "… ({} bytes)", v.len())?;
+            }
+            Ok(())
+        }
+        other => write!(f, "{other:?}"),
+    }
+}
+
 /// A template encoded for a call: `CK_ATTRIBUTE`s pointing into the template's own bytes
 /// and into buffers owned here, all valid while this value and the template live.
 pub(crate) struct RawTemplate<'a> {
@@ -145,14 +193,18 @@ enum Storage<'a> {
     Nested(RawTemplate<'a>),
 }
 
-pub(crate) fn ulong_len(len: usize, what: &str) -> Result<CK_ULONG> {
-    CK_ULONG::try_from(len)
-        .map_err(|_| Error::invalid_argument(format!("{what} is too long ({len} bytes)")))
+/// `len` as the module's `CK_ULONG` (32 bits on Windows); `what` names the length.
+pub(crate) fn ulong_len(len: usize, what: &'static str) -> Result<CK_ULONG> {
+    to_ulong(u64::try_from(len).unwrap_or(u64::MAX), what)
 }
 
-fn to_ulong(value: u64, ty: AttributeType) -> Result<CK_ULONG> {
-    CK_ULONG::try_from(value)
-        .map_err(|_| Error::invalid_argument(format!("{value} does not fit a CK_ULONG for {ty}")))
+/// `value` as the module's `CK_ULONG`; `what` names it.
+pub(crate) fn to_ulong(value: u64, what: &'static str) -> Result<CK_ULONG> {
+    CK_ULONG::try_from(value).map_err(|_| Error::TooLarge {
+        what,
+        value,
+        max: crate::info::widen(CK_ULONG::MAX),
+    })
 }
 
 impl<'a> RawTemplate<'a> {
@@ -202,7 +254,7 @@ impl<'a> RawTemplate<'a> {
             let long = size_of::<CK_ULONG>();
             let (pointer, len): (CK_VOID_PTR, usize) = match value {
                 AttributeValue::Bool(b) => word(flag(*b), size_of::<CK_BBOOL>()),
-                AttributeValue::Ulong(n) => word(to_ulong(*n, ty)?, long),
+                AttributeValue::Ulong(n) => word(to_ulong(*n, "a number attribute")?, long),
                 AttributeValue::ObjectClass(c) => word(c.ck(), long),
                 AttributeValue::KeyType(k) => word(k.ck(), long),
                 AttributeValue::CertificateType(c) => word(c.ck(), long),

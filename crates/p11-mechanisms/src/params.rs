@@ -22,6 +22,7 @@ pub(crate) fn ulong(len: usize) -> CK_ULONG {
 macro_rules! with_kdf {
     ($(#[$doc:meta])* $ptr:ident, $len:ident) => {
         $(#[$doc])*
+#[must_use]
         pub fn with_kdf(mut self, kdf: Kdf, data: &'a [u8]) -> Self {
             self.raw.kdf = kdf.ck();
             self.raw.$ptr = crate::params::ptr_or_null(data);
@@ -96,6 +97,7 @@ impl<'a> OaepParams<'a> {
     }
 
     /// With a label (the "encoding parameter" of PKCS #1).
+    #[must_use]
     pub fn with_label(mut self, label: &'a [u8]) -> Self {
         self.raw.pSourceData = ptr_or_null(label) as CK_VOID_PTR;
         self.raw.ulSourceDataLen = ulong(label.len());
@@ -319,6 +321,7 @@ impl<'a> Ecdh1DeriveParams<'a> {
     }
 
     /// With a KDF and its shared data.
+    #[must_use]
     pub fn with_kdf(mut self, kdf: Kdf, shared_data: &'a [u8]) -> Self {
         self.raw.kdf = kdf.ck();
         self.raw.pSharedData = ptr_or_null(shared_data);

@@ -91,7 +91,8 @@ pub trait Key: sealed::Operand {
     ///
     /// # Errors
     /// The module's error reading the attribute; [`Error::Encoding`] for EC parameters
-    /// that name no curve p11 knows; [`Error::InvalidArgument`] for a key type whose
+    /// that name no curve p11 knows; [`Error::UnknownCurve`] for explicit curve parameters;
+    /// [`Error::KeyTypeUnsupported`] for a key type whose
     /// length p11 cannot tell.
     fn key_length(&self) -> Result<u64> {
         let bytes = |ty| -> Result<u64> {
@@ -115,9 +116,9 @@ pub trait Key: sealed::Operand {
                         p11_asn1::ec::curve_by_oid(&oid).map_err(encoding)?
                     }
                     _ => {
-                        return Err(Error::InvalidArgument(
-                            "the key's curve is not a named one".into(),
-                        ))
+                        return Err(Error::UnknownCurve {
+                            key_type: self.key_type(),
+                        })
                     }
                 };
                 Ok(curve.field_len as u64 * 8)
@@ -129,9 +130,10 @@ pub trait Key: sealed::Operand {
                     what: format!("a key of {bytes} bytes"),
                 })
             }
-            other => Err(Error::InvalidArgument(
-                format!("p11 cannot tell the length of a {other} key").into(),
-            )),
+            key_type => Err(Error::KeyTypeUnsupported {
+                key_type,
+                action: "tell the length of",
+            }),
         }
     }
 
@@ -677,7 +679,7 @@ pub trait Derive: Key + Sized {
     ///
     /// # Errors
     /// [`Error::NoDefaultMechanism`] for a key type without one;
-    /// [`Error::InvalidArgument`] for a length that is not whole bytes; the module's
+    /// [`Error::NotWholeBytes`] for a length that is not whole bytes; the module's
     /// error.
     fn derive_key(
         &self,
@@ -1010,7 +1012,7 @@ pub trait KeyKind: Key + Sized + sealed::Made {
     /// in `session`, beside those of other sessions.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when `session` is on another token.
+    /// [`Error::OtherToken`] when `session` is on another token.
     fn in_session(&self, session: &Session) -> Result<Self>;
 }
 

@@ -17,6 +17,7 @@
 //! The layers below are re-exported: [`p11_core`] (modules, sessions, objects,
 //! operations) and [`asn1`] (DER codecs).
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 mod as_asked;
 mod defaults;

@@ -16,6 +16,10 @@ pub struct Library {
 
 impl Library {
     /// Loads and initialises the module at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Load`] when the file cannot be loaded; [`Error::NotAModule`] when it
+    /// exports no PKCS#11 entry point; the module's error from `C_Initialize`.
     pub fn load(path: impl AsRef<Path>) -> Result<Library> {
         Ok(Library {
             module: Module::load(path)?,
@@ -23,6 +27,10 @@ impl Library {
     }
 
     /// Loads it with other `C_Initialize` arguments (NSS's `pReserved` string, ...).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load); [`Error::InitArgsConflict`] when the module is loaded
+    /// already with other arguments.
     pub fn load_with(path: impl AsRef<Path>, args: InitArgs) -> Result<Library> {
         Ok(Library {
             module: Module::load_with(path, args)?,
@@ -45,7 +53,7 @@ impl Library {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a URI that names no module, or one not found;
+    /// [`Error::ModuleNotFound`] for a URI that names no module, or one not found;
     /// as [`load`](Self::load).
     pub fn load_uri(uri: &Uri) -> Result<Library> {
         Ok(Library {
@@ -106,11 +114,18 @@ impl Library {
 
     /// Cryptoki version, manufacturer, description and library version (python's
     /// `cryptoki_version`, `manufacturer_id`, `library_description`, `library_version`).
+    ///
+    /// # Errors
+    /// The module's error from `C_GetInfo`.
     pub fn info(&self) -> Result<p11_core::LibraryInfo> {
         self.module.info()
     }
 
     /// The one token matching `filter` (python's `get_token(token_label=...)`).
+    ///
+    /// # Errors
+    /// [`Error::NoSuchToken`] when none matches, [`Error::MultipleTokens`] when several
+    /// do; the module's error reading the slots and tokens.
     pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
         Ok(Token {
             token: self.module.get_token(filter)?,
@@ -118,6 +133,9 @@ impl Library {
     }
 
     /// Every token matching `filter`.
+    ///
+    /// # Errors
+    /// The module's error reading the slots and tokens.
     pub fn get_tokens(&self, filter: &TokenFilter) -> Result<Vec<Token>> {
         Ok(self
             .module
@@ -231,15 +249,17 @@ fn module_of(uri: &Uri) -> Result<PathBuf> {
     let Some(name) = uri.module_name.as_deref() else {
         return match path {
             Some(file) if !file.is_dir() => Ok(file),
-            _ => Err(Error::InvalidArgument(
-                "the URI names no module: give module-path or module-name".into(),
-            )),
+            _ => Err(Error::ModuleNotFound {
+                name: None,
+                searched: Vec::new(),
+            }),
         };
     };
     if name.contains('/') {
-        return Err(Error::InvalidArgument(
-            format!("module-name {name:?} is a name, not a path").into(),
-        ));
+        return Err(Error::ModuleNotFound {
+            name: Some(name.to_owned()),
+            searched: Vec::new(),
+        });
     }
     let mut folders: Vec<PathBuf> = path.into_iter().filter(|p| p.is_dir()).collect();
     if folders.is_empty() {
@@ -262,8 +282,9 @@ fn module_of(uri: &Uri) -> Result<PathBuf> {
         .iter()
         .flat_map(|folder| files.iter().map(move |file| folder.join(file)))
         .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            Error::InvalidArgument(format!("no module named {name:?} in {folders:?}").into())
+        .ok_or_else(|| Error::ModuleNotFound {
+            name: Some(name.to_owned()),
+            searched: folders.clone(),
         })
 }
 
@@ -301,24 +322,28 @@ impl OpenOptions {
     }
 
     /// Read/write.
+    #[must_use]
     pub fn rw(mut self) -> Self {
         self.rw = true;
         self
     }
 
     /// Log in as the user with this PIN.
+    #[must_use]
     pub fn user_pin(mut self, pin: impl Into<Pin>) -> Self {
         self.user_pin = Some(pin.into());
         self
     }
 
     /// Log in as the security officer with this PIN (needs [`rw`](Self::rw)).
+    #[must_use]
     pub fn so_pin(mut self, pin: impl Into<Pin>) -> Self {
         self.so_pin = Some(pin.into());
         self
     }
 
     /// Log in through the token's protected authentication path (PIN pad).
+    #[must_use]
     pub fn protected_authentication(mut self) -> Self {
         self.protected = true;
         self
@@ -326,12 +351,14 @@ impl OpenOptions {
 
     /// Read the session's attributes as `mapper` says (python's `attribute_mapper=`):
     /// vendor attributes' kinds, a module's nonstandard encodings.
+    #[must_use]
     pub fn attribute_mapper(mut self, mapper: Arc<dyn AttributeMapper>) -> Self {
         self.mapper = Some(mapper);
         self
     }
 
     /// Log in as this user type (vendor types allowed) instead of the one the PIN implies.
+    #[must_use]
     pub fn user_type(mut self, user_type: UserType) -> Self {
         self.user_type = Some(user_type);
         self

@@ -51,24 +51,28 @@ impl ObjectOptions {
     }
 
     /// Keep the object on the token, or in the session (the default).
+    #[must_use]
     pub fn storage(mut self, storage: Storage) -> Self {
         self.storage = Some(storage);
         self
     }
 
     /// Give the object this label.
+    #[must_use]
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
     }
 
     /// Give the object this id.
+    #[must_use]
     pub fn id(mut self, id: impl Into<Vec<u8>>) -> Self {
         self.id = Some(id.into());
         self
     }
 
     /// Capabilities instead of the key type's default ones.
+    #[must_use]
     pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
         self.capabilities = Some(capabilities);
         self
@@ -77,12 +81,14 @@ impl ObjectOptions {
     /// Attributes laid over the default template (of a secret key, of both halves of a
     /// key pair, of any other object); [`Template::without`] removes a default so the
     /// token decides (python's `DEFAULT`).
+    #[must_use]
     pub fn template(mut self, template: Template) -> Self {
         self.template = template;
         self
     }
 
     /// Attributes for a public key only (python's `public_template`), laid over the rest.
+    #[must_use]
     pub fn public_template(mut self, template: Template) -> Self {
         self.public_template = template;
         self
@@ -90,12 +96,14 @@ impl ObjectOptions {
 
     /// Attributes for a private key only (python's `private_template`), laid over the
     /// rest: `ALWAYS_AUTHENTICATE`, say, which a public key cannot carry.
+    #[must_use]
     pub fn private_template(mut self, template: Template) -> Self {
         self.private_template = template;
         self
     }
 
     /// A generation mechanism instead of the key type's default.
+    #[must_use]
     pub fn mechanism(mut self, mechanism: MechanismType) -> Self {
         self.mechanism = Some(mechanism);
         self

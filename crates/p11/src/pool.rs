@@ -68,9 +68,8 @@ impl r2d2::ManageConnection for SessionManager {
             SessionState::RO_PUBLIC_SESSION | SessionState::RW_PUBLIC_SESSION
         );
         if public && session.login().is_some() {
-            return Err(Error::NoSession(
-                "a pooled session was logged out; a new one logs in again".into(),
-            ));
+            // Logged out under the pool: r2d2 drops it, and a new one logs in again.
+            return Err(Error::NoSession(None));
         }
         Ok(())
     }
@@ -134,19 +133,16 @@ impl Pool {
     ///
     /// # Errors
     /// [`Error::NoSession`] when none came free in time on any token (the last reason
-    /// r2d2 gave is in the message).
+    /// r2d2 gave is its source).
     pub fn get(&self) -> Result<PooledSession> {
         let mut last = None;
         for (_, member) in self.shared.order() {
             match member.sessions.get() {
                 Ok(session) => return Ok(PooledSession { session }),
-                Err(e) => last = Some(e.to_string()),
+                Err(e) => last = Some(e),
             }
         }
-        Err(Error::NoSession(
-            last.unwrap_or_else(|| "the pool has no token".into())
-                .into(),
-        ))
+        Err(Error::NoSession(last.map(|e| e.into())))
     }
 
     /// Runs `work` in a session of the next token in service; when the token turns out
@@ -167,7 +163,7 @@ impl Pool {
             let session = match member.sessions.get() {
                 Ok(session) => session,
                 Err(e) => {
-                    last = Some(Error::NoSession(e.to_string().into()));
+                    last = Some(Error::NoSession(Some(e.into())));
                     continue;
                 }
             };
@@ -179,7 +175,7 @@ impl Pool {
                 done => return done,
             }
         }
-        Err(last.unwrap_or_else(|| Error::NoSession("the pool has no token".into())))
+        Err(last.unwrap_or(Error::NoSession(None)))
     }
 
     /// A key found by `query` on each token when first needed there, and used through
@@ -246,6 +242,7 @@ impl Shared {
 impl Builder {
     /// Adds a token, its sessions opened (and logged in) as `options` say. Adding several
     /// makes a cluster: they should hold the same keys, found by the same queries.
+    #[must_use]
     pub fn token(mut self, token: &Token, options: OpenOptions) -> Self {
         self.members.push(SessionManager {
             token: token.clone(),
@@ -255,6 +252,7 @@ impl Builder {
     }
 
     /// The most sessions kept on each token (default 10).
+    #[must_use]
     pub fn max_size(mut self, max_size: u32) -> Self {
         self.max_size = max_size;
         self
@@ -262,18 +260,21 @@ impl Builder {
 
     /// How many idle sessions each token keeps ready (default: `max_size`, all opened at
     /// once).
+    #[must_use]
     pub fn min_idle(mut self, min_idle: Option<u32>) -> Self {
         self.min_idle = min_idle;
         self
     }
 
     /// How long a caller waits for a session to come free (default 30 s).
+    #[must_use]
     pub fn wait(mut self, wait: Duration) -> Self {
         self.wait = wait;
         self
     }
 
     /// How long a token that said it was gone is passed over (default 5 s).
+    #[must_use]
     pub fn rest(mut self, rest: Duration) -> Self {
         self.rest = rest;
         self
@@ -283,18 +284,17 @@ impl Builder {
     /// then the pool, which opens the rest in the background.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] without tokens or with a size of 0; the module's error
+    /// [`Error::PoolSize`] without tokens, with a size of 0 or more idle sessions than
+    /// that; the module's error
     /// opening a session or logging in (`CKR_PIN_INCORRECT`, ...).
     pub fn build(self) -> Result<Pool> {
-        if self.members.is_empty() || self.max_size == 0 {
-            return Err(Error::InvalidArgument(
-                "a pool needs at least one token and room for one session".into(),
-            ));
-        }
-        if self.min_idle.is_some_and(|idle| idle > self.max_size) {
-            return Err(Error::InvalidArgument(
-                "a pool cannot keep more idle sessions than its size".into(),
-            ));
+        let idle = self.min_idle.unwrap_or(0);
+        if self.members.is_empty() || self.max_size == 0 || idle > self.max_size {
+            return Err(Error::PoolSize {
+                size: self.max_size,
+                idle,
+                tokens: self.members.len(),
+            });
         }
         // One set of refill threads for every token, not r2d2's three per pool.
         let refill = Arc::new(
@@ -375,9 +375,7 @@ impl<K: KeyKind + Clone> PoolKey<K> {
 
     /// The key on `member`, used through `session`: as found before, unless `refind`.
     fn in_session(&self, member: usize, session: &Session, refind: bool) -> Result<K> {
-        let slot = self.found.get(member).ok_or_else(|| {
-            Error::InvalidArgument("a pool key used with a token the pool does not have".into())
-        })?;
+        let slot = self.found.get(member).ok_or(Error::OtherToken)?;
         if !refind {
             let known = slot.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(key) = known.as_ref() {

@@ -39,8 +39,9 @@ impl TokenSigningKey {
     /// v1.5 for TLS 1.2), Ed25519.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a key rustls cannot use, or one the token offers no
-    /// scheme for; the module's error reading the keys.
+    /// [`Error::KeyTypeUnsupported`] for a key type rustls cannot use;
+    /// [`Error::InvalidArgument`] for an EC key on a curve rustls lacks, or one the token
+    /// offers no scheme for; the module's error reading the keys.
     pub fn new(private: PrivateKey, public: &PublicKey) -> Result<Self> {
         // Read once: the key's type and curve, and its SPKI, come from the same read.
         let key = crate::util::public_key_of(public)?;
@@ -80,10 +81,11 @@ impl TokenSigningKey {
                     SignatureAlgorithm::ED25519,
                     &[(SignatureScheme::ED25519, M::EDDSA)],
                 ),
-                (_, other) => {
-                    return Err(Error::InvalidArgument(
-                        format!("rustls cannot use a {other} key").into(),
-                    ))
+                (_, key_type) => {
+                    return Err(Error::KeyTypeUnsupported {
+                        key_type,
+                        action: "sign TLS handshakes (rustls) with",
+                    })
                 }
             };
         let mut schemes = Vec::new();

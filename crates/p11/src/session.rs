@@ -42,18 +42,21 @@ impl KeyQuery {
     }
 
     /// Of this key type.
+    #[must_use]
     pub fn key_type(mut self, key_type: KeyType) -> Self {
         self.key_type = Some(key_type);
         self
     }
 
     /// With this label.
+    #[must_use]
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
     }
 
     /// With this id.
+    #[must_use]
     pub fn id(mut self, id: impl Into<Vec<u8>>) -> Self {
         self.id = Some(id.into());
         self
@@ -61,12 +64,14 @@ impl KeyQuery {
 
     /// Able to do all of these ("the RSA key that can sign"): each sets its attribute
     /// (`SIGN`, `DECRYPT`, ...) to true in the search.
+    #[must_use]
     pub fn capable_of(mut self, capabilities: Capabilities) -> Self {
         self.capabilities = Some(self.capabilities.unwrap_or(Capabilities::empty()) | capabilities);
         self
     }
 
     /// With these attribute values too.
+    #[must_use]
     pub fn attributes(mut self, attributes: Template) -> Self {
         self.attributes = attributes;
         self
@@ -74,6 +79,7 @@ impl KeyQuery {
 
     /// The key a PKCS#11 URI names: its `object` (label), `id` and `type` (which must
     /// be the kind asked for, or nothing is found).
+    #[must_use]
     pub fn uri(mut self, uri: &p11_core::Uri) -> Self {
         self.attributes = std::mem::take(&mut self.attributes).merge(&uri.object_template());
         self
@@ -121,9 +127,7 @@ pub(crate) fn with_value_len(key_type: KeyType, bits: usize) -> Result<Template>
         return Ok(Template::new());
     }
     if bits % 8 != 0 {
-        return Err(Error::InvalidArgument(
-            format!("{key_type} keys are whole bytes: {bits} bits is not a multiple of 8").into(),
-        ));
+        return Err(Error::NotWholeBytes { bits });
     }
     Ok(Template::new().with(A::VALUE_LEN, (bits / 8) as u64))
 }
@@ -194,7 +198,8 @@ impl Session {
     /// and an error, rather than a key that is not what the caller believes.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a length that is not whole bytes or a key type
+    /// [`Error::NotWholeBytes`] for a length that is not whole bytes;
+    /// [`Error::NoDefaultMechanism`] for a key type
     /// without a default mechanism (give one); [`Error::InvalidResponse`] for a key made
     /// otherwise than asked; the module's error.
     pub fn generate_key(
@@ -235,10 +240,12 @@ impl Session {
     /// [`private_key_template`](ObjectOptions::private_key_template) with the parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a size with no curve, a post-quantum key without a
-    /// parameter set, or a key type without a default mechanism; [`Error::InvalidResponse`]
-    /// for a half made otherwise than asked (as [`generate_key`](Self::generate_key) checks)
-    /// or a pair granted a capability refused; the module's error.
+    /// [`Error::NoCurve`] for a size with no curve; [`Error::SizedByParameterSet`] for a
+    /// post-quantum key without a parameter set, or with bits;
+    /// [`Error::NoDefaultMechanism`] for a key type without a default mechanism;
+    /// [`Error::InvalidResponse`] for a half made otherwise than asked (as
+    /// [`generate_key`](Self::generate_key) checks) or a pair granted a capability
+    /// refused; the module's error.
     pub fn generate_keypair(
         &self,
         key_type: KeyType,
@@ -261,14 +268,7 @@ impl Session {
                     (KeyType::EC, 521) => "secp521r1",
                     (KeyType::EC_EDWARDS, 255 | 256) => "Ed25519",
                     (KeyType::EC_EDWARDS, 448) => "Ed448",
-                    _ => {
-                        return Err(Error::InvalidArgument(
-                            format!(
-                                "no curve of {bits} bits for {key_type}: give domain parameters"
-                            )
-                            .into(),
-                        ))
-                    }
+                    _ => return Err(Error::NoCurve { key_type, bits }),
                 };
                 let params = EcParameters::named(name)
                     .and_then(|p| p.to_der())
@@ -280,20 +280,8 @@ impl Session {
             }
             // Their size is the parameter set, as python-pkcs11 0.10.1 takes it.
             KeyType::ML_DSA | KeyType::ML_KEM | KeyType::SLH_DSA => {
-                if options.public_attribute(A::PARAMETER_SET).is_none() {
-                    return Err(Error::InvalidArgument(
-                        format!(
-                            "{key_type} keys take their size from CKA_PARAMETER_SET in the \
-                             options' public template (e.g. MlDsaParameterSet::ML_DSA_65)"
-                        )
-                        .into(),
-                    ));
-                }
-                if bits != 0 {
-                    return Err(Error::InvalidArgument(
-                        format!("{key_type} keys have a parameter set, not a size: give 0 bits")
-                            .into(),
-                    ));
+                if options.public_attribute(A::PARAMETER_SET).is_none() || bits != 0 {
+                    return Err(Error::SizedByParameterSet { key_type });
                 }
                 Template::new()
             }
@@ -458,6 +446,10 @@ impl Session {
     /// let key: SecretKey = session.get_key(&KeyQuery::new().key_type(KeyType::AES).label("backup"))?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::NoSuchKey`] when none matches, [`Error::MultipleObjects`] when several
+    /// do; the module's error from the search or the read of the key's class.
     pub fn get_key<K: KeyKind>(&self, query: &KeyQuery) -> Result<K> {
         let template = query.template().with(A::CLASS, K::CLASS);
         let object = self.core().get_key(&template)?;
@@ -502,19 +494,20 @@ impl Session {
     /// `nbits` random bits from the token (python's convention), as `nbits / 8` bytes.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when `nbits` is not a
+    /// [`Error::NotWholeBytes`](crate::Error::NotWholeBytes) when `nbits` is not a
     /// multiple of 8; as [`p11_core::Session::generate_random`].
     pub fn generate_random(&self, nbits: usize) -> Result<Vec<u8>> {
         if nbits % 8 != 0 {
-            return Err(p11_core::Error::InvalidArgument(
-                format!("random data comes in whole bytes: {nbits} bits is not a multiple of 8")
-                    .into(),
-            ));
+            return Err(Error::NotWholeBytes { bits: nbits });
         }
         self.core().generate_random(nbits / 8)
     }
 
     /// Mixes `seed` into the token's generator.
+    ///
+    /// # Errors
+    /// The module's error from `C_SeedRandom` (`CKR_RANDOM_SEED_NOT_SUPPORTED` on many
+    /// tokens).
     pub fn seed_random(&self, seed: &[u8]) -> Result<()> {
         self.core().seed_random(seed)
     }

@@ -33,7 +33,7 @@ pub(crate) fn asn1_error(e: p11_asn1::Asn1Error) -> Error {
 /// Edwards keys raw, wrapped likewise.
 ///
 /// # Errors
-/// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::InvalidArgument`]
+/// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::ImportUnsupported`]
 /// for a DSA key without its parameters.
 pub fn decode_public_key(
     key: &p11_asn1::PublicKey,
@@ -53,9 +53,7 @@ fn with_capabilities(
     of: &[(Capabilities, A)],
 ) -> Result<Template> {
     let Some(AttributeValue::KeyType(key_type)) = template.get(A::KEY_TYPE).cloned() else {
-        return Err(Error::InvalidArgument(
-            "the key template has no key type".into(),
-        ));
+        return Err(Error::MissingAttribute(A::KEY_TYPE));
     };
     let capabilities =
         capabilities_or_defaults(capabilities, key_type).unwrap_or(Capabilities::empty());
@@ -117,9 +115,9 @@ fn public_key_attributes(key: &p11_asn1::PublicKey) -> Result<Template> {
                 .with(A::PARAMETER_SET, set)
                 .with(A::VALUE, key.clone())
         }
-        other => {
-            return Err(Error::InvalidArgument(
-                format!("cannot import {other:?}: DSA keys need their parameters").into(),
+        _ => {
+            return Err(Error::ImportUnsupported(
+                "DSA public keys without their domain parameters",
             ))
         }
     })
@@ -131,7 +129,7 @@ fn public_key_attributes(key: &p11_asn1::PublicKey) -> Result<Template> {
 /// defaults when `None`). EC keys need their curve.
 ///
 /// # Errors
-/// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::InvalidArgument`]
+/// [`Error::Encoding`] for parameters that cannot be encoded; [`Error::ImportUnsupported`]
 /// for an EC key without its curve or a key kind p11 cannot import.
 pub fn decode_private_key(
     key: &p11_asn1::PrivateKey,
@@ -166,9 +164,10 @@ fn private_key_attributes(key: &p11_asn1::PrivateKey) -> Result<Template> {
             .with(A::EXPONENT_2, secret(&rsa.exponent_2))
             .with(A::COEFFICIENT, secret(&rsa.coefficient)),
         K::Ec(ec) => {
-            let parameters = ec.parameters.as_ref().ok_or_else(|| {
-                Error::InvalidArgument("an EC private key without its curve".into())
-            })?;
+            let parameters = ec
+                .parameters
+                .as_ref()
+                .ok_or_else(|| Error::ImportUnsupported("EC private keys without their curve"))?;
             base(KeyType::EC)
                 .with(A::EC_PARAMS, parameters.to_der().map_err(asn1_error)?)
                 .with(A::VALUE, secret(&ec.private_key))
@@ -190,11 +189,7 @@ fn private_key_attributes(key: &p11_asn1::PrivateKey) -> Result<Template> {
             }
             template
         }
-        other => {
-            return Err(Error::InvalidArgument(
-                format!("cannot import {other:?}").into(),
-            ))
-        }
+        _ => return Err(Error::ImportUnsupported("this kind of private key")),
     })
 }
 
@@ -226,9 +221,9 @@ fn parameter_set(algorithm: PostQuantumAlgorithm) -> Result<(KeyType, u64)> {
         P::SlhDsaShake192f => slh(S::SLH_DSA_SHAKE_192F),
         P::SlhDsaShake256s => slh(S::SLH_DSA_SHAKE_256S),
         P::SlhDsaShake256f => slh(S::SLH_DSA_SHAKE_256F),
-        other => {
-            return Err(Error::InvalidArgument(
-                format!("p11 knows no PKCS #11 parameter set for {other}").into(),
+        _ => {
+            return Err(Error::ImportUnsupported(
+                "this post-quantum algorithm: PKCS #11 has no parameter set for it",
             ))
         }
     })
@@ -239,11 +234,7 @@ fn post_quantum_algorithm(key_type: KeyType, set: u64) -> Result<PostQuantumAlgo
     PostQuantumAlgorithm::ALL
         .into_iter()
         .find(|a| parameter_set(*a).ok() == Some((key_type, set)))
-        .ok_or_else(|| {
-            Error::InvalidArgument(
-                format!("a {key_type} key with unknown parameter set {set}").into(),
-            )
-        })
+        .ok_or(Error::UnknownParameterSet { key_type, set })
 }
 
 /// The attributes of DSA domain parameters (python's `decode_dsa_domain_parameters`).
@@ -272,13 +263,19 @@ pub fn x942_parameters_template(parameters: &X942DhParameters) -> Template {
 fn bytes(object: &Object, ty: A) -> Result<Vec<u8>> {
     match object.get_attribute(ty)? {
         AttributeValue::Bytes(b) => Ok(b.to_vec()),
-        other => Err(Error::InvalidArgument(
-            format!("{ty} read as {other:?}").into(),
-        )),
+        other => Err(Error::AttributeKind {
+            attribute: ty,
+            expected: p11_core::AttributeKind::Bytes,
+            found: format!("{other:?}"),
+        }),
     }
 }
 
 /// The typed public key of a public key object (python's `encode_*_public_key` input).
+///
+/// # Errors
+/// The module's error reading the key's attributes; [`Error::UnknownCurve`] or
+/// [`Error::KeyTypeUnsupported`] for a key p11 cannot describe; [`Error::Encoding`].
 pub fn public_key_of(key: &PublicKey) -> Result<p11_asn1::PublicKey> {
     use p11_asn1::PublicKey as K;
     let o = key.object();
@@ -332,32 +329,35 @@ pub fn public_key_of(key: &PublicKey) -> Result<p11_asn1::PublicKey> {
                 (_, Some("Ed448")) => K::Ed448(raw),
                 (_, Some("X25519")) => K::X25519(raw),
                 (_, Some("X448")) => K::X448(raw),
-                (kt, _) => {
-                    return Err(Error::InvalidArgument(
-                        format!("{kt} key on an unknown curve").into(),
-                    ))
-                }
+                (key_type, _) => return Err(Error::UnknownCurve { key_type }),
             }
         }
         KeyType::ML_DSA | KeyType::ML_KEM | KeyType::SLH_DSA => K::PostQuantum {
             algorithm: post_quantum_algorithm(key.key_type(), o.get(A::PARAMETER_SET)?)?,
             key: bytes(o, A::VALUE)?,
         },
-        other => {
-            return Err(Error::InvalidArgument(
-                format!("cannot export a {other} public key").into(),
-            ))
+        key_type => {
+            return Err(Error::KeyTypeUnsupported {
+                key_type,
+                action: "export the public key of",
+            })
         }
     })
 }
 
 impl PublicKey {
     /// This public key as SubjectPublicKeyInfo DER (python's `encode_*_public_key`).
+    ///
+    /// # Errors
+    /// As [`public_key_of`]; [`Error::Encoding`] when it cannot be encoded.
     pub fn to_spki_der(&self) -> Result<Vec<u8>> {
         public_key_of(self)?.to_spki_der().map_err(asn1_error)
     }
 
     /// This public key as a `PUBLIC KEY` PEM block.
+    ///
+    /// # Errors
+    /// As [`to_spki_der`](Self::to_spki_der).
     pub fn to_pem(&self) -> Result<String> {
         pem::encode("PUBLIC KEY", &self.to_spki_der()?).map_err(asn1_error)
     }
@@ -441,9 +441,12 @@ impl Session {
             attributes.get(A::CLASS).cloned(),
             attributes.get(A::KEY_TYPE).cloned(),
         ) else {
-            return Err(Error::InvalidArgument(
-                "the key template has no class or key type".into(),
-            ));
+            let missing = if attributes.get(A::CLASS).is_none() {
+                A::CLASS
+            } else {
+                A::KEY_TYPE
+            };
+            return Err(Error::MissingAttribute(missing));
         };
         let template = attributes.merge(&options.key_template(class, key_type));
         let object = self.core().create_object(&template)?;
@@ -470,6 +473,9 @@ impl Session {
     }
 
     /// The certificate objects matching `template` (its class is added).
+    ///
+    /// # Errors
+    /// The module's error from the search.
     pub fn get_certificates(&self, template: &Template) -> Result<Vec<Certificate>> {
         let template = template.clone().with(A::CLASS, ObjectClass::CERTIFICATE);
         Ok(self
@@ -498,16 +504,25 @@ impl Certificate {
     }
 
     /// The certificate's DER (`CKA_VALUE`).
+    ///
+    /// # Errors
+    /// The module's error reading `CKA_VALUE`.
     pub fn value(&self) -> Result<Vec<u8>> {
         bytes(&self.object, A::VALUE)
     }
 
     /// Its fields and public key, decoded from the value.
+    ///
+    /// # Errors
+    /// As [`value`](Self::value); [`Error::Encoding`] for DER that is no certificate.
     pub fn info(&self) -> Result<CertificateInfo> {
         CertificateInfo::from_der(&self.value()?).map_err(asn1_error)
     }
 
     /// Destroys the object on the token.
+    ///
+    /// # Errors
+    /// The module's error from `C_DestroyObject`.
     pub fn destroy(self) -> Result<()> {
         self.object.destroy()
     }
