@@ -157,22 +157,56 @@ pub fn user_session<G>(f: &Fixture<G>) -> p11_core::Session {
     session
 }
 
+/// A session of either layer, asked what its token offers through that layer's own
+/// API: the probes by which the suites skip.
+pub trait Probe {
+    /// Whether the mechanism list names `mechanism`.
+    fn lists(&self, mechanism: p11_core::MechanismType) -> bool;
+    /// Whether the token answers `C_GetMechanismInfo` for it (some list less than they do).
+    fn has_info(&self, mechanism: p11_core::MechanismType) -> bool;
+    /// Whether it digests with it.
+    fn digests(&self, mechanism: p11_core::MechanismType) -> bool;
+}
+
+impl Probe for p11_core::Session {
+    fn lists(&self, mechanism: p11_core::MechanismType) -> bool {
+        self.has_mechanism(mechanism)
+            .expect("reading the mechanism list")
+    }
+    fn has_info(&self, mechanism: p11_core::MechanismType) -> bool {
+        self.slot().mechanism_info(mechanism).is_ok()
+    }
+    fn digests(&self, mechanism: p11_core::MechanismType) -> bool {
+        self.digest(&p11_core::Mechanism::new(mechanism), b"")
+            .is_ok()
+    }
+}
+
+impl Probe for p11::Session {
+    fn lists(&self, mechanism: p11_core::MechanismType) -> bool {
+        self.has_mechanism(mechanism)
+            .expect("reading the mechanism list")
+    }
+    fn has_info(&self, mechanism: p11_core::MechanismType) -> bool {
+        self.slot().get_mechanism_info(mechanism).is_ok()
+    }
+    fn digests(&self, mechanism: p11_core::MechanismType) -> bool {
+        self.digest(mechanism, b"").is_ok()
+    }
+}
+
 /// The capability probe the tests skip by: whether the token offers every one of
 /// `mechanisms` — lists it, describes it when asked (`C_GetMechanismInfo`), or, for a
 /// digest, starts one (NSS's key database token hashes with mechanisms it neither lists
 /// nor describes) — printing which one it lacks when not.
-pub fn offers(session: &p11_core::Session, mechanisms: &[p11_core::MechanismType]) -> bool {
+pub fn offers(session: &impl Probe, mechanisms: &[p11_core::MechanismType]) -> bool {
     use p11_core::mechanisms::Operations;
     for m in mechanisms {
-        let listed = session
-            .has_mechanism(*m)
-            .expect("reading the mechanism list");
+        let listed = session.lists(*m);
         let digest = m
             .profile()
             .is_some_and(|p| p.operations.contains(Operations::DIGEST));
-        let works = listed
-            || session.slot().mechanism_info(*m).is_ok()
-            || (digest && session.digest(&p11_core::Mechanism::new(*m), b"").is_ok());
+        let works = listed || session.has_info(*m) || (digest && session.digests(*m));
         if !works {
             println!("skipped: the token does not offer {m}");
             return false;
@@ -184,7 +218,7 @@ pub fn offers(session: &p11_core::Session, mechanisms: &[p11_core::MechanismType
 /// Whether the token keeps secret keys: it offers a mechanism that works with one. A
 /// certificate store (p11-kit's trust module) or a smart card without symmetric keys
 /// (OpenSC's OpenPGP card) refuses them. Says why the test skips when not.
-pub fn keeps_secret_keys(session: &p11_core::Session) -> bool {
+pub fn keeps_secret_keys(session: &impl Probe) -> bool {
     use p11_core::MechanismType as M;
     const SECRET: [M; 10] = [
         M::AES_KEY_GEN,
@@ -198,11 +232,7 @@ pub fn keeps_secret_keys(session: &p11_core::Session) -> bool {
         M::SHA256_HMAC,
         M::SHA_1_HMAC,
     ];
-    let listed = session
-        .slot()
-        .mechanisms()
-        .expect("reading the mechanism list");
-    let keeps = SECRET.iter().any(|m| listed.contains(m));
+    let keeps = SECRET.iter().any(|m| session.lists(*m));
     if !keeps {
         println!("skipped: the token offers no mechanism for secret keys, so it keeps none");
     }

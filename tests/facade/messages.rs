@@ -3,7 +3,7 @@
 
 use crate::defaults::session;
 use p11::mechanisms::GcmMessageParams;
-use p11::p11_core::MechanismFlags;
+use p11::MechanismFlags;
 use p11::{Decrypt, Encrypt, KeyType, MechanismType as M};
 
 #[test]
@@ -11,9 +11,8 @@ fn aes_keys_seal_and_open_records_with_gcm_by_default() {
     let f = session();
     let flags = f
         .session
-        .core()
         .slot()
-        .mechanism_info(M::AES_GCM)
+        .get_mechanism_info(M::AES_GCM)
         .map(|info| info.flags)
         .unwrap_or(MechanismFlags::empty());
     if !flags.contains(MechanismFlags::MESSAGE_ENCRYPT | MechanismFlags::MESSAGE_DECRYPT) {
@@ -53,7 +52,7 @@ fn aes_keys_seal_and_open_records_with_gcm_by_default() {
     }
     reader.finish().unwrap();
     // A key type without a default AEAD says so.
-    if !p11_tests::offers(f.session.core(), &[M::GENERIC_SECRET_KEY_GEN]) {
+    if !p11_tests::offers(&f.session, &[M::GENERIC_SECRET_KEY_GEN]) {
         return;
     }
     let hmac = f

@@ -37,7 +37,7 @@ fn offers_ec(pool: &Pool) -> bool {
         p11::MechanismType::EC_KEY_PAIR_GEN,
         p11::MechanismType::ECDSA,
     ];
-    pool.run(|session| Ok(p11_tests::offers(session.core(), &used)))
+    pool.run(|session| Ok(p11_tests::offers(session, &used)))
         .unwrap()
 }
 
@@ -73,10 +73,7 @@ fn threads_sign_with_one_pooled_key_each_in_a_session_of_its_own() {
                     let mut meet = round == 0;
                     let signature = key
                         .run(|key| {
-                            sessions
-                                .lock()
-                                .unwrap()
-                                .insert(key.session().core().handle());
+                            sessions.lock().unwrap().insert(key.session().handle());
                             if std::mem::take(&mut meet) {
                                 pairs.wait();
                             }
@@ -132,7 +129,7 @@ fn a_pool_logged_out_behind_its_back_logs_in_again() {
     let key = pool.key::<PrivateKey>(KeyQuery::new().label(&label));
     key.run(|key| key.sign(b"logged in")).unwrap();
     // Login state is the token's: one logout logs out every pooled session.
-    pool.get().unwrap().core().logout().unwrap();
+    pool.get().unwrap().logout().unwrap();
     // The health check on checkout drops the logged-out sessions and opens new ones;
     // SoftHSM gives private objects new handles at the new login, so the key is found
     // again too.

@@ -11,7 +11,7 @@ use p11::{
 
 /// The facade session's mechanisms, probed as the core tests do.
 pub(crate) fn offers(session: &Session, mechanisms: &[M]) -> bool {
-    p11_tests::offers(session.core(), mechanisms)
+    p11_tests::offers(session, mechanisms)
 }
 
 pub(crate) fn with_parameter_set(set: u64) -> ObjectOptions {

@@ -13,7 +13,7 @@ use p11::{KeyType, MechanismType as M};
 #[test]
 fn ecdsa_signatures_verify_with_rustcrypto() {
     let f = session();
-    if !p11_tests::offers(f.session.core(), &[M::EC_KEY_PAIR_GEN, M::ECDSA]) {
+    if !p11_tests::offers(&f.session, &[M::EC_KEY_PAIR_GEN, M::ECDSA]) {
         return;
     }
     let (public, private) = f
@@ -53,7 +53,7 @@ fn ecdsa_signatures_verify_with_rustcrypto() {
 fn rsa_pkcs1_and_pss_signatures_verify_with_rustcrypto() {
     let f = session();
     if !p11_tests::offers(
-        f.session.core(),
+        &f.session,
         &[M::RSA_PKCS_KEY_PAIR_GEN, M::RSA_PKCS, M::RSA_PKCS_PSS],
     ) {
         return;
@@ -79,7 +79,7 @@ fn rsa_pkcs1_and_pss_signatures_verify_with_rustcrypto() {
 #[test]
 fn ed25519_signatures_verify_with_dalek() {
     let f = session();
-    if !p11_tests::offers(f.session.core(), &[p11::MechanismType::EDDSA]) {
+    if !p11_tests::offers(&f.session, &[p11::MechanismType::EDDSA]) {
         return;
     }
     let (public, private) = f

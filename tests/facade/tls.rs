@@ -151,7 +151,7 @@ fn tls_13_and_12_handshakes_with_server_and_client_keys_on_the_token() {
         M::RSA_PKCS_PSS,
         M::SHA512,
     ];
-    if !p11_tests::offers(f.session.core(), &used) {
+    if !p11_tests::offers(&f.session, &used) {
         return;
     }
     let ca = Ca::new();

@@ -310,10 +310,7 @@ fn a_token_without_the_combined_mechanism_gets_the_same_signatures_composed() {
     let combined = Mechanism::new(M::SHA256_RSA_PKCS);
     // The module still has it: its own signature is the reference (PKCS #1 v1.5 is
     // deterministic).
-    let direct = f
-        .session
-        .sign(&combined, private.object(), b"data")
-        .unwrap();
+    let direct = f.session.sign(&combined, private.core(), b"data").unwrap();
     let digests = control().calls("C_Digest");
     let composed = private.with_mechanism(&combined).sign(b"data").unwrap();
     assert_eq!(composed, direct);
@@ -354,13 +351,10 @@ fn pss_with_a_hash_is_composed_where_the_token_lacks_it() {
     // The module, which still has the combined mechanism, accepts the composed one...
     assert!(f
         .session
-        .verify(&combined, public.object(), b"data", &composed)
+        .verify(&combined, public.core(), b"data", &composed)
         .unwrap());
     // ...and the composition accepts the module's, one-shot and streamed.
-    let direct = f
-        .session
-        .sign(&combined, private.object(), b"data")
-        .unwrap();
+    let direct = f.session.sign(&combined, private.core(), b"data").unwrap();
     assert!(public
         .with_mechanism(&combined)
         .verify(b"data", &direct)
@@ -504,7 +498,7 @@ fn a_key_value_reads_its_capabilities_once_with_its_class_when_found() {
     ];
     for key in [&public as &dyn Key, &private] {
         for (capability, flag) in flags {
-            let set = key.object().get::<bool>(flag).unwrap_or(false);
+            let set = key.core().get::<bool>(flag).unwrap_or(false);
             assert_eq!(
                 key.capabilities().unwrap().contains(capability),
                 set,
@@ -524,8 +518,7 @@ fn a_key_value_reads_its_capabilities_once_with_its_class_when_found() {
         0,
         1,
     );
-    let again: PublicKey =
-        PublicKey::from_object(session.clone(), public.object().clone()).unwrap();
+    let again: PublicKey = PublicKey::from_object(session.clone(), public.core().clone()).unwrap();
     assert_eq!(
         again.capabilities().unwrap(),
         public.capabilities().unwrap()

@@ -172,7 +172,7 @@ const MODULE_FAULTS: &[Fault] = &[
     Fault {
         module: "nss",
         tests: &[],
-        said: Some("function: \"C_VerifyInit\", rv: MechanismInvalid, mechanism: Some(MechanismType(CKM_AES_CMAC))"),
+        said: Some("function: VerifyInit, rv: MechanismInvalid, mechanism: Some(MechanismType(CKM_AES_CMAC))"),
         what: "NSS lists `CKM_AES_CMAC` with `CKF_VERIFY` and signs with it, but `C_VerifyInit` \
          answers `CKR_MECHANISM_INVALID` (the facade checks such MACs itself; the core \
          passes the refusal on)",
@@ -210,25 +210,25 @@ const MODULE_FAULTS: &[Fault] = &[
     Fault {
         module: "tpm2",
         tests: &[],
-        said: Some("function: \"C_GenerateKey\", rv: FunctionNotSupported"),
+        said: Some("function: GenerateKey, rv: FunctionNotSupported"),
         what: "tpm2-pkcs11 1.9 lists `CKM_AES_KEY_GEN` and `CKM_GENERIC_SECRET_KEY_GEN` but `C_GenerateKey` answers `CKR_FUNCTION_NOT_SUPPORTED`",
     },
     Fault {
         module: "tpm2",
         tests: &[],
-        said: Some("function: \"C_CreateObject\", rv: AttributeValueInvalid"),
+        said: Some("function: CreateObject, rv: AttributeValueInvalid"),
         what: "tpm2-pkcs11 1.9 creates only RSA public keys and data objects (its log: \"Can only create RSA Public key objects or data objects\"): a secret, private or EC key is `CKR_ATTRIBUTE_VALUE_INVALID`",
     },
     Fault {
         module: "tpm2",
         tests: &[],
-        said: Some("function: \"C_GenerateKeyPair\", rv: AttributeValueInvalid"),
+        said: Some("function: GenerateKeyPair, rv: AttributeValueInvalid"),
         what: "tpm2-pkcs11 1.9 keeps no session keys: a key pair with `CKA_TOKEN` false is `CKR_ATTRIBUTE_VALUE_INVALID`",
     },
     Fault {
         module: "tpm2",
         tests: &[],
-        said: Some("function: \"C_GenerateRandom\", rv: GeneralError"),
+        said: Some("function: GenerateRandom, rv: GeneralError"),
         what: "tpm2-pkcs11 1.9 answers `CKR_GENERAL_ERROR` to the 64- and 128-byte `C_GenerateRandom` draws these tests ask for",
     },
     Fault {
@@ -288,25 +288,25 @@ const MODULE_FAULTS: &[Fault] = &[
     Fault {
         module: "opensc",
         tests: &[],
-        said: Some("function: \"C_GenerateKeyPair\", rv: UserNotLoggedIn"),
+        said: Some("function: GenerateKeyPair, rv: UserNotLoggedIn"),
         what: "OpenSC makes keys on an OpenPGP card only with the admin PIN (the SO) logged in, and only into the card's three key slots (`CKA_ID` 01–03); a user's `C_GenerateKeyPair` answers `CKR_USER_NOT_LOGGED_IN`",
     },
     Fault {
         module: "opensc",
         tests: &[],
-        said: Some("function: \"C_GenerateKeyPair\", rv: FunctionNotSupported"),
+        said: Some("function: GenerateKeyPair, rv: FunctionNotSupported"),
         what: "OpenSC's OpenPGP card makes RSA-2048 keys only: a 1024-bit `C_GenerateKeyPair` answers `CKR_FUNCTION_NOT_SUPPORTED`",
     },
     Fault {
         module: "opensc",
         tests: &[],
-        said: Some("function: \"C_CreateObject\", rv: ArgumentsBad"),
+        said: Some("function: CreateObject, rv: ArgumentsBad"),
         what: "OpenSC's OpenPGP card takes no public key, private key or certificate through `C_CreateObject` (`CKR_ARGUMENTS_BAD`)",
     },
     Fault {
         module: "opensc",
         tests: &[],
-        said: Some("function: \"C_CreateObject\", rv: DeviceMemory"),
+        said: Some("function: CreateObject, rv: DeviceMemory"),
         what: "the OpenPGP card holds a few data objects only: more answer `CKR_DEVICE_MEMORY`",
     },
     Fault {

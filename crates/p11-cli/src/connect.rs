@@ -4,7 +4,7 @@
 
 use crate::Cli;
 use anyhow::{bail, Context, Result};
-use p11::p11_core::InitArgs;
+use p11::InitArgs;
 use p11::{Library, OpenOptions, Session, Token, TokenFilter, Uri};
 use std::io::IsTerminal;
 

@@ -6,7 +6,7 @@ use crate::objects::find;
 use crate::output::{spec_name, text, Output};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use p11::p11_core::Cipher;
+use p11::Cipher;
 use p11::{
     Decrypt, Encrypt, Key, KeyType, Mechanism, MechanismType, Object, Sign as _, Verify as _,
 };

@@ -35,8 +35,7 @@ pub fn find(session: &Session, spec: &str, wanted: impl Fn(&Object) -> bool) -> 
 }
 
 fn describe(object: &Object) -> Result<Value> {
-    let core = object.core();
-    let values = core.get_present(&[A::CLASS, A::LABEL, A::ID])?;
+    let values = object.get_present(&[A::CLASS, A::LABEL, A::ID])?;
     let field = |i: usize| values.get(i).cloned().flatten();
     let class = match field(0) {
         Some(p11::AttributeValue::ObjectClass(class)) => class.to_string(),
@@ -55,7 +54,7 @@ fn describe(object: &Object) -> Result<Value> {
         "key_type": object.key_type().map(|t| t.to_string()),
         "label": label,
         "id": id,
-        "uri": core.uri()?.to_string(),
+        "uri": object.uri()?.to_string(),
     }))
 }
 
@@ -163,8 +162,8 @@ pub fn keygen(connection: &Connection, args: &Keygen, out: &Output) -> Result<()
 pub fn delete(connection: &Connection, spec: &str, out: &Output) -> Result<()> {
     let session = connection.session(Login::IfPin)?;
     let object = find(&session, spec, |_| true)?;
-    let uri = object.core().uri()?.to_string();
-    object.core().clone().destroy()?;
+    let uri = object.uri()?.to_string();
+    object.destroy()?;
     out.print(json!({ "deleted": uri }), |v| {
         format!("deleted {}", text(&v["deleted"]))
     });

@@ -1,7 +1,7 @@
 //! Human text or JSON, and errors with a hint at what to do.
 
-use p11::p11_core::ReturnValue;
 use p11::Error;
+use p11::ReturnValue;
 use serde_json::{json, Value};
 
 /// Where results go: stdout, as text or as JSON.

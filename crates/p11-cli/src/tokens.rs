@@ -3,8 +3,8 @@
 use crate::connect::{prompt, Connection, Login};
 use crate::output::{text, Output};
 use anyhow::{bail, Context, Result};
-use p11::p11_core::TokenInfo;
-use p11::{Token, Uri};
+use p11::TokenInfo;
+use p11::Uri;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -52,7 +52,7 @@ pub fn slots(connection: &Connection, out: &Output) -> Result<()> {
             "description": info.slot_description,
             "manufacturer": info.manufacturer_id,
             "flags": names(info.flags),
-            "token_present": info.flags.contains(p11::p11_core::SlotFlags::TOKEN_PRESENT),
+            "token_present": info.flags.contains(p11::SlotFlags::TOKEN_PRESENT),
         }));
     }
     out.print(Value::Array(slots), |v| {
@@ -86,7 +86,7 @@ pub fn token_uri(info: &TokenInfo) -> Uri {
 pub fn tokens(connection: &Connection, out: &Output) -> Result<()> {
     let mut tokens = Vec::new();
     for slot in connection.library.get_slots(true)? {
-        let info = slot.get_token()?.core().info()?;
+        let info = slot.get_token()?.info()?;
         tokens.push(json!({
             "slot": slot.id().raw(),
             "label": info.label,
@@ -164,8 +164,8 @@ pub fn init_token(connection: &Connection, args: &InitToken, out: &Output) -> Re
         .find(|slot| slot.id().raw() == args.slot)
         .with_context(|| format!("the module has no slot {} (`p11 slots`)", args.slot))?;
     let so_pin = connection.so_pin()?;
-    let token = Token::from(slot.core().init_token(so_pin.as_str(), &args.label)?);
-    let info = token.core().info()?;
+    let token = slot.init_token(so_pin.as_str(), &args.label)?;
+    let info = token.info()?;
     out.print(
         json!({ "label": info.label, "uri": token_uri(&info).to_string() }),
         |v| format!("initialised {}", text(&v["uri"])),
@@ -195,7 +195,7 @@ impl NewPin {
 
 pub fn init_pin(connection: &Connection, args: &NewPin, out: &Output) -> Result<()> {
     let session = connection.session(Login::SecurityOfficer)?;
-    session.core().init_pin(args.pin()?.as_str())?;
+    session.init_pin(args.pin()?.as_str())?;
     out.print(json!({ "done": "init-pin" }), |_| "user PIN set".into());
     Ok(())
 }
@@ -203,7 +203,7 @@ pub fn init_pin(connection: &Connection, args: &NewPin, out: &Output) -> Result<
 pub fn set_pin(connection: &Connection, args: &NewPin, out: &Output) -> Result<()> {
     let old = connection.user_pin()?;
     let session = connection.session_with_pin(old.as_str())?;
-    session.core().set_pin(old.as_str(), args.pin()?.as_str())?;
+    session.set_pin(old.as_str(), args.pin()?.as_str())?;
     out.print(json!({ "done": "set-pin" }), |_| "user PIN changed".into());
     Ok(())
 }

@@ -41,7 +41,7 @@ fn main() {
     } else {
         Signing::Secret(session.generate_key(key_type, bits, &options).unwrap())
     };
-    let o = key.object().handle().raw();
+    let o = key.handle().raw();
     let data = [0x5Au8; 64];
     let data = if family == "ecdsa" {
         &data[..32]
@@ -55,7 +55,7 @@ fn main() {
             let ecdsa = family == "ecdsa";
             for _ in 0..count {
                 black_box(if ecdsa {
-                    key.sign_with(&with, data).unwrap()
+                    key.sign_using(&with, data).unwrap()
                 } else {
                     key.sign(data).unwrap()
                 });
@@ -110,7 +110,7 @@ fn ml_dsa(side: &str, count: usize) {
     let private = session
         .import_private_key(&pkcs8, &ObjectOptions::new())
         .unwrap();
-    let o = private.object().handle().raw();
+    let o = private.handle().raw();
     let data = [0x5Au8; 64];
     for _ in 0..count {
         black_box(match side {
@@ -131,10 +131,10 @@ enum Signing {
 }
 
 impl Signing {
-    fn object(&self) -> &p11::p11_core::Object {
+    fn handle(&self) -> p11::ObjectHandle {
         match self {
-            Signing::Secret(key) => key.object(),
-            Signing::Private(key) => key.object(),
+            Signing::Secret(key) => key.handle(),
+            Signing::Private(key) => key.handle(),
         }
     }
 
@@ -145,7 +145,7 @@ impl Signing {
         }
     }
 
-    fn sign_with(&self, mechanism: &Mechanism, data: &[u8]) -> p11::Result<Vec<u8>> {
+    fn sign_using(&self, mechanism: &Mechanism, data: &[u8]) -> p11::Result<Vec<u8>> {
         match self {
             Signing::Secret(key) => key.with_mechanism(mechanism).sign(data),
             Signing::Private(key) => key.with_mechanism(mechanism).sign(data),

@@ -33,7 +33,7 @@ pub fn raw_digest(
 fn default_signing(c: &mut Criterion) {
     let session = session();
     let list = session.core().slot().module().raw_function_list();
-    let h = session.core().handle().raw();
+    let h = session.handle().raw();
     let data = [0x5Au8; 64];
     let options = ObjectOptions::new();
 
@@ -53,7 +53,7 @@ fn default_signing(c: &mut Criterion) {
             continue;
         }
         let key = session.generate_key(key_type, bits, &options).unwrap();
-        let o = key.object().handle().raw();
+        let o = key.handle().raw();
         let mut group = c.benchmark_group(format!("facade default sign: {name}"));
         group.bench_function("p11", |b| b.iter(|| black_box(key.sign(&data).unwrap())));
         group.bench_function("raw", |b| {
@@ -84,7 +84,7 @@ fn default_signing(c: &mut Criterion) {
             println!("{name}: skipped, the token cannot generate the key");
             continue;
         };
-        let o = private.object().handle().raw();
+        let o = private.handle().raw();
         // What the raw caller does on this token: the combined mechanism, or the hash
         // then the raw signature where the token lacks it (SoftHSM's ECDSA: the only
         // composition among these keys).
@@ -150,7 +150,7 @@ fn post_quantum(c: &mut Criterion) {
         None => session(),
     };
     let list = session.core().slot().module().raw_function_list();
-    let h = session.core().handle().raw();
+    let h = session.handle().raw();
     if !session.has_mechanism(M::ML_DSA).unwrap() || !session.has_mechanism(M::ML_KEM).unwrap() {
         println!("post-quantum: skipped, the token has no ML-DSA or ML-KEM");
         return;
@@ -167,7 +167,7 @@ fn post_quantum(c: &mut Criterion) {
             &with_set(MlDsaParameterSet::ML_DSA_65.raw()),
         )
         .unwrap();
-    let o = private.object().handle().raw();
+    let o = private.handle().raw();
     let mut group = c.benchmark_group("facade post-quantum: ML-DSA-65 sign");
     group.bench_function("p11", |b| {
         b.iter(|| black_box(private.sign(&data).unwrap()))
@@ -199,7 +199,7 @@ fn post_quantum(c: &mut Criterion) {
             &with_set(MlKemParameterSet::ML_KEM_768.raw()),
         )
         .unwrap();
-    let o = public.object().handle().raw();
+    let o = public.handle().raw();
     let options = ObjectOptions::new();
     // What the facade sends, laid out the raw way; each new key destroyed on both sides.
     let template = options.secret_key_template(KeyType::GENERIC_SECRET);
@@ -211,7 +211,7 @@ fn post_quantum(c: &mut Criterion) {
             let (ciphertext, key) = public
                 .encapsulate_key(KeyType::GENERIC_SECRET, 0, &options)
                 .unwrap();
-            key.object().clone().destroy().unwrap();
+            key.clone().destroy().unwrap();
             black_box(ciphertext)
         })
     });

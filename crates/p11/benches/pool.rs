@@ -67,7 +67,7 @@ fn pooled_signing(c: &mut Criterion) {
         let (_public, private) = session
             .generate_keypair(key_type, bits, &ObjectOptions::new().label(&label))
             .unwrap();
-        let o = private.object().handle().raw();
+        let o = private.handle().raw();
         for threads in [1usize, 4, 8] {
             let pool = Pool::builder()
                 .max_size(threads as u32)
@@ -78,7 +78,7 @@ fn pooled_signing(c: &mut Criterion) {
             let own: Vec<_> = (0..threads)
                 .map(|_| token.open(&OpenOptions::new()).unwrap())
                 .collect();
-            let handles: Vec<_> = own.iter().map(|s| s.core().handle().raw()).collect();
+            let handles: Vec<_> = own.iter().map(|s| s.handle().raw()).collect();
             let mut group = c.benchmark_group(format!("pool sign: {name}, {threads} threads"));
             group.bench_function("p11", |b| {
                 b.iter_custom(|iters| {

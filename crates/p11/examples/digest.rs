@@ -1,7 +1,7 @@
 //! Digesting data, a stream, and a key's value inside the token.
 use p11::{
-    AttributeType as A, DigestPart, Key, KeyType, Library, Mechanism, MechanismType as M,
-    ObjectOptions, OpenOptions, Template, TokenFilter,
+    AttributeType as A, Key, KeyType, Library, MechanismType as M, ObjectOptions, OpenOptions,
+    Template, TokenFilter,
 };
 use std::env::var;
 
@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "SHA-256(\"abc\") = {}",
         hex(&session.digest(M::SHA256, b"abc")?)
     );
-    let mut stream = session.core().begin_digest(&Mechanism::new(M::SHA256))?;
+    let mut stream = session.digester(M::SHA256)?;
     for part in [&b"a"[..], b"b", b"c"] {
         stream.update(part)?;
     }
@@ -25,7 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with(A::SENSITIVE, false)
         .with(A::EXTRACTABLE, true);
     let key = session.generate_key(KeyType::AES, 128, &ObjectOptions::new().template(readable))?;
-    let inside = session.digest_chunks(M::SHA256, [DigestPart::Key(&key)])?;
+    let mut inside = session.digester(M::SHA256)?;
+    inside.update_key(&key)?;
+    let inside = inside.finish()?;
     let value: Vec<u8> = key.get(A::VALUE)?;
     let outside = session.digest(M::SHA256, &value)?;
     assert_eq!(inside, outside);

@@ -1,6 +1,6 @@
 //! Finding tokens: every slot and its token, then one token by label, and the errors a
 //! search can end with.
-use p11::p11_core::Error;
+use p11::Error;
 use p11::{Library, MechanismType, TokenFilter};
 use std::env::var;
 

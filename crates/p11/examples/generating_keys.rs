@@ -53,6 +53,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let parameters = session.generate_domain_parameters(KeyType::DH, 512, &ObjectOptions::new())?;
     let (_public, _private) = parameters.generate_keypair(&ObjectOptions::new())?;
     println!("DH key pair from fresh 512-bit parameters");
-    stored.object().clone().destroy()?;
+    stored.destroy()?;
     Ok(())
 }

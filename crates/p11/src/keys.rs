@@ -35,15 +35,20 @@ use p11_core::Function;
 use p11_core::{
     AttributeType as A, AttributeValue, Cipher, Error, FromAttribute, FromAttributes, KeyType,
     Mechanism, MechanismType, MessageDecryptor, MessageEncryptor, MessageSigner, MessageVerifier,
-    Object, ObjectClass, Operation, Pin, Result, Template,
+    Object, ObjectClass, ObjectHandle, Operation, Pin, Result, Template,
 };
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
 /// What every key has.
 pub trait Key: sealed::Operand {
-    /// The key object.
-    fn object(&self) -> &Object;
+    /// The core object underneath: the escape hatch to what the facade does not wrap.
+    fn core(&self) -> &Object;
+
+    /// The module's handle of the key: which object it is on its token.
+    fn handle(&self) -> ObjectHandle {
+        self.core().handle()
+    }
     /// Its key type.
     fn key_type(&self) -> KeyType;
     /// The session it is used through.
@@ -66,7 +71,7 @@ pub trait Key: sealed::Operand {
     where
         Self: Sized,
     {
-        self.object().clone().destroy()
+        self.core().clone().destroy()
     }
 
     /// Its label (python's `key.label`).
@@ -74,7 +79,23 @@ pub trait Key: sealed::Operand {
     /// # Errors
     /// The module's error reading `CKA_LABEL`.
     fn label(&self) -> Result<String> {
-        self.object().get(A::LABEL)
+        self.core().get(A::LABEL)
+    }
+
+    /// Its PKCS#11 URI (token, label, id and class).
+    ///
+    /// # Errors
+    /// The module's error reading the token's information or the key's attributes.
+    fn uri(&self) -> Result<p11_core::Uri> {
+        self.core().uri()
+    }
+
+    /// Changes attributes (python's `key[Attribute.X] = value`, `C_SetAttributeValue`).
+    ///
+    /// # Errors
+    /// The module's error (`CKR_ATTRIBUTE_READ_ONLY`, ...).
+    fn set_attributes(&self, changes: &Template) -> Result<()> {
+        self.core().set_attributes(changes)
     }
 
     /// Its id (python's `key.id`).
@@ -82,7 +103,7 @@ pub trait Key: sealed::Operand {
     /// # Errors
     /// The module's error reading `CKA_ID`.
     fn id(&self) -> Result<Vec<u8>> {
-        self.object().get(A::ID)
+        self.core().get(A::ID)
     }
 
     /// Its length in bits (python's `key.key_length`): `VALUE_LEN` of a secret key
@@ -96,7 +117,7 @@ pub trait Key: sealed::Operand {
     /// length p11 cannot tell.
     fn key_length(&self) -> Result<u64> {
         let bytes = |ty| -> Result<u64> {
-            let value: Vec<u8> = self.object().get(ty)?;
+            let value: Vec<u8> = self.core().get(ty)?;
             let first = value.iter().position(|b| *b != 0).unwrap_or(value.len());
             Ok((value.len() - first) as u64 * 8)
         };
@@ -106,7 +127,7 @@ pub trait Key: sealed::Operand {
             KeyType::RSA => bytes(A::MODULUS),
             KeyType::DSA | KeyType::DH | KeyType::X9_42_DH => bytes(A::PRIME),
             KeyType::EC | KeyType::EC_EDWARDS | KeyType::EC_MONTGOMERY => {
-                let der: Vec<u8> = self.object().get(A::EC_PARAMS)?;
+                let der: Vec<u8> = self.core().get(A::EC_PARAMS)?;
                 let encoding = |e| Error::Encoding {
                     what: "EC parameters",
                     source: Box::new(e),
@@ -123,8 +144,8 @@ pub trait Key: sealed::Operand {
                 };
                 Ok(curve.field_len as u64 * 8)
             }
-            _ if self.object().kind()? == p11_core::ObjectKind::SecretKey => {
-                let bytes: u64 = self.object().get(A::VALUE_LEN)?;
+            _ if self.core().kind()? == p11_core::ObjectKind::SecretKey => {
+                let bytes: u64 = self.core().get(A::VALUE_LEN)?;
                 bytes.checked_mul(8).ok_or_else(|| Error::InvalidResponse {
                     function: Function::GetAttributeValue,
                     what: format!("a key of {bytes} bytes"),
@@ -146,7 +167,7 @@ pub trait Key: sealed::Operand {
     where
         Self: Sized,
     {
-        self.object().get(ty)
+        self.core().get(ty)
     }
 
     /// Several attributes in one call, typed, as a tuple:
@@ -158,7 +179,7 @@ pub trait Key: sealed::Operand {
     where
         Self: Sized,
     {
-        self.object().get_all(types)
+        self.core().get_all(types)
     }
 }
 
@@ -254,8 +275,8 @@ impl<'k, K: Key> With<'k, K> {
 }
 
 impl<K: Key> Key for With<'_, K> {
-    fn object(&self) -> &Object {
-        self.key.object()
+    fn core(&self) -> &Object {
+        self.key.core()
     }
     fn key_type(&self) -> KeyType {
         self.key.key_type()
@@ -344,9 +365,7 @@ pub trait Encrypt: Key + Sized {
     fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.run(Operation::Encrypt, |mechanism, pin| {
             no_pin(pin, Operation::Encrypt)?;
-            self.session()
-                .core()
-                .encrypt(mechanism, self.object(), data)
+            self.session().core().encrypt(mechanism, self.core(), data)
         })
     }
 
@@ -359,9 +378,7 @@ pub trait Encrypt: Key + Sized {
     fn encryptor(&self) -> Result<Cipher> {
         self.run(Operation::Encrypt, |mechanism, pin| {
             no_pin(pin, Operation::Encrypt)?;
-            self.session()
-                .core()
-                .begin_encrypt(mechanism, self.object())
+            self.session().core().begin_encrypt(mechanism, self.core())
         })
     }
 
@@ -388,7 +405,7 @@ pub trait Encrypt: Key + Sized {
             no_pin(pin, Operation::MessageEncrypt)?;
             self.session()
                 .core()
-                .begin_message_encrypt(mechanism, self.object())
+                .begin_message_encrypt(mechanism, self.core())
         })
     }
 }
@@ -403,8 +420,8 @@ pub trait Decrypt: Key + Sized {
         self.run(Operation::Decrypt, |mechanism, pin| {
             let core = self.session().core();
             match pin {
-                Some(pin) => core.decrypt_with_pin(mechanism, self.object(), data, pin),
-                None => core.decrypt(mechanism, self.object(), data),
+                Some(pin) => core.decrypt_with_pin(mechanism, self.core(), data, pin),
+                None => core.decrypt(mechanism, self.core(), data),
             }
         })
     }
@@ -418,7 +435,7 @@ pub trait Decrypt: Key + Sized {
             let cipher = self
                 .session()
                 .core()
-                .begin_decrypt(mechanism, self.object())?;
+                .begin_decrypt(mechanism, self.core())?;
             if let Some(pin) = pin {
                 cipher.authenticate(pin)?;
             }
@@ -435,7 +452,7 @@ pub trait Decrypt: Key + Sized {
             no_pin(pin, Operation::MessageDecrypt)?;
             self.session()
                 .core()
-                .begin_message_decrypt(mechanism, self.object())
+                .begin_message_decrypt(mechanism, self.core())
         })
     }
 }
@@ -454,7 +471,7 @@ pub trait Sign: Key + Sized {
     fn sign(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.run(Operation::Sign, |mechanism, pin| {
             let plan = Plan::for_mechanism(self.session(), mechanism)?;
-            signing::sign(self.session(), plan, mechanism, self.object(), data, pin)
+            signing::sign(self.session(), plan, mechanism, self.core(), data, pin)
         })
     }
 
@@ -465,7 +482,7 @@ pub trait Sign: Key + Sized {
     /// As [`sign`](Self::sign), from the init.
     fn signer(&self) -> Result<Signer> {
         self.run(Operation::Sign, |mechanism, pin| {
-            Signer::begin(self.session(), mechanism, self.object(), pin.cloned())
+            Signer::begin(self.session(), mechanism, self.core(), pin.cloned())
         })
     }
 
@@ -480,7 +497,7 @@ pub trait Sign: Key + Sized {
             no_pin(pin, Operation::MessageSign)?;
             self.session()
                 .core()
-                .begin_message_sign(mechanism, self.object())
+                .begin_message_sign(mechanism, self.core())
         })
     }
 }
@@ -499,7 +516,7 @@ pub trait Verify: Key + Sized {
                 self.session(),
                 plan,
                 mechanism,
-                self.object(),
+                self.core(),
                 data,
                 signature,
             )
@@ -514,7 +531,7 @@ pub trait Verify: Key + Sized {
     fn verifier(&self) -> Result<Verifier> {
         self.run(Operation::Verify, |mechanism, pin| {
             no_pin(pin, Operation::Verify)?;
-            Verifier::begin(self.session(), mechanism, self.object())
+            Verifier::begin(self.session(), mechanism, self.core())
         })
     }
 
@@ -527,7 +544,7 @@ pub trait Verify: Key + Sized {
             no_pin(pin, Operation::MessageVerify)?;
             self.session()
                 .core()
-                .begin_message_verify(mechanism, self.object())
+                .begin_message_verify(mechanism, self.core())
         })
     }
 }
@@ -543,7 +560,7 @@ pub trait Wrap: Key + Sized {
             no_pin(pin, Operation::Wrap)?;
             self.session()
                 .core()
-                .wrap_key(mechanism, self.object(), key.object())
+                .wrap_key(mechanism, self.core(), key.core())
         })
     }
 }
@@ -574,7 +591,7 @@ pub trait Unwrap: Key + Sized {
             no_pin(pin, Operation::Unwrap)?;
             self.session()
                 .core()
-                .unwrap_key(mechanism, self.object(), wrapped, &template)
+                .unwrap_key(mechanism, self.core(), wrapped, &template)
         })?;
         Ok(K::made(self.session().clone(), object, key_type))
     }
@@ -623,7 +640,7 @@ pub trait Encapsulate: Key + Sized {
             no_pin(pin, Operation::Encapsulate)?;
             self.session()
                 .core()
-                .encapsulate_key(mechanism, self.object(), &template)
+                .encapsulate_key(mechanism, self.core(), &template)
         })?;
         Ok((
             ciphertext,
@@ -652,7 +669,7 @@ pub trait Decapsulate: Key + Sized {
             no_pin(pin, Operation::Decapsulate)?;
             self.session()
                 .core()
-                .decapsulate_key(mechanism, self.object(), ciphertext, &template)
+                .decapsulate_key(mechanism, self.core(), ciphertext, &template)
         })?;
         Ok(SecretKey::made(self.session().clone(), object, key_type))
     }
@@ -692,7 +709,7 @@ pub trait Derive: Key + Sized {
         let core = self.session().core();
         let object = self.run(Operation::Derive, |mechanism, pin| {
             no_pin(pin, Operation::Derive)?;
-            match core.derive_key(mechanism, self.object(), &template) {
+            match core.derive_key(mechanism, self.core(), &template) {
                 Ok(object) => Ok(object),
                 // Tokens differ on the peer's ECDH point: some take it raw only (OpenSC's
                 // X25519, SmartCard-HSM), others DER-wrapped only. Refused one way, it is
@@ -708,7 +725,7 @@ pub trait Derive: Key + Sized {
                         mechanism.mechanism_type(),
                         params.with_public_data(&other),
                     );
-                    core.derive_key(&retry, self.object(), &template)
+                    core.derive_key(&retry, self.core(), &template)
                         .map_err(|_| refused)
                 }
             }
@@ -761,6 +778,15 @@ macro_rules! key_kind {
             capabilities: OnceLock<Capabilities>,
         }
 
+        /// The same object through the same session.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.object == other.object
+            }
+        }
+
+        impl Eq for $name {}
+
         impl $name {
         /// The key with a parameter for its type's default mechanism (an IV, OAEP
         /// parameters, ECDH's peer: python's `mechanism_param=`), for the operation called
@@ -812,7 +838,7 @@ macro_rules! key_kind {
         }
 
         impl Key for $name {
-            fn object(&self) -> &Object {
+            fn core(&self) -> &Object {
                 &self.object
             }
             fn key_type(&self) -> KeyType {
@@ -883,9 +909,32 @@ impl DomainParameters {
         }
     }
 
-    /// The core value: local attributes, or the object on the token.
+    /// The core value: local attributes, or the object on the token; the escape hatch
+    /// to what the facade does not wrap.
     pub fn core(&self) -> &p11_core::DomainParameters {
         &self.parameters
+    }
+
+    /// Whether they are an object on the token (generated, or created with storage),
+    /// rather than attributes kept here.
+    pub fn is_stored(&self) -> bool {
+        matches!(self.parameters, p11_core::DomainParameters::Stored { .. })
+    }
+
+    /// One attribute, typed: read from the token for stored parameters, taken from the
+    /// attributes for local ones.
+    ///
+    /// # Errors
+    /// The module's error; [`Error::MissingAttribute`] for local parameters without it;
+    /// [`Error::AttributeKind`] when the value is of another kind.
+    pub fn get<T: FromAttribute>(&self, ty: A) -> Result<T> {
+        match &self.parameters {
+            p11_core::DomainParameters::Stored { object, .. } => object.get(ty),
+            p11_core::DomainParameters::Local { attributes, .. } => {
+                let value = attributes.get(ty).ok_or(Error::MissingAttribute(ty))?;
+                T::from_attribute(ty, value.clone())
+            }
+        }
     }
 
     /// The parameter attributes (`PRIME`, `BASE`, `EC_PARAMS`, ...).

@@ -44,17 +44,20 @@ pub use keys::{
 pub use library::{Library, OpenOptions, Slot, Token};
 pub use object::Object;
 pub use options::{ObjectOptions, Storage};
-pub use session::{DigestPart, KeyQuery, Session};
+pub use session::{Digester, KeyQuery, Session};
 pub use signing::{Signer, Verifier};
 pub use util::Certificate;
 
 pub use p11_asn1 as asn1;
 pub use p11_core;
 pub use p11_core::{
-    mechanisms, AttributeKind, AttributeMapper, AttributeType, AttributeValue, Cipher, Error,
-    Function, KeyType, Login, Mechanism, MechanismType, MessageDecryptor, MessageEncryptor,
-    MessageSigner, MessageVerifier, ObjectClass, Operation, Result, ReturnValue, Template,
-    TokenFilter, Uri, UriError,
+    mechanisms, AttributeKind, AttributeMapper, AttributeType, AttributeValue, Cipher,
+    CipherChunks, CipherReader, CipherWriter, Error, FromAttribute, FromAttributes, Function,
+    InitArgs, KeyType, LibraryInfo, Login, Mechanism, MechanismFlags, MechanismInfo, MechanismType,
+    MessageDecryptor, MessageEncryptor, MessageParts, MessageSigner, MessageVerifier, ObjectClass,
+    ObjectHandle, Operation, Pin, Result, ReturnValue, SessionHandle, SessionInfo, SessionState,
+    SignedMessage, SlotFlags, SlotId, SlotInfo, Template, TokenFilter, TokenFlags, TokenInfo, Uri,
+    UriError, UserType, VerifiedMessage, Version,
 };
 
 /// The crate README's example, compiled as a doc test (it ships with the package).

@@ -2,7 +2,8 @@
 
 use crate::session::Session;
 use p11_core::{
-    Access, AttributeMapper, Error, InitArgs, Module, Pin, Result, TokenFilter, Uri, UserType,
+    Access, AttributeMapper, Error, InitArgs, Module, Pin, Result, TokenFilter, TokenInfo, Uri,
+    UserType,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -195,7 +196,21 @@ impl Slot {
         self.slot.id()
     }
 
-    /// The core slot.
+    /// Initialises the token in this slot (python's `init_token`, `C_InitToken`): every
+    /// object on it is destroyed, `label` (at most 32 bytes) names it, `so_pin` becomes
+    /// its security officer's PIN. The user's PIN is set afterwards with
+    /// [`Session::init_pin`] in a session logged in as the security officer.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] for a label over 32 bytes; the module's error
+    /// (`CKR_PIN_INCORRECT` for a token initialised before with another SO PIN, ...).
+    pub fn init_token(&self, so_pin: impl Into<Pin>, label: &str) -> Result<Token> {
+        Ok(Token {
+            token: self.slot.init_token(so_pin, label)?,
+        })
+    }
+
+    /// The core slot: the escape hatch to what the facade does not wrap.
     pub fn core(&self) -> &p11_core::Slot {
         &self.slot
     }
@@ -371,7 +386,16 @@ impl Token {
         self.token.label()
     }
 
-    /// The core token.
+    /// What the token says of itself (python's `token.manufacturer_id`, `model`,
+    /// `serial`, `flags`, PIN lengths, free memory, ...), read now.
+    ///
+    /// # Errors
+    /// The module's error from `C_GetTokenInfo`.
+    pub fn info(&self) -> Result<TokenInfo> {
+        self.token.info()
+    }
+
+    /// The core token: the escape hatch to what the facade does not wrap.
     pub fn core(&self) -> &p11_core::Token {
         &self.token
     }

@@ -4,7 +4,9 @@
 use crate::keys::{DomainParameters, Facts, PrivateKey, PublicKey, SecretKey};
 use crate::session::Session;
 use crate::util::Certificate;
-use p11_core::{KeyType, ObjectClass, Result};
+use p11_core::{
+    AttributeType as A, AttributeValue, FromAttribute, KeyType, ObjectClass, Result, Template, Uri,
+};
 
 /// An object, typed by its class (read with its key type in one call when found).
 #[derive(Clone, Debug)]
@@ -62,14 +64,58 @@ impl Object {
         })
     }
 
-    /// The core object underneath.
+    /// Its PKCS#11 URI (token, label, id and class), what other PKCS#11 software takes
+    /// to find it.
+    ///
+    /// # Errors
+    /// The module's error reading the token's information or the object's attributes.
+    pub fn uri(&self) -> Result<Uri> {
+        self.core().uri()
+    }
+
+    /// Several attributes in one call, each `None` where the object has no such
+    /// attribute or the module will not reveal it (a sensitive value): for listing
+    /// objects of every class, which have different attributes.
+    ///
+    /// # Errors
+    /// The module's error other than for an attribute it lacks.
+    pub fn get_present(&self, types: &[A]) -> Result<Vec<Option<AttributeValue>>> {
+        self.core().get_present(types)
+    }
+
+    /// One attribute, typed (python's `object[Attribute.X]`).
+    ///
+    /// # Errors
+    /// The module's error; [`Error::AttributeKind`](crate::Error::AttributeKind) when the
+    /// value is of another kind.
+    pub fn get<T: FromAttribute>(&self, ty: A) -> Result<T> {
+        self.core().get(ty)
+    }
+
+    /// Changes attributes (python's `object[Attribute.X] = value`, `C_SetAttributeValue`).
+    ///
+    /// # Errors
+    /// The module's error (`CKR_ATTRIBUTE_READ_ONLY`, ...).
+    pub fn set_attributes(&self, changes: &Template) -> Result<()> {
+        self.core().set_attributes(changes)
+    }
+
+    /// Destroys the object (python's `destroy`, `C_DestroyObject`).
+    ///
+    /// # Errors
+    /// The module's error (`CKR_ACTION_PROHIBITED` for one that may not be destroyed).
+    pub fn destroy(self) -> Result<()> {
+        self.core().clone().destroy()
+    }
+
+    /// The core object underneath: the escape hatch to what the facade does not wrap.
     pub fn core(&self) -> &p11_core::Object {
         use crate::Key;
         match self {
-            Object::SecretKey(key) => key.object(),
-            Object::PublicKey(key) => key.object(),
-            Object::PrivateKey(key) => key.object(),
-            Object::Certificate(certificate) => certificate.object(),
+            Object::SecretKey(key) => key.core(),
+            Object::PublicKey(key) => key.core(),
+            Object::PrivateKey(key) => key.core(),
+            Object::Certificate(certificate) => certificate.core(),
             Object::DomainParameters { object, .. } => object,
             Object::Other(object) => object,
         }

@@ -13,7 +13,7 @@
 //! use p11::mechanisms::{CtrParams, Ecdh1DeriveParams, GcmParams, MlKemParameterSet};
 //! use p11::util::{self, CertificateAttributes};
 //! use p11::{
-//!     AttributeType as A, Capabilities, Decapsulate, Decrypt, Derive, DigestPart, Encapsulate,
+//!     AttributeType as A, Capabilities, Decapsulate, Decrypt, Derive, Encapsulate,
 //!     Encrypt, Key, KeyQuery,
 //!     KeyType, Library, Mechanism, MechanismType as M, Object, ObjectClass, ObjectOptions,
 //!     OpenOptions, PrivateKey, PublicKey, SecretKey, Sign, Storage, Template, TokenFilter,
@@ -35,7 +35,7 @@
 //! let _all = lib.get_tokens(&TokenFilter::new().mechanisms([M::AES_GCM]))?;
 //! let token = lib.get_token(&TokenFilter::new().label("DEMO"))?;
 //! // token.label, token.serial, token.flags, token.slot
-//! let _ = (token.label(), token.core().info()?.serial_number, token.slot());
+//! let _ = (token.label(), token.info()?.serial_number, token.slot());
 //! // lib.wait_for_slot_event(blocking=False)
 //! let _ = lib.wait_for_slot_event(false);
 //!
@@ -85,7 +85,10 @@
 //! // session.digest(data, mechanism=Mechanism.SHA256)
 //! let _ = session.digest(M::SHA256, b"data")?;
 //! // session.digest((data, key, data), mechanism=...) — keys digested in the token
-//! let _ = session.digest_chunks(M::SHA256, [DigestPart::Data(b"a"), DigestPart::Key(&key)])?;
+//! let mut digest = session.digester(M::SHA256)?;
+//! digest.update(b"a")?;
+//! digest.update_key(&key)?;
+//! let _ = digest.finish()?;
 //! // session.close() / the `with` block
 //! # let other = session.clone();
 //! drop(other);
@@ -98,9 +101,9 @@
 //! // isinstance(key, pkcs11.SignMixin): the flags read when the key object was made
 //! let _can_sign = key.capabilities()?.contains(Capabilities::SIGN);
 //! // key[Attribute.LABEL] = 'new'; key.copy(label=...); key.destroy()
-//! key.object().set_attributes(&Template::new().with(A::LABEL, "renamed"))?;
+//! key.set_attributes(&Template::new().with(A::LABEL, "renamed"))?;
 //! let copy = key.copy(&ObjectOptions::new().label("copy"))?;
-//! copy.object().clone().destroy()?;
+//! copy.clone().destroy()?;
 //!
 //! // key.encrypt(data, mechanism_param=iv); key.decrypt(...)
 //! let sealed = key.with_param(&iv).encrypt(b"data")?;
@@ -163,6 +166,14 @@
 //! let _: Template = ObjectOptions::new().public_key_template(KeyType::RSA);
 //! // pkcs11.constants.DEFAULT: leave an attribute to the token
 //! let _ = Template::new().without(A::SENSITIVE);
+//! // PIN management and token set-up: session.set_pin(old, new), session.init_pin(pin)
+//! // (as the SO), slot.init_token(so_pin, label), session.logout(), session.close()
+//! session.set_pin("1234", "4321")?;
+//! let so = token.open(&OpenOptions::new().rw().so_pin("5678"))?;
+//! so.init_pin("1234")?;
+//! so.logout()?;
+//! so.close()?;
+//! let _fresh: p11::Token = slot.init_token("5678", "FRESH")?;
 //! // lib.reinitialize(), lib.finalize(), lib.initialized
 //! lib.reinitialize()?;
 //! assert!(lib.initialized());

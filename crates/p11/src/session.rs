@@ -8,8 +8,8 @@ use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use p11_asn1::ec::EcParameters;
 use p11_core::Function;
 use p11_core::{
-    AttributeType as A, AttributeValue, Error, KeyType, Mechanism, MechanismType, ObjectClass,
-    Operation, Result, ReturnValue, Template,
+    AttributeType as A, AttributeValue, Digest, Error, KeyType, Mechanism, MechanismType,
+    ObjectClass, Operation, Pin, Result, ReturnValue, SessionHandle, SessionInfo, Template,
 };
 
 /// A session on a token (python-pkcs11's `Session`). Cheap to clone and `Send + Sync`:
@@ -174,7 +174,63 @@ impl Session {
         self.login
     }
 
-    /// The core session, for everything the facade does not wrap.
+    /// Logs the token out (python's `session.close()` logs out too; PKCS#11 logs out
+    /// every session of this process on the token).
+    ///
+    /// # Errors
+    /// The module's error from `C_Logout` (`CKR_USER_NOT_LOGGED_IN`, ...).
+    pub fn logout(&self) -> Result<()> {
+        self.session.logout()
+    }
+
+    /// Closes the session now, logging out first when it is the token's last logged-in
+    /// one (as dropping it would), and says what went wrong. Keys and operations made
+    /// through it answer [`Error::SessionClosed`] afterwards.
+    ///
+    /// # Errors
+    /// The module's error from `C_Logout` or `C_CloseSession`.
+    pub fn close(self) -> Result<()> {
+        self.session.close()
+    }
+
+    /// Sets the user's PIN (python's `init_pin`, `C_InitPIN`), in a read/write session
+    /// logged in as the security officer.
+    ///
+    /// # Errors
+    /// The module's error (`CKR_USER_NOT_LOGGED_IN` without the SO logged in, ...).
+    pub fn init_pin(&self, pin: impl Into<Pin>) -> Result<()> {
+        self.session.init_pin(pin)
+    }
+
+    /// Changes the logged-in user's PIN from `old` to `new` (python's `set_pin`,
+    /// `C_SetPIN`), in a read/write session.
+    ///
+    /// # Errors
+    /// The module's error (`CKR_PIN_INCORRECT` for a wrong `old`, ...).
+    pub fn set_pin(&self, old: impl Into<Pin>, new: impl Into<Pin>) -> Result<()> {
+        self.session.set_pin(old, new)
+    }
+
+    /// The module's handle of the session: which session it is, for logs and for telling
+    /// sessions apart.
+    pub fn handle(&self) -> SessionHandle {
+        self.session.handle()
+    }
+
+    /// The slot of the session's token (python's `session.token.slot`).
+    pub fn slot(&self) -> crate::Slot {
+        crate::Slot::from(self.session.slot().clone())
+    }
+
+    /// The session's state and flags as the module reports them (`C_GetSessionInfo`).
+    ///
+    /// # Errors
+    /// The module's error.
+    pub fn info(&self) -> Result<SessionInfo> {
+        self.session.info()
+    }
+
+    /// The core session: the escape hatch to what the facade does not wrap.
     pub fn core(&self) -> &p11_core::Session {
         &self.session
     }
@@ -520,58 +576,69 @@ impl Session {
         self.core().digest(&Mechanism::new(mechanism), data)
     }
 
-    /// The digest of the concatenation of `chunks`, in parts (python's
-    /// `digest(iterable)`): bytes, and secret keys whose value is digested inside the
-    /// token ([`DigestPart`]).
+    /// A digest in parts (python's `digest(iterable)`): [`Digester::update`] with data,
+    /// [`Digester::update_key`] with a secret key whose value is digested inside the
+    /// token, then [`Digester::finish`]; also an `io::Write`.
+    ///
+    /// ```no_run
+    /// # fn demo(session: &p11::Session, key: &p11::SecretKey) -> p11::Result<()> {
+    /// let mut digest = session.digester(p11::MechanismType::SHA256)?;
+    /// digest.update(b"header")?;
+    /// digest.update_key(key)?;
+    /// let hash = digest.finish()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// The module's error.
-    pub fn digest_chunks<'a, I>(&self, mechanism: MechanismType, chunks: I) -> Result<Vec<u8>>
-    where
-        I: IntoIterator,
-        I::Item: Into<DigestPart<'a>>,
-    {
-        let mut digest = self.core().begin_digest(&Mechanism::new(mechanism))?;
-        for part in chunks {
-            match part.into() {
-                DigestPart::Data(data) => digest.update(data)?,
-                DigestPart::Key(key) => digest.update_key(crate::Key::object(key))?,
-            }
-        }
-        digest.finish()
+    /// The module's error from `C_DigestInit`.
+    pub fn digester(&self, mechanism: MechanismType) -> Result<Digester> {
+        Ok(Digester {
+            digest: self.core().begin_digest(&Mechanism::new(mechanism))?,
+        })
     }
 }
 
-/// One part of a digest made in parts: data, or a secret key's value digested inside the
-/// token (`C_DigestKey`), as python's `session.digest((data, key, ...))`.
-#[derive(Clone, Copy, Debug)]
-pub enum DigestPart<'a> {
-    /// Bytes.
-    Data(&'a [u8]),
-    /// A secret key, whose value never leaves the token.
-    Key(&'a crate::SecretKey),
+/// A digest in parts ([`Session::digester`]). Owns its session: it can be kept or moved
+/// to another thread. Dropped unfinished, it cancels the operation.
+#[derive(Debug)]
+#[must_use = "an operation does nothing until used, and cancels when dropped"]
+pub struct Digester {
+    digest: Digest,
 }
 
-impl<'a> From<&'a [u8]> for DigestPart<'a> {
-    fn from(data: &'a [u8]) -> Self {
-        DigestPart::Data(data)
+impl Digester {
+    /// Adds `data`.
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestUpdate`.
+    pub fn update(&mut self, data: &[u8]) -> Result<()> {
+        self.digest.update(data)
+    }
+
+    /// Adds the value of `key`, inside the token (`C_DigestKey`): it never leaves it.
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestKey` (`CKR_KEY_INDIGESTIBLE`, ...).
+    pub fn update_key(&mut self, key: &crate::SecretKey) -> Result<()> {
+        self.digest.update_key(crate::Key::core(key))
+    }
+
+    /// Ends the operation: the digest.
+    ///
+    /// # Errors
+    /// The module's error from `C_DigestFinal`.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        self.digest.finish()
     }
 }
 
-impl<'a, const N: usize> From<&'a [u8; N]> for DigestPart<'a> {
-    fn from(data: &'a [u8; N]) -> Self {
-        DigestPart::Data(data)
+impl std::io::Write for Digester {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf).map_err(std::io::Error::other)?;
+        Ok(buf.len())
     }
-}
 
-impl<'a> From<&'a Vec<u8>> for DigestPart<'a> {
-    fn from(data: &'a Vec<u8>) -> Self {
-        DigestPart::Data(data)
-    }
-}
-
-impl<'a> From<&'a crate::SecretKey> for DigestPart<'a> {
-    fn from(key: &'a crate::SecretKey) -> Self {
-        DigestPart::Key(key)
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -278,7 +278,7 @@ fn bytes(object: &Object, ty: A) -> Result<Vec<u8>> {
 /// [`Error::KeyTypeUnsupported`] for a key p11 cannot describe; [`Error::Encoding`].
 pub fn public_key_of(key: &PublicKey) -> Result<p11_asn1::PublicKey> {
     use p11_asn1::PublicKey as K;
-    let o = key.object();
+    let o = key.core();
     Ok(match key.key_type() {
         KeyType::RSA => K::Rsa(RsaPublicKey {
             modulus: bytes(o, A::MODULUS)?,
@@ -487,8 +487,9 @@ impl Session {
     }
 }
 
-/// A certificate object (python-pkcs11's `Certificate`).
-#[derive(Clone, Debug)]
+/// A certificate object (python-pkcs11's `Certificate`). Equal to another value for the
+/// same object through the same session.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Certificate {
     object: Object,
 }
@@ -498,9 +499,17 @@ impl Certificate {
         Certificate { object }
     }
 
-    /// The object.
-    pub fn object(&self) -> &Object {
+    /// The core object underneath: the escape hatch to what the facade does not wrap.
+    pub fn core(&self) -> &Object {
         &self.object
+    }
+
+    /// One attribute, typed (python's `certificate[Attribute.X]`).
+    ///
+    /// # Errors
+    /// The module's error; [`Error::AttributeKind`] when the value is of another kind.
+    pub fn get<T: p11_core::FromAttribute>(&self, ty: A) -> Result<T> {
+        self.object.get(ty)
     }
 
     /// The certificate's DER (`CKA_VALUE`).
