@@ -312,7 +312,7 @@ fn always_authenticate_keys_sign_with_their_pin() {
     );
     let mechanism = Mechanism::new(M::SHA256_RSA_PKCS);
     let signature = session
-        .sign_with_pin(&mechanism, &private, b"data", f.env.pin.as_str())
+        .sign(&mechanism, private.with_pin(f.env.pin.as_str()), b"data")
         .unwrap();
     assert!(session
         .verify(&mechanism, &public, b"data", &signature)
@@ -323,10 +323,10 @@ fn always_authenticate_keys_sign_with_their_pin() {
     }
     // A wrong PIN fails the operation, and leaves the session usable.
     let err = session
-        .sign_with_pin(&mechanism, &private, b"data", "0000")
+        .sign(&mechanism, private.with_pin("0000"), b"data")
         .unwrap_err();
     assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect), "{err}");
     assert!(session
-        .sign_with_pin(&mechanism, &private, b"data", f.env.pin.as_str())
+        .sign(&mechanism, private.with_pin(f.env.pin.as_str()), b"data")
         .is_ok());
 }

@@ -3,7 +3,7 @@
 
 use crate::call;
 use crate::error::{Error, Result};
-use crate::object::Object;
+use crate::object::{KeyUse, Object};
 use crate::operation::{input, output_into, output_vec, Active, KeyInit};
 use crate::pin::Pin;
 use crate::session::Session;
@@ -49,28 +49,21 @@ impl Session {
         self.crypt(Direction::Encrypt, mechanism, key, data, None)
     }
 
-    /// Decrypts `data` in one call (`C_DecryptInit`, `C_Decrypt`).
+    /// Decrypts `data` in one call (`C_DecryptInit`, `C_Decrypt`) with `key`, or
+    /// [`key.with_pin(pin)`](Object::with_pin) for a key that asks for its PIN on every
+    /// use.
     ///
     /// # Errors
-    /// The module's error from `C_DecryptInit`, `C_Decrypt`, or p11's when the session is gone or the answer
-    /// is invalid (see `Error`).
-    pub fn decrypt(&self, mechanism: &Mechanism, key: &Object, data: &[u8]) -> Result<Vec<u8>> {
-        self.crypt(Direction::Decrypt, mechanism, key, data, None)
-    }
-
-    /// Decrypts with a key that needs its PIN for every use (`CKA_ALWAYS_AUTHENTICATE`).
-    ///
-    /// # Errors
-    /// The module's error, or p11's when the session is gone or the answer is invalid
-    /// (see `Error`).
-    pub fn decrypt_with_pin(
+    /// The module's error from `C_DecryptInit`, `C_Login` (the key's PIN) or `C_Decrypt`,
+    /// or p11's when the session is gone or the answer is invalid (see `Error`).
+    pub fn decrypt<'k>(
         &self,
         mechanism: &Mechanism,
-        key: &Object,
+        key: impl Into<KeyUse<'k>>,
         data: &[u8],
-        pin: impl Into<Pin>,
     ) -> Result<Vec<u8>> {
-        self.crypt(Direction::Decrypt, mechanism, key, data, Some(pin.into()))
+        let KeyUse { key, pin } = key.into();
+        self.crypt(Direction::Decrypt, mechanism, key, data, pin)
     }
 
     fn crypt(
@@ -158,13 +151,23 @@ impl Session {
         self.begin_cipher(Direction::Encrypt, mechanism, key)
     }
 
-    /// Begins a multi-part decryption (`C_DecryptInit`).
+    /// Begins a multi-part decryption (`C_DecryptInit`) with `key`, or
+    /// [`key.with_pin(pin)`](Object::with_pin).
     ///
     /// # Errors
-    /// The module's error from `C_DecryptInit`, or p11's when the session is gone or the answer
-    /// is invalid (see `Error`).
-    pub fn begin_decrypt(&self, mechanism: &Mechanism, key: &Object) -> Result<Cipher> {
-        self.begin_cipher(Direction::Decrypt, mechanism, key)
+    /// The module's error from `C_DecryptInit` or `C_Login` (the key's PIN), or p11's when
+    /// the session is gone or the answer is invalid (see `Error`).
+    pub fn begin_decrypt<'k>(
+        &self,
+        mechanism: &Mechanism,
+        key: impl Into<KeyUse<'k>>,
+    ) -> Result<Cipher> {
+        let KeyUse { key, pin } = key.into();
+        let cipher = self.begin_cipher(Direction::Decrypt, mechanism, key)?;
+        if let Some(pin) = pin {
+            cipher.active.authenticate(pin)?;
+        }
+        Ok(cipher)
     }
 
     fn begin_cipher(
@@ -199,16 +202,6 @@ impl Cipher {
     /// Which way it goes.
     pub fn direction(&self) -> Direction {
         self.direction
-    }
-
-    /// Logs in for this operation, for keys with `CKA_ALWAYS_AUTHENTICATE`: call it before
-    /// the first update.
-    ///
-    /// # Errors
-    /// The module's error, or p11's when the session is gone or the answer is invalid
-    /// (see `Error`).
-    pub fn authenticate(&self, pin: impl Into<Pin>) -> Result<()> {
-        self.active.authenticate(pin.into())
     }
 
     /// Room enough for what `update` gives for `input_len` bytes: the input plus a

@@ -130,7 +130,7 @@ pub use mapper::AttributeMapper;
 pub use message::{MessageDecryptor, MessageEncryptor, MessageParts};
 pub use message_sign::{MessageSigner, MessageVerifier, SignedMessage, VerifiedMessage};
 pub use module::{InitArgs, Interface, LibraryInfo, Module};
-pub use object::{AttributeInfo, Object, ObjectKind};
+pub use object::{AttributeInfo, KeyUse, Object, ObjectKind};
 pub use p11_mechanisms::{KeyType, Mechanism, MechanismType, Operation};
 pub use pin::Pin;
 pub use session::{Access, Login, Session, SessionInfo, SessionState, UserType};

@@ -463,8 +463,9 @@ mod models {
         lock.release(ticket);
     }
 
-    #[test]
-    fn two_threads_hold_it_one_at_a_time_and_both_get_it() {
+    /// Another thread takes the lock once while this one takes it `here` times in a row
+    /// (more than once: releasing and taking it again while the other may be queued).
+    fn contend(here: usize) {
         for fair_after in FAIRNESS {
             model(move || {
                 let lock = Arc::new(OperationLock::<()>::with_fair_after(fair_after));
@@ -473,7 +474,9 @@ mod models {
                     let (lock, inside) = (lock.clone(), inside.clone());
                     thread::spawn(move || critical(&lock, &inside))
                 };
-                critical(&lock, &inside);
+                for _ in 0..here {
+                    critical(&lock, &inside);
+                }
                 other.join().unwrap();
                 assert_eq!(lock.holder.load(Ordering::SeqCst), 0, "free at the end");
             });
@@ -481,22 +484,13 @@ mod models {
     }
 
     #[test]
+    fn two_threads_hold_it_one_at_a_time_and_both_get_it() {
+        contend(1);
+    }
+
+    #[test]
     fn a_releaser_that_takes_it_again_does_not_shut_a_waiter_out() {
-        for fair_after in FAIRNESS {
-            model(move || {
-                let lock = Arc::new(OperationLock::<()>::with_fair_after(fair_after));
-                let inside = Arc::new(AtomicUsize::new(0));
-                let other = {
-                    let (lock, inside) = (lock.clone(), inside.clone());
-                    thread::spawn(move || critical(&lock, &inside))
-                };
-                // Barging: release and take again while the other may be queued.
-                critical(&lock, &inside);
-                critical(&lock, &inside);
-                other.join().unwrap();
-                assert_eq!(lock.holder.load(Ordering::SeqCst), 0);
-            });
-        }
+        contend(2);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::handle::ObjectHandle;
 use crate::info::widen;
 use crate::mapper::{kind_of, AttributeMapper};
+use crate::pin::Pin;
 use crate::session::Session;
 use crate::template::{RawTemplate, Template};
 use crate::Function;
@@ -870,6 +871,40 @@ impl PartialEq for Object {
 }
 
 impl Eq for Object {}
+
+/// The key an operation uses, with the PIN a key marked `CKA_ALWAYS_AUTHENTICATE` asks
+/// for on every use, given right after the operation begins: `&key`, or
+/// `key.with_pin(pin)`. Signing and decryption take it, one-shot and streamed.
+///
+/// ```no_run
+/// # fn demo(session: &p11_core::Session, key: &p11_core::Object) -> p11_core::Result<()> {
+/// use p11_core::{Mechanism, MechanismType};
+/// let mechanism = Mechanism::new(MechanismType::ECDSA_SHA256);
+/// let signature = session.sign(&mechanism, key.with_pin("1234"), b"data")?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct KeyUse<'a> {
+    pub(crate) key: &'a Object,
+    pub(crate) pin: Option<Pin>,
+}
+
+impl<'a> From<&'a Object> for KeyUse<'a> {
+    fn from(key: &'a Object) -> Self {
+        KeyUse { key, pin: None }
+    }
+}
+
+impl Object {
+    /// This key with the PIN it asks for on every use (`CKA_ALWAYS_AUTHENTICATE`), for
+    /// [`Session::sign`], [`Session::decrypt`] and their streams.
+    pub fn with_pin(&self, pin: impl Into<Pin>) -> KeyUse<'_> {
+        KeyUse {
+            key: self,
+            pin: Some(pin.into()),
+        }
+    }
+}
 
 impl From<&Object> for p11_mechanisms::KeyHandle {
     /// The key named in a mechanism parameter (`CONCATENATE_BASE_AND_KEY`'s second key,

@@ -4,9 +4,8 @@ use crate::call;
 use crate::error::Result;
 use crate::keys::mechanism_ptr;
 use crate::module::Gate;
-use crate::object::Object;
+use crate::object::{KeyUse, Object};
 use crate::operation::{input, output_into, output_vec, write_by_update, Active, Init, KeyInit};
-use crate::pin::Pin;
 use crate::session::{OperationKind, Session};
 use crate::Function;
 use crate::ReturnValue;
@@ -59,38 +58,21 @@ pub(crate) fn verdict(result: Result<()>) -> Result<bool> {
 }
 
 impl Session {
-    /// Signs (or MACs) `data` in one call (`C_SignInit`, `C_Sign`). The signature buffer
-    /// is sized from the mechanism, so that one call suffices.
+    /// Signs (or MACs) `data` in one call (`C_SignInit`, `C_Sign`) with `key` (`&key`,
+    /// or [`key.with_pin(pin)`](Object::with_pin) for a key that asks for its PIN on
+    /// every use). The signature buffer is sized from the mechanism, so that one call
+    /// suffices.
     ///
     /// # Errors
-    /// The module's error from `C_SignInit`, `C_Sign`, or p11's when the session is gone or the answer
-    /// is invalid (see `Error`).
-    pub fn sign(&self, mechanism: &Mechanism, key: &Object, data: &[u8]) -> Result<Vec<u8>> {
-        self.sign_inner(mechanism, key, data, None)
-    }
-
-    /// Signs with a key that needs its PIN for every use (`CKA_ALWAYS_AUTHENTICATE`).
-    ///
-    /// # Errors
-    /// The module's error, or p11's when the session is gone or the answer is invalid
-    /// (see `Error`).
-    pub fn sign_with_pin(
+    /// The module's error from `C_SignInit`, `C_Login` (the key's PIN) or `C_Sign`, or
+    /// p11's when the session is gone or the answer is invalid (see `Error`).
+    pub fn sign<'k>(
         &self,
         mechanism: &Mechanism,
-        key: &Object,
+        key: impl Into<KeyUse<'k>>,
         data: &[u8],
-        pin: impl Into<Pin>,
     ) -> Result<Vec<u8>> {
-        self.sign_inner(mechanism, key, data, Some(pin.into()))
-    }
-
-    fn sign_inner(
-        &self,
-        mechanism: &Mechanism,
-        key: &Object,
-        data: &[u8],
-        pin: Option<Pin>,
-    ) -> Result<Vec<u8>> {
+        let KeyUse { key, pin } = key.into();
         let mut active = self.start(KeyInit::Sign, mechanism, key)?;
         if let Some(pin) = pin {
             active.authenticate(pin)?;
@@ -208,17 +190,27 @@ impl Session {
         Ok(SignatureVerifier { active })
     }
 
-    /// Begins a multi-part signature (`C_SignInit`).
+    /// Begins a multi-part signature (`C_SignInit`) with `key`, or
+    /// [`key.with_pin(pin)`](Object::with_pin).
     ///
     /// # Errors
-    /// The module's error from `C_SignInit`, or p11's when the session is gone or the answer
-    /// is invalid (see `Error`).
-    pub fn begin_sign(&self, mechanism: &Mechanism, key: &Object) -> Result<Signer> {
-        Ok(Signer {
+    /// The module's error from `C_SignInit` or `C_Login` (the key's PIN), or p11's when
+    /// the session is gone or the answer is invalid (see `Error`).
+    pub fn begin_sign<'k>(
+        &self,
+        mechanism: &Mechanism,
+        key: impl Into<KeyUse<'k>>,
+    ) -> Result<Signer> {
+        let KeyUse { key, pin } = key.into();
+        let signer = Signer {
             active: self.start_owned(KeyInit::Sign, mechanism, key)?,
             mechanism: mechanism.mechanism_type(),
             bound: key.output_bound(mechanism.mechanism_type(), Operations::SIGN, 0),
-        })
+        };
+        if let Some(pin) = pin {
+            signer.active.authenticate(pin)?;
+        }
+        Ok(signer)
     }
 
     /// Begins a multi-part verification (`C_VerifyInit`).
@@ -244,16 +236,6 @@ pub struct Signer {
 }
 
 impl Signer {
-    /// Logs in for this operation, for keys with `CKA_ALWAYS_AUTHENTICATE`: call it before
-    /// the first update.
-    ///
-    /// # Errors
-    /// The module's error, or p11's when the session is gone or the answer is invalid
-    /// (see `Error`).
-    pub fn authenticate(&self, pin: impl Into<Pin>) -> Result<()> {
-        self.active.authenticate(pin.into())
-    }
-
     /// Adds `data` (`C_SignUpdate`).
     ///
     /// # Errors

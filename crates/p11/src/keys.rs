@@ -29,7 +29,7 @@
 use crate::defaults::{default_mechanism, Capabilities};
 use crate::options::{ObjectOptions, ALL_CAPABILITIES};
 use crate::session::{with_value_len, Session};
-use crate::signing::{self, Plan, Signer, Verifier};
+use crate::signing::{self, key_use, Plan, Signer, Verifier};
 use p11_core::mechanisms::{Parameter, ParameterKind};
 use p11_core::Function;
 use p11_core::{
@@ -345,6 +345,19 @@ fn default_for<'a>(
     ))
 }
 
+/// Runs `f` with the core session, the mechanism for `operation` and the key's core
+/// object, for an operation that takes no PIN (one given is refused).
+fn plain<K: Key, T>(
+    key: &K,
+    operation: Operation,
+    f: impl FnOnce(&p11_core::Session, &Mechanism<'_>, &Object) -> Result<T>,
+) -> Result<T> {
+    key.run(operation, |mechanism, pin| {
+        no_pin(pin, operation)?;
+        f(key.session().core(), mechanism, key.core())
+    })
+}
+
 /// Refuses a PIN given for an operation that cannot take one.
 fn no_pin(pin: Option<&Pin>, operation: Operation) -> Result<()> {
     match pin {
@@ -363,9 +376,8 @@ pub trait Encrypt: Key + Sized {
     /// [`Error::NoDefaultMechanism`] for a key type without one; [`Error::Parameter`]
     /// for an IV of the wrong size; the module's error.
     fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.run(Operation::Encrypt, |mechanism, pin| {
-            no_pin(pin, Operation::Encrypt)?;
-            self.session().core().encrypt(mechanism, self.core(), data)
+        plain(self, Operation::Encrypt, |core, mechanism, key| {
+            core.encrypt(mechanism, key, data)
         })
     }
 
@@ -376,9 +388,8 @@ pub trait Encrypt: Key + Sized {
     /// # Errors
     /// As [`encrypt`](Self::encrypt), from `C_EncryptInit`.
     fn encryptor(&self) -> Result<Cipher> {
-        self.run(Operation::Encrypt, |mechanism, pin| {
-            no_pin(pin, Operation::Encrypt)?;
-            self.session().core().begin_encrypt(mechanism, self.core())
+        plain(self, Operation::Encrypt, |core, mechanism, key| {
+            core.begin_encrypt(mechanism, key)
         })
     }
 
@@ -401,11 +412,8 @@ pub trait Encrypt: Key + Sized {
     /// As [`encrypt`](Self::encrypt); [`Error::NotSupported`] on a module without
     /// PKCS#11 3.0.
     fn message_encryptor(&self) -> Result<MessageEncryptor> {
-        self.run(Operation::MessageEncrypt, |mechanism, pin| {
-            no_pin(pin, Operation::MessageEncrypt)?;
-            self.session()
-                .core()
-                .begin_message_encrypt(mechanism, self.core())
+        plain(self, Operation::MessageEncrypt, |core, mechanism, key| {
+            core.begin_message_encrypt(mechanism, key)
         })
     }
 }
@@ -418,11 +426,9 @@ pub trait Decrypt: Key + Sized {
     /// As [`Encrypt::encrypt`]; `CKR_PIN_INCORRECT` for a wrong [`with_pin`](PrivateKey::with_pin).
     fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.run(Operation::Decrypt, |mechanism, pin| {
-            let core = self.session().core();
-            match pin {
-                Some(pin) => core.decrypt_with_pin(mechanism, self.core(), data, pin),
-                None => core.decrypt(mechanism, self.core(), data),
-            }
+            self.session()
+                .core()
+                .decrypt(mechanism, key_use(self.core(), pin), data)
         })
     }
 
@@ -432,14 +438,9 @@ pub trait Decrypt: Key + Sized {
     /// As [`decrypt`](Self::decrypt), from `C_DecryptInit`.
     fn decryptor(&self) -> Result<Cipher> {
         self.run(Operation::Decrypt, |mechanism, pin| {
-            let cipher = self
-                .session()
+            self.session()
                 .core()
-                .begin_decrypt(mechanism, self.core())?;
-            if let Some(pin) = pin {
-                cipher.authenticate(pin)?;
-            }
-            Ok(cipher)
+                .begin_decrypt(mechanism, key_use(self.core(), pin))
         })
     }
 
@@ -448,11 +449,8 @@ pub trait Decrypt: Key + Sized {
     /// # Errors
     /// As [`Encrypt::message_encryptor`].
     fn message_decryptor(&self) -> Result<MessageDecryptor> {
-        self.run(Operation::MessageDecrypt, |mechanism, pin| {
-            no_pin(pin, Operation::MessageDecrypt)?;
-            self.session()
-                .core()
-                .begin_message_decrypt(mechanism, self.core())
+        plain(self, Operation::MessageDecrypt, |core, mechanism, key| {
+            core.begin_message_decrypt(mechanism, key)
         })
     }
 }
@@ -493,11 +491,8 @@ pub trait Sign: Key + Sized {
     /// As [`sign`](Self::sign); [`Error::NotSupported`] on a module without PKCS#11
     /// 3.0.
     fn message_signer(&self) -> Result<MessageSigner> {
-        self.run(Operation::MessageSign, |mechanism, pin| {
-            no_pin(pin, Operation::MessageSign)?;
-            self.session()
-                .core()
-                .begin_message_sign(mechanism, self.core())
+        plain(self, Operation::MessageSign, |core, mechanism, key| {
+            core.begin_message_sign(mechanism, key)
         })
     }
 }
@@ -509,17 +504,9 @@ pub trait Verify: Key + Sized {
     /// # Errors
     /// [`Error::NoDefaultMechanism`] for a key type without one; the module's error.
     fn verify(&self, data: &[u8], signature: &[u8]) -> Result<bool> {
-        self.run(Operation::Verify, |mechanism, pin| {
-            no_pin(pin, Operation::Verify)?;
+        plain(self, Operation::Verify, |_, mechanism, key| {
             let plan = Plan::for_mechanism(self.session(), mechanism)?;
-            signing::verify(
-                self.session(),
-                plan,
-                mechanism,
-                self.core(),
-                data,
-                signature,
-            )
+            signing::verify(self.session(), plan, mechanism, key, data, signature)
         })
     }
 
@@ -529,9 +516,8 @@ pub trait Verify: Key + Sized {
     /// # Errors
     /// As [`verify`](Self::verify), from the init.
     fn verifier(&self) -> Result<Verifier> {
-        self.run(Operation::Verify, |mechanism, pin| {
-            no_pin(pin, Operation::Verify)?;
-            Verifier::begin(self.session(), mechanism, self.core())
+        plain(self, Operation::Verify, |_, mechanism, key| {
+            Verifier::begin(self.session(), mechanism, key)
         })
     }
 
@@ -540,11 +526,8 @@ pub trait Verify: Key + Sized {
     /// # Errors
     /// As [`Sign::message_signer`].
     fn message_verifier(&self) -> Result<MessageVerifier> {
-        self.run(Operation::MessageVerify, |mechanism, pin| {
-            no_pin(pin, Operation::MessageVerify)?;
-            self.session()
-                .core()
-                .begin_message_verify(mechanism, self.core())
+        plain(self, Operation::MessageVerify, |core, mechanism, key| {
+            core.begin_message_verify(mechanism, key)
         })
     }
 }
@@ -556,11 +539,8 @@ pub trait Wrap: Key + Sized {
     /// # Errors
     /// [`Error::NoDefaultMechanism`] for a key type without one; the module's error.
     fn wrap_key(&self, key: &dyn Key) -> Result<Vec<u8>> {
-        self.run(Operation::Wrap, |mechanism, pin| {
-            no_pin(pin, Operation::Wrap)?;
-            self.session()
-                .core()
-                .wrap_key(mechanism, self.core(), key.core())
+        plain(self, Operation::Wrap, |core, mechanism, wrapping| {
+            core.wrap_key(mechanism, wrapping, key.core())
         })
     }
 }
@@ -587,11 +567,8 @@ pub trait Unwrap: Key + Sized {
         options: &ObjectOptions,
     ) -> Result<K> {
         let template = options.key_template(K::CLASS, key_type);
-        let object = self.run(Operation::Unwrap, |mechanism, pin| {
-            no_pin(pin, Operation::Unwrap)?;
-            self.session()
-                .core()
-                .unwrap_key(mechanism, self.core(), wrapped, &template)
+        let object = plain(self, Operation::Unwrap, |core, mechanism, key| {
+            core.unwrap_key(mechanism, key, wrapped, &template)
         })?;
         Ok(K::made(self.session().clone(), object, key_type))
     }
@@ -636,11 +613,8 @@ pub trait Encapsulate: Key + Sized {
         options: &ObjectOptions,
     ) -> Result<(Vec<u8>, SecretKey)> {
         let template = encapsulated_template(key_type, bits, options)?;
-        let (ciphertext, object) = self.run(Operation::Encapsulate, |mechanism, pin| {
-            no_pin(pin, Operation::Encapsulate)?;
-            self.session()
-                .core()
-                .encapsulate_key(mechanism, self.core(), &template)
+        let (ciphertext, object) = plain(self, Operation::Encapsulate, |core, mechanism, key| {
+            core.encapsulate_key(mechanism, key, &template)
         })?;
         Ok((
             ciphertext,
@@ -665,11 +639,8 @@ pub trait Decapsulate: Key + Sized {
         options: &ObjectOptions,
     ) -> Result<SecretKey> {
         let template = encapsulated_template(key_type, bits, options)?;
-        let object = self.run(Operation::Decapsulate, |mechanism, pin| {
-            no_pin(pin, Operation::Decapsulate)?;
-            self.session()
-                .core()
-                .decapsulate_key(mechanism, self.core(), ciphertext, &template)
+        let object = plain(self, Operation::Decapsulate, |core, mechanism, key| {
+            core.decapsulate_key(mechanism, key, ciphertext, &template)
         })?;
         Ok(SecretKey::made(self.session().clone(), object, key_type))
     }
@@ -706,10 +677,8 @@ pub trait Derive: Key + Sized {
     ) -> Result<SecretKey> {
         let template =
             with_value_len(key_type, bits)?.merge(&options.secret_key_template(key_type));
-        let core = self.session().core();
-        let object = self.run(Operation::Derive, |mechanism, pin| {
-            no_pin(pin, Operation::Derive)?;
-            match core.derive_key(mechanism, self.core(), &template) {
+        let object = plain(self, Operation::Derive, |core, mechanism, key| {
+            match core.derive_key(mechanism, key, &template) {
                 Ok(object) => Ok(object),
                 // Tokens differ on the peer's ECDH point: some take it raw only (OpenSC's
                 // X25519, SmartCard-HSM), others DER-wrapped only. Refused one way, it is
@@ -725,8 +694,7 @@ pub trait Derive: Key + Sized {
                         mechanism.mechanism_type(),
                         params.with_public_data(&other),
                     );
-                    core.derive_key(&retry, self.core(), &template)
-                        .map_err(|_| refused)
+                    core.derive_key(&retry, key, &template).map_err(|_| refused)
                 }
             }
         })?;

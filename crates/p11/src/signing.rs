@@ -13,7 +13,7 @@
 use crate::session::Session;
 use p11_core::mechanisms::{Parameter, PssParams};
 use p11_core::Function;
-use p11_core::{Mechanism, MechanismType as M, Object, Pin, Result};
+use p11_core::{KeyUse, Mechanism, MechanismType as M, Object, Pin, Result};
 use std::{fmt, io};
 
 /// How a mechanism is carried out on this token.
@@ -165,9 +165,14 @@ fn sign_once(
     data: &[u8],
     pin: Option<&Pin>,
 ) -> Result<Vec<u8>> {
+    core.sign(mechanism, key_use(key, pin), data)
+}
+
+/// `key`, with `pin` when one is given for it.
+pub(crate) fn key_use<'a>(key: &'a Object, pin: Option<&Pin>) -> KeyUse<'a> {
     match pin {
-        Some(pin) => core.sign_with_pin(mechanism, key, data, pin.clone()),
-        None => core.sign(mechanism, key, data),
+        Some(pin) => key.with_pin(pin),
+        None => KeyUse::from(key),
     }
 }
 
@@ -297,18 +302,18 @@ impl Signer {
         pin: Option<Pin>,
     ) -> Result<Signer> {
         let plan = Plan::for_mechanism(session, mechanism)?;
-        let feed = Feed::begin(session, plan, key, || {
-            session.core().begin_sign(mechanism, key)
-        })?;
-        // A key that asks for its PIN on every use gets it right after the init.
-        let pin = match (&feed, pin) {
-            (Feed::Direct(signer), Some(pin)) => {
-                signer.authenticate(pin)?;
-                None
-            }
-            (_, pin) => pin,
+        // A key that asks for its PIN on every use gets it right after the init: the
+        // signature's own, or the raw one's at the end when composed.
+        let (now, at_end) = match plan {
+            Plan::Direct => (pin, None),
+            Plan::Composed(_) => (None, pin),
         };
-        Ok(Signer { feed, pin })
+        let feed = Feed::begin(session, plan, key, || {
+            session
+                .core()
+                .begin_sign(mechanism, key_use(key, now.as_ref()))
+        })?;
+        Ok(Signer { feed, pin: at_end })
     }
 
     /// Adds `data`.
