@@ -183,7 +183,8 @@ pub trait Key: sealed::Operand {
     }
 }
 
-/// A mechanism given to [`with_mechanism`](SecretKey::with_mechanism): a [`MechanismType`] (with its default
+/// A mechanism given to [`with_mechanism`](SecretKey::with_mechanism): a
+/// [`MechanismType`] (with its default
 /// parameter, as [`Mechanism::new`] gives it) or a whole [`Mechanism`], owned or borrowed.
 #[derive(Debug)]
 pub struct MechanismChoice<'a>(Chosen<'a>);
@@ -222,8 +223,10 @@ enum How<'a> {
 }
 
 /// A key with how to use it: a parameter for the default mechanism
-/// ([`with_param`](SecretKey::with_param)), a mechanism ([`with_mechanism`](SecretKey::with_mechanism)), the PIN a key marked
-/// `CKA_ALWAYS_AUTHENTICATE` asks for ([`with_pin`](PrivateKey::with_pin)) — python's `mechanism_param=`,
+/// ([`with_param`](SecretKey::with_param)), a mechanism
+/// ([`with_mechanism`](SecretKey::with_mechanism)), the PIN a key marked
+/// `CKA_ALWAYS_AUTHENTICATE` asks for ([`with_pin`](PrivateKey::with_pin)) — python's
+/// `mechanism_param=`,
 /// `mechanism=` and `pin=` keywords. It has the operations of the key it borrows:
 ///
 /// ```no_run
@@ -232,7 +235,10 @@ enum How<'a> {
 /// let iv = [0u8; 16];
 /// let sealed = key.with_param(&iv).encrypt(b"data")?;
 /// let mac = key.with_mechanism(MechanismType::SHA256_HMAC).sign(b"data")?;
-/// let signature = private.with_mechanism(MechanismType::ECDSA_SHA256).with_pin("1234").sign(b"data")?;
+/// let signature = private
+///     .with_mechanism(MechanismType::ECDSA_SHA256)
+///     .with_pin("1234")
+///     .sign(b"data")?;
 /// # Ok(()) }
 /// ```
 ///
@@ -367,7 +373,8 @@ fn no_pin(pin: Option<&Pin>, operation: Operation) -> Result<()> {
 }
 
 /// Encryption: secret and public keys. The key type's default mechanism
-/// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or [`with_mechanism`](SecretKey::with_mechanism) says
+/// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or
+/// [`with_mechanism`](SecretKey::with_mechanism) says
 /// otherwise.
 pub trait Encrypt: Key + Sized {
     /// Encrypts `data` (python's `encrypt`).
@@ -456,7 +463,8 @@ pub trait Decrypt: Key + Sized {
 }
 
 /// Signing (and MACs): secret and private keys, with the key type's default mechanism
-/// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or [`with_mechanism`](SecretKey::with_mechanism) says
+/// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or
+/// [`with_mechanism`](SecretKey::with_mechanism) says
 /// otherwise. One-shot and streamed, a hash-and-sign mechanism the token lacks is
 /// composed from the hash and the raw signature when it has those, giving the same
 /// signature.
@@ -650,7 +658,8 @@ pub trait Decapsulate: Key + Sized {
 pub trait Derive: Key + Sized {
     /// Derives a secret key of `key_type` and `bits`, made as `options` say
     /// ([`ObjectOptions::secret_key_template`] with `VALUE_LEN`), with the key type's
-    /// default mechanism and the parameter [`with_param`](SecretKey::with_param) gives (DH: the other
+    /// default mechanism and the parameter [`with_param`](SecretKey::with_param) gives
+    /// (DH: the other
     /// party's public value; ECDH: [`Ecdh1DeriveParams`]), or another mechanism:
     ///
     /// ```no_run
