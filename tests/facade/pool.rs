@@ -24,9 +24,12 @@ fn pool<G>(f: &p11_tests::Fixture<G>, size: u32) -> Pool {
     } else {
         options
     };
+    // The fixture's own session may have the token logged in: the pool's PIN is the
+    // same, trusted as such.
     Pool::builder()
         .max_size(size)
         .token(&token(&f.env), options)
+        .trust_existing_login()
         .build()
         .unwrap()
 }
@@ -138,6 +141,38 @@ fn a_pool_logged_out_behind_its_back_logs_in_again() {
     key.run(|key| key.clone().destroy()).unwrap();
     public.destroy().unwrap();
     drop(private);
+}
+
+#[test]
+fn a_pool_refuses_a_pin_it_cannot_check_unless_told_to_trust_the_login() {
+    let f = p11_tests::shared();
+    if !f.login {
+        println!("skipped: the token takes no login");
+        return;
+    }
+    // Another session has the token logged in: a wrong PIN would go unchecked.
+    let logged_in = p11_tests::user_session(&f);
+    let wrong = OpenOptions::new().rw().user_pin("not the PIN");
+    let err = Pool::builder()
+        .max_size(1)
+        .token(&token(&f.env), wrong.clone())
+        .build()
+        .unwrap_err();
+    if err.return_value() == Some(p11::ReturnValue::PinIncorrect) {
+        // A module that checks the PIN at every login refuses it as wrong: no less.
+        println!("the module checks the PIN of a second login: {err}");
+        return;
+    }
+    assert!(matches!(err, p11::Error::PinNotChecked), "{err}");
+    // Told to trust the login, the pool takes it (and could not tell the PIN is wrong).
+    let pool = Pool::builder()
+        .max_size(1)
+        .token(&token(&f.env), wrong)
+        .trust_existing_login()
+        .build()
+        .unwrap();
+    assert_eq!(pool.tokens(), 1);
+    drop((pool, logged_in));
 }
 
 #[test]

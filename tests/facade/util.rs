@@ -659,11 +659,74 @@ fn a_uri_opens_the_library_token_and_session_and_finds_the_key() {
         let more = format!(" and {} more", searched.len() - 3);
         assert!(shown.ends_with(&more), "{shown}");
     }
-    let elsewhere: Uri = "pkcs11:?pin-source=https://example.org/pin"
+}
+
+/// What a `pin-source` names, read as a URI gives it.
+fn pin_source(source: &std::path::Path) -> p11::Result<p11::OpenOptions> {
+    let uri: p11::Uri = format!("pkcs11:?pin-source=file:{}", source.display())
+        .parse()
+        .unwrap();
+    p11::OpenOptions::new().uri(&uri)
+}
+
+#[test]
+fn a_pin_source_is_a_short_regular_file_or_a_typed_refusal() {
+    use p11::PinSourceProblem as Problem;
+    let f = crate::defaults::session();
+    let dir = std::env::temp_dir().join(format!("p11-pin-source-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A regular file: the PIN, without its trailing newline, opens the token.
+    let file = dir.join("pin");
+    std::fs::write(&file, format!("{}\n", f.env().pin)).unwrap();
+    let token = p11::Library::load_with(&f.env().module, p11_tests::init_args(f.env()))
+        .unwrap()
+        .get_token(&p11::TokenFilter::new().label(&f.env().label))
+        .unwrap();
+    let session = token.open(&pin_source(&file).unwrap()).unwrap();
+    assert!(session.login().is_some());
+    drop(session);
+    let refused = |source: &std::path::Path| match pin_source(source) {
+        Err(p11::Error::PinSource { problem, .. }) => problem,
+        other => panic!("{}: {other:?}", source.display()),
+    };
+    // No local file.
+    let elsewhere: p11::Uri = "pkcs11:?pin-source=https://example.org/pin"
         .parse()
         .unwrap();
     assert!(matches!(
-        OpenOptions::new().uri(&elsewhere),
-        Err(p11::Error::InvalidArgument(_))
+        p11::OpenOptions::new().uri(&elsewhere),
+        Err(p11::Error::PinSource {
+            problem: Problem::NotLocal,
+            ..
+        })
     ));
+    // A device that never ends, a directory and a FIFO (no writer: opening it would
+    // block) are refused before any read.
+    for source in [std::path::Path::new("/dev/zero"), &dir] {
+        assert!(
+            matches!(refused(source), Problem::NotAFile),
+            "{}",
+            source.display()
+        );
+    }
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    assert!(matches!(refused(&fifo), Problem::NotAFile));
+    // A file longer than any PIN, and one that is not there.
+    let long = dir.join("long");
+    std::fs::write(&long, vec![b'1'; p11::PIN_FILE_MAX + 1]).unwrap();
+    assert!(matches!(
+        refused(&long),
+        Problem::TooLong {
+            max: p11::PIN_FILE_MAX
+        }
+    ));
+    std::fs::write(&long, vec![b'1'; p11::PIN_FILE_MAX]).unwrap();
+    assert!(pin_source(&long).is_ok(), "the bound itself is a PIN");
+    assert!(matches!(refused(&dir.join("none")), Problem::Unreadable(_)));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -20,6 +20,7 @@ fn a_cluster_fails_over_when_a_token_is_gone_and_rests_it() {
         .rest(Duration::from_secs(600))
         .token(&token, options.clone())
         .token(&token, options)
+        .trust_existing_login()
         .build()
         .unwrap();
     assert_eq!(pool.tokens(), 2);

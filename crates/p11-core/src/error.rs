@@ -229,6 +229,25 @@ pub enum Error {
         /// Its tokens.
         tokens: usize,
     },
+    /// A PIN could not be checked: the token was logged in already by another session
+    /// of this process (PKCS#11 answers that login without looking at the PIN), and the
+    /// caller asked for a checked one.
+    #[error(
+        "the token was logged in already by another session of this process, so the PIN \
+         was not checked: log that session out first, or trust the existing login"
+    )]
+    PinNotChecked,
+    /// A URI's `pin-source` gives no PIN: it names no local file, or a file that is no
+    /// regular one (a FIFO, a device, a directory), or one too long to be a PIN, or one
+    /// that cannot be read.
+    #[error("pin-source {pin_source:?}: {problem}")]
+    PinSource {
+        /// The `pin-source` as the URI gives it.
+        pin_source: String,
+        /// What is wrong with it.
+        #[source]
+        problem: PinSourceProblem,
+    },
     /// A caller's argument was refused before any call to the module, with the reason;
     /// for mistakes no other variant names.
     #[error("invalid argument: {0}")]
@@ -291,6 +310,28 @@ pub enum Error {
         /// What was wrong with the answer.
         what: String,
     },
+}
+
+/// Why a URI's `pin-source` gives no PIN ([`Error::PinSource`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PinSourceProblem {
+    /// It names no local file (only `file:` sources and plain paths are read).
+    #[error("it names no local file (p11 reads file: sources and plain paths)")]
+    NotLocal,
+    /// The file is no regular file: a FIFO, a device, a directory. p11 does not open
+    /// it (a FIFO would block, a device read without end).
+    #[error("it is no regular file (a FIFO, a device or a directory)")]
+    NotAFile,
+    /// The file holds more than a PIN can be.
+    #[error("it holds more than {max} bytes, more than any PIN")]
+    TooLong {
+        /// The most p11 reads.
+        max: usize,
+    },
+    /// The file cannot be read.
+    #[error("it cannot be read")]
+    Unreadable(#[source] std::io::Error),
 }
 
 /// `Result` with p11's [`Error`].

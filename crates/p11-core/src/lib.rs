@@ -118,7 +118,7 @@ pub use attribute::{
 pub use crypt::{Cipher, CipherChunks, CipherReader, CipherWriter, Direction};
 pub use digest::{Digest, OperationState};
 pub use dual::{Dual, DualKind};
-pub use error::{Error, Result, ReturnValue};
+pub use error::{Error, PinSourceProblem, Result, ReturnValue};
 pub use find::FindObjects;
 pub use generated::functions::Function;
 pub use handle::{ObjectHandle, SessionHandle, SlotId};

@@ -72,6 +72,7 @@ fn pooled_signing(c: &mut Criterion) {
             let pool = Pool::builder()
                 .max_size(threads as u32)
                 .token(&token, OpenOptions::new().user_pin(pin.as_str()))
+                .trust_existing_login()
                 .build()
                 .unwrap();
             let key = pool.key::<PrivateKey>(KeyQuery::new().label(&label).key_type(key_type));

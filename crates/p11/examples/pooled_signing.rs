@@ -23,9 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (public, _) =
         setup.generate_keypair(KeyType::EC, 256, &ObjectOptions::new().label(&label))?;
 
+    // `setup` has logged the token in, so the pool's PIN goes unchecked: say so.
     let pool = Pool::builder()
         .max_size(SESSIONS)
         .token(&token, OpenOptions::new().user_pin(pin.as_str()))
+        .trust_existing_login()
         .build()?;
     let key = pool.key::<PrivateKey>(KeyQuery::new().label(&label).key_type(KeyType::EC));
 

@@ -41,7 +41,7 @@ pub use keys::{
     Decapsulate, Decrypt, Derive, DomainParameters, Encapsulate, Encrypt, Key, KeyKind,
     MechanismChoice, PrivateKey, PublicKey, SecretKey, Sign, Unwrap, Verify, With, Wrap,
 };
-pub use library::{Library, OpenOptions, Slot, Token};
+pub use library::{Library, OpenOptions, Slot, Token, PIN_FILE_MAX};
 pub use object::Object;
 pub use options::{ObjectOptions, Storage};
 pub use session::{Digester, KeyQuery, Session};
@@ -55,9 +55,9 @@ pub use p11_core::{
     CipherChunks, CipherReader, CipherWriter, Error, FromAttribute, FromAttributes, Function,
     InitArgs, KeyType, LibraryInfo, Login, Mechanism, MechanismFlags, MechanismInfo, MechanismType,
     MessageDecryptor, MessageEncryptor, MessageParts, MessageSigner, MessageVerifier, ObjectClass,
-    ObjectHandle, Operation, Pin, Result, ReturnValue, SessionHandle, SessionInfo, SessionState,
-    SignedMessage, SlotFlags, SlotId, SlotInfo, Template, TokenFilter, TokenFlags, TokenInfo, Uri,
-    UriError, UserType, VerifiedMessage, Version,
+    ObjectHandle, Operation, Pin, PinSourceProblem, Result, ReturnValue, SessionHandle,
+    SessionInfo, SessionState, SignedMessage, SlotFlags, SlotId, SlotInfo, Template, TokenFilter,
+    TokenFlags, TokenInfo, Uri, UriError, UserType, VerifiedMessage, Version,
 };
 
 /// The crate README's example, compiled as a doc test (it ships with the package).

@@ -303,6 +303,50 @@ fn module_of(uri: &Uri) -> Result<PathBuf> {
         })
 }
 
+/// The most bytes p11 reads from a `pin-source` file: PINs are short (tokens here take
+/// at most 255 bytes), and a larger file is a mistake, not a PIN.
+pub const PIN_FILE_MAX: usize = 1024;
+
+/// The PIN in the file `source` names, its trailing newlines dropped; read into one
+/// buffer that is wiped, so that no copy is left in freed memory.
+fn read_pin_source(source: &str) -> Result<Pin> {
+    use p11_core::PinSourceProblem as Problem;
+    use std::io::Read;
+    let refuse = |problem| Error::PinSource {
+        pin_source: source.chars().take(256).collect(),
+        problem,
+    };
+    let path = source.strip_prefix("file:").unwrap_or(source);
+    if path.contains(':') && !path.starts_with('/') {
+        return Err(refuse(Problem::NotLocal));
+    }
+    // Looked at before it is opened: opening a FIFO waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(|e| refuse(Problem::Unreadable(e)))?;
+    if !metadata.is_file() {
+        return Err(refuse(Problem::NotAFile));
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| refuse(Problem::Unreadable(e)))?;
+    // One more byte than allowed tells a file too long (it may have grown since).
+    let mut buffer = zeroize::Zeroizing::new([0u8; PIN_FILE_MAX + 1]);
+    let mut len = 0;
+    while len < buffer.len() {
+        match file.read(&mut buffer[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(refuse(Problem::Unreadable(e))),
+        }
+    }
+    if len > PIN_FILE_MAX {
+        return Err(refuse(Problem::TooLong { max: PIN_FILE_MAX }));
+    }
+    let mut pin = &buffer[..len];
+    while let [rest @ .., b'\n' | b'\r'] = pin {
+        pin = rest;
+    }
+    Ok(Pin::from(pin))
+}
+
 impl OpenOptions {
     /// Read-only, nobody logged in.
     pub fn new() -> Self {
@@ -311,11 +355,12 @@ impl OpenOptions {
 
     /// Logged in as the user with the PIN a PKCS#11 URI gives: its `pin-value`, or the
     /// file its `pin-source` names (`file:/path` or a plain path; a trailing newline is
-    /// not part of the PIN).
+    /// not part of the PIN). Only a regular file of at most [`PIN_FILE_MAX`] bytes is
+    /// read: a FIFO, a device or a directory is refused without being opened.
     ///
     /// # Errors
-    /// [`Error::Io`] when the PIN file cannot be read; [`Error::InvalidArgument`] for a
-    /// `pin-source` that is no file.
+    /// [`Error::PinSource`] for a `pin-source` that names no local file, a file that is
+    /// no regular one, one longer than a PIN, or one that cannot be read.
     pub fn uri(self, uri: &Uri) -> Result<Self> {
         if let Some(pin) = &uri.pin_value {
             return Ok(self.user_pin(pin.as_str()));
@@ -323,17 +368,7 @@ impl OpenOptions {
         let Some(source) = &uri.pin_source else {
             return Ok(self);
         };
-        let path = source.strip_prefix("file:").unwrap_or(source);
-        if path.contains(':') && !path.starts_with('/') {
-            return Err(Error::InvalidArgument(
-                format!("pin-source {source:?} is no file p11 can read").into(),
-            ));
-        }
-        let mut bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(Error::Io)?);
-        while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            bytes.pop();
-        }
-        Ok(self.user_pin(bytes.as_slice()))
+        Ok(self.user_pin(read_pin_source(source)?))
     }
 
     /// Read/write.

@@ -36,7 +36,7 @@
 use crate::keys::KeyKind;
 use crate::library::{OpenOptions, Token};
 use crate::session::{KeyQuery, Session};
-use p11_core::{Error, Result, SessionState};
+use p11_core::{Error, Login, Result, SessionState};
 use scheduled_thread_pool::ScheduledThreadPool;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -113,6 +113,7 @@ pub struct Builder {
     min_idle: Option<u32>,
     wait: Duration,
     rest: Duration,
+    trust_existing_login: bool,
 }
 
 impl Pool {
@@ -125,6 +126,7 @@ impl Pool {
             min_idle: None,
             wait: Duration::from_secs(30),
             rest: Duration::from_secs(5),
+            trust_existing_login: false,
         }
     }
 
@@ -280,13 +282,25 @@ impl Builder {
         self
     }
 
-    /// Opens one session on each token to check that it can be opened and logged in,
-    /// then the pool, which opens the rest in the background.
+    /// Accepts a token that another session of this process has logged in already,
+    /// whose PIN the pool then cannot check (PKCS#11 answers such a login without
+    /// looking at the PIN). Without it, [`build`](Self::build) refuses such a token: a
+    /// mistyped PIN would otherwise pass, and every request fail once that other
+    /// session logs out.
+    #[must_use]
+    pub fn trust_existing_login(mut self) -> Self {
+        self.trust_existing_login = true;
+        self
+    }
+
+    /// Opens one session on each token to check that it can be opened and logged in
+    /// with its PIN, then the pool, which opens the rest in the background.
     ///
     /// # Errors
     /// [`Error::PoolSize`] without tokens, with a size of 0 or more idle sessions than
-    /// that; the module's error
-    /// opening a session or logging in (`CKR_PIN_INCORRECT`, ...).
+    /// that; [`Error::PinNotChecked`] for a token another session of this process has
+    /// logged in, unless [`trust_existing_login`](Self::trust_existing_login); the
+    /// module's error opening a session or logging in (`CKR_PIN_INCORRECT`, ...).
     pub fn build(self) -> Result<Pool> {
         let idle = self.min_idle.unwrap_or(0);
         if self.members.is_empty() || self.max_size == 0 || idle > self.max_size {
@@ -305,7 +319,11 @@ impl Builder {
         );
         let mut members = Vec::with_capacity(self.members.len());
         for manager in self.members {
-            r2d2::ManageConnection::connect(&manager)?;
+            let first = r2d2::ManageConnection::connect(&manager)?;
+            if first.login() == Some(Login::AlreadyLoggedIn) && !self.trust_existing_login {
+                return Err(Error::PinNotChecked);
+            }
+            drop(first);
             let sessions = r2d2::Pool::builder()
                 .max_size(self.max_size)
                 .min_idle(self.min_idle)
