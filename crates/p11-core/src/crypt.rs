@@ -5,7 +5,6 @@ use crate::call;
 use crate::error::{Error, Result};
 use crate::object::{KeyUse, Object};
 use crate::operation::{input, output_into, output_vec, Active, KeyInit};
-use crate::pin::Pin;
 use crate::session::Session;
 use crate::Function;
 use p11_mechanisms::{Mechanism, MechanismType, Operations};
@@ -46,7 +45,7 @@ impl Session {
     /// The module's error from `C_EncryptInit`, `C_Encrypt`, or p11's when the session is gone or the answer
     /// is invalid (see `Error`).
     pub fn encrypt(&self, mechanism: &Mechanism, key: &Object, data: &[u8]) -> Result<Vec<u8>> {
-        self.crypt(Direction::Encrypt, mechanism, key, data, None)
+        self.crypt(Direction::Encrypt, mechanism, key, data)
     }
 
     /// Decrypts `data` in one call (`C_DecryptInit`, `C_Decrypt`) with `key`, or
@@ -62,23 +61,20 @@ impl Session {
         key: impl Into<KeyUse<'k>>,
         data: &[u8],
     ) -> Result<Vec<u8>> {
-        let KeyUse { key, pin } = key.into();
-        self.crypt(Direction::Decrypt, mechanism, key, data, pin)
+        self.crypt(Direction::Decrypt, mechanism, key, data)
     }
 
-    fn crypt(
+    fn crypt<'k>(
         &self,
         direction: Direction,
         mechanism: &Mechanism,
-        key: &Object,
+        key: impl Into<KeyUse<'k>>,
         data: &[u8],
-        pin: Option<Pin>,
     ) -> Result<Vec<u8>> {
+        let key = key.into();
+        let object = key.key;
         let mut active = self.start(direction.init(), mechanism, key)?;
-        if let Some(pin) = pin {
-            active.authenticate(pin)?;
-        }
-        let bound = key.output_bound(
+        let bound = object.output_bound(
             mechanism.mechanism_type(),
             direction.operation(),
             data.len(),
@@ -162,19 +158,14 @@ impl Session {
         mechanism: &Mechanism,
         key: impl Into<KeyUse<'k>>,
     ) -> Result<Cipher> {
-        let KeyUse { key, pin } = key.into();
-        let cipher = self.begin_cipher(Direction::Decrypt, mechanism, key)?;
-        if let Some(pin) = pin {
-            cipher.active.authenticate(pin)?;
-        }
-        Ok(cipher)
+        self.begin_cipher(Direction::Decrypt, mechanism, key)
     }
 
-    fn begin_cipher(
+    fn begin_cipher<'k>(
         &self,
         direction: Direction,
         mechanism: &Mechanism,
-        key: &Object,
+        key: impl Into<KeyUse<'k>>,
     ) -> Result<Cipher> {
         Ok(Cipher {
             active: self.start_owned(direction.init(), mechanism, key)?,

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::module::Gate;
-use crate::object::Object;
+use crate::object::KeyUse;
 use crate::pin::Pin;
 use crate::session::{Login, OperationGuard, OperationKind, Session, Unfinished, UserType};
 use crate::Function;
@@ -321,28 +321,40 @@ impl KeyInit {
 }
 
 impl Session {
-    /// Begins an operation with a key that ends within the caller (single-part).
-    pub(crate) fn start(
+    /// Begins an operation with a key that ends within the caller (single-part), and
+    /// gives the key's PIN right after the init when one comes with it.
+    pub(crate) fn start<'k>(
         &self,
         init: KeyInit,
         mechanism: &Mechanism,
-        key: &Object,
+        key: impl Into<KeyUse<'k>>,
     ) -> Result<Single<'_>> {
+        let KeyUse { key, pin } = key.into();
         let (raw, key) = (mechanism.raw(), key.raw_handle());
         let call = |gate: &Gate<'_>, handle| init.call(gate, handle, &raw, key);
-        Active::begin(self, init.kind(), mechanism.mechanism_type(), &call)
+        let single = Active::begin(self, init.kind(), mechanism.mechanism_type(), &call)?;
+        if let Some(pin) = pin {
+            single.authenticate(pin)?;
+        }
+        Ok(single)
     }
 
-    /// Begins an operation with a key that lives on as a value (multi-part).
-    pub(crate) fn start_owned(
+    /// Begins an operation with a key that lives on as a value (multi-part), and gives
+    /// the key's PIN right after the init when one comes with it.
+    pub(crate) fn start_owned<'k>(
         &self,
         init: KeyInit,
         mechanism: &Mechanism,
-        key: &Object,
+        key: impl Into<KeyUse<'k>>,
     ) -> Result<Active<'static>> {
+        let KeyUse { key, pin } = key.into();
         let (raw, key) = (mechanism.raw(), key.raw_handle());
         let call = |gate: &Gate<'_>, handle| init.call(gate, handle, &raw, key);
-        Active::begin_owned(self, init.kind(), mechanism.mechanism_type(), &call)
+        let active = Active::begin_owned(self, init.kind(), mechanism.mechanism_type(), &call)?;
+        if let Some(pin) = pin {
+            active.authenticate(pin)?;
+        }
+        Ok(active)
     }
 }
 

@@ -72,12 +72,10 @@ impl Session {
         key: impl Into<KeyUse<'k>>,
         data: &[u8],
     ) -> Result<Vec<u8>> {
-        let KeyUse { key, pin } = key.into();
+        let key = key.into();
+        let object = key.key;
         let mut active = self.start(KeyInit::Sign, mechanism, key)?;
-        if let Some(pin) = pin {
-            active.authenticate(pin)?;
-        }
-        let bound = key.output_bound(mechanism.mechanism_type(), Operations::SIGN, data.len());
+        let bound = object.output_bound(mechanism.mechanism_type(), Operations::SIGN, data.len());
         let (data, data_len) = input(data)?;
         active.end(|gate, handle| {
             output_vec(Function::Sign, bound, |out, len| {
@@ -201,16 +199,13 @@ impl Session {
         mechanism: &Mechanism,
         key: impl Into<KeyUse<'k>>,
     ) -> Result<Signer> {
-        let KeyUse { key, pin } = key.into();
-        let signer = Signer {
+        let key = key.into();
+        let object = key.key;
+        Ok(Signer {
             active: self.start_owned(KeyInit::Sign, mechanism, key)?,
             mechanism: mechanism.mechanism_type(),
-            bound: key.output_bound(mechanism.mechanism_type(), Operations::SIGN, 0),
-        };
-        if let Some(pin) = pin {
-            signer.active.authenticate(pin)?;
-        }
-        Ok(signer)
+            bound: object.output_bound(mechanism.mechanism_type(), Operations::SIGN, 0),
+        })
     }
 
     /// Begins a multi-part verification (`C_VerifyInit`).

@@ -79,28 +79,6 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// Every operation, in declaration order.
-    pub const ALL: [Operation; 18] = [
-        Operation::Generate,
-        Operation::GenerateDomainParameters,
-        Operation::Encrypt,
-        Operation::Decrypt,
-        Operation::Sign,
-        Operation::Verify,
-        Operation::Wrap,
-        Operation::Unwrap,
-        Operation::Derive,
-        Operation::Encapsulate,
-        Operation::Decapsulate,
-        Operation::MessageEncrypt,
-        Operation::MessageDecrypt,
-        Operation::MessageSign,
-        Operation::MessageVerify,
-        Operation::Digest,
-        Operation::Find,
-        Operation::VerifySignature,
-    ];
-
     /// Its name in prose: "encryption", "message signing", ...
     pub fn name(self) -> &'static str {
         match self {

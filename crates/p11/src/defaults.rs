@@ -145,10 +145,10 @@ fn row(key_type: KeyType) -> Option<Row> {
             ..signing(M::DSA_KEY_PAIR_GEN, M::DSA_SHA512)
         },
         KeyType::EC => Row {
+            sign: Some(M::ECDSA_SHA512),
             derive: Some(M::ECDH1_DERIVE),
-            ..signing(M::EC_KEY_PAIR_GEN, M::ECDSA_SHA512)
-        }
-        .with_capabilities(C::SIGN | C::VERIFY | C::DERIVE),
+            ..none(M::EC_KEY_PAIR_GEN, C::SIGN | C::VERIFY | C::DERIVE)
+        },
         KeyType::EC_EDWARDS => signing(M::EC_EDWARDS_KEY_PAIR_GEN, M::EDDSA),
         KeyType::DH => Row {
             derive: Some(M::DH_PKCS_DERIVE),
@@ -172,15 +172,6 @@ fn row(key_type: KeyType) -> Option<Row> {
         },
         _ => return None,
     })
-}
-
-impl Row {
-    fn with_capabilities(self, capabilities: Capabilities) -> Row {
-        Row {
-            capabilities,
-            ..self
-        }
-    }
 }
 
 #[cfg(test)]

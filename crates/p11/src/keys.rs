@@ -112,9 +112,9 @@ pub trait Key: sealed::Operand {
     ///
     /// # Errors
     /// The module's error reading the attribute; [`Error::Encoding`] for EC parameters
-    /// that name no curve p11 knows; [`Error::UnknownCurve`] for explicit curve parameters;
-    /// [`Error::KeyTypeUnsupported`] for a key type whose
-    /// length p11 cannot tell.
+    /// that name no curve p11 knows; [`Error::UnknownCurve`] for explicit curve
+    /// parameters; [`Error::KeyTypeUnsupported`] for a key type whose length p11 cannot
+    /// tell.
     fn key_length(&self) -> Result<u64> {
         let bytes = |ty| -> Result<u64> {
             let value: Vec<u8> = self.core().get(ty)?;
@@ -184,8 +184,8 @@ pub trait Key: sealed::Operand {
 }
 
 /// A mechanism given to [`with_mechanism`](SecretKey::with_mechanism): a
-/// [`MechanismType`] (with its default
-/// parameter, as [`Mechanism::new`] gives it) or a whole [`Mechanism`], owned or borrowed.
+/// [`MechanismType`] (with its default parameter, as [`Mechanism::new`] gives it) or a
+/// whole [`Mechanism`], owned or borrowed.
 #[derive(Debug)]
 pub struct MechanismChoice<'a>(Chosen<'a>);
 
@@ -226,8 +226,8 @@ enum How<'a> {
 /// ([`with_param`](SecretKey::with_param)), a mechanism
 /// ([`with_mechanism`](SecretKey::with_mechanism)), the PIN a key marked
 /// `CKA_ALWAYS_AUTHENTICATE` asks for ([`with_pin`](PrivateKey::with_pin)) — python's
-/// `mechanism_param=`,
-/// `mechanism=` and `pin=` keywords. It has the operations of the key it borrows:
+/// `mechanism_param=`, `mechanism=` and `pin=` keywords. It has the operations of the
+/// key it borrows:
 ///
 /// ```no_run
 /// # fn demo(key: &p11::SecretKey, private: &p11::PrivateKey) -> p11::Result<()> {
@@ -374,8 +374,7 @@ fn no_pin(pin: Option<&Pin>, operation: Operation) -> Result<()> {
 
 /// Encryption: secret and public keys. The key type's default mechanism
 /// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or
-/// [`with_mechanism`](SecretKey::with_mechanism) says
-/// otherwise.
+/// [`with_mechanism`](SecretKey::with_mechanism) says otherwise.
 pub trait Encrypt: Key + Sized {
     /// Encrypts `data` (python's `encrypt`).
     ///
@@ -430,7 +429,8 @@ pub trait Decrypt: Key + Sized {
     /// Decrypts `data` (python's `decrypt`).
     ///
     /// # Errors
-    /// As [`Encrypt::encrypt`]; `CKR_PIN_INCORRECT` for a wrong [`with_pin`](PrivateKey::with_pin).
+    /// As [`Encrypt::encrypt`]; `CKR_PIN_INCORRECT` for a wrong
+    /// [`with_pin`](PrivateKey::with_pin).
     fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.run(Operation::Decrypt, |mechanism, pin| {
             self.session()
@@ -464,10 +464,9 @@ pub trait Decrypt: Key + Sized {
 
 /// Signing (and MACs): secret and private keys, with the key type's default mechanism
 /// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or
-/// [`with_mechanism`](SecretKey::with_mechanism) says
-/// otherwise. One-shot and streamed, a hash-and-sign mechanism the token lacks is
-/// composed from the hash and the raw signature when it has those, giving the same
-/// signature.
+/// [`with_mechanism`](SecretKey::with_mechanism) says otherwise. One-shot and streamed,
+/// a hash-and-sign mechanism the token lacks is composed from the hash and the raw
+/// signature when it has those, giving the same signature.
 pub trait Sign: Key + Sized {
     /// Signs `data` (python's `sign`).
     ///

@@ -632,13 +632,13 @@ impl Digester {
     }
 }
 
+/// As the core digest writes: each write one `C_DigestUpdate`.
 impl std::io::Write for Digester {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.update(buf).map_err(std::io::Error::other)?;
-        Ok(buf.len())
+        self.digest.write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.digest.flush()
     }
 }
