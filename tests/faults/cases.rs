@@ -1,6 +1,6 @@
 //! One case per kind of misbehaviour.
 
-use crate::control::{control, fixture, FOREVER};
+use crate::control::{control, fixture, Fixture, FOREVER};
 use p11_core::mechanisms::MechanismType as M;
 use p11_core::sys::*;
 use p11_core::{AttributeType as A, Error, KeyType, Mechanism, ObjectClass, ReturnValue, Template};
@@ -214,6 +214,55 @@ fn reinitialize_waits_for_a_slow_call_in_flight() {
         Err(Error::SessionClosed)
     ));
     f.finish(key);
+}
+
+#[test]
+fn a_failed_finalize_leaves_the_module_as_it_was_and_a_retry_owns_it() {
+    use p11_core::{Access, SessionState};
+    let f = fixture();
+    let token = f.session.slot().token().unwrap();
+    let other = token.open(Access::ReadOnly).unwrap();
+    assert_eq!(control().open_sessions(), 2);
+    control().set("C_Finalize", "fail", CKR_GENERAL_ERROR, 0, 1);
+    let err = f.module.reinitialize().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Module {
+                function: p11_core::Function::Finalize,
+                rv: ReturnValue::GeneralError,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The module kept its sessions and its login: so did p11.
+    assert!(f.module.is_initialized());
+    assert!(!f.session.is_closed() && !other.is_closed());
+    assert_eq!(control().open_sessions(), 2);
+    assert_eq!(other.generate_random(8).unwrap().len(), 8);
+    assert_eq!(
+        f.session.info().unwrap().state,
+        SessionState::RW_USER_FUNCTIONS
+    );
+    // The retry finalises them, owns the module again, and logs nobody in.
+    f.module.reinitialize().unwrap();
+    assert!(f.session.is_closed() && other.is_closed());
+    assert_eq!(control().open_sessions(), 0, "the module closed them");
+    let fresh = token.open(Access::ReadOnly).unwrap();
+    assert_eq!(fresh.info().unwrap().state, SessionState::RO_PUBLIC_SESSION);
+    drop((fresh, other, token));
+    let Fixture {
+        module, session, ..
+    } = f;
+    drop(session);
+    let finalized = control().calls("C_Finalize");
+    drop(module);
+    assert_eq!(
+        control().calls("C_Finalize"),
+        finalized + 1,
+        "the module was p11's to finalise"
+    );
 }
 
 #[test]

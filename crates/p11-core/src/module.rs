@@ -646,9 +646,11 @@ impl Module {
     /// Waits for calls in flight on other threads, and runs with none beside it. Every
     /// session of every handle to this module is gone afterwards (PKCS#11 closes them):
     /// their `Session` values, and objects and operations made through them, answer
-    /// [`Error::SessionClosed`] and close nothing when dropped. When `C_Initialize` fails,
-    /// the module stays finalised (calls answer [`Error::Finalized`]) and `reinitialize`
-    /// can be tried again.
+    /// [`Error::SessionClosed`] and close nothing when dropped. When `C_Finalize` fails
+    /// and the module still answers as initialised, nothing changed: sessions, logins and
+    /// objects stay usable, and `reinitialize` can be tried again. When `C_Initialize`
+    /// fails, the module stays finalised (calls answer [`Error::Finalized`]) and
+    /// `reinitialize` can be tried again.
     ///
     /// # Errors
     /// The module's error from `C_Finalize` or `C_Initialize`;
@@ -664,10 +666,17 @@ impl Module {
     /// path again initialises it afresh.
     ///
     /// # Errors
-    /// The module's error from `C_Finalize` (the handles are inert all the same);
+    /// The module's error from `C_Finalize`: where the module still answers as
+    /// initialised, other handles and their sessions carry on, and the last handle's drop
+    /// finalises it; otherwise they are inert all the same;
     /// [`Error::OperationInProgress`] as for [`reinitialize`](Self::reinitialize).
     pub fn finalize(self) -> Result<()> {
         let result = self.inner.cycle(false);
+        if self.is_initialized() {
+            // The module kept its state: this handle goes, the others carry on, and the
+            // last one finalises it when dropped.
+            return result;
+        }
         if let Some(key) = &self.inner.registered_as {
             let mut loaded = lock(&LOADED);
             let me = Arc::downgrade(&self.inner);
@@ -837,7 +846,11 @@ impl ModuleInner {
             let gate = Gate::exclusive(self);
             // SAFETY: C_Finalize takes a reserved NULL pointer; no call is in flight.
             let result = unsafe { call!(gate, C_Finalize(ptr::null_mut())) };
-            // Whatever it answered, the sessions are not to be used again.
+            if result.is_err() && still_initialized(&gate) {
+                // The module kept everything (sessions, logins): so does p11, and a retry
+                // finalises what is still ours.
+                return result;
+            }
             state.initialized = false;
             lock_sessions(self).close_all();
             result
@@ -871,6 +884,21 @@ impl ModuleInner {
         // SAFETY: as for `function_list`; only set when the interface is 3.2 or later.
         self.functions.v3_2.map(|list| unsafe { list.as_ref() })
     }
+}
+
+/// Whether the module still answers as initialised after a failed `C_Finalize`: only
+/// `CKR_CRYPTOKI_NOT_INITIALIZED` from `C_GetInfo` says it is not.
+fn still_initialized(gate: &Gate<'_>) -> bool {
+    let mut info = CK_INFO::default();
+    // SAFETY: `info` is a writable CK_INFO for the duration of the call.
+    let answer = unsafe { call!(gate, C_GetInfo(&mut info)) };
+    !matches!(
+        answer,
+        Err(Error::Module {
+            rv: crate::ReturnValue::CryptokiNotInitialized,
+            ..
+        })
+    )
 }
 
 impl Drop for ModuleInner {
