@@ -37,8 +37,8 @@ fn a_mac_the_token_will_not_check_is_checked_by_computing_it() {
 /// tpm2-pkcs11 refuses a capability set to false that its key cannot carry
 /// (`CKR_GENERAL_ERROR`): the facade makes the pair again without those, then holds the
 /// module to them — a capability it granted anyway destroys the pair and is an error.
-/// SoftHSM, under the fault module, leaves `DERIVE` false when not told, but grants
-/// `ENCRYPT` to a public key.
+/// SoftHSM, under the fault module that says it is tpm2-pkcs11, leaves `DERIVE` false
+/// when not told, but grants `ENCRYPT` to a public key.
 #[test]
 fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() {
     use p11::{AttributeType as A, Capabilities, Key};
@@ -62,6 +62,7 @@ fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() 
         | Capabilities::VERIFY
         | Capabilities::WRAP
         | Capabilities::UNWRAP;
+    control().set("C_GetInfo", "as_tpm2", 0, 0, FOREVER);
     control().set("C_GenerateKeyPair", "fail", CKR_GENERAL_ERROR, 0, 1);
     let (_, private) = session
         .generate_keypair(
@@ -77,6 +78,7 @@ fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() 
 
     // Denied what the module grants unasked: nothing is left behind.
     let before = objects();
+    control().set("C_GetInfo", "as_tpm2", 0, 0, FOREVER);
     control().set("C_GenerateKeyPair", "fail", CKR_GENERAL_ERROR, 0, 1);
     let sign_only = ObjectOptions::new().capabilities(Capabilities::SIGN | Capabilities::VERIFY);
     let err = session
@@ -89,6 +91,41 @@ fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() 
     assert_eq!(objects(), before);
     control().clear();
     drop((private, session));
+    f.finish(());
+}
+
+/// Elsewhere a refusal is the module's word, not a verdict on the template: a transient
+/// `CKR_GENERAL_ERROR` is returned as it is — no second pair made, no accusation.
+#[test]
+fn a_transient_refusal_of_a_pair_is_the_modules_error_not_a_second_try() {
+    use p11::{Capabilities, Error, ReturnValue};
+    use p11_core::sys::CKR_GENERAL_ERROR;
+    let f = fixture();
+    let token = f.facade_token();
+    let session = token
+        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
+        .unwrap();
+    control().set("C_GenerateKeyPair", "fail", CKR_GENERAL_ERROR, 0, 1);
+    let sign_only = ObjectOptions::new().capabilities(Capabilities::SIGN | Capabilities::VERIFY);
+    let err = session
+        .generate_keypair(KeyType::EC, 256, &sign_only)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Module {
+                rv: ReturnValue::GeneralError,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(control().calls("C_GenerateKeyPair"), 1, "tried once");
+    // The next try, the fault gone, makes the pair asked for.
+    assert!(session
+        .generate_keypair(KeyType::EC, 256, &sign_only)
+        .is_ok());
+    drop(session);
     f.finish(());
 }
 

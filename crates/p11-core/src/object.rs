@@ -481,13 +481,18 @@ impl Object {
             Err(e)
         } else if attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION {
             // The call's one return value names one of the failures; with several,
-            // ask for this one alone to learn its own.
-            let rv = if !explain || (status.unavailable == 1 && status.rv != ReturnValue::Ok) {
-                status.rv
-            } else {
-                self.why_unavailable(read.ty)?
-            };
-            Err(module_error(rv))
+            // ask for this one alone to learn its own (or its value, should the module
+            // give it now: an object changed meanwhile).
+            if explain && (status.unavailable > 1 || status.rv == ReturnValue::Ok) {
+                return self.read_alone(read.ty);
+            }
+            if status.rv == ReturnValue::Ok {
+                return Err(Error::invalid_response(
+                    Function::GetAttributeValue,
+                    format!("CKR_OK with {} marked unavailable", read.ty),
+                ));
+            }
+            Err(module_error(status.rv))
         } else {
             read.decode(attribute.ulValueLen, mapper)
         }
@@ -554,15 +559,15 @@ impl Object {
         })
     }
 
-    fn why_unavailable(&self, ty: AttributeType) -> Result<ReturnValue> {
-        let mut probe = [CK_ATTRIBUTE {
-            type_: ty.ck(),
-            pValue: std::ptr::null_mut(),
-            ulValueLen: 0,
-        }];
-        Ok(match self.get_raw(&mut probe)? {
-            ReturnValue::Ok => ReturnValue::AttributeValueInvalid,
-            rv => rv,
+    /// `ty` read by itself, its failure its own: never explained further, so a module
+    /// that keeps marking it unavailable meets no loop.
+    fn read_alone(&self, ty: AttributeType) -> Result<AttributeValue> {
+        let mut values = self.read_all(&[ty], false)?;
+        values.pop().unwrap_or_else(|| {
+            Err(Error::invalid_response(
+                Function::GetAttributeValue,
+                "no value returned",
+            ))
         })
     }
 }

@@ -35,7 +35,7 @@ use p11_core::Function;
 use p11_core::{
     AttributeType as A, AttributeValue, Cipher, Error, FromAttribute, FromAttributes, KeyType,
     Mechanism, MechanismType, MessageDecryptor, MessageEncryptor, MessageSigner, MessageVerifier,
-    Object, ObjectClass, ObjectHandle, Operation, Pin, Result, Template,
+    Object, ObjectClass, ObjectHandle, Operation, Pin, Result, ReturnValue, Template,
 };
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -944,6 +944,12 @@ mod sealed {
     pub trait Made {
         /// The key value for an object p11 just made of this kind and `key_type`: no read.
         fn made(session: super::Session, object: super::Object, key_type: super::KeyType) -> Self;
+
+        /// The key value for an object a search just found, its facts read: `None` when
+        /// it is gone since.
+        fn from_found(session: super::Session, object: super::Object) -> Option<Result<Self>>
+        where
+            Self: Sized;
     }
 
     /// Only p11's keys, and keys with how to use them, are [`Key`](super::Key)s.
@@ -1016,6 +1022,27 @@ impl Facts {
             capabilities,
         })
     }
+
+    /// As [`read`](Self::read), for an object a search just found: `None` when it is gone
+    /// since (another session destroyed it, or closed and took its session objects
+    /// along), which the module says by `CKR_OBJECT_HANDLE_INVALID` — at once, or when
+    /// asked again after another error (SoftHSM answers `CKR_GENERAL_ERROR` to a read
+    /// racing the destruction).
+    ///
+    /// # Errors
+    /// As [`read`](Self::read), for an object still there.
+    pub(crate) fn read_found(object: &Object) -> Result<Option<Facts>> {
+        let gone = |e: &Error| e.return_value() == Some(ReturnValue::ObjectHandleInvalid);
+        match Facts::read(object) {
+            Ok(facts) => Ok(Some(facts)),
+            Err(e) if gone(&e) => Ok(None),
+            Err(e) if e.return_value().is_some() => match object.get_attribute(A::CLASS) {
+                Err(again) if gone(&again) => Ok(None),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// A kind of key: secret, public or private. The facade returns it from searches and
@@ -1051,6 +1078,7 @@ macro_rules! key_kind_class {
                 $name::with_facts(session, object, facts)
             }
 
+
             fn in_session(&self, session: &Session) -> Result<Self> {
                 Ok(Self {
                     session: session.clone(),
@@ -1068,6 +1096,14 @@ macro_rules! key_kind_class {
                     object,
                     key_type,
                     capabilities: OnceLock::new(),
+                }
+            }
+
+            fn from_found(session: Session, object: Object) -> Option<Result<Self>> {
+                match Facts::read_found(&object) {
+                    Ok(Some(facts)) => Some($name::with_facts(session, object, facts)),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
                 }
             }
         }

@@ -38,6 +38,20 @@ impl Object {
     /// The module's error reading the class.
     pub fn new(session: &Session, object: p11_core::Object) -> Result<Object> {
         let facts = Facts::read(&object)?;
+        Object::with_facts(session, object, facts)
+    }
+
+    /// As [`new`](Self::new), for an object a search just found: `None` when it is gone
+    /// since.
+    pub(crate) fn found(session: &Session, object: p11_core::Object) -> Option<Result<Object>> {
+        match Facts::read_found(&object) {
+            Ok(Some(facts)) => Some(Object::with_facts(session, object, facts)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn with_facts(session: &Session, object: p11_core::Object, facts: Facts) -> Result<Object> {
         let session = session.clone();
         Ok(match (facts.class, facts.key_type) {
             (ObjectClass::SECRET_KEY, Some(_)) => {

@@ -23,6 +23,10 @@ pub struct Session {
     pub(crate) honoured: crate::as_asked::Honoured,
 }
 
+/// tpm2-pkcs11's manufacturer in `C_GetInfo`: the module that refuses capabilities set
+/// to false (see `generate_keypair_granting_less`).
+const TPM2_PKCS11: &str = "tpm2-software.github.io";
+
 /// What [`Session::get_key`] and [`Session::get_keys`] look for: any of key type,
 /// label, id, capabilities and other attributes (python's `get_key(key_type=, label=,
 /// id=, **attrs)`). The class comes from the kind of key asked for.
@@ -383,9 +387,11 @@ impl Session {
     }
 
     /// After `refused`: tpm2-pkcs11 refuses a capability set to false that its TPM key
-    /// cannot carry (`CKR_GENERAL_ERROR`, "inconsistent attributes"). The pair is made
-    /// once more without the capabilities asked false, then held to them: one the module
-    /// granted anyway destroys the pair and is an error. Other refusals stand.
+    /// cannot carry (`CKR_GENERAL_ERROR`, "inconsistent attributes"). There (known by
+    /// the library's manufacturer, [`TPM2_PKCS11`]) the pair is made once more without
+    /// the capabilities asked false, then held to them: one the module granted anyway
+    /// destroys the pair and is an error. Other refusals, and every refusal of other
+    /// modules (a transient `CKR_GENERAL_ERROR` says nothing of the template), stand.
     fn generate_keypair_granting_less(
         &self,
         mechanism: &Mechanism,
@@ -406,6 +412,10 @@ impl Session {
             Some(ReturnValue::GeneralError | ReturnValue::TemplateInconsistent)
         );
         if !retry || (public_denied.is_empty() && private_denied.is_empty()) {
+            return Err(refused);
+        }
+        let module = self.core().slot().module().info();
+        if !module.is_ok_and(|info| info.manufacturer_id == TPM2_PKCS11) {
             return Err(refused);
         }
         let without = |template: &Template, denied: &[A]| {
@@ -494,7 +504,8 @@ impl Session {
     }
 
     /// The one key of kind `K` matching `query` (python's `get_key`):
-    /// [`Error::NoSuchKey`] when none does, [`Error::MultipleObjects`] when several do.
+    /// [`Error::NoSuchKey`] when none does (or the one found was destroyed by another
+    /// session before its facts were read), [`Error::MultipleObjects`] when several do.
     ///
     /// ```no_run
     /// # fn f(session: &p11::Session) -> p11::Result<()> {
@@ -509,11 +520,13 @@ impl Session {
     pub fn get_key<K: KeyKind>(&self, query: &KeyQuery) -> Result<K> {
         let template = query.template().with(A::CLASS, K::CLASS);
         let object = self.core().get_key(&template)?;
-        K::from_object(self.clone(), object)
+        // Gone since it was found: none matches now.
+        K::from_found(self.clone(), object).unwrap_or(Err(Error::NoSuchKey(template)))
     }
 
     /// Every key of kind `K` matching `query`, as they are found (python's
-    /// `get_objects` narrowed to keys of one class).
+    /// `get_objects` narrowed to keys of one class). A key destroyed by another session
+    /// between the search and the read of its facts is not found.
     ///
     /// # Errors
     /// The module's error beginning the search; each item, the module's error reading
@@ -524,10 +537,15 @@ impl Session {
     ) -> Result<impl Iterator<Item = Result<K>> + '_> {
         let template = query.template().with(A::CLASS, K::CLASS);
         let found = self.core().find_objects(&template)?;
-        Ok(found.map(move |object| K::from_object(self.clone(), object?)))
+        Ok(found.filter_map(move |object| match object {
+            Ok(object) => K::from_found(self.clone(), object),
+            Err(e) => Some(Err(e)),
+        }))
     }
 
-    /// Every object matching `template`, typed by class (python's `get_objects`).
+    /// Every object matching `template`, typed by class (python's `get_objects`). An
+    /// object destroyed by another session between the search and the read of its class
+    /// is not found.
     ///
     /// # Errors
     /// The module's error searching or reading an object's class.
@@ -535,7 +553,7 @@ impl Session {
         self.core()
             .get_objects(template)?
             .into_iter()
-            .map(|object| Object::new(self, object))
+            .filter_map(|object| Object::found(self, object))
             .collect()
     }
 

@@ -54,6 +54,11 @@ enum Fault {
     Hide(CK_ULONG),
     /// Make a token object whatever the template says (OpenSC's OpenPGP card).
     ForceToken,
+    /// Without calling through, mark every attribute unavailable and return this value
+    /// (an object that changed under the read).
+    Unavailable(CK_RV),
+    /// Call through, then name tpm2-pkcs11's manufacturer (`C_GetInfo`).
+    AsTpm2,
 }
 
 #[derive(Debug)]
@@ -187,7 +192,7 @@ fn text(p: *const c_char) -> Option<String> {
 
 /// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
 /// `fail_after`, `too_small`, `length+1`, `length_huge`, `length_unavailable`,
-/// `report_room`, `over_count`, `slow`, `hide`, `empty`, `force_token`), with `arg` (the return value, the extra count, the milliseconds,
+/// `report_room`, `over_count`, `slow`, `hide`, `empty`, `force_token`, `unavailable`, `as_tpm2`), with `arg` (the return value, the extra count, the milliseconds,
 /// the item to leave out of a list), after `skip` good calls, `times` times
 /// (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
 ///
@@ -217,6 +222,8 @@ pub unsafe extern "C" fn p11fault_set(
         "empty" => Fault::Empty,
         "report_room" => Fault::ReportRoom,
         "force_token" => Fault::ForceToken,
+        "unavailable" => Fault::Unavailable(arg as CK_RV),
+        "as_tpm2" => Fault::AsTpm2,
         _ => return -1,
     };
     with_state(|s| {
@@ -373,7 +380,6 @@ macro_rules! output {
 }
 
 plain! {
-    C_GetInfo(info: CK_INFO_PTR);
     C_GetSlotInfo(slot: CK_SLOT_ID, info: CK_SLOT_INFO_PTR);
     C_GetTokenInfo(slot: CK_SLOT_ID, info: CK_TOKEN_INFO_PTR);
     C_Login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: CK_UTF8CHAR_PTR, len: CK_ULONG);
@@ -660,6 +666,16 @@ unsafe extern "C" fn C_GetAttributeValue(
     }
     match take("C_GetAttributeValue") {
         Some(Fault::Fail(rv)) => rv,
+        Some(Fault::Unavailable(rv)) => {
+            if !t.is_null() {
+                // SAFETY: the caller's template holds `n` attributes, writable.
+                let attributes = unsafe { std::slice::from_raw_parts_mut(t, n as usize) };
+                for attribute in attributes {
+                    attribute.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+                }
+            }
+            rv
+        }
         Some(Fault::Empty) => {
             let rv = forward!(C_GetAttributeValue(h, o, t, n));
             if rv == CKR_OK && !t.is_null() {
@@ -727,6 +743,25 @@ unsafe extern "C" fn C_CloseAllSessions(slot: CK_SLOT_ID) -> CK_RV {
         });
     }
     rv
+}
+
+/// `as_tpm2` here makes the module say it is tpm2-pkcs11, whose quirks p11 knows by name.
+unsafe extern "C" fn C_GetInfo(info: CK_INFO_PTR) -> CK_RV {
+    match take("C_GetInfo") {
+        Some(Fault::Fail(rv)) => rv,
+        Some(Fault::AsTpm2) => {
+            let rv = forward!(C_GetInfo(info));
+            if rv == CKR_OK && !info.is_null() {
+                let name = b"tpm2-software.github.io";
+                // SAFETY: the caller's CK_INFO, writable, just filled by the module.
+                let id = unsafe { &mut (*info).manufacturerID };
+                id.fill(b' ');
+                id[..name.len()].copy_from_slice(name);
+            }
+            rv
+        }
+        _ => forward!(C_GetInfo(info)),
+    }
 }
 
 unsafe extern "C" fn C_Finalize(reserved: CK_VOID_PTR) -> CK_RV {
