@@ -105,6 +105,39 @@ fn an_operation_moved_to_another_thread_belongs_to_that_thread() {
     });
 }
 
+/// A stream sent to another thread that has not used it yet: the sender, still its
+/// last user, waits for it rather than being refused.
+#[test]
+fn a_stream_sent_away_is_waited_for_before_the_receiver_uses_it() {
+    use p11_core::{KeyType, Mechanism, MechanismType as M};
+    use std::sync::mpsc;
+    let f = shared();
+    let session = p11_tests::user_session(&f);
+    if !p11_tests::offers(&session, &[M::AES_CBC_PAD, M::SHA256]) {
+        return;
+    }
+    let key = p11_tests::import_secret(&session, KeyType::AES, &[5u8; 16]);
+    let cbc = Mechanism::with_iv(M::AES_CBC_PAD, &[0u8; 16]).unwrap();
+    let expected = session.encrypt(&cbc, &key, &[2u8; 40]).unwrap();
+    let stream = session.begin_encrypt(&cbc, &key).unwrap();
+    let (send, receive) = mpsc::channel();
+    std::thread::scope(|s| {
+        let worker = s.spawn(move || {
+            let mut stream: p11_core::Cipher = receive.recv().unwrap();
+            // Busy elsewhere before it first touches the stream.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let mut out = stream.update_vec(&[2u8; 40]).unwrap();
+            out.extend(stream.finish().unwrap());
+            out
+        });
+        send.send(stream).unwrap();
+        // Not refused: the stream is the worker's now, and this digest waits its turn.
+        let digest = session.digest(&Mechanism::new(M::SHA256), b"after the hand-over");
+        assert_eq!(digest.unwrap().len(), 32);
+        assert_eq!(worker.join().unwrap(), expected);
+    });
+}
+
 /// Threads queueing for one session's operation are served in turn: none is starved.
 #[test]
 fn threads_sharing_a_session_take_turns() {

@@ -41,7 +41,7 @@
 //! | lock | where | held | why |
 //! |---|---|---|---|
 //! | the loaded-modules list | `module.rs`, `LOADED` | while a module is loaded or unloaded | loading a path twice shares one `C_Initialize`; a load waits for an unload of the same path in progress |
-//! | the operation hold | `lock.rs`, `OperationLock`, one per session | from an operation's `*Init` to its end (a stream's, a search's whole life) | PKCS#11 runs one operation per session at a time; waiters are served in turn, and a thread that used the holder last is refused rather than left waiting for itself ([`Error::OperationInProgress`]) |
+//! | the operation hold | `lock.rs`, `OperationLock`, one per session | from an operation's `*Init` to its end (a stream's, a search's whole life) | PKCS#11 runs one operation per session at a time; waiters are served in turn, and a thread that used the holder last is refused, once no other thread took it up within a grace of 250 ms, rather than left waiting for itself ([`Error::OperationInProgress`]) |
 //! | re-entrancy | `module.rs`, the thread-local `ENTERED` | not a lock: the modules this thread holds a gate on | a nested call (a drop inside an operation) must not take the lifecycle lock again: a reader behind a waiting writer would wait for itself |
 //! | the lifecycle | `module.rs`, `lifecycle: RwLock` | shared by every call (a gate); exclusively by finalize, reinitialize and closing a session other threads use | no call runs under `C_Finalize`, and no handle is closed under a call using it |
 //! | serial | `module.rs`, `serial: Mutex` | for every call, only for a module not known to be thread-safe | PKCS#11 §5.1.6: a module initialised without OS locking may not be called from two threads at once |

@@ -4,8 +4,9 @@
 //! an operation value (a stream, a search) may outlive the call that began it and move
 //! between threads. [`OperationLock`] is held by one operation at a time through a
 //! ticket, handed to waiters in the order they came once the first has waited
-//! [`FAIR_AFTER`], and refuses (rather than waits for) an operation that the asking
-//! thread itself used last — waiting for it would wait forever.
+//! [`FAIR_AFTER`], and refuses (rather than waits for ever for) an operation that the
+//! asking thread itself used last and that no other thread takes up within
+//! [`HANDOVER_GRACE`].
 //!
 //! Built on `std`'s primitives, or on `loom`'s under `cfg(loom)`, where the tests at the
 //! end are run as models of every interleaving (`cargo xtask test` runs them).
@@ -67,6 +68,20 @@ const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 64 };
 /// waiters are served in the order they came.
 pub(crate) const FAIR_AFTER: Duration = Duration::from_micros(500);
 
+/// How long a thread that used the holding operation last waits for another thread to
+/// take it up before it is refused. An operation value moves between threads without a
+/// word (a stream sent to a worker): until the receiver first uses it, the sender is its
+/// last user, and waiting is right; an operation the asking thread still holds itself
+/// would be waited for for ever. (None in a model, where time does not pass.)
+pub(crate) const HANDOVER_GRACE: Duration = if cfg!(loom) {
+    Duration::ZERO
+} else {
+    Duration::from_millis(250)
+};
+
+/// How often a thread within [`HANDOVER_GRACE`] looks again.
+const HANDOVER_POLL: Duration = Duration::from_millis(1);
+
 /// The holder's ticket when it took the lock without queueing.
 pub(crate) const UNQUEUED: u64 = 1;
 
@@ -118,8 +133,9 @@ impl<U> OperationLock<U> {
         }
     }
 
-    /// Takes the lock: its ticket, once free or handed over; `None` at once when the
-    /// holder is an operation this thread used last.
+    /// Takes the lock: its ticket, once free or handed over; `None` when the holder is
+    /// an operation this thread used last and no other thread takes it up within
+    /// [`HANDOVER_GRACE`].
     #[inline]
     pub(crate) fn acquire(&self) -> Option<u64> {
         let me = thread_token();
@@ -131,9 +147,30 @@ impl<U> OperationLock<U> {
         // operation this thread used last (release clears it before letting go, and the
         // acquire in `try_take` orders that clearing before this read).
         if self.user.load(Ordering::Relaxed) == me {
-            return None;
+            return self.wait_for_handover(me);
         }
         Some(self.wait(me))
+    }
+
+    /// The holder is an operation this thread used last: waits while it may have been
+    /// handed to another thread that has not used it yet — until it is free, or used
+    /// elsewhere (then waits in turn), or the grace is over (`None`).
+    #[cold]
+    fn wait_for_handover(&self, me: u64) -> Option<u64> {
+        let deadline = Instant::now() + HANDOVER_GRACE;
+        loop {
+            if self.try_take(UNQUEUED) {
+                self.user.store(me, Ordering::Relaxed);
+                return Some(UNQUEUED);
+            }
+            if self.user.load(Ordering::Relaxed) != me {
+                return Some(self.wait(me));
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            park(HANDOVER_POLL);
+        }
     }
 
     /// Takes the lock with `ticket` if it is free (waiters or not); one
@@ -300,7 +337,9 @@ mod tests {
     fn the_thread_that_used_the_holder_last_is_refused_not_made_to_wait() {
         let lock = Arc::new(OperationLock::<()>::default());
         let ticket = lock.acquire().unwrap();
+        let asked = Instant::now();
         assert_eq!(lock.acquire(), None, "waiting here would wait forever");
+        assert!(asked.elapsed() >= HANDOVER_GRACE, "after the grace");
         // Another thread is not refused: it waits for the release.
         let other = {
             let lock = lock.clone();
@@ -336,6 +375,28 @@ mod tests {
             .acquire()
             .expect("a wait, not a refusal, after the hand-over");
         moved.join().unwrap();
+        lock.release(again);
+    }
+
+    #[test]
+    fn a_hold_sent_to_another_thread_is_waited_for_before_that_thread_uses_it() {
+        let lock = Arc::new(OperationLock::<()>::default());
+        let ticket = lock.acquire().unwrap();
+        // Sent away, not yet used there: this thread is still its last user...
+        let receiver = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                thread::sleep(HANDOVER_GRACE / 5);
+                lock.touch();
+                thread::sleep(HANDOVER_GRACE * 2);
+                lock.release(ticket);
+            })
+        };
+        // ...and waits, past the grace, for the receiver to use it and let it go.
+        let asked = Instant::now();
+        let again = lock.acquire().expect("a wait, not a refusal");
+        assert!(asked.elapsed() >= HANDOVER_GRACE * 2, "held until released");
+        receiver.join().unwrap();
         lock.release(again);
     }
 

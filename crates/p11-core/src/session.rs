@@ -72,7 +72,9 @@ pub enum Login {
 ///
 /// The hold belongs to the operation value, which may be stored, returned or moved to
 /// another thread. A thread that starts an operation while one it has used itself holds
-/// the session gets [`Error::OperationInProgress`] instead of waiting for itself.
+/// the session waits a moment (250 ms) for another thread to take that operation up — a
+/// stream it sent away, say — and otherwise gets [`Error::OperationInProgress`] instead
+/// of waiting for itself.
 ///
 /// Cheap to clone: clones (and the objects and operations made through it) share the one
 /// PKCS#11 session, which closes when the last of them is dropped, or at once with
