@@ -125,6 +125,41 @@ fn a_failed_call_is_the_module_error_naming_the_function() {
     f.finish(key);
 }
 
+/// tpm2-pkcs11 keeps its decryption after a failed `C_Decrypt` (the fault module fails
+/// it without calling through: SoftHSM's stays active): the next operation, of any kind,
+/// meets `CKR_OPERATION_ACTIVE`, ends the kept one by its own means, and runs.
+#[test]
+fn an_operation_a_module_kept_after_a_failed_call_is_ended_by_the_next_of_any_kind() {
+    let f = fixture();
+    let key = aes(&f.session);
+    let ciphertext = f.session.encrypt(&cbc_pad(), &key, b"kept").unwrap();
+    let sha256 = Mechanism::new(M::SHA256);
+    let expected = f.session.digest(&sha256, b"next").unwrap();
+    for rounds in 0..3 {
+        control().set("C_Decrypt", "fail", CKR_DEVICE_ERROR, 0, 1);
+        let err = f
+            .session
+            .decrypt(&cbc_pad(), &key, &ciphertext)
+            .unwrap_err();
+        assert_eq!(err.return_value(), Some(ReturnValue::DeviceError), "{err}");
+        assert_eq!(
+            f.session.digest(&sha256, b"next").unwrap(),
+            expected,
+            "round {rounds}"
+        );
+        assert!(
+            control().calls("C_DigestInit") >= 2,
+            "met CKR_OPERATION_ACTIVE first"
+        );
+        assert_eq!(
+            f.session.decrypt(&cbc_pad(), &key, &ciphertext).unwrap(),
+            b"kept"
+        );
+        control().clear();
+    }
+    f.finish(key);
+}
+
 #[test]
 fn attribute_errors_without_markers_are_errors_not_values() {
     let f = fixture();

@@ -118,16 +118,28 @@ impl<'s> Active<'s> {
         init: Init<'_>,
     ) -> Result<()> {
         let handle = session.raw_handle();
+        let active = |result: &Result<()>| matches!(result, Err(e) if e.return_value() == Some(ReturnValue::OperationActive));
         let mut result = init(gate, handle);
-        if matches!(&result, Err(e) if e.return_value() == Some(ReturnValue::OperationActive)) {
+        if active(&result) {
             // An operation p11 took for ended (the module failed a call without ending
-            // it) is in the way: end it, either way, and try once more.
-            for updated in [true, false] {
-                if cancel(session, Unfinished { kind, updated }) {
-                    break;
+            // it) is in the way: the last one a failure ended, else one of this kind. End
+            // it by its final call, then by its single-part one, trying again after each.
+            let suspects = session.take_failed_operation().into_iter().chain([kind]);
+            'suspects: for suspect in suspects {
+                for updated in [true, false] {
+                    let _ = cancel(
+                        session,
+                        Unfinished {
+                            kind: suspect,
+                            updated,
+                        },
+                    );
+                    result = init(gate, handle);
+                    if !active(&result) {
+                        break 'suspects;
+                    }
                 }
             }
-            result = init(gate, handle);
         }
         result.map_err(|e| e.with_mechanism(mechanism))
     }
@@ -233,6 +245,9 @@ impl<'s> Active<'s> {
     fn ended_by<T>(&mut self, result: Result<T>) -> Result<T> {
         if ends(&result) {
             self.finished = true;
+            if result.is_err() {
+                self.session().failed_operation(self.kind);
+            }
         }
         result
     }
@@ -243,6 +258,7 @@ impl<'s> Active<'s> {
         self.updated = true;
         if result.is_err() && ends(&result) {
             self.finished = true;
+            self.session().failed_operation(self.kind);
         }
         result
     }

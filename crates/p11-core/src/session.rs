@@ -12,7 +12,7 @@ use crate::{call, MechanismType, Operation, ReturnValue};
 use p11_sys::*;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// Whether a session may change the token (create, modify, destroy token objects).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -100,6 +100,10 @@ pub(crate) struct SessionInner {
     /// Held by an operation from its `*Init` to its end. One for all kinds: modules
     /// such as SoftHSM run one operation at a time per session, searches included.
     operation: OperationLock<Unfinished>,
+    /// The kind of the last operation a failed call ended, as PKCS#11 says it does: a
+    /// module that kept it anyway (tpm2-pkcs11 after a failed `C_Decrypt`) answers the
+    /// next `*Init` with `CKR_OPERATION_ACTIVE`, and this says what to end.
+    failed_last: Mutex<Option<OperationKind>>,
     /// The slot's mechanism list, taken once from the slot's cache.
     mechanisms: OnceLock<Arc<[MechanismType]>>,
     /// How attribute values are read, when not p11's own way.
@@ -236,6 +240,7 @@ impl Session {
                 closed: AtomicBool::new(false),
                 login: AtomicU64::new(0),
                 operation: OperationLock::default(),
+                failed_last: Mutex::new(None),
                 mechanisms: OnceLock::new(),
                 mapper: OnceLock::new(),
             }),
@@ -325,6 +330,24 @@ impl Session {
     /// holds it, fails when that operation was last used by this thread. Ends first an
     /// operation an earlier holder could not end.
     #[inline]
+    /// Records that a failed call ended an operation of `kind` (or should have).
+    pub(crate) fn failed_operation(&self, kind: OperationKind) {
+        *self
+            .inner
+            .failed_last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(kind);
+    }
+
+    /// The kind of the last operation a failed call ended, taken.
+    pub(crate) fn take_failed_operation(&self) -> Option<OperationKind> {
+        self.inner
+            .failed_last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
     pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
         let lock = &self.inner.operation;
         let ticket = lock
