@@ -284,3 +284,55 @@ fn a_mac_answered_with_a_device_error_is_checked_by_computing_it() {
     drop((key, session));
     f.finish(());
 }
+
+/// OpenSC's OpenPGP card reports its keys not sensitive, though no part of their secret
+/// ever reads: the facade holds a private key to that, not to the flag. A key whose
+/// secret does read is refused, and both halves destroyed — the error says so of each.
+#[test]
+fn a_private_key_is_held_to_its_secret_staying_in_not_to_its_flag() {
+    use p11::{AttributeType as A, Key};
+    let f = fixture();
+    let token = f.facade_token();
+    let session = token
+        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
+        .unwrap();
+    let objects = || {
+        f.session
+            .find_objects(&p11_core::Template::new())
+            .unwrap()
+            .count()
+    };
+    control().set("C_GetAttributeValue", "says_not_sensitive", 0, 0, FOREVER);
+    let (public, private) = session
+        .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
+        .unwrap();
+    assert!(
+        !private.get::<bool>(A::SENSITIVE).unwrap(),
+        "reported false"
+    );
+    control().clear();
+    let signature = private.sign(b"kept in").unwrap();
+    assert!(public.verify(b"kept in", &signature).unwrap());
+
+    // Extractable (to be wrapped) and, against what was asked, not sensitive: its value
+    // reads in the clear.
+    let before = objects();
+    control().set("C_GenerateKeyPair", "not_sensitive", 0, 0, 1);
+    let wrappable =
+        ObjectOptions::new().private_template(p11::Template::new().with(A::EXTRACTABLE, true));
+    let err = session
+        .generate_keypair(KeyType::EC, 256, &wrappable)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "CKA_SENSITIVE is false where true was asked, and its secret reads in the clear"
+        ) && err.contains("it was destroyed")
+            && err.contains("its public key was destroyed"),
+        "{err}"
+    );
+    assert_eq!(objects(), before, "neither half left behind");
+    control().clear();
+    drop((public, private, session));
+    f.finish(());
+}

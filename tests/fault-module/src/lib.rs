@@ -59,6 +59,12 @@ enum Fault {
     Unavailable(CK_RV),
     /// Call through, then name tpm2-pkcs11's manufacturer (`C_GetInfo`).
     AsTpm2,
+    /// Make the private key not sensitive whatever the template says
+    /// (`C_GenerateKeyPair`).
+    NotSensitive,
+    /// Call through, then report `CKA_SENSITIVE` false (`C_GetAttributeValue`: OpenSC's
+    /// OpenPGP card, whose keys never leave it).
+    SaysNotSensitive,
 }
 
 #[derive(Debug)]
@@ -192,7 +198,7 @@ fn text(p: *const c_char) -> Option<String> {
 
 /// Adds a rule: `function` (e.g. `C_Sign`) misbehaves as `fault` says (`fail`,
 /// `fail_after`, `too_small`, `length+1`, `length_huge`, `length_unavailable`,
-/// `report_room`, `over_count`, `slow`, `hide`, `empty`, `force_token`, `unavailable`, `as_tpm2`), with `arg` (the return value, the extra count, the milliseconds,
+/// `report_room`, `over_count`, `slow`, `hide`, `empty`, `force_token`, `unavailable`, `as_tpm2`, `not_sensitive`, `says_not_sensitive`), with `arg` (the return value, the extra count, the milliseconds,
 /// the item to leave out of a list), after `skip` good calls, `times` times
 /// (`u64::MAX`: for ever). 0 on success, -1 for an unknown fault.
 ///
@@ -224,6 +230,8 @@ pub unsafe extern "C" fn p11fault_set(
         "force_token" => Fault::ForceToken,
         "unavailable" => Fault::Unavailable(arg as CK_RV),
         "as_tpm2" => Fault::AsTpm2,
+        "not_sensitive" => Fault::NotSensitive,
+        "says_not_sensitive" => Fault::SaysNotSensitive,
         _ => return -1,
     };
     with_state(|s| {
@@ -389,7 +397,6 @@ plain! {
     C_FindObjectsFinal(h: CK_SESSION_HANDLE);
     C_DestroyObject(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE);
     C_SetAttributeValue(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE, t: CK_ATTRIBUTE_PTR, n: CK_ULONG);
-    C_GenerateKeyPair(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, t: CK_ATTRIBUTE_PTR, n: CK_ULONG, t2: CK_ATTRIBUTE_PTR, n2: CK_ULONG, o: CK_OBJECT_HANDLE_PTR, o2: CK_OBJECT_HANDLE_PTR);
     C_DecryptInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
     C_SignUpdate(h: CK_SESSION_HANDLE, d: CK_BYTE_PTR, n: CK_ULONG);
     C_VerifyInit(h: CK_SESSION_HANDLE, m: CK_MECHANISM_PTR, k: CK_OBJECT_HANDLE);
@@ -576,6 +583,44 @@ fn make_keeping_vendor(
     rv
 }
 
+/// `not_sensitive` here makes the private key with `CKA_SENSITIVE` false, whatever was
+/// asked (a module that does not do as told).
+unsafe extern "C" fn C_GenerateKeyPair(
+    h: CK_SESSION_HANDLE,
+    m: CK_MECHANISM_PTR,
+    t: CK_ATTRIBUTE_PTR,
+    n: CK_ULONG,
+    t2: CK_ATTRIBUTE_PTR,
+    n2: CK_ULONG,
+    o: CK_OBJECT_HANDLE_PTR,
+    o2: CK_OBJECT_HANDLE_PTR,
+) -> CK_RV {
+    match take("C_GenerateKeyPair") {
+        Some(Fault::Fail(rv)) => rv,
+        Some(Fault::NotSensitive) if !t2.is_null() => {
+            static FALSE: CK_BBOOL = CK_FALSE;
+            // SAFETY: the caller's private template holds `n2` attributes.
+            let mut private = unsafe { std::slice::from_raw_parts(t2, n2 as usize) }.to_vec();
+            for attribute in private.iter_mut().filter(|a| a.type_ == CKA_SENSITIVE) {
+                // The module only reads template values.
+                attribute.pValue = &FALSE as *const CK_BBOOL as CK_VOID_PTR;
+                attribute.ulValueLen = 1;
+            }
+            forward!(C_GenerateKeyPair(
+                h,
+                m,
+                t,
+                n,
+                private.as_mut_ptr(),
+                n2,
+                o,
+                o2
+            ))
+        }
+        _ => forward!(C_GenerateKeyPair(h, m, t, n, t2, n2, o, o2)),
+    }
+}
+
 unsafe extern "C" fn C_CreateObject(
     h: CK_SESSION_HANDLE,
     t: CK_ATTRIBUTE_PTR,
@@ -666,6 +711,20 @@ unsafe extern "C" fn C_GetAttributeValue(
     }
     match take("C_GetAttributeValue") {
         Some(Fault::Fail(rv)) => rv,
+        Some(Fault::SaysNotSensitive) => {
+            let rv = forward!(C_GetAttributeValue(h, o, t, n));
+            if !t.is_null() {
+                // SAFETY: the caller's template holds `n` attributes, writable.
+                let attributes = unsafe { std::slice::from_raw_parts_mut(t, n as usize) };
+                for a in attributes.iter_mut().filter(|a| a.type_ == CKA_SENSITIVE) {
+                    if a.ulValueLen == 1 && !a.pValue.is_null() {
+                        // SAFETY: the module just wrote one byte there.
+                        unsafe { *(a.pValue as *mut CK_BBOOL) = CK_FALSE };
+                    }
+                }
+            }
+            rv
+        }
         Some(Fault::Unavailable(rv)) => {
             if !t.is_null() {
                 // SAFETY: the caller's template holds `n` attributes, writable.
