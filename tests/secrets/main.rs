@@ -1,6 +1,7 @@
 //! No private-key bytes left in freed memory: a global allocator that scans every block
 //! as it is freed for the secrets of the keys under test, while p11-asn1 encodes and
-//! decodes them (PKCS #1, RFC 5915, PKCS #8) and the facade turns them into templates.
+//! decodes them (PKCS #1, RFC 5915, PKCS #8) and the facade turns them into templates,
+//! and while a URI's `pin-value` is decoded.
 //! One test in the binary, so that nothing else allocates meanwhile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::undocumented_unsafe_blocks)] // the allocator forwards to System
@@ -141,4 +142,21 @@ fn encoding_decoding_and_importing_private_keys_leave_no_copies_in_freed_memory(
         drop(p11::util::decode_private_key(&imported, None).unwrap());
     });
     assert_eq!(found, 0, "Ed25519 seed bytes left in freed memory");
+
+    // A PIN in a URI (`pin-value`), percent-encoded so that only decoding makes its
+    // bytes: parsed, and refused when it is not UTF-8.
+    let pin = b"correct-horse-42";
+    let encoded: String = pin.iter().map(|b| format!("%{b:02X}")).collect();
+    let uri = format!("pkcs11:token=t?pin-value={encoded}");
+    let not_utf8 = format!("pkcs11:token=t?pin-value={encoded}%FF");
+    let found = hits_during(&[pin], || {
+        let parsed: p11::Uri = uri.parse().unwrap();
+        assert_eq!(
+            parsed.pin_value.as_ref().map(|p| p.as_bytes()),
+            Some(&pin[..])
+        );
+        drop(parsed);
+        assert!(not_utf8.parse::<p11::Uri>().is_err());
+    });
+    assert_eq!(found, 0, "PIN bytes from a URI left in freed memory");
 }

@@ -180,8 +180,29 @@ fn text(name: &str, value: &str) -> Result<String, UriError> {
         .map_err(|_| bad(format!("{name} is not UTF-8 once decoded")))
 }
 
+/// A percent-decoded secret (`pin-value`): decoded into one buffer of the encoded length
+/// (never grown, so never copied) that is wiped when dropped, on every path.
+fn secret_text(name: &str, value: &str) -> Result<Zeroizing<String>, UriError> {
+    check_escapes(name, value)?;
+    let mut decoded = Zeroizing::new(Vec::with_capacity(value.len()));
+    decoded.extend(percent_decode_str(value));
+    if std::str::from_utf8(&decoded).is_err() {
+        return Err(bad(format!("{name} is not UTF-8 once decoded")));
+    }
+    // Checked above: the buffer moves into the string as it is.
+    let text = String::from_utf8(std::mem::take(&mut *decoded))
+        .map_err(|_| bad(format!("{name} is not UTF-8 once decoded")))?;
+    Ok(Zeroizing::new(text))
+}
+
 /// A percent-decoded value, refusing a `%` not followed by two hex digits.
 fn bytes(name: &str, value: &str) -> Result<Vec<u8>, UriError> {
+    check_escapes(name, value)?;
+    Ok(percent_decode_str(value).collect())
+}
+
+/// Refuses a `%` not followed by two hex digits.
+fn check_escapes(name: &str, value: &str) -> Result<(), UriError> {
     let raw = value.as_bytes();
     for (i, b) in raw.iter().enumerate() {
         if *b == b'%'
@@ -194,7 +215,7 @@ fn bytes(name: &str, value: &str) -> Result<Vec<u8>, UriError> {
             )));
         }
     }
-    Ok(percent_decode_str(value).collect())
+    Ok(())
 }
 
 fn set<T>(slot: &mut Option<T>, name: &str, value: T) -> Result<(), UriError> {
@@ -315,11 +336,7 @@ impl Uri {
     fn set_query(&mut self, name: &str, value: &str) -> Result<(), UriError> {
         match name {
             "pin-source" => set(&mut self.pin_source, name, text(name, value)?),
-            "pin-value" => set(
-                &mut self.pin_value,
-                name,
-                Zeroizing::new(text(name, value)?),
-            ),
+            "pin-value" => set(&mut self.pin_value, name, secret_text(name, value)?),
             "module-name" => set(&mut self.module_name, name, text(name, value)?),
             "module-path" => set(&mut self.module_path, name, text(name, value)?),
             vendor if vendor.starts_with("x-") => {
