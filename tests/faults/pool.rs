@@ -86,3 +86,47 @@ fn a_cluster_fails_over_when_a_token_is_gone_and_rests_it() {
     }
     f.finish(());
 }
+
+/// A token whose health check keeps failing (`C_GetSessionInfo`): r2d2 replaces each
+/// session that fails it at once, so p11 waits longer before each new one — a few
+/// sessions opened while a caller waits, not thousands.
+#[test]
+fn sessions_failing_their_health_check_are_replaced_with_a_back_off() {
+    let f = fixture();
+    let token = f.facade_token();
+    let pool = Pool::builder()
+        .max_size(2)
+        .min_idle(Some(0))
+        .wait(Duration::from_millis(1500))
+        .token(&token, OpenOptions::new().rw().user_pin(f.pin.as_str()))
+        .trust_existing_login()
+        .build()
+        .unwrap();
+    drop(pool.get().unwrap()); // one idle session, healthy
+    control().clear();
+    control().set(
+        "C_GetSessionInfo",
+        "fail",
+        p11_core::sys::CKR_DEVICE_ERROR,
+        0,
+        FOREVER,
+    );
+    let err = pool.get().unwrap_err();
+    assert!(matches!(err, p11::Error::NoSession(_)), "{err:?}");
+    let opened = control().calls("C_OpenSession");
+    assert!(
+        (1..=20).contains(&opened),
+        "{opened} sessions opened in 1.5 s of failing health checks"
+    );
+    control().clear();
+    // Healthy again: the next caller gets a session.
+    assert!(pool.get().is_ok());
+    drop(pool);
+    for _ in 0..3000 {
+        if control().open_sessions() == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f.finish(());
+}

@@ -15,7 +15,9 @@
 //!
 //! The sessions are kept by [`r2d2`]: PKCS #11 calls block, and r2d2 is the blocking pool
 //! (sizes, wait timeouts, a health check on checkout, background refills), where deadpool
-//! would put an async runtime under every synchronous call.
+//! would put an async runtime under every synchronous call. A session that fails its
+//! health check is replaced; while they keep failing, each replacement waits longer
+//! (2 ms, doubling up to 0.5 s), so a sick token is not flooded with new sessions.
 //!
 //! ```no_run
 //! use p11::pool::Pool;
@@ -39,7 +41,7 @@ use crate::session::{KeyQuery, Session};
 use p11_core::{Error, Login, Result, SessionState};
 use scheduled_thread_pool::ScheduledThreadPool;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -49,19 +51,21 @@ use std::time::{Duration, Instant};
 struct SessionManager {
     token: Token,
     options: OpenOptions,
+    /// Health checks failed in a row: r2d2 replaces a session that fails one at once, so
+    /// while the token keeps failing them each new session waits longer to be opened.
+    failed_checks: AtomicU32,
 }
 
-impl r2d2::ManageConnection for SessionManager {
-    type Connection = Session;
-    type Error = Error;
-
-    fn connect(&self) -> Result<Session> {
-        self.token.open(&self.options)
+impl SessionManager {
+    fn new(token: Token, options: OpenOptions) -> SessionManager {
+        SessionManager {
+            token,
+            options,
+            failed_checks: AtomicU32::new(0),
+        }
     }
 
-    /// The module still knows the session, and it is still logged in when it was opened
-    /// so (another part of the application may have logged the token out).
-    fn is_valid(&self, session: &mut Session) -> Result<()> {
+    fn health(&self, session: &Session) -> Result<()> {
         let state = session.core().info()?.state;
         let public = matches!(
             state,
@@ -72,6 +76,44 @@ impl r2d2::ManageConnection for SessionManager {
             return Err(Error::NoSession(None));
         }
         Ok(())
+    }
+}
+
+/// How long a new session waits after `failed` health checks in a row: 2 ms doubling,
+/// at most [`MAX_BACK_OFF`].
+fn back_off(failed: u32) -> Duration {
+    Duration::from_millis(1 << failed.min(10)).min(MAX_BACK_OFF)
+}
+
+/// The longest wait before a new session, while health checks keep failing.
+const MAX_BACK_OFF: Duration = Duration::from_millis(500);
+
+impl r2d2::ManageConnection for SessionManager {
+    type Connection = Session;
+    type Error = Error;
+
+    fn connect(&self) -> Result<Session> {
+        let failed = self.failed_checks.load(Ordering::Relaxed);
+        if failed > 0 {
+            std::thread::sleep(back_off(failed));
+        }
+        self.token.open(&self.options)
+    }
+
+    /// The module still knows the session, and it is still logged in when it was opened
+    /// so (another part of the application may have logged the token out).
+    fn is_valid(&self, session: &mut Session) -> Result<()> {
+        let health = self.health(session);
+        if health.is_ok() {
+            self.failed_checks.store(0, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .failed_checks
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_add(1))
+                });
+        }
+        health
     }
 
     fn has_broken(&self, session: &mut Session) -> bool {
@@ -246,10 +288,8 @@ impl Builder {
     /// makes a cluster: they should hold the same keys, found by the same queries.
     #[must_use]
     pub fn token(mut self, token: &Token, options: OpenOptions) -> Self {
-        self.members.push(SessionManager {
-            token: token.clone(),
-            options,
-        });
+        self.members
+            .push(SessionManager::new(token.clone(), options));
         self
     }
 
