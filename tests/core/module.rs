@@ -240,6 +240,51 @@ fn a_module_says_which_functions_and_interfaces_it_has() {
     }
 }
 
+/// OpenSC's pkcs11-spy in front of the test module, as a user debugging p11 runs it:
+/// p11 chooses its interface from `C_GetInterfaceList` and so never asks the spy's
+/// `C_GetInterface` for a version it lacks (which crashes OpenSC 0.23's). The spy logs
+/// the calls p11 makes.
+#[test]
+fn the_module_can_be_watched_through_opensc_s_spy() {
+    let spy = [
+        "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so",
+        "/usr/lib/pkcs11-spy.so",
+    ]
+    .into_iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.exists());
+    let Some(spy) = spy else {
+        println!("skipped: no pkcs11-spy.so (OpenSC's opensc-pkcs11 package)");
+        return;
+    };
+    let f = exclusive();
+    let log = std::env::temp_dir().join(format!("p11-spy-{}.log", std::process::id()));
+    // The spy reads these when loaded; no other test loads it.
+    std::env::set_var("PKCS11SPY", &f.env.module);
+    std::env::set_var("PKCS11SPY_OUTPUT", &log);
+    let module = Module::load_with(&spy, init_args(&f.env)).unwrap();
+    let slot = module
+        .get_token(&p11_core::TokenFilter::new().label(f.env.label.as_str()))
+        .unwrap();
+    let session = slot.open(Access::ReadOnly).unwrap();
+    if f.has_rng() {
+        assert_eq!(session.generate_random(16).unwrap().len(), 16);
+    }
+    drop(session);
+    drop(slot);
+    module.finalize().unwrap();
+    let watched = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    for call in [
+        "C_Initialize",
+        "C_GetTokenInfo",
+        "C_OpenSession",
+        "C_Finalize",
+    ] {
+        assert!(watched.contains(call), "the spy saw {call}");
+    }
+}
+
 /// The coverage table in p11-core's crate docs is true: every function of the 3.2 list
 /// is either called in p11-core's source or named in the table, never both.
 #[test]

@@ -668,3 +668,55 @@ fn a_search_fetches_the_batch_it_is_told() {
     drop(made);
     f.finish(());
 }
+
+/// A token away for a moment (`CKR_TOKEN_NOT_PRESENT` while it was read) is looked for
+/// again, not reported missing beside a list that names it; an error quotes at most a
+/// little of what the caller gave (a 1 MiB label).
+#[test]
+fn a_token_away_for_a_moment_is_found_and_errors_quote_their_input_briefly() {
+    use p11_core::TokenFilter;
+    let f = fixture();
+    let label = p11_tests::env().label;
+    control().set("C_GetTokenInfo", "fail", CKR_TOKEN_NOT_PRESENT, 0, 1);
+    let token = f
+        .module
+        .get_token(&TokenFilter::new().label(label.as_str()))
+        .unwrap();
+    assert_eq!(token.label(), label);
+    control().set("C_GetTokenInfo", "fail", CKR_TOKEN_NOT_PRESENT, 0, FOREVER);
+    let err = f
+        .module
+        .get_token(&TokenFilter::new().label(label.as_str()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("the tokens present are none"),
+        "a token it could not read is not listed: {err}"
+    );
+    control().clear();
+
+    let huge = "x".repeat(1 << 20);
+    let too_long = |err: String| {
+        assert!(err.len() < 400, "{} bytes: {}…", err.len(), &err[..200]);
+        assert!(err.contains("1048576 bytes"), "{err}");
+    };
+    too_long(
+        f.module
+            .get_token(&TokenFilter::new().label(huge.as_str()))
+            .unwrap_err()
+            .to_string(),
+    );
+    too_long(
+        f.session
+            .get_key(&Template::new().with(A::LABEL, huge.as_str()))
+            .unwrap_err()
+            .to_string(),
+    );
+    too_long(
+        format!("pkcs11:{huge}")
+            .parse::<p11_core::Uri>()
+            .unwrap_err()
+            .to_string(),
+    );
+    f.finish(());
+}

@@ -68,6 +68,11 @@ pub fn test() -> Result<()> {
             "openssl",
             "the openssl command (p11-asn1's interop tests)",
             || have_program("openssl"),
+        )?;
+        ensure_package(
+            "opensc-pkcs11",
+            "OpenSC's pkcs11-spy (a module test watches p11 through it)",
+            || crate::system::have_debian_package("opensc-pkcs11"),
         )
     })?;
     let env = step("fresh tokens", || {

@@ -418,8 +418,32 @@ fn labels(available: &[String]) -> String {
     if available.is_empty() {
         return "none".into();
     }
-    let quoted: Vec<String> = available.iter().map(|l| format!("{l:?}")).collect();
+    let quoted: Vec<String> = available.iter().map(|l| Quoted(l).to_string()).collect();
     quoted.join(", ")
+}
+
+/// Text a caller or a module gave, quoted in an error message: at most [`Quoted::MAX`]
+/// characters of it, then how long it was, so that a message never grows with its input
+/// (a 1 MiB label).
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
+
+impl Quoted<'_> {
+    /// The most characters shown.
+    const MAX: usize = 64;
+}
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(Self::MAX) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => write!(
+                f,
+                "{:?}… ({} bytes)",
+                self.0.get(..cut).unwrap_or_default(),
+                self.0.len()
+            ),
+        }
+    }
 }
 
 /// `C_SignInit with CKM_ECDSA_SHA256 failed: CKR_MECHANISM_INVALID (the token does not

@@ -144,6 +144,36 @@ impl Interface {
     }
 }
 
+/// The interfaces `get_list` (a `C_GetInterfaceList`) gives, asked once with room for
+/// [`MAX_INTERFACES`]: no count query first, whose NULL list OpenSC 0.23's pkcs11-spy
+/// reads through.
+fn interface_list(
+    get_list: impl FnOnce(CK_INTERFACE_PTR, CK_ULONG_PTR) -> Result<()>,
+) -> Result<Vec<CK_INTERFACE>> {
+    let room = MAX_INTERFACES;
+    let mut list = vec![
+        CK_INTERFACE {
+            pInterfaceName: ptr::null_mut(),
+            pFunctionList: ptr::null_mut(),
+            flags: 0,
+        };
+        room
+    ];
+    let mut count = room as CK_ULONG;
+    get_list(list.as_mut_ptr(), &mut count)?;
+    let answered = usize::try_from(count)
+        .ok()
+        .filter(|n| *n <= room)
+        .ok_or_else(|| {
+            Error::invalid_response(
+                Function::GetInterfaceList,
+                format!("{count} interfaces in room for {room}"),
+            )
+        })?;
+    list.truncate(answered);
+    Ok(list)
+}
+
 /// A module's NUL-terminated interface name, read up to 256 bytes.
 fn interface_name(name: CK_UTF8CHAR_PTR) -> String {
     if name.is_null() {
@@ -571,40 +601,16 @@ impl Module {
     /// `"PKCS 11"` one in each version it has, and any of its vendor's.
     ///
     /// # Errors
-    /// [`Error::NotSupported`] on a 2.x module; the module's error; p11's when it
-    /// answers more interfaces than it counted.
+    /// [`Error::NotSupported`] on a 2.x module; the module's error (`CKR_BUFFER_TOO_SMALL`
+    /// for more than p11 takes, 64); p11's when it answers more interfaces than it had
+    /// room for.
     pub fn interfaces(&self) -> Result<Vec<Interface>> {
         let gate = Gate::enter(&self.inner)?;
-        let mut count: CK_ULONG = 0;
-        // SAFETY: a NULL list asks for the count; `count` is writable.
-        unsafe { call!(gate, v3 C_GetInterfaceList(ptr::null_mut(), &mut count)) }?;
-        let room = usize::try_from(count)
-            .ok()
-            .filter(|n| *n <= MAX_INTERFACES)
-            .ok_or_else(|| {
-                Error::invalid_response(
-                    Function::GetInterfaceList,
-                    format!("{count} interfaces, more than p11 takes ({MAX_INTERFACES})"),
-                )
-            })?;
-        let mut list = vec![
-            CK_INTERFACE {
-                pInterfaceName: ptr::null_mut(),
-                pFunctionList: ptr::null_mut(),
-                flags: 0,
-            };
-            room
-        ];
-        // SAFETY: `list` is writable for `count` entries.
-        unsafe { call!(gate, v3 C_GetInterfaceList(list.as_mut_ptr(), &mut count)) }?;
-        let answered = usize::try_from(count).unwrap_or(usize::MAX);
-        let list = list.get(..answered).ok_or_else(|| {
-            Error::invalid_response(
-                Function::GetInterfaceList,
-                format!("{answered} interfaces in room for {room}"),
-            )
+        let raw = interface_list(|list, count| {
+            // SAFETY: `list` is writable for `*count` entries; `count` is writable.
+            unsafe { call!(gate, v3 C_GetInterfaceList(list, count)) }
         })?;
-        Ok(list.iter().map(Interface::from_raw).collect())
+        Ok(raw.iter().map(Interface::from_raw).collect())
     }
 
     /// The version of the function list in use: 2.x from `C_GetFunctionList`, 3.x from
@@ -705,6 +711,7 @@ impl fmt::Debug for Module {
 }
 
 type GetFunctionList = unsafe extern "C" fn(CK_FUNCTION_LIST_PTR_PTR) -> CK_RV;
+type GetInterfaceList = unsafe extern "C" fn(CK_INTERFACE_PTR, CK_ULONG_PTR) -> CK_RV;
 type GetInterface = unsafe extern "C" fn(
     *mut CK_UTF8CHAR,
     *mut CK_VERSION,
@@ -928,7 +935,16 @@ impl FunctionLists {
     /// The newest standard interface the library offers: `C_GetInterface` (PKCS#11 3.x)
     /// where it is exported and answers, else `C_GetFunctionList`.
     fn from_library(library: &libloading::Library, path: &Path) -> Result<FunctionLists> {
+        // The list first: choosing from it asks the module nothing it might not expect
+        // (OpenSC 0.23's pkcs11-spy crashes on `C_GetInterface` for a version it lacks).
         // SAFETY: the symbol, when present, has the type PKCS#11 gives it.
+        let get_list = unsafe { library.get::<GetInterfaceList>(b"C_GetInterfaceList\0") }
+            .ok()
+            .map(|symbol| *symbol);
+        if let Some(lists) = get_list.and_then(Self::from_interface_list) {
+            return Ok(lists);
+        }
+        // SAFETY: as above.
         let get_interface = unsafe { library.get::<GetInterface>(b"C_GetInterface\0") }
             .ok()
             .map(|symbol| *symbol);
@@ -960,6 +976,26 @@ impl FunctionLists {
         })
     }
 
+    /// The newest standard "PKCS 11" interface up to 3.2 (the newest p11 knows) in the
+    /// module's `C_GetInterfaceList`; `None` when the list is not to be had or has none.
+    fn from_interface_list(get_list: GetInterfaceList) -> Option<FunctionLists> {
+        let list = interface_list(|list, count| {
+            // SAFETY: `list` is writable for `*count` entries; `count` is writable.
+            check(unsafe { get_list(list, count) }, Function::GetInterfaceList)
+        })
+        .ok()?;
+        let newest = Version { major: 3, minor: 2 };
+        let best = list
+            .iter()
+            .filter_map(|raw| {
+                let interface = Interface::from_raw(raw);
+                let version = interface.version.filter(|v| *v <= newest)?;
+                Some((version, raw.pFunctionList))
+            })
+            .max_by_key(|(version, _)| *version)?;
+        Self::from_list(best.1)
+    }
+
     /// The standard "PKCS 11" interface: 3.2 (the newest p11 knows) when the module
     /// offers it, else the module's default; `None` when it has none to give.
     fn from_interface(get_interface: GetInterface) -> Option<FunctionLists> {
@@ -967,7 +1003,11 @@ impl FunctionLists {
         let interface = Self::interface(get_interface, Some(newest))
             .or_else(|| Self::interface(get_interface, None))?;
         // SAFETY: the module points `interface` at a CK_INTERFACE it owns.
-        let list = unsafe { interface.as_ref() }.pFunctionList;
+        Self::from_list(unsafe { interface.as_ref() }.pFunctionList)
+    }
+
+    /// The lists of a standard interface's function list `list`, by its version.
+    fn from_list(list: CK_VOID_PTR) -> Option<FunctionLists> {
         let v2 = NonNull::new(list as CK_FUNCTION_LIST_PTR)?;
         // SAFETY: every function list begins with its CK_VERSION.
         let version: Version = unsafe { v2.as_ref() }.version.into();

@@ -158,7 +158,7 @@ fn shown(value: &AttributeValue, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         AttributeValue::KeyType(v) => write!(f, "{v}"),
         AttributeValue::CertificateType(v) => write!(f, "{v}"),
         AttributeValue::Mechanism(v) => write!(f, "{v}"),
-        AttributeValue::Text(v) => write!(f, "{v:?}"),
+        AttributeValue::Text(v) => write!(f, "{}", crate::error::Quoted(v)),
         AttributeValue::Bytes(v) => {
             f.write_str("0x")?;
             for b in v.iter().take(32) {

@@ -1,6 +1,6 @@
 //! Tokens: what they are, finding them, and opening sessions on them.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::info::{available, padded_text, widen, SessionLimit, SlotFlags, TokenFlags, Version};
 use crate::module::Module;
 use crate::session::{Access, Session};
@@ -259,10 +259,10 @@ impl fmt::Display for TokenFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
         if let Some(label) = &self.label {
-            parts.push(format!("label {label:?}"));
+            parts.push(format!("label {}", Quoted(label)));
         }
         if let Some(serial) = &self.serial {
-            parts.push(format!("serial {serial:?}"));
+            parts.push(format!("serial {}", Quoted(serial)));
         }
         if let Some(flags) = self.token_flags {
             parts.push(format!("token flags {flags:?}"));
@@ -275,7 +275,10 @@ impl fmt::Display for TokenFilter {
             parts.push(format!("mechanisms {}", names.join(", ")));
         }
         if let Some(uri) = &self.uri {
-            parts.push(format!("{uri:?}"));
+            // The URI as written, its PIN left out.
+            let mut shown = uri.clone();
+            shown.pin_value = None;
+            parts.push(format!("URI {}", Quoted(&shown.to_string())));
         }
         if parts.is_empty() {
             f.write_str("any token")
@@ -292,48 +295,72 @@ impl Module {
     /// The module's error, or p11's when the session is gone or the answer is invalid
     /// (see `Error`).
     pub fn get_tokens(&self, filter: &TokenFilter) -> Result<Vec<Token>> {
-        let mut tokens = Vec::new();
-        for slot in self.get_slots(true)? {
-            // A token removed since the slot list was read is simply not there.
-            let info = match token_info(&slot) {
-                Ok(info) => info,
-                Err(e) if is_token_gone(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            if filter.matches(&slot, &info)? {
-                tokens.push(Token {
-                    slot,
-                    label: info.label,
-                    serial: info.serial_number,
-                });
-            }
-        }
-        Ok(tokens)
+        Ok(self.survey(filter)?.matching)
     }
 
     /// The one token that matches `filter`: [`Error::NoSuchToken`] when none does,
-    /// [`Error::MultipleTokens`] when several do.
+    /// [`Error::MultipleTokens`] when several do. A token away for a moment
+    /// (`CKR_TOKEN_NOT_PRESENT` while it was read) is looked for once more; the tokens
+    /// an error lists are those present in the same look that found none.
     ///
     /// # Errors
     /// [`Error::NoSuchToken`] (listing the tokens present) when none matches,
     /// [`Error::MultipleTokens`] when several do; the module's error reading them.
     pub fn get_token(&self, filter: &TokenFilter) -> Result<Token> {
-        let mut tokens = self.get_tokens(filter)?;
-        match tokens.len() {
+        let mut survey = self.survey(filter)?;
+        if survey.matching.is_empty() && survey.away > 0 {
+            survey = self.survey(filter)?;
+        }
+        let Survey {
+            mut matching,
+            present,
+            ..
+        } = survey;
+        match matching.len() {
             0 => Err(Error::NoSuchToken {
                 filter: filter.to_string(),
-                available: self
-                    .get_tokens(&TokenFilter::new())
-                    .map(|all| all.iter().map(|t| t.label().to_owned()).collect())
-                    .unwrap_or_default(),
+                available: present,
             }),
-            1 => Ok(tokens.remove(0)),
+            1 => Ok(matching.remove(0)),
             count => Err(Error::MultipleTokens {
                 count,
                 filter: filter.to_string(),
             }),
         }
     }
+
+    /// One look at every slot with a token: those matching `filter`, the labels of all
+    /// that answered, and how many were away meanwhile.
+    fn survey(&self, filter: &TokenFilter) -> Result<Survey> {
+        let mut survey = Survey::default();
+        for slot in self.get_slots(true)? {
+            // A token removed since the slot list was read is simply not there.
+            let info = match token_info(&slot) {
+                Ok(info) => info,
+                Err(e) if is_token_gone(&e) => {
+                    survey.away += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            survey.present.push(info.label.clone());
+            if filter.matches(&slot, &info)? {
+                survey.matching.push(Token {
+                    slot,
+                    label: info.label,
+                    serial: info.serial_number,
+                });
+            }
+        }
+        Ok(survey)
+    }
+}
+
+#[derive(Default)]
+struct Survey {
+    matching: Vec<Token>,
+    present: Vec<String>,
+    away: usize,
 }
 
 fn is_token_gone(e: &Error) -> bool {

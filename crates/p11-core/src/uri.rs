@@ -12,7 +12,7 @@
 //! ```
 
 use crate::attribute::{AttributeType, ObjectClass};
-use crate::error::Result;
+use crate::error::{Quoted, Result};
 use crate::info::Version;
 use crate::module::LibraryInfo;
 use crate::object::Object;
@@ -296,8 +296,12 @@ impl Uri {
                     Some((major, minor)) => number(major).zip(number(minor)),
                     None => number(&version).map(|major| (major, 0)),
                 };
-                let (major, minor) = parsed
-                    .ok_or_else(|| bad(format!("library-version {version:?} is not M or M.N")))?;
+                let (major, minor) = parsed.ok_or_else(|| {
+                    bad(format!(
+                        "library-version {} is not M or M.N",
+                        Quoted(&version)
+                    ))
+                })?;
                 set(&mut self.library_version, name, Version { major, minor })
             }
             "object" => set(&mut self.object, name, text(name, value)?),
@@ -308,7 +312,9 @@ impl Uri {
                     "cert" => ObjectClass::CERTIFICATE,
                     "secret-key" => ObjectClass::SECRET_KEY,
                     "data" => ObjectClass::DATA,
-                    other => return Err(bad(format!("type {other:?} is none of RFC 7512's"))),
+                    other => {
+                        return Err(bad(format!("type {} is none of RFC 7512's", Quoted(other))))
+                    }
                 };
                 set(&mut self.object_class, name, class)
             }
@@ -321,7 +327,9 @@ impl Uri {
                     .parse::<u64>()
                     .ok()
                     .filter(|_| id.bytes().all(|b| b.is_ascii_digit()))
-                    .ok_or_else(|| bad(format!("slot-id {id:?} is not a decimal number")))?;
+                    .ok_or_else(|| {
+                        bad(format!("slot-id {} is not a decimal number", Quoted(&id)))
+                    })?;
                 set(&mut self.slot_id, name, number)
             }
             vendor if vendor.starts_with("x-") => {
@@ -329,7 +337,7 @@ impl Uri {
                     .push((vendor.to_owned(), text(name, value)?));
                 Ok(())
             }
-            other => Err(bad(format!("unknown path attribute {other:?}"))),
+            other => Err(bad(format!("unknown path attribute {}", Quoted(other)))),
         }
     }
 
@@ -412,13 +420,16 @@ impl FromStr for Uri {
         for attribute in path.split(';').filter(|a| !a.is_empty()) {
             let (name, value) = attribute
                 .split_once('=')
-                .ok_or_else(|| bad(format!("path attribute {attribute:?} has no value")))?;
+                .ok_or_else(|| bad(format!("path attribute {} has no value", Quoted(attribute))))?;
             uri.set_path(name, value)?;
         }
         for attribute in query.split('&').filter(|a| !a.is_empty()) {
-            let (name, value) = attribute
-                .split_once('=')
-                .ok_or_else(|| bad(format!("query attribute {attribute:?} has no value")))?;
+            let (name, value) = attribute.split_once('=').ok_or_else(|| {
+                bad(format!(
+                    "query attribute {} has no value",
+                    Quoted(attribute)
+                ))
+            })?;
             uri.set_query(name, value)?;
         }
         if uri.pin_source.is_some() && uri.pin_value.is_some() {
