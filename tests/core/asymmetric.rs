@@ -324,7 +324,7 @@ fn always_authenticate_keys_sign_with_their_pin() {
     // A wrong PIN fails the operation, and leaves the session usable.
     let err = session
         .sign(&mechanism, private.with_pin("0000"), b"data")
-        .unwrap_err();
+        .expect_err("a wrong PIN for the key signed");
     assert_eq!(err.return_value(), Some(ReturnValue::PinIncorrect), "{err}");
     assert!(session
         .sign(&mechanism, private.with_pin(f.env.pin.as_str()), b"data")

@@ -676,7 +676,10 @@ fn key_pairs_take_a_template_for_each_half() {
             .unwrap(),
         b"for the key's eyes"
     );
-    let err = private.with_pin("not the pin").sign(b"data").unwrap_err();
+    let err = private
+        .with_pin("not the pin")
+        .sign(b"data")
+        .expect_err("a wrong PIN for the key signed");
     assert_eq!(
         err.return_value(),
         Some(p11::ReturnValue::PinIncorrect),
