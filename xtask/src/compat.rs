@@ -289,6 +289,12 @@ const MODULE_FAULTS: &[Fault] = &[
         what: "tpm2-pkcs11 1.9 answers `CKR_GENERAL_ERROR` from `C_GenerateKeyPair` of a token key pair made in a fresh session after a logout and login",
     },
     Fault {
+        module: "tpm2",
+        tests: &["core::objects::copy_makes_a_new_object_and_destroy_removes_it"],
+        said: "function: CopyObject, rv: FunctionNotSupported",
+        what: "tpm2-pkcs11 1.9 has no `C_CopyObject` (`CKR_FUNCTION_NOT_SUPPORTED`), not even of a data object",
+    },
+    Fault {
         module: "opensc",
         tests: &[],
         said: "function: GenerateKeyPair, rv: UserNotLoggedIn",
