@@ -56,10 +56,7 @@ fn an_attribute_given_when_asked_alone_is_its_value_not_a_made_up_error() {
 #[test]
 fn an_object_gone_between_the_search_and_its_read_is_not_found() {
     let f = fixture();
-    let token = f.facade_token();
-    let session = token
-        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-        .unwrap();
+    let session = f.facade_session();
     let label = format!("vanishing-{}", std::process::id());
     let options = ObjectOptions::new().label(label.as_str());
     let keys: Vec<SecretKey> = (0..2)
@@ -134,12 +131,7 @@ fn an_object_gone_between_the_search_and_its_read_is_not_found() {
 fn searches_hold_while_other_sessions_come_and_go() {
     let f = fixture();
     let token = f.facade_token();
-    let open = || {
-        token
-            .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-            .unwrap()
-    };
-    let session = open();
+    let session = f.facade_session();
     let label = format!("staying-{}", std::process::id());
     let staying: Vec<SecretKey> = (0..3)
         .map(|_| {

@@ -165,6 +165,33 @@ impl Fixture {
             .unwrap()
     }
 
+    /// A read/write facade session on the test token, logged in, over the same module.
+    pub fn facade_session(&self) -> p11::Session {
+        self.facade_token()
+            .open(&p11::OpenOptions::new().rw().user_pin(self.pin.as_str()))
+            .unwrap()
+    }
+
+    /// The objects the fixture's session sees now.
+    pub fn object_count(&self) -> usize {
+        self.session
+            .find_objects(&p11_core::Template::new())
+            .unwrap()
+            .count()
+    }
+
+    /// Waits (up to 30 s, for valgrind on a loaded machine) until the module has `open`
+    /// sessions: r2d2's worker threads may hold the last reference to a pool for a
+    /// moment after it is dropped, and close what they opened then.
+    pub fn wait_for_open_sessions(&self, open: u64) {
+        for _ in 0..3000 {
+            if control().open_sessions() == open {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Drops the session and `made` (objects and operations made through it), and checks
     /// that p11 closed every session it opened; keeps the module loaded meanwhile, so the
     /// count is the module's.

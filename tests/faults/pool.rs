@@ -75,15 +75,7 @@ fn a_cluster_fails_over_when_a_token_is_gone_and_rests_it() {
     drop(public);
     private.destroy().unwrap();
     drop(pool);
-    // r2d2 opens sessions in its worker threads, which may hold the last reference to
-    // the pool for a moment yet: give them time to close what they opened (up to 30 s,
-    // for valgrind on a loaded machine; the wait ends as soon as they have).
-    for _ in 0..3000 {
-        if control().open_sessions() == 1 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    f.wait_for_open_sessions(1);
     f.finish(());
 }
 
@@ -122,11 +114,6 @@ fn sessions_failing_their_health_check_are_replaced_with_a_back_off() {
     // Healthy again: the next caller gets a session.
     assert!(pool.get().is_ok());
     drop(pool);
-    for _ in 0..3000 {
-        if control().open_sessions() == 1 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    f.wait_for_open_sessions(1);
     f.finish(());
 }

@@ -1,7 +1,7 @@
 //! Module quirks the facade handles, reproduced by the fault module.
 
 use crate::control::{control, fixture, FOREVER};
-use p11::{KeyType, ObjectOptions, OpenOptions, Sign, Verify};
+use p11::{KeyType, ObjectOptions, Sign, Verify};
 use p11_core::sys::CKR_MECHANISM_INVALID;
 
 /// NSS lists `AES_CMAC` and signs with it but refuses `C_VerifyInit`: the facade checks
@@ -9,10 +9,7 @@ use p11_core::sys::CKR_MECHANISM_INVALID;
 #[test]
 fn a_mac_the_token_will_not_check_is_checked_by_computing_it() {
     let f = fixture();
-    let token = f.facade_token();
-    let session = token
-        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-        .unwrap();
+    let session = f.facade_session();
     for (key_type, bits) in [(KeyType::AES, 256), (KeyType::GENERIC_SECRET, 256)] {
         let key = session
             .generate_key(key_type, bits, &ObjectOptions::new())
@@ -44,16 +41,7 @@ fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() 
     use p11::{AttributeType as A, Capabilities, Key};
     use p11_core::sys::CKR_GENERAL_ERROR;
     let f = fixture();
-    let token = f.facade_token();
-    let session = token
-        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-        .unwrap();
-    let objects = || {
-        f.session
-            .find_objects(&p11_core::Template::new())
-            .unwrap()
-            .count()
-    };
+    let session = f.facade_session();
 
     // Denied only what the module does not grant unasked: made again, and it stands.
     let all_but_derive = Capabilities::ENCRYPT
@@ -77,7 +65,7 @@ fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() 
     control().clear();
 
     // Denied what the module grants unasked: nothing is left behind.
-    let before = objects();
+    let before = f.object_count();
     control().set("C_GetInfo", "as_tpm2", 0, 0, FOREVER);
     control().set("C_GenerateKeyPair", "fail", CKR_GENERAL_ERROR, 0, 1);
     let sign_only = ObjectOptions::new().capabilities(Capabilities::SIGN | Capabilities::VERIFY);
@@ -88,7 +76,7 @@ fn a_pair_refused_for_its_false_capabilities_is_made_without_them_and_checked() 
         err.to_string().contains("CKA_ENCRYPT") && err.to_string().contains("destroyed"),
         "{err}"
     );
-    assert_eq!(objects(), before);
+    assert_eq!(f.object_count(), before);
     control().clear();
     drop((private, session));
     f.finish(());
@@ -101,10 +89,7 @@ fn a_transient_refusal_of_a_pair_is_the_modules_error_not_a_second_try() {
     use p11::{Capabilities, Error, ReturnValue};
     use p11_core::sys::CKR_GENERAL_ERROR;
     let f = fixture();
-    let token = f.facade_token();
-    let session = token
-        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-        .unwrap();
+    let session = f.facade_session();
     control().set("C_GenerateKeyPair", "fail", CKR_GENERAL_ERROR, 0, 1);
     let sign_only = ObjectOptions::new().capabilities(Capabilities::SIGN | Capabilities::VERIFY);
     let err = session
@@ -137,12 +122,7 @@ fn a_transient_refusal_of_a_pair_is_the_modules_error_not_a_second_try() {
 fn a_key_made_otherwise_than_asked_is_refused_and_destroyed() {
     use p11::{AttributeType as A, Template};
     let f = fixture();
-    let token = f.facade_token();
-    let open = || {
-        token
-            .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-            .unwrap()
-    };
+    let open = || f.facade_session();
     let label = format!("forced-{}", std::process::id());
     let options = ObjectOptions::new().label(label.as_str());
     let on_token = || {
@@ -189,10 +169,7 @@ fn an_ecdh_point_refused_one_way_is_given_the_other() {
     use p11::{AttributeType as A, Derive, Key, Template};
     use p11_core::sys::CKR_MECHANISM_PARAM_INVALID;
     let f = fixture();
-    let token = f.facade_token();
-    let session = token
-        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-        .unwrap();
+    let session = f.facade_session();
     let pair = || {
         session
             .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
@@ -261,10 +238,7 @@ fn an_ecdh_point_refused_one_way_is_given_the_other() {
 fn a_mac_answered_with_a_device_error_is_checked_by_computing_it() {
     use p11_core::sys::CKR_DEVICE_ERROR;
     let f = fixture();
-    let token = f.facade_token();
-    let session = token
-        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-        .unwrap();
+    let session = f.facade_session();
     let key = session
         .generate_key(KeyType::GENERIC_SECRET, 256, &ObjectOptions::new())
         .unwrap();
@@ -292,16 +266,7 @@ fn a_mac_answered_with_a_device_error_is_checked_by_computing_it() {
 fn a_private_key_is_held_to_its_secret_staying_in_not_to_its_flag() {
     use p11::{AttributeType as A, Key};
     let f = fixture();
-    let token = f.facade_token();
-    let session = token
-        .open(&OpenOptions::new().rw().user_pin(f.pin.as_str()))
-        .unwrap();
-    let objects = || {
-        f.session
-            .find_objects(&p11_core::Template::new())
-            .unwrap()
-            .count()
-    };
+    let session = f.facade_session();
     control().set("C_GetAttributeValue", "says_not_sensitive", 0, 0, FOREVER);
     let (public, private) = session
         .generate_keypair(KeyType::EC, 256, &ObjectOptions::new())
@@ -316,7 +281,7 @@ fn a_private_key_is_held_to_its_secret_staying_in_not_to_its_flag() {
 
     // Extractable (to be wrapped) and, against what was asked, not sensitive: its value
     // reads in the clear.
-    let before = objects();
+    let before = f.object_count();
     control().set("C_GenerateKeyPair", "not_sensitive", 0, 0, 1);
     let wrappable =
         ObjectOptions::new().private_template(p11::Template::new().with(A::EXTRACTABLE, true));
@@ -331,7 +296,7 @@ fn a_private_key_is_held_to_its_secret_staying_in_not_to_its_flag() {
             && err.contains("its public key was destroyed"),
         "{err}"
     );
-    assert_eq!(objects(), before, "neither half left behind");
+    assert_eq!(f.object_count(), before, "neither half left behind");
     control().clear();
     drop((public, private, session));
     f.finish(());
