@@ -537,7 +537,7 @@ fn an_empty_boolean_reads_as_false_as_python_reads_it() {
 }
 
 #[test]
-fn a_key_value_reads_its_capabilities_once_with_its_class_when_found() {
+fn a_found_key_reads_only_what_its_query_leaves_open_and_its_capabilities_once() {
     use p11::{Capabilities as C, Key, KeyKind, KeyQuery, ObjectOptions, PublicKey, SecretKey};
     let f = fixture();
     let session = p11::Session::from(f.session.clone());
@@ -558,14 +558,33 @@ fn a_key_value_reads_its_capabilities_once_with_its_class_when_found() {
         reads + 1,
         "read once"
     );
-    let reads = control().calls("C_GetAttributeValue");
+    // A key found: what the query pins (class, key type) is not read again; its key
+    // type in one read where the query leaves it open; its capabilities once, if asked.
+    let reads = || control().calls("C_GetAttributeValue");
+    let before = reads();
+    let pinned: SecretKey = session
+        .get_key(&KeyQuery::new().label("capable").key_type(KeyType::AES))
+        .unwrap();
+    assert_eq!(reads(), before, "the query pins class and key type");
+    assert_eq!(pinned.key_type(), KeyType::AES);
+    assert_eq!(pinned.capabilities().unwrap(), asked);
+    assert_eq!(pinned.capabilities().unwrap(), asked);
+    assert_eq!(reads(), before + 1, "capabilities read once, when asked");
+    let before = reads();
     let found: SecretKey = session.get_key(&KeyQuery::new().label("capable")).unwrap();
-    assert_eq!(found.capabilities().unwrap(), asked);
-    assert_eq!(
-        control().calls("C_GetAttributeValue"),
-        reads + 1,
-        "class, key type and capabilities in one call"
-    );
+    assert_eq!(reads(), before + 1, "class and key type in one read");
+    assert_eq!(found.key_type(), KeyType::AES);
+    // A short label in one call; a long one by its length, then its value.
+    let before = reads();
+    assert_eq!(found.label().unwrap(), "capable");
+    assert_eq!(reads(), before + 1, "a short label in one call");
+    let long = "l".repeat(100);
+    found
+        .set_attributes(&p11::Template::new().with(A::LABEL, long.as_str()))
+        .unwrap();
+    let before = reads();
+    assert_eq!(found.label().unwrap(), long);
+    assert_eq!(reads(), before + 3, "tried short, then length and value");
 
     // Each half of a pair: what its own flags say, the other class's flags absent.
     let (public, private) = session
@@ -608,7 +627,7 @@ fn a_key_value_reads_its_capabilities_once_with_its_class_when_found() {
         public.capabilities().unwrap()
     );
     assert_eq!(again.key_type(), KeyType::RSA);
-    drop((key, found, public, private, again, session));
+    drop((key, pinned, found, public, private, again, session));
     f.finish(());
 }
 

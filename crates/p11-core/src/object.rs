@@ -298,6 +298,9 @@ impl Object {
     /// The module's error, or p11's when the session is gone or the answer is invalid
     /// (see `Error`).
     pub fn get_attribute(&self, ty: AttributeType) -> Result<AttributeValue> {
+        if let Some(value) = self.read_short(ty)? {
+            return Ok(value);
+        }
         let mut values = self.get_attributes(&[ty])?;
         values.pop().unwrap_or_else(|| {
             Err(Error::invalid_response(
@@ -366,6 +369,45 @@ impl Object {
                 "fewer values than attributes asked for",
             )),
         }))
+    }
+
+    /// A short value read in one call into room on the stack, for the attributes that
+    /// are short as a rule (text: labels, applications; `CKA_ID`): `None` when it does
+    /// not fit ([`SHORT`] bytes), the session has a mapper, or the attribute is of
+    /// another kind — the general reading (length, then value) follows. Its own error
+    /// otherwise: one attribute asked, so the call's return value is its.
+    fn read_short(&self, ty: AttributeType) -> Result<Option<AttributeValue>> {
+        let kind = ty.kind();
+        if !(kind == AttributeKind::Text || ty == AttributeType::ID)
+            || self.session.attribute_mapper().is_some()
+        {
+            return Ok(None);
+        }
+        let mut room = [0u8; SHORT];
+        let mut attribute = [CK_ATTRIBUTE {
+            type_: ty.ck(),
+            pValue: room.as_mut_ptr().cast(),
+            ulValueLen: SHORT as CK_ULONG,
+        }];
+        match self.get_raw(&mut attribute)? {
+            ReturnValue::Ok => {}
+            ReturnValue::BufferTooSmall => return Ok(None),
+            rv => {
+                return Err(Error::Module {
+                    function: Function::GetAttributeValue,
+                    rv,
+                    mechanism: None,
+                })
+            }
+        }
+        let Some(written) = usize::try_from(attribute[0].ulValueLen)
+            .ok()
+            .and_then(|len| room.get(..len))
+        else {
+            // Unavailable with CKR_OK, or more than the room: the general reading says.
+            return Ok(None);
+        };
+        decode_flat(ty, kind, written, None).map(Some)
     }
 
     /// Values all of fixed size (flags, classes, lengths) in one call into words on the
@@ -571,6 +613,9 @@ impl Object {
         })
     }
 }
+
+/// The room a short value (a label, an id) is first read into.
+const SHORT: usize = 64;
 
 /// A fixed-size value (a `CK_BBOOL` or a `CK_ULONG`) read into a word in place: no
 /// allocation. The module writes it at the word's address, so its first `len` bytes in

@@ -267,5 +267,123 @@ fn list_3_2(list: &CK_FUNCTION_LIST) -> &CK_FUNCTION_LIST_3_2 {
     unsafe { &*(list as *const CK_FUNCTION_LIST as *const CK_FUNCTION_LIST_3_2) }
 }
 
-criterion_group!(benches, default_signing, post_quantum);
+/// The raw search a C program writes: `C_FindObjectsInit`, `C_FindObjects` in batches
+/// of 256 until it answers none, `C_FindObjectsFinal`; then each label read into a
+/// 256-byte buffer in one call.
+fn raw_find_labels(
+    list: &CK_FUNCTION_LIST,
+    h: CK_SESSION_HANDLE,
+    template: &mut [CK_ATTRIBUTE],
+) -> Vec<String> {
+    unsafe {
+        assert_eq!(
+            list.C_FindObjectsInit.unwrap()(h, template.as_mut_ptr(), template.len() as CK_ULONG),
+            CKR_OK
+        );
+    }
+    let mut found = Vec::new();
+    let mut batch = [0 as CK_OBJECT_HANDLE; 256];
+    loop {
+        let mut count: CK_ULONG = 0;
+        unsafe {
+            assert_eq!(
+                list.C_FindObjects.unwrap()(h, batch.as_mut_ptr(), 256, &mut count),
+                CKR_OK
+            );
+        }
+        if count == 0 {
+            break;
+        }
+        found.extend_from_slice(&batch[..count as usize]);
+    }
+    unsafe { assert_eq!(list.C_FindObjectsFinal.unwrap()(h), CKR_OK) };
+    found
+        .iter()
+        .map(|o| {
+            let mut label = [0u8; 256];
+            let mut attribute = CK_ATTRIBUTE {
+                type_: CKA_LABEL,
+                pValue: label.as_mut_ptr().cast(),
+                ulValueLen: 256,
+            };
+            unsafe {
+                assert_eq!(
+                    list.C_GetAttributeValue.unwrap()(h, *o, &mut attribute, 1),
+                    CKR_OK
+                );
+            }
+            String::from_utf8_lossy(&label[..attribute.ulValueLen as usize]).into_owned()
+        })
+        .collect()
+}
+
+/// A search for N keys of one application, each label read: the idiom (`get_keys` with
+/// the key type named, then `label()`) next to the raw calls.
+fn search(c: &mut Criterion) {
+    use p11::{KeyQuery, SecretKey};
+    let session = session();
+    let list = session.core().slot().module().raw_function_list();
+    let h = session.handle().raw();
+    for n in [100usize, 2000] {
+        let id = format!("bench-search-{n}-{}", std::process::id());
+        let made: Vec<SecretKey> = (0..n)
+            .map(|i| {
+                session
+                    .generate_key(
+                        KeyType::AES,
+                        128,
+                        &ObjectOptions::new()
+                            .id(id.as_bytes())
+                            .label(format!("key {i}")),
+                    )
+                    .unwrap()
+            })
+            .collect();
+        let query = KeyQuery::new().key_type(KeyType::AES).id(id.as_bytes());
+        let mut group = c.benchmark_group(format!("facade search: {n} keys, each label read"));
+        group.sample_size(10);
+        group.bench_function("p11", |b| {
+            b.iter(|| {
+                let labels: Vec<String> = session
+                    .get_keys::<SecretKey>(&query)
+                    .unwrap()
+                    .map(|key| key.unwrap().label().unwrap())
+                    .collect();
+                assert_eq!(labels.len(), n);
+                black_box(labels)
+            })
+        });
+        let mut class = CKO_SECRET_KEY;
+        let mut key_type = CKK_AES;
+        let mut id_bytes = id.clone().into_bytes();
+        let mut template = [
+            CK_ATTRIBUTE {
+                type_: CKA_CLASS,
+                pValue: (&mut class as *mut CK_ULONG).cast(),
+                ulValueLen: std::mem::size_of::<CK_ULONG>() as CK_ULONG,
+            },
+            CK_ATTRIBUTE {
+                type_: CKA_KEY_TYPE,
+                pValue: (&mut key_type as *mut CK_ULONG).cast(),
+                ulValueLen: std::mem::size_of::<CK_ULONG>() as CK_ULONG,
+            },
+            CK_ATTRIBUTE {
+                type_: CKA_ID,
+                pValue: id_bytes.as_mut_ptr().cast(),
+                ulValueLen: id_bytes.len() as CK_ULONG,
+            },
+        ];
+        group.bench_function("raw", |b| {
+            b.iter(|| {
+                let labels = raw_find_labels(list, h, &mut template);
+                assert_eq!(labels.len(), n);
+                black_box(labels)
+            })
+        });
+        group.finish();
+        drop(made);
+    }
+}
+
+criterion_group!(benches, search, default_signing, post_quantum);
 criterion_main!(benches);

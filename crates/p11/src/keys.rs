@@ -945,9 +945,13 @@ mod sealed {
         /// The key value for an object p11 just made of this kind and `key_type`: no read.
         fn made(session: super::Session, object: super::Object, key_type: super::KeyType) -> Self;
 
-        /// The key value for an object a search just found, its facts read: `None` when
+        /// The key value for an object a search for `template` just found: `None` when
         /// it is gone since.
-        fn from_found(session: super::Session, object: super::Object) -> Option<Result<Self>>
+        fn from_found(
+            session: super::Session,
+            object: super::Object,
+            template: &super::Template,
+        ) -> Option<Result<Self>>
         where
             Self: Sized;
     }
@@ -984,13 +988,15 @@ fn read_capabilities(object: &Object) -> Result<Capabilities> {
     Ok(capabilities_of(&object.get_present(&types)?))
 }
 
-/// What a key value is made with, read from the token in one call: its class, key type
-/// and capabilities.
+/// What a key value is made with: its class, key type and capabilities — read from the
+/// token in one call, or, for an object a search found, taken from the search's template
+/// where it pins them, the capabilities left to be read when first asked.
 pub(crate) struct Facts {
     pub(crate) class: ObjectClass,
     /// `None` for an object that is no key.
     pub(crate) key_type: Option<KeyType>,
-    pub(crate) capabilities: Capabilities,
+    /// `None`: not read yet.
+    pub(crate) capabilities: Option<Capabilities>,
 }
 
 impl Facts {
@@ -1006,35 +1012,56 @@ impl Facts {
             *slot = *ty;
         }
         let values = object.get_present(&types)?;
-        let class = match values.first() {
-            Some(Some(AttributeValue::ObjectClass(class))) => *class,
-            // No class in a bulk read: the module's own error, read alone.
-            _ => object.get(A::CLASS)?,
-        };
-        let key_type = match values.get(1) {
-            Some(Some(AttributeValue::KeyType(key_type))) => Some(*key_type),
-            _ => None,
-        };
+        let (class, key_type) = Facts::kind_of(object, &values)?;
         let capabilities = capabilities_of(values.get(2..).unwrap_or_default());
         Ok(Facts {
             class,
             key_type,
-            capabilities,
+            capabilities: Some(capabilities),
         })
     }
 
-    /// As [`read`](Self::read), for an object a search just found: `None` when it is gone
+    /// For an object a search for `template` just found: what the template pins, with no
+    /// call; else its class and key type in one read of two words. `None` when it is gone
     /// since (another session destroyed it, or closed and took its session objects
     /// along), which the module says by `CKR_OBJECT_HANDLE_INVALID` — at once, or when
     /// asked again after another error (SoftHSM answers `CKR_GENERAL_ERROR` to a read
     /// racing the destruction).
     ///
     /// # Errors
-    /// As [`read`](Self::read), for an object still there.
-    pub(crate) fn read_found(object: &Object) -> Result<Option<Facts>> {
+    /// The module's error reading them, for an object still there.
+    pub(crate) fn found(object: &Object, template: &Template) -> Result<Option<Facts>> {
+        let class = match template.get(A::CLASS) {
+            Some(AttributeValue::ObjectClass(class)) => Some(*class),
+            _ => None,
+        };
+        let key_type = match template.get(A::KEY_TYPE) {
+            Some(AttributeValue::KeyType(key_type)) => Some(*key_type),
+            _ => None,
+        };
+        let has_key_type = [
+            ObjectClass::SECRET_KEY,
+            ObjectClass::PUBLIC_KEY,
+            ObjectClass::PRIVATE_KEY,
+            ObjectClass::DOMAIN_PARAMETERS,
+        ];
+        if let Some(class) = class.filter(|c| key_type.is_some() || !has_key_type.contains(c)) {
+            return Ok(Some(Facts {
+                class,
+                key_type,
+                capabilities: None,
+            }));
+        }
         let gone = |e: &Error| e.return_value() == Some(ReturnValue::ObjectHandleInvalid);
-        match Facts::read(object) {
-            Ok(facts) => Ok(Some(facts)),
+        let read = object
+            .get_present(&[A::CLASS, A::KEY_TYPE])
+            .and_then(|values| Facts::kind_of(object, &values));
+        match read {
+            Ok((class, key_type)) => Ok(Some(Facts {
+                class,
+                key_type,
+                capabilities: None,
+            })),
             Err(e) if gone(&e) => Ok(None),
             Err(e) if e.return_value().is_some() => match object.get_attribute(A::CLASS) {
                 Err(again) if gone(&again) => Ok(None),
@@ -1042,6 +1069,23 @@ impl Facts {
             },
             Err(e) => Err(e),
         }
+    }
+
+    /// The class and key type among `values` (read for `[CLASS, KEY_TYPE, ..]`); a class
+    /// missing from them is asked for alone, for the module's own error.
+    fn kind_of(
+        object: &Object,
+        values: &[Option<AttributeValue>],
+    ) -> Result<(ObjectClass, Option<KeyType>)> {
+        let class = match values.first() {
+            Some(Some(AttributeValue::ObjectClass(class))) => *class,
+            _ => object.get(A::CLASS)?,
+        };
+        let key_type = match values.get(1) {
+            Some(Some(AttributeValue::KeyType(key_type))) => Some(*key_type),
+            _ => None,
+        };
+        Ok((class, key_type))
     }
 }
 
@@ -1099,8 +1143,12 @@ macro_rules! key_kind_class {
                 }
             }
 
-            fn from_found(session: Session, object: Object) -> Option<Result<Self>> {
-                match Facts::read_found(&object) {
+            fn from_found(
+                session: Session,
+                object: Object,
+                template: &Template,
+            ) -> Option<Result<Self>> {
+                match Facts::found(&object, template) {
                     Ok(Some(facts)) => Some($name::with_facts(session, object, facts)),
                     Ok(None) => None,
                     Err(e) => Some(Err(e)),
@@ -1125,7 +1173,7 @@ macro_rules! key_kind_class {
                     session,
                     object,
                     key_type,
-                    capabilities: OnceLock::from(facts.capabilities),
+                    capabilities: facts.capabilities.map_or_else(OnceLock::new, OnceLock::from),
                 })
             }
         }

@@ -41,10 +41,14 @@ impl Object {
         Object::with_facts(session, object, facts)
     }
 
-    /// As [`new`](Self::new), for an object a search just found: `None` when it is gone
-    /// since.
-    pub(crate) fn found(session: &Session, object: p11_core::Object) -> Option<Result<Object>> {
-        match Facts::read_found(&object) {
+    /// As [`new`](Self::new), for an object a search for `template` just found (what the
+    /// template pins is not read again): `None` when it is gone since.
+    pub(crate) fn found(
+        session: &Session,
+        object: p11_core::Object,
+        template: &Template,
+    ) -> Option<Result<Object>> {
+        match Facts::found(&object, template) {
             Ok(Some(facts)) => Some(Object::with_facts(session, object, facts)),
             Ok(None) => None,
             Err(e) => Some(Err(e)),

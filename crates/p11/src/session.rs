@@ -505,7 +505,9 @@ impl Session {
 
     /// The one key of kind `K` matching `query` (python's `get_key`):
     /// [`Error::NoSuchKey`] when none does (or the one found was destroyed by another
-    /// session before its facts were read), [`Error::MultipleObjects`] when several do.
+    /// session before its key type was read), [`Error::MultipleObjects`] when several
+    /// do. As for [`get_keys`](Self::get_keys), no read beyond the search when `query`
+    /// names the key type.
     ///
     /// ```no_run
     /// # fn f(session: &p11::Session) -> p11::Result<()> {
@@ -521,12 +523,14 @@ impl Session {
         let template = query.template().with(A::CLASS, K::CLASS);
         let object = self.core().get_key(&template)?;
         // Gone since it was found: none matches now.
-        K::from_found(self.clone(), object).unwrap_or(Err(Error::NoSuchKey(template)))
+        K::from_found(self.clone(), object, &template).unwrap_or(Err(Error::NoSuchKey(template)))
     }
 
     /// Every key of kind `K` matching `query`, as they are found (python's
-    /// `get_objects` narrowed to keys of one class). A key destroyed by another session
-    /// between the search and the read of its facts is not found.
+    /// `get_objects` narrowed to keys of one class). A found key costs no call beyond the
+    /// search when `query` names its key type; otherwise one read of its key type (and a
+    /// key destroyed by another session before that read is not found). Its capabilities
+    /// are read when first asked.
     ///
     /// # Errors
     /// The module's error beginning the search; each item, the module's error reading
@@ -538,14 +542,16 @@ impl Session {
         let template = query.template().with(A::CLASS, K::CLASS);
         let found = self.core().find_objects(&template)?;
         Ok(found.filter_map(move |object| match object {
-            Ok(object) => K::from_found(self.clone(), object),
+            Ok(object) => K::from_found(self.clone(), object, &template),
             Err(e) => Some(Err(e)),
         }))
     }
 
-    /// Every object matching `template`, typed by class (python's `get_objects`). An
-    /// object destroyed by another session between the search and the read of its class
-    /// is not found.
+    /// Every object matching `template`, typed by class (python's `get_objects`). What
+    /// `template` pins (`CKA_CLASS`, and `CKA_KEY_TYPE` for keys) is not read again:
+    /// then a found object costs no call beyond the search; otherwise one read of its
+    /// class and key type (and an object destroyed by another session before that read
+    /// is not found).
     ///
     /// # Errors
     /// The module's error searching or reading an object's class.
@@ -553,7 +559,7 @@ impl Session {
         self.core()
             .get_objects(template)?
             .into_iter()
-            .filter_map(|object| Object::found(self, object))
+            .filter_map(|object| Object::found(self, object, template))
             .collect()
     }
 
