@@ -79,11 +79,12 @@ fn a_cluster_fails_over_when_a_token_is_gone_and_rests_it() {
     f.finish(());
 }
 
-/// A token whose health check keeps failing (`C_GetSessionInfo`): r2d2 replaces each
-/// session that fails it at once, so p11 waits longer before each new one — a few
-/// sessions opened while a caller waits, not thousands.
+/// A pooled session's health is checked when a call fails as a lost session would, not
+/// on every checkout; a lost one is replaced and the call run once more, and while
+/// sessions keep being lost each new one waits longer — a few sessions opened in 1.5 s
+/// of failing calls, not thousands.
 #[test]
-fn sessions_failing_their_health_check_are_replaced_with_a_back_off() {
+fn lost_sessions_are_found_by_their_calls_and_replaced_with_a_back_off() {
     let f = fixture();
     let token = f.facade_token();
     let pool = Pool::builder()
@@ -94,25 +95,52 @@ fn sessions_failing_their_health_check_are_replaced_with_a_back_off() {
         .trust_existing_login()
         .build()
         .unwrap();
-    drop(pool.get().unwrap()); // one idle session, healthy
     control().clear();
-    control().set(
-        "C_GetSessionInfo",
-        "fail",
-        p11_core::sys::CKR_DEVICE_ERROR,
+    for _ in 0..10 {
+        pool.run(|session| session.generate_random(256)).unwrap();
+    }
+    assert_eq!(
+        control().calls("C_GetSessionInfo"),
         0,
-        FOREVER,
+        "no check on checkout"
     );
-    let err = pool.get().unwrap_err();
-    assert!(matches!(err, p11::Error::NoSession(_)), "{err:?}");
+
+    // Every session lost (its calls answer CKR_SESSION_HANDLE_INVALID, its health
+    // check fails), calls made as fast as they fail.
+    control().clear();
+    let lost = p11_core::sys::CKR_SESSION_HANDLE_INVALID;
+    control().set("C_GenerateRandom", "fail", lost, 0, FOREVER);
+    control().set("C_GetSessionInfo", "fail", lost, 0, FOREVER);
+    let started = std::time::Instant::now();
+    let mut calls = 0;
+    while started.elapsed() < Duration::from_millis(1500) {
+        // Every session met is lost: no healthy one to run the call again in.
+        let err = pool
+            .run(|session| session.generate_random(256))
+            .unwrap_err();
+        assert!(matches!(err, p11::Error::NoSession(_)), "{err:?}");
+        calls += 1;
+    }
     let opened = control().calls("C_OpenSession");
     assert!(
         (1..=20).contains(&opened),
-        "{opened} sessions opened in 1.5 s of failing health checks"
+        "{opened} sessions opened for {calls} failing calls in 1.5 s"
     );
+    // Healthy again; then one session lost: it is replaced and the call runs once more
+    // in the new one.
     control().clear();
-    // Healthy again: the next caller gets a session.
-    assert!(pool.get().is_ok());
+    assert!(pool.run(|session| session.generate_random(256)).is_ok());
+    control().clear();
+    control().set("C_GenerateRandom", "fail", lost, 0, 1);
+    control().set("C_GetSessionInfo", "fail", lost, 0, 1);
+    assert_eq!(
+        pool.run(|session| session.generate_random(256))
+            .unwrap()
+            .len(),
+        32
+    );
+    assert_eq!(control().calls("C_OpenSession"), 1, "one new session");
+    control().clear();
     drop(pool);
     f.wait_for_open_sessions(1);
     f.finish(());

@@ -15,9 +15,12 @@
 //!
 //! The sessions are kept by [`r2d2`]: PKCS #11 calls block, and r2d2 is the blocking pool
 //! (sizes, wait timeouts, a health check on checkout, background refills), where deadpool
-//! would put an async runtime under every synchronous call. A session that fails its
-//! health check is replaced; while they keep failing, each replacement waits longer
-//! (2 ms, doubling up to 0.5 s), so a sick token is not flooded with new sessions.
+//! would put an async runtime under every synchronous call. A session's health is not
+//! checked on checkout (a round trip per call, a network's through an RPC) but when a
+//! call through [`Pool::run`] or [`PoolKey::run`] fails: a session the module no longer
+//! knows, or logged out behind the pool's back, is dropped and the call run once more in
+//! a new one; while sessions keep being lost, each new one waits longer (2 ms, doubling
+//! up to 0.5 s), so a sick token is not flooded with sessions.
 //!
 //! ```no_run
 //! use p11::pool::Pool;
@@ -41,7 +44,7 @@ use crate::session::{KeyQuery, Session};
 use p11_core::{Error, Login, Result, SessionState};
 use scheduled_thread_pool::ScheduledThreadPool;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -51,9 +54,9 @@ use std::time::{Duration, Instant};
 struct SessionManager {
     token: Token,
     options: OpenOptions,
-    /// Health checks failed in a row: r2d2 replaces a session that fails one at once, so
-    /// while the token keeps failing them each new session waits longer to be opened.
-    failed_checks: AtomicU32,
+    /// Sessions found lost in a row (see [`Pool::run`]): while they keep being lost, each
+    /// new session waits longer to be opened.
+    lost: Arc<AtomicU32>,
 }
 
 impl SessionManager {
@@ -61,63 +64,74 @@ impl SessionManager {
         SessionManager {
             token,
             options,
-            failed_checks: AtomicU32::new(0),
+            lost: Arc::new(AtomicU32::new(0)),
         }
-    }
-
-    fn health(&self, session: &Session) -> Result<()> {
-        let state = session.core().info()?.state;
-        let public = matches!(
-            state,
-            SessionState::RO_PUBLIC_SESSION | SessionState::RW_PUBLIC_SESSION
-        );
-        if public && session.login().is_some() {
-            // Logged out under the pool: r2d2 drops it, and a new one logs in again.
-            return Err(Error::NoSession(None));
-        }
-        Ok(())
     }
 }
 
-/// How long a new session waits after `failed` health checks in a row: 2 ms doubling,
-/// at most [`MAX_BACK_OFF`].
-fn back_off(failed: u32) -> Duration {
-    Duration::from_millis(1 << failed.min(10)).min(MAX_BACK_OFF)
+/// Whether `session` is still usable: the module knows it, and it is still logged in
+/// when the pool opens its sessions logged in (another part of the application, or a
+/// caller, may have logged the token out).
+fn health(session: &Session, logs_in: bool) -> Result<()> {
+    let state = session.core().info()?.state;
+    let public = matches!(
+        state,
+        SessionState::RO_PUBLIC_SESSION | SessionState::RW_PUBLIC_SESSION
+    );
+    if public && logs_in {
+        return Err(Error::NoSession(None));
+    }
+    Ok(())
 }
 
-/// The longest wait before a new session, while health checks keep failing.
+/// How long a new session waits after `lost` sessions in a row: 2 ms doubling, at most
+/// [`MAX_BACK_OFF`].
+fn back_off(lost: u32) -> Duration {
+    Duration::from_millis(1 << lost.min(10)).min(MAX_BACK_OFF)
+}
+
+/// The longest wait before a new session, while sessions keep being lost.
 const MAX_BACK_OFF: Duration = Duration::from_millis(500);
 
+/// A pooled session, and whether it was found lost: r2d2 then drops it when it comes
+/// back (closing it once keys made through it are gone too), rather than lend it again.
+#[derive(Debug)]
+struct Pooled {
+    session: Session,
+    lost: AtomicBool,
+}
+
+impl Pooled {
+    /// Marks it lost, to be dropped when it comes back.
+    fn lose(&self, member: &Member) {
+        member.lost.fetch_add(1, Ordering::Relaxed);
+        self.lost.store(true, Ordering::Relaxed);
+    }
+}
+
 impl r2d2::ManageConnection for SessionManager {
-    type Connection = Session;
+    type Connection = Pooled;
     type Error = Error;
 
-    fn connect(&self) -> Result<Session> {
-        let failed = self.failed_checks.load(Ordering::Relaxed);
-        if failed > 0 {
-            std::thread::sleep(back_off(failed));
+    fn connect(&self) -> Result<Pooled> {
+        let lost = self.lost.load(Ordering::Relaxed);
+        if lost > 0 {
+            std::thread::sleep(back_off(lost));
         }
-        self.token.open(&self.options)
+        Ok(Pooled {
+            session: self.token.open(&self.options)?,
+            lost: AtomicBool::new(false),
+        })
     }
 
-    /// The module still knows the session, and it is still logged in when it was opened
-    /// so (another part of the application may have logged the token out).
-    fn is_valid(&self, session: &mut Session) -> Result<()> {
-        let health = self.health(session);
-        if health.is_ok() {
-            self.failed_checks.store(0, Ordering::Relaxed);
-        } else {
-            let _ = self
-                .failed_checks
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    Some(n.saturating_add(1))
-                });
-        }
-        health
+    /// Not run on checkout (a round trip per call, through an RPC a network's): a
+    /// session's health is checked when a call in it fails.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<()> {
+        health(&pooled.session, self.options.logs_in())
     }
 
-    fn has_broken(&self, session: &mut Session) -> bool {
-        session.core().is_closed()
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.lost.load(Ordering::Relaxed) || pooled.session.core().is_closed()
     }
 }
 
@@ -143,8 +157,30 @@ struct Shared {
 #[derive(Debug)]
 struct Member {
     sessions: r2d2::Pool<SessionManager>,
+    /// Its manager's count of sessions lost in a row.
+    lost: Arc<AtomicU32>,
+    /// Whether its sessions are opened logged in.
+    logs_in: bool,
     /// Nanoseconds since the epoch until which the token is passed over; 0: in service.
     resting_until: AtomicU64,
+}
+
+impl Member {
+    /// A session checked healthy, dropping the lost ones met on the way (at most as many
+    /// as the pool keeps, then one more, new).
+    fn healthy_session(&self) -> Result<r2d2::PooledConnection<SessionManager>> {
+        for _ in 0..=self.sessions.max_size() {
+            let session = self
+                .sessions
+                .get()
+                .map_err(|e| Error::NoSession(Some(e.into())))?;
+            if health(&session.session, self.logs_in).is_ok() {
+                return Ok(session);
+            }
+            session.lose(self);
+        }
+        Err(Error::NoSession(None))
+    }
 }
 
 /// Builds a [`Pool`]: its tokens and how many sessions each keeps.
@@ -192,6 +228,9 @@ impl Pool {
     /// Runs `work` in a session of the next token in service; when the token turns out
     /// to be gone (`CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT`), rests it and runs
     /// `work` again on the next one. With every token resting, each is tried anyway.
+    /// When `work` fails in a session that turns out lost (the module no longer knows
+    /// it, or it was logged out behind the pool's back), the session is dropped and
+    /// `work` runs once more in a new one.
     ///
     /// # Errors
     /// `work`'s error; the last token's when every one was gone;
@@ -211,12 +250,24 @@ impl Pool {
                     continue;
                 }
             };
-            match work(index, &session) {
+            match work(index, &session.session) {
                 Err(e) if e.is_token_gone() => {
                     self.shared.rest(member);
                     last = Some(e);
                 }
-                done => return done,
+                Err(_) if health(&session.session, member.logs_in).is_err() => {
+                    // Lost since it was last used, and likely its idle siblings with it
+                    // (a logout is the token's): each goes as it is found, and `work`
+                    // runs once more in the first healthy session of the same token.
+                    session.lose(member);
+                    drop(session);
+                    let session = member.healthy_session()?;
+                    return work(index, &session.session);
+                }
+                done => {
+                    member.lost.store(0, Ordering::Relaxed);
+                    return done;
+                }
             }
         }
         Err(last.unwrap_or(Error::NoSession(None)))
@@ -360,14 +411,16 @@ impl Builder {
         let mut members = Vec::with_capacity(self.members.len());
         for manager in self.members {
             let first = r2d2::ManageConnection::connect(&manager)?;
-            if first.login() == Some(Login::AlreadyLoggedIn) && !self.trust_existing_login {
+            if first.session.login() == Some(Login::AlreadyLoggedIn) && !self.trust_existing_login {
                 return Err(Error::PinNotChecked);
             }
             drop(first);
+            let (lost, logs_in) = (manager.lost.clone(), manager.options.logs_in());
             let sessions = r2d2::Pool::builder()
                 .max_size(self.max_size)
                 .min_idle(self.min_idle)
                 .connection_timeout(self.wait)
+                .test_on_check_out(false)
                 .thread_pool(refill.clone())
                 // Sessions do not age like connections; the health check finds dead ones.
                 .max_lifetime(None)
@@ -375,6 +428,8 @@ impl Builder {
                 .build_unchecked(manager);
             members.push(Member {
                 sessions,
+                lost,
+                logs_in,
                 resting_until: AtomicU64::new(0),
             });
         }
@@ -399,7 +454,7 @@ impl Deref for PooledSession {
     type Target = Session;
 
     fn deref(&self) -> &Session {
-        &self.session
+        &self.session.session
     }
 }
 
