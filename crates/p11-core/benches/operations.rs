@@ -593,11 +593,76 @@ fn shared_session(c: &mut Criterion) {
     group.finish();
 }
 
+/// Four threads signing (ECDSA P-256) through one shared session, p11 taking turns on
+/// its operation, against the same four threads around a `Mutex` that guards the raw
+/// calls on one session: CPU time and wall time of 4 × `PER_THREAD` signatures.
+fn shared_session_signing(c: &mut Criterion) {
+    const PER_THREAD: u64 = 200;
+    let f = fixture();
+    let list = f.session.slot().module().raw_function_list();
+    let h = f.session.handle().raw();
+    let data = [0x5au8; 32];
+    let guarded = std::sync::Mutex::new(());
+    let p11_sign = || {
+        let mut out = [0u8; 64];
+        let ecdsa = Mechanism::new(M::ECDSA);
+        black_box(f.session.sign_into(&ecdsa, &f.ec, &data, &mut out).unwrap());
+    };
+    let raw_sign = || {
+        let _turn = guarded.lock().unwrap();
+        let mut m = raw_mechanism(&Mechanism::new(M::ECDSA));
+        let mut out = [0u8; 64];
+        let mut len = 64 as CK_ULONG;
+        unsafe {
+            assert_eq!(
+                list.C_SignInit.unwrap()(h, &mut m, f.ec.handle().raw()),
+                CKR_OK
+            );
+            let rv = list.C_Sign.unwrap()(
+                h,
+                data.as_ptr() as *mut u8,
+                data.len() as CK_ULONG,
+                out.as_mut_ptr(),
+                &mut len,
+            );
+            assert_eq!(rv, CKR_OK);
+        }
+        black_box(&out[..len as usize]);
+    };
+    let run = |sign: &(dyn Fn() + Sync), iters: u64, cpu: bool| {
+        let (cpu_started, wall_started) = (cpu_time(), std::time::Instant::now());
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..iters * PER_THREAD {
+                        sign();
+                    }
+                });
+            }
+        });
+        if cpu {
+            cpu_time() - cpu_started
+        } else {
+            wall_started.elapsed()
+        }
+    };
+    for (what, cpu) in [("CPU", true), ("wall", false)] {
+        let mut group = c.benchmark_group(format!(
+            "{what} time of 4 threads x {PER_THREAD} ECDSA P-256 on one session, p11 vs a Mutex"
+        ));
+        group.sample_size(10);
+        group.bench_function("p11", |b| b.iter_custom(|iters| run(&p11_sign, iters, cpu)));
+        group.bench_function("raw", |b| b.iter_custom(|iters| run(&raw_sign, iters, cpu)));
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = single_part, attributes_and_search, streaming, chunk_iterator, shared_session
+    targets = single_part, attributes_and_search, streaming, chunk_iterator, shared_session,
+        shared_session_signing
 }
 criterion_main!(benches);
