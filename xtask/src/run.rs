@@ -501,7 +501,11 @@ pub fn callgrind() -> Result<()> {
     );
     let benches: [(&str, &[&str], &str); 2] = [
         ("p11-core", &["random", "digest", "attributes"], ""),
-        ("p11", &["hmac", "cmac", "ecdsa"], "pool"),
+        (
+            "p11",
+            &["random", "digest", "hmac", "cmac", "ecdsa"],
+            "pool",
+        ),
     ];
     for (package, paths, features) in benches {
         let binary = bench_binary(package, "calls", features)?;

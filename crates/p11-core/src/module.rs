@@ -388,23 +388,36 @@ thread_local! {
     /// (a drop inside an operation, say) does not take the shared lock twice: a reader
     /// waiting behind a waiting writer would wait for itself. Four places: more modules
     /// nested in one thread are not seen, and take the lock as usual.
-    static ENTERED: Cell<[usize; 4]> = const { Cell::new([0; 4]) };
+    static ENTERED: [Cell<usize>; 4] = const { [const { Cell::new(0) }; 4] };
 }
 
 fn entered(module: &ModuleInner) -> bool {
     let me = module as *const ModuleInner as usize;
-    ENTERED.with(|e| e.get().contains(&me))
+    ENTERED.with(|places| places.iter().any(|place| place.get() == me))
 }
 
-/// Records (`on`) or forgets that this thread holds a gate on `module`.
-fn mark_entered(module: &ModuleInner, on: bool) {
+/// Whether this thread holds a gate on `module` already; if not, records that it is
+/// taking one (one look at the table for both: entering is on every call's path).
+#[inline]
+fn nest_or_mark(module: &ModuleInner) -> bool {
     let me = module as *const ModuleInner as usize;
-    let (from, to) = if on { (0, me) } else { (me, 0) };
-    ENTERED.with(|e| {
-        let mut places = e.get();
-        if let Some(place) = places.iter_mut().find(|p| **p == from) {
-            *place = to;
-            e.set(places);
+    ENTERED.with(|places| {
+        if places.iter().any(|place| place.get() == me) {
+            return true;
+        }
+        if let Some(place) = places.iter().find(|place| place.get() == 0) {
+            place.set(me);
+        }
+        false
+    })
+}
+
+/// Forgets that this thread holds a gate on `module`.
+fn forget_entered(module: &ModuleInner) {
+    let me = module as *const ModuleInner as usize;
+    ENTERED.with(|places| {
+        if let Some(place) = places.iter().find(|place| place.get() == me) {
+            place.set(0);
         }
     });
 }
@@ -424,7 +437,7 @@ impl<'m> Gate<'m> {
     /// Enters the module: `Err(Finalized)` when it is not initialised.
     #[inline]
     pub(crate) fn enter(module: &'m ModuleInner) -> Result<Gate<'m>> {
-        if entered(module) {
+        if nest_or_mark(module) {
             // The outer gate keeps the module initialised, and holds `serial`.
             return Ok(Gate {
                 module,
@@ -437,9 +450,9 @@ impl<'m> Gate<'m> {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         if !shared.initialized {
+            forget_entered(module);
             return Err(Error::Finalized);
         }
-        mark_entered(module, true);
         Ok(Gate {
             module,
             shared: Some(shared),
@@ -475,7 +488,7 @@ impl<'m> Gate<'m> {
 impl Drop for Gate<'_> {
     fn drop(&mut self) {
         if self.shared.is_some() {
-            mark_entered(self.module, false);
+            forget_entered(self.module);
         }
     }
 }

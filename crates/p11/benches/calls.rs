@@ -24,6 +24,9 @@ fn main() {
     if family == "mldsa" {
         return ml_dsa(side, count);
     }
+    if family == "random" || family == "digest" {
+        return small(family, side, count);
+    }
     let (key_type, bits, mechanism, size) = match family {
         "hmac" => (KeyType::GENERIC_SECRET, 256, M::SHA256_HMAC, 32),
         "cmac" => (KeyType::AES, 256, M::AES_CMAC, 16),
@@ -88,6 +91,64 @@ fn main() {
         }
         other => panic!("unknown side {other}"),
     }
+}
+
+/// The small calls as a facade user writes them, each returning a new `Vec`: 32 random
+/// bytes (`generate_random(256)`), SHA-256 of 64 bytes (`digest`); the raw side calls
+/// the function list into a buffer on the stack, the floor.
+fn small(family: &str, side: &str, count: usize) {
+    let session = support::session();
+    let list = session.core().slot().module().raw_function_list();
+    let h = session.core().handle().raw();
+    let data = [0x5Au8; 64];
+    let mut out = [0u8; 32];
+    for _ in 0..count {
+        match (family, side) {
+            ("random", "p11") => {
+                black_box(session.generate_random(256).unwrap());
+            }
+            ("random", "raw") => unsafe {
+                let rv = list.C_GenerateRandom.unwrap()(h, out.as_mut_ptr(), 32);
+                assert_eq!(rv, p11::p11_core::sys::CKR_OK);
+                black_box(&out);
+            },
+            ("digest", "p11") => {
+                black_box(session.digest(M::SHA256, &data).unwrap());
+            }
+            ("digest", "raw") => {
+                black_box(facade_digest_raw(list, h, &data, &mut out));
+            }
+            other => panic!("unknown path {other:?}"),
+        }
+    }
+}
+
+/// `C_DigestInit(SHA256)` + `C_Digest` into `out`.
+fn facade_digest_raw(
+    list: &p11::p11_core::sys::CK_FUNCTION_LIST,
+    h: p11::p11_core::sys::CK_SESSION_HANDLE,
+    data: &[u8],
+    out: &mut [u8; 32],
+) -> usize {
+    use p11::p11_core::sys::*;
+    let mut mechanism = CK_MECHANISM {
+        mechanism: CKM_SHA256,
+        pParameter: std::ptr::null_mut(),
+        ulParameterLen: 0,
+    };
+    let mut len = 32 as CK_ULONG;
+    unsafe {
+        assert_eq!(list.C_DigestInit.unwrap()(h, &mut mechanism), CKR_OK);
+        let rv = list.C_Digest.unwrap()(
+            h,
+            data.as_ptr() as *mut u8,
+            data.len() as CK_ULONG,
+            out.as_mut_ptr(),
+            &mut len,
+        );
+        assert_eq!(rv, CKR_OK);
+    }
+    len as usize
 }
 
 /// Deterministic ML-DSA-65, `count` times.
