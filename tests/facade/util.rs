@@ -622,6 +622,56 @@ fn a_uri_opens_the_library_token_and_session_and_finds_the_key() {
     let found: SecretKey = session.get_key(&KeyQuery::new().uri(&uri)).unwrap();
     assert_eq!(found.sign(b"m").unwrap(), key.sign(b"m").unwrap());
 
+    // The URI's type is honoured: a secret key's URI asked for a private key is a
+    // typed refusal, not another object.
+    let err = session
+        .get_key::<p11::PrivateKey>(&KeyQuery::new().uri(&uri))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            p11::Error::WrongClass {
+                expected: p11::ObjectClass::PRIVATE_KEY,
+                actual: p11::ObjectClass::SECRET_KEY
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(session
+        .get_keys::<p11::PublicKey>(&KeyQuery::new().uri(&uri))
+        .is_err());
+
+    // Without `token=`: the initialised tokens are searched (SoftHSM keeps a free,
+    // uninitialised one beside the test token), and where one is, it is found.
+    let mut anywhere = uri.clone();
+    anywhere.token = None;
+    anywhere.serial = None;
+    anywhere.manufacturer = None;
+    anywhere.model = None;
+    let initialised = lib
+        .get_tokens(&TokenFilter::new())
+        .unwrap()
+        .into_iter()
+        .filter(|t| {
+            t.info()
+                .unwrap()
+                .flags
+                .contains(p11::TokenFlags::TOKEN_INITIALIZED)
+        })
+        .count();
+    match lib.get_token(&TokenFilter::new().uri(&anywhere)) {
+        Ok(token) => {
+            assert_eq!(initialised, 1);
+            let session = token.open(&OpenOptions::new().uri(&uri).unwrap()).unwrap();
+            let found: SecretKey = session.get_key(&KeyQuery::new().uri(&anywhere)).unwrap();
+            assert_eq!(found.sign(b"m").unwrap(), key.sign(b"m").unwrap());
+        }
+        Err(e) => {
+            assert!(initialised > 1, "{e}");
+            println!("{initialised} initialised tokens: a URI without token= names several");
+        }
+    }
+
     // By name, where the module under test is SoftHSM's.
     if f.env().module.ends_with("/libsofthsm2.so") {
         let by_name: Uri = "pkcs11:token=TEST?module-name=softhsm2".parse().unwrap();

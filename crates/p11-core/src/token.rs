@@ -211,7 +211,9 @@ impl TokenFilter {
     }
 
     /// Only the tokens a PKCS#11 URI names: its token, slot and library attributes (the
-    /// object attributes are for searching the token: [`Uri::object_template`]).
+    /// object attributes are for searching the token: [`Uri::object_template`]), among
+    /// the initialised tokens (as p11tool searches): a URI without `token=` finds the one
+    /// initialised token beside SoftHSM's always-present free one.
     ///
     /// [`Uri::object_template`]: crate::Uri::object_template
     pub fn uri(mut self, uri: &crate::Uri) -> Self {
@@ -241,7 +243,9 @@ impl TokenFilter {
             }
         }
         if let Some(uri) = &self.uri {
-            if !uri.matches_token(slot, info)? {
+            if !info.flags.contains(TokenFlags::TOKEN_INITIALIZED)
+                || !uri.matches_token(slot, info)?
+            {
                 return Ok(false);
             }
         }

@@ -348,6 +348,7 @@ fn read_pin_source(source: &str) -> Result<Pin> {
 }
 
 impl OpenOptions {
+    #[cfg(feature = "pool")]
     /// Whether a session opened so is logged in (a PIN, or the protected path).
     pub(crate) fn logs_in(&self) -> bool {
         self.user_pin.is_some() || self.so_pin.is_some() || self.protected

@@ -82,11 +82,24 @@ impl KeyQuery {
     }
 
     /// The key a PKCS#11 URI names: its `object` (label), `id` and `type` (which must
-    /// be the kind asked for, or nothing is found).
+    /// be the kind asked for: a search for another kind is [`Error::WrongClass`]).
     #[must_use]
     pub fn uri(mut self, uri: &p11_core::Uri) -> Self {
         self.attributes = std::mem::take(&mut self.attributes).merge(&uri.object_template());
         self
+    }
+
+    /// The search for keys of `class`: [`Error::WrongClass`] when the query pins another
+    /// (a URI's `type=public` asked of private keys).
+    fn template_for(&self, class: ObjectClass) -> Result<Template> {
+        let template = self.template();
+        match template.get(A::CLASS) {
+            Some(AttributeValue::ObjectClass(asked)) if *asked != class => Err(Error::WrongClass {
+                expected: class,
+                actual: *asked,
+            }),
+            _ => Ok(template.with(A::CLASS, class)),
+        }
     }
 
     fn template(&self) -> Template {
@@ -518,9 +531,10 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::NoSuchKey`] when none matches, [`Error::MultipleObjects`] when several
-    /// do; the module's error from the search or the read of the key's class.
+    /// do; [`Error::WrongClass`] when the query names another kind (a URI's `type`); the
+    /// module's error from the search or the read of the key's class.
     pub fn get_key<K: KeyKind>(&self, query: &KeyQuery) -> Result<K> {
-        let template = query.template().with(A::CLASS, K::CLASS);
+        let template = query.template_for(K::CLASS)?;
         let object = self.core().get_key(&template)?;
         // Gone since it was found: none matches now.
         K::from_found(self.clone(), object, &template).unwrap_or(Err(Error::NoSuchKey(template)))
@@ -533,13 +547,14 @@ impl Session {
     /// are read when first asked.
     ///
     /// # Errors
-    /// The module's error beginning the search; each item, the module's error reading
-    /// the key's class and type.
+    /// [`Error::WrongClass`] when the query names another kind (a URI's `type`); the
+    /// module's error beginning the search; each item, the module's error reading the
+    /// key's class and type.
     pub fn get_keys<K: KeyKind>(
         &self,
         query: &KeyQuery,
     ) -> Result<impl Iterator<Item = Result<K>> + '_> {
-        let template = query.template().with(A::CLASS, K::CLASS);
+        let template = query.template_for(K::CLASS)?;
         let found = self.core().find_objects(&template)?;
         Ok(found.filter_map(move |object| match object {
             Ok(object) => K::from_found(self.clone(), object, &template),
