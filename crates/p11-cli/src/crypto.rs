@@ -141,7 +141,7 @@ pub fn verify(connection: &Connection, args: &Verify, out: &Output) -> Result<Ex
     Ok(if valid {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(crate::status::INVALID)
     })
 }
 

@@ -15,9 +15,25 @@ use connect::Connection;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Exit statuses, as `--help` states them.
+mod status {
+    /// A signature or MAC did not verify.
+    pub const INVALID: u8 = 1;
+    /// The command line was not understood.
+    pub const USAGE: u8 = 2;
+    /// The module, the token or a file failed (the error says which).
+    pub const FAILED: u8 = 3;
+}
+
 /// PKCS #11 tokens from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "p11", version, about)]
+#[command(
+    name = "p11",
+    version,
+    about,
+    after_help = "Exit status: 0 done; 1 a signature or MAC did not verify; 2 the command \
+                  line was not understood; 3 the module, the token or a file failed."
+)]
 struct Cli {
     /// The PKCS #11 module (a shared library).
     #[arg(long, env = "PKCS11_MODULE", global = true)]
@@ -89,12 +105,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(usage) => return output::usage(&usage),
+    };
     match run(&cli) {
         Ok(code) => code,
         Err(error) => {
             output::error(&error, cli.json);
-            ExitCode::FAILURE
+            ExitCode::from(status::FAILED)
         }
     }
 }

@@ -3,6 +3,7 @@
 use p11::Error;
 use p11::ReturnValue;
 use serde_json::{json, Value};
+use std::io::Write as _;
 
 /// Where results go: stdout, as text or as JSON.
 pub struct Output {
@@ -17,14 +18,51 @@ impl Output {
     /// Prints `value` as JSON with `--json`, else the text `human` makes of it.
     pub fn print(&self, value: Value, human: impl FnOnce(&Value) -> String) {
         if self.json {
-            println!("{value:#}");
+            say(&format!("{value:#}"));
         } else {
             let text = human(&value);
             if !text.is_empty() {
-                println!("{}", text.trim_end());
+                say(text.trim_end());
             }
         }
     }
+}
+
+/// Writes a line to stdout. A reader that went away (`p11 objects | head -1`) ends the
+/// command quietly, as it ends other Unix tools; any other failure is an error exit.
+fn say(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        let _ = writeln!(std::io::stderr(), "error: writing the output: {e}");
+        std::process::exit(i32::from(crate::status::FAILED));
+    }
+}
+
+/// A command line clap did not understand: its message (JSON on stdout with `--json`,
+/// else clap's own), exit status 2; `--help` and `--version` as clap prints them.
+pub fn usage(error: &clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return std::process::ExitCode::SUCCESS;
+    }
+    if std::env::args_os().any(|arg| arg == "--json") {
+        let message = error.render().to_string();
+        let first = message.lines().next().unwrap_or_default();
+        say(&format!(
+            "{:#}",
+            json!({ "error": first.trim_start_matches("error: "), "usage": message })
+        ));
+    } else {
+        let _ = error.print();
+    }
+    std::process::ExitCode::from(crate::status::USAGE)
 }
 
 /// A JSON string's text, or "" (for text output).
@@ -40,7 +78,10 @@ pub fn error(error: &anyhow::Error, json: bool) {
         .chain()
         .find_map(|cause| cause.downcast_ref::<Error>().and_then(hint));
     if json {
-        println!("{:#}", json!({ "error": causes.join(": "), "hint": hint }));
+        say(&format!(
+            "{:#}",
+            json!({ "error": causes.join(": "), "hint": hint })
+        ));
         return;
     }
     eprintln!("error: {}", causes.join(": "));

@@ -366,3 +366,42 @@ fn initialises_a_token_and_sets_its_pins() {
     );
     assert!(err["hint"].as_str().unwrap().contains("PIN"), "{err}");
 }
+
+/// A Unix tool: a reader that goes away (`p11 mechanisms | head -1`) ends the command
+/// quietly; clap's usage errors are JSON under `--json`; the exit statuses are the
+/// documented ones (2 usage, 3 module or token failure).
+#[test]
+fn a_closed_pipe_ends_quietly_and_errors_have_their_exit_status() {
+    let out = p11().args(["--json", "frobnicate"]).assert().code(2);
+    let said: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        said["error"].as_str().unwrap().contains("frobnicate"),
+        "{said}"
+    );
+    p11().arg("frobnicate").assert().code(2);
+    let out = p11()
+        .args(["--json", "--module", "/nonexistent/module.so", "info"])
+        .assert()
+        .code(3);
+    let said: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(said["error"].as_str().unwrap().contains("/nonexistent"));
+
+    let Some(module) = env("PKCS11_MODULE") else {
+        return;
+    };
+    // The reader goes away before p11 writes a line.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("p11"))
+        .args(["--module", &module, "mechanisms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
