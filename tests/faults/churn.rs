@@ -95,10 +95,20 @@ fn an_object_gone_between_the_search_and_its_read_is_not_found() {
     );
     assert_eq!(session.get_objects(&template).unwrap().len(), 1);
 
-    // Still there: its error stands.
+    // Still there: asked again, it is found; failing every time, the first error stands.
     control().set("C_GetAttributeValue", "fail", CKR_GENERAL_ERROR, 0, 1);
+    assert_eq!(session.get_objects(&template).unwrap().len(), 2);
+    control().set("C_GetAttributeValue", "fail", CKR_GENERAL_ERROR, 0, 1);
+    control().set(
+        "C_GetAttributeValue",
+        "fail",
+        CKR_ATTRIBUTE_VALUE_INVALID,
+        0,
+        FOREVER,
+    );
     let err = session.get_objects(&template).unwrap_err();
     assert_eq!(err.return_value(), Some(ReturnValue::GeneralError), "{err}");
+    control().clear();
 
     // The one key found, gone: none matches.
     let one = KeyQuery::new()

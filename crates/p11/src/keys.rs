@@ -988,6 +988,10 @@ fn read_capabilities(object: &Object) -> Result<Capabilities> {
     Ok(capabilities_of(&object.get_present(&types)?))
 }
 
+/// How often a found object's facts are read again after a module error that does not
+/// say it is gone (see [`Facts::found`]).
+const FOUND_RETRIES: usize = 3;
+
 /// What a key value is made with: its class, key type and capabilities — read from the
 /// token in one call, or, for an object a search found, taken from the search's template
 /// where it pins them, the capabilities left to be read when first asked.
@@ -1025,8 +1029,8 @@ impl Facts {
     /// call; else its class and key type in one read of two words. `None` when it is gone
     /// since (another session destroyed it, or closed and took its session objects
     /// along), which the module says by `CKR_OBJECT_HANDLE_INVALID` — at once, or when
-    /// asked again after another error (SoftHSM answers `CKR_GENERAL_ERROR` to a read
-    /// racing the destruction).
+    /// asked again after another error (SoftHSM answers `CKR_GENERAL_ERROR` or
+    /// `CKR_ATTRIBUTE_VALUE_INVALID` to a read racing the destruction).
     ///
     /// # Errors
     /// The module's error reading them, for an object still there.
@@ -1053,20 +1057,38 @@ impl Facts {
             }));
         }
         let gone = |e: &Error| e.return_value() == Some(ReturnValue::ObjectHandleInvalid);
-        let read = object
-            .get_present(&[A::CLASS, A::KEY_TYPE])
-            .and_then(|values| Facts::kind_of(object, &values));
-        match read {
+        let read = || {
+            object
+                .get_present(&[A::CLASS, A::KEY_TYPE])
+                .and_then(|values| Facts::kind_of(object, &values))
+        };
+        // Read while another session destroys it, SoftHSM answers CKR_GENERAL_ERROR or
+        // CKR_ATTRIBUTE_VALUE_INVALID until the destruction is through: asked again (a
+        // few times, letting other threads run), it is gone, or there, or the first
+        // answer stands.
+        let mut kind = read();
+        for _ in 0..FOUND_RETRIES {
+            match &kind {
+                Err(e) if !gone(e) && e.return_value().is_some() => {
+                    std::thread::yield_now();
+                    match read() {
+                        Err(again) if !gone(&again) => {}
+                        again => {
+                            kind = again;
+                            break;
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        match kind {
             Ok((class, key_type)) => Ok(Some(Facts {
                 class,
                 key_type,
                 capabilities: None,
             })),
             Err(e) if gone(&e) => Ok(None),
-            Err(e) if e.return_value().is_some() => match object.get_attribute(A::CLASS) {
-                Err(again) if gone(&again) => Ok(None),
-                _ => Err(e),
-            },
             Err(e) => Err(e),
         }
     }
