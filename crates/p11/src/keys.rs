@@ -1066,22 +1066,16 @@ impl Facts {
         // CKR_ATTRIBUTE_VALUE_INVALID until the destruction is through: asked again (a
         // few times, letting other threads run), it is gone, or there, or the first
         // answer stands.
-        let mut kind = read();
-        for _ in 0..FOUND_RETRIES {
-            match &kind {
-                Err(e) if !gone(e) && e.return_value().is_some() => {
+        let racing = |e: &Error| !gone(e) && e.return_value().is_some();
+        let kind = match read() {
+            Err(e) if racing(&e) => (0..FOUND_RETRIES)
+                .find_map(|_| {
                     std::thread::yield_now();
-                    match read() {
-                        Err(again) if !gone(&again) => {}
-                        again => {
-                            kind = again;
-                            break;
-                        }
-                    }
-                }
-                _ => break,
-            }
-        }
+                    Some(read()).filter(|again| !matches!(again, Err(e) if racing(e)))
+                })
+                .unwrap_or(Err(e)),
+            first => first,
+        };
         match kind {
             Ok((class, key_type)) => Ok(Some(Facts {
                 class,
