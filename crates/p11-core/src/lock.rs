@@ -2,73 +2,74 @@
 //!
 //! PKCS#11 lets one session run one operation at a time, from its `*Init` to its end;
 //! an operation value (a stream, a search) may outlive the call that began it and move
-//! between threads. [`OperationLock`] is held by one operation at a time through a
-//! ticket, handed to waiters in the order they came once the first has waited
-//! [`FAIR_AFTER`], and refuses (rather than waits for ever for) an operation that the
-//! asking thread itself used last and that no other thread takes up within
-//! [`HANDOVER_GRACE`].
+//! between threads. [`OperationLock`] is held by one operation at a time; threads that
+//! wait for it sleep in `parking_lot_core`'s parking lot until a release wakes one or
+//! hands the lock to it (once per [`FAIR_AFTER`], to the thread that has waited
+//! longest). It refuses (rather than waits for ever for) an operation that the asking
+//! thread itself used last and that no other thread takes up within [`HANDOVER_GRACE`].
 //!
-//! Built on `std`'s primitives, or on `loom`'s under `cfg(loom)`, where the tests at the
-//! end are run as models of every interleaving (`cargo xtask test` runs them).
+//! Under `cfg(loom)` the atomics are loom's and the parking lot is a queue of loom's
+//! (`parking` below, with the same contract): the tests at the end are run as models
+//! of every interleaving (`cargo xtask test` runs them).
 
 #[cfg(loom)]
 use loom::{
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
-    sync::{Mutex, MutexGuard},
-    thread::{self, Thread},
+    sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    sync::Mutex,
+    thread,
 };
 #[cfg(not(loom))]
 use std::{
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
-    sync::{Mutex, MutexGuard},
-    thread::{self, Thread},
+    sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    sync::Mutex,
+    thread,
 };
 
-use std::collections::VecDeque;
 use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
-/// A session's operation, held by one operation value at a time and handed to waiters
-/// in the order they came (a ticket per holder, a queue of parked threads). `U` is what
-/// a holder that could not end its operation leaves for the next to clean up.
+/// A session's operation, held by one operation value at a time. `U` is what a holder
+/// that could not end its operation leaves for the next to clean up.
 ///
 /// Uncontended, taking and releasing it is one compare-and-swap each.
 pub(crate) struct OperationLock<U> {
-    /// The holder's ticket, 0 when free; [`WAITERS`] set while threads queue.
-    holder: AtomicU64,
+    /// [`FREE`], [`HELD`] or [`CONTENDED`].
+    state: AtomicUsize,
     /// The thread that last used the holding operation (see [`thread_token`]).
     user: AtomicU64,
-    queue: Mutex<VecDeque<Waiter>>,
+    /// Where waiting threads sleep.
+    parking: parking::Lot,
+    /// When the lock was last handed to a waiter, in nanoseconds after `epoch` (0:
+    /// never); read and written by the holder's release only.
+    handed_at: AtomicU64,
+    epoch: Instant,
     /// An operation a holder could not end; the next holder ends it before its own.
     unfinished: Mutex<Option<U>>,
     /// Whether `unfinished` is set, so that the common case takes no lock.
     has_unfinished: AtomicBool,
-    /// How long the first waiter waits before the lock is handed to it ([`FAIR_AFTER`];
-    /// the models try both extremes).
+    /// How long after one hand-over the next may come ([`FAIR_AFTER`]; the models try
+    /// both extremes).
     fair_after: Duration,
 }
 
-/// A thread waiting for the lock.
-struct Waiter {
-    ticket: u64,
-    thread: Thread,
-    since: Instant,
-}
+/// The state of a free lock.
+const FREE: usize = 0;
+/// The state of a held lock no thread (known to) sleep waiting for.
+const HELD: usize = 1;
+/// The state of a held lock whose release must wake a sleeper.
+const CONTENDED: usize = 2;
 
-/// The holder word's flag for queued waiters.
-const WAITERS: u64 = 1 << 63;
+/// What a release tells the thread it wakes: the lock is now that thread's.
+const HANDED_OVER: usize = 1;
 
-/// How often a waiter looks for a free lock before it sleeps (none in a model, where a
-/// spin is a yield).
-const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 64 };
-
-/// How long the first waiter may wait before the lock is handed to it directly. Until
-/// then a thread that releases and takes the lock again keeps it (no switch per
-/// operation, which would cost more than a short operation itself); after it, the
-/// waiters are served in the order they came. 5 ms: with 4 threads signing (ECDSA
-/// P-256, ~0.1 ms) on one SoftHSM session, 0.5 ms cost 1.2–1.3× the CPU of a plain
-/// `Mutex` around the raw calls, 5 ms 1.09–1.18×, 50 ms 0.99× (the operations bench);
-/// a waiter is still served within a few operations of its turn.
+/// How long after one hand-over to a waiter the next may come. In between, a release
+/// frees the lock and wakes the longest waiter to try for it, and a thread that
+/// releases and takes it again keeps it (no thread switch per operation, which costs
+/// more than a short operation); at a release after it, the longest waiter is handed
+/// the lock. A waiter is served within about its place in the queue times
+/// `FAIR_AFTER`. (`parking_lot`'s own mutex hands over every 0.5 ms on average; with 4
+/// threads signing, ECDSA P-256 ~0.1 ms, on one SoftHSM session, that rhythm is a
+/// thread switch every 5 operations.)
 pub(crate) const FAIR_AFTER: Duration = Duration::from_millis(5);
 
 /// How long a thread that used the holding operation last waits for another thread to
@@ -85,9 +86,6 @@ pub(crate) const HANDOVER_GRACE: Duration = if cfg!(loom) {
 /// How often a thread within [`HANDOVER_GRACE`] looks again.
 const HANDOVER_POLL: Duration = Duration::from_millis(1);
 
-/// The holder's ticket when it took the lock without queueing.
-pub(crate) const UNQUEUED: u64 = 1;
-
 /// A number for the current thread, unique in the process, never 0. (`ThreadId` has no
 /// stable number, and `thread::current()` costs a reference count.)
 pub(crate) fn thread_token() -> u64 {
@@ -100,23 +98,6 @@ pub(crate) fn thread_token() -> u64 {
     TOKEN.with(|token| *token)
 }
 
-/// A ticket for a queued waiter: unique, never 0 or [`UNQUEUED`].
-fn next_ticket() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(UNQUEUED + 1);
-    loop {
-        let ticket = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & !WAITERS;
-        if ticket > UNQUEUED {
-            return ticket;
-        }
-    }
-}
-
-/// A poisoned mutex still guards consistent data here: every critical section only
-/// pushes, pops or replaces whole values.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl<U> Default for OperationLock<U> {
     fn default() -> Self {
         OperationLock::with_fair_after(FAIR_AFTER)
@@ -124,27 +105,29 @@ impl<U> Default for OperationLock<U> {
 }
 
 impl<U> OperationLock<U> {
-    /// A free lock that hands itself to a waiter after `fair_after`.
+    /// A free lock that hands itself to a waiter at most once per `fair_after`.
     pub(crate) fn with_fair_after(fair_after: Duration) -> Self {
         OperationLock {
-            holder: AtomicU64::new(0),
+            state: AtomicUsize::new(0),
             user: AtomicU64::new(0),
-            queue: Mutex::new(VecDeque::new()),
+            parking: parking::Lot::default(),
+            handed_at: AtomicU64::new(0),
+            epoch: Instant::now(),
             unfinished: Mutex::new(None),
             has_unfinished: AtomicBool::new(false),
             fair_after,
         }
     }
 
-    /// Takes the lock: its ticket, once free or handed over; `None` when the holder is
-    /// an operation this thread used last and no other thread takes it up within
+    /// Takes the lock, once free or handed over; `false` when the holder is an
+    /// operation this thread used last and no other thread takes it up within
     /// [`HANDOVER_GRACE`].
     #[inline]
-    pub(crate) fn acquire(&self) -> Option<u64> {
+    pub(crate) fn acquire(&self) -> bool {
         let me = thread_token();
-        if self.try_take(UNQUEUED) {
+        if self.try_take() {
             self.user.store(me, Ordering::Relaxed);
-            return Some(UNQUEUED);
+            return true;
         }
         // Only this thread writes its own token: reading it means the holder is an
         // operation this thread used last (release clears it before letting go, and the
@@ -152,141 +135,139 @@ impl<U> OperationLock<U> {
         if self.user.load(Ordering::Relaxed) == me {
             return self.wait_for_handover(me);
         }
-        Some(self.wait(me))
+        self.wait();
+        self.user.store(me, Ordering::Relaxed);
+        true
     }
 
     /// The holder is an operation this thread used last: waits while it may have been
     /// handed to another thread that has not used it yet — until it is free, or used
-    /// elsewhere (then waits in turn), or the grace is over (`None`).
+    /// elsewhere (then waits in turn), or the grace is over (`false`).
     #[cold]
-    fn wait_for_handover(&self, me: u64) -> Option<u64> {
+    fn wait_for_handover(&self, me: u64) -> bool {
         let deadline = Instant::now() + HANDOVER_GRACE;
         loop {
-            if self.try_take(UNQUEUED) {
+            if self.try_take() {
                 self.user.store(me, Ordering::Relaxed);
-                return Some(UNQUEUED);
+                return true;
             }
             if self.user.load(Ordering::Relaxed) != me {
-                return Some(self.wait(me));
+                self.wait();
+                self.user.store(me, Ordering::Relaxed);
+                return true;
             }
             if Instant::now() >= deadline {
-                return None;
+                return false;
             }
-            park_timeout(HANDOVER_POLL);
+            sleep(HANDOVER_POLL);
         }
     }
 
-    /// Takes the lock with `ticket` if it is free (waiters or not); one
-    /// compare-and-swap when uncontended.
+    /// Takes the lock if it is free; one compare-and-swap when uncontended.
     #[inline]
-    fn try_take(&self, ticket: u64) -> bool {
-        let mut current = self.holder.load(Ordering::Acquire);
-        while current & !WAITERS == 0 {
-            match self.holder.compare_exchange_weak(
-                current,
-                ticket | (current & WAITERS),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(now) => current = now,
-            }
-        }
-        false
+    fn try_take(&self) -> bool {
+        self.state
+            .compare_exchange(FREE, HELD, Ordering::Acquire, Ordering::Acquire)
+            .is_ok()
     }
 
-    /// Queues for the lock and waits until it is free or handed over.
+    /// Waits until the lock is taken or handed over: a short spin while it is held
+    /// with no one asleep, then sleeps until a release wakes this thread (no timed
+    /// wake-ups). The protocol is `std`'s futex mutex: a thread that takes the lock
+    /// after sleeping, or goes to sleep, marks it [`CONTENDED`], so that its release
+    /// wakes the next sleeper; the releaser frees it before waking one.
     #[cold]
-    fn wait(&self, me: u64) -> u64 {
-        let ticket = next_ticket();
-        {
-            let mut queue = lock(&self.queue);
-            if self.try_take(ticket) {
-                self.user.store(me, Ordering::Relaxed);
-                return ticket;
-            }
-            self.holder.fetch_or(WAITERS, Ordering::AcqRel);
-            queue.push_back(Waiter {
-                ticket,
-                thread: thread::current(),
-                since: Instant::now(),
-            });
+    fn wait(&self) {
+        let mut state = self.spin();
+        if state == FREE && self.try_take() {
+            return;
         }
-        let mut round = 0;
         loop {
-            let current = self.holder.load(Ordering::Acquire);
-            if current & !WAITERS == ticket {
-                break; // handed over (and taken off the queue) by the releaser
+            if state != CONTENDED && self.state.swap(CONTENDED, Ordering::Acquire) == FREE {
+                return;
             }
-            if current & !WAITERS == 0 && self.take_queued(ticket) {
-                break;
+            // Sleeps unless a release came in between (then it is no longer
+            // contended, and this thread tries again).
+            let told = self
+                .parking
+                .park(|| self.state.load(Ordering::Relaxed) == CONTENDED);
+            if told == Some(HANDED_OVER) {
+                // The releaser left it held (and contended) for us: ours now, ordered
+                // after its operation by the parking lot's queue lock.
+                return;
             }
-            if round < SPIN_ROUNDS {
-                round += 1;
-                std::hint::spin_loop();
-            } else {
-                // Until a release wakes us: handing the lock over, or freeing it for us
-                // to try (see `release_to_waiters`). No timed wake-ups.
-                park();
-            }
+            state = self.spin();
         }
-        self.user.store(me, Ordering::Relaxed);
-        ticket
     }
 
-    /// A queued waiter takes the free lock and leaves the queue.
-    fn take_queued(&self, ticket: u64) -> bool {
-        let mut queue = lock(&self.queue);
-        if !self.try_take(ticket) {
-            // Taken by another, or handed to us meanwhile (then we are off the queue).
-            return self.holder.load(Ordering::Acquire) & !WAITERS == ticket;
+    /// Spins a little while the lock is held with no one asleep; the state then.
+    fn spin(&self) -> usize {
+        let mut spin = parking::Spin::default();
+        loop {
+            let state = self.state.load(Ordering::Relaxed);
+            if state != HELD || !spin.spin() {
+                return state;
+            }
         }
-        queue.retain(|w| w.ticket != ticket);
-        if queue.is_empty() {
-            // Ours now: no one else changes the word while we hold the queue.
-            self.holder.store(ticket, Ordering::Release);
-        }
-        true
     }
 
-    /// Lets go of the lock taken with `ticket`, from whichever thread holds it now.
+    /// Lets go of the lock, from whichever thread holds it now.
     #[inline]
-    pub(crate) fn release(&self, ticket: u64) {
+    pub(crate) fn release(&self) {
         // Nobody uses the operation any more: cleared before the lock is, so that a
         // thread that finds the lock taken never reads a user of an earlier holder.
         self.user.store(0, Ordering::Relaxed);
         if self
-            .holder
-            .compare_exchange(ticket, 0, Ordering::Release, Ordering::Relaxed)
+            .state
+            .compare_exchange(HELD, FREE, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
-            self.release_to_waiters();
+            self.release_contended();
         }
     }
 
-    /// Threads are queued: hands the lock to the first when it has waited long enough,
-    /// otherwise frees it for whoever comes first.
+    /// Threads may sleep waiting: when the last hand-over is [`FAIR_AFTER`] ago, hands
+    /// the lock to the longest sleeper; otherwise frees it and wakes one sleeper to try
+    /// for it with whoever comes first.
     #[cold]
-    fn release_to_waiters(&self) {
-        let mut queue = lock(&self.queue);
-        let due = queue
-            .front()
-            .is_some_and(|w| w.since.elapsed() >= self.fair_after);
-        if due {
-            if let Some(next) = queue.pop_front() {
-                let waiters = if queue.is_empty() { 0 } else { WAITERS };
-                self.holder.store(next.ticket | waiters, Ordering::Release);
-                next.thread.unpark();
-                return;
+    fn release_contended(&self) {
+        if self.hand_over_due() {
+            let mut handed = false;
+            self.parking.unpark_one(|woken| {
+                // Inside the parking lot's queue lock: no panics here.
+                if woken {
+                    handed = true;
+                    return HANDED_OVER;
+                }
+                self.state.store(FREE, Ordering::Release);
+                0
+            });
+            if handed {
+                self.record_hand_over();
             }
+            return;
         }
-        let waiters = if queue.is_empty() { 0 } else { WAITERS };
-        self.holder.store(waiters, Ordering::Release);
-        // Free for whoever comes first: the first waiter is woken to try, and, once it
-        // has waited long enough, a later release hands the lock to it.
-        if let Some(first) = queue.front() {
-            first.thread.unpark();
-        }
+        self.state.store(FREE, Ordering::Release);
+        self.parking.unpark_one(|_| 0);
+    }
+
+    /// Nanoseconds since the lock was made, never 0.
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// Whether the last hand-over is `fair_after` ago (or there was none). Only the
+    /// holder asks, in its release.
+    fn hand_over_due(&self) -> bool {
+        let last = self.handed_at.load(Ordering::Relaxed);
+        let after = u64::try_from(self.fair_after.as_nanos()).unwrap_or(u64::MAX);
+        last == 0 || self.now().saturating_sub(last) >= after
+    }
+
+    fn record_hand_over(&self) {
+        self.handed_at.store(self.now(), Ordering::Relaxed);
     }
 
     /// Records that the current thread uses the holding operation (so that it gets a
@@ -297,7 +278,10 @@ impl<U> OperationLock<U> {
 
     /// Leaves `unfinished` for the next holder to end.
     pub(crate) fn leave(&self, unfinished: U) {
-        *lock(&self.unfinished) = Some(unfinished);
+        *self
+            .unfinished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(unfinished);
         self.has_unfinished.store(true, Ordering::SeqCst);
     }
 
@@ -307,97 +291,237 @@ impl<U> OperationLock<U> {
         if self.has_unfinished.load(Ordering::SeqCst)
             && self.has_unfinished.swap(false, Ordering::SeqCst)
         {
-            return lock(&self.unfinished).take();
+            // A poisoned mutex still holds a whole value: it is only ever replaced.
+            return self
+                .unfinished
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
         }
         None
     }
 }
 
-/// Sleeps until unparked (a model's yield: a spurious wake, which `park` allows anyway).
-fn park() {
-    #[cfg(loom)]
-    thread::yield_now();
-    #[cfg(not(loom))]
-    thread::park();
-}
-
-/// Sleeps until unparked or `timeout` passes (a model's yield).
-fn park_timeout(timeout: Duration) {
+/// Sleeps for `time` (a model's yield, where time does not pass).
+fn sleep(time: Duration) {
     #[cfg(loom)]
     {
-        let _ = timeout;
+        let _ = time;
         thread::yield_now();
     }
     #[cfg(not(loom))]
-    thread::park_timeout(timeout);
+    thread::sleep(time);
+}
+
+/// Where threads sleep: `parking_lot_core`'s parking lot keyed by the lock's address,
+/// or, in a model, a queue of loom's with the same contract.
+mod parking {
+    /// The sleepers of one lock.
+    #[cfg(not(loom))]
+    #[derive(Default)]
+    pub(super) struct Lot {
+        /// Gives the lock a non-zero size, so that its address is its own key.
+        _key: u8,
+    }
+
+    #[cfg(not(loom))]
+    impl Lot {
+        fn key(&self) -> usize {
+            std::ptr::from_ref(self) as usize
+        }
+
+        /// Sleeps, unless `validate` (called under the queue lock) says not to
+        /// (`None`), until an `unpark_one` wakes this thread: what it said.
+        pub(super) fn park(&self, validate: impl FnOnce() -> bool) -> Option<usize> {
+            // SAFETY: the key is this `Lot`'s own address, which nothing else parks on
+            // and which outlives every sleeper (each borrows the lock); `validate` only
+            // reads an atomic: it neither panics nor calls into the parking lot; no
+            // timeout, so `timed_out` is never called.
+            let result = unsafe {
+                parking_lot_core::park(
+                    self.key(),
+                    validate,
+                    || {},
+                    |_, _| {},
+                    parking_lot_core::DEFAULT_PARK_TOKEN,
+                    None,
+                )
+            };
+            match result {
+                parking_lot_core::ParkResult::Unparked(token) => Some(token.0),
+                _ => None,
+            }
+        }
+
+        /// Wakes the longest sleeper, if any: `decide(woken)` runs under the queue lock
+        /// and says what the woken thread is told.
+        pub(super) fn unpark_one(&self, decide: impl FnOnce(bool) -> usize) {
+            // SAFETY: the key is this `Lot`'s own (see `park`); `decide` only touches
+            // atomics and reads the clock: it neither panics nor calls into the parking
+            // lot.
+            unsafe {
+                parking_lot_core::unpark_one(self.key(), |result| {
+                    parking_lot_core::UnparkToken(decide(result.unparked_threads != 0))
+                });
+            }
+        }
+    }
+
+    /// A short spin before sleeping: 100 rounds of the processor's spin hint, no
+    /// yields, as `std`'s mutex (`parking_lot_core`'s `SpinWait` yields the processor,
+    /// a thread switch on a busy machine).
+    #[cfg(not(loom))]
+    #[derive(Default)]
+    pub(super) struct Spin {
+        rounds: u32,
+    }
+
+    #[cfg(not(loom))]
+    impl Spin {
+        /// Spins once more; `false` once spun enough.
+        pub(super) fn spin(&mut self) -> bool {
+            if self.rounds >= 100 {
+                return false;
+            }
+            self.rounds += 1;
+            std::hint::spin_loop();
+            true
+        }
+    }
+
+    /// The sleepers of one lock, in a model: a queue under loom's mutex, each sleeper
+    /// yielding until told.
+    #[cfg(loom)]
+    #[derive(Default)]
+    pub(super) struct Lot {
+        queue: loom::sync::Mutex<std::collections::VecDeque<loom::sync::Arc<Told>>>,
+    }
+
+    /// What a woken sleeper is told (0: not yet).
+    #[cfg(loom)]
+    type Told = loom::sync::atomic::AtomicUsize;
+
+    /// What a sleeper is told when woken without a word.
+    #[cfg(loom)]
+    const WOKEN: usize = usize::MAX;
+
+    #[cfg(loom)]
+    impl Lot {
+        pub(super) fn park(&self, validate: impl FnOnce() -> bool) -> Option<usize> {
+            use loom::sync::atomic::Ordering;
+            let told = {
+                let mut queue = self.queue.lock().unwrap();
+                if !validate() {
+                    return None;
+                }
+                let told = loom::sync::Arc::new(Told::new(0));
+                queue.push_back(told.clone());
+                told
+            };
+            loop {
+                match told.load(Ordering::Acquire) {
+                    0 => loom::thread::yield_now(),
+                    WOKEN => return Some(0),
+                    word => return Some(word),
+                }
+            }
+        }
+
+        pub(super) fn unpark_one(&self, decide: impl FnOnce(bool) -> usize) {
+            use loom::sync::atomic::Ordering;
+            let mut queue = self.queue.lock().unwrap();
+            let woken = queue.pop_front();
+            let word = decide(woken.is_some());
+            if let Some(told) = woken {
+                told.store(if word == 0 { WOKEN } else { word }, Ordering::Release);
+            }
+        }
+    }
+
+    /// No spin in a model (a spin is a yield there).
+    #[cfg(loom)]
+    #[derive(Default)]
+    pub(super) struct Spin;
+
+    #[cfg(loom)]
+    impl Spin {
+        pub(super) fn spin(&mut self) -> bool {
+            false
+        }
+    }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
     use std::sync::{Arc, Barrier};
 
+    /// Waits until a thread sleeps waiting for `lock`.
+    fn until_parked<U>(lock: &OperationLock<U>) {
+        while lock.state.load(Ordering::SeqCst) != CONTENDED {
+            thread::yield_now();
+        }
+        // Marked before it sleeps: give it the time to fall asleep.
+        thread::sleep(Duration::from_millis(20));
+    }
+
     #[test]
-    fn uncontended_it_is_taken_and_given_back_unqueued() {
+    fn uncontended_it_is_taken_and_given_back_in_one_step_each() {
         let lock = OperationLock::<()>::default();
-        let ticket = lock.acquire();
-        assert_eq!(ticket, Some(UNQUEUED));
-        assert_eq!(lock.holder.load(Ordering::SeqCst), UNQUEUED);
-        lock.release(UNQUEUED);
-        assert_eq!(lock.holder.load(Ordering::SeqCst), 0);
-        assert_eq!(lock.acquire(), Some(UNQUEUED));
+        assert!(lock.acquire());
+        assert_eq!(lock.state.load(Ordering::SeqCst), HELD);
+        lock.release();
+        assert_eq!(lock.state.load(Ordering::SeqCst), 0);
+        assert!(lock.acquire());
     }
 
     #[test]
     fn the_thread_that_used_the_holder_last_is_refused_not_made_to_wait() {
         let lock = Arc::new(OperationLock::<()>::default());
-        let ticket = lock.acquire().unwrap();
+        assert!(lock.acquire());
         let asked = Instant::now();
-        assert_eq!(lock.acquire(), None, "waiting here would wait forever");
+        assert!(!lock.acquire(), "waiting here would wait forever");
         assert!(asked.elapsed() >= HANDOVER_GRACE, "after the grace");
         // Another thread is not refused: it waits for the release.
         let other = {
             let lock = lock.clone();
             thread::spawn(move || {
-                let ticket = lock.acquire().expect("waits, then holds");
-                lock.release(ticket);
+                assert!(lock.acquire(), "waits, then holds");
+                lock.release();
             })
         };
         thread::sleep(Duration::from_millis(20));
         assert!(!other.is_finished(), "waiting while held");
-        lock.release(ticket);
+        lock.release();
         other.join().unwrap();
     }
 
     #[test]
     fn a_hold_moved_to_another_thread_is_that_threads_once_it_uses_it() {
         let lock = Arc::new(OperationLock::<()>::default());
-        let ticket = lock.acquire().unwrap();
+        assert!(lock.acquire());
         let (touched, used) = std::sync::mpsc::channel();
         let moved = {
             let lock = lock.clone();
             thread::spawn(move || {
                 lock.touch();
                 // Now this thread used it last: it is refused, the first thread waits.
-                assert_eq!(lock.acquire(), None);
+                assert!(!lock.acquire());
                 touched.send(()).unwrap();
                 thread::sleep(Duration::from_millis(20));
-                lock.release(ticket);
+                lock.release();
             })
         };
         used.recv().unwrap();
-        let again = lock
-            .acquire()
-            .expect("a wait, not a refusal, after the hand-over");
+        assert!(lock.acquire(), "a wait, not a refusal, after the hand-over");
         moved.join().unwrap();
-        lock.release(again);
+        lock.release();
     }
 
     #[test]
     fn a_hold_sent_to_another_thread_is_waited_for_before_that_thread_uses_it() {
         let lock = Arc::new(OperationLock::<()>::default());
-        let ticket = lock.acquire().unwrap();
+        assert!(lock.acquire());
         // Sent away, not yet used there: this thread is still its last user...
         let receiver = {
             let lock = lock.clone();
@@ -405,72 +529,58 @@ mod tests {
                 thread::sleep(HANDOVER_GRACE / 5);
                 lock.touch();
                 thread::sleep(HANDOVER_GRACE * 2);
-                lock.release(ticket);
+                lock.release();
             })
         };
         // ...and waits, past the grace, for the receiver to use it and let it go.
         let asked = Instant::now();
-        let again = lock.acquire().expect("a wait, not a refusal");
+        assert!(lock.acquire(), "a wait, not a refusal");
         assert!(asked.elapsed() >= HANDOVER_GRACE * 2, "held until released");
         receiver.join().unwrap();
-        lock.release(again);
+        lock.release();
     }
 
     #[test]
-    fn a_waiter_that_has_waited_long_enough_is_handed_the_lock() {
-        let lock = Arc::new(OperationLock::<()>::with_fair_after(Duration::ZERO));
-        let ticket = lock.acquire().unwrap();
-        let waiter = {
+    fn a_sleeping_waiter_is_handed_the_lock_once_per_fair_after() {
+        let fair_after = Duration::from_millis(300);
+        let lock = Arc::new(OperationLock::<()>::with_fair_after(fair_after));
+        let handed_at = || lock.handed_at.load(Ordering::SeqCst);
+        // A waiter that holds the lock a while once it has it.
+        let waiter = || {
             let lock = lock.clone();
             thread::spawn(move || {
-                let ticket = lock.acquire().unwrap();
-                assert_ne!(ticket, UNQUEUED, "queued");
-                ticket
+                assert!(lock.acquire());
+                thread::sleep(Duration::from_millis(50));
+                lock.release();
             })
         };
-        // Until the waiter is queued, the holder word has no waiter flag.
-        while lock.holder.load(Ordering::SeqCst) & WAITERS == 0 {
-            thread::yield_now();
-        }
-        lock.release(ticket);
-        let handed = lock.holder.load(Ordering::SeqCst);
-        assert_ne!(handed, 0, "handed over, not freed");
-        // The releaser cannot take it back while it is the waiter's.
-        assert!(!lock.try_take(UNQUEUED));
-        let ticket = waiter.join().unwrap();
-        assert_eq!(handed, ticket);
-        lock.release(ticket);
-    }
-
-    #[test]
-    fn before_it_is_due_a_releaser_may_take_the_lock_again() {
-        // A queued waiter that came just now (built here, so that no thread races the
-        // release): the release frees the lock rather than handing it over...
-        let lock = OperationLock::<()>::with_fair_after(Duration::from_secs(3600));
-        assert_eq!(lock.acquire(), Some(UNQUEUED));
-        lock.holder.fetch_or(WAITERS, Ordering::SeqCst);
-        super::lock(&lock.queue).push_back(Waiter {
-            ticket: 77,
-            thread: thread::current(),
-            since: Instant::now(),
-        });
-        lock.release(UNQUEUED);
-        assert_eq!(
-            lock.holder.load(Ordering::SeqCst),
-            WAITERS,
-            "free, waiter queued"
-        );
-        // ...so the releaser takes it again at once, and the waiter still waits.
-        assert_eq!(lock.acquire(), Some(UNQUEUED));
-        assert_eq!(super::lock(&lock.queue).len(), 1);
-        // Once due, the next release hands it to the waiter.
-        let lock = OperationLock {
-            fair_after: Duration::ZERO,
-            ..lock
-        };
-        lock.release(UNQUEUED);
-        assert_eq!(lock.holder.load(Ordering::SeqCst), 77, "handed over");
-        assert!(super::lock(&lock.queue).is_empty());
+        // The first release with a sleeper hands the lock over: still held when the
+        // release returns (freed, the waiter could not have woken and taken it yet).
+        assert!(lock.acquire());
+        let first = waiter();
+        until_parked(&lock);
+        lock.release();
+        assert_eq!(lock.state.load(Ordering::SeqCst), CONTENDED, "handed over");
+        assert_ne!(handed_at(), 0);
+        first.join().unwrap();
+        // The next, within `fair_after`, frees it for whoever comes first.
+        let last = handed_at();
+        assert!(lock.acquire());
+        let second = waiter();
+        until_parked(&lock);
+        lock.release();
+        assert_eq!(handed_at(), last, "freed, not handed over");
+        second.join().unwrap();
+        // After `fair_after` a sleeper is handed it again.
+        assert!(lock.acquire());
+        let third = waiter();
+        until_parked(&lock);
+        thread::sleep(fair_after);
+        lock.release();
+        assert_eq!(lock.state.load(Ordering::SeqCst), CONTENDED, "handed over");
+        assert_ne!(handed_at(), last);
+        third.join().unwrap();
+        assert_eq!(lock.state.load(Ordering::SeqCst), 0);
     }
 
     #[test]
@@ -484,10 +594,10 @@ mod tests {
                 thread::spawn(move || {
                     start.wait();
                     for _ in 0..2000 {
-                        let ticket = lock.acquire().unwrap();
+                        assert!(lock.acquire());
                         assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
                         inside.fetch_sub(1, Ordering::SeqCst);
-                        lock.release(ticket);
+                        lock.release();
                     }
                 })
             })
@@ -495,20 +605,20 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
-        assert_eq!(lock.holder.load(Ordering::SeqCst), 0);
+        assert_eq!(lock.state.load(Ordering::SeqCst), 0);
     }
 
     #[test]
     fn what_a_holder_left_unfinished_goes_to_the_next_once() {
         let lock = OperationLock::<&str>::default();
         assert_eq!(lock.take_left(), None);
-        let ticket = lock.acquire().unwrap();
+        assert!(lock.acquire());
         lock.leave("digest");
-        lock.release(ticket);
-        let ticket = lock.acquire().unwrap();
+        lock.release();
+        assert!(lock.acquire());
         assert_eq!(lock.take_left(), Some("digest"));
         assert_eq!(lock.take_left(), None);
-        lock.release(ticket);
+        lock.release();
     }
 }
 
@@ -517,11 +627,11 @@ mod tests {
 #[cfg(all(test, loom))]
 mod models {
     use super::*;
-    use loom::sync::atomic::AtomicUsize;
     use loom::sync::Arc;
 
-    /// The two ways a release goes: handed to the first waiter at once (`ZERO`), or
-    /// freed for anyone to take, barging included (`MAX`).
+    /// The two ways a release to a sleeper goes: handed over at once (`ZERO`), or
+    /// freed for anyone to take, barging included (`MAX`: the first release hands over,
+    /// none after).
     const FAIRNESS: [Duration; 2] = [Duration::ZERO, Duration::MAX];
 
     /// Explores every interleaving with up to three preemptions: loom's advice, and what
@@ -534,14 +644,14 @@ mod models {
 
     /// Holds the lock inside, checking no one else does.
     fn critical(lock: &OperationLock<()>, inside: &AtomicUsize) {
-        let ticket = lock.acquire().expect("another thread holds it: a wait");
+        assert!(lock.acquire(), "another thread holds it: a wait");
         assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
         inside.fetch_sub(1, Ordering::SeqCst);
-        lock.release(ticket);
+        lock.release();
     }
 
     /// Another thread takes the lock once while this one takes it `here` times in a row
-    /// (more than once: releasing and taking it again while the other may be queued).
+    /// (more than once: releasing and taking it again while the other may sleep).
     fn contend(here: usize) {
         for fair_after in FAIRNESS {
             model(move || {
@@ -555,7 +665,7 @@ mod models {
                     critical(&lock, &inside);
                 }
                 other.join().unwrap();
-                assert_eq!(lock.holder.load(Ordering::SeqCst), 0, "free at the end");
+                assert_eq!(lock.state.load(Ordering::SeqCst), 0, "free at the end");
             });
         }
     }
@@ -575,7 +685,7 @@ mod models {
         for fair_after in FAIRNESS {
             model(move || {
                 let lock = Arc::new(OperationLock::<&str>::with_fair_after(fair_after));
-                let ticket = lock.acquire().unwrap();
+                assert!(lock.acquire());
                 // Dropped unfinished on the other thread: the operation is left for the
                 // next holder to cancel, then the hold let go.
                 let moved = {
@@ -583,23 +693,20 @@ mod models {
                     thread::spawn(move || {
                         lock.touch();
                         lock.leave("cancel me");
-                        lock.release(ticket);
+                        lock.release();
                     })
                 };
                 // Once the other thread used it, this one waits rather than being
                 // refused; after the release it holds it and finds what was left, once.
-                let again = loop {
-                    if let Some(again) = lock.acquire() {
-                        break again;
-                    }
+                while !lock.acquire() {
                     // Refused only while this thread was still the last user.
                     thread::yield_now();
-                };
+                }
                 assert_eq!(lock.take_left(), Some("cancel me"));
                 assert_eq!(lock.take_left(), None);
-                lock.release(again);
+                lock.release();
                 moved.join().unwrap();
-                assert_eq!(lock.holder.load(Ordering::SeqCst), 0);
+                assert_eq!(lock.state.load(Ordering::SeqCst), 0);
             });
         }
     }

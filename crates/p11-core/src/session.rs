@@ -68,7 +68,8 @@ pub enum Login {
 /// or in an `Arc`. PKCS#11 modules initialised with OS locking (the default) accept calls
 /// on one session from several threads. What must not interleave is an operation, from
 /// its `*Init` to its end (a search, an encryption, a stream): each holds the session
-/// while it runs, and other operations wait their turn, first come first served.
+/// while it runs, and other operations wait their turn: asleep, as cheap as a mutex,
+/// with the longest waiter handed the session at least every 5 ms, so none starves.
 ///
 /// The hold belongs to the operation value, which may be stored, returned or moved to
 /// another thread. A thread that starts an operation while one it has used itself holds
@@ -164,7 +165,6 @@ pub(crate) struct Unfinished {
 /// it for one that lives on (a stream, a search), which then needs no lifetime.
 pub(crate) struct OperationGuard<'s> {
     session: Held<'s>,
-    ticket: u64,
 }
 
 enum Held<'s> {
@@ -184,7 +184,6 @@ impl<'s> OperationGuard<'s> {
     pub(crate) fn into_owned(self) -> OperationGuard<'static> {
         let owned = OperationGuard {
             session: Held::Owned(self.session().clone()),
-            ticket: self.ticket,
         };
         // The hold passes to `owned`: this value must not release it.
         std::mem::forget(self);
@@ -205,7 +204,7 @@ impl<'s> OperationGuard<'s> {
 
 impl Drop for OperationGuard<'_> {
     fn drop(&mut self) {
-        self.session().inner.operation.release(self.ticket);
+        self.session().inner.operation.release();
     }
 }
 
@@ -350,12 +349,11 @@ impl Session {
 
     pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
         let lock = &self.inner.operation;
-        let ticket = lock
-            .acquire()
-            .ok_or(Error::OperationInProgress(kind.operation()))?;
+        if !lock.acquire() {
+            return Err(Error::OperationInProgress(kind.operation()));
+        }
         let guard = OperationGuard {
             session: Held::Borrowed(self),
-            ticket,
         };
         if let Some(unfinished) = lock.take_left() {
             if !crate::operation::cancel(self, unfinished) {
