@@ -347,6 +347,7 @@ impl Session {
             .take()
     }
 
+    #[inline]
     pub(crate) fn hold_operation(&self, kind: OperationKind) -> Result<OperationGuard<'_>> {
         let lock = &self.inner.operation;
         if !lock.acquire() {

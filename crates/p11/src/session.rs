@@ -612,7 +612,9 @@ impl Session {
     /// # Errors
     /// The module's error.
     pub fn digest(&self, mechanism: MechanismType, data: &[u8]) -> Result<Vec<u8>> {
-        self.core().digest(&Mechanism::new(mechanism), data)
+        // A digest mechanism takes no parameter: none of `Mechanism::new`'s defaults.
+        let mechanism = Mechanism::with(mechanism, p11_core::mechanisms::Parameter::None);
+        self.core().digest(&mechanism, data)
     }
 
     /// A digest in parts (python's `digest(iterable)`): [`Digester::update`] with data,
