@@ -426,17 +426,34 @@ fn examples(root: &Path) -> Result<Vec<(String, String)>> {
 
 /// p11-core's and the facade's benches against a fresh SoftHSM token (the post-quantum
 /// ones on kryoptic), then a table of each p11 path's
-/// time over the raw function-list call's, from criterion's medians.
+/// time over the raw function-list call's, from criterion's medians. With `--rpc`
+/// first: the facade's search and pool benches with the token reached through p11-kit's
+/// RPC (`p11-kit server` and its client module), where every call is a round trip.
 pub fn bench(args: &[&str]) -> Result<()> {
     let root = workspace_root();
     let mut env = tokens::softhsm(&root.join("target/p11-bench/softhsm"))?;
-    // The post-quantum benches' token.
-    env.extend(tokens::kryoptic(&root.join("target/p11-bench/kryoptic"))?.prefixed("PKCS11_PQ"));
-    let benches = [
-        ("p11-core", "operations", ""),
-        ("p11", "facade", ""),
-        ("p11", "pool", "pool"),
-    ];
+    let (rpc, args) = match args {
+        ["--rpc", rest @ ..] => (true, rest),
+        _ => (false, args),
+    };
+    let _server;
+    let benches: &[(&str, &str, &str)] = if rpc {
+        let (remote, server) = tokens::p11_kit_remote(&root.join("target/p11-bench/rpc"), &env)?;
+        _server = server;
+        env = remote;
+        env.set("P11_BENCH_VIA", "through p11-kit's RPC".to_owned());
+        &[("p11", "facade", ""), ("p11", "pool", "pool")]
+    } else {
+        // The post-quantum benches' token.
+        env.extend(
+            tokens::kryoptic(&root.join("target/p11-bench/kryoptic"))?.prefixed("PKCS11_PQ"),
+        );
+        &[
+            ("p11-core", "operations", ""),
+            ("p11", "facade", ""),
+            ("p11", "pool", "pool"),
+        ]
+    };
     for (package, bench, features) in benches {
         run(cargo()
             .args(["bench", "--package", package, "--bench", bench])

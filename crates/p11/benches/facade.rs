@@ -340,7 +340,10 @@ fn search(c: &mut Criterion) {
             })
             .collect();
         let query = KeyQuery::new().key_type(KeyType::AES).id(id.as_bytes());
-        let mut group = c.benchmark_group(format!("facade search: {n} keys, each label read"));
+        let mut group = c.benchmark_group(format!(
+            "facade search{}: {n} keys, each label read",
+            support::via()
+        ));
         group.sample_size(10);
         group.bench_function("p11", |b| {
             b.iter(|| {

@@ -80,7 +80,10 @@ fn pooled_signing(c: &mut Criterion) {
                 .map(|_| token.open(&OpenOptions::new()).unwrap())
                 .collect();
             let handles: Vec<_> = own.iter().map(|s| s.handle().raw()).collect();
-            let mut group = c.benchmark_group(format!("pool sign: {name}, {threads} threads"));
+            let mut group = c.benchmark_group(format!(
+                "pool sign{}: {name}, {threads} threads",
+                support::via()
+            ));
             group.bench_function("p11", |b| {
                 b.iter_custom(|iters| {
                     parallel(threads, iters, |_| {

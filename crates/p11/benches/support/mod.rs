@@ -4,6 +4,15 @@
 use p11::p11_core::sys::*;
 use p11::{Library, OpenOptions, Session, TokenFilter};
 
+/// How the token is reached when not directly (`cargo xtask bench --rpc` sets it), for
+/// the benches' group names: "" or, say, " through p11-kit's RPC".
+#[allow(dead_code)] // not every bench binary names its groups by it
+pub fn via() -> String {
+    std::env::var("P11_BENCH_VIA")
+        .map(|via| format!(" {via}"))
+        .unwrap_or_default()
+}
+
 /// A read-write, logged-in session on the token `cargo xtask bench` made.
 pub fn session() -> Session {
     session_from("PKCS11")
