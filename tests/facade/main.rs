@@ -2,6 +2,7 @@
 //! templates, and portable signing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod certificates;
 mod defaults;
 mod held;
 mod messages;

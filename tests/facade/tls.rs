@@ -1,11 +1,12 @@
 //! Real TLS handshakes over loopback between a rustls client and a rustls server whose
 //! key is on the token: TLS 1.3 and 1.2, ECDSA P-256 and RSA (PSS), and the client
-//! authenticating with a token key of its own; both trust a CA (a software key) that
-//! certified the token keys.
+//! authenticating with a token key of its own; both trust a CA, its key on the token
+//! too, that certified the token keys (`p11::rcgen`).
 
 use crate::defaults::session;
+use p11::rcgen::{rcgen, TokenKeyPair};
 use p11::rustls::TokenSigningKey;
-use p11::{KeyType, MechanismType as M, PublicKey};
+use p11::{KeyType, MechanismType as M};
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -13,21 +14,6 @@ use rustls::sign::CertifiedKey;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-
-/// The token key's public half, for rcgen to certify.
-struct TokenPublicKey {
-    raw: Vec<u8>,
-    algorithm: &'static rcgen::SignatureAlgorithm,
-}
-
-impl rcgen::PublicKeyData for TokenPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.raw
-    }
-    fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
-        self.algorithm
-    }
-}
 
 #[derive(Debug)]
 struct Always(Arc<CertifiedKey>);
@@ -48,38 +34,35 @@ impl ResolvesClientCert for Always {
     }
 }
 
-/// A CA: its certificate and its (software) key.
+/// A CA whose key is on the token too: its self-signed certificate and its issuer.
 struct Ca {
-    cert: rcgen::Certificate,
-    key: rcgen::KeyPair,
+    issuer: rcgen::CertifiedIssuer<'static, TokenKeyPair>,
 }
 
 impl Ca {
-    fn new() -> Ca {
-        let key = rcgen::KeyPair::generate().unwrap();
+    fn new(session: &p11::Session, options: &p11::ObjectOptions) -> Ca {
+        let (public, private) = session.generate_keypair(KeyType::EC, 256, options).unwrap();
+        let key = TokenKeyPair::new(private, &public).unwrap();
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.serial_number = Some(key.random_serial().unwrap());
         Ca {
-            cert: params.self_signed(&key).unwrap(),
-            key,
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).unwrap(),
         }
     }
 
-    /// A certificate for `localhost` on the token key `public`, for `purpose`.
+    /// A certificate for `localhost` on the token key pair, for `purpose`, signed by
+    /// the CA's token key.
     fn certify(
         &self,
-        public: &PublicKey,
+        subject: &TokenKeyPair,
         purpose: rcgen::ExtendedKeyUsagePurpose,
     ) -> CertificateDer<'static> {
-        let (raw, algorithm) = match p11::util::public_key_of(public).unwrap() {
-            p11::asn1::PublicKey::Ec { point, .. } => (point, &rcgen::PKCS_ECDSA_P256_SHA256),
-            p11::asn1::PublicKey::Rsa(rsa) => (rsa.to_der().unwrap(), &rcgen::PKCS_RSA_SHA256),
-            other => panic!("no certificate for {other:?} here"),
-        };
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
         params.extended_key_usages = vec![purpose];
+        params.serial_number = Some(subject.random_serial().unwrap());
         params
-            .signed_by(&TokenPublicKey { raw, algorithm }, &self.cert, &self.key)
+            .signed_by(subject, &self.issuer)
             .unwrap()
             .der()
             .clone()
@@ -95,9 +78,9 @@ fn handshake(
     client: Arc<CertifiedKey>,
     version: &'static rustls::SupportedProtocolVersion,
 ) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.cert.der().clone()).unwrap();
+    roots.add(ca.issuer.der().clone()).unwrap();
     let roots = Arc::new(roots);
     let verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
         .build()
@@ -154,19 +137,21 @@ fn tls_13_and_12_handshakes_with_server_and_client_keys_on_the_token() {
     if !p11_tests::offers(&f.session, &used) {
         return;
     }
-    let ca = Ca::new();
+    let ca = Ca::new(&f.session, &f.options());
     // The client's key: ECDSA P-256, on the token too.
     let (client_public, client_private) = f
         .session
         .generate_keypair(KeyType::EC, 256, &f.options())
         .unwrap();
-    let client_cert = ca.certify(&client_public, rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+    let client_pair = TokenKeyPair::new(client_private.clone(), &client_public).unwrap();
+    let client_cert = ca.certify(&client_pair, rcgen::ExtendedKeyUsagePurpose::ClientAuth);
     for (key_type, bits) in [(KeyType::EC, 256), (KeyType::RSA, 2048)] {
         let (public, private) = f
             .session
             .generate_keypair(key_type, bits, &f.options())
             .unwrap();
-        let leaf = ca.certify(&public, rcgen::ExtendedKeyUsagePurpose::ServerAuth);
+        let pair = TokenKeyPair::new(private.clone(), &public).unwrap();
+        let leaf = ca.certify(&pair, rcgen::ExtendedKeyUsagePurpose::ServerAuth);
         for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
             let key = TokenSigningKey::new(private.clone(), &public).unwrap();
             let preferred = if key_type == KeyType::RSA {

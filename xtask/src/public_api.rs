@@ -16,7 +16,7 @@ const CRATES: [(&str, &str); 5] = [
     ("p11-mechanisms", ""),
     ("p11-core", "tracing"),
     ("p11-asn1", ""),
-    ("p11", "rustcrypto,rustls,pool,tracing"),
+    ("p11", "rcgen,rustcrypto,rustls,pool,tracing"),
 ];
 
 /// The rustdoc JSON format `public-api` 0.52.1 reads (that of Rust 1.95).

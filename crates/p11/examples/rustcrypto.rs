@@ -3,7 +3,7 @@
 //! signatures with the verifying keys read from the token's public keys.
 //! Run with `--features rustcrypto` (`cargo xtask demo` does).
 use p11::rustcrypto::signature::{Keypair, Signer, Verifier};
-use p11::rustcrypto::{p256, rsa, sha2, EcdsaSigner, RsaPssSigner};
+use p11::rustcrypto::{p256, rsa, sha2, P256Signer, RsaPssSigner};
 use p11::{KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 use std::env::var;
 
@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = token.open(&OpenOptions::new().user_pin(var("PKCS11_TOKEN_PIN")?))?;
 
     let (public, private) = session.generate_keypair(KeyType::EC, 256, &ObjectOptions::new())?;
-    let ecdsa = EcdsaSigner::<p256::NistP256>::new(private, &public)?;
+    let ecdsa = P256Signer::new(private, &public)?;
     let signature: p256::ecdsa::DerSignature = sign_release(&ecdsa)?;
     ecdsa.verifying_key().verify(b"release 1.0", &signature)?;
     println!(

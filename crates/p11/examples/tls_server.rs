@@ -1,26 +1,15 @@
 //! A TLS server whose private key never leaves the token: an ECDSA P-256 key on the
-//! token, a certificate for it from a throwaway CA, and a rustls server on loopback
-//! answering one HTTPS request from a rustls client that trusts that CA.
-//! Run with `--features rustls` (`cargo xtask demo` does).
+//! token, its certificate issued by a CA whose key is on the token too (`p11::rcgen`),
+//! and a rustls server on loopback answering one HTTPS request from a rustls client that
+//! trusts that CA. Run with `--features rustls,rcgen` (`cargo xtask demo` does).
+use p11::rcgen::{rcgen, TokenKeyPair};
 use p11::rustls::{tls, TokenSigningKey};
 use p11::{KeyType, Library, ObjectOptions, OpenOptions, TokenFilter};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use tls::pki_types::{CertificateDer, ServerName};
+use tls::pki_types::ServerName;
 use tls::sign::CertifiedKey;
-
-/// The token key's public point, for the CA to certify.
-struct TokenPoint(Vec<u8>);
-
-impl rcgen::PublicKeyData for TokenPoint {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0
-    }
-    fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
 
 /// Serves the server's one certified key whatever the client asks.
 #[derive(Debug)]
@@ -38,25 +27,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let token = lib.get_token(&TokenFilter::new().label(label))?;
     let session = token.open(&OpenOptions::new().user_pin(std::env::var("PKCS11_TOKEN_PIN")?))?;
 
-    // The server's key, on the token, and its certificate from a throwaway CA.
+    // A CA on the token: its key pair and self-signed certificate.
     let (public, private) = session.generate_keypair(KeyType::EC, 256, &ObjectOptions::new())?;
-    let p11::asn1::PublicKey::Ec { point, .. } = p11::util::public_key_of(&public)? else {
-        return Err("an EC key was asked for".into());
-    };
-    let ca_key = rcgen::KeyPair::generate()?;
+    let ca_key = TokenKeyPair::new(private, &public)?;
     let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = ca.self_signed(&ca_key)?;
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?.signed_by(
-        &TokenPoint(point),
-        &ca,
-        &ca_key,
-    )?;
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "p11 example CA");
+    ca.serial_number = Some(ca_key.random_serial()?);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key)?;
+
+    // The server's key, on the token, and its certificate from that CA.
+    let (public, private) = session.generate_keypair(KeyType::EC, 256, &ObjectOptions::new())?;
+    let server_key = TokenKeyPair::new(private.clone(), &public)?;
+    let mut leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
+    leaf.serial_number = Some(server_key.random_serial()?);
+    let leaf = leaf.signed_by(&server_key, &ca)?;
     let key = TokenSigningKey::new(private, &public)?;
     println!("server key on the token, offering {:?}", key.schemes());
     let certified = CertifiedKey::new(vec![leaf.der().clone()], Arc::new(key));
 
-    let provider = Arc::new(tls::crypto::ring::default_provider());
+    let provider = Arc::new(tls::crypto::aws_lc_rs::default_provider());
     let server = tls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
@@ -78,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A client that trusts the CA.
     let mut roots = tls::RootCertStore::empty();
-    roots.add(CertificateDer::from(ca.der().to_vec()))?;
+    roots.add(ca.der().clone())?;
     let client = tls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

@@ -28,6 +28,8 @@ mod options;
 #[cfg(feature = "pool")]
 pub mod pool;
 pub mod python;
+#[cfg(feature = "rcgen")]
+pub mod rcgen;
 #[cfg(feature = "rustcrypto")]
 pub mod rustcrypto;
 #[cfg(feature = "rustls")]

@@ -7,10 +7,10 @@
 //! ```no_run
 //! # fn demo(session: &p11::Session) -> Result<(), Box<dyn std::error::Error>> {
 //! use p11::rustcrypto::signature::{Keypair, Signer, Verifier};
-//! use p11::rustcrypto::{p256, EcdsaSigner};
+//! use p11::rustcrypto::{p256, P256Signer};
 //! use p11::{KeyType, ObjectOptions};
 //! let (public, private) = session.generate_keypair(KeyType::EC, 256, &ObjectOptions::new())?;
-//! let signer = EcdsaSigner::<p256::NistP256>::new(private, &public)?;
+//! let signer = P256Signer::new(private, &public)?;
 //! let signature: p256::ecdsa::Signature = signer.try_sign(b"message")?;
 //! signer.verifying_key().verify(b"message", &signature)?;
 //! # Ok(()) }
@@ -48,7 +48,7 @@ fn sign_on_token<S>(
 /// An ECDSA key on the token, signing with the curve's hash (SHA-256 on P-256, SHA-384
 /// on P-384) as RustCrypto's ECDSA does: `ecdsa::Signature` and its DER form.
 #[derive(Clone, Debug)]
-pub struct EcdsaSigner<C: ecdsa::PrimeCurve + ecdsa::elliptic_curve::CurveArithmetic> {
+pub struct EcdsaSigner<C: ecdsa::EcdsaCurve + ecdsa::elliptic_curve::CurveArithmetic> {
     key: PrivateKey,
     verifying: ecdsa::VerifyingKey<C>,
 }
@@ -105,6 +105,13 @@ ecdsa_signer! {
     NistP384: p384, ECDSA_SHA384;
 }
 
+/// A P-256 key on the token signing ECDSA with SHA-256: `P256Signer::new(private,
+/// &public)`, no curve to name.
+pub type P256Signer = EcdsaSigner<p256::NistP256>;
+
+/// A P-384 key on the token signing ECDSA with SHA-384.
+pub type P384Signer = EcdsaSigner<p384::NistP384>;
+
 /// An RSA key on the token signing PKCS #1 v1.5 with the hash `D` (SHA-256, SHA-384,
 /// SHA-512): `rsa::pkcs1v15::Signature`.
 #[derive(Clone, Debug)]
@@ -130,7 +137,7 @@ macro_rules! rsa_signer {
             /// The module's error reading the public key; [`Error::Encoding`] for one
             /// that is no RSA key.
             pub fn new(private: PrivateKey, public: &PublicKey) -> Result<Self> {
-                let key: rsa::RsaPublicKey = verifying_key(public)?;
+                let key: rsa::PublicKey = verifying_key(public)?;
                 Ok(RsaPkcs1v15Signer {
                     key: private,
                     verifying: rsa::pkcs1v15::VerifyingKey::new(key),
@@ -163,7 +170,7 @@ macro_rules! rsa_signer {
             /// # Errors
             /// As [`RsaPkcs1v15Signer::new`].
             pub fn new(private: PrivateKey, public: &PublicKey) -> Result<Self> {
-                let key: rsa::RsaPublicKey = verifying_key(public)?;
+                let key: rsa::PublicKey = verifying_key(public)?;
                 Ok(RsaPssSigner {
                     key: private,
                     verifying: rsa::pss::VerifyingKey::new(key),
