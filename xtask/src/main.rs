@@ -10,10 +10,11 @@
 //! cargo xtask compat [MODULE...]                  the suites on each module; docs/compatibility.md
 //! cargo xtask sanitize                          the real-module tests under ASan and valgrind
 //! cargo xtask demo                                the examples against a fresh token
-//! cargo xtask bench [ARGS]                        benches against a fresh token, and ratios
+//! cargo xtask bench [--rpc] [ARGS]                benches against a fresh token, and ratios
 //! cargo xtask callgrind                           instructions per call, p11 next to raw
 //! cargo xtask fuzz [SECONDS]                      every p11-asn1 fuzz target, bounded
 //! cargo xtask public-api [--bless]                the public API listings checked, or written
+//! cargo xtask msrv                                what the published crates pull supports their MSRV
 //! ```
 
 mod bindings;
@@ -55,15 +56,18 @@ commands:
                                      and valgrind memcheck
   demo                               run every example against a fresh SoftHSM token, and the
                                      post-quantum one on kryoptic
-  bench [ARGS]                       p11-core's and p11's benches (the pool's from 1, 4 and 8
+  bench [--rpc] [ARGS]               p11-core's and p11's benches (the pool's from 1, 4 and 8
                                      threads too) against a fresh SoftHSM token, then each path's
-                                     time over the raw call's (ARGS: criterion)
+                                     time over the raw call's (ARGS: criterion); --rpc: the
+                                     facade's search and pool benches through p11-kit's RPC
   callgrind                          instructions per call (core: random, digest, typed attribute
                                      read; facade: HMAC, CMAC and ECDSA signing, ECDSA through a
                                      pool), p11 by the raw function list, counted by callgrind
   fuzz [SECONDS]                     every p11-asn1 fuzz target for SECONDS (30) each
   public-api [--bless]               each library crate's public API (rustdoc JSON) against its
-                                     listing in docs/public-api/; --bless writes the listings";
+                                     listing in docs/public-api/; --bless writes the listings
+  msrv                               every package the published crates build on (all features,
+                                     Cargo.lock) supports their rust-version (part of test)";
 
 fn main() -> ExitCode {
     match dispatch(std::env::args().skip(1).collect()) {
@@ -102,6 +106,7 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         ["demo"] => run::demo(),
         ["bench", rest @ ..] => run::bench(rest),
         ["callgrind"] => run::callgrind(),
+        ["msrv"] => run::check_msrv(&system::workspace_root()),
         ["fuzz", rest @ ..] => run::fuzz(rest),
         ["public-api"] => public_api::check(&system::workspace_root(), false),
         ["public-api", "--bless"] => public_api::check(&system::workspace_root(), true),

@@ -39,6 +39,10 @@ pub fn test() -> Result<()> {
             "warnings",
         ]))
     })?;
+    step(
+        "the MSRV: what the published crates pull supports their rust-version",
+        || check_msrv(&root),
+    )?;
     step("cargo doc", || {
         run(cargo()
             .args(["doc", "--workspace", "--no-deps"])
@@ -146,6 +150,103 @@ const PUBLISHED: [&str; 6] = [
     "p11",
     "p11-cli",
 ];
+
+/// The declared MSRV holds where it can be checked with one toolchain: clippy's
+/// `incompatible_msrv` (run by the clippy step) refuses std APIs newer than it, and here
+/// every package the published crates build on, with every feature, as `Cargo.lock`
+/// has it (resolved with `incompatible-rust-versions = "fallback"`, `.cargo/config.toml`)
+/// must declare no newer Rust. Dev-dependencies are the workspace's own affair.
+pub fn check_msrv(root: &Path) -> Result<()> {
+    let out = cargo()
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--all-features",
+            "--locked",
+        ])
+        .current_dir(root)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "cargo metadata failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    // "1.88" and "1.88.0" alike.
+    let version = |text: &str| -> [u64; 3] {
+        let mut parts = text.split('.').map(|part| part.parse().unwrap_or(0));
+        [(); 3].map(|()| parts.next().unwrap_or(0))
+    };
+    let packages: std::collections::HashMap<&str, &serde_json::Value> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let msrv = packages
+        .values()
+        .find(|p| p["name"] == "p11" && p["source"].is_null())
+        .and_then(|p| p["rust_version"].as_str())
+        .context("p11 declares no rust-version")?
+        .to_owned();
+    let nodes: std::collections::HashMap<&str, &serde_json::Value> = metadata["resolve"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| Some((n["id"].as_str()?, n)))
+        .collect();
+    let mut todo: Vec<&str> = packages
+        .iter()
+        .filter(|(_, p)| p["source"].is_null() && PUBLISHED.iter().any(|name| p["name"] == *name))
+        .map(|(id, _)| *id)
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        for dep in nodes
+            .get(id)
+            .and_then(|n| n["deps"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            // Normal (`kind` null) and build dependencies, not dev ones.
+            let built = dep["dep_kinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k["kind"].is_null() || k["kind"] == "build");
+            if let (true, Some(pkg)) = (built, dep["pkg"].as_str()) {
+                todo.push(pkg);
+            }
+        }
+    }
+    let mut newer: Vec<String> = seen
+        .iter()
+        .filter_map(|id| packages.get(id))
+        .filter_map(|p| {
+            let needs = p["rust_version"].as_str()?;
+            (version(needs) > version(&msrv)).then(|| {
+                format!("{} {} needs Rust {needs}", p["name"], p["version"]).replace('"', "")
+            })
+        })
+        .collect();
+    newer.sort();
+    anyhow::ensure!(
+        newer.is_empty(),
+        "the published crates declare rust-version {msrv}, but Cargo.lock has:\n  {}\n\
+         (cargo update with incompatible-rust-versions = \"fallback\", a bound in the \
+         crate's manifest, or a higher rust-version)",
+        newer.join("\n  ")
+    );
+    println!(
+        "{} packages the published crates build on support Rust {msrv}",
+        seen.len()
+    );
+    Ok(())
+}
 
 /// The workspace's crates that are packaged (so that `cargo package --workspace` needs
 /// no flags) but not published.

@@ -62,7 +62,7 @@ pub(crate) fn join_halves(r: &Integer, s: &Integer, half: usize) -> Result<Vec<u
 
 /// `r` and `s` of a raw `r || s` signature (two halves of equal length).
 pub(crate) fn split_halves(what: &'static str, raw: &[u8]) -> Result<(Integer, Integer)> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return Err(Asn1Error::Length {
             what,
             expected: "an even, non-zero number of".into(),

@@ -495,7 +495,7 @@ fn chunk_iterator(c: &mut Criterion) {
     let cbc_pad = Mechanism::with_iv(M::AES_CBC_PAD, &iv).unwrap();
     let chunk = vec![0x77u8; CHUNK];
     const TOTAL: usize = 64 << 20;
-    let chunks = || std::iter::repeat(chunk.as_slice()).take(TOTAL / CHUNK);
+    let chunks = || std::iter::repeat_n(chunk.as_slice(), TOTAL / CHUNK);
     let p11 = || {
         let mut stream = s.begin_encrypt(&cbc_pad, &f.aes).unwrap().stream(chunks());
         while let Some(out) = stream.next_chunk() {

@@ -565,7 +565,7 @@ impl Module {
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
             };
-            if args.as_ref().map_or(true, |args| inner.init_args == *args) {
+            if args.as_ref().is_none_or(|args| inner.init_args == *args) {
                 return Ok(Module { inner });
             }
             // Unlock first: should `inner` be the last handle, its drop takes the lock.

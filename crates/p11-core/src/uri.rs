@@ -167,7 +167,7 @@ impl Object {
 
 /// Whether an attribute the URI may leave out agrees with what the token has.
 fn agrees<T: PartialEq>(wanted: &Option<T>, actual: &T) -> bool {
-    wanted.as_ref().map_or(true, |wanted| wanted == actual)
+    wanted.as_ref().is_none_or(|wanted| wanted == actual)
 }
 
 fn bad(what: impl Into<String>) -> UriError {

@@ -143,7 +143,7 @@ pub(crate) fn with_value_len(key_type: KeyType, bits: usize) -> Result<Template>
     if matches!(key_type, KeyType::DES2 | KeyType::DES3) {
         return Ok(Template::new());
     }
-    if bits % 8 != 0 {
+    if !bits.is_multiple_of(8) {
         return Err(Error::NotWholeBytes { bits });
     }
     Ok(Template::new().with(A::VALUE_LEN, (bits / 8) as u64))
@@ -592,7 +592,7 @@ impl Session {
     /// [`Error::NotWholeBytes`](crate::Error::NotWholeBytes) when `nbits` is not a
     /// multiple of 8; as [`p11_core::Session::generate_random`].
     pub fn generate_random(&self, nbits: usize) -> Result<Vec<u8>> {
-        if nbits % 8 != 0 {
+        if !nbits.is_multiple_of(8) {
             return Err(Error::NotWholeBytes { bits: nbits });
         }
         self.core().generate_random(nbits / 8)
