@@ -45,7 +45,7 @@ pub fn test() -> Result<()> {
     )?;
     step("cargo doc", || {
         run(cargo()
-            .args(["doc", "--workspace", "--no-deps"])
+            .args(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"))
     })?;
     step("bindgen --check", || bindings::generate(true))?;

@@ -41,6 +41,16 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 /// What every key has.
+///
+/// ```no_run
+/// # fn demo(key: &impl p11::Key) -> p11::Result<()> {
+/// use p11::Capabilities;
+/// println!("{} {:?}: {:?}", key.label()?, key.key_type(), key.id()?);
+/// if key.capabilities()?.contains(Capabilities::SIGN) {
+///     println!("it signs");
+/// }
+/// # Ok(()) }
+/// ```
 pub trait Key: sealed::Operand {
     /// The core object underneath: the escape hatch to what the facade does not wrap.
     fn core(&self) -> &Object;
@@ -375,6 +385,17 @@ fn no_pin(pin: Option<&Pin>, operation: Operation) -> Result<()> {
 /// Encryption: secret and public keys. The key type's default mechanism
 /// ([`default_mechanism`]) unless [`with_param`](SecretKey::with_param) or
 /// [`with_mechanism`](SecretKey::with_mechanism) says otherwise.
+///
+/// ```no_run
+/// # fn demo(session: &p11::Session, aes: &p11::SecretKey, rsa: &p11::PublicKey) -> p11::Result<()> {
+/// use p11::{Encrypt, Key};
+/// // AES: CBC-PAD with this IV (python-pkcs11's default).
+/// let iv = session.generate_random(128)?;
+/// let crypttext = aes.with_param(&iv).encrypt(b"data")?;
+/// // RSA: OAEP with SHA-1 by default.
+/// let crypttext = rsa.encrypt(b"a short secret")?;
+/// # Ok(()) }
+/// ```
 pub trait Encrypt: Key + Sized {
     /// Encrypts `data` (python's `encrypt`).
     ///
@@ -425,6 +446,13 @@ pub trait Encrypt: Key + Sized {
 }
 
 /// Decryption: secret and private keys; mechanisms as [`Encrypt`]'s.
+///
+/// ```no_run
+/// # fn demo(aes: &p11::SecretKey, iv: &[u8], crypttext: &[u8]) -> p11::Result<()> {
+/// use p11::{Decrypt, Key};
+/// let plaintext = aes.with_param(iv).decrypt(crypttext)?;
+/// # Ok(()) }
+/// ```
 pub trait Decrypt: Key + Sized {
     /// Decrypts `data` (python's `decrypt`).
     ///
@@ -467,6 +495,19 @@ pub trait Decrypt: Key + Sized {
 /// [`with_mechanism`](SecretKey::with_mechanism) says otherwise. One-shot and streamed,
 /// a hash-and-sign mechanism the token lacks is composed from the hash and the raw
 /// signature when it has those, giving the same signature.
+///
+/// ```no_run
+/// # fn demo(ec: &p11::PrivateKey, rsa: &p11::PrivateKey, file: &mut std::fs::File)
+/// #     -> Result<(), Box<dyn std::error::Error>> {
+/// use p11::{Key, MechanismType, Sign};
+/// let signature = ec.sign(b"release 1.0")?; // ECDSA, r || s
+/// let pss = rsa.with_mechanism(MechanismType::SHA256_RSA_PKCS_PSS).sign(b"release 1.0")?;
+/// // A stream: a whole file, in parts.
+/// let mut signer = rsa.signer()?;
+/// std::io::copy(file, &mut signer)?;
+/// let signature = signer.finish()?;
+/// # Ok(()) }
+/// ```
 pub trait Sign: Key + Sized {
     /// Signs `data` (python's `sign`).
     ///
@@ -505,6 +546,16 @@ pub trait Sign: Key + Sized {
 }
 
 /// Verification: secret and public keys; mechanisms and composition as [`Sign`]'s.
+///
+/// ```no_run
+/// # fn demo(public: &p11::PublicKey, signature: &[u8]) -> p11::Result<()> {
+/// use p11::Verify;
+/// // `Ok(false)` for a wrong signature; an error only when the check could not be made.
+/// if !public.verify(b"release 1.0", signature)? {
+///     println!("not signed by this key");
+/// }
+/// # Ok(()) }
+/// ```
 pub trait Verify: Key + Sized {
     /// Verifies `signature` over `data`: `Ok(false)` for a wrong signature.
     ///
@@ -540,6 +591,14 @@ pub trait Verify: Key + Sized {
 }
 
 /// Wrapping other keys: secret and public keys.
+///
+/// ```no_run
+/// # fn demo(kek: &p11::SecretKey, key: &p11::SecretKey) -> p11::Result<()> {
+/// use p11::{KeyType, ObjectOptions, SecretKey, Unwrap, Wrap};
+/// let wrapped = kek.wrap_key(key)?; // AES key wrap (RFC 3394)
+/// let again: SecretKey = kek.unwrap_key(KeyType::AES, &wrapped, &ObjectOptions::new())?;
+/// # Ok(()) }
+/// ```
 pub trait Wrap: Key + Sized {
     /// Wraps `key` (python's `wrap_key`); by default AES: AES_KEY_WRAP, RSA: OAEP.
     ///
@@ -597,6 +656,16 @@ fn encapsulated_template(
 }
 
 /// Encapsulating keys (PKCS#11 3.2): public keys, ML-KEM's above all.
+///
+/// ```no_run
+/// # fn demo(public: &p11::PublicKey, private: &p11::PrivateKey) -> p11::Result<()> {
+/// use p11::{Decapsulate, Encapsulate, KeyType, ObjectOptions};
+/// // The sender makes a key and a ciphertext for the private key's holder...
+/// let (ciphertext, key) = public.encapsulate_key(KeyType::AES, 0, &ObjectOptions::new())?;
+/// // ...who makes the same key from the ciphertext.
+/// let same = private.decapsulate_key(&ciphertext, KeyType::AES, 0, &ObjectOptions::new())?;
+/// # Ok(()) }
+/// ```
 pub trait Encapsulate: Key + Sized {
     /// A new secret key of `key_type` for the holder of the private key, made as
     /// `options` say (by default with ML_KEM for ML-KEM keys): the ciphertext to send
@@ -654,6 +723,19 @@ pub trait Decapsulate: Key + Sized {
 }
 
 /// Deriving keys: secret and private keys.
+///
+/// ```no_run
+/// # fn demo(ours: &p11::PrivateKey, theirs: &p11::PublicKey) -> p11::Result<()> {
+/// use p11::mechanisms::Ecdh1DeriveParams;
+/// use p11::{Derive, Key, KeyType, ObjectOptions};
+/// // ECDH: our private key and their point, an AES key for both.
+/// let point = p11::util::public_key_of(theirs)?;
+/// let p11::asn1::PublicKey::Ec { point, .. } = point else { return Ok(()) };
+/// let shared = ours
+///     .with_param(Ecdh1DeriveParams::new(&point))
+///     .derive_key(KeyType::AES, 256, &ObjectOptions::new())?;
+/// # Ok(()) }
+/// ```
 pub trait Derive: Key + Sized {
     /// Derives a secret key of `key_type` and `bits`, made as `options` say
     /// ([`ObjectOptions::secret_key_template`] with `VALUE_LEN`), with the key type's
@@ -1107,6 +1189,16 @@ impl Facts {
 
 /// A kind of key: secret, public or private. The facade returns it from searches and
 /// unwrapping; the class is the type's.
+///
+/// ```no_run
+/// # fn demo(session: &p11::Session) -> p11::Result<()> {
+/// use p11::{KeyQuery, PrivateKey, PublicKey};
+/// // The kind asked for is the class searched for: same label, two objects.
+/// let query = KeyQuery::new().label("release signing");
+/// let public: PublicKey = session.get_key(&query)?;
+/// let private: PrivateKey = session.get_key(&query)?;
+/// # Ok(()) }
+/// ```
 pub trait KeyKind: Key + Sized + sealed::Made {
     /// The object class of this kind.
     const CLASS: ObjectClass;

@@ -10,6 +10,16 @@ use std::sync::Arc;
 
 /// A loaded PKCS #11 library (python-pkcs11's `pkcs11.lib`). Cheap to clone; the same
 /// path loaded twice shares one initialisation.
+///
+/// ```no_run
+/// # fn demo() -> p11::Result<()> {
+/// let lib = p11::Library::load("/usr/lib/softhsm/libsofthsm2.so")?;
+/// println!("{}", lib.info()?.manufacturer_id);
+/// for token in lib.get_tokens(&p11::TokenFilter::new())? {
+///     println!("{}", token.info()?.label);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Library {
     module: Module,
@@ -229,6 +239,14 @@ impl From<Slot> for p11_core::Slot {
 }
 
 /// A token (python-pkcs11's `Token`).
+///
+/// ```no_run
+/// # fn demo(lib: &p11::Library) -> p11::Result<()> {
+/// use p11::{OpenOptions, TokenFilter};
+/// let token = lib.get_token(&TokenFilter::new().label("DEMO"))?;
+/// let session = token.open(&OpenOptions::new().rw().user_pin("1234"))?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Token {
     token: p11_core::Token,
@@ -248,6 +266,16 @@ impl From<Token> for p11_core::Token {
 
 /// How to open a session (python's `Token.open(rw, user_pin, so_pin, user_type)`).
 /// The default is read-only and not logged in.
+///
+/// ```no_run
+/// # fn demo(token: &p11::Token) -> p11::Result<()> {
+/// use p11::OpenOptions;
+/// // Read-only, logged in as the user: enough to use keys.
+/// let user = token.open(&OpenOptions::new().user_pin("1234"))?;
+/// // Read-write as the security officer: to set the user's PIN.
+/// let admin = token.open(&OpenOptions::new().rw().so_pin("12345678"))?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
     rw: bool,

@@ -9,6 +9,19 @@ use p11_core::{
 };
 
 /// An object, typed by its class (read with its key type in one call when found).
+///
+/// ```no_run
+/// # fn demo(session: &p11::Session) -> p11::Result<()> {
+/// use p11::{AttributeType as A, Key, Object, Template};
+/// for object in session.get_objects(&Template::new().with(A::TOKEN, true))? {
+///     match object {
+///         Object::PrivateKey(key) => println!("private key {}", key.label()?),
+///         Object::Certificate(cert) => println!("certificate until {:?}", cert.info()?.not_after),
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Object {

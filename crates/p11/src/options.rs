@@ -7,6 +7,17 @@ use crate::defaults::{default_capabilities, Capabilities};
 use p11_core::{AttributeType as A, KeyType, MechanismType, ObjectClass, Template};
 
 /// Where a created object lives (python's `store=`).
+///
+/// ```no_run
+/// # fn demo(session: &p11::Session) -> p11::Result<()> {
+/// use p11::{KeyType, ObjectOptions, Storage};
+/// // Gone when the session closes (the default)...
+/// let scratch = session.generate_key(KeyType::AES, 128, &ObjectOptions::new())?;
+/// // ...or kept on the token.
+/// let options = ObjectOptions::new().label("archive").storage(Storage::Token);
+/// let kept = session.generate_key(KeyType::AES, 256, &options)?;
+/// # Ok(()) }
+/// ```
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Storage {
     /// A session object: gone when the session closes (`CKA_TOKEN` false).

@@ -14,6 +14,15 @@ use p11_core::{
 
 /// A session on a token (python-pkcs11's `Session`). Cheap to clone and `Send + Sync`:
 /// share it between threads; keys made or found through it keep it open.
+///
+/// ```no_run
+/// # fn demo(session: &p11::Session) -> p11::Result<()> {
+/// use p11::{KeyType, MechanismType, ObjectOptions};
+/// let key = session.generate_key(KeyType::AES, 256, &ObjectOptions::new())?;
+/// let random = session.generate_random(256)?; // bits, as python-pkcs11 counts them
+/// let hash = session.digest(MechanismType::SHA256, b"data")?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Session {
     session: p11_core::Session,
@@ -30,6 +39,19 @@ const TPM2_PKCS11: &str = "tpm2-software.github.io";
 /// What [`Session::get_key`] and [`Session::get_keys`] look for: any of key type,
 /// label, id, capabilities and other attributes (python's `get_key(key_type=, label=,
 /// id=, **attrs)`). The class comes from the kind of key asked for.
+///
+/// ```no_run
+/// # fn demo(session: &p11::Session) -> p11::Result<()> {
+/// use p11::{Capabilities, Key, KeyQuery, KeyType, PrivateKey, SecretKey};
+/// // Exactly one: none or several is an error.
+/// let signing: PrivateKey = session.get_key(&KeyQuery::new().label("release signing"))?;
+/// // Every AES key that may encrypt.
+/// let query = KeyQuery::new().key_type(KeyType::AES).capable_of(Capabilities::ENCRYPT);
+/// for key in session.get_keys::<SecretKey>(&query)? {
+///     println!("{}", key?.label()?);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct KeyQuery {
     key_type: Option<KeyType>,

@@ -489,6 +489,17 @@ impl Session {
 
 /// A certificate object (python-pkcs11's `Certificate`). Equal to another value for the
 /// same object through the same session.
+///
+/// ```no_run
+/// # fn demo(session: &p11::Session) -> p11::Result<()> {
+/// use p11::Template;
+/// for cert in session.get_certificates(&Template::new())? {
+///     let info = cert.info()?; // subject, issuer (DER), serial, validity, key ids
+///     println!("valid {:?} to {:?}", info.not_before, info.not_after);
+///     let der = cert.value()?;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Certificate {
     object: Object,
