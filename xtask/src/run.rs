@@ -120,6 +120,10 @@ pub fn test() -> Result<()> {
         || vendor_fork(&root, &env, &fault_module),
     )?;
     step(
+        "a downstream application on the packaged crates and today's RustCrypto, rustls, rcgen",
+        || downstream(&root, &env),
+    )?;
+    step(
         "the secrets and tracing suites on kryoptic (PKCS#11 3.2)",
         || {
             let kryoptic = tokens::kryoptic(&root.join("target/p11-test/kryoptic"))?;
@@ -365,6 +369,39 @@ fn vendor_fork(root: &Path, env: &tokens::TokenEnv, fault_module: &Path) -> Resu
         .args(["test", "--workspace"])
         .envs(env.vars())
         .env("P11_FAULT_MODULE", fault_module)
+        .env("CARGO_TARGET_DIR", root.join("target")))
+}
+
+/// tests/downstream, an application outside the workspace, built in target/downstream/
+/// on the packaged p11 crates (`[patch.crates-io]`) and run against the SoftHSM token:
+/// what a user who `cargo add`s p11 next to p256, signature, rustls and rcgen compiles.
+fn downstream(root: &Path, env: &tokens::TokenEnv) -> Result<()> {
+    let dir = root.join("target/downstream");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    copy_tree(&root.join("tests/downstream"), &dir.join("app"))?;
+    let packaged = root.join("target/package-build/package");
+    let version = env!("CARGO_PKG_VERSION");
+    let mut manifest =
+        String::from("[workspace]\nresolver = \"2\"\nmembers = [\"app\"]\n\n[patch.crates-io]\n");
+    for name in PUBLISHED {
+        let unpacked = packaged.join(format!("{name}-{version}"));
+        anyhow::ensure!(
+            unpacked.is_dir(),
+            "cargo package left no {}",
+            unpacked.display()
+        );
+        manifest.push_str(&format!("{name} = {{ path = {:?} }}\n", unpacked));
+    }
+    std::fs::write(dir.join("Cargo.toml"), manifest)?;
+    // The workspace's lock, so that what it resolved is reused; the rest is resolved as
+    // `cargo add` would.
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
+    run(cargo()
+        .current_dir(&dir)
+        .args(["run", "--quiet", "--package", "downstream"])
+        .envs(env.vars())
         .env("CARGO_TARGET_DIR", root.join("target")))
 }
 
