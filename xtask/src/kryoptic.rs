@@ -193,11 +193,34 @@ fn logged(cmd: &mut Command, log: &Path) -> Result<()> {
         .append(true)
         .open(log)?;
     let shown = format!("{cmd:?}");
-    let status = cmd
+    let mut child = cmd
         .stdout(file.try_clone()?)
         .stderr(file)
-        .status()
+        .spawn()
         .with_context(|| format!("cannot start {shown}"))?;
+    // A progress line every 20 s: the build is long, and its output goes to the log.
+    let started = std::time::Instant::now();
+    let mut said = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let seconds = started.elapsed().as_secs();
+        if seconds / 20 > said {
+            said = seconds / 20;
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let last: String = text
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or_default()
+                .chars()
+                .take(70)
+                .collect();
+            eprintln!("xtask:   ... {seconds}s: {}", last.trim());
+        }
+    };
     if !status.success() {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(20).collect();

@@ -9,7 +9,7 @@
 //! cargo xtask test                                fmt, clippy, docs, bindgen --check, then the tests
 //! cargo xtask compat [MODULE...]                  the suites on each module; docs/compatibility.md
 //! cargo xtask sanitize                          the real-module tests under ASan and valgrind
-//! cargo xtask demo                                the examples against a fresh token
+//! cargo xtask demo [--no-post-quantum]            p11 and the examples against a fresh token
 //! cargo xtask bench [--rpc] [ARGS]                benches against a fresh token, and ratios
 //! cargo xtask callgrind                           instructions per call, p11 next to raw
 //! cargo xtask fuzz [SECONDS]                      every p11-asn1 fuzz target, bounded
@@ -54,8 +54,9 @@ commands:
                                      docs/compatibility.md written from them
   sanitize                           the real-module and fault tests under AddressSanitizer
                                      and valgrind memcheck
-  demo                               run every example against a fresh SoftHSM token, and the
-                                     post-quantum one on kryoptic
+  demo [--no-post-quantum]           the p11 command, then every example, against a fresh
+                                     SoftHSM token; then the post-quantum example on kryoptic
+                                     (built from source the first time), unless told not to
   bench [--rpc] [ARGS]               p11-core's and p11's benches (the pool's from 1, 4 and 8
                                      threads too) against a fresh SoftHSM token, then each path's
                                      time over the raw call's (ARGS: criterion); --rpc: the
@@ -103,7 +104,7 @@ fn dispatch(args: Vec<String>) -> Result<()> {
         ["test"] => run::test(),
         ["compat", rest @ ..] => compat::compat(rest),
         ["sanitize"] => run::sanitize(),
-        ["demo"] => run::demo(),
+        ["demo", rest @ ..] => run::demo(rest),
         ["bench", rest @ ..] => run::bench(rest),
         ["callgrind"] => run::callgrind(),
         ["msrv"] => run::check_msrv(&system::workspace_root()),

@@ -507,9 +507,58 @@ fn host_triple() -> Result<String> {
 }
 
 /// Every example of the workspace, run against a fresh SoftHSM token.
-pub fn demo() -> Result<()> {
+pub fn demo(args: &[&str]) -> Result<()> {
+    let post_quantum = match args {
+        [] => true,
+        ["--no-post-quantum"] => false,
+        other => anyhow::bail!("demo takes --no-post-quantum or nothing, not {other:?}"),
+    };
+    let started = std::time::Instant::now();
     let root = workspace_root();
+    eprintln!(
+        "p11 demo: a fresh SoftHSM token; p11 on it through the `p11` command (the quickest \
+         to build); every example; then {}",
+        if post_quantum {
+            "the post-quantum example on kryoptic (PKCS#11 3.2; built from source the first \
+             time, about 7 minutes: skip it with `cargo xtask demo --no-post-quantum`)"
+        } else {
+            "nothing more (--no-post-quantum)"
+        }
+    );
     let env = tokens::softhsm(&root.join("target/p11-demo/softhsm"))?;
+
+    eprintln!("\n=== the p11 command on SoftHSM: build, list, make a key, sign, verify\n");
+    run(cargo().args(["build", "--package", "p11-cli"]))?;
+    let cli = root.join("target/debug/p11");
+    let p11 = |args: &[&str]| -> Result<()> {
+        eprintln!("$ p11 {}", args.join(" "));
+        run(Command::new(&cli).args(args).envs(env.vars()))
+    };
+    let message = root.join("target/p11-demo/message.txt");
+    let signature = root.join("target/p11-demo/message.sig");
+    std::fs::write(&message, "signed on the token\n")?;
+    let (message, signature) = (message.to_string_lossy(), signature.to_string_lossy());
+    p11(&["tokens"])?;
+    p11(&["keygen", "--type", "ec", "--bits", "256", "--label", "demo"])?;
+    p11(&[
+        "sign", "--key", "demo", "--in", &message, "--out", &signature,
+    ])?;
+    p11(&[
+        "verify",
+        "--key",
+        "demo",
+        "--in",
+        &message,
+        "--signature",
+        &signature,
+    ])?;
+    p11(&["objects"])?;
+    eprintln!(
+        "\np11 works on SoftHSM ({}s since the start). Next: every example in \
+         crates/*/examples, built with every feature (a few minutes the first time).",
+        started.elapsed().as_secs()
+    );
+
     for (package, example) in examples(&root)? {
         eprintln!("\n=== {package}: example {example}\n");
         // Every feature, so that feature-gated examples (RustCrypto signers) run too.
@@ -525,7 +574,18 @@ pub fn demo() -> Result<()> {
             ])
             .envs(env.vars()))?;
     }
+    if !post_quantum {
+        eprintln!(
+            "\nThe post-quantum example was skipped (--no-post-quantum): it runs on kryoptic, \
+             built from source the first time; `cargo xtask demo` runs it."
+        );
+        return Ok(());
+    }
     // The post-quantum example again, where it has something to show: on kryoptic.
+    eprintln!(
+        "\nNext: the post-quantum example on kryoptic (PKCS#11 3.2), built once into \
+         target/kryoptic/ (about 7 minutes the first time; progress below)."
+    );
     let kryoptic = tokens::kryoptic(&root.join("target/p11-demo/kryoptic"))?;
     eprintln!("\n=== p11: example post_quantum, on kryoptic (PKCS#11 3.2)\n");
     run(cargo()
@@ -538,6 +598,7 @@ pub fn demo() -> Result<()> {
             "post_quantum",
         ])
         .envs(kryoptic.vars()))?;
+    eprintln!("\nThe demo took {}s.", started.elapsed().as_secs());
     Ok(())
 }
 
