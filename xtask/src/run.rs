@@ -347,23 +347,12 @@ fn vendor_fork(root: &Path, env: &tokens::TokenEnv, fault_module: &Path) -> Resu
         &dir.join("p11-sys"),
     )?;
     copy_tree(&root.join("tests/vendor-fork/app"), &dir.join("app"))?;
-    let packaged = root.join("target/package-build/package");
-    let version = env!("CARGO_PKG_VERSION");
-    let mut manifest = String::from(
-        "[workspace]\nresolver = \"2\"\nmembers = [\"app\"]\n\n[patch.crates-io]\n\
-         p11-sys = { path = \"p11-sys\" }\n",
-    );
-    for name in ["p11-mechanisms", "p11-core", "p11-asn1", "p11"] {
-        let unpacked = packaged.join(format!("{name}-{version}"));
-        anyhow::ensure!(
-            unpacked.is_dir(),
-            "cargo package left no {}",
-            unpacked.display()
-        );
-        manifest.push_str(&format!("{name} = {{ path = {:?} }}\n", unpacked));
-    }
-    std::fs::write(dir.join("Cargo.toml"), manifest)?;
-    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
+    app_on_packages(
+        root,
+        &dir,
+        "p11-sys = { path = \"p11-sys\" }\n",
+        &["p11-mechanisms", "p11-core", "p11-asn1", "p11"],
+    )?;
     run(cargo()
         .current_dir(&dir)
         .args(["test", "--workspace"])
@@ -381,11 +370,25 @@ fn downstream(root: &Path, env: &tokens::TokenEnv) -> Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     copy_tree(&root.join("tests/downstream"), &dir.join("app"))?;
+    app_on_packages(root, &dir, "", &PUBLISHED)?;
+    run(cargo()
+        .current_dir(&dir)
+        .args(["run", "--quiet", "--package", "downstream"])
+        .envs(env.vars())
+        .env("CARGO_TARGET_DIR", root.join("target")))
+}
+
+/// Makes `dir` (holding an application in `dir/app`) a workspace whose crates.io p11
+/// crates `names` are the packages `cargo package` unpacked (after `patched`, patch lines
+/// of the caller's own), with the main lock file, so that what it resolved is reused and
+/// the rest is resolved as `cargo add` would.
+fn app_on_packages(root: &Path, dir: &Path, patched: &str, names: &[&str]) -> Result<()> {
     let packaged = root.join("target/package-build/package");
     let version = env!("CARGO_PKG_VERSION");
-    let mut manifest =
-        String::from("[workspace]\nresolver = \"2\"\nmembers = [\"app\"]\n\n[patch.crates-io]\n");
-    for name in PUBLISHED {
+    let mut manifest = format!(
+        "[workspace]\nresolver = \"2\"\nmembers = [\"app\"]\n\n[patch.crates-io]\n{patched}"
+    );
+    for name in names {
         let unpacked = packaged.join(format!("{name}-{version}"));
         anyhow::ensure!(
             unpacked.is_dir(),
@@ -395,14 +398,8 @@ fn downstream(root: &Path, env: &tokens::TokenEnv) -> Result<()> {
         manifest.push_str(&format!("{name} = {{ path = {:?} }}\n", unpacked));
     }
     std::fs::write(dir.join("Cargo.toml"), manifest)?;
-    // The workspace's lock, so that what it resolved is reused; the rest is resolved as
-    // `cargo add` would.
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
-    run(cargo()
-        .current_dir(&dir)
-        .args(["run", "--quiet", "--package", "downstream"])
-        .envs(env.vars())
-        .env("CARGO_TARGET_DIR", root.join("target")))
+    Ok(())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
