@@ -27,9 +27,24 @@ pub struct Sign {
     /// Where to write the signature (else it is printed in hex).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A mechanism without parameters (CKM_ name), instead of the key type's default.
+    /// A mechanism without parameters (CKM_ name), instead of the key type's default
+    /// (python-pkcs11's): EC ECDSA_SHA512, DSA DSA_SHA512, RSA SHA512_RSA_PKCS,
+    /// Ed25519 EDDSA, AES AES_CMAC, generic secret SHA256_HMAC.
     #[arg(long)]
     mechanism: Option<String>,
+    /// How ECDSA and DSA signatures are written: der (as OpenSSL writes and reads
+    /// them) or raw (r || s, as PKCS #11 gives them). Other signatures have one form.
+    #[arg(long, value_enum, default_value_t = Format::Der)]
+    format: Format,
+}
+
+/// How an ECDSA or DSA signature is encoded in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A DER `SEQUENCE { r, s }` (OpenSSL's, X.509's).
+    Der,
+    /// `r || s`, each half the order's length (PKCS #11's).
+    Raw,
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,9 +58,14 @@ pub struct Verify {
     /// The signature file.
     #[arg(long)]
     signature: PathBuf,
-    /// A mechanism without parameters (CKM_ name), instead of the key type's default.
+    /// A mechanism without parameters (CKM_ name), instead of the key type's default
+    /// (as `sign`'s).
     #[arg(long)]
     mechanism: Option<String>,
+    /// How an ECDSA or DSA signature is encoded: der or raw (as `sign` writes them);
+    /// without it, DER when the file is DER, else raw.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +112,11 @@ pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {
         (Object::SecretKey(key), None) => key.sign(&data)?,
         _ => bail!("only private and secret keys sign"),
     };
+    let signature = match (args.format, pair_kind(&key)) {
+        (Format::Der, Some(DerKind::Ecdsa)) => p11::asn1::ec::encode_ecdsa_signature(&signature)?,
+        (Format::Der, Some(DerKind::Dsa)) => p11::asn1::dsa::encode_dsa_signature(&signature)?,
+        _ => signature,
+    };
     match &args.out {
         Some(path) => {
             std::fs::write(path, &signature)
@@ -114,6 +139,67 @@ pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {
     Ok(())
 }
 
+/// The signature families with a DER form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DerKind {
+    Ecdsa,
+    Dsa,
+}
+
+/// Whether `key`'s signatures have a DER form (EC and DSA keys).
+fn pair_kind(key: &Object) -> Option<DerKind> {
+    let key_type = match key {
+        Object::PrivateKey(key) => key.key_type(),
+        Object::PublicKey(key) => key.key_type(),
+        _ => return None,
+    };
+    match key_type {
+        KeyType::EC => Some(DerKind::Ecdsa),
+        KeyType::DSA => Some(DerKind::Dsa),
+        _ => None,
+    }
+}
+
+/// The `r || s` PKCS #11 verifies, from a signature file in `format` (or, without one,
+/// DER when it decodes as DER for this key, else the file as it is).
+fn as_raw(key: &Object, signature: Vec<u8>, format: Option<Format>) -> Result<Vec<u8>> {
+    let Some(kind) = pair_kind(key) else {
+        if format == Some(Format::Der) {
+            bail!("only ECDSA and DSA signatures have a DER form");
+        }
+        return Ok(signature);
+    };
+    if format == Some(Format::Raw) {
+        return Ok(signature);
+    }
+    let Object::PublicKey(public) = key else {
+        return Ok(signature);
+    };
+    let decoded = match (kind, p11::util::public_key_of(public)?) {
+        (DerKind::Ecdsa, p11::asn1::PublicKey::Ec { parameters, .. }) => {
+            let curve = parameters.curve()?;
+            p11::asn1::ec::decode_ecdsa_signature(&signature, curve)
+        }
+        (
+            DerKind::Dsa,
+            p11::asn1::PublicKey::Dsa {
+                parameters: Some(parameters),
+                ..
+            },
+        ) => {
+            let half = parameters.q.len() - usize::from(parameters.q.first() == Some(&0));
+            p11::asn1::dsa::decode_dsa_signature(&signature, half)
+        }
+        _ => return Ok(signature),
+    };
+    match (decoded, format) {
+        (Ok(raw), _) => Ok(raw),
+        (Err(e), Some(Format::Der)) => Err(anyhow::anyhow!("the signature is not DER: {e}")),
+        // Not DER: the raw form.
+        (Err(_), _) => Ok(signature),
+    }
+}
+
 /// Exit status 0 for a good signature, 1 for a bad one.
 pub fn verify(connection: &Connection, args: &Verify, out: &Output) -> Result<ExitCode> {
     let session = connection.session(Login::IfPin)?;
@@ -122,6 +208,7 @@ pub fn verify(connection: &Connection, args: &Verify, out: &Output) -> Result<Ex
     })?;
     let data = read(&args.input)?;
     let signature = read(&args.signature)?;
+    let signature = as_raw(&key, signature.to_vec(), args.format)?;
     let with = mechanism(args.mechanism.as_deref())?;
     let valid = match (&key, &with) {
         (Object::PublicKey(key), Some(m)) => key.with_mechanism(m).verify(&data, &signature)?,

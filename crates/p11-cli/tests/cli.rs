@@ -24,6 +24,16 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos:x}", std::process::id())
 }
 
+/// One test at a time: `p11` processes of parallel tests on one SoftHSM token sometimes
+/// find it unreadable while another writes it ("no token matches label"), SoftHSM's
+/// own races (as the real-module suites, run one at a time).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static TOKEN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TOKEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn p11() -> Command {
     Command::cargo_bin("p11").unwrap()
 }
@@ -163,6 +173,7 @@ fn encrypt_decrypt(command: impl Fn() -> Command) {
 
 #[test]
 fn lists_the_module_its_tokens_and_mechanisms() {
+    let _serial = serial();
     let (Some(_), Some(label)) = (env("PKCS11_MODULE"), env("PKCS11_TOKEN_LABEL")) else {
         return;
     };
@@ -200,14 +211,169 @@ fn lists_the_module_its_tokens_and_mechanisms() {
 
 #[test]
 fn signs_verifies_exports_and_imports_on_the_test_token() {
+    let _serial = serial();
     if env("PKCS11_MODULE").is_none() {
         return;
     }
     sign_verify_export_import(p11, "ec", "256");
 }
 
+/// `openssl` with `args`, expecting success; what it printed.
+fn openssl(args: &[&str]) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// ECDSA signatures cross with OpenSSL both ways, in DER by default (and raw on asking):
+/// OpenSSL verifies what `p11 sign` wrote, `p11 verify` accepts what OpenSSL signed.
+#[test]
+fn ecdsa_signatures_interoperate_with_openssl() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: no `openssl` command");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(path("message"), b"signed for openssl").unwrap();
+    for (bits, curve) in [("256", "P-256"), ("384", "P-384")] {
+        let label = unique("cli-openssl");
+        json(
+            &mut p11(),
+            &["keygen", "--type", "ec", "--bits", bits, "--label", &label],
+        );
+        let public = format!("pkcs11:object={label};type=public");
+        p11()
+            .args(["export", &public, "--out", &path("public.pem")])
+            .assert()
+            .success();
+
+        // p11 signs (ECDSA_SHA512, DER by default); OpenSSL verifies.
+        p11()
+            .args([
+                "sign",
+                "--key",
+                &label,
+                "--in",
+                &path("message"),
+                "--out",
+                &path("p11.sig"),
+            ])
+            .assert()
+            .success();
+        let verified = openssl(&[
+            "dgst",
+            "-sha512",
+            "-verify",
+            &path("public.pem"),
+            "-signature",
+            &path("p11.sig"),
+            &path("message"),
+        ]);
+        assert!(verified.contains("Verified OK"), "{curve}: {verified}");
+        // Raw on asking: r || s, twice the curve's size; p11 reads it back.
+        p11()
+            .args([
+                "sign",
+                "--key",
+                &label,
+                "--format",
+                "raw",
+                "--in",
+                &path("message"),
+            ])
+            .args(["--out", &path("raw.sig")])
+            .assert()
+            .success();
+        let size = if bits == "256" { 64 } else { 96 };
+        assert_eq!(
+            std::fs::read(path("raw.sig")).unwrap().len(),
+            size,
+            "{curve}"
+        );
+        for signature in ["p11.sig", "raw.sig"] {
+            p11()
+                .args(["verify", "--key", &public, "--in", &path("message")])
+                .args(["--signature", &path(signature)])
+                .assert()
+                .success()
+                .stdout("signature valid\n");
+        }
+        delete_all(p11, &label);
+
+        // OpenSSL signs with its own key; p11 verifies with the public key imported.
+        openssl(&[
+            "ecparam",
+            "-name",
+            if bits == "256" {
+                "prime256v1"
+            } else {
+                "secp384r1"
+            },
+            "-genkey",
+            "-noout",
+            "-out",
+            &path("key.pem"),
+        ]);
+        openssl(&[
+            "ec",
+            "-in",
+            &path("key.pem"),
+            "-pubout",
+            "-out",
+            &path("openssl.pem"),
+        ]);
+        openssl(&[
+            "dgst",
+            "-sha512",
+            "-sign",
+            &path("key.pem"),
+            "-out",
+            &path("openssl.sig"),
+            &path("message"),
+        ]);
+        let imported = unique("cli-openssl-key");
+        json(
+            &mut p11(),
+            &["import", "--in", &path("openssl.pem"), "--label", &imported],
+        );
+        p11()
+            .args(["verify", "--key", &imported, "--in", &path("message")])
+            .args(["--signature", &path("openssl.sig")])
+            .assert()
+            .success()
+            .stdout("signature valid\n");
+        // The same signature over other data does not verify: the check can fail.
+        std::fs::write(path("other"), b"not what openssl signed").unwrap();
+        p11()
+            .args(["verify", "--key", &imported, "--in", &path("other")])
+            .args(["--signature", &path("openssl.sig")])
+            .assert()
+            .code(1)
+            .stdout("signature INVALID\n");
+        delete_all(p11, &imported);
+    }
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
+    let _serial = serial();
     if env("PKCS11_MODULE").is_none() {
         return;
     }
@@ -216,6 +382,7 @@ fn streams_files_through_aes_on_the_test_token() {
 
 #[test]
 fn errors_say_what_to_do() {
+    let _serial = serial();
     let Some(_) = env("PKCS11_MODULE") else {
         return;
     };
@@ -245,6 +412,7 @@ fn json_failure(args: &[&str]) -> Value {
 /// same keys, signatures and files as on the test token.
 #[test]
 fn drives_nss_with_its_init_string() {
+    let _serial = serial();
     let (Some(module), Some(args), Some(pin)) = (
         env("PKCS11_NSS_MODULE"),
         env("PKCS11_NSS_INIT_ARGS"),
@@ -278,6 +446,7 @@ fn drives_nss_with_its_init_string() {
 /// set its user PIN as the SO, change it as the user; the old PIN is refused after.
 #[test]
 fn initialises_a_token_and_sets_its_pins() {
+    let _serial = serial();
     let Some(module) = env("PKCS11_MODULE") else {
         return;
     };
@@ -372,6 +541,7 @@ fn initialises_a_token_and_sets_its_pins() {
 /// documented ones (2 usage, 3 module or token failure).
 #[test]
 fn a_closed_pipe_ends_quietly_and_errors_have_their_exit_status() {
+    let _serial = serial();
     let out = p11().args(["--json", "frobnicate"]).assert().code(2);
     let said: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(
