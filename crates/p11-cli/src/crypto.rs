@@ -38,6 +38,29 @@ pub struct Sign {
     format: Format,
 }
 
+/// The most `random` draws: a bound on what a caller's number allocates.
+const RANDOM_MAX: usize = 1 << 20;
+
+#[derive(Debug, clap::Args)]
+pub struct Random {
+    /// How many bytes (at most 1 MiB).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
+    bytes: u32,
+    /// Where to write them (else they are printed in hex).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Hash {
+    /// The file to digest; `-` for standard input.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// The digest mechanism (CKM_ name): SHA256 unless given.
+    #[arg(long, default_value = "SHA256")]
+    mechanism: String,
+}
+
 /// How an ECDSA or DSA signature is encoded in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -136,6 +159,53 @@ pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {
             text(&v["signature"]).to_owned()
         }),
     }
+    Ok(())
+}
+
+pub fn random(connection: &Connection, args: &Random, out: &Output) -> Result<()> {
+    let bytes = usize::try_from(args.bytes)?.min(RANDOM_MAX);
+    let session = connection.session(Login::IfPin)?;
+    let random = zeroize::Zeroizing::new(session.generate_random(bytes * 8)?);
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, random.as_slice())
+                .with_context(|| format!("writing {}", path.display()))?;
+            out.print(
+                json!({ "written": path.display().to_string(), "length": random.len() }),
+                |v| {
+                    format!(
+                        "wrote {} random bytes to {}",
+                        v["length"],
+                        text(&v["written"])
+                    )
+                },
+            );
+        }
+        None => out.print(json!({ "random": hex::encode(random.as_slice()) }), |v| {
+            text(&v["random"]).to_owned()
+        }),
+    }
+    Ok(())
+}
+
+/// The file streamed through the token's digest, in parts (any size, bounded memory).
+pub fn hash(connection: &Connection, args: &Hash, out: &Output) -> Result<()> {
+    let ty: MechanismType = spec_name(&args.mechanism, "CKM_")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
+    let session = connection.session(Login::IfPin)?;
+    let mut digester = session.digester(ty)?;
+    let name = args.input.display().to_string();
+    if name == "-" {
+        std::io::copy(&mut std::io::stdin().lock(), &mut digester)?;
+    } else {
+        let (mut file, _) = open(&args.input)?;
+        std::io::copy(&mut file, &mut digester)?;
+    }
+    let digest = hex::encode(digester.finish()?);
+    out.print(json!({ "digest": digest, "file": name }), |v| {
+        format!("{}  {}", text(&v["digest"]), text(&v["file"]))
+    });
     Ok(())
 }
 

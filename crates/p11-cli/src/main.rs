@@ -102,6 +102,10 @@ enum Command {
     InitPin(tokens::NewPin),
     /// Changes the user PIN.
     SetPin(tokens::NewPin),
+    /// Random bytes from the token's generator.
+    Random(crypto::Random),
+    /// A file's digest, computed on the token (as `sha256sum` prints it).
+    Hash(crypto::Hash),
 }
 
 fn main() -> ExitCode {
@@ -138,6 +142,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::InitToken(args) => tokens::init_token(&connection, args, &out)?,
         Command::InitPin(args) => tokens::init_pin(&connection, args, &out)?,
         Command::SetPin(args) => tokens::set_pin(&connection, args, &out)?,
+        Command::Random(args) => crypto::random(&connection, args, &out)?,
+        Command::Hash(args) => crypto::hash(&connection, args, &out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -371,6 +371,74 @@ fn ecdsa_signatures_interoperate_with_openssl() {
     }
 }
 
+/// `random` draws from the token (different each time, bounded by the command line);
+/// `hash` digests a file on the token as `sha256sum` does, from a file or stdin.
+#[test]
+fn draws_random_bytes_and_hashes_files_on_the_token() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    let draw = || {
+        json(&mut p11(), &["random", "--bytes", "32"])["random"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (first, second) = (draw(), draw());
+    assert_eq!(first.len(), 64, "{first}");
+    assert_ne!(first, second, "two draws alike");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("random");
+    p11()
+        .args(["random", "--bytes", "1000", "--out"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&file).unwrap().len(), 1000);
+    p11().args(["random", "--bytes", "0"]).assert().code(2);
+    p11()
+        .args(["random", "--bytes", "2000000"])
+        .assert()
+        .code(2);
+
+    // 3 MiB and a bit: several parts.
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 7).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let expected = |algorithm: &str| {
+        let out = std::process::Command::new("openssl")
+            .args(["dgst", algorithm, "-r"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let hashed = json(&mut p11(), &["hash", "--in", file.to_str().unwrap()]);
+    assert_eq!(hashed["digest"], expected("-sha256").as_str(), "{hashed}");
+    let hashed = json(
+        &mut p11(),
+        &[
+            "hash",
+            "--mechanism",
+            "sha512",
+            "--in",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(hashed["digest"], expected("-sha512").as_str(), "{hashed}");
+    let piped = p11()
+        .args(["hash", "--in", "-"])
+        .write_stdin(data)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&piped.get_output().stdout).into_owned();
+    assert_eq!(text, format!("{}  -\n", expected("-sha256")));
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();
