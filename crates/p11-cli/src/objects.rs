@@ -5,6 +5,7 @@ use crate::connect::{Connection, Login};
 use crate::output::{spec_name, text, Output};
 use anyhow::{bail, Context, Result};
 use p11::asn1::pem;
+use p11::mechanisms::{MlDsaParameterSet, MlKemParameterSet, SlhDsaParameterSet};
 use p11::{AttributeType as A, KeyType, Object, ObjectOptions, Session, Storage, Template, Uri};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -94,13 +95,22 @@ pub fn list(connection: &Connection, uri: Option<&str>, out: &Output) -> Result<
 #[derive(Debug, clap::Args)]
 pub struct Keygen {
     /// The key type: rsa, ec, ec-edwards (Ed25519), aes, des3, generic-secret, ... (any
-    /// CKK_ name).
-    #[arg(long = "type")]
-    key_type: String,
+    /// CKK_ name); or --curve, or --parameter-set.
+    #[arg(long = "type", required_unless_present_any = ["curve", "parameter_set"])]
+    key_type: Option<String>,
     /// The size: RSA modulus bits, the EC curve's bits (256, 384, 521; 255 for Ed25519),
     /// secret key bits.
-    #[arg(long)]
-    bits: usize,
+    #[arg(long, required_unless_present_any = ["curve", "parameter_set"])]
+    bits: Option<usize>,
+    /// A curve by name, for an EC, Edwards or Montgomery key pair: P-256, P-384, P-521,
+    /// secp256k1, brainpoolP256r1 (and the other brainpool curves), Ed25519, Ed448,
+    /// X25519, X448.
+    #[arg(long, conflicts_with_all = ["key_type", "bits", "parameter_set"])]
+    curve: Option<String>,
+    /// A post-quantum parameter set (PKCS #11 3.2): ML-DSA-44/65/87, ML-KEM-512/768/1024,
+    /// SLH-DSA-SHA2-128S and the other SLH-DSA sets.
+    #[arg(long, conflicts_with_all = ["key_type", "bits"])]
+    parameter_set: Option<String>,
     /// The label.
     #[arg(long)]
     label: String,
@@ -110,6 +120,48 @@ pub struct Keygen {
     /// A session key, gone when the command ends, instead of a token key.
     #[arg(long)]
     session_only: bool,
+}
+
+/// What to generate: the key type, its size, and the public template's parameters (a
+/// curve, a parameter set) where the size does not say them.
+fn what_to_generate(args: &Keygen) -> Result<(KeyType, usize, Option<Template>)> {
+    if let Some(name) = &args.curve {
+        let curve = p11::asn1::ec::curve_by_name(name).map_err(|_| {
+            anyhow::anyhow!(
+                "no curve called {name:?} (try P-256, P-384, P-521, secp256k1, Ed25519, X25519)"
+            )
+        })?;
+        let canonical = curve.name();
+        let key_type = match canonical {
+            "Ed25519" | "Ed448" => KeyType::EC_EDWARDS,
+            "X25519" | "X448" => KeyType::EC_MONTGOMERY,
+            _ => KeyType::EC,
+        };
+        let params = p11::asn1::ec::EcParameters::named(canonical)?.to_der()?;
+        // The curve is in the template: no size.
+        let template = Template::new().with(A::EC_PARAMS, params);
+        return Ok((key_type, 0, Some(template)));
+    }
+    if let Some(name) = &args.parameter_set {
+        let spec = spec_name(name, "CKP_");
+        let (key_type, set) = if let Ok(set) = spec.parse::<MlDsaParameterSet>() {
+            (KeyType::ML_DSA, set.raw())
+        } else if let Ok(set) = spec.parse::<MlKemParameterSet>() {
+            (KeyType::ML_KEM, set.raw())
+        } else if let Ok(set) = spec.parse::<SlhDsaParameterSet>() {
+            (KeyType::SLH_DSA, set.raw())
+        } else {
+            bail!(
+                "no parameter set called {name:?} (try ML-DSA-65, ML-KEM-768, SLH-DSA-SHA2-128S)"
+            );
+        };
+        let template = Template::new().with(A::PARAMETER_SET, set);
+        return Ok((key_type, 0, Some(template)));
+    }
+    match (&args.key_type, args.bits) {
+        (Some(name), Some(bits)) => Ok((key_type(name)?, bits, None)),
+        _ => bail!("--type and --bits, or --curve, or --parameter-set"),
+    }
 }
 
 /// A key type from its CKK_ name, any case, `-` for `_`.
@@ -130,12 +182,15 @@ fn is_pair(key_type: KeyType) -> bool {
             | KeyType::DSA
             | KeyType::DH
             | KeyType::X9_42_DH
+            | KeyType::ML_DSA
+            | KeyType::ML_KEM
+            | KeyType::SLH_DSA
     )
 }
 
 pub fn keygen(connection: &Connection, args: &Keygen, out: &Output) -> Result<()> {
+    let (key_type, bits, parameters) = what_to_generate(args)?;
     let session = connection.session(Login::User)?;
-    let key_type = key_type(&args.key_type)?;
     let mut options = ObjectOptions::new()
         .label(&args.label)
         .storage(if args.session_only {
@@ -146,12 +201,15 @@ pub fn keygen(connection: &Connection, args: &Keygen, out: &Output) -> Result<()
     if let Some(id) = &args.id {
         options = options.id(hex::decode(id).context("--id is not hex")?);
     }
+    if let Some(parameters) = parameters {
+        options = options.public_template(parameters);
+    }
     let made: Vec<Object> = if is_pair(key_type) {
-        let (public, private) = session.generate_keypair(key_type, args.bits, &options)?;
+        let (public, private) = session.generate_keypair(key_type, bits, &options)?;
         vec![Object::PublicKey(public), Object::PrivateKey(private)]
     } else {
         vec![Object::SecretKey(
-            session.generate_key(key_type, args.bits, &options)?,
+            session.generate_key(key_type, bits, &options)?,
         )]
     };
     let objects = made.iter().map(describe).collect::<Result<Vec<_>>>()?;

@@ -439,6 +439,59 @@ fn draws_random_bytes_and_hashes_files_on_the_token() {
     assert_eq!(text, format!("{}  -\n", expected("-sha256")));
 }
 
+/// Key pairs by curve name: the public key OpenSSL reads back is on that curve.
+#[test]
+fn makes_key_pairs_by_curve_name() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("public.pem");
+    for (curve, openssl_says) in [
+        ("P-256", "prime256v1"),
+        ("secp256k1", "secp256k1"),
+        ("P-521", "secp521r1"),
+        ("Ed25519", "ED25519"),
+    ] {
+        let label = unique("cli-curve");
+        let made = json(&mut p11(), &["keygen", "--curve", curve, "--label", &label]);
+        assert_eq!(uris(&made).len(), 2, "{curve}: {made}");
+        p11()
+            .args([
+                "export",
+                &format!("pkcs11:object={label};type=public"),
+                "--out",
+            ])
+            .arg(&pem)
+            .assert()
+            .success();
+        let text = openssl(&[
+            "pkey",
+            "-pubin",
+            "-in",
+            pem.to_str().unwrap(),
+            "-noout",
+            "-text",
+        ]);
+        assert!(text.contains(openssl_says), "{curve}: {text}");
+        delete_all(p11, &label);
+    }
+    let refused = p11()
+        .args(["keygen", "--curve", "P-999", "--label", "none"])
+        .assert()
+        .failure();
+    let said = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(said.contains("no curve called"), "{said}");
+    // A curve and a size together: a usage error.
+    p11()
+        .args([
+            "keygen", "--curve", "P-256", "--bits", "256", "--label", "none",
+        ])
+        .assert()
+        .code(2);
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();

@@ -150,6 +150,11 @@ fn row(key_type: KeyType) -> Option<Row> {
             ..none(M::EC_KEY_PAIR_GEN, C::SIGN | C::VERIFY | C::DERIVE)
         },
         KeyType::EC_EDWARDS => signing(M::EC_EDWARDS_KEY_PAIR_GEN, M::EDDSA),
+        // Not in python-pkcs11: X25519 and X448 for key agreement.
+        KeyType::EC_MONTGOMERY => Row {
+            derive: Some(M::ECDH1_DERIVE),
+            ..none(M::EC_MONTGOMERY_KEY_PAIR_GEN, C::DERIVE)
+        },
         KeyType::DH => Row {
             derive: Some(M::DH_PKCS_DERIVE),
             parameters: Some(M::DH_PKCS_PARAMETER_GEN),

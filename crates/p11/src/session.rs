@@ -317,7 +317,9 @@ impl Session {
 
     /// Generates a key pair of `key_type` and `bits` (python's `generate_keypair`): RSA
     /// with exponent 65537; DSA and DH from freshly generated domain parameters of that
-    /// size; EC on the NIST curve of that size (256, 384, 521); EC_EDWARDS 255 is Ed25519.
+    /// size; EC on the NIST curve of that size (256, 384, 521); EC_EDWARDS 255 is Ed25519;
+    /// any named curve (secp256k1, brainpool, X25519 for EC_MONTGOMERY) when the options'
+    /// public template carries its `EC_PARAMS`, the size then unused.
     /// ML-DSA, ML-KEM and SLH-DSA keys take 0 bits and their parameter set from the
     /// options' public template, as python-pkcs11 does:
     ///
@@ -355,6 +357,13 @@ impl Session {
                 return self
                     .generate_domain_parameters(key_type, bits, &ObjectOptions::new())?
                     .generate_keypair(options);
+            }
+            // A curve the options name (any named curve, `EC_PARAMS` in the public
+            // template): the size says nothing more.
+            KeyType::EC | KeyType::EC_EDWARDS | KeyType::EC_MONTGOMERY
+                if options.public_attribute(A::EC_PARAMS).is_some() =>
+            {
+                Template::new()
             }
             KeyType::EC | KeyType::EC_EDWARDS => {
                 let name = match (key_type, bits) {
