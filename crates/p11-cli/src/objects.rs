@@ -233,8 +233,8 @@ pub struct Import {
     /// The PEM or DER file.
     #[arg(long = "in")]
     input: PathBuf,
-    /// What a DER file holds: public (SubjectPublicKeyInfo), private (PKCS #8) or
-    /// certificate; PEM says so itself.
+    /// What a DER file holds: public (SubjectPublicKeyInfo), private (PKCS #8), sec1 (an
+    /// EC private key), pkcs1 (an RSA private key) or certificate; PEM says so itself.
     #[arg(long)]
     kind: Option<String>,
     /// The label.
@@ -255,20 +255,28 @@ pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()
     {
         Some(text) => {
             let (label, der) = pem::decode(text).context("reading the PEM block")?;
-            let kind = match label.as_str() {
-                "PUBLIC KEY" => "public",
-                "PRIVATE KEY" => "private",
-                "CERTIFICATE" => "certificate",
-                other => bail!("a PEM {other:?} block: p11 imports PUBLIC KEY, PRIVATE KEY (PKCS #8) and CERTIFICATE"),
-            };
-            (kind.to_owned(), zeroize::Zeroizing::new(der))
+            let der = zeroize::Zeroizing::new(der);
+            match label.as_str() {
+                "PUBLIC KEY" => ("public".to_owned(), der),
+                "PRIVATE KEY" => ("private".to_owned(), der),
+                "EC PRIVATE KEY" => ("private".to_owned(), sec1_as_pkcs8(&der)?),
+                "RSA PRIVATE KEY" => ("private".to_owned(), pkcs1_as_pkcs8(&der)?),
+                "CERTIFICATE" => ("certificate".to_owned(), der),
+                other => bail!(
+                    "a PEM {other:?} block: p11 imports PUBLIC KEY, PRIVATE KEY (PKCS #8), \
+                     EC PRIVATE KEY (SEC 1), RSA PRIVATE KEY (PKCS #1) and CERTIFICATE"
+                ),
+            }
         }
         None => {
-            let kind = args
-                .kind
-                .clone()
-                .context("a DER file: say what it holds with --kind public|private|certificate")?;
-            (kind, bytes.clone())
+            let kind = args.kind.clone().context(
+                "a DER file: say what it holds with --kind public|private|sec1|pkcs1|certificate",
+            )?;
+            match kind.as_str() {
+                "sec1" => ("private".to_owned(), sec1_as_pkcs8(&bytes)?),
+                "pkcs1" => ("private".to_owned(), pkcs1_as_pkcs8(&bytes)?),
+                _ => (kind, bytes.clone()),
+            }
         }
     };
     let session = connection.session(Login::User)?;
@@ -286,6 +294,24 @@ pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()
     };
     print_objects(out, vec![describe(&object)?]);
     Ok(())
+}
+
+/// A SEC 1 `ECPrivateKey` (OpenSSL's `EC PRIVATE KEY`, which names its curve) as PKCS #8.
+fn sec1_as_pkcs8(der: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let key = p11::asn1::ec::EcPrivateKey::from_der(der)
+        .context("reading a SEC 1 EC private key (ECPrivateKey DER)")?;
+    anyhow::ensure!(
+        key.parameters.is_some(),
+        "the EC private key names no curve (SEC 1 leaves it optional; PKCS #8 carries it)"
+    );
+    Ok(p11::asn1::PrivateKey::Ec(key).to_pkcs8_der()?)
+}
+
+/// A PKCS #1 `RSAPrivateKey` (OpenSSL's `RSA PRIVATE KEY`) as PKCS #8.
+fn pkcs1_as_pkcs8(der: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let key = p11::asn1::RsaPrivateKey::from_der(der)
+        .context("reading a PKCS #1 RSA private key (RSAPrivateKey DER)")?;
+    Ok(p11::asn1::PrivateKey::Rsa(key).to_pkcs8_der()?)
 }
 
 #[derive(Debug, clap::Args)]

@@ -492,6 +492,116 @@ fn makes_key_pairs_by_curve_name() {
         .code(2);
 }
 
+/// OpenSSL's traditional private keys — SEC 1 `EC PRIVATE KEY` and PKCS #1 `RSA PRIVATE
+/// KEY`, PEM and DER — import, and sign what OpenSSL verifies with its own public half.
+#[test]
+fn imports_sec1_and_pkcs1_keys_that_sign_what_openssl_verifies() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: no `openssl` command");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(path("message"), b"signed by an imported key").unwrap();
+    openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        &path("ec.pem"),
+    ]);
+    openssl(&[
+        "ec",
+        "-in",
+        &path("ec.pem"),
+        "-outform",
+        "DER",
+        "-out",
+        &path("ec.der"),
+    ]);
+    openssl(&[
+        "ec",
+        "-in",
+        &path("ec.pem"),
+        "-pubout",
+        "-out",
+        &path("ec.pub"),
+    ]);
+    openssl(&["genrsa", "-traditional", "-out", &path("rsa.pem"), "2048"]);
+    openssl(&[
+        "rsa",
+        "-in",
+        &path("rsa.pem"),
+        "-traditional",
+        "-outform",
+        "DER",
+        "-out",
+        &path("rsa.der"),
+    ]);
+    openssl(&[
+        "rsa",
+        "-in",
+        &path("rsa.pem"),
+        "-pubout",
+        "-out",
+        &path("rsa.pub"),
+    ]);
+    assert!(std::fs::read_to_string(path("ec.pem"))
+        .unwrap()
+        .contains("BEGIN EC PRIVATE KEY"));
+    assert!(std::fs::read_to_string(path("rsa.pem"))
+        .unwrap()
+        .contains("BEGIN RSA PRIVATE KEY"));
+    for (file, kind, public) in [
+        ("ec.pem", None, "ec.pub"),
+        ("ec.der", Some("sec1"), "ec.pub"),
+        ("rsa.pem", None, "rsa.pub"),
+        ("rsa.der", Some("pkcs1"), "rsa.pub"),
+    ] {
+        let label = unique("cli-traditional");
+        let mut import = p11();
+        import.args(["import", "--in", &path(file), "--label", &label]);
+        if let Some(kind) = kind {
+            import.args(["--kind", kind]);
+        }
+        let objects = json(&mut import, &[]);
+        assert_eq!(objects[0]["class"], "CKO_PRIVATE_KEY", "{file}: {objects}");
+        p11()
+            .args([
+                "sign",
+                "--key",
+                &label,
+                "--in",
+                &path("message"),
+                "--out",
+                &path("sig"),
+            ])
+            .assert()
+            .success();
+        let verified = openssl(&[
+            "dgst",
+            "-sha512",
+            "-verify",
+            &path(public),
+            "-signature",
+            &path("sig"),
+            &path("message"),
+        ]);
+        assert!(verified.contains("Verified OK"), "{file}: {verified}");
+        delete_all(p11, &label);
+    }
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();
