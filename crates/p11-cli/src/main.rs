@@ -4,6 +4,7 @@
 //! tokens and PINs up. Human output by default, `--json` for scripts.
 #![deny(missing_docs)]
 
+mod certify;
 mod connect;
 mod crypto;
 mod objects;
@@ -106,6 +107,10 @@ enum Command {
     Random(crypto::Random),
     /// A file's digest, computed on the token (as `sha256sum` prints it).
     Hash(crypto::Hash),
+    /// A certificate signing request (PKCS #10, PEM) for a token key pair.
+    Csr(certify::Request),
+    /// A self-signed certificate (PEM) for a token key pair, or a CA's with --ca.
+    Certificate(certify::SelfSigned),
 }
 
 fn main() -> ExitCode {
@@ -144,6 +149,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::SetPin(args) => tokens::set_pin(&connection, args, &out)?,
         Command::Random(args) => crypto::random(&connection, args, &out)?,
         Command::Hash(args) => crypto::hash(&connection, args, &out)?,
+        Command::Csr(args) => certify::request(&connection, args, &out)?,
+        Command::Certificate(args) => certify::self_signed(&connection, args, &out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

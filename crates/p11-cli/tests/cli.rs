@@ -602,6 +602,99 @@ fn imports_sec1_and_pkcs1_keys_that_sign_what_openssl_verifies() {
     }
 }
 
+/// `csr` and `certificate` sign on the token what OpenSSL accepts: the request's
+/// self-signature, the certificate read and verified against itself (a CA's with --ca).
+#[test]
+fn makes_csrs_and_certificates_that_openssl_accepts() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: no `openssl` command");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    for (key_type, bits) in [("ec", "256"), ("rsa", "2048")] {
+        let label = unique("cli-cert");
+        json(
+            &mut p11(),
+            &[
+                "keygen", "--type", key_type, "--bits", bits, "--label", &label,
+            ],
+        );
+        p11()
+            .args([
+                "csr",
+                "--key",
+                &label,
+                "--subject",
+                "CN=req.example,O=p11 tests",
+            ])
+            .args(["--dns", "req.example", "--out", &path("req.csr")])
+            .assert()
+            .success();
+        let (ok, said) = {
+            let out = std::process::Command::new("openssl")
+                .args([
+                    "req",
+                    "-in",
+                    &path("req.csr"),
+                    "-noout",
+                    "-verify",
+                    "-subject",
+                ])
+                .output()
+                .unwrap();
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.success(), said)
+        };
+        assert!(ok && said.contains("verify OK"), "{key_type}: {said}");
+        assert!(
+            said.contains("CN = req.example, O = p11 tests"),
+            "{key_type}: {said}"
+        );
+
+        p11()
+            .args([
+                "certificate",
+                "--key",
+                &label,
+                "--subject",
+                "CN=p11 test CA",
+                "--ca",
+            ])
+            .args(["--days", "10", "--out", &path("ca.pem")])
+            .assert()
+            .success();
+        let text = openssl(&["x509", "-in", &path("ca.pem"), "-noout", "-text"]);
+        assert!(
+            text.contains("CA:TRUE") && text.contains("CN = p11 test CA"),
+            "{text}"
+        );
+        let verified = openssl(&["verify", "-CAfile", &path("ca.pem"), &path("ca.pem")]);
+        assert!(verified.contains(": OK"), "{key_type}: {verified}");
+        delete_all(p11, &label);
+    }
+    p11()
+        .args(["csr", "--key", "cli-no-such-key", "--subject", "CN=x"])
+        .assert()
+        .code(3);
+    p11()
+        .args(["csr", "--key", "cli-no-such-key", "--subject", "XX=x"])
+        .assert()
+        .failure();
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();
