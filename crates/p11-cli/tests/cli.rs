@@ -695,6 +695,121 @@ fn makes_csrs_and_certificates_that_openssl_accepts() {
         .failure();
 }
 
+/// Random bytes as files to `import`, `verify` and `decrypt`: a clear error and a
+/// failing exit status every time, never a panic (exit status 101).
+#[test]
+fn random_files_get_errors_not_panics() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (pair, aes) = (unique("cli-fuzz-pair"), unique("cli-fuzz-aes"));
+    json(
+        &mut p11(),
+        &["keygen", "--type", "ec", "--bits", "256", "--label", &pair],
+    );
+    json(
+        &mut p11(),
+        &["keygen", "--type", "aes", "--bits", "128", "--label", &aes],
+    );
+    std::fs::write(path("message"), b"fuzzed").unwrap();
+    // A fixed xorshift stream: the same inputs every run; sizes from 0 to ~2 KiB, some
+    // starting as PEM or DER would.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..24 {
+        let len = (next() % 2048) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        match round % 4 {
+            0 => bytes
+                .splice(0..0, b"-----BEGIN PRIVATE KEY-----\n".iter().copied())
+                .for_each(drop),
+            1 => bytes.splice(0..0, [0x30, 0x82, 0x01, 0x00]).for_each(drop),
+            _ => {}
+        }
+        std::fs::write(path("random"), &bytes).unwrap();
+        let runs: [Vec<String>; 5] = [
+            [
+                "import",
+                "--in",
+                &path("random"),
+                "--label",
+                "cli-fuzz-import",
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "import",
+                "--kind",
+                "private",
+                "--in",
+                &path("random"),
+                "--label",
+                "cli-fuzz-import",
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "import",
+                "--kind",
+                "sec1",
+                "--in",
+                &path("random"),
+                "--label",
+                "cli-fuzz-import",
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "verify",
+                "--key",
+                &pair,
+                "--in",
+                &path("message"),
+                "--signature",
+                &path("random"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "decrypt",
+                "--key",
+                &aes,
+                "--in",
+                &path("random"),
+                "--out",
+                &path("plain"),
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for args in runs {
+            let out = p11().args(&args).output().unwrap();
+            let code = out.status.code();
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert_ne!(code, Some(101), "a panic on {args:?} ({len} bytes): {said}");
+            assert!(
+                code.is_some_and(|c| c != 0),
+                "{args:?} took {len} random bytes: {said}"
+            );
+            // A verdict on a signature (exit 1) is an answer too; the rest say why.
+            assert!(
+                code == Some(1) || said.starts_with("error: "),
+                "{args:?}: {said}"
+            );
+        }
+    }
+    delete_all(p11, &pair);
+    delete_all(p11, &aes);
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();
