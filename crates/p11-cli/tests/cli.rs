@@ -795,6 +795,11 @@ fn random_files_get_errors_not_panics() {
             let code = out.status.code();
             let said = String::from_utf8_lossy(&out.stderr);
             assert_ne!(code, Some(101), "a panic on {args:?} ({len} bytes): {said}");
+            // CBC-PAD has no integrity: random bytes with a valid-looking pad decrypt
+            // (about 1 in 256), which only an authenticated format would refuse.
+            if args[0] == "decrypt" && code == Some(0) {
+                continue;
+            }
             assert!(
                 code.is_some_and(|c| c != 0),
                 "{args:?} took {len} random bytes: {said}"
