@@ -6,7 +6,6 @@ use crate::objects::find;
 use crate::output::{spec_name, text, Output};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use p11::Cipher;
 use p11::{
     Decrypt, Encrypt, Key, KeyType, Mechanism, MechanismType, Object, Sign as _, Verify as _,
 };
@@ -96,12 +95,18 @@ pub struct Crypt {
     /// The key: a PKCS #11 URI or a label.
     #[arg(long)]
     key: String,
-    /// The input file.
+    /// The input file; `-` for standard input.
     #[arg(long = "in")]
     input: PathBuf,
-    /// The output file.
+    /// The output file; `-` for standard output. A file appears only when the whole
+    /// input went through (decrypt: every chunk checked).
     #[arg(long)]
     out: PathBuf,
+    /// A raw block-cipher mode for secret keys (AES_CBC_PAD, DES3_CBC_PAD: the IV first,
+    /// then the data), which carries no integrity. Without it, an AES key seals the
+    /// file in p11's authenticated format (AES-GCM in chunks; docs/file-format.md).
+    #[arg(long)]
+    mechanism: Option<String>,
 }
 
 fn mechanism(name: Option<&str>) -> Result<Option<Mechanism<'static>>> {
@@ -196,12 +201,8 @@ pub fn hash(connection: &Connection, args: &Hash, out: &Output) -> Result<()> {
     let session = connection.session(Login::IfPin)?;
     let mut digester = session.digester(ty)?;
     let name = args.input.display().to_string();
-    if name == "-" {
-        std::io::copy(&mut std::io::stdin().lock(), &mut digester)?;
-    } else {
-        let (mut file, _) = open(&args.input)?;
-        std::io::copy(&mut file, &mut digester)?;
-    }
+    let (mut input, _) = reader(&args.input)?;
+    std::io::copy(&mut input, &mut digester)?;
     let digest = hex::encode(digester.finish()?);
     out.print(json!({ "digest": digest, "file": name }), |v| {
         format!("{}  {}", text(&v["digest"]), text(&v["file"]))
@@ -302,35 +303,69 @@ pub fn verify(connection: &Connection, args: &Verify, out: &Output) -> Result<Ex
     })
 }
 
-/// The IV length of a secret key type's default (CBC-PAD) mechanism: its block size.
+/// The IV length of a secret key type's block cipher: its block size.
 fn iv_len(key_type: KeyType) -> Result<usize> {
     Ok(match key_type {
         KeyType::AES => 16,
         KeyType::DES | KeyType::DES2 | KeyType::DES3 => 8,
-        other => bail!("p11 streams files through AES and DES3 keys (CBC-PAD); not {other}"),
+        other => bail!("raw modes take AES and DES3 keys; not {other}"),
     })
 }
 
-/// `input` (`len` bytes) through `cipher` into `output`, with a progress bar on stderr
-/// (hidden when stderr is no terminal).
-fn stream(cipher: Cipher, input: File, len: u64, output: File) -> Result<()> {
-    let bar = ProgressBar::new(len);
+/// Where a command reads: a file (its length known, for the progress bar) or stdin.
+fn reader(path: &Path) -> Result<(Box<dyn Read>, Option<u64>)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::stdin().lock()), None));
+    }
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).ok();
+    Ok((Box::new(file), len))
+}
+
+/// Runs `write` into the output: stdout, or a file that appears (by rename) only when
+/// `write` succeeded and is removed otherwise.
+fn to_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>) -> Result<u64> {
+    if path.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        return write(&mut stdout);
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = create(&partial)?;
+    let mut buffered = std::io::BufWriter::new(file);
+    let result = write(&mut buffered).and_then(|n| {
+        buffered.flush()?;
+        Ok(n)
+    });
+    drop(buffered);
+    match result {
+        Ok(n) => {
+            std::fs::rename(&partial, path)
+                .with_context(|| format!("renaming {} to {}", partial.display(), path.display()))?;
+            Ok(n)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// A progress bar on stderr over `input` (hidden when stderr is no terminal, or the
+/// length is unknown).
+fn with_progress(input: Box<dyn Read>, len: Option<u64>) -> (ProgressBar, impl Read) {
+    let bar = match len {
+        Some(len) => ProgressBar::new(len),
+        None => ProgressBar::hidden(),
+    };
     if let Ok(style) =
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
     {
         bar.set_style(style);
     }
-    let mut writer = cipher.writer(output);
-    std::io::copy(&mut bar.wrap_read(input), &mut writer)?;
-    writer.finish()?.flush()?;
-    bar.finish_and_clear();
-    Ok(())
-}
-
-fn open(path: &Path) -> Result<(File, u64)> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    Ok((file, len))
+    let wrapped = bar.wrap_read(input);
+    (bar, wrapped)
 }
 
 fn create(path: &Path) -> Result<File> {
@@ -338,65 +373,157 @@ fn create(path: &Path) -> Result<File> {
 }
 
 fn done(out: &Output, args: &Crypt, written: u64) {
+    if args.out.as_os_str() == "-" {
+        return; // the output is the data
+    }
     out.print(
         json!({ "written": args.out.display().to_string(), "length": written }),
         |v| format!("wrote {} bytes to {}", v["length"], text(&v["written"])),
     );
 }
 
-/// Secret keys: the IV (random, from the token) then the input streamed through the
-/// key's CBC-PAD mechanism. Public keys: one part, by the key type's default (RSA: OAEP).
+/// A raw mode's mechanism type, with a warning that it has no integrity.
+fn raw_mode(name: &str) -> Result<MechanismType> {
+    let ty: MechanismType = spec_name(name, "CKM_")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
+    eprintln!(
+        "warning: {ty} carries no integrity: a changed file decrypts to changed data \
+         (without --mechanism, p11 seals AES files with AES-GCM)"
+    );
+    Ok(ty)
+}
+
+/// The most an RSA-OAEP (SHA-1) encryption takes with `key`: its modulus less 42 bytes.
+fn rsa_room(key: &p11::PublicKey) -> Result<Option<usize>> {
+    Ok(match p11::util::public_key_of(key)? {
+        p11::asn1::PublicKey::Rsa(rsa) => {
+            let modulus = rsa.modulus.iter().skip_while(|b| **b == 0).count();
+            Some(modulus.saturating_sub(42))
+        }
+        _ => None,
+    })
+}
+
+/// Secret keys: AES seals the input in p11's authenticated format; a raw mode
+/// (--mechanism) writes the IV (random, from the token) then the input through it.
+/// Public keys: one part, by the key type's default (RSA: OAEP).
 pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()> {
     let session = connection.session(Login::User)?;
     let key = find(&session, &args.key, |o| {
         matches!(o, Object::PublicKey(_) | Object::SecretKey(_))
     })?;
-    let sealed = match key {
-        Object::SecretKey(key) => {
-            let iv = session.generate_random(iv_len(key.key_type())? * 8)?;
-            let (input, len) = open(&args.input)?;
-            let mut output = create(&args.out)?;
-            output.write_all(&iv)?;
-            stream(key.with_param(&iv).encryptor()?, input, len, output)?;
-            std::fs::metadata(&args.out)?.len()
-        }
+    let (input, len) = reader(&args.input)?;
+    let written = match key {
+        Object::SecretKey(key) => match &args.mechanism {
+            Some(name) => {
+                let ty = raw_mode(name)?;
+                let iv = session.generate_random(iv_len(key.key_type())? * 8)?;
+                let mechanism = Mechanism::with_iv(ty, &iv)?;
+                let (bar, mut input) = with_progress(input, len);
+                let written = to_output(&args.out, |output| {
+                    output.write_all(&iv)?;
+                    let mut writer = key.with_mechanism(&mechanism).encryptor()?.writer(output);
+                    let n = std::io::copy(&mut input, &mut writer)?;
+                    writer.finish()?.flush()?;
+                    Ok(n + iv.len() as u64)
+                })?;
+                bar.finish_and_clear();
+                written
+            }
+            None => {
+                if key.key_type() != KeyType::AES {
+                    bail!(
+                        "p11 seals files with AES keys (AES-GCM); for a {} key give a raw mode \
+                         (--mechanism DES3_CBC_PAD), which carries no integrity",
+                        key.key_type()
+                    );
+                }
+                let uri = key.core().uri().map(|u| u.to_string()).unwrap_or_default();
+                let random = session.generate_random(56)?;
+                let mut prefix = [0u8; 7];
+                prefix.copy_from_slice(
+                    random
+                        .get(..7)
+                        .context("the token's random draw was short")?,
+                );
+                let (bar, mut input) = with_progress(input, len);
+                let written = to_output(&args.out, |output| {
+                    crate::sealed::seal(&key, &uri, prefix, &mut input, output)
+                })?;
+                bar.finish_and_clear();
+                written
+            }
+        },
         Object::PublicKey(key) => {
-            let sealed = key.encrypt(&read(&args.input)?)?;
-            std::fs::write(&args.out, &sealed)?;
-            sealed.len() as u64
+            let mut data = zeroize::Zeroizing::new(Vec::new());
+            let mut input = input;
+            input.read_to_end(&mut data).context("reading the input")?;
+            if let Some(room) = rsa_room(&key)? {
+                if data.len() > room {
+                    bail!(
+                        "RSA-OAEP with this key encrypts at most {room} bytes, and the input is \
+                         {}: seal files with an AES key (and wrap that key with RSA)",
+                        data.len()
+                    );
+                }
+            }
+            let sealed = key.encrypt(&data)?;
+            to_output(&args.out, |output| {
+                output.write_all(&sealed)?;
+                Ok(sealed.len() as u64)
+            })?
         }
         _ => bail!("only public and secret keys encrypt"),
     };
-    done(out, args, sealed);
+    done(out, args, written);
     Ok(())
 }
 
-/// What [`encrypt`] wrote, back.
+/// What [`encrypt`] wrote, back: a sealed file only once every chunk checked out.
 pub fn decrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()> {
     let session = connection.session(Login::User)?;
     let key = find(&session, &args.key, |o| {
         matches!(o, Object::PrivateKey(_) | Object::SecretKey(_))
     })?;
+    let (input, len) = reader(&args.input)?;
     let written = match key {
-        Object::SecretKey(key) => {
-            let (mut input, len) = open(&args.input)?;
-            let mut iv = vec![0u8; iv_len(key.key_type())?];
-            input
-                .read_exact(&mut iv)
-                .context("the input is shorter than its IV: not what `p11 encrypt` wrote")?;
-            let len = len.saturating_sub(iv.len() as u64);
-            stream(
-                key.with_param(&iv).decryptor()?,
-                input,
-                len,
-                create(&args.out)?,
-            )?;
-            std::fs::metadata(&args.out)?.len()
-        }
+        Object::SecretKey(key) => match &args.mechanism {
+            Some(name) => {
+                let ty = raw_mode(name)?;
+                let (bar, mut input) = with_progress(input, len);
+                let mut iv = vec![0u8; iv_len(key.key_type())?];
+                input
+                    .read_exact(&mut iv)
+                    .context("the input is shorter than its IV: not what `p11 encrypt` wrote")?;
+                let mechanism = Mechanism::with_iv(ty, &iv)?;
+                let written = to_output(&args.out, |output| {
+                    let mut writer = key.with_mechanism(&mechanism).decryptor()?.writer(output);
+                    std::io::copy(&mut input, &mut writer)?;
+                    writer.finish()?.flush()?;
+                    Ok(0)
+                })?;
+                bar.finish_and_clear();
+                written
+            }
+            None => {
+                let (bar, mut input) = with_progress(input, len);
+                let written = to_output(&args.out, |output| {
+                    crate::sealed::open(&key, &mut input, output)
+                })?;
+                bar.finish_and_clear();
+                written
+            }
+        },
         Object::PrivateKey(key) => {
-            let plain = zeroize::Zeroizing::new(key.decrypt(&read(&args.input)?)?);
-            std::fs::write(&args.out, plain.as_slice())?;
-            plain.len() as u64
+            let mut data = Vec::new();
+            let mut input = input;
+            input.read_to_end(&mut data).context("reading the input")?;
+            let plain = zeroize::Zeroizing::new(key.decrypt(&data)?);
+            to_output(&args.out, |output| {
+                output.write_all(plain.as_slice())?;
+                Ok(plain.len() as u64)
+            })?
         }
         _ => bail!("only private and secret keys decrypt"),
     };

@@ -9,6 +9,7 @@ mod connect;
 mod crypto;
 mod objects;
 mod output;
+mod sealed;
 mod tokens;
 
 use clap::{Parser, Subcommand};
@@ -89,9 +90,10 @@ enum Command {
     Sign(crypto::Sign),
     /// Verifies a signature over a file.
     Verify(crypto::Verify),
-    /// Encrypts a file (secret keys: streamed, the IV first; public keys: one part).
+    /// Encrypts a file: AES keys seal it (AES-GCM in checked chunks, streamed); raw modes
+    /// on asking; public keys one part (RSA OAEP).
     Encrypt(crypto::Crypt),
-    /// Decrypts what `encrypt` wrote.
+    /// Decrypts what `encrypt` wrote (a sealed file only if every chunk checks out).
     Decrypt(crypto::Crypt),
     /// Imports a public key, private key (PKCS #8) or certificate from PEM or DER.
     Import(objects::Import),

@@ -1,0 +1,208 @@
+//! p11's authenticated file format (docs/file-format.md): a header, then the input in
+//! chunks of at most 1 MiB, each sealed on the token with AES-GCM under its own nonce —
+//! the header's random prefix, the chunk's number, and a flag on the last chunk — with
+//! the header as additional data. A flipped byte, a reordered, dropped or appended chunk,
+//! a truncated file or a changed header fails a chunk's tag, and no plaintext of a chunk
+//! is written before its tag is checked. Memory: two chunks, whatever the file's size.
+
+use anyhow::{bail, Context, Result};
+use p11::mechanisms::GcmParams;
+use p11::{Decrypt, Encrypt, Mechanism, MechanismType, SecretKey};
+use std::io::{Read, Write};
+
+/// The file's first bytes.
+pub const MAGIC: &[u8; 8] = b"P11SEAL\0";
+const VERSION: u8 = 1;
+/// The mechanism byte for AES-GCM with a 128-bit tag.
+const AES_GCM: u8 = 1;
+/// Plaintext bytes per chunk.
+pub const CHUNK: usize = 1 << 20;
+const TAG: usize = 16;
+/// The longest key URI the header carries (and a reader accepts).
+const URI_MAX: usize = 4096;
+/// The most chunk bytes a reader accepts in a header (a writer uses [`CHUNK`]).
+const CHUNK_MAX: usize = 16 << 20;
+
+/// The header: what it says, and its bytes (every chunk's additional data).
+struct Header {
+    chunk: usize,
+    prefix: [u8; 7],
+    bytes: Vec<u8>,
+}
+
+impl Header {
+    fn new(prefix: [u8; 7], uri: &str) -> Result<Header> {
+        let uri = uri.as_bytes();
+        anyhow::ensure!(
+            uri.len() <= URI_MAX,
+            "the key's URI is over {URI_MAX} bytes"
+        );
+        let mut bytes = Vec::with_capacity(23 + uri.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&[VERSION, AES_GCM]);
+        bytes.extend_from_slice(&u32::try_from(CHUNK)?.to_be_bytes());
+        bytes.extend_from_slice(&prefix);
+        bytes.extend_from_slice(&u16::try_from(uri.len())?.to_be_bytes());
+        bytes.extend_from_slice(uri);
+        Ok(Header {
+            chunk: CHUNK,
+            prefix,
+            bytes,
+        })
+    }
+
+    fn read(input: &mut impl Read) -> Result<Header> {
+        // Magic 8, version 1, mechanism 1, chunk size 4, nonce prefix 7, URI length 2.
+        let mut fixed = [0u8; 23];
+        input
+            .read_exact(&mut fixed)
+            .context("shorter than a p11 sealed file's header")?;
+        if &fixed[..8] != MAGIC {
+            bail!("not a p11 sealed file (for a raw CBC-PAD file, give --mechanism)");
+        }
+        if fixed[8] != VERSION {
+            bail!(
+                "a p11 sealed file of version {}, which this p11 does not read",
+                fixed[8]
+            );
+        }
+        if fixed[9] != AES_GCM {
+            bail!(
+                "a p11 sealed file with mechanism {}, which this p11 does not know",
+                fixed[9]
+            );
+        }
+        let chunk = usize::try_from(u32::from_be_bytes([
+            fixed[10], fixed[11], fixed[12], fixed[13],
+        ]))?;
+        if chunk == 0 || chunk > CHUNK_MAX {
+            bail!("a p11 sealed file with chunks of {chunk} bytes (at most {CHUNK_MAX})");
+        }
+        let mut prefix = [0u8; 7];
+        prefix.copy_from_slice(&fixed[14..21]);
+        let uri_len = usize::from(u16::from_be_bytes([fixed[21], fixed[22]]));
+        if uri_len > URI_MAX {
+            bail!("a p11 sealed file whose key URI is {uri_len} bytes (at most {URI_MAX})");
+        }
+        let mut uri = vec![0u8; uri_len];
+        input
+            .read_exact(&mut uri)
+            .context("the header ends early")?;
+        let mut bytes = fixed.to_vec();
+        bytes.extend_from_slice(&uri);
+        Ok(Header {
+            chunk,
+            prefix,
+            bytes,
+        })
+    }
+
+    /// Chunk `number`'s nonce: the prefix, the number, the last-chunk flag.
+    fn nonce(&self, number: u32, last: bool) -> [u8; 12] {
+        let mut nonce = [0u8; 12];
+        nonce[..7].copy_from_slice(&self.prefix);
+        nonce[7..11].copy_from_slice(&number.to_be_bytes());
+        nonce[11] = u8::from(last);
+        nonce
+    }
+}
+
+/// Reads until `buffer` is full or the input ends; how much was read.
+fn fill(input: &mut impl Read, buffer: &mut [u8]) -> Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match input.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).context("reading the input"),
+        }
+    }
+    Ok(filled)
+}
+
+/// Seals `input` into `output` with `key` (an AES key), naming `uri` in the header; the
+/// bytes written.
+pub fn seal(
+    key: &SecretKey,
+    uri: &str,
+    prefix: [u8; 7],
+    input: &mut impl Read,
+    output: &mut (impl Write + ?Sized),
+) -> Result<u64> {
+    let header = Header::new(prefix, uri)?;
+    output.write_all(&header.bytes)?;
+    let mut written = header.bytes.len() as u64;
+    let (mut current, mut next) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+    let mut len = fill(input, &mut current)?;
+    for number in 0u32.. {
+        // The last chunk is the one the input ends in (an empty input: one empty chunk).
+        let next_len = if len == CHUNK {
+            fill(input, &mut next)?
+        } else {
+            0
+        };
+        let last = next_len == 0;
+        let mut nonce = header.nonce(number, last);
+        let params = GcmParams::new(&mut nonce, &header.bytes, TAG * 8)?;
+        let sealed = key
+            .with_mechanism(Mechanism::with(MechanismType::AES_GCM, params))
+            .encrypt(&current[..len])?;
+        output.write_all(&sealed)?;
+        written += sealed.len() as u64;
+        if last {
+            break;
+        }
+        std::mem::swap(&mut current, &mut next);
+        len = next_len;
+        anyhow::ensure!(number < u32::MAX - 1, "over 4 PiB: too long for the format");
+    }
+    output.flush()?;
+    Ok(written)
+}
+
+/// Opens what [`seal`] wrote, writing each chunk's plaintext only once its tag checked
+/// out; the plaintext bytes written.
+pub fn open(
+    key: &SecretKey,
+    input: &mut impl Read,
+    output: &mut (impl Write + ?Sized),
+) -> Result<u64> {
+    let header = Header::read(input)?;
+    let size = header.chunk + TAG;
+    let (mut current, mut next) = (vec![0u8; size], vec![0u8; size]);
+    let mut len = fill(input, &mut current)?;
+    let mut written = 0u64;
+    for number in 0u32.. {
+        if len < TAG {
+            bail!("chunk {number} is cut short: the file was truncated");
+        }
+        let next_len = if len == size {
+            fill(input, &mut next)?
+        } else {
+            0
+        };
+        let last = next_len == 0;
+        let mut nonce = header.nonce(number, last);
+        let params = GcmParams::new(&mut nonce, &header.bytes, TAG * 8)?;
+        let plain = key
+            .with_mechanism(Mechanism::with(MechanismType::AES_GCM, params))
+            .decrypt(&current[..len])
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "chunk {number} failed its check ({e}): the file was changed, truncated \
+                     or reordered, or sealed with another key; nothing of it was written"
+                )
+            })?;
+        let plain = zeroize::Zeroizing::new(plain);
+        output.write_all(&plain)?;
+        written += plain.len() as u64;
+        if last {
+            break;
+        }
+        std::mem::swap(&mut current, &mut next);
+        len = next_len;
+    }
+    output.flush()?;
+    Ok(written)
+}
