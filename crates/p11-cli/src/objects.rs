@@ -50,28 +50,115 @@ fn describe(object: &Object) -> Result<Value> {
         Some(p11::AttributeValue::Bytes(id)) => hex::encode(id.as_slice()),
         _ => String::new(),
     };
-    Ok(json!({
+    let mut described = json!({
         "class": class,
         "key_type": object.key_type().map(|t| t.to_string()),
         "label": label,
         "id": id,
         "uri": object.uri()?.to_string(),
-    }))
+    });
+    if let Some(key) = key_of(object) {
+        described["size"] = json!(size_of(object, key)?);
+        described["usage"] = json!(usage(key.capabilities()?));
+        described["access"] = json!(access(object)?);
+    }
+    Ok(described)
 }
 
-fn print_objects(out: &Output, objects: Vec<Value>) {
+fn key_of(object: &Object) -> Option<&dyn p11::Key> {
+    match object {
+        Object::SecretKey(key) => Some(key),
+        Object::PublicKey(key) => Some(key),
+        Object::PrivateKey(key) => Some(key),
+        _ => None,
+    }
+}
+
+/// A key's size as people name it: RSA bits, a curve, a secret key's bits, a
+/// post-quantum parameter set; empty when the token does not say.
+fn size_of(object: &Object, key: &dyn p11::Key) -> Result<String> {
+    let values = object.get_present(&[A::MODULUS, A::EC_PARAMS, A::VALUE_LEN, A::PARAMETER_SET])?;
+    let field = |i: usize| values.get(i).cloned().flatten();
+    Ok(match key.key_type() {
+        KeyType::RSA => match field(0) {
+            Some(p11::AttributeValue::Bytes(n)) => {
+                format!("{} bits", n.iter().skip_while(|b| **b == 0).count() * 8)
+            }
+            _ => String::new(),
+        },
+        KeyType::EC | KeyType::EC_EDWARDS | KeyType::EC_MONTGOMERY => match field(1) {
+            Some(p11::AttributeValue::Bytes(der)) => p11::asn1::ec::EcParameters::from_der(&der)
+                .ok()
+                .and_then(|p| p.curve().ok().map(|c| c.name().to_owned()))
+                .unwrap_or_else(|| "explicit curve".to_owned()),
+            _ => String::new(),
+        },
+        KeyType::ML_DSA | KeyType::ML_KEM | KeyType::SLH_DSA => match field(3) {
+            Some(p11::AttributeValue::Ulong(set)) => format!("parameter set {set}"),
+            _ => String::new(),
+        },
+        _ => match field(2) {
+            Some(p11::AttributeValue::Ulong(bytes)) => format!("{} bits", bytes * 8),
+            _ => String::new(),
+        },
+    })
+}
+
+fn usage(capabilities: p11::Capabilities) -> Vec<String> {
+    capabilities
+        .iter_names()
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .collect()
+}
+
+/// The access flags that matter for a key: sensitive, extractable, on the token,
+/// private (needs a login to see).
+fn access(object: &Object) -> Result<Vec<&'static str>> {
+    let values = object.get_present(&[A::SENSITIVE, A::EXTRACTABLE, A::TOKEN, A::PRIVATE])?;
+    let names = ["sensitive", "extractable", "token", "private"];
+    Ok(names
+        .iter()
+        .zip(values)
+        .filter(|(_, value)| matches!(value, Some(p11::AttributeValue::Bool(true))))
+        .map(|(name, _)| *name)
+        .collect())
+}
+
+fn print_objects(out: &Output, mut objects: Vec<Value>) {
+    // Sorted: by class, key type, label, id.
+    let key = |o: &Value| {
+        [&o["class"], &o["key_type"], &o["label"], &o["id"]].map(|v| text(v).to_owned())
+    };
+    objects.sort_by_key(key);
     out.print(Value::Array(objects), |v| {
         let mut s = String::new();
         for o in v.as_array().into_iter().flatten() {
             let kind = o["key_type"].as_str().unwrap_or(text(&o["class"]));
-            let _ = writeln!(
+            let _ = write!(
                 s,
-                "{:<24} {:<28} id {}\n  {}",
+                "{:<24} {:<28} id {}",
                 kind,
                 text(&o["label"]),
                 text(&o["id"]),
-                text(&o["uri"])
             );
+            if !o["size"].is_null() {
+                let words = |v: &Value| -> String {
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|w| text(w).to_owned())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let _ = write!(
+                    s,
+                    "\n  {} [{}] [{}]",
+                    text(&o["size"]),
+                    words(&o["usage"]),
+                    words(&o["access"])
+                );
+            }
+            let _ = writeln!(s, "\n  {}", text(&o["uri"]));
         }
         s
     });

@@ -883,6 +883,89 @@ fn random_files_get_errors_not_panics() {
     delete_all(p11, &aes);
 }
 
+/// Listings say each key's size, usage and access flags, sorted by class, key type,
+/// label and id.
+#[test]
+fn lists_keys_with_size_usage_and_access_sorted() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    let label = unique("cli-list");
+    json(
+        &mut p11(),
+        &[
+            "keygen", "--type", "rsa", "--bits", "2048", "--label", &label, "--id", "01",
+        ],
+    );
+    json(
+        &mut p11(),
+        &[
+            "keygen", "--curve", "P-384", "--label", &label, "--id", "02",
+        ],
+    );
+    json(
+        &mut p11(),
+        &[
+            "keygen", "--type", "aes", "--bits", "192", "--label", &label, "--id", "03",
+        ],
+    );
+    let listed = json(&mut p11(), &["objects", &format!("pkcs11:object={label}")]);
+    let listed = listed.as_array().unwrap();
+    let facts: Vec<(String, String, String)> = listed
+        .iter()
+        .map(|o| {
+            (
+                o["class"].as_str().unwrap().to_owned(),
+                o["key_type"].as_str().unwrap().to_owned(),
+                o["size"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("CKO_PRIVATE_KEY", "CKK_EC", "secp384r1"),
+        ("CKO_PRIVATE_KEY", "CKK_RSA", "2048 bits"),
+        ("CKO_PUBLIC_KEY", "CKK_EC", "secp384r1"),
+        ("CKO_PUBLIC_KEY", "CKK_RSA", "2048 bits"),
+        ("CKO_SECRET_KEY", "CKK_AES", "192 bits"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(facts, expected, "sorted, sized");
+    let words = |o: &Value, field: &str| -> Vec<String> {
+        o[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The private EC key signs and derives, is sensitive and private; its public half
+    // verifies and is neither.
+    assert_eq!(words(&listed[0], "usage"), ["sign", "derive"]);
+    assert!(words(&listed[0], "access").contains(&"sensitive".to_owned()));
+    assert_eq!(words(&listed[2], "usage"), ["verify"]);
+    assert!(!words(&listed[2], "access").contains(&"sensitive".to_owned()));
+    // RSA-OAEP takes at most the modulus less 42 bytes: more is refused, saying so.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![7u8; 100_000]).unwrap();
+    let refused = p11()
+        .args([
+            "encrypt",
+            "--key",
+            &format!("pkcs11:object={label};id=%01;type=public"),
+        ])
+        .arg("--in")
+        .arg(&big)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(3);
+    let said = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(said.contains("at most 214 bytes"), "{said}");
+    delete_all(p11, &label);
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();
