@@ -7,6 +7,7 @@
 mod certify;
 mod connect;
 mod crypto;
+mod keys;
 mod objects;
 mod output;
 mod sealed;
@@ -109,6 +110,14 @@ enum Command {
     Random(crypto::Random),
     /// A file's digest, computed on the token (as `sha256sum` prints it).
     Hash(crypto::Hash),
+    /// Changes an object's label or id.
+    Set(keys::Set),
+    /// Wraps an extractable key under another (AES key wrap, RSA OAEP).
+    Wrap(keys::Wrap),
+    /// Unwraps a secret key onto the token.
+    Unwrap(keys::Unwrap),
+    /// Derives a secret key by ECDH from a private key and the peer's public key.
+    Derive(keys::Derive),
     /// A certificate signing request (PKCS #10, PEM) for a token key pair.
     Csr(certify::Request),
     /// A self-signed certificate (PEM) for a token key pair, or a CA's with --ca.
@@ -151,6 +160,10 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::SetPin(args) => tokens::set_pin(&connection, args, &out)?,
         Command::Random(args) => crypto::random(&connection, args, &out)?,
         Command::Hash(args) => crypto::hash(&connection, args, &out)?,
+        Command::Set(args) => keys::set(&connection, args, &out)?,
+        Command::Wrap(args) => keys::wrap(&connection, args, &out)?,
+        Command::Unwrap(args) => keys::unwrap(&connection, args, &out)?,
+        Command::Derive(args) => keys::derive(&connection, args, &out)?,
         Command::Csr(args) => certify::request(&connection, args, &out)?,
         Command::Certificate(args) => certify::self_signed(&connection, args, &out)?,
     }

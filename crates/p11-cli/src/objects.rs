@@ -97,8 +97,9 @@ fn size_of(object: &Object, key: &dyn p11::Key) -> Result<String> {
             Some(p11::AttributeValue::Ulong(set)) => format!("parameter set {set}"),
             _ => String::new(),
         },
+        // (Some modules keep 0 for a key they unwrapped: no size then.)
         _ => match field(2) {
-            Some(p11::AttributeValue::Ulong(bytes)) => format!("{} bits", bytes * 8),
+            Some(p11::AttributeValue::Ulong(bytes)) if bytes > 0 => format!("{} bits", bytes * 8),
             _ => String::new(),
         },
     })
@@ -122,6 +123,13 @@ fn access(object: &Object) -> Result<Vec<&'static str>> {
         .filter(|(_, value)| matches!(value, Some(p11::AttributeValue::Bool(true))))
         .map(|(name, _)| *name)
         .collect())
+}
+
+/// Describes and prints `objects`.
+pub fn describe_and_print(out: &Output, objects: &[Object]) -> Result<()> {
+    let described = objects.iter().map(describe).collect::<Result<Vec<_>>>()?;
+    print_objects(out, described);
+    Ok(())
 }
 
 fn print_objects(out: &Output, mut objects: Vec<Value>) {
@@ -207,6 +215,9 @@ pub struct Keygen {
     /// A session key, gone when the command ends, instead of a token key.
     #[arg(long)]
     session_only: bool,
+    /// Extractable (so that `wrap` can wrap it); keys are not, unless asked.
+    #[arg(long)]
+    extractable: bool,
 }
 
 /// What to generate: the key type, its size, and the public template's parameters (a
@@ -252,7 +263,7 @@ fn what_to_generate(args: &Keygen) -> Result<(KeyType, usize, Option<Template>)>
 }
 
 /// A key type from its CKK_ name, any case, `-` for `_`.
-fn key_type(name: &str) -> Result<KeyType> {
+pub fn key_type(name: &str) -> Result<KeyType> {
     let spec = spec_name(name, "CKK_");
     spec.parse::<KeyType>()
         .map_err(|e| anyhow::anyhow!("{e} (try rsa, ec, ec-edwards, aes, generic-secret)"))
@@ -290,6 +301,12 @@ pub fn keygen(connection: &Connection, args: &Keygen, out: &Output) -> Result<()
     }
     if let Some(parameters) = parameters {
         options = options.public_template(parameters);
+    }
+    if args.extractable {
+        let extractable = Template::new().with(A::EXTRACTABLE, true);
+        options = options
+            .template(extractable.clone())
+            .private_template(extractable);
     }
     let made: Vec<Object> = if is_pair(key_type) {
         let (public, private) = session.generate_keypair(key_type, bits, &options)?;

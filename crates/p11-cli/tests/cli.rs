@@ -966,6 +966,153 @@ fn lists_keys_with_size_usage_and_access_sorted() {
     delete_all(p11, &label);
 }
 
+/// `set` renames, `wrap`/`unwrap` carry an extractable key under a KEK, `derive` makes
+/// the same ECDH key on both sides: the keys are compared by their CMAC of one message.
+#[test]
+fn sets_wraps_unwraps_and_derives_keys() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(path("message"), b"the same key?").unwrap();
+    let mac = |label: &str| {
+        json(
+            &mut p11(),
+            &["sign", "--key", label, "--in", &path("message")],
+        )["signature"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let name = |what: &str| unique(&format!("cli-{what}"));
+    let (kek, target, unwrapped, renamed) = (
+        name("kek"),
+        name("target"),
+        name("unwrapped"),
+        name("renamed"),
+    );
+    json(
+        &mut p11(),
+        &["keygen", "--type", "aes", "--bits", "256", "--label", &kek],
+    );
+    json(
+        &mut p11(),
+        &[
+            "keygen",
+            "--type",
+            "aes",
+            "--bits",
+            "128",
+            "--label",
+            &target,
+            "--extractable",
+        ],
+    );
+    p11()
+        .args([
+            "wrap",
+            "--key",
+            &kek,
+            "--target",
+            &target,
+            "--out",
+            &path("wrapped"),
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(path("wrapped")).unwrap().len(),
+        24,
+        "AES key wrap of 16 bytes"
+    );
+    json(
+        &mut p11(),
+        &[
+            "unwrap",
+            "--key",
+            &kek,
+            "--in",
+            &path("wrapped"),
+            "--type",
+            "aes",
+            "--label",
+            &unwrapped,
+        ],
+    );
+    assert_eq!(
+        mac(&target),
+        mac(&unwrapped),
+        "the unwrapped key is the wrapped one"
+    );
+    // A key made without --extractable does not leave the token.
+    p11()
+        .args([
+            "wrap",
+            "--key",
+            &kek,
+            "--target",
+            &kek,
+            "--out",
+            &path("no"),
+        ])
+        .assert()
+        .code(3);
+
+    let set = json(
+        &mut p11(),
+        &["set", &unwrapped, "--label", &renamed, "--id", "0a0b"],
+    );
+    assert_eq!(set[0]["label"], renamed.as_str(), "{set}");
+    assert_eq!(set[0]["id"], "0a0b", "{set}");
+    p11().args(["set", &renamed]).assert().code(3);
+
+    let (alice, bob) = (name("alice"), name("bob"));
+    for party in [&alice, &bob] {
+        json(
+            &mut p11(),
+            &["keygen", "--curve", "P-256", "--label", party],
+        );
+        p11()
+            .args([
+                "export",
+                &format!("pkcs11:object={party};type=public"),
+                "--out",
+            ])
+            .arg(path(party))
+            .assert()
+            .success();
+    }
+    let derived = |ours: &str, theirs: &str| {
+        let label = name("derived");
+        json(
+            &mut p11(),
+            &[
+                "derive",
+                "--key",
+                &format!("pkcs11:object={ours};type=private"),
+                "--peer",
+                &path(theirs),
+                "--type",
+                "aes",
+                "--bits",
+                "256",
+                "--label",
+                &label,
+            ],
+        );
+        label
+    };
+    let (ab, ba) = (derived(&alice, &bob), derived(&bob, &alice));
+    assert_eq!(mac(&ab), mac(&ba), "both sides derived the same key");
+    let other = derived(&alice, &alice);
+    assert_ne!(mac(&ab), mac(&other), "another peer, another key");
+    for label in [&kek, &target, &renamed, &alice, &bob, &ab, &ba, &other] {
+        delete_all(p11, label);
+    }
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();

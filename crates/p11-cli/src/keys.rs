@@ -1,0 +1,190 @@
+//! Keys changed, wrapped, unwrapped and derived: `set`, `wrap`, `unwrap`, `derive`.
+
+use crate::connect::{Connection, Login};
+use crate::objects::{describe_and_print, find, key_type};
+use crate::output::{text, Output};
+use anyhow::{bail, Context, Result};
+use p11::mechanisms::Ecdh1DeriveParams;
+use p11::{
+    AttributeType as A, Derive as _, Key, Object, ObjectOptions, SecretKey, Storage, Template,
+    Unwrap as _, Wrap as _,
+};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Set {
+    /// The object: a PKCS #11 URI or a label.
+    object: String,
+    /// A new label.
+    #[arg(long)]
+    label: Option<String>,
+    /// A new id, in hex.
+    #[arg(long)]
+    id: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Wrap {
+    /// The wrapping key (AES: AES key wrap; RSA public key: OAEP): a URI or a label.
+    #[arg(long)]
+    key: String,
+    /// The key to wrap (it must be extractable): a URI or a label.
+    #[arg(long)]
+    target: String,
+    /// Where to write the wrapped key.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Unwrap {
+    /// The unwrapping key (AES, or an RSA private key): a URI or a label.
+    #[arg(long)]
+    key: String,
+    /// The wrapped key's file.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// The secret key's type (aes, generic-secret, ...).
+    #[arg(long = "type")]
+    key_type: String,
+    /// The new key's label.
+    #[arg(long)]
+    label: String,
+    /// The new key's id, in hex.
+    #[arg(long)]
+    id: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Derive {
+    /// Our EC private key: a URI or a label.
+    #[arg(long)]
+    key: String,
+    /// The other party's public key: a PEM or DER SubjectPublicKeyInfo file.
+    #[arg(long)]
+    peer: PathBuf,
+    /// The derived secret key's type (aes, generic-secret, ...).
+    #[arg(long = "type")]
+    key_type: String,
+    /// Its size in bits.
+    #[arg(long)]
+    bits: usize,
+    /// Its label.
+    #[arg(long)]
+    label: String,
+}
+
+fn options(label: &str, id: Option<&String>) -> Result<ObjectOptions> {
+    let mut options = ObjectOptions::new().label(label).storage(Storage::Token);
+    if let Some(id) = id {
+        options = options.id(hex::decode(id).context("--id is not hex")?);
+    }
+    Ok(options)
+}
+
+/// Changes an object's label or id.
+pub fn set(connection: &Connection, args: &Set, out: &Output) -> Result<()> {
+    let session = connection.session(Login::User)?;
+    let object = find(&session, &args.object, |_| true)?;
+    let mut changes = Template::new();
+    if let Some(label) = &args.label {
+        changes = changes.with(A::LABEL, label.as_str());
+    }
+    if let Some(id) = &args.id {
+        changes = changes.with(A::ID, hex::decode(id).context("--id is not hex")?);
+    }
+    if changes.is_empty() {
+        bail!("nothing to set: give --label or --id");
+    }
+    object.set_attributes(&changes)?;
+    // Read back as the token now has it.
+    let uri = object.uri()?;
+    let again = find(&session, &uri.to_string(), |_| true)?;
+    describe_and_print(out, &[again])
+}
+
+/// Wraps an extractable key under another, by the wrapping key's default mechanism.
+pub fn wrap(connection: &Connection, args: &Wrap, out: &Output) -> Result<()> {
+    let session = connection.session(Login::User)?;
+    let target = find(&session, &args.target, |o| {
+        matches!(o, Object::SecretKey(_) | Object::PrivateKey(_))
+    })?;
+    let target: &dyn Key = match &target {
+        Object::SecretKey(key) => key,
+        Object::PrivateKey(key) => key,
+        _ => bail!("only secret and private keys are wrapped"),
+    };
+    let wrapped = match find(&session, &args.key, |o| {
+        matches!(o, Object::SecretKey(_) | Object::PublicKey(_))
+    })? {
+        Object::SecretKey(key) => key.wrap_key(target)?,
+        Object::PublicKey(key) => key.wrap_key(target)?,
+        _ => bail!("only secret and public keys wrap"),
+    };
+    std::fs::write(&args.out, &wrapped)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    out.print(
+        json!({ "written": args.out.display().to_string(), "length": wrapped.len() }),
+        |v| {
+            format!(
+                "wrote a {}-byte wrapped key to {}",
+                v["length"],
+                text(&v["written"])
+            )
+        },
+    );
+    Ok(())
+}
+
+/// Unwraps a secret key onto the token.
+pub fn unwrap(connection: &Connection, args: &Unwrap, out: &Output) -> Result<()> {
+    let session = connection.session(Login::User)?;
+    let wrapped = zeroize::Zeroizing::new(
+        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?,
+    );
+    let key_type = key_type(&args.key_type)?;
+    let options = options(&args.label, args.id.as_ref())?;
+    let made: SecretKey = match find(&session, &args.key, |o| {
+        matches!(o, Object::SecretKey(_) | Object::PrivateKey(_))
+    })? {
+        Object::SecretKey(key) => key.unwrap_key(key_type, &wrapped, &options)?,
+        Object::PrivateKey(key) => key.unwrap_key(key_type, &wrapped, &options)?,
+        _ => bail!("only secret and private keys unwrap"),
+    };
+    describe_and_print(out, &[Object::SecretKey(made)])
+}
+
+/// ECDH: a secret key from our private key and the peer's public key.
+pub fn derive(connection: &Connection, args: &Derive, out: &Output) -> Result<()> {
+    let bytes =
+        std::fs::read(&args.peer).with_context(|| format!("reading {}", args.peer.display()))?;
+    let der = match std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN"))
+    {
+        Some(text) => {
+            p11::asn1::pem::decode(text)
+                .context("reading the PEM block")?
+                .1
+        }
+        None => bytes,
+    };
+    let peer = p11::asn1::PublicKey::from_spki_der(&der).context("reading the peer's key")?;
+    let point = match peer {
+        p11::asn1::PublicKey::Ec { point, .. } => point,
+        p11::asn1::PublicKey::X25519(key) => key,
+        _ => bail!("--peer must be an EC or X25519 public key"),
+    };
+    let session = connection.session(Login::User)?;
+    let Object::PrivateKey(private) =
+        find(&session, &args.key, |o| matches!(o, Object::PrivateKey(_)))?
+    else {
+        bail!("{:?} names no private key", args.key);
+    };
+    let key_type = key_type(&args.key_type)?;
+    let made = private
+        .with_param(Ecdh1DeriveParams::new(&point))
+        .derive_key(key_type, args.bits, &options(&args.label, None)?)?;
+    describe_and_print(out, &[Object::SecretKey(made)])
+}
