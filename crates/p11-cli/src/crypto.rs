@@ -107,6 +107,46 @@ pub struct Crypt {
     /// file in p11's authenticated format (AES-GCM in chunks; docs/file-format.md).
     #[arg(long)]
     mechanism: Option<String>,
+    /// RSA keys: OAEP's hash (and MGF1's): sha1 (the default, python-pkcs11's and
+    /// OpenSSL's), sha256, sha384, sha512.
+    #[arg(long, value_enum)]
+    oaep_hash: Option<OaepHash>,
+}
+
+/// OAEP's hash, MGF1's too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OaepHash {
+    /// SHA-1.
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl OaepHash {
+    fn params(self) -> p11::mechanisms::OaepParams<'static> {
+        use p11::mechanisms::{Mgf, OaepParams};
+        let (hash, mgf) = match self {
+            OaepHash::Sha1 => (MechanismType::SHA_1, Mgf::MGF1_SHA1),
+            OaepHash::Sha256 => (MechanismType::SHA256, Mgf::MGF1_SHA256),
+            OaepHash::Sha384 => (MechanismType::SHA384, Mgf::MGF1_SHA384),
+            OaepHash::Sha512 => (MechanismType::SHA512, Mgf::MGF1_SHA512),
+        };
+        OaepParams::new(hash, mgf)
+    }
+
+    /// Its length in bytes.
+    fn len(self) -> usize {
+        match self {
+            OaepHash::Sha1 => 20,
+            OaepHash::Sha256 => 32,
+            OaepHash::Sha384 => 48,
+            OaepHash::Sha512 => 64,
+        }
+    }
 }
 
 fn mechanism(name: Option<&str>) -> Result<Option<Mechanism<'static>>> {
@@ -394,12 +434,13 @@ fn raw_mode(name: &str) -> Result<MechanismType> {
     Ok(ty)
 }
 
-/// The most an RSA-OAEP (SHA-1) encryption takes with `key`: its modulus less 42 bytes.
-fn rsa_room(key: &p11::PublicKey) -> Result<Option<usize>> {
+/// The most an RSA-OAEP encryption with `hash` takes with `key`: its modulus less twice
+/// the hash and 2 bytes.
+fn rsa_room(key: &p11::PublicKey, hash: OaepHash) -> Result<Option<usize>> {
     Ok(match p11::util::public_key_of(key)? {
         p11::asn1::PublicKey::Rsa(rsa) => {
             let modulus = rsa.modulus.iter().skip_while(|b| **b == 0).count();
-            Some(modulus.saturating_sub(42))
+            Some(modulus.saturating_sub(2 * hash.len() + 2))
         }
         _ => None,
     })
@@ -459,7 +500,8 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
             let mut data = zeroize::Zeroizing::new(Vec::new());
             let mut input = input;
             input.read_to_end(&mut data).context("reading the input")?;
-            if let Some(room) = rsa_room(&key)? {
+            let hash = args.oaep_hash.unwrap_or(OaepHash::Sha1);
+            if let Some(room) = rsa_room(&key, hash)? {
                 if data.len() > room {
                     bail!(
                         "RSA-OAEP with this key encrypts at most {room} bytes, and the input is \
@@ -468,7 +510,12 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
                     );
                 }
             }
-            let sealed = key.encrypt(&data)?;
+            let sealed = match args.oaep_hash {
+                Some(hash) => key
+                    .with_mechanism(Mechanism::with(MechanismType::RSA_PKCS_OAEP, hash.params()))
+                    .encrypt(&data)?,
+                None => key.encrypt(&data)?,
+            };
             to_output(&args.out, |output| {
                 output.write_all(&sealed)?;
                 Ok(sealed.len() as u64)
@@ -519,7 +566,12 @@ pub fn decrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
             let mut data = Vec::new();
             let mut input = input;
             input.read_to_end(&mut data).context("reading the input")?;
-            let plain = zeroize::Zeroizing::new(key.decrypt(&data)?);
+            let plain = zeroize::Zeroizing::new(match args.oaep_hash {
+                Some(hash) => key
+                    .with_mechanism(Mechanism::with(MechanismType::RSA_PKCS_OAEP, hash.params()))
+                    .decrypt(&data)?,
+                None => key.decrypt(&data)?,
+            });
             to_output(&args.out, |output| {
                 output.write_all(plain.as_slice())?;
                 Ok(plain.len() as u64)

@@ -1113,6 +1113,123 @@ fn sets_wraps_unwraps_and_derives_keys() {
     }
 }
 
+/// RSA with OpenSSL: PKCS #1 v1.5 and PSS signatures from `p11 sign` pass `openssl dgst
+/// -verify`; what OpenSSL encrypts with OAEP (SHA-1, and SHA-256 on asking) `p11 decrypt`
+/// opens. On SoftHSM (`oaep_sha256` false: it takes OAEP with SHA-1 only, answering
+/// `CKR_ARGUMENTS_BAD` otherwise) and NSS.
+fn rsa_with_openssl(command: impl Fn() -> Command, oaep_sha256: bool) {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: no `openssl` command");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(path("message"), b"an RSA message").unwrap();
+    let label = unique("cli-rsa-openssl");
+    json(
+        &mut command(),
+        &[
+            "keygen", "--type", "rsa", "--bits", "2048", "--label", &label,
+        ],
+    );
+    let (public, private) = (
+        format!("pkcs11:object={label};type=public"),
+        format!("pkcs11:object={label};type=private"),
+    );
+    command()
+        .args(["export", &public, "--out", &path("public.pem")])
+        .assert()
+        .success();
+    let signed = |mechanism: Option<&str>| {
+        let mut sign = command();
+        sign.args([
+            "sign",
+            "--key",
+            &private,
+            "--in",
+            &path("message"),
+            "--out",
+            &path("sig"),
+        ]);
+        if let Some(mechanism) = mechanism {
+            sign.args(["--mechanism", mechanism]);
+        }
+        sign.assert().success();
+    };
+    signed(None); // SHA512_RSA_PKCS
+    let verified = openssl(&[
+        "dgst",
+        "-sha512",
+        "-verify",
+        &path("public.pem"),
+        "-signature",
+        &path("sig"),
+        &path("message"),
+    ]);
+    assert!(verified.contains("Verified OK"), "PKCS #1 v1.5: {verified}");
+    signed(Some("SHA256_RSA_PKCS_PSS"));
+    let verified = openssl(&[
+        "dgst",
+        "-sha256",
+        "-sigopt",
+        "rsa_padding_mode:pss",
+        "-sigopt",
+        "rsa_pss_saltlen:digest",
+        "-verify",
+        &path("public.pem"),
+        "-signature",
+        &path("sig"),
+        &path("message"),
+    ]);
+    assert!(verified.contains("Verified OK"), "PSS: {verified}");
+
+    std::fs::write(path("secret"), b"sealed by openssl").unwrap();
+    for (hash, options) in [
+        (None, vec!["-pkeyopt", "rsa_padding_mode:oaep"]),
+        (
+            Some("sha256"),
+            vec![
+                "-pkeyopt",
+                "rsa_padding_mode:oaep",
+                "-pkeyopt",
+                "rsa_oaep_md:sha256",
+                "-pkeyopt",
+                "rsa_mgf1_md:sha256",
+            ],
+        ),
+    ]
+    .into_iter()
+    .filter(|(hash, _)| hash.is_none() || oaep_sha256)
+    {
+        let (key, input, output) = (path("public.pem"), path("secret"), path("sealed"));
+        let mut args = vec!["pkeyutl", "-encrypt", "-pubin", "-inkey", &key];
+
+        args.extend(options);
+        args.extend(["-in", &input, "-out", &output]);
+        openssl(&args);
+        let mut decrypt = command();
+        decrypt.args(["decrypt", "--key", &private, "--in", &output, "--out", "-"]);
+        if let Some(hash) = hash {
+            decrypt.args(["--oaep-hash", hash]);
+        }
+        decrypt.assert().success().stdout("sealed by openssl");
+    }
+    delete_all(&command, &label);
+}
+
+#[test]
+fn rsa_signatures_and_oaep_interoperate_with_openssl() {
+    let _serial = serial();
+    if env("PKCS11_MODULE").is_none() {
+        return;
+    }
+    rsa_with_openssl(p11, false);
+}
+
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
     let _serial = serial();
@@ -1182,6 +1299,7 @@ fn drives_nss_with_its_init_string() {
     };
     sign_verify_export_import(nss, "rsa", "2048");
     encrypt_decrypt(nss);
+    rsa_with_openssl(nss, true);
 }
 
 /// A token store of the test's own (SoftHSM's `SOFTHSM2_CONF`): initialise a token,
