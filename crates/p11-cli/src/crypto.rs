@@ -20,7 +20,7 @@ pub struct Sign {
     /// The private or secret key: a PKCS #11 URI or a label.
     #[arg(long)]
     key: String,
-    /// The file to sign.
+    /// The file to sign; `-` for standard input.
     #[arg(long = "in")]
     input: PathBuf,
     /// Where to write the signature (else it is printed in hex).
@@ -74,7 +74,7 @@ pub struct Verify {
     /// The public or secret key: a PKCS #11 URI or a label.
     #[arg(long)]
     key: String,
-    /// The signed file.
+    /// The signed file; `-` for standard input.
     #[arg(long = "in")]
     input: PathBuf,
     /// The signature file.
@@ -160,10 +160,14 @@ fn mechanism(name: Option<&str>) -> Result<Option<Mechanism<'static>>> {
     .transpose()
 }
 
-fn read(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    Ok(zeroize::Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-    ))
+/// A whole file, or standard input for `-`, in memory wiped when dropped.
+pub fn read(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    let (mut input, _) = reader(path)?;
+    input
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(bytes)
 }
 
 pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {

@@ -140,9 +140,7 @@ pub fn wrap(connection: &Connection, args: &Wrap, out: &Output) -> Result<()> {
 /// Unwraps a secret key onto the token.
 pub fn unwrap(connection: &Connection, args: &Unwrap, out: &Output) -> Result<()> {
     let session = connection.session(Login::User)?;
-    let wrapped = zeroize::Zeroizing::new(
-        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?,
-    );
+    let wrapped = crate::crypto::read(&args.input)?;
     let key_type = key_type(&args.key_type)?;
     let options = options(&args.label, args.id.as_ref())?;
     let made: SecretKey = match find(&session, &args.key, |o| {

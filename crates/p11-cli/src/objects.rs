@@ -334,7 +334,7 @@ pub fn delete(connection: &Connection, spec: &str, out: &Output) -> Result<()> {
 
 #[derive(Debug, clap::Args)]
 pub struct Import {
-    /// The PEM or DER file.
+    /// The PEM or DER file; `-` for standard input.
     #[arg(long = "in")]
     input: PathBuf,
     /// What a DER file holds: public (SubjectPublicKeyInfo), private (PKCS #8), sec1 (an
@@ -350,9 +350,7 @@ pub struct Import {
 }
 
 pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()> {
-    let bytes = zeroize::Zeroizing::new(
-        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?,
-    );
+    let bytes = crate::crypto::read(&args.input)?;
     let (kind, der) = match std::str::from_utf8(&bytes)
         .ok()
         .filter(|text| text.contains("-----BEGIN"))

@@ -380,6 +380,20 @@ fn ecdsa_signatures_interoperate_with_openssl() {
             size,
             "{curve}"
         );
+        // The signed data from standard input.
+        p11()
+            .args([
+                "verify",
+                "--key",
+                &public,
+                "--in",
+                "-",
+                "--signature",
+                &path("p11.sig"),
+            ])
+            .write_stdin(std::fs::read(path("message")).unwrap())
+            .assert()
+            .success();
         for signature in ["p11.sig", "raw.sig"] {
             p11()
                 .args(["verify", "--key", &public, "--in", &path("message")])
