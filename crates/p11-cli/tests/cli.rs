@@ -284,11 +284,32 @@ fn lists_the_module_its_tokens_and_mechanisms() {
 
 #[test]
 fn signs_verifies_exports_and_imports_on_the_test_token() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     sign_verify_export_import(p11, "ec", "256");
+}
+
+/// The test token in turn, when there is one (else why not, printed).
+fn test_token() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let serial = serial();
+    env("PKCS11_MODULE")?;
+    Some(serial)
+}
+
+/// The test token in turn, when it and the `openssl` command are there (else why not,
+/// printed).
+fn token_and_openssl() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let serial = test_token()?;
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: no `openssl` command");
+        return None;
+    }
+    Some(serial)
 }
 
 /// `openssl` with `args`, expecting success; what it printed.
@@ -306,22 +327,42 @@ fn openssl(args: &[&str]) -> String {
     text
 }
 
+/// `p11 sign --key KEY [--mechanism M] --in message --out signature` in `dir`, then
+/// `openssl dgst DIGEST... -verify public -signature signature message`: it must say
+/// "Verified OK".
+fn openssl_verifies_p11(
+    command: &impl Fn() -> Command,
+    dir: &Path,
+    key: &str,
+    mechanism: Option<&str>,
+    public: &str,
+    digest: &[&str],
+) {
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let (message, signature) = (path("message"), path("signature"));
+    let mut sign = command();
+    sign.args(["sign", "--key", key, "--in", &message, "--out", &signature]);
+    if let Some(mechanism) = mechanism {
+        sign.args(["--mechanism", mechanism]);
+    }
+    sign.assert().success();
+    let mut args = vec!["dgst"];
+    args.extend_from_slice(digest);
+    args.extend(["-verify", public, "-signature", &signature, &message]);
+    let verified = openssl(&args);
+    assert!(
+        verified.contains("Verified OK"),
+        "{key} {mechanism:?}: {verified}"
+    );
+}
+
 /// ECDSA signatures cross with OpenSSL both ways, in DER by default (and raw on asking):
 /// OpenSSL verifies what `p11 sign` wrote, `p11 verify` accepts what OpenSSL signed.
 #[test]
 fn ecdsa_signatures_interoperate_with_openssl() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = token_and_openssl() else {
         return;
-    }
-    if std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_err()
-    {
-        println!("skipped: no `openssl` command");
-        return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     std::fs::write(path("message"), b"signed for openssl").unwrap();
@@ -338,28 +379,15 @@ fn ecdsa_signatures_interoperate_with_openssl() {
             .success();
 
         // p11 signs (ECDSA_SHA512, DER by default); OpenSSL verifies.
-        p11()
-            .args([
-                "sign",
-                "--key",
-                &label,
-                "--in",
-                &path("message"),
-                "--out",
-                &path("p11.sig"),
-            ])
-            .assert()
-            .success();
-        let verified = openssl(&[
-            "dgst",
-            "-sha512",
-            "-verify",
+        openssl_verifies_p11(
+            &p11,
+            dir.path(),
+            &label,
+            None,
             &path("public.pem"),
-            "-signature",
-            &path("p11.sig"),
-            &path("message"),
-        ]);
-        assert!(verified.contains("Verified OK"), "{curve}: {verified}");
+            &["-sha512"],
+        );
+        std::fs::copy(path("signature"), path("p11.sig")).unwrap();
         // Raw on asking: r || s, twice the curve's size; p11 reads it back.
         p11()
             .args([
@@ -462,10 +490,9 @@ fn ecdsa_signatures_interoperate_with_openssl() {
 /// `hash` digests a file on the token as `sha256sum` does, from a file or stdin.
 #[test]
 fn draws_random_bytes_and_hashes_files_on_the_token() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     let draw = || {
         json(&mut p11(), &["random", "--bytes", "32"])["random"]
             .as_str()
@@ -529,10 +556,9 @@ fn draws_random_bytes_and_hashes_files_on_the_token() {
 /// Key pairs by curve name: the public key OpenSSL reads back is on that curve.
 #[test]
 fn makes_key_pairs_by_curve_name() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("public.pem");
     for (curve, openssl_says) in [
@@ -583,18 +609,9 @@ fn makes_key_pairs_by_curve_name() {
 /// KEY`, PEM and DER — import, and sign what OpenSSL verifies with its own public half.
 #[test]
 fn imports_sec1_and_pkcs1_keys_that_sign_what_openssl_verifies() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = token_and_openssl() else {
         return;
-    }
-    if std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_err()
-    {
-        println!("skipped: no `openssl` command");
-        return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     std::fs::write(path("message"), b"signed by an imported key").unwrap();
@@ -663,28 +680,7 @@ fn imports_sec1_and_pkcs1_keys_that_sign_what_openssl_verifies() {
         }
         let objects = json(&mut import, &[]);
         assert_eq!(objects[0]["class"], "CKO_PRIVATE_KEY", "{file}: {objects}");
-        p11()
-            .args([
-                "sign",
-                "--key",
-                &label,
-                "--in",
-                &path("message"),
-                "--out",
-                &path("sig"),
-            ])
-            .assert()
-            .success();
-        let verified = openssl(&[
-            "dgst",
-            "-sha512",
-            "-verify",
-            &path(public),
-            "-signature",
-            &path("sig"),
-            &path("message"),
-        ]);
-        assert!(verified.contains("Verified OK"), "{file}: {verified}");
+        openssl_verifies_p11(&p11, dir.path(), &label, None, &path(public), &["-sha512"]);
         delete_all(p11, &label);
     }
 }
@@ -693,18 +689,9 @@ fn imports_sec1_and_pkcs1_keys_that_sign_what_openssl_verifies() {
 /// self-signature, the certificate read and verified against itself (a CA's with --ca).
 #[test]
 fn makes_csrs_and_certificates_that_openssl_accepts() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = token_and_openssl() else {
         return;
-    }
-    if std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_err()
-    {
-        println!("skipped: no `openssl` command");
-        return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     for (key_type, bits) in [("ec", "256"), ("rsa", "2048")] {
@@ -786,10 +773,9 @@ fn makes_csrs_and_certificates_that_openssl_accepts() {
 /// failing exit status every time, never a panic (exit status 101).
 #[test]
 fn random_files_get_errors_not_panics() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let (pair, aes) = (unique("cli-fuzz-pair"), unique("cli-fuzz-aes"));
@@ -901,10 +887,9 @@ fn random_files_get_errors_not_panics() {
 /// label and id.
 #[test]
 fn lists_keys_with_size_usage_and_access_sorted() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     let label = unique("cli-list");
     json(
         &mut p11(),
@@ -984,10 +969,9 @@ fn lists_keys_with_size_usage_and_access_sorted() {
 /// the same ECDH key on both sides: the keys are compared by their CMAC of one message.
 #[test]
 fn sets_wraps_unwraps_and_derives_keys() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     std::fs::write(path("message"), b"the same key?").unwrap();
@@ -1158,48 +1142,25 @@ fn rsa_with_openssl(command: impl Fn() -> Command, oaep_sha256: bool) {
         .args(["export", &public, "--out", &path("public.pem")])
         .assert()
         .success();
-    let signed = |mechanism: Option<&str>| {
-        let mut sign = command();
-        sign.args([
-            "sign",
-            "--key",
-            &private,
-            "--in",
-            &path("message"),
-            "--out",
-            &path("sig"),
-        ]);
-        if let Some(mechanism) = mechanism {
-            sign.args(["--mechanism", mechanism]);
-        }
-        sign.assert().success();
-    };
-    signed(None); // SHA512_RSA_PKCS
-    let verified = openssl(&[
-        "dgst",
-        "-sha512",
-        "-verify",
-        &path("public.pem"),
-        "-signature",
-        &path("sig"),
-        &path("message"),
-    ]);
-    assert!(verified.contains("Verified OK"), "PKCS #1 v1.5: {verified}");
-    signed(Some("SHA256_RSA_PKCS_PSS"));
-    let verified = openssl(&[
-        "dgst",
+    let public_pem = path("public.pem");
+    // SHA512_RSA_PKCS by default; PSS salted with the hash's length.
+    openssl_verifies_p11(
+        &command,
+        dir.path(),
+        &private,
+        None,
+        &public_pem,
+        &["-sha512"],
+    );
+    let pss = [
         "-sha256",
         "-sigopt",
         "rsa_padding_mode:pss",
         "-sigopt",
         "rsa_pss_saltlen:digest",
-        "-verify",
-        &path("public.pem"),
-        "-signature",
-        &path("sig"),
-        &path("message"),
-    ]);
-    assert!(verified.contains("Verified OK"), "PSS: {verified}");
+    ];
+    let mechanism = Some("SHA256_RSA_PKCS_PSS");
+    openssl_verifies_p11(&command, dir.path(), &private, mechanism, &public_pem, &pss);
 
     std::fs::write(path("secret"), b"sealed by openssl").unwrap();
     for (hash, options) in [
@@ -1237,19 +1198,17 @@ fn rsa_with_openssl(command: impl Fn() -> Command, oaep_sha256: bool) {
 
 #[test]
 fn rsa_signatures_and_oaep_interoperate_with_openssl() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     rsa_with_openssl(p11, false);
 }
 
 #[test]
 fn streams_files_through_aes_on_the_test_token() {
-    let _serial = serial();
-    if env("PKCS11_MODULE").is_none() {
+    let Some(_serial) = test_token() else {
         return;
-    }
+    };
     encrypt_decrypt(p11);
 }
 
