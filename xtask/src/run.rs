@@ -121,7 +121,7 @@ pub fn test() -> Result<()> {
     )?;
     step(
         "a downstream application on the packaged crates and today's RustCrypto, rustls, rcgen",
-        || downstream(&root, &env),
+        || downstream(&root),
     )?;
     step(
         "the secrets and tracing suites on kryoptic (PKCS#11 3.2)",
@@ -362,9 +362,12 @@ fn vendor_fork(root: &Path, env: &tokens::TokenEnv, fault_module: &Path) -> Resu
 }
 
 /// tests/downstream, an application outside the workspace, built in target/downstream/
-/// on the packaged p11 crates (`[patch.crates-io]`) and run against the SoftHSM token:
-/// what a user who `cargo add`s p11 next to p256, signature, rustls and rcgen compiles.
-fn downstream(root: &Path, env: &tokens::TokenEnv) -> Result<()> {
+/// on the packaged p11 crates (`[patch.crates-io]`) and run against a SoftHSM token of
+/// its own (one initialised token, as a user's fresh SoftHSM has: the suites before it
+/// leave a second one in theirs, where a URI without `token=` rightly names two): what
+/// a user who `cargo add`s p11 next to p256, signature, rustls and rcgen compiles.
+fn downstream(root: &Path) -> Result<()> {
+    let env = tokens::softhsm(&root.join("target/p11-test/downstream"))?;
     let dir = root.join("target/downstream");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
