@@ -1,12 +1,12 @@
 //! Keys changed, wrapped, unwrapped and derived: `set`, `wrap`, `unwrap`, `derive`.
 
 use crate::connect::{Connection, Login};
-use crate::objects::{describe_and_print, find, key_type};
+use crate::objects::{describe_and_print, find, key_of, key_type};
 use crate::output::{text, Output};
 use anyhow::{bail, Context, Result};
 use p11::mechanisms::Ecdh1DeriveParams;
 use p11::{
-    AttributeType as A, Derive as _, Key, Object, ObjectOptions, SecretKey, Storage, Template,
+    AttributeType as A, Derive as _, Object, ObjectOptions, SecretKey, Storage, Template,
     Unwrap as _, Wrap as _,
 };
 use serde_json::json;
@@ -98,10 +98,8 @@ pub fn set(connection: &Connection, args: &Set, out: &Output) -> Result<()> {
         bail!("nothing to set: give --label or --id");
     }
     object.set_attributes(&changes)?;
-    // Read back as the token now has it.
-    let uri = object.uri()?;
-    let again = find(&session, &uri.to_string(), |_| true)?;
-    describe_and_print(out, &[again])
+    // Described as the token now has it (every attribute is read afresh).
+    describe_and_print(out, &[object])
 }
 
 /// Wraps an extractable key under another, by the wrapping key's default mechanism.
@@ -110,11 +108,7 @@ pub fn wrap(connection: &Connection, args: &Wrap, out: &Output) -> Result<()> {
     let target = find(&session, &args.target, |o| {
         matches!(o, Object::SecretKey(_) | Object::PrivateKey(_))
     })?;
-    let target: &dyn Key = match &target {
-        Object::SecretKey(key) => key,
-        Object::PrivateKey(key) => key,
-        _ => bail!("only secret and private keys are wrapped"),
-    };
+    let target = key_of(&target).context("only secret and private keys are wrapped")?;
     let wrapped = match find(&session, &args.key, |o| {
         matches!(o, Object::SecretKey(_) | Object::PublicKey(_))
     })? {

@@ -58,14 +58,27 @@ fn describe(object: &Object) -> Result<Value> {
         "uri": object.uri()?.to_string(),
     });
     if let Some(key) = key_of(object) {
-        described["size"] = json!(size_of(object, key)?);
+        // Size and access in one read.
+        let values = object.get_present(&[
+            A::MODULUS,
+            A::EC_PARAMS,
+            A::VALUE_LEN,
+            A::PARAMETER_SET,
+            A::SENSITIVE,
+            A::EXTRACTABLE,
+            A::TOKEN,
+            A::PRIVATE,
+        ])?;
+        let (sizes, flags) = values.split_at(values.len().min(4));
+        described["size"] = json!(size_of(key.key_type(), sizes));
         described["usage"] = json!(usage(key.capabilities()?));
-        described["access"] = json!(access(object)?);
+        described["access"] = json!(access(flags));
     }
     Ok(described)
 }
 
-fn key_of(object: &Object) -> Option<&dyn p11::Key> {
+/// The key of a key object.
+pub fn key_of(object: &Object) -> Option<&dyn p11::Key> {
     match object {
         Object::SecretKey(key) => Some(key),
         Object::PublicKey(key) => Some(key),
@@ -74,12 +87,12 @@ fn key_of(object: &Object) -> Option<&dyn p11::Key> {
     }
 }
 
-/// A key's size as people name it: RSA bits, a curve, a secret key's bits, a
-/// post-quantum parameter set; empty when the token does not say.
-fn size_of(object: &Object, key: &dyn p11::Key) -> Result<String> {
-    let values = object.get_present(&[A::MODULUS, A::EC_PARAMS, A::VALUE_LEN, A::PARAMETER_SET])?;
+/// A key's size as people name it, from its MODULUS, EC_PARAMS, VALUE_LEN and
+/// PARAMETER_SET: RSA bits, a curve, a secret key's bits, a post-quantum parameter set;
+/// empty when the token does not say.
+fn size_of(key_type: KeyType, values: &[Option<p11::AttributeValue>]) -> String {
     let field = |i: usize| values.get(i).cloned().flatten();
-    Ok(match key.key_type() {
+    match key_type {
         KeyType::RSA => match field(0) {
             Some(p11::AttributeValue::Bytes(n)) => {
                 format!("{} bits", n.iter().skip_while(|b| **b == 0).count() * 8)
@@ -99,10 +112,12 @@ fn size_of(object: &Object, key: &dyn p11::Key) -> Result<String> {
         },
         // (Some modules keep 0 for a key they unwrapped: no size then.)
         _ => match field(2) {
-            Some(p11::AttributeValue::Ulong(bytes)) if bytes > 0 => format!("{} bits", bytes * 8),
+            Some(p11::AttributeValue::Ulong(bytes)) if bytes > 0 => {
+                format!("{} bits", u128::from(bytes) * 8)
+            }
             _ => String::new(),
         },
-    })
+    }
 }
 
 fn usage(capabilities: p11::Capabilities) -> Vec<String> {
@@ -112,17 +127,16 @@ fn usage(capabilities: p11::Capabilities) -> Vec<String> {
         .collect()
 }
 
-/// The access flags that matter for a key: sensitive, extractable, on the token,
-/// private (needs a login to see).
-fn access(object: &Object) -> Result<Vec<&'static str>> {
-    let values = object.get_present(&[A::SENSITIVE, A::EXTRACTABLE, A::TOKEN, A::PRIVATE])?;
+/// The access flags that matter for a key, from its SENSITIVE, EXTRACTABLE, TOKEN and
+/// PRIVATE: sensitive, extractable, on the token, private (needs a login to see).
+fn access(values: &[Option<p11::AttributeValue>]) -> Vec<&'static str> {
     let names = ["sensitive", "extractable", "token", "private"];
-    Ok(names
+    names
         .iter()
         .zip(values)
         .filter(|(_, value)| matches!(value, Some(p11::AttributeValue::Bool(true))))
         .map(|(name, _)| *name)
-        .collect())
+        .collect()
 }
 
 /// Describes and prints `objects`.
