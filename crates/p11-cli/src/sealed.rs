@@ -121,6 +121,50 @@ fn fill(input: &mut impl Read, buffer: &mut [u8]) -> Result<usize> {
     Ok(filled)
 }
 
+/// Calls `each(number, chunk, last)` for every chunk of at most `size` bytes in
+/// `input`, reading one chunk ahead to know the last (the one the input ends in; an
+/// empty input is one empty chunk). Chunk numbers stay below 2^32 - 1 (the nonce's
+/// counter), else an error. Memory: two chunks.
+fn for_each_chunk(
+    input: &mut impl Read,
+    size: usize,
+    mut each: impl FnMut(u32, &[u8], bool) -> Result<()>,
+) -> Result<()> {
+    let (mut current, mut next) = (vec![0u8; size], vec![0u8; size]);
+    let mut len = fill(input, &mut current)?;
+    let mut number = 0u32;
+    loop {
+        let next_len = if len == size {
+            fill(input, &mut next)?
+        } else {
+            0
+        };
+        let last = next_len == 0;
+        each(number, &current[..len], last)?;
+        if last {
+            return Ok(());
+        }
+        std::mem::swap(&mut current, &mut next);
+        len = next_len;
+        number = number
+            .checked_add(1)
+            .filter(|n| *n < u32::MAX)
+            .context("over 2^32 - 1 chunks: too long for the format")?;
+    }
+}
+
+/// Chunk `number`'s AES-GCM mechanism under `header`, for `call`.
+fn with_gcm<T>(
+    header: &Header,
+    number: u32,
+    last: bool,
+    call: impl FnOnce(Mechanism<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut nonce = header.nonce(number, last);
+    let params = GcmParams::new(&mut nonce, &header.bytes, TAG * 8)?;
+    call(Mechanism::with(MechanismType::AES_GCM, params))
+}
+
 /// Seals `input` into `output` with `key` (an AES key), naming `uri` in the header; the
 /// bytes written.
 pub fn seal(
@@ -133,30 +177,14 @@ pub fn seal(
     let header = Header::new(prefix, uri)?;
     output.write_all(&header.bytes)?;
     let mut written = header.bytes.len() as u64;
-    let (mut current, mut next) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
-    let mut len = fill(input, &mut current)?;
-    for number in 0u32.. {
-        // The last chunk is the one the input ends in (an empty input: one empty chunk).
-        let next_len = if len == CHUNK {
-            fill(input, &mut next)?
-        } else {
-            0
-        };
-        let last = next_len == 0;
-        let mut nonce = header.nonce(number, last);
-        let params = GcmParams::new(&mut nonce, &header.bytes, TAG * 8)?;
-        let sealed = key
-            .with_mechanism(Mechanism::with(MechanismType::AES_GCM, params))
-            .encrypt(&current[..len])?;
+    for_each_chunk(input, CHUNK, |number, chunk, last| {
+        let sealed = with_gcm(&header, number, last, |gcm| {
+            Ok(key.with_mechanism(gcm).encrypt(chunk)?)
+        })?;
         output.write_all(&sealed)?;
         written += sealed.len() as u64;
-        if last {
-            break;
-        }
-        std::mem::swap(&mut current, &mut next);
-        len = next_len;
-        anyhow::ensure!(number < u32::MAX - 1, "over 4 PiB: too long for the format");
-    }
+        Ok(())
+    })?;
     output.flush()?;
     Ok(written)
 }
@@ -169,40 +197,24 @@ pub fn open(
     output: &mut (impl Write + ?Sized),
 ) -> Result<u64> {
     let header = Header::read(input)?;
-    let size = header.chunk + TAG;
-    let (mut current, mut next) = (vec![0u8; size], vec![0u8; size]);
-    let mut len = fill(input, &mut current)?;
     let mut written = 0u64;
-    for number in 0u32.. {
-        if len < TAG {
+    for_each_chunk(input, header.chunk + TAG, |number, sealed, last| {
+        if sealed.len() < TAG {
             bail!("chunk {number} is cut short: the file was truncated");
         }
-        let next_len = if len == size {
-            fill(input, &mut next)?
-        } else {
-            0
-        };
-        let last = next_len == 0;
-        let mut nonce = header.nonce(number, last);
-        let params = GcmParams::new(&mut nonce, &header.bytes, TAG * 8)?;
-        let plain = key
-            .with_mechanism(Mechanism::with(MechanismType::AES_GCM, params))
-            .decrypt(&current[..len])
-            .map_err(|e| {
+        let plain = with_gcm(&header, number, last, |gcm| {
+            key.with_mechanism(gcm).decrypt(sealed).map_err(|e| {
                 anyhow::anyhow!(
                     "chunk {number} failed its check ({e}): the file was changed, truncated \
                      or reordered, or sealed with another key; nothing of it was written"
                 )
-            })?;
+            })
+        })?;
         let plain = zeroize::Zeroizing::new(plain);
         output.write_all(&plain)?;
         written += plain.len() as u64;
-        if last {
-            break;
-        }
-        std::mem::swap(&mut current, &mut next);
-        len = next_len;
-    }
+        Ok(())
+    })?;
     output.flush()?;
     Ok(written)
 }
