@@ -38,12 +38,12 @@ pub struct Sign {
 }
 
 /// The most `random` draws: a bound on what a caller's number allocates.
-const RANDOM_MAX: usize = 1 << 20;
+const RANDOM_MAX: i64 = 1 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct Random {
     /// How many bytes (at most 1 MiB).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=RANDOM_MAX))]
     bytes: u32,
     /// Where to write them (else they are printed in hex).
     #[arg(long)]
@@ -127,15 +127,18 @@ pub enum OaepHash {
 }
 
 impl OaepHash {
-    fn params(self) -> p11::mechanisms::OaepParams<'static> {
+    /// RSA-OAEP with this hash, MGF1 over it.
+    fn mechanism(self) -> Mechanism<'static> {
         use p11::mechanisms::{Mgf, OaepParams};
-        let (hash, mgf) = match self {
-            OaepHash::Sha1 => (MechanismType::SHA_1, Mgf::MGF1_SHA1),
-            OaepHash::Sha256 => (MechanismType::SHA256, Mgf::MGF1_SHA256),
-            OaepHash::Sha384 => (MechanismType::SHA384, Mgf::MGF1_SHA384),
-            OaepHash::Sha512 => (MechanismType::SHA512, Mgf::MGF1_SHA512),
+        let hash = match self {
+            OaepHash::Sha1 => MechanismType::SHA_1,
+            OaepHash::Sha256 => MechanismType::SHA256,
+            OaepHash::Sha384 => MechanismType::SHA384,
+            OaepHash::Sha512 => MechanismType::SHA512,
         };
-        OaepParams::new(hash, mgf)
+        // Every hash above has its MGF1.
+        let mgf = Mgf::mgf1_for(hash).unwrap_or(Mgf::MGF1_SHA1);
+        Mechanism::with(MechanismType::RSA_PKCS_OAEP, OaepParams::new(hash, mgf))
     }
 
     /// Its length in bytes.
@@ -189,52 +192,42 @@ pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {
         (Format::Der, Some(DerKind::Dsa)) => p11::asn1::dsa::encode_dsa_signature(&signature)?,
         _ => signature,
     };
-    match &args.out {
+    bytes_out(out, args.out.as_deref(), "signature", &signature, |n| {
+        format!("a {n}-byte signature")
+    })
+}
+
+/// `bytes` written to `path` (saying so, as `what(length)`), or printed in hex as the
+/// JSON field `field`.
+pub fn bytes_out(
+    out: &Output,
+    path: Option<&Path>,
+    field: &str,
+    bytes: &[u8],
+    what: impl Fn(usize) -> String,
+) -> Result<()> {
+    match path {
         Some(path) => {
-            std::fs::write(path, &signature)
-                .with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
             out.print(
-                json!({ "written": path.display().to_string(), "length": signature.len() }),
-                |v| {
-                    format!(
-                        "wrote a {}-byte signature to {}",
-                        v["length"],
-                        text(&v["written"])
-                    )
-                },
+                json!({ "written": path.display().to_string(), "length": bytes.len() }),
+                |v| format!("wrote {} to {}", what(bytes.len()), text(&v["written"])),
             );
         }
-        None => out.print(json!({ "signature": hex::encode(&signature) }), |v| {
-            text(&v["signature"]).to_owned()
+        None => out.print(json!({ field: hex::encode(bytes) }), |v| {
+            text(&v[field]).to_owned()
         }),
     }
     Ok(())
 }
 
 pub fn random(connection: &Connection, args: &Random, out: &Output) -> Result<()> {
-    let bytes = usize::try_from(args.bytes)?.min(RANDOM_MAX);
+    let bytes = usize::try_from(args.bytes)?;
     let session = connection.session(Login::IfPin)?;
     let random = zeroize::Zeroizing::new(session.generate_random(bytes * 8)?);
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, random.as_slice())
-                .with_context(|| format!("writing {}", path.display()))?;
-            out.print(
-                json!({ "written": path.display().to_string(), "length": random.len() }),
-                |v| {
-                    format!(
-                        "wrote {} random bytes to {}",
-                        v["length"],
-                        text(&v["written"])
-                    )
-                },
-            );
-        }
-        None => out.print(json!({ "random": hex::encode(random.as_slice()) }), |v| {
-            text(&v["random"]).to_owned()
-        }),
-    }
-    Ok(())
+    bytes_out(out, args.out.as_deref(), "random", &random, |n| {
+        format!("{n} random bytes")
+    })
 }
 
 /// The file streamed through the token's digest, in parts (any size, bounded memory).
@@ -396,9 +389,15 @@ fn to_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>) -> 
     }
 }
 
-/// A progress bar on stderr over `input` (hidden when stderr is no terminal, or the
-/// length is unknown).
-fn with_progress(input: Box<dyn Read>, len: Option<u64>) -> (ProgressBar, impl Read) {
+/// `input` (of `len` bytes, when known) through `work` into the output `path` (see
+/// [`to_output`]), with a progress bar on stderr (hidden when stderr is no terminal or
+/// the length is unknown); what `work` says it wrote.
+fn through(
+    input: Box<dyn Read>,
+    len: Option<u64>,
+    path: &Path,
+    work: impl FnOnce(&mut dyn Read, &mut dyn Write) -> Result<u64>,
+) -> Result<u64> {
     let bar = match len {
         Some(len) => ProgressBar::new(len),
         None => ProgressBar::hidden(),
@@ -408,8 +407,10 @@ fn with_progress(input: Box<dyn Read>, len: Option<u64>) -> (ProgressBar, impl R
     {
         bar.set_style(style);
     }
-    let wrapped = bar.wrap_read(input);
-    (bar, wrapped)
+    let mut input = bar.wrap_read(input);
+    let written = to_output(path, |output| work(&mut input, output))?;
+    bar.finish_and_clear();
+    Ok(written)
 }
 
 fn create(path: &Path) -> Result<File> {
@@ -458,52 +459,46 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
     let key = find(&session, &args.key, |o| {
         matches!(o, Object::PublicKey(_) | Object::SecretKey(_))
     })?;
-    let (input, len) = reader(&args.input)?;
     let written = match key {
-        Object::SecretKey(key) => match &args.mechanism {
-            Some(name) => {
-                let ty = raw_mode(name)?;
-                let iv = session.generate_random(iv_len(key.key_type())? * 8)?;
-                let mechanism = Mechanism::with_iv(ty, &iv)?;
-                let (bar, mut input) = with_progress(input, len);
-                let written = to_output(&args.out, |output| {
-                    output.write_all(&iv)?;
-                    let mut writer = key.with_mechanism(&mechanism).encryptor()?.writer(output);
-                    let n = std::io::copy(&mut input, &mut writer)?;
-                    writer.finish()?.flush()?;
-                    Ok(n + iv.len() as u64)
-                })?;
-                bar.finish_and_clear();
-                written
-            }
-            None => {
-                if key.key_type() != KeyType::AES {
-                    bail!(
-                        "p11 seals files with AES keys (AES-GCM); for a {} key give a raw mode \
-                         (--mechanism DES3_CBC_PAD), which carries no integrity",
-                        key.key_type()
-                    );
+        Object::SecretKey(key) => {
+            let (input, len) = reader(&args.input)?;
+            match &args.mechanism {
+                Some(name) => {
+                    let ty = raw_mode(name)?;
+                    let iv = session.generate_random(iv_len(key.key_type())? * 8)?;
+                    let mechanism = Mechanism::with_iv(ty, &iv)?;
+                    through(input, len, &args.out, |input, output| {
+                        output.write_all(&iv)?;
+                        let mut writer = key.with_mechanism(&mechanism).encryptor()?.writer(output);
+                        let n = std::io::copy(input, &mut writer)?;
+                        writer.finish()?.flush()?;
+                        Ok(n + iv.len() as u64)
+                    })?
                 }
-                let uri = key.core().uri().map(|u| u.to_string()).unwrap_or_default();
-                let random = session.generate_random(56)?;
-                let mut prefix = [0u8; 7];
-                prefix.copy_from_slice(
-                    random
-                        .get(..7)
-                        .context("the token's random draw was short")?,
-                );
-                let (bar, mut input) = with_progress(input, len);
-                let written = to_output(&args.out, |output| {
-                    crate::sealed::seal(&key, &uri, prefix, &mut input, output)
-                })?;
-                bar.finish_and_clear();
-                written
+                None => {
+                    if key.key_type() != KeyType::AES {
+                        bail!(
+                            "p11 seals files with AES keys (AES-GCM); for a {} key give a raw \
+                             mode (--mechanism DES3_CBC_PAD), which carries no integrity",
+                            key.key_type()
+                        );
+                    }
+                    let uri = key.core().uri().map(|u| u.to_string()).unwrap_or_default();
+                    let random = session.generate_random(56)?;
+                    let mut prefix = [0u8; 7];
+                    prefix.copy_from_slice(
+                        random
+                            .get(..7)
+                            .context("the token's random draw was short")?,
+                    );
+                    through(input, len, &args.out, |mut input, output| {
+                        crate::sealed::seal(&key, &uri, prefix, &mut input, output)
+                    })?
+                }
             }
-        },
+        }
         Object::PublicKey(key) => {
-            let mut data = zeroize::Zeroizing::new(Vec::new());
-            let mut input = input;
-            input.read_to_end(&mut data).context("reading the input")?;
+            let data = read(&args.input)?;
             let hash = args.oaep_hash.unwrap_or(OaepHash::Sha1);
             if let Some(room) = rsa_room(&key, hash)? {
                 if data.len() > room {
@@ -515,9 +510,7 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
                 }
             }
             let sealed = match args.oaep_hash {
-                Some(hash) => key
-                    .with_mechanism(Mechanism::with(MechanismType::RSA_PKCS_OAEP, hash.params()))
-                    .encrypt(&data)?,
+                Some(hash) => key.with_mechanism(hash.mechanism()).encrypt(&data)?,
                 None => key.encrypt(&data)?,
             };
             to_output(&args.out, |output| {
@@ -537,43 +530,41 @@ pub fn decrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
     let key = find(&session, &args.key, |o| {
         matches!(o, Object::PrivateKey(_) | Object::SecretKey(_))
     })?;
-    let (input, len) = reader(&args.input)?;
     let written = match key {
-        Object::SecretKey(key) => match &args.mechanism {
-            Some(name) => {
-                let ty = raw_mode(name)?;
-                let (bar, mut input) = with_progress(input, len);
-                let mut iv = vec![0u8; iv_len(key.key_type())?];
-                input
-                    .read_exact(&mut iv)
-                    .context("the input is shorter than its IV: not what `p11 encrypt` wrote")?;
-                let mechanism = Mechanism::with_iv(ty, &iv)?;
-                let written = to_output(&args.out, |output| {
-                    let mut writer = key.with_mechanism(&mechanism).decryptor()?.writer(output);
-                    std::io::copy(&mut input, &mut writer)?;
-                    writer.finish()?.flush()?;
-                    Ok(0)
-                })?;
-                bar.finish_and_clear();
-                written
-            }
-            None => {
-                let (bar, mut input) = with_progress(input, len);
-                let written = to_output(&args.out, |output| {
+        Object::SecretKey(key) => {
+            let (mut input, len) = reader(&args.input)?;
+            match &args.mechanism {
+                Some(name) => {
+                    let ty = raw_mode(name)?;
+                    let mut iv = vec![0u8; iv_len(key.key_type())?];
+                    input.read_exact(&mut iv).context(
+                        "the input is shorter than its IV: not what `p11 encrypt` wrote",
+                    )?;
+                    let mechanism = Mechanism::with_iv(ty, &iv)?;
+                    let len = len.map(|len| len.saturating_sub(iv.len() as u64));
+                    through(input, len, &args.out, |input, output| {
+                        let mut counted = Counted {
+                            inner: output,
+                            written: 0,
+                        };
+                        let mut writer = key
+                            .with_mechanism(&mechanism)
+                            .decryptor()?
+                            .writer(&mut counted);
+                        std::io::copy(input, &mut writer)?;
+                        writer.finish()?.flush()?;
+                        Ok(counted.written)
+                    })?
+                }
+                None => through(input, len, &args.out, |mut input, output| {
                     crate::sealed::open(&key, &mut input, output)
-                })?;
-                bar.finish_and_clear();
-                written
+                })?,
             }
-        },
+        }
         Object::PrivateKey(key) => {
-            let mut data = Vec::new();
-            let mut input = input;
-            input.read_to_end(&mut data).context("reading the input")?;
+            let data = read(&args.input)?;
             let plain = zeroize::Zeroizing::new(match args.oaep_hash {
-                Some(hash) => key
-                    .with_mechanism(Mechanism::with(MechanismType::RSA_PKCS_OAEP, hash.params()))
-                    .decrypt(&data)?,
+                Some(hash) => key.with_mechanism(hash.mechanism()).decrypt(&data)?,
                 None => key.decrypt(&data)?,
             });
             to_output(&args.out, |output| {
@@ -585,4 +576,22 @@ pub fn decrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
     };
     done(out, args, written);
     Ok(())
+}
+
+/// A writer that counts what passes through it.
+struct Counted<'w> {
+    inner: &'w mut dyn Write,
+    written: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -2,14 +2,13 @@
 
 use crate::connect::{Connection, Login};
 use crate::objects::{describe_and_print, find, key_of, key_type};
-use crate::output::{text, Output};
+use crate::output::Output;
 use anyhow::{bail, Context, Result};
 use p11::mechanisms::Ecdh1DeriveParams;
 use p11::{
     AttributeType as A, Derive as _, Object, ObjectOptions, SecretKey, Storage, Template,
     Unwrap as _, Wrap as _,
 };
-use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -116,19 +115,9 @@ pub fn wrap(connection: &Connection, args: &Wrap, out: &Output) -> Result<()> {
         Object::PublicKey(key) => key.wrap_key(target)?,
         _ => bail!("only secret and public keys wrap"),
     };
-    std::fs::write(&args.out, &wrapped)
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    out.print(
-        json!({ "written": args.out.display().to_string(), "length": wrapped.len() }),
-        |v| {
-            format!(
-                "wrote a {}-byte wrapped key to {}",
-                v["length"],
-                text(&v["written"])
-            )
-        },
-    );
-    Ok(())
+    crate::crypto::bytes_out(out, Some(&args.out), "wrapped", &wrapped, |n| {
+        format!("a {n}-byte wrapped key")
+    })
 }
 
 /// Unwraps a secret key onto the token.
