@@ -103,8 +103,9 @@ pub struct Crypt {
     #[arg(long)]
     out: PathBuf,
     /// A raw block-cipher mode for secret keys (AES_CBC_PAD, DES3_CBC_PAD: the IV first,
-    /// then the data), which carries no integrity. Without it, an AES key seals the
-    /// file in p11's authenticated format (AES-GCM in chunks; docs/file-format.md).
+    /// then the data), which carries no integrity. Without it, an AES or ChaCha20 key
+    /// seals the file in p11's authenticated format (AES-GCM or ChaCha20-Poly1305 in
+    /// chunks; docs/file-format.md).
     #[arg(long)]
     mechanism: Option<String>,
     /// RSA keys: OAEP's hash (and MGF1's): sha1 (the default, python-pkcs11's and
@@ -434,7 +435,7 @@ fn raw_mode(name: &str) -> Result<MechanismType> {
         .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
     eprintln!(
         "warning: {ty} carries no integrity: a changed file decrypts to changed data \
-         (without --mechanism, p11 seals AES files with AES-GCM)"
+         (without --mechanism, p11 seals files with AES-GCM or ChaCha20-Poly1305)"
     );
     Ok(ty)
 }
@@ -476,10 +477,11 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
                     })?
                 }
                 None => {
-                    if key.key_type() != KeyType::AES {
+                    if crate::sealed::Aead::for_key(key.key_type()).is_none() {
                         bail!(
-                            "p11 seals files with AES keys (AES-GCM); for a {} key give a raw \
-                             mode (--mechanism DES3_CBC_PAD), which carries no integrity",
+                            "p11 seals files with AES keys (AES-GCM) and ChaCha20 keys \
+                             (ChaCha20-Poly1305); for a {} key give a raw mode (--mechanism \
+                             DES3_CBC_PAD), which carries no integrity",
                             key.key_type()
                         );
                     }

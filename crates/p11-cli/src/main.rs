@@ -91,12 +91,13 @@ enum Command {
     Sign(crypto::Sign),
     /// Verifies a signature over a file.
     Verify(crypto::Verify),
-    /// Encrypts a file: AES keys seal it (AES-GCM in checked chunks, streamed); raw modes
-    /// on asking; public keys one part (RSA OAEP).
+    /// Encrypts a file: AES and ChaCha20 keys seal it (AES-GCM or ChaCha20-Poly1305 in
+    /// checked chunks, streamed); raw modes on asking; public keys one part (RSA OAEP).
     Encrypt(crypto::Crypt),
     /// Decrypts what `encrypt` wrote (a sealed file only if every chunk checks out).
     Decrypt(crypto::Crypt),
-    /// Imports a public key, private key (PKCS #8) or certificate from PEM or DER.
+    /// Imports a public key, a private key (PKCS #8, SEC 1, PKCS #1) or a certificate
+    /// from PEM or DER; or a secret key from its raw bytes.
     Import(objects::Import),
     /// Exports a public key (SubjectPublicKeyInfo) or certificate as PEM or DER.
     Export(objects::Export),

@@ -353,8 +353,12 @@ pub struct Import {
     input: PathBuf,
     /// What a DER file holds: public (SubjectPublicKeyInfo), private (PKCS #8), sec1 (an
     /// EC private key), pkcs1 (an RSA private key) or certificate; PEM says so itself.
+    /// secret: the file is a secret key's raw bytes (with --type).
     #[arg(long)]
     kind: Option<String>,
+    /// A secret key's type (aes, chacha20, generic-secret, ...), for --kind secret.
+    #[arg(long = "type", requires = "kind")]
+    key_type: Option<String>,
     /// The label.
     #[arg(long)]
     label: String,
@@ -365,6 +369,12 @@ pub struct Import {
 
 pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()> {
     let bytes = crate::crypto::read(&args.input)?;
+    if args.kind.as_deref() == Some("secret") {
+        return import_secret(connection, args, &bytes, out);
+    }
+    if args.key_type.is_some() {
+        bail!("--type is for --kind secret (other keys say their type themselves)");
+    }
     let (kind, der) = match std::str::from_utf8(&bytes)
         .ok()
         .filter(|text| text.contains("-----BEGIN"))
@@ -386,7 +396,8 @@ pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()
         }
         None => {
             let kind = args.kind.clone().context(
-                "a DER file: say what it holds with --kind public|private|sec1|pkcs1|certificate",
+                "a DER file: say what it holds with --kind \
+                 public|private|sec1|pkcs1|certificate (or secret, for a key's raw bytes)",
             )?;
             match kind.as_str() {
                 "sec1" => ("private".to_owned(), sec1_as_pkcs8(&bytes)?),
@@ -408,6 +419,28 @@ pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()
         "certificate" => Object::Certificate(session.import_certificate(&der, &options)?),
         other => bail!("--kind {other:?}: public, private or certificate"),
     };
+    print_objects(out, vec![describe(&object)?]);
+    Ok(())
+}
+
+/// A secret key's raw bytes as a token key (sensitive, not extractable, as generated
+/// ones are), of the `--type` given.
+fn import_secret(connection: &Connection, args: &Import, value: &[u8], out: &Output) -> Result<()> {
+    let name = args
+        .key_type
+        .as_deref()
+        .context("--kind secret needs the key's --type (aes, chacha20, generic-secret, ...)")?;
+    let key_type = key_type(name)?;
+    anyhow::ensure!(!value.is_empty(), "the secret key's file is empty");
+    let session = connection.session(Login::User)?;
+    let mut options = ObjectOptions::new()
+        .label(&args.label)
+        .storage(Storage::Token);
+    if let Some(id) = &args.id {
+        options = options.id(hex::decode(id).context("--id is not hex")?);
+    }
+    let template = options.secret_key_template(key_type).with(A::VALUE, value);
+    let object = session.create_object(&template)?;
     print_objects(out, vec![describe(&object)?]);
     Ok(())
 }

@@ -1,20 +1,60 @@
 //! p11's authenticated file format (docs/file-format.md): a header, then the input in
-//! chunks of at most 1 MiB, each sealed on the token with AES-GCM under its own nonce —
+//! chunks of at most 1 MiB, each sealed on the token with AES-GCM or ChaCha20-Poly1305
+//! (by the key's type) under its own nonce —
 //! the header's random prefix, the chunk's number, and a flag on the last chunk — with
 //! the header as additional data. A flipped byte, a reordered, dropped or appended chunk,
 //! a truncated file or a changed header fails a chunk's tag, and no plaintext of a chunk
 //! is written before its tag is checked. Memory: two chunks, whatever the file's size.
 
 use anyhow::{bail, Context, Result};
-use p11::mechanisms::GcmParams;
-use p11::{Decrypt, Encrypt, Mechanism, MechanismType, SecretKey};
+use p11::mechanisms::{ChaCha20Poly1305Params, GcmParams};
+use p11::{Decrypt, Encrypt, Key as _, KeyType, Mechanism, MechanismType, SecretKey};
 use std::io::{Read, Write};
 
 /// The file's first bytes.
 pub const MAGIC: &[u8; 8] = b"P11SEAL\0";
 const VERSION: u8 = 1;
-/// The mechanism byte for AES-GCM with a 128-bit tag.
-const AES_GCM: u8 = 1;
+
+/// The sealing mechanism, and its byte in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aead {
+    /// AES-GCM, a 96-bit nonce, a 128-bit tag (byte 1).
+    AesGcm,
+    /// ChaCha20-Poly1305 (RFC 8439: a 96-bit nonce, a 128-bit tag; byte 2).
+    ChaCha20Poly1305,
+}
+
+impl Aead {
+    /// The AEAD that seals with keys of `key_type`, if any.
+    pub fn for_key(key_type: KeyType) -> Option<Aead> {
+        match key_type {
+            KeyType::AES => Some(Aead::AesGcm),
+            KeyType::CHACHA20 => Some(Aead::ChaCha20Poly1305),
+            _ => None,
+        }
+    }
+
+    /// Its mechanism on the token.
+    pub fn mechanism_type(self) -> MechanismType {
+        match self {
+            Aead::AesGcm => MechanismType::AES_GCM,
+            Aead::ChaCha20Poly1305 => MechanismType::CHACHA20_POLY1305,
+        }
+    }
+
+    fn byte(self) -> u8 {
+        match self {
+            Aead::AesGcm => 1,
+            Aead::ChaCha20Poly1305 => 2,
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<Aead> {
+        [Aead::AesGcm, Aead::ChaCha20Poly1305]
+            .into_iter()
+            .find(|aead| aead.byte() == byte)
+    }
+}
 /// Plaintext bytes per chunk.
 pub const CHUNK: usize = 1 << 20;
 const TAG: usize = 16;
@@ -25,13 +65,14 @@ const CHUNK_MAX: usize = 16 << 20;
 
 /// The header: what it says, and its bytes (every chunk's additional data).
 struct Header {
+    aead: Aead,
     chunk: usize,
     prefix: [u8; 7],
     bytes: Vec<u8>,
 }
 
 impl Header {
-    fn new(prefix: [u8; 7], uri: &str) -> Result<Header> {
+    fn new(aead: Aead, prefix: [u8; 7], uri: &str) -> Result<Header> {
         let uri = uri.as_bytes();
         anyhow::ensure!(
             uri.len() <= URI_MAX,
@@ -39,12 +80,13 @@ impl Header {
         );
         let mut bytes = Vec::with_capacity(23 + uri.len());
         bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&[VERSION, AES_GCM]);
+        bytes.extend_from_slice(&[VERSION, aead.byte()]);
         bytes.extend_from_slice(&u32::try_from(CHUNK)?.to_be_bytes());
         bytes.extend_from_slice(&prefix);
         bytes.extend_from_slice(&u16::try_from(uri.len())?.to_be_bytes());
         bytes.extend_from_slice(uri);
         Ok(Header {
+            aead,
             chunk: CHUNK,
             prefix,
             bytes,
@@ -66,12 +108,12 @@ impl Header {
                 fixed[8]
             );
         }
-        if fixed[9] != AES_GCM {
-            bail!(
+        let aead = Aead::from_byte(fixed[9]).with_context(|| {
+            format!(
                 "a p11 sealed file with mechanism {}, which this p11 does not know",
                 fixed[9]
-            );
-        }
+            )
+        })?;
         let chunk = usize::try_from(u32::from_be_bytes([
             fixed[10], fixed[11], fixed[12], fixed[13],
         ]))?;
@@ -91,6 +133,7 @@ impl Header {
         let mut bytes = fixed.to_vec();
         bytes.extend_from_slice(&uri);
         Ok(Header {
+            aead,
             chunk,
             prefix,
             bytes,
@@ -153,20 +196,29 @@ fn for_each_chunk(
     }
 }
 
-/// Chunk `number`'s AES-GCM mechanism under `header`, for `call`.
-fn with_gcm<T>(
+/// Chunk `number`'s mechanism (the header's AEAD) under `header`, for `call`.
+fn with_aead<T>(
     header: &Header,
     number: u32,
     last: bool,
     call: impl FnOnce(Mechanism<'_>) -> Result<T>,
 ) -> Result<T> {
     let mut nonce = header.nonce(number, last);
-    let params = GcmParams::new(&mut nonce, &header.bytes, TAG * 8)?;
-    call(Mechanism::with(MechanismType::AES_GCM, params))
+    let ty = header.aead.mechanism_type();
+    match header.aead {
+        Aead::AesGcm => call(Mechanism::with(
+            ty,
+            GcmParams::new(&mut nonce, &header.bytes, TAG * 8)?,
+        )),
+        Aead::ChaCha20Poly1305 => call(Mechanism::with(
+            ty,
+            ChaCha20Poly1305Params::new(&nonce, &header.bytes)?,
+        )),
+    }
 }
 
-/// Seals `input` into `output` with `key` (an AES key), naming `uri` in the header; the
-/// bytes written.
+/// Seals `input` into `output` with `key` (an AES or ChaCha20 key: [`Aead::for_key`]),
+/// naming `uri` in the header; the bytes written.
 pub fn seal(
     key: &SecretKey,
     uri: &str,
@@ -174,11 +226,17 @@ pub fn seal(
     input: &mut impl Read,
     output: &mut (impl Write + ?Sized),
 ) -> Result<u64> {
-    let header = Header::new(prefix, uri)?;
+    let aead = Aead::for_key(key.key_type()).with_context(|| {
+        format!(
+            "p11 seals with AES and ChaCha20 keys, not {}",
+            key.key_type()
+        )
+    })?;
+    let header = Header::new(aead, prefix, uri)?;
     output.write_all(&header.bytes)?;
     let mut written = header.bytes.len() as u64;
     for_each_chunk(input, CHUNK, |number, chunk, last| {
-        let sealed = with_gcm(&header, number, last, |gcm| {
+        let sealed = with_aead(&header, number, last, |gcm| {
             Ok(key.with_mechanism(gcm).encrypt(chunk)?)
         })?;
         output.write_all(&sealed)?;
@@ -197,12 +255,19 @@ pub fn open(
     output: &mut (impl Write + ?Sized),
 ) -> Result<u64> {
     let header = Header::read(input)?;
+    if Aead::for_key(key.key_type()) != Some(header.aead) {
+        bail!(
+            "the file was sealed with {}, which a {} key does not do",
+            header.aead.mechanism_type(),
+            key.key_type()
+        );
+    }
     let mut written = 0u64;
     for_each_chunk(input, header.chunk + TAG, |number, sealed, last| {
         if sealed.len() < TAG {
             bail!("chunk {number} is cut short: the file was truncated");
         }
-        let plain = with_gcm(&header, number, last, |gcm| {
+        let plain = with_aead(&header, number, last, |gcm| {
             key.with_mechanism(gcm).decrypt(sealed).map_err(|e| {
                 anyhow::anyhow!(
                     "chunk {number} failed its check ({e}): the file was changed, truncated \

@@ -144,15 +144,41 @@ fn sign_verify_export_import(command: impl Fn() -> Command, key_type: &str, bits
 /// Files through an AES key: sealed (p11's authenticated format) and back, from files
 /// and through pipes; every kind of tampering refused with no output written; the raw
 /// CBC-PAD mode on asking, with its warning.
-fn encrypt_decrypt(command: impl Fn() -> Command) {
+/// Whether the token `command` points at offers `mechanism` (a CKM_ name) for `operation`
+/// (as `p11 mechanisms` names it); if not, says why what needs it is skipped.
+fn offers(command: impl Fn() -> Command, mechanism: &str, operation: &str) -> bool {
+    let mechanisms = json(&mut command(), &["mechanisms"]);
+    let offered = mechanisms.as_array().unwrap().iter().any(|m| {
+        m["name"] == mechanism
+            && m["flags"]
+                .as_str()
+                .unwrap()
+                .split('|')
+                .any(|f| f == operation)
+    });
+    if !offered {
+        println!("skipped on this token: it does not offer {mechanism} for {operation}");
+    }
+    offered
+}
+
+/// Seals a file of four chunks with a new key of `key_type` (aes: AES-GCM, chacha20:
+/// ChaCha20-Poly1305), opens it, through files and pipes; every kind of tampering is
+/// refused with exit 3 and no output file; AES's raw CBC-PAD mode warns.
+fn encrypt_decrypt(command: impl Fn() -> Command, key_type: &str) {
     const CHUNK: usize = 1 << 20;
+    let mechanism_byte = match key_type {
+        "aes" => 1,
+        "chacha20" => 2,
+        other => panic!("no sealing with {other} keys"),
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
-    let label = unique("cli-aes");
+    let label = unique(&format!("cli-{key_type}"));
     json(
         &mut command(),
         &[
-            "keygen", "--type", "aes", "--bits", "256", "--label", &label,
+            "keygen", "--type", key_type, "--bits", "256", "--label", &label,
         ],
     );
     let plain: Vec<u8> = (0..3 * CHUNK as u32 + 5).map(|i| (i % 253) as u8).collect();
@@ -168,6 +194,7 @@ fn encrypt_decrypt(command: impl Fn() -> Command) {
     run("encrypt", &path("plain"), &path("sealed")).success();
     let sealed = std::fs::read(path("sealed")).unwrap();
     assert!(sealed.starts_with(b"P11SEAL\0"));
+    assert_eq!(sealed[8..10], [1, mechanism_byte], "version, mechanism");
     let header = 23 + usize::from(u16::from_be_bytes([sealed[21], sealed[22]]));
     assert_eq!(
         sealed.len(),
@@ -223,6 +250,10 @@ fn encrypt_decrypt(command: impl Fn() -> Command) {
         );
     }
 
+    if key_type != "aes" {
+        delete_all(&command, &label);
+        return;
+    }
     // The raw mode: CBC-PAD, the IV first; it warns that nothing checks the data.
     for (verb, from, to) in [
         ("encrypt", "plain", "raw"),
@@ -1209,7 +1240,10 @@ fn streams_files_through_aes_on_the_test_token() {
     let Some(_serial) = test_token() else {
         return;
     };
-    encrypt_decrypt(p11);
+    encrypt_decrypt(p11, "aes");
+    if offers(p11, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
+        encrypt_decrypt(p11, "chacha20");
+    }
 }
 
 #[test]
@@ -1271,7 +1305,11 @@ fn drives_nss_with_its_init_string() {
         command
     };
     sign_verify_export_import(nss, "rsa", "2048");
-    encrypt_decrypt(nss);
+    encrypt_decrypt(nss, "aes");
+    if offers(nss, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
+        encrypt_decrypt(nss, "chacha20");
+        the_documented_format(nss, "chacha20");
+    }
     rsa_with_openssl(nss, true);
 }
 
@@ -1407,4 +1445,138 @@ fn a_closed_pipe_ends_quietly_and_errors_have_their_exit_status() {
         !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
         "{stderr}"
     );
+}
+
+/// docs/file-format.md, read and written by another implementation (RustCrypto's
+/// `aes-gcm` and `chacha20poly1305`) with a key imported from its raw bytes: p11's sealed
+/// file opens there chunk by chunk, and a file sealed there as the document says opens
+/// with `p11 decrypt`.
+fn the_documented_format(command: impl Fn() -> Command, key_type: &str) {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    const CHUNK: usize = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let key: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(37) ^ 0x5c).collect();
+    std::fs::write(path("key"), &key).unwrap();
+    let label = unique(&format!("cli-import-{key_type}"));
+    let key_file = path("key").display().to_string();
+    json(
+        &mut command(),
+        &[
+            "import", "--kind", "secret", "--type", key_type, "--label", &label, "--in", &key_file,
+        ],
+    );
+    // The other implementation's AEAD, by the header's mechanism byte.
+    let seal_or_open = |encrypt: bool, nonce: [u8; 12], aad: &[u8], data: &[u8]| {
+        let payload = Payload { msg: data, aad };
+        let result = match key_type {
+            "aes" => {
+                let aead = aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap();
+                let nonce = aes_gcm::Nonce::from(nonce);
+                if encrypt {
+                    aead.encrypt(&nonce, payload)
+                } else {
+                    aead.decrypt(&nonce, payload)
+                }
+            }
+            _ => {
+                let aead = chacha20poly1305::ChaCha20Poly1305::new_from_slice(&key).unwrap();
+                let nonce = chacha20poly1305::Nonce::from(nonce);
+                if encrypt {
+                    aead.encrypt(&nonce, payload)
+                } else {
+                    aead.decrypt(&nonce, payload)
+                }
+            }
+        };
+        result.unwrap_or_else(|_| panic!("{key_type}: a chunk failed its tag"))
+    };
+    let nonce = |prefix: &[u8], number: u32, last: bool| {
+        let mut nonce = [0u8; 12];
+        nonce[..7].copy_from_slice(prefix);
+        nonce[7..11].copy_from_slice(&number.to_be_bytes());
+        nonce[11] = u8::from(last);
+        nonce
+    };
+
+    // p11 seals; the document's reading opens it.
+    let plain: Vec<u8> = (0..2 * CHUNK as u32 + 777)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    std::fs::write(path("plain"), &plain).unwrap();
+    command()
+        .args(["encrypt", "--key", &label, "--in"])
+        .arg(path("plain"))
+        .arg("--out")
+        .arg(path("sealed"))
+        .assert()
+        .success();
+    let sealed = std::fs::read(path("sealed")).unwrap();
+    let chunk_size = u32::from_be_bytes(sealed[10..14].try_into().unwrap()) as usize;
+    assert_eq!(chunk_size, CHUNK);
+    let header_len = 23 + usize::from(u16::from_be_bytes([sealed[21], sealed[22]]));
+    let (header, chunks) = sealed.split_at(header_len);
+    let uri = std::str::from_utf8(&header[23..]).unwrap();
+    assert!(uri.contains(&format!("object={label}")), "{uri}");
+    let parts: Vec<&[u8]> = chunks.chunks(chunk_size + 16).collect();
+    assert_eq!(parts.len(), 3);
+    let mut opened = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let nonce = nonce(&header[14..21], i as u32, last);
+        opened.extend(seal_or_open(false, nonce, header, part));
+    }
+    assert_eq!(opened, plain, "{key_type}: the document's reading");
+
+    // Sealed as the document says (a header of our own, no URI, chunks of 1000 bytes);
+    // p11 opens it, and refuses it with the last-chunk flag left off.
+    let mut ours = b"P11SEAL\0".to_vec();
+    ours.push(1);
+    ours.push(header[9]);
+    ours.extend_from_slice(&1000u32.to_be_bytes());
+    ours.extend_from_slice(&[0xa5; 7]);
+    ours.extend_from_slice(&0u16.to_be_bytes());
+    let message = &plain[..2500];
+    let seal_all = |flag_last: bool| {
+        let mut file = ours.clone();
+        let pieces: Vec<&[u8]> = message.chunks(1000).collect();
+        for (i, piece) in pieces.iter().enumerate() {
+            let last = flag_last && i + 1 == pieces.len();
+            file.extend(seal_or_open(
+                true,
+                nonce(&[0xa5; 7], i as u32, last),
+                &ours,
+                piece,
+            ));
+        }
+        file
+    };
+    std::fs::write(path("theirs"), seal_all(true)).unwrap();
+    let out = command()
+        .args(["decrypt", "--key", &label, "--out", "-", "--in"])
+        .arg(path("theirs"))
+        .assert()
+        .success();
+    assert_eq!(out.get_output().stdout, message);
+    std::fs::write(path("unflagged"), seal_all(false)).unwrap();
+    command()
+        .args(["decrypt", "--key", &label, "--in"])
+        .arg(path("unflagged"))
+        .arg("--out")
+        .arg(path("unflagged-opened"))
+        .assert()
+        .code(3);
+    assert!(!path("unflagged-opened").exists());
+    delete_all(&command, &label);
+}
+
+#[test]
+fn another_implementation_reads_and_writes_sealed_files() {
+    let Some(_serial) = test_token() else {
+        return;
+    };
+    the_documented_format(p11, "aes");
+    if offers(p11, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
+        the_documented_format(p11, "chacha20");
+    }
 }

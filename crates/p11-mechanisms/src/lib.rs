@@ -60,7 +60,7 @@ pub use params::{
     SignAdditionalContext, X942Dh1DeriveParams,
 };
 pub use profile::{MechanismProfile, Operation, Operations, ParameterKind};
-pub use stream::{ChaCha20Params, Salsa20Params};
+pub use stream::{ChaCha20Params, ChaCha20Poly1305Params, Salsa20Params};
 
 open_enum!(
     /// A PKCS#11 mechanism type (`CK_MECHANISM_TYPE`), standard or vendor-defined.

@@ -172,6 +172,8 @@ parameters!(
     Sp800108Feedback(crate::Sp800108FeedbackParams<'a>),
     /// ChaCha20.
     ChaCha20(crate::ChaCha20Params<'a>),
+    /// ChaCha20-Poly1305 (one-shot).
+    ChaCha20Poly1305(crate::ChaCha20Poly1305Params<'a>),
     /// Salsa20.
     Salsa20(crate::Salsa20Params<'a>),
     /// `CONCATENATE_BASE_AND_KEY`: the key appended to the base key.

@@ -423,7 +423,12 @@ impl MechanismType {
                 }
                 Self::AES_CBC_PAD => block(16),
                 Self::DES3_CBC_PAD => block(8),
-                Self::AES_GCM | Self::AES_CCM => input_len.checked_add(16),
+                // NSS's ChaCha20-Poly1305 ends the operation on a length query's too-small
+                // answer: a bound that covers the tag spares it the query.
+                Self::AES_GCM | Self::AES_CCM | Self::CHACHA20_POLY1305 => {
+                    input_len.checked_add(16)
+                }
+                Self::CHACHA20 | Self::SALSA20 => Some(input_len),
                 Self::AES_KEY_WRAP => input_len.checked_add(8),
                 Self::AES_KEY_WRAP_PAD | Self::AES_KEY_WRAP_KWP => input_len.checked_add(15),
                 _ => None,
@@ -437,6 +442,9 @@ impl MechanismType {
                 | Self::AES_CTR
                 | Self::AES_GCM
                 | Self::AES_CCM
+                | Self::CHACHA20_POLY1305
+                | Self::CHACHA20
+                | Self::SALSA20
                 | Self::AES_KEY_WRAP
                 | Self::AES_KEY_WRAP_PAD
                 | Self::AES_KEY_WRAP_KWP
@@ -507,6 +515,14 @@ mod tests {
         assert_eq!(MechanismType::AES_CBC_PAD.output_bound(enc, 16), Some(32));
         assert_eq!(MechanismType::AES_CBC_PAD.output_bound(enc, 17), Some(32));
         assert_eq!(MechanismType::AES_GCM.output_bound(enc, 5), Some(21));
+        assert_eq!(
+            MechanismType::CHACHA20_POLY1305.output_bound(enc, 5),
+            Some(21)
+        );
+        assert_eq!(
+            MechanismType::CHACHA20_POLY1305.output_bound(Operations::DECRYPT, 21),
+            Some(21)
+        );
         assert_eq!(
             MechanismType::SHA256.output_bound(Operations::DIGEST, 1 << 20),
             Some(32)

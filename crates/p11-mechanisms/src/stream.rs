@@ -1,7 +1,8 @@
 //! The stream ciphers' parameters: ChaCha20 (`CK_CHACHA20_PARAMS`) and Salsa20
-//! (`CK_SALSA20_PARAMS`), a block counter and a nonce.
+//! (`CK_SALSA20_PARAMS`), a block counter and a nonce; and their AEAD,
+//! ChaCha20-Poly1305 (`CK_SALSA20_CHACHA20_POLY1305_PARAMS`), a nonce and additional data.
 
-use crate::params::ulong;
+use crate::params::{ptr_or_null, ulong};
 use crate::{MechanismType, ParameterError};
 use p11_sys::*;
 use std::marker::PhantomData;
@@ -103,6 +104,47 @@ impl<'a> Salsa20Params<'a> {
     }
 }
 
+/// ChaCha20-Poly1305 (and Salsa20-Poly1305) parameters for one-shot encryption and
+/// decryption (`CK_SALSA20_CHACHA20_POLY1305_PARAMS`): the nonce (12 bytes, RFC 8439; 8,
+/// the original; 24, XChaCha20) and the additional authenticated data. The 16-byte tag
+/// follows the ciphertext, as with GCM. For C_MessageEncrypt, see
+/// [`ChaCha20Poly1305MessageParams`](crate::ChaCha20Poly1305MessageParams).
+#[derive(Clone, Copy, Debug)]
+#[repr(transparent)]
+pub struct ChaCha20Poly1305Params<'a> {
+    raw: CK_SALSA20_CHACHA20_POLY1305_PARAMS,
+    _buffers: PhantomData<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> ChaCha20Poly1305Params<'a> {
+    /// The nonce and the additional data (which may be empty).
+    ///
+    /// # Errors
+    /// [`ParameterError`] for a nonce of another length.
+    pub fn new(nonce: &'a [u8], aad: &'a [u8]) -> Result<Self, ParameterError> {
+        check(
+            MechanismType::CHACHA20_POLY1305,
+            "nonce",
+            nonce,
+            &[8, 12, 24],
+        )?;
+        Ok(ChaCha20Poly1305Params {
+            raw: CK_SALSA20_CHACHA20_POLY1305_PARAMS {
+                pNonce: nonce.as_ptr().cast_mut(),
+                ulNonceLen: ulong(nonce.len()),
+                pAAD: ptr_or_null(aad),
+                ulAADLen: ulong(aad.len()),
+            },
+            _buffers: PhantomData,
+        })
+    }
+
+    /// The C struct.
+    pub fn as_raw(&self) -> &CK_SALSA20_CHACHA20_POLY1305_PARAMS {
+        &self.raw
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +164,21 @@ mod tests {
         assert!(Salsa20Params::new(&counter, &nonce[..8]).is_err());
         let salsa = Salsa20Params::new(&[0u8; 8], &[1u8; 24]).unwrap();
         assert_eq!(salsa.as_raw().ulNonceBits, 192);
+    }
+
+    #[test]
+    fn an_aead_nonce_is_counted_in_bytes_and_empty_data_is_null() {
+        let (nonce, aad) = ([3u8; 12], [9u8; 5]);
+        let aead = ChaCha20Poly1305Params::new(&nonce, &aad).unwrap();
+        assert_eq!(aead.as_raw().ulNonceLen, 12);
+        assert_eq!(aead.as_raw().pNonce as *const u8, nonce.as_ptr());
+        assert_eq!(aead.as_raw().ulAADLen, 5);
+        let bare = ChaCha20Poly1305Params::new(&nonce, &[]).unwrap();
+        assert!(bare.as_raw().pAAD.is_null());
+        let err = ChaCha20Poly1305Params::new(&nonce[..11], &aad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CKM_CHACHA20_POLY1305: the nonce must be 8 or 12 or 24 bytes, not 11"
+        );
     }
 }
