@@ -349,3 +349,57 @@ fn chacha20_matches_rfc_8439() {
     assert_eq!(sealed, expected);
     assert_eq!(session.decrypt(&mechanism, &key, &sealed).unwrap(), plain);
 }
+
+/// One-shot ChaCha20-Poly1305 with typed parameters (nonce and additional data) gives
+/// what RustCrypto's gives for RFC 8439's AEAD example (section 2.8.2), tag included;
+/// decrypts back; and a changed tag or changed additional data is refused.
+#[test]
+fn chacha20_poly1305_matches_rfc_8439() {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use p11_core::mechanisms::ChaCha20Poly1305Params;
+    let f = shared();
+    let session = user_session(&f);
+    if !p11_tests::offers(&session, &[M::CHACHA20_POLY1305]) {
+        return;
+    }
+    let key_bytes: Vec<u8> = (0x80u8..0xa0).collect();
+    let nonce = [7, 0, 0, 0, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47];
+    let aad = [
+        0x50, 0x51, 0x52, 0x53, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+    ];
+    let plain = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip \
+                  for the future, sunscreen would be it.";
+    let key = import_secret(&session, KeyType::CHACHA20, &key_bytes);
+    fn aead<'a>(nonce: &'a [u8], aad: &'a [u8]) -> Mechanism<'a> {
+        let params = ChaCha20Poly1305Params::new(nonce, aad).unwrap();
+        Mechanism::with(M::CHACHA20_POLY1305, params)
+    }
+    let with = |aad| aead(&nonce, aad);
+    let sealed = session.encrypt(&with(&aad), &key, plain).unwrap();
+
+    let reference = chacha20poly1305::ChaCha20Poly1305::new_from_slice(&key_bytes).unwrap();
+    let expected = reference
+        .encrypt(
+            &chacha20poly1305::Nonce::from(nonce),
+            Payload {
+                msg: plain,
+                aad: &aad,
+            },
+        )
+        .unwrap();
+    assert_eq!(sealed, expected, "ciphertext and tag");
+    assert_eq!(session.decrypt(&with(&aad), &key, &sealed).unwrap(), plain);
+    let mut forged = sealed.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert!(
+        session.decrypt(&with(&aad), &key, &forged).is_err(),
+        "a changed tag"
+    );
+    assert!(
+        session
+            .decrypt(&with(b"other data"), &key, &sealed)
+            .is_err(),
+        "changed additional data"
+    );
+}

@@ -921,6 +921,37 @@ fn copies_change_what_the_options_ask_and_keep_the_rest() {
 }
 
 #[test]
+fn a_change_sets_what_the_options_ask_and_capabilities_are_read_afresh() {
+    let f = session();
+    if !offers_defaults(&f, KeyType::AES) {
+        return;
+    }
+    let mut key = f
+        .session
+        .generate_key(KeyType::AES, 128, &f.options().label("unchanged"))
+        .unwrap();
+    assert!(key.capabilities().unwrap().contains(Capabilities::SIGN));
+    key.change(
+        &ObjectOptions::new()
+            .label("changed")
+            .capabilities(Capabilities::ENCRYPT | Capabilities::DECRYPT),
+    )
+    .unwrap();
+    assert_eq!(key.label().unwrap(), "changed");
+    assert_eq!(
+        key.capabilities().unwrap(),
+        Capabilities::ENCRYPT | Capabilities::DECRYPT,
+        "read again after the change, not the kept value"
+    );
+    let (sign, sensitive): (bool, bool) = key.get_all([A::SIGN, A::SENSITIVE]).unwrap();
+    assert!(
+        !sign && sensitive,
+        "only the capabilities and label changed"
+    );
+    assert!(key.sign(b"no longer").is_err());
+}
+
+#[test]
 fn the_templates_p11_sends_are_public_and_fresh() {
     let options = ObjectOptions::new()
         .storage(Storage::Token)

@@ -124,7 +124,8 @@ pub fn test() -> Result<()> {
         || downstream(&root),
     )?;
     step(
-        "the secrets and tracing suites on kryoptic (PKCS#11 3.2)",
+        "the secrets and tracing suites, and the p11 command's post-quantum keys and \
+         ChaCha20-sealed files, on kryoptic (PKCS#11 3.2)",
         || {
             let kryoptic = tokens::kryoptic(&root.join("target/p11-test/kryoptic"))?;
             // One test at a time: kryoptic deadlocks when one session's C_Logout meets
@@ -134,6 +135,11 @@ pub fn test() -> Result<()> {
                 .args(["test", "--package", "p11-tests"])
                 .args(["--test", "secrets", "--test", "tracing"])
                 .args(["--", "--test-threads=1"])
+                .envs(env.vars())
+                .envs(kryoptic.vars()))?;
+            run(cargo()
+                .args(["test", "--package", "p11-cli", "--test", "cli", "--"])
+                .args(["post_quantum", "another_implementation"])
                 .envs(env.vars())
                 .envs(kryoptic.vars()))
         },

@@ -35,6 +35,10 @@ pub struct Sign {
     /// them) or raw (r || s, as PKCS #11 gives them). Other signatures have one form.
     #[arg(long, value_enum, default_value_t = Format::Der)]
     format: Format,
+    /// PSS mechanisms: the salt's length in bytes, instead of the hash's (0: a
+    /// deterministic signature; OpenSSL's `-sigopt rsa_pss_saltlen:N`).
+    #[arg(long, requires = "mechanism")]
+    salt_len: Option<usize>,
 }
 
 /// The most `random` draws: a bound on what a caller's number allocates.
@@ -88,6 +92,9 @@ pub struct Verify {
     /// without it, DER when the file is DER, else raw.
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// PSS mechanisms: the salt's length in bytes, instead of the hash's (as `sign`'s).
+    #[arg(long, requires = "mechanism")]
+    salt_len: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -153,13 +160,20 @@ impl OaepHash {
     }
 }
 
-fn mechanism(name: Option<&str>) -> Result<Option<Mechanism<'static>>> {
+/// The mechanism `name` names, with its default parameter, or PSS parameters with a salt
+/// of `salt_len` bytes.
+fn mechanism(name: Option<&str>, salt_len: Option<usize>) -> Result<Option<Mechanism<'static>>> {
     name.map(|name| {
         let spec = spec_name(name, "CKM_");
         let ty: MechanismType = spec
             .parse()
             .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
-        Ok(Mechanism::new(ty))
+        let Some(salt_len) = salt_len else {
+            return Ok(Mechanism::new(ty));
+        };
+        let pss = p11::mechanisms::PssParams::for_mechanism(ty)
+            .with_context(|| format!("--salt-len is for PSS mechanisms, not {ty}"))?;
+        Ok(Mechanism::with(ty, pss.with_salt_len(salt_len)))
     })
     .transpose()
 }
@@ -180,7 +194,7 @@ pub fn sign(connection: &Connection, args: &Sign, out: &Output) -> Result<()> {
         matches!(o, Object::PrivateKey(_) | Object::SecretKey(_))
     })?;
     let data = read(&args.input)?;
-    let with = mechanism(args.mechanism.as_deref())?;
+    let with = mechanism(args.mechanism.as_deref(), args.salt_len)?;
     let signature = match (&key, &with) {
         (Object::PrivateKey(key), Some(m)) => key.with_mechanism(m).sign(&data)?,
         (Object::PrivateKey(key), None) => key.sign(&data)?,
@@ -318,7 +332,7 @@ pub fn verify(connection: &Connection, args: &Verify, out: &Output) -> Result<Ex
     let data = read(&args.input)?;
     let signature = read(&args.signature)?;
     let signature = as_raw(&key, signature.to_vec(), args.format)?;
-    let with = mechanism(args.mechanism.as_deref())?;
+    let with = mechanism(args.mechanism.as_deref(), args.salt_len)?;
     let valid = match (&key, &with) {
         (Object::PublicKey(key), Some(m)) => key.with_mechanism(m).verify(&data, &signature)?,
         (Object::PublicKey(key), None) => key.verify(&data, &signature)?,

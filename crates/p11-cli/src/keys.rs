@@ -1,7 +1,7 @@
 //! Keys changed, wrapped, unwrapped and derived: `set`, `wrap`, `unwrap`, `derive`.
 
 use crate::connect::{Connection, Login};
-use crate::objects::{describe_and_print, find, key_of, key_type};
+use crate::objects::{describe_and_print, find, key_of, key_type, usage_of};
 use crate::output::Output;
 use anyhow::{bail, Context, Result};
 use p11::mechanisms::Ecdh1DeriveParams;
@@ -21,6 +21,11 @@ pub struct Set {
     /// A new id, in hex.
     #[arg(long)]
     id: Option<String>,
+    /// Keys: what the key may do from now on (comma-separated, as `keygen --usage`); the
+    /// usages of its class not named are turned off. Many tokens refuse to turn one back
+    /// on.
+    #[arg(long, value_delimiter = ',')]
+    usage: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,10 +87,14 @@ fn options(label: &str, id: Option<&String>) -> Result<ObjectOptions> {
     Ok(options)
 }
 
-/// Changes an object's label or id.
+/// Changes an object's label or id, or a key's usage.
 pub fn set(connection: &Connection, args: &Set, out: &Output) -> Result<()> {
+    let usage = usage_of(&args.usage)?;
+    if args.label.is_none() && args.id.is_none() && usage.is_none() {
+        bail!("nothing to set: give --label, --id or --usage");
+    }
     let session = connection.session(Login::User)?;
-    let object = find(&session, &args.object, |_| true)?;
+    let mut object = find(&session, &args.object, |_| true)?;
     let mut changes = Template::new();
     if let Some(label) = &args.label {
         changes = changes.with(A::LABEL, label.as_str());
@@ -93,10 +102,17 @@ pub fn set(connection: &Connection, args: &Set, out: &Output) -> Result<()> {
     if let Some(id) = &args.id {
         changes = changes.with(A::ID, hex::decode(id).context("--id is not hex")?);
     }
-    if changes.is_empty() {
-        bail!("nothing to set: give --label or --id");
+    let mut options = ObjectOptions::new().template(changes.clone());
+    if let Some(usage) = usage {
+        options = options.capabilities(usage);
     }
-    object.set_attributes(&changes)?;
+    match &mut object {
+        Object::SecretKey(key) => key.change(&options)?,
+        Object::PublicKey(key) => key.change(&options)?,
+        Object::PrivateKey(key) => key.change(&options)?,
+        _ if usage.is_some() => bail!("--usage is for keys"),
+        other => other.set_attributes(&changes)?,
+    }
     // Described as the token now has it (every attribute is read afresh).
     describe_and_print(out, &[object])
 }

@@ -103,7 +103,8 @@ enum Command {
     Export(objects::Export),
     /// Initialises the token in a slot (erasing it), with a label and SO PIN.
     InitToken(tokens::InitToken),
-    /// Sets the user PIN as the security officer (after init-token).
+    /// Sets the user PIN as the security officer: after init-token, or to unlock a
+    /// locked one.
     InitPin(tokens::NewPin),
     /// Changes the user PIN.
     SetPin(tokens::NewPin),

@@ -107,7 +107,15 @@ fn size_of(key_type: KeyType, values: &[Option<p11::AttributeValue>]) -> String 
             _ => String::new(),
         },
         KeyType::ML_DSA | KeyType::ML_KEM | KeyType::SLH_DSA => match field(3) {
-            Some(p11::AttributeValue::Ulong(set)) => format!("parameter set {set}"),
+            Some(p11::AttributeValue::Ulong(set)) => {
+                // As keygen's --parameter-set takes it: ML-DSA-65, not CKP_ML_DSA_65.
+                let spec = match key_type {
+                    KeyType::ML_DSA => MlDsaParameterSet::new(set).to_string(),
+                    KeyType::ML_KEM => MlKemParameterSet::new(set).to_string(),
+                    _ => SlhDsaParameterSet::new(set).to_string(),
+                };
+                spec.trim_start_matches("CKP_").replace('_', "-")
+            }
             _ => String::new(),
         },
         // (Some modules keep 0 for a key they unwrapped: no size then.)
@@ -232,6 +240,30 @@ pub struct Keygen {
     /// Extractable (so that `wrap` can wrap it); keys are not, unless asked.
     #[arg(long)]
     extractable: bool,
+    /// What the key may do, instead of its type's default (comma-separated: encrypt,
+    /// decrypt, sign, verify, wrap, unwrap, derive, encapsulate, decapsulate); a pair's
+    /// halves take those of their class (the private key sign, the public key verify).
+    #[arg(long, value_delimiter = ',')]
+    usage: Vec<String>,
+}
+
+/// The capabilities `names` (as `p11 objects` shows them) say; `None` for none given.
+pub fn usage_of(names: &[String]) -> Result<Option<p11::Capabilities>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    names
+        .iter()
+        .map(|name| {
+            p11::Capabilities::from_name(&name.trim().to_ascii_uppercase()).with_context(|| {
+                format!(
+                    "no usage called {name:?} (encrypt, decrypt, sign, verify, wrap, unwrap, \
+                     derive, encapsulate, decapsulate)"
+                )
+            })
+        })
+        .try_fold(p11::Capabilities::empty(), |all, one| Ok(all | one?))
+        .map(Some)
 }
 
 /// What to generate: the key type, its size, and the public template's parameters (a
@@ -315,6 +347,9 @@ pub fn keygen(connection: &Connection, args: &Keygen, out: &Output) -> Result<()
     }
     if let Some(parameters) = parameters {
         options = options.public_template(parameters);
+    }
+    if let Some(usage) = usage_of(&args.usage)? {
+        options = options.capabilities(usage);
     }
     if args.extractable {
         let extractable = Template::new().with(A::EXTRACTABLE, true);

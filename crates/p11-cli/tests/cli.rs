@@ -1193,6 +1193,68 @@ fn rsa_with_openssl(command: impl Fn() -> Command, oaep_sha256: bool) {
     let mechanism = Some("SHA256_RSA_PKCS_PSS");
     openssl_verifies_p11(&command, dir.path(), &private, mechanism, &public_pem, &pss);
 
+    // --salt-len: 0 makes PSS deterministic, and OpenSSL verifies that with salt length 0
+    // only; a 17-byte salt verifies with OpenSSL's 17 and `p11 verify --salt-len 17`,
+    // not with the default (the hash's length).
+    let sign_pss = |salt: &str, out: &str| {
+        command()
+            .args(["sign", "--key", &private, "--in", &path("message")])
+            .args(["--mechanism", "SHA256_RSA_PKCS_PSS", "--salt-len", salt])
+            .args(["--out", &path(out)])
+            .assert()
+            .success();
+        std::fs::read(path(out)).unwrap()
+    };
+    assert_eq!(sign_pss("0", "unsalted-1"), sign_pss("0", "unsalted-2"));
+    assert_ne!(sign_pss("17", "salted-1"), sign_pss("17", "salted-2"));
+    let openssl_pss = |salt: &str, signature: &str| {
+        std::process::Command::new("openssl")
+            .args([
+                "dgst",
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+            ])
+            .arg(format!("rsa_pss_saltlen:{salt}"))
+            .args(["-verify", &public_pem, "-signature", signature])
+            .arg(path("message"))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(openssl_pss("0", &path("unsalted-1")));
+    assert!(
+        !openssl_pss("32", &path("unsalted-1")),
+        "the salt length ignored"
+    );
+    assert!(openssl_pss("17", &path("salted-1")));
+    let p11_verifies = |salt: Option<&str>| {
+        let mut verify = command();
+        verify
+            .args(["verify", "--key", &public, "--in", &path("message")])
+            .args(["--signature", &path("salted-1")])
+            .args(["--mechanism", "SHA256_RSA_PKCS_PSS"]);
+        if let Some(salt) = salt {
+            verify.args(["--salt-len", salt]);
+        }
+        verify.assert().get_output().status.code()
+    };
+    assert_eq!(p11_verifies(Some("17")), Some(0));
+    assert_eq!(
+        p11_verifies(None),
+        Some(1),
+        "a 17-byte salt is not the default"
+    );
+    let refused = command()
+        .args(["sign", "--key", &private, "--in", &path("message")])
+        .args(["--salt-len", "3", "--mechanism", "SHA256_RSA_PKCS"])
+        .assert()
+        .code(3);
+    let said = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(said.contains("--salt-len is for PSS mechanisms"), "{said}");
+
     std::fs::write(path("secret"), b"sealed by openssl").unwrap();
     for (hash, options) in [
         (None, vec!["-pkeyopt", "rsa_padding_mode:oaep"]),
@@ -1578,5 +1640,153 @@ fn another_implementation_reads_and_writes_sealed_files() {
     the_documented_format(p11, "aes");
     if offers(p11, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
         the_documented_format(p11, "chacha20");
+    }
+}
+
+/// `--usage` at keygen gives each half of a pair what its class can do of those named,
+/// and a key refuses what it was not given; `set --usage` changes it (on tokens that
+/// let a capability be turned on again), and the listing shows the change.
+#[test]
+fn usage_is_chosen_at_keygen_and_changed_by_set() {
+    let Some(_serial) = test_token() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let message = dir.path().join("message");
+    std::fs::write(&message, b"used as told").unwrap();
+    let usage_of = |described: &Value| -> Vec<String> {
+        described["usage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let pair = unique("cli-usage-pair");
+    let made = json(
+        &mut p11(),
+        &[
+            "keygen",
+            "--curve",
+            "P-256",
+            "--label",
+            &pair,
+            "--usage",
+            "sign,verify",
+        ],
+    );
+    for half in made.as_array().unwrap() {
+        let expected = match half["class"].as_str().unwrap() {
+            "CKO_PRIVATE_KEY" => ["sign"],
+            _ => ["verify"],
+        };
+        assert_eq!(usage_of(half), expected, "{half}");
+    }
+    let secret = unique("cli-usage-aes");
+    let made = json(
+        &mut p11(),
+        &[
+            "keygen",
+            "--type",
+            "aes",
+            "--bits",
+            "128",
+            "--label",
+            &secret,
+            "--usage",
+            "encrypt,decrypt",
+        ],
+    );
+    assert_eq!(usage_of(&made[0]), ["encrypt", "decrypt"]);
+    let sign = || {
+        p11()
+            .args(["sign", "--key", &secret, "--in"])
+            .arg(&message)
+            .assert()
+            .get_output()
+            .clone()
+    };
+    let refused = sign();
+    assert_eq!(refused.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(said.contains("CKR_KEY_FUNCTION_NOT_PERMITTED"), "{said}");
+
+    let changed = json(&mut p11(), &["set", &secret, "--usage", "sign,verify"]);
+    assert_eq!(usage_of(&changed[0]), ["sign", "verify"]);
+    assert!(sign().status.success(), "signs once it may");
+    let listed = json(&mut p11(), &["objects", &format!("pkcs11:object={secret}")]);
+    assert_eq!(usage_of(&listed[0]), ["sign", "verify"]);
+    let unknown = p11()
+        .args(["set", &secret, "--usage", "sing"])
+        .assert()
+        .code(3);
+    let said = String::from_utf8_lossy(&unknown.get_output().stderr).into_owned();
+    assert!(said.contains("no usage called \"sing\""), "{said}");
+    delete_all(p11, &pair);
+    delete_all(p11, &secret);
+}
+
+/// Post-quantum keys by parameter set (PKCS #11 3.2 tokens: kryoptic in `cargo xtask
+/// test`): listed by the set's name, and an ML-DSA signature verifies, a changed file's
+/// does not.
+#[test]
+fn makes_post_quantum_keys_by_parameter_set() {
+    let Some(_serial) = test_token() else {
+        return;
+    };
+    if !offers(p11, "CKM_ML_DSA_KEY_PAIR_GEN", "GENERATE_KEY_PAIR") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(path("message"), b"signed after quantum computers").unwrap();
+    std::fs::write(path("changed"), b"signed after quantum computers!").unwrap();
+    let label = unique("cli-ml-dsa");
+    let made = json(
+        &mut p11(),
+        &["keygen", "--parameter-set", "ml-dsa-65", "--label", &label],
+    );
+    let halves = made.as_array().unwrap();
+    assert_eq!(halves.len(), 2);
+    for half in halves {
+        assert_eq!(half["key_type"], "CKK_ML_DSA", "{half}");
+        assert_eq!(half["size"], "ML-DSA-65", "{half}");
+    }
+    p11()
+        .args([
+            "sign",
+            "--key",
+            &format!("pkcs11:object={label};type=private"),
+        ])
+        .args(["--in", &path("message"), "--out", &path("signature")])
+        .assert()
+        .success();
+    let verify = |file: &str| {
+        p11()
+            .args([
+                "verify",
+                "--key",
+                &format!("pkcs11:object={label};type=public"),
+            ])
+            .args(["--in", &path(file), "--signature", &path("signature")])
+            .assert()
+            .get_output()
+            .status
+            .code()
+    };
+    assert_eq!(verify("message"), Some(0));
+    assert_eq!(verify("changed"), Some(1));
+    delete_all(p11, &label);
+
+    if offers(p11, "CKM_ML_KEM_KEY_PAIR_GEN", "GENERATE_KEY_PAIR") {
+        let label = unique("cli-ml-kem");
+        let made = json(
+            &mut p11(),
+            &["keygen", "--parameter-set", "ML-KEM-768", "--label", &label],
+        );
+        for half in made.as_array().unwrap() {
+            assert_eq!(half["size"], "ML-KEM-768", "{half}");
+        }
+        delete_all(p11, &label);
     }
 }

@@ -149,6 +149,21 @@ impl PssParams {
         Some(Self::new(hash, Mgf::mgf1_for(hash)?, len))
     }
 
+    /// The same parameters with a salt of `salt_len` bytes (0 makes PSS deterministic;
+    /// OpenSSL's `rsa_pss_saltlen:N`).
+    ///
+    /// ```
+    /// use p11_mechanisms::{MechanismType, PssParams};
+    ///
+    /// let pss = PssParams::for_mechanism(MechanismType::SHA256_RSA_PKCS_PSS).unwrap();
+    /// assert_eq!(pss.with_salt_len(0).as_raw().sLen, 0);
+    /// ```
+    #[must_use]
+    pub fn with_salt_len(mut self, salt_len: usize) -> Self {
+        self.raw.sLen = ulong(salt_len);
+        self
+    }
+
     /// The C struct.
     pub fn as_raw(&self) -> &CK_RSA_PKCS_PSS_PARAMS {
         &self.raw

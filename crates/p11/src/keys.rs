@@ -893,6 +893,28 @@ macro_rules! key_kind {
                 let object = self.object.copy(&changes)?;
                 Ok(Self::made(self.session.clone(), object, self.key_type))
             }
+
+            /// Changes the key itself (`C_SetAttributeValue`) as `options` asks — label,
+            /// id, capabilities (each of its class's capability attributes set to whether
+            /// they are named; PKCS#11 3.2's only when named), template — and nothing
+            /// else; the capabilities are read afresh when next asked for.
+            ///
+            /// ```no_run
+            /// # fn demo(mut key: p11::SecretKey) -> p11::Result<()> {
+            /// use p11::{Capabilities, ObjectOptions};
+            /// key.change(&ObjectOptions::new().label("mac key").capabilities(Capabilities::SIGN | Capabilities::VERIFY))?;
+            /// # Ok(()) }
+            /// ```
+            ///
+            /// # Errors
+            /// The module's error (`CKR_ATTRIBUTE_READ_ONLY` for what cannot change:
+            /// storage, and on many tokens a capability once it is off).
+            pub fn change(&mut self, options: &ObjectOptions) -> Result<()> {
+                let changes = options.changes(<Self as KeyKind>::CLASS);
+                self.object.set_attributes(&changes)?;
+                self.capabilities = OnceLock::new();
+                Ok(())
+            }
         }
 
         impl Key for $name {
