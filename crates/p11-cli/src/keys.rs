@@ -1,13 +1,13 @@
 //! Keys changed, wrapped, unwrapped and derived: `set`, `wrap`, `unwrap`, `derive`.
 
 use crate::connect::{Connection, Login};
-use crate::objects::{describe_and_print, find, key_of, key_type, usage_of};
+use crate::objects::{describe_and_print, find, key_of, key_type, token_options, usage_of};
 use crate::output::Output;
 use anyhow::{bail, Context, Result};
 use p11::mechanisms::Ecdh1DeriveParams;
 use p11::{
-    AttributeType as A, Derive as _, Object, ObjectOptions, SecretKey, Storage, Template,
-    Unwrap as _, Wrap as _,
+    AttributeType as A, Derive as _, Object, ObjectOptions, SecretKey, Template, Unwrap as _,
+    Wrap as _,
 };
 use std::path::PathBuf;
 
@@ -79,14 +79,6 @@ pub struct Derive {
     label: String,
 }
 
-fn options(label: &str, id: Option<&String>) -> Result<ObjectOptions> {
-    let mut options = ObjectOptions::new().label(label).storage(Storage::Token);
-    if let Some(id) = id {
-        options = options.id(hex::decode(id).context("--id is not hex")?);
-    }
-    Ok(options)
-}
-
 /// Changes an object's label or id, or a key's usage.
 pub fn set(connection: &Connection, args: &Set, out: &Output) -> Result<()> {
     let usage = usage_of(&args.usage)?;
@@ -141,7 +133,7 @@ pub fn unwrap(connection: &Connection, args: &Unwrap, out: &Output) -> Result<()
     let session = connection.session(Login::User)?;
     let wrapped = crate::crypto::read(&args.input)?;
     let key_type = key_type(&args.key_type)?;
-    let options = options(&args.label, args.id.as_ref())?;
+    let options = token_options(&args.label, args.id.as_deref())?;
     let made: SecretKey = match find(&session, &args.key, |o| {
         matches!(o, Object::SecretKey(_) | Object::PrivateKey(_))
     })? {
@@ -182,6 +174,6 @@ pub fn derive(connection: &Connection, args: &Derive, out: &Output) -> Result<()
     let key_type = key_type(&args.key_type)?;
     let made = private
         .with_param(Ecdh1DeriveParams::new(&point))
-        .derive_key(key_type, args.bits, &options(&args.label, None)?)?;
+        .derive_key(key_type, args.bits, &token_options(&args.label, None)?)?;
     describe_and_print(out, &[Object::SecretKey(made)])
 }

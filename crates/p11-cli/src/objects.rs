@@ -332,18 +332,21 @@ fn is_pair(key_type: KeyType) -> bool {
     )
 }
 
+/// Options for a token object labelled `label`, with the id `id` (hex) if given.
+pub fn token_options(label: &str, id: Option<&str>) -> Result<ObjectOptions> {
+    let mut options = ObjectOptions::new().label(label).storage(Storage::Token);
+    if let Some(id) = id {
+        options = options.id(hex::decode(id).context("--id is not hex")?);
+    }
+    Ok(options)
+}
+
 pub fn keygen(connection: &Connection, args: &Keygen, out: &Output) -> Result<()> {
     let (key_type, bits, parameters) = what_to_generate(args)?;
     let session = connection.session(Login::User)?;
-    let mut options = ObjectOptions::new()
-        .label(&args.label)
-        .storage(if args.session_only {
-            Storage::Session
-        } else {
-            Storage::Token
-        });
-    if let Some(id) = &args.id {
-        options = options.id(hex::decode(id).context("--id is not hex")?);
+    let mut options = token_options(&args.label, args.id.as_deref())?;
+    if args.session_only {
+        options = options.storage(Storage::Session);
     }
     if let Some(parameters) = parameters {
         options = options.public_template(parameters);
@@ -442,12 +445,7 @@ pub fn import(connection: &Connection, args: &Import, out: &Output) -> Result<()
         }
     };
     let session = connection.session(Login::User)?;
-    let mut options = ObjectOptions::new()
-        .label(&args.label)
-        .storage(Storage::Token);
-    if let Some(id) = &args.id {
-        options = options.id(hex::decode(id).context("--id is not hex")?);
-    }
+    let options = token_options(&args.label, args.id.as_deref())?;
     let object = match kind.as_str() {
         "public" => Object::PublicKey(session.import_public_key(&der, &options)?),
         "private" => Object::PrivateKey(session.import_private_key(&der, &options)?),
@@ -468,12 +466,7 @@ fn import_secret(connection: &Connection, args: &Import, value: &[u8], out: &Out
     let key_type = key_type(name)?;
     anyhow::ensure!(!value.is_empty(), "the secret key's file is empty");
     let session = connection.session(Login::User)?;
-    let mut options = ObjectOptions::new()
-        .label(&args.label)
-        .storage(Storage::Token);
-    if let Some(id) = &args.id {
-        options = options.id(hex::decode(id).context("--id is not hex")?);
-    }
+    let options = token_options(&args.label, args.id.as_deref())?;
     let template = options.secret_key_template(key_type).with(A::VALUE, value);
     let object = session.create_object(&template)?;
     print_objects(out, vec![describe(&object)?]);

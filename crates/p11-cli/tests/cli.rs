@@ -162,6 +162,15 @@ fn offers(command: impl Fn() -> Command, mechanism: &str, operation: &str) -> bo
     offered
 }
 
+/// `test(command, key type)` for AES keys, and ChaCha20 keys where the token offers
+/// ChaCha20-Poly1305.
+fn with_each_sealing_key<C: Fn() -> Command + Copy>(command: C, test: fn(C, &str)) {
+    test(command, "aes");
+    if offers(command, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
+        test(command, "chacha20");
+    }
+}
+
 /// Seals a file of four chunks with a new key of `key_type` (aes: AES-GCM, chacha20:
 /// ChaCha20-Poly1305), opens it, through files and pipes; every kind of tampering is
 /// refused with exit 3 and no output file; AES's raw CBC-PAD mode warns.
@@ -1298,14 +1307,11 @@ fn rsa_signatures_and_oaep_interoperate_with_openssl() {
 }
 
 #[test]
-fn streams_files_through_aes_on_the_test_token() {
+fn seals_files_and_refuses_tampering_on_the_test_token() {
     let Some(_serial) = test_token() else {
         return;
     };
-    encrypt_decrypt(p11, "aes");
-    if offers(p11, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
-        encrypt_decrypt(p11, "chacha20");
-    }
+    with_each_sealing_key(p11, encrypt_decrypt);
 }
 
 #[test]
@@ -1367,11 +1373,8 @@ fn drives_nss_with_its_init_string() {
         command
     };
     sign_verify_export_import(nss, "rsa", "2048");
-    encrypt_decrypt(nss, "aes");
-    if offers(nss, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
-        encrypt_decrypt(nss, "chacha20");
-        the_documented_format(nss, "chacha20");
-    }
+    with_each_sealing_key(nss, encrypt_decrypt);
+    with_each_sealing_key(nss, the_documented_format);
     rsa_with_openssl(nss, true);
 }
 
@@ -1637,10 +1640,7 @@ fn another_implementation_reads_and_writes_sealed_files() {
     let Some(_serial) = test_token() else {
         return;
     };
-    the_documented_format(p11, "aes");
-    if offers(p11, "CKM_CHACHA20_POLY1305", "ENCRYPT") {
-        the_documented_format(p11, "chacha20");
-    }
+    with_each_sealing_key(p11, the_documented_format);
 }
 
 /// `--usage` at keygen gives each half of a pair what its class can do of those named,
