@@ -28,6 +28,9 @@ mod status {
     pub const FAILED: u8 = 3;
 }
 
+/// The help heading of the options every command takes, listed after the command's own.
+const GLOBAL: &str = "Module and token (every command)";
+
 /// PKCS #11 tokens from the command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -39,27 +42,28 @@ mod status {
 )]
 struct Cli {
     /// The PKCS #11 module (a shared library).
-    #[arg(long, env = "PKCS11_MODULE", global = true)]
+    #[arg(long, env = "PKCS11_MODULE", global = true, help_heading = GLOBAL)]
     module: Option<PathBuf>,
     /// The `C_Initialize` argument string some modules need (NSS: "configdir='sql:DIR'").
-    #[arg(long, env = "PKCS11_INIT_ARGS", global = true)]
+    #[arg(long, env = "PKCS11_INIT_ARGS", global = true, help_heading = GLOBAL)]
     init_args: Option<String>,
     /// The token: its label, or a PKCS #11 URI (`pkcs11:token=...`).
-    #[arg(long, env = "PKCS11_TOKEN_LABEL", global = true)]
+    #[arg(long, env = "PKCS11_TOKEN_LABEL", global = true, help_heading = GLOBAL)]
     token: Option<String>,
     /// The user PIN (else a URI's pin-value or pin-source, else a prompt).
-    #[arg(long, env = "PKCS11_TOKEN_PIN", global = true, hide_env_values = true)]
+    #[arg(long, env = "PKCS11_TOKEN_PIN", global = true, hide_env_values = true, help_heading = GLOBAL)]
     pin: Option<String>,
     /// The security officer's PIN, for init-token and init-pin.
     #[arg(
         long,
         env = "PKCS11_TOKEN_SO_PIN",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = GLOBAL
     )]
     so_pin: Option<String>,
     /// Print JSON instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
     #[command(subcommand)]
     command: Command,

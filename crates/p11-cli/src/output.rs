@@ -54,10 +54,16 @@ pub fn usage(error: &clap::Error) -> std::process::ExitCode {
     }
     if std::env::args_os().any(|arg| arg == "--json") {
         let message = error.render().to_string();
-        let first = message.lines().next().unwrap_or_default();
+        // The paragraph before the usage line: what was wrong, and which argument.
+        let what = message
+            .lines()
+            .take_while(|line| !line.trim().is_empty())
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
         say(&format!(
             "{:#}",
-            json!({ "error": first.trim_start_matches("error: "), "usage": message })
+            json!({ "error": what.trim_start_matches("error: "), "usage": message })
         ));
     } else {
         let _ = error.print();

@@ -1485,6 +1485,25 @@ fn a_closed_pipe_ends_quietly_and_errors_have_their_exit_status() {
         "{said}"
     );
     p11().arg("frobnicate").assert().code(2);
+    // The JSON error names what is missing, not only that something is.
+    let out = p11()
+        .args([
+            "--json",
+            "sign",
+            "--key",
+            "k",
+            "--in",
+            "f",
+            "--salt-len",
+            "3",
+        ])
+        .assert()
+        .code(2);
+    let said: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        said["error"].as_str().unwrap().contains("--mechanism"),
+        "{said}"
+    );
     let out = p11()
         .args(["--json", "--module", "/nonexistent/module.so", "info"])
         .assert()
