@@ -123,6 +123,8 @@ fn size_of(key_type: KeyType, values: &[Option<p11::AttributeValue>]) -> String 
             Some(p11::AttributeValue::Ulong(bytes)) if bytes > 0 => {
                 format!("{} bits", u128::from(bytes) * 8)
             }
+            // ChaCha20 has one key size (RFC 8439), which NSS does not report.
+            _ if key_type == KeyType::CHACHA20 => "256 bits".to_owned(),
             _ => String::new(),
         },
     }

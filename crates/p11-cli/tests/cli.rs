@@ -184,12 +184,13 @@ fn encrypt_decrypt(command: impl Fn() -> Command, key_type: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
     let label = unique(&format!("cli-{key_type}"));
-    json(
+    let made = json(
         &mut command(),
         &[
             "keygen", "--type", key_type, "--bits", "256", "--label", &label,
         ],
     );
+    assert_eq!(made[0]["size"], "256 bits", "{made}");
     let plain: Vec<u8> = (0..3 * CHUNK as u32 + 5).map(|i| (i % 253) as u8).collect();
     std::fs::write(path("plain"), &plain).unwrap();
     let run = |verb: &str, from: &Path, to: &Path| {
