@@ -447,6 +447,15 @@ fn raw_mode(name: &str) -> Result<MechanismType> {
     let ty: MechanismType = spec_name(name, "CKM_")
         .parse()
         .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
+    if crate::sealed::Aead::ALL
+        .iter()
+        .any(|aead| aead.mechanism_type() == ty)
+    {
+        bail!(
+            "{ty} is how p11 seals files, in checked chunks, by the key's type: leave out \
+             --mechanism (it names the raw modes: AES_CBC_PAD, DES3_CBC_PAD)"
+        );
+    }
     eprintln!(
         "warning: {ty} carries no integrity: a changed file decrypts to changed data \
          (without --mechanism, p11 seals files with AES-GCM or ChaCha20-Poly1305)"

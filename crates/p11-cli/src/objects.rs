@@ -467,6 +467,9 @@ fn import_secret(connection: &Connection, args: &Import, value: &[u8], out: &Out
         .context("--kind secret needs the key's --type (aes, chacha20, generic-secret, ...)")?;
     let key_type = key_type(name)?;
     anyhow::ensure!(!value.is_empty(), "the secret key's file is empty");
+    if value.starts_with(b"-----BEGIN") {
+        bail!("--kind secret takes a key's raw bytes, and this file is PEM");
+    }
     let session = connection.session(Login::User)?;
     let options = token_options(&args.label, args.id.as_deref())?;
     let template = options.secret_key_template(key_type).with(A::VALUE, value);

@@ -25,6 +25,9 @@ pub enum Aead {
 }
 
 impl Aead {
+    /// Every AEAD p11 seals with.
+    pub const ALL: [Aead; 2] = [Aead::AesGcm, Aead::ChaCha20Poly1305];
+
     /// The AEAD that seals with keys of `key_type`, if any.
     pub fn for_key(key_type: KeyType) -> Option<Aead> {
         match key_type {
@@ -50,9 +53,7 @@ impl Aead {
     }
 
     fn from_byte(byte: u8) -> Option<Aead> {
-        [Aead::AesGcm, Aead::ChaCha20Poly1305]
-            .into_iter()
-            .find(|aead| aead.byte() == byte)
+        Aead::ALL.into_iter().find(|aead| aead.byte() == byte)
     }
 }
 /// Plaintext bytes per chunk.

@@ -260,6 +260,21 @@ fn encrypt_decrypt(command: impl Fn() -> Command, key_type: &str) {
         );
     }
 
+    // Naming the sealing AEAD as a raw mode is refused, with what to do instead.
+    let aead = if key_type == "aes" {
+        "aes_gcm"
+    } else {
+        "chacha20_poly1305"
+    };
+    let refused = command()
+        .args(["encrypt", "--key", &label, "--mechanism", aead, "--in"])
+        .arg(path("plain"))
+        .arg("--out")
+        .arg(path("raw-aead"))
+        .assert()
+        .code(3);
+    let said = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(said.contains("leave out --mechanism"), "{said}");
     if key_type != "aes" {
         delete_all(&command, &label);
         return;
