@@ -135,39 +135,38 @@ pub enum OaepHash {
 }
 
 impl OaepHash {
-    /// RSA-OAEP with this hash, MGF1 over it.
-    fn mechanism(self) -> Mechanism<'static> {
-        use p11::mechanisms::{Mgf, OaepParams};
-        let hash = match self {
+    /// The hash mechanism.
+    fn hash(self) -> MechanismType {
+        match self {
             OaepHash::Sha1 => MechanismType::SHA_1,
             OaepHash::Sha256 => MechanismType::SHA256,
             OaepHash::Sha384 => MechanismType::SHA384,
             OaepHash::Sha512 => MechanismType::SHA512,
-        };
+        }
+    }
+
+    /// RSA-OAEP with this hash, MGF1 over it.
+    fn mechanism(self) -> Mechanism<'static> {
+        use p11::mechanisms::{Mgf, OaepParams};
+        let hash = self.hash();
         // Every hash above has its MGF1.
         let mgf = Mgf::mgf1_for(hash).unwrap_or(Mgf::MGF1_SHA1);
         Mechanism::with(MechanismType::RSA_PKCS_OAEP, OaepParams::new(hash, mgf))
     }
+}
 
-    /// Its length in bytes.
-    fn len(self) -> usize {
-        match self {
-            OaepHash::Sha1 => 20,
-            OaepHash::Sha256 => 32,
-            OaepHash::Sha384 => 48,
-            OaepHash::Sha512 => 64,
-        }
-    }
+/// A mechanism type from its CKM_ name (any case, with or without the prefix).
+fn mechanism_type(name: &str) -> Result<MechanismType> {
+    spec_name(name, "CKM_")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))
 }
 
 /// The mechanism `name` names, with its default parameter, or PSS parameters with a salt
 /// of `salt_len` bytes.
 fn mechanism(name: Option<&str>, salt_len: Option<usize>) -> Result<Option<Mechanism<'static>>> {
     name.map(|name| {
-        let spec = spec_name(name, "CKM_");
-        let ty: MechanismType = spec
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
+        let ty = mechanism_type(name)?;
         let Some(salt_len) = salt_len else {
             return Ok(Mechanism::new(ty));
         };
@@ -247,9 +246,7 @@ pub fn random(connection: &Connection, args: &Random, out: &Output) -> Result<()
 
 /// The file streamed through the token's digest, in parts (any size, bounded memory).
 pub fn hash(connection: &Connection, args: &Hash, out: &Output) -> Result<()> {
-    let ty: MechanismType = spec_name(&args.mechanism, "CKM_")
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
+    let ty = mechanism_type(&args.mechanism)?;
     let session = connection.session(Login::IfPin)?;
     let mut digester = session.digester(ty)?;
     let name = args.input.display().to_string();
@@ -444,9 +441,7 @@ fn done(out: &Output, args: &Crypt, written: u64) {
 
 /// A raw mode's mechanism type, with a warning that it has no integrity.
 fn raw_mode(name: &str) -> Result<MechanismType> {
-    let ty: MechanismType = spec_name(name, "CKM_")
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{e} (`p11 mechanisms` lists the token's)"))?;
+    let ty = mechanism_type(name)?;
     if crate::sealed::Aead::ALL
         .iter()
         .any(|aead| aead.mechanism_type() == ty)
@@ -469,7 +464,8 @@ fn rsa_room(key: &p11::PublicKey, hash: OaepHash) -> Result<Option<usize>> {
     Ok(match p11::util::public_key_of(key)? {
         p11::asn1::PublicKey::Rsa(rsa) => {
             let modulus = rsa.modulus.iter().skip_while(|b| **b == 0).count();
-            Some(modulus.saturating_sub(2 * hash.len() + 2))
+            let hash_len = hash.hash().digest_len().unwrap_or(0);
+            Some(modulus.saturating_sub(2 * hash_len + 2))
         }
         _ => None,
     })
@@ -500,14 +496,14 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
                     })?
                 }
                 None => {
-                    if crate::sealed::Aead::for_key(key.key_type()).is_none() {
-                        bail!(
+                    let aead = crate::sealed::Aead::for_key(key.key_type()).with_context(|| {
+                        format!(
                             "p11 seals files with AES keys (AES-GCM) and ChaCha20 keys \
                              (ChaCha20-Poly1305); for a {} key give a raw mode (--mechanism \
                              DES3_CBC_PAD), which carries no integrity",
                             key.key_type()
-                        );
-                    }
+                        )
+                    })?;
                     let uri = key.core().uri().map(|u| u.to_string()).unwrap_or_default();
                     let random = session.generate_random(56)?;
                     let mut prefix = [0u8; 7];
@@ -517,7 +513,7 @@ pub fn encrypt(connection: &Connection, args: &Crypt, out: &Output) -> Result<()
                             .context("the token's random draw was short")?,
                     );
                     through(input, len, &args.out, |mut input, output| {
-                        crate::sealed::seal(&key, &uri, prefix, &mut input, output)
+                        crate::sealed::seal(&key, aead, &uri, prefix, &mut input, output)
                     })?
                 }
             }

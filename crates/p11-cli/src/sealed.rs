@@ -218,21 +218,16 @@ fn with_aead<T>(
     }
 }
 
-/// Seals `input` into `output` with `key` (an AES or ChaCha20 key: [`Aead::for_key`]),
+/// Seals `input` into `output` with `key` by `aead` (the key type's: [`Aead::for_key`]),
 /// naming `uri` in the header; the bytes written.
 pub fn seal(
     key: &SecretKey,
+    aead: Aead,
     uri: &str,
     prefix: [u8; 7],
     input: &mut impl Read,
     output: &mut (impl Write + ?Sized),
 ) -> Result<u64> {
-    let aead = Aead::for_key(key.key_type()).with_context(|| {
-        format!(
-            "p11 seals with AES and ChaCha20 keys, not {}",
-            key.key_type()
-        )
-    })?;
     let header = Header::new(aead, prefix, uri)?;
     output.write_all(&header.bytes)?;
     let mut written = header.bytes.len() as u64;
