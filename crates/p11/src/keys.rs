@@ -911,9 +911,10 @@ macro_rules! key_kind {
             /// storage, and on many tokens a capability once it is off).
             pub fn change(&mut self, options: &ObjectOptions) -> Result<()> {
                 let changes = options.changes(<Self as KeyKind>::CLASS);
-                self.object.set_attributes(&changes)?;
+                let changed = self.object.set_attributes(&changes);
+                // Read afresh even after an error: a module may have changed some.
                 self.capabilities = OnceLock::new();
-                Ok(())
+                changed
             }
         }
 
